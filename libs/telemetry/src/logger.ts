@@ -1,0 +1,33 @@
+import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerSettings {
+  /** Component name, written as `name` on every line (e.g. `edge`, `worker`, `sip`). */
+  name: string;
+  /** pino level; defaults to `LOG_LEVEL` from the environment, then `info`. */
+  level?: string;
+  /** Where the JSON lines go; defaults to standard output. Tests pass a stream to capture lines. */
+  destination?: DestinationStream;
+}
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * Creates the structured JSON logger every sipedge package uses (never `console.log`).
+ * An unknown level is a configuration error, reported at once rather than silently replaced.
+ */
+export function createLogger(settings: LoggerSettings): Logger {
+  const level = settings.level ?? process.env.LOG_LEVEL ?? 'info';
+  if (!LEVELS.has(level)) {
+    throw new RangeError(`LOG_LEVEL: expected one of ${[...LEVELS].join(', ')}, got "${level}"`);
+  }
+  const options: LoggerOptions = {
+    name: settings.name,
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}
