@@ -1,0 +1,98 @@
+/**
+ * Header field names: canonical spelling, compact forms (RFC 3261 §7.3.3 and the IANA registry:
+ * o = Event, u = Allow-Events) and which headers hold comma-separated lists (§7.3.1).
+ * Internally a header is identified by its lower-case long name, its "key".
+ */
+
+const COMPACT: Record<string, string> = {
+  a: 'accept-contact',
+  b: 'referred-by',
+  c: 'content-type',
+  d: 'request-disposition',
+  e: 'content-encoding',
+  f: 'from',
+  i: 'call-id',
+  j: 'reject-contact',
+  k: 'supported',
+  l: 'content-length',
+  m: 'contact',
+  n: 'identity-info',
+  o: 'event',
+  r: 'refer-to',
+  s: 'subject',
+  t: 'to',
+  u: 'allow-events',
+  v: 'via',
+  x: 'session-expires',
+  y: 'identity',
+};
+
+/** Spellings that title-casing would get wrong. */
+const CANONICAL: Record<string, string> = {
+  'call-id': 'Call-ID',
+  cseq: 'CSeq',
+  'www-authenticate': 'WWW-Authenticate',
+  'mime-version': 'MIME-Version',
+  'rack': 'RAck',
+  'rseq': 'RSeq',
+};
+
+/**
+ * Headers whose grammar is a comma-separated list (`#element`), so that rows and commas are
+ * equivalent. Authorization-type headers are deliberately absent: a credential or challenge is one
+ * value even though it contains commas (§7.3.1).
+ */
+const LIST_HEADERS = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'alert-info',
+  'allow',
+  'allow-events',
+  'call-info',
+  'contact',
+  'content-encoding',
+  'content-language',
+  'error-info',
+  'in-reply-to',
+  'path',
+  'proxy-require',
+  'record-route',
+  'require',
+  'route',
+  'service-route',
+  'supported',
+  'unsupported',
+  'via',
+  'warning',
+]);
+
+/** Headers that may appear at most once (§20 and RFC 4475 §3.3.8). */
+const SINGLE_HEADERS = new Set(['call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length', 'content-type']);
+
+const keyCache = new Map<string, string>();
+
+/** The lower-case long name a header name (any case, compact or long) stands for. */
+export function headerKey(name: string): string {
+  let key = keyCache.get(name);
+  if (key === undefined) {
+    const lower = name.toLowerCase();
+    key = COMPACT[lower] ?? lower;
+    if (keyCache.size < 1024) keyCache.set(name, key);
+  }
+  return key;
+}
+
+/** The conventional spelling of a header (e.g. `call-id` → `Call-ID`, `max-forwards` → `Max-Forwards`). */
+export function canonicalName(name: string): string {
+  const key = headerKey(name);
+  return CANONICAL[key] ?? key.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
+}
+
+export function isListHeader(key: string): boolean {
+  return LIST_HEADERS.has(key);
+}
+
+export function isSingleValueHeader(key: string): boolean {
+  return SINGLE_HEADERS.has(key);
+}
