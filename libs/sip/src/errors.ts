@@ -67,7 +67,11 @@ export class SipParseError extends Error {
     return this.partial?.getFirstRaw('cseq');
   }
 
-  /** True when the partial message carries what an error response needs (Via, Call-ID, CSeq, From, To). */
+  /**
+   * True when a response can be sent: the message is a request other than ACK and its Via and CSeq
+   * rows were read (the client matches a response by top-Via branch and CSeq method, §17.1.3).
+   * Missing From/To/Call-ID do not prevent a 400 (RFC 4475 §3.3.1).
+   */
   get answerable(): boolean {
     const p = this.partial;
     return (
@@ -75,7 +79,8 @@ export class SipParseError extends Error {
       p !== undefined &&
       p.isRequest &&
       p.method !== 'ACK' &&
-      ['via', 'call-id', 'cseq', 'from', 'to'].every((h) => p.getFirstRaw(h) !== undefined)
+      p.getFirstRaw('via') !== undefined &&
+      p.getFirstRaw('cseq') !== undefined
     );
   }
 }
