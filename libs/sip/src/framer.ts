@@ -101,7 +101,11 @@ export class StreamFramer {
     return Number(v);
   }
 
-  private fatal(code: 'too-large' | 'duplicate-header' | 'bad-content-length', reason: string, status: number): FramerEvent {
+  private fatal(
+    code: 'too-large' | 'duplicate-header' | 'bad-content-length',
+    reason: string,
+    status: number,
+  ): FramerEvent {
     return { type: 'error', error: new SipParseError(code, reason, { status }), fatal: true };
   }
 }

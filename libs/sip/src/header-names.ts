@@ -33,8 +33,8 @@ const CANONICAL: Record<string, string> = {
   cseq: 'CSeq',
   'www-authenticate': 'WWW-Authenticate',
   'mime-version': 'MIME-Version',
-  'rack': 'RAck',
-  'rseq': 'RSeq',
+  rack: 'RAck',
+  rseq: 'RSeq',
 };
 
 /**

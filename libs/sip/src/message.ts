@@ -64,7 +64,13 @@ export class SipMessage {
   private original: Buffer | null;
   private readonly cache = new Map<string, unknown>();
 
-  constructor(startLine: StartLine, rows: HeaderRow[], body: Buffer, original: Buffer | null = null, rawStart?: string) {
+  constructor(
+    startLine: StartLine,
+    rows: HeaderRow[],
+    body: Buffer,
+    original: Buffer | null = null,
+    rawStart?: string,
+  ) {
     this.startLine = startLine;
     this.startLineRaw = rawStart ?? null;
     this.rowList = rows;
@@ -187,17 +193,29 @@ export class SipMessage {
 
   /** Max-Forwards (§20.22, 0–255), or undefined when absent. */
   get maxForwards(): number | undefined {
-    return this.cached('max-forwards', () => this.optionalWith('max-forwards', (v) => parseUnsigned(v, 255, 'Max-Forwards')), 'Max-Forwards');
+    return this.cached(
+      'max-forwards',
+      () => this.optionalWith('max-forwards', (v) => parseUnsigned(v, 255, 'Max-Forwards')),
+      'Max-Forwards',
+    );
   }
 
   /** Content-Length as written, or undefined when absent. */
   get contentLength(): number | undefined {
-    return this.cached('content-length', () => this.optionalWith('content-length', (v) => parseUnsigned(v, 2 ** 32 - 1, 'Content-Length')), 'Content-Length');
+    return this.cached(
+      'content-length',
+      () => this.optionalWith('content-length', (v) => parseUnsigned(v, 2 ** 32 - 1, 'Content-Length')),
+      'Content-Length',
+    );
   }
 
   /** Expires in seconds (§20.19), or undefined when absent. */
   get expires(): number | undefined {
-    return this.cached('expires', () => this.optionalWith('expires', (v) => parseDeltaSeconds(v, 'Expires')), 'Expires');
+    return this.cached(
+      'expires',
+      () => this.optionalWith('expires', (v) => parseDeltaSeconds(v, 'Expires')),
+      'Expires',
+    );
   }
 
   get contacts(): ContactValue[] {
@@ -229,7 +247,11 @@ export class SipMessage {
   }
 
   get proxyAuthorizations(): AuthValue[] {
-    return this.cached('proxy-authorization', () => this.values('proxy-authorization').map(parseAuth), 'Proxy-Authorization');
+    return this.cached(
+      'proxy-authorization',
+      () => this.values('proxy-authorization').map(parseAuth),
+      'Proxy-Authorization',
+    );
   }
 
   get wwwAuthenticates(): AuthValue[] {
@@ -237,7 +259,11 @@ export class SipMessage {
   }
 
   get proxyAuthenticates(): AuthValue[] {
-    return this.cached('proxy-authenticate', () => this.values('proxy-authenticate').map(parseAuth), 'Proxy-Authenticate');
+    return this.cached(
+      'proxy-authenticate',
+      () => this.values('proxy-authenticate').map(parseAuth),
+      'Proxy-Authenticate',
+    );
   }
 
   // ---- body -------------------------------------------------------------------------------------
@@ -329,7 +355,13 @@ export class SipMessage {
 
   /** A copy that can be changed independently (for forking: one copy per branch, §16.6 step 1). */
   clone(): SipMessage {
-    return new SipMessage(this.startLine, [...this.rowList], this.bodyBytes, this.original, this.startLineRaw ?? undefined);
+    return new SipMessage(
+      this.startLine,
+      [...this.rowList],
+      this.bodyBytes,
+      this.original,
+      this.startLineRaw ?? undefined,
+    );
   }
 
   // ---- serialisation ----------------------------------------------------------------------------

@@ -33,7 +33,8 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   const head = splitHead(buf.toString('latin1', start, headEnd));
   const message = new SipMessage(head.startLine, head.rows, EMPTY, null, head.startLineText);
   if (head.error) throw withPartial(head.error, message);
-  if (headerEnd < 0) throw withPartial(failure('unterminated-header-section', 'Header section not terminated'), message);
+  if (headerEnd < 0)
+    throw withPartial(failure('unterminated-header-section', 'Header section not terminated'), message);
 
   const bodyStart = headerEnd + 4;
   const length = declaredLength(message, head.rows);
@@ -49,7 +50,13 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     }
   }
   // Octets after Content-Length in a datagram are discarded (§18.3, RFC 4475 §3.1.1.8).
-  const parsed = new SipMessage(head.startLine, head.rows, buf.subarray(bodyStart, bodyEnd), buf.subarray(start, bodyEnd), head.startLineText);
+  const parsed = new SipMessage(
+    head.startLine,
+    head.rows,
+    buf.subarray(bodyStart, bodyEnd),
+    buf.subarray(start, bodyEnd),
+    head.startLineText,
+  );
   if (options.validate !== false) validateMessage(parsed);
   return parsed;
 }
@@ -93,7 +100,8 @@ export function splitHead(text: string): Head {
       }
     } else {
       const row = readRow(text.slice(pos, end));
-      if (row === null) error ??= failure('bad-header-line', `Malformed header line "${text.slice(pos, Math.min(end, pos + 24))}"`);
+      if (row === null)
+        error ??= failure('bad-header-line', `Malformed header line "${text.slice(pos, Math.min(end, pos + 24))}"`);
       else rows.push(row);
     }
     pos = end + 2;
@@ -157,7 +165,8 @@ function parseStatusLine(line: string): StartLineResult {
   }
   for (let i = 0; i < reason.length; i++) {
     const c = reason.charCodeAt(i);
-    if (c < 0x20 && c !== 0x09) return { error: failure('bad-start-line', 'Control character in Reason-Phrase', undefined, null), guess };
+    if (c < 0x20 && c !== 0x09)
+      return { error: failure('bad-start-line', 'Control character in Reason-Phrase', undefined, null), guess };
   }
   return { line: guess };
 }
@@ -167,7 +176,8 @@ function declaredLength(message: SipMessage, rows: readonly HeaderRow[]): number
   let value: string | undefined;
   for (const row of rows) {
     if (row.key !== 'content-length') continue;
-    if (value !== undefined) throw withPartial(failure('duplicate-header', 'Multiple Content-Length', 'Content-Length'), message);
+    if (value !== undefined)
+      throw withPartial(failure('duplicate-header', 'Multiple Content-Length', 'Content-Length'), message);
     value = row.value;
   }
   if (value === undefined) return undefined;
@@ -189,4 +199,3 @@ function withPartial(error: SipParseError, partial: SipMessage): SipParseError {
     status: partial.isRequest ? error.status : undefined,
   });
 }
-

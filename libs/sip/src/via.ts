@@ -1,5 +1,6 @@
 import { HOSTNAME, IPV6, isDigits } from './charsets.js';
-import { Params, scanHeaderParams } from './params.js';
+import type { Params} from './params.js';
+import { scanHeaderParams } from './params.js';
 import { Scanner } from './scanner.js';
 
 /** RFC 3261 magic cookie that marks a branch as RFC 3261-compliant (§8.1.1.7). */

@@ -253,9 +253,7 @@ describe('A8 start-line validation', () => {
   });
 
   it('drops a response with a four-digit status code', () => {
-    const e = parseErrorOf(() =>
-      parseMessage(wire(['SIP/2.0 2000 OK', ...INVITE_HEAD.slice(1), 'l: 0'])),
-    );
+    const e = parseErrorOf(() => parseMessage(wire(['SIP/2.0 2000 OK', ...INVITE_HEAD.slice(1), 'l: 0'])));
     expect(e.code).toBe('bad-status-code');
     expect(e.status).toBeUndefined();
   });
@@ -360,7 +358,10 @@ describe('A12 UDP messages up to 65,535 bytes (§18.1.1)', () => {
   it('accepts exactly 65,535 bytes and rejects larger with 513', () => {
     const head = wire([...INVITE_HEAD, 'Content-Length: 00000']);
     const bodyLength = 65535 - head.length;
-    const exact = wire([...INVITE_HEAD, `Content-Length: ${String(bodyLength).padStart(5, '0')}`], 'b'.repeat(bodyLength));
+    const exact = wire(
+      [...INVITE_HEAD, `Content-Length: ${String(bodyLength).padStart(5, '0')}`],
+      'b'.repeat(bodyLength),
+    );
     expect(exact.length).toBe(65535);
     expect(parseMessage(exact).body.length).toBe(bodyLength);
     const e = parseErrorOf(() => parseMessage(Buffer.concat([exact, Buffer.from('b')])));

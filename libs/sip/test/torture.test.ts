@@ -72,7 +72,7 @@ const RFC4475: Record<string, Expectation> = {
     expect(m.to.displayText).toBe('BEL:\x07 NUL:\x00 DEL:\x7f');
     expect(m.from.displayName).toBe("token1~` token2'+_ token3*%!.-");
     expect(decodeUtf8(m.from.params.text("fromParam''~+*_!.-%") ?? '')).toBe('работающий');
-    expect(m.callId).toBe("intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
+    expect(m.callId).toBe('intmeth.word%ZK-!.*_+\'@word`~)(><:\\/"][?}{');
   }),
   'esc01.sip': valid((m) => {
     expect(unescape(sipUri(m).user ?? '')).toBe('sips:user@example.com');
