@@ -1,4 +1,7 @@
 import { defineProject, mergeConfig } from 'vitest/config';
 import { sharedConfig } from '../../vitest.shared.js';
 
-export default mergeConfig(sharedConfig, defineProject({ test: { name: '@sipedge/sip', include: ['test/**/*.test.ts'] } }));
+export default mergeConfig(
+  sharedConfig,
+  defineProject({ test: { name: '@sipedge/sip', include: ['test/**/*.test.ts'] } }),
+);

@@ -28,8 +28,9 @@ const DIGIT_SET = new Uint8Array(256).fill(1, 0x30, 0x3a);
 
 /** Decimal with leading zeros allowed (RFC 4475 §3.1.1.1); very long inputs become Infinity-safe. */
 function parseDecimal(digits: string): number {
-  const trimmed = digits.replace(/^0+(?=\d)/, '');
-  return trimmed.length > 15 ? Number.MAX_SAFE_INTEGER : Number(trimmed);
+  let start = 0;
+  while (start < digits.length - 1 && digits.charCodeAt(start) === 0x30) start++;
+  return digits.length - start > 15 ? Number.MAX_SAFE_INTEGER : Number(start === 0 ? digits : digits.slice(start));
 }
 
 /**

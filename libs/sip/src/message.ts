@@ -62,7 +62,7 @@ export class SipMessage {
   private bodyBytes: Buffer;
   /** The message's bytes as received; dropped at the first change. */
   private original: Buffer | null;
-  private readonly cache = new Map<string, unknown>();
+  private readonly slots = new TypedSlots();
 
   constructor(
     startLine: StartLine,
@@ -74,6 +74,16 @@ export class SipMessage {
     this.startLine = startLine;
     this.startLineRaw = rawStart ?? null;
     this.rowList = rows;
+    this.bodyBytes = body;
+    this.original = original;
+  }
+
+  /**
+   * Sets the body and the received bytes once framing is known (parser only): the message is
+   * created before framing so that framing errors can carry it.
+   * @internal
+   */
+  attachReceived(body: Buffer, original: Buffer): void {
     this.bodyBytes = body;
     this.original = original;
   }
@@ -101,7 +111,7 @@ export class SipMessage {
   /** The parsed Request-URI. Throws for responses. */
   get requestUri(): Uri {
     if (this.startLine.kind !== 'request') throw new TypeError('a response has no Request-URI');
-    return this.cached('@ruri', () => parseUri(this.requestUriText), 'Request-URI');
+    return (this.slots.requestUri ??= this.parseTyped('Request-URI', parseUri, this.requestUriText));
   }
 
   get status(): number {
@@ -124,7 +134,7 @@ export class SipMessage {
     if (this.startLine.kind !== 'request') throw new TypeError('a response has no Request-URI');
     this.startLine = { ...this.startLine, uri: uri.toString() };
     this.startLineRaw = null;
-    this.cache.delete('@ruri');
+    this.slots.requestUri = undefined;
     this.changed();
   }
 
@@ -135,8 +145,7 @@ export class SipMessage {
   }
 
   has(name: string): boolean {
-    const key = headerKey(name);
-    return this.rowList.some((r) => r.key === key);
+    return this.firstRow(headerKey(name)) !== undefined;
   }
 
   /** All values of a header in order; list headers (§7.3.1) are split at commas, others one per row. */
@@ -155,7 +164,7 @@ export class SipMessage {
   /** The first value of a header (first list element for list headers), or undefined. */
   getFirstRaw(name: string): string | undefined {
     const key = headerKey(name);
-    const row = this.rowList.find((r) => r.key === key);
+    const row = this.firstRow(key);
     if (row === undefined) return undefined;
     return isListHeader(key) ? splitList(row.value)[0] : row.value;
   }
@@ -166,9 +175,10 @@ export class SipMessage {
   }
 
   // ---- typed accessors (RFC 3261 §20) -------------------------------------------------------------
+  // Each value is parsed on first use and kept in its slot until a row of that header changes.
 
   get vias(): Via[] {
-    return this.cached('via', () => this.values('via').map(parseVia), 'Via');
+    return (this.slots.via ??= this.readList('via', 'Via', parseVia));
   }
 
   get topVia(): Via | undefined {
@@ -176,11 +186,11 @@ export class SipMessage {
   }
 
   get from(): NameAddr {
-    return this.cached('from', () => parseNameAddr(this.required('from')), 'From');
+    return (this.slots.from ??= this.readRequired('from', 'From', parseNameAddr));
   }
 
   get to(): NameAddr {
-    return this.cached('to', () => parseNameAddr(this.required('to')), 'To');
+    return (this.slots.to ??= this.readRequired('to', 'To', parseNameAddr));
   }
 
   get callId(): string {
@@ -188,82 +198,66 @@ export class SipMessage {
   }
 
   get cseq(): CSeq {
-    return this.cached('cseq', () => parseCSeq(this.required('cseq')), 'CSeq');
+    return (this.slots.cseq ??= this.readRequired('cseq', 'CSeq', parseCSeq));
   }
 
   /** Max-Forwards (§20.22, 0–255), or undefined when absent. */
   get maxForwards(): number | undefined {
-    return this.cached(
-      'max-forwards',
-      () => this.optionalWith('max-forwards', (v) => parseUnsigned(v, 255, 'Max-Forwards')),
-      'Max-Forwards',
-    );
+    return (this.slots['max-forwards'] ??= this.readOptional('max-forwards', 'Max-Forwards', parseMaxForwards));
   }
 
   /** Content-Length as written, or undefined when absent. */
   get contentLength(): number | undefined {
-    return this.cached(
-      'content-length',
-      () => this.optionalWith('content-length', (v) => parseUnsigned(v, 2 ** 32 - 1, 'Content-Length')),
-      'Content-Length',
-    );
+    return (this.slots['content-length'] ??= this.readOptional('content-length', 'Content-Length', parseLength));
   }
 
   /** Expires in seconds (§20.19), or undefined when absent. */
   get expires(): number | undefined {
-    return this.cached(
-      'expires',
-      () => this.optionalWith('expires', (v) => parseDeltaSeconds(v, 'Expires')),
-      'Expires',
-    );
+    return (this.slots.expires ??= this.readOptional('expires', 'Expires', parseExpires));
   }
 
   get contacts(): ContactValue[] {
-    return this.cached('contact', () => this.values('contact').map(parseContact), 'Contact');
+    return (this.slots.contact ??= this.readList('contact', 'Contact', parseContact));
   }
 
   get routes(): NameAddr[] {
-    return this.cached('route', () => this.values('route').map(parseNameAddr), 'Route');
+    return (this.slots.route ??= this.readList('route', 'Route', parseNameAddr));
   }
 
   get recordRoutes(): NameAddr[] {
-    return this.cached('record-route', () => this.values('record-route').map(parseNameAddr), 'Record-Route');
+    return (this.slots['record-route'] ??= this.readList('record-route', 'Record-Route', parseNameAddr));
   }
 
   get require(): string[] {
-    return this.cached('require', () => this.values('require').map(parseOptionTag), 'Require');
+    return (this.slots.require ??= this.readList('require', 'Require', parseOptionTag));
   }
 
   get proxyRequire(): string[] {
-    return this.cached('proxy-require', () => this.values('proxy-require').map(parseOptionTag), 'Proxy-Require');
+    return (this.slots['proxy-require'] ??= this.readList('proxy-require', 'Proxy-Require', parseOptionTag));
   }
 
   get supported(): string[] {
-    return this.cached('supported', () => this.values('supported').map(parseOptionTag), 'Supported');
+    return (this.slots.supported ??= this.readList('supported', 'Supported', parseOptionTag));
   }
 
   get authorizations(): AuthValue[] {
-    return this.cached('authorization', () => this.values('authorization').map(parseAuth), 'Authorization');
+    return (this.slots.authorization ??= this.readList('authorization', 'Authorization', parseAuth));
   }
 
   get proxyAuthorizations(): AuthValue[] {
-    return this.cached(
+    return (this.slots['proxy-authorization'] ??= this.readList(
       'proxy-authorization',
-      () => this.values('proxy-authorization').map(parseAuth),
       'Proxy-Authorization',
-    );
+      parseAuth,
+    ));
   }
 
   get wwwAuthenticates(): AuthValue[] {
-    return this.cached('www-authenticate', () => this.values('www-authenticate').map(parseAuth), 'WWW-Authenticate');
+    return (this.slots['www-authenticate'] ??= this.readList('www-authenticate', 'WWW-Authenticate', parseAuth));
   }
 
   get proxyAuthenticates(): AuthValue[] {
-    return this.cached(
-      'proxy-authenticate',
-      () => this.values('proxy-authenticate').map(parseAuth),
-      'Proxy-Authenticate',
-    );
+    return (this.slots['proxy-authenticate'] ??= this.readList('proxy-authenticate', 'Proxy-Authenticate', parseAuth));
   }
 
   // ---- body -------------------------------------------------------------------------------------
@@ -392,7 +386,7 @@ export class SipMessage {
   }
 
   private changedHeader(key: string): void {
-    this.cache.delete(key);
+    if (key in this.slots) (this.slots as unknown as Record<string, undefined>)[key] = undefined;
     this.changed();
   }
 
@@ -402,8 +396,14 @@ export class SipMessage {
 
   // ---- helpers ----------------------------------------------------------------------------------
 
+  private firstRow(key: string): HeaderRow | undefined {
+    const rows = this.rowList;
+    for (let i = 0; i < rows.length; i++) if (rows[i]!.key === key) return rows[i];
+    return undefined;
+  }
+
   private required(key: string): string {
-    const row = this.rowList.find((r) => r.key === key);
+    const row = this.firstRow(key);
     if (row === undefined) {
       throw new SipParseError('missing-header', `Missing ${canonicalName(key)}`, {
         partial: this,
@@ -414,17 +414,34 @@ export class SipMessage {
     return row.value;
   }
 
-  private optionalWith<T>(key: string, parse: (value: string) => T): T | undefined {
-    const row = this.rowList.find((r) => r.key === key);
-    return row === undefined ? undefined : parse(row.value);
+  /** Every value of a list header (or one per row), each parsed. */
+  private readList<T>(key: string, header: string, parse: (value: string) => T): T[] {
+    const out: T[] = [];
+    const split = isListHeader(key);
+    const rows = this.rowList;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.key !== key) continue;
+      if (split && row.value.indexOf(',') >= 0) {
+        for (const part of splitList(row.value)) out.push(this.parseTyped(header, parse, part));
+      } else out.push(this.parseTyped(header, parse, row.value));
+    }
+    return out;
   }
 
-  /** Parses once and caches; a syntax error becomes a SipParseError naming the header. */
-  private cached<T>(key: string, parse: () => T, header: string): T {
-    if (this.cache.has(key)) return this.cache.get(key) as T;
-    let value: T;
+  private readRequired<T>(key: string, header: string, parse: (value: string) => T): T {
+    return this.parseTyped(header, parse, this.required(key));
+  }
+
+  private readOptional<T>(key: string, header: string, parse: (value: string) => T): T | undefined {
+    const row = this.firstRow(key);
+    return row === undefined ? undefined : this.parseTyped(header, parse, row.value);
+  }
+
+  /** Runs a value parser; a syntax error becomes a SipParseError naming the header. */
+  private parseTyped<T>(header: string, parse: (value: string) => T, value: string): T {
     try {
-      value = parse();
+      return parse(value);
     } catch (e) {
       if (e instanceof SyntaxError) {
         throw new SipParseError('bad-header-value', `Bad ${header}: ${e.message}`, {
@@ -435,8 +452,6 @@ export class SipMessage {
       }
       throw e;
     }
-    this.cache.set(key, value);
-    return value;
   }
 }
 
@@ -447,4 +462,30 @@ export function newRow(name: string, value: string): HeaderRow {
 
 function parseContact(value: string): ContactValue {
   return value === '*' ? '*' : parseNameAddr(value);
+}
+
+const parseMaxForwards = (v: string) => parseUnsigned(v, 255, 'Max-Forwards');
+const parseLength = (v: string) => parseUnsigned(v, 2 ** 32 - 1, 'Content-Length');
+const parseExpires = (v: string) => parseDeltaSeconds(v, 'Expires');
+
+/** Parsed header values by header key; undefined until read (and again after the header changes). */
+class TypedSlots {
+  requestUri: Uri | undefined = undefined;
+  via: Via[] | undefined = undefined;
+  from: NameAddr | undefined = undefined;
+  to: NameAddr | undefined = undefined;
+  cseq: CSeq | undefined = undefined;
+  'max-forwards': number | undefined = undefined;
+  'content-length': number | undefined = undefined;
+  expires: number | undefined = undefined;
+  contact: ContactValue[] | undefined = undefined;
+  route: NameAddr[] | undefined = undefined;
+  'record-route': NameAddr[] | undefined = undefined;
+  require: string[] | undefined = undefined;
+  'proxy-require': string[] | undefined = undefined;
+  supported: string[] | undefined = undefined;
+  authorization: AuthValue[] | undefined = undefined;
+  'proxy-authorization': AuthValue[] | undefined = undefined;
+  'www-authenticate': AuthValue[] | undefined = undefined;
+  'proxy-authenticate': AuthValue[] | undefined = undefined;
 }

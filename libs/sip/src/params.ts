@@ -22,8 +22,8 @@ export class Params {
   }
 
   private index(name: string): number {
-    const lower = name.toLowerCase();
-    for (let i = 0; i < this.list.length; i++) if (this.list[i]!.name.toLowerCase() === lower) return i;
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) if (sameName(list[i]!.name, name)) return i;
     return -1;
   }
 
@@ -62,6 +62,18 @@ export class Params {
     for (const p of this.list) s += p.value === null ? `;${p.name}` : `;${p.name}=${p.value}`;
     return s;
   }
+}
+
+/** ASCII case-insensitive equality without allocating (parameter names are tokens). */
+function sameName(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  if (a === b) return true;
+  for (let i = 0; i < a.length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y && (x | 0x20) !== (y | 0x20)) return false;
+  }
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 /** Reads `*( SEMI generic-param )` from a header value (LWS allowed around `;` and `=`, §25.1). */

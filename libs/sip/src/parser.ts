@@ -50,15 +50,9 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     }
   }
   // Octets after Content-Length in a datagram are discarded (§18.3, RFC 4475 §3.1.1.8).
-  const parsed = new SipMessage(
-    head.startLine,
-    head.rows,
-    buf.subarray(bodyStart, bodyEnd),
-    buf.subarray(start, bodyEnd),
-    head.startLineText,
-  );
-  if (options.validate !== false) validateMessage(parsed);
-  return parsed;
+  message.attachReceived(buf.subarray(bodyStart, bodyEnd), buf.subarray(start, bodyEnd));
+  if (options.validate !== false) validateMessage(message);
+  return message;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -140,6 +134,7 @@ function parseStartLine(line: string): StartLineResult {
   const [, uri = '', version = ''] = parts;
   if (!isToken(method)) return { error: failure('bad-method', 'Malformed method'), guess };
   if (uri.length === 0) return { error: failure('bad-request-uri', 'Malformed Request-URI'), guess };
+  if (version === 'SIP/2.0') return { line: guess };
   const v = SIP_VERSION.exec(version);
   if (v === null) return { error: failure('bad-start-line', 'Malformed SIP-Version'), guess };
   if (Number(v[1]) !== 2 || Number(v[2]) !== 0) {

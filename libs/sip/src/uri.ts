@@ -208,7 +208,12 @@ function parsePort(digits: string): number {
 
 function parseUriParams(text: string): Params {
   const list: Param[] = [];
-  for (const part of text.split(';')) {
+  let pos = 0;
+  while (pos <= text.length) {
+    let end = text.indexOf(';', pos);
+    if (end < 0) end = text.length;
+    const part = text.slice(pos, end);
+    pos = end + 1;
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? null : part.slice(eq + 1);

@@ -29,12 +29,13 @@ const MANDATORY = ['via', 'call-id', 'cseq', 'from', 'to'];
  * 501) for requests and absent for responses (they are dropped, never answered).
  */
 export function validateMessage(message: SipMessage): void {
+  const present = checkRows(message);
   // A request without Via cannot be answered at all (§18.2.2 has no address), so it is dropped.
-  if (!message.has('via')) {
+  if (!present.has('via')) {
     throw new SipParseError('missing-header', 'Missing Via', { partial: message, header: 'Via' });
   }
   for (const key of MANDATORY) {
-    if (!message.has(key)) {
+    if (!present.has(key)) {
       throw new SipParseError('missing-header', `Missing ${canonicalName(key)}`, {
         partial: message,
         header: canonicalName(key),
@@ -42,7 +43,6 @@ export function validateMessage(message: SipMessage): void {
       });
     }
   }
-  checkSingleValued(message);
   // Reading each typed value parses it; a malformed one throws a SipParseError naming the header.
   void message.vias;
   void message.from;
@@ -74,11 +74,11 @@ export function validateMessage(message: SipMessage): void {
   }
 }
 
-function checkSingleValued(message: SipMessage): void {
+/** One pass over the rows: which headers are present; a single-valued header seen twice is an error. */
+function checkRows(message: SipMessage): Set<string> {
   const seen = new Set<string>();
   for (const row of message.rows) {
-    if (!isSingleValueHeader(row.key)) continue;
-    if (seen.has(row.key)) {
+    if (seen.has(row.key) && isSingleValueHeader(row.key)) {
       throw new SipParseError('duplicate-header', `Multiple ${canonicalName(row.key)}`, {
         partial: message,
         header: canonicalName(row.key),
@@ -87,6 +87,7 @@ function checkSingleValued(message: SipMessage): void {
     }
     seen.add(row.key);
   }
+  return seen;
 }
 
 function checkRequestUri(message: SipMessage): void {

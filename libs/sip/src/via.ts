@@ -1,5 +1,5 @@
 import { HOSTNAME, IPV6, isDigits } from './charsets.js';
-import type { Params} from './params.js';
+import type { Params } from './params.js';
 import { scanHeaderParams } from './params.js';
 import { Scanner } from './scanner.js';
 
