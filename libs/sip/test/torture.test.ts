@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type SipMessage, SipParseError, type SipErrorCode, decodeUtf8, parseMessage, unescape } from '../src/index.js';
+import { type SipMessage, type SipErrorCode, decodeUtf8, parseMessage, unescape } from '../src/index.js';
+import { parseErrorOf } from './helpers.js';
 
 const FIXTURES = new URL('./fixtures/torture/', import.meta.url);
 
@@ -256,7 +257,7 @@ function runSet(set: string, table: Record<string, Expectation>, expectedCount: 
           expectation.check?.(message, bytes);
           return;
         }
-        const error = catchParseError(() => parseMessage(bytes));
+        const error = parseErrorOf(() => parseMessage(bytes));
         expect(error.code).toBe(expectation.code);
         if (expectation.outcome === 'reject') {
           expect(error.status).toBe(expectation.status);
@@ -270,22 +271,12 @@ function runSet(set: string, table: Record<string, Expectation>, expectedCount: 
   });
 }
 
-function catchParseError(fn: () => unknown): SipParseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SipParseError) return e;
-    throw e;
-  }
-  throw new Error('expected a SipParseError');
-}
-
 runSet('rfc4475', RFC4475, 50);
 runSet('rfc5118', RFC5118, 12);
 
 describe('baddn variant (header section terminated)', () => {
   it('is rejected with 400 for the unquoted display name containing a comma', () => {
-    const error = catchParseError(() => parseMessage(fixture('rfc4475', 'variants/baddn.crlf-terminated.sip')));
+    const error = parseErrorOf(() => parseMessage(fixture('rfc4475', 'variants/baddn.crlf-terminated.sip')));
     expect(error.status).toBe(400);
     expect(error.header).toBe('From');
   });
