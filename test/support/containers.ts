@@ -6,6 +6,7 @@ import {
   type ContainerRuntimeClient,
   type StartedTestContainer,
 } from 'testcontainers';
+import { createServer, type AddressInfo } from 'node:net';
 
 /**
  * Throwaway Redis and NATS servers for integration tests, via Testcontainers.
@@ -25,6 +26,9 @@ const STARTUP_TIMEOUT_MS = 60_000;
 // The Ryuk reaper image cannot be pulled without a registry; containers are stopped by the
 // tests instead. An explicit TESTCONTAINERS_RYUK_DISABLED=false still turns Ryuk on.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+// Published ports listen on every host interface; reach them over loopback so that test traffic
+// never leaves 127.0.0.1 (Testcontainers would otherwise use the Docker bridge gateway address).
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 
 export interface StartedRedis {
   container: StartedTestContainer;
@@ -40,21 +44,32 @@ export interface StartedNats {
   monitorUrl: string;
 }
 
-export async function startRedis(): Promise<StartedRedis> {
+export interface StartOptions {
+  /**
+   * Publish on this host port instead of a random one. Fault tests need it: a container that is
+   * stopped and started again keeps its port, so clients can reconnect to the same address.
+   */
+  hostPort?: number;
+}
+
+const port = (containerPort: number, hostPort: number | undefined) =>
+  hostPort === undefined ? containerPort : { container: containerPort, host: hostPort };
+
+export async function startRedis(options: StartOptions = {}): Promise<StartedRedis> {
   // No command: both images' defaults listen on all interfaces without protected mode.
   const container = await start(
     new GenericContainer(redisImage())
-      .withExposedPorts(REDIS_PORT)
+      .withExposedPorts(port(REDIS_PORT, options.hostPort))
       .withWaitStrategy(Wait.forLogMessage('Ready to accept connections')),
     redisImage(),
   );
   return { container, url: `redis://${container.getHost()}:${container.getMappedPort(REDIS_PORT)}` };
 }
 
-export async function startNats(): Promise<StartedNats> {
+export async function startNats(options: StartOptions = {}): Promise<StartedNats> {
   const container = await start(
     new GenericContainer(natsImage())
-      .withExposedPorts(NATS_PORT, NATS_MONITOR_PORT)
+      .withExposedPorts(port(NATS_PORT, options.hostPort), NATS_MONITOR_PORT)
       // Replaces the CMD after the `nats-server` entrypoint: JetStream on, monitoring on 8222.
       .withCommand(['-js', '-m', String(NATS_MONITOR_PORT)])
       .withWaitStrategy(Wait.forLogMessage('Server is ready')),
@@ -66,6 +81,27 @@ export async function startNats(): Promise<StartedNats> {
     url: `nats://${host}:${container.getMappedPort(NATS_PORT)}`,
     monitorUrl: `http://${host}:${container.getMappedPort(NATS_MONITOR_PORT)}`,
   };
+}
+
+/** A free TCP port on the loopback interface (for `hostPort`). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: free } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return free;
+}
+
+/** Stops a container without removing it (a fault: clients see the server vanish). */
+export async function stopContainer(started: StartedTestContainer): Promise<void> {
+  const runtime = await getContainerRuntimeClient();
+  await runtime.container.stop(runtime.container.getById(started.getId()), { timeout: 0 });
+}
+
+/** Starts a container stopped by `stopContainer` again, on the same ports. */
+export async function startContainerAgain(started: StartedTestContainer): Promise<void> {
+  const runtime = await getContainerRuntimeClient();
+  await runtime.container.start(runtime.container.getById(started.getId()));
 }
 
 /** Starts a container, turning the usual set-up mistakes into errors that say what to do. */

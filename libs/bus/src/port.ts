@@ -1,0 +1,71 @@
+/**
+ * The message bus between edges and workers (NATS in production, an in-memory twin in standalone
+ * mode). Subjects are NATS-style (`sip.in.udp`, `edge.<id>.out`); headers carry metadata such as
+ * the W3C trace context (`traceparent`, `tracestate`).
+ */
+export type BusHeaders = Record<string, string>;
+
+export interface BusMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: BusHeaders;
+  /** Present when the sender waits for a reply (request/reply). */
+  readonly replyTo?: string;
+}
+
+export interface SubscribeOptions {
+  /** Queue group: each message goes to one member of the group (load sharing). */
+  queue?: string;
+}
+
+export interface RequestOptions {
+  timeoutMs: number;
+  headers?: BusHeaders;
+}
+
+export interface Subscription {
+  /** Stops delivery; messages already being handled finish. */
+  unsubscribe(): Promise<void>;
+}
+
+/**
+ * A handler; for a request it returns the reply (or throws, which the requester sees as
+ * BusRemoteError). Its return value is ignored for plain publishes.
+ */
+export type BusHandler = (message: BusMessage) => void | Promise<void | { data: Uint8Array; headers?: BusHeaders }>;
+
+export interface Bus {
+  /** True while connected; operations fail with BusUnavailableError otherwise. */
+  readonly connected: boolean;
+  publish(subject: string, data: Uint8Array, headers?: BusHeaders): Promise<void>;
+  subscribe(subject: string, handler: BusHandler, options?: SubscribeOptions): Promise<Subscription>;
+  /** Sends a request and waits for one reply; BusTimeoutError after `timeoutMs`, BusNoRespondersError when nobody listens. */
+  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage>;
+  /** Drains subscriptions and closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Base class of the bus's typed errors. */
+export class BusError extends Error {
+  override name = 'BusError';
+}
+
+/** The bus is disconnected (or closed); the operation was not performed. */
+export class BusUnavailableError extends BusError {
+  override name = 'BusUnavailableError';
+}
+
+/** No reply came within the timeout. */
+export class BusTimeoutError extends BusError {
+  override name = 'BusTimeoutError';
+}
+
+/** Nobody subscribes to the request's subject. */
+export class BusNoRespondersError extends BusError {
+  override name = 'BusNoRespondersError';
+}
+
+/** The responder's handler threw; `message` is its error message. */
+export class BusRemoteError extends BusError {
+  override name = 'BusRemoteError';
+}

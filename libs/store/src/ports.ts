@@ -1,0 +1,115 @@
+/**
+ * The shared state of the fleet: transaction and proxy-context records, the registrar's location
+ * service, the connection directory, the live-edge registry and digest nonces. Each port has a
+ * Redis adapter (ioredis, single node or Cluster) and an in-memory twin with the same semantics.
+ */
+
+/** A stored record and its version (1 for the first write, +1 per commit). */
+export interface StoredRecord {
+  readonly value: string;
+  readonly version: number;
+}
+
+export interface RecordWrite {
+  readonly key: string;
+  /** The version the record must have now for the commit to go through; 0 = it must not exist. */
+  readonly expectedVersion: number;
+  /** The new value, or null to delete the record. */
+  readonly value: string | null;
+  /** Time to live of the written record in ms, so nothing outlives its longest timer. */
+  readonly ttlMs: number;
+}
+
+export type CommitResult =
+  | { readonly ok: true; readonly versions: readonly number[] }
+  | { readonly ok: false; readonly conflicts: readonly string[] };
+
+/**
+ * Versioned records with compare-and-set. All keys of one `load` or `commit` must share a hash tag
+ * (`{...}`), so that in a Redis Cluster they live in one slot and one script can touch them all.
+ */
+export interface RecordStore {
+  /** Reads the records in one round trip; a missing record is null. */
+  load(keys: readonly string[]): Promise<(StoredRecord | null)[]>;
+  /** Applies every write or none: all expected versions must match (one atomic script). */
+  commit(writes: readonly RecordWrite[]): Promise<CommitResult>;
+}
+
+/** One registered contact of an address-of-record (RFC 3261 §10.3). */
+export interface Binding {
+  /** Comparison key of the contact URI (§19.1.4 canonical form, computed by the registrar). */
+  readonly uriKey: string;
+  /** The Contact value to return in a 200 and to route to (name-addr with parameters). */
+  readonly contact: string;
+  /** Epoch ms at which the binding expires. */
+  readonly expiresAt: number;
+  readonly callId: string;
+  readonly cseq: number;
+  /** q-value in [0, 1] (§20.10); 1 when absent. */
+  readonly q: number;
+  /** Opaque registrar data as JSON text (flow id, receiving edge, source address, ...). */
+  readonly data: string;
+}
+
+export interface BindingUpdate {
+  readonly uriKey: string;
+  readonly contact: string;
+  /** Seconds; 0 removes the binding. */
+  readonly expires: number;
+  readonly q: number;
+  readonly data: string;
+}
+
+export type RegisterOp =
+  | {
+      readonly type: 'update';
+      readonly callId: string;
+      readonly cseq: number;
+      readonly bindings: readonly BindingUpdate[];
+    }
+  /** `Contact: *` with `Expires: 0` (§10.3 step 6). */
+  | { readonly type: 'remove-all'; readonly callId: string; readonly cseq: number };
+
+export type RegisterResult =
+  | { readonly ok: true; readonly bindings: readonly Binding[] }
+  /** §10.3 steps 6–7: same Call-ID with a CSeq not higher than stored; nothing was changed. */
+  | { readonly ok: false; readonly reason: 'out-of-order'; readonly uriKey: string };
+
+export interface LocationStore {
+  /** Applies one REGISTER's changes all or nothing (§10.3 step 7) and returns the bindings now current. */
+  register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult>;
+  /** The current bindings of an AOR; expired ones are dropped. */
+  lookup(aor: string, now: number): Promise<Binding[]>;
+}
+
+/** Which edge holds a TCP/TLS/WS flow, refreshed while the connection lives. */
+export interface ConnectionDirectory {
+  register(flowId: string, edgeId: string, ttlMs: number): Promise<void>;
+  lookup(flowId: string): Promise<string | null>;
+  /** Removes the entry if it still names `edgeId` (a newer owner is left alone). */
+  remove(flowId: string, edgeId: string): Promise<void>;
+}
+
+/** Edges that are alive: each heartbeats with a TTL. */
+export interface EdgeRegistry {
+  heartbeat(edgeId: string, ttlMs: number, now: number): Promise<void>;
+  live(now: number): Promise<string[]>;
+  remove(edgeId: string): Promise<void>;
+}
+
+export type NonceCheck = 'ok' | 'unknown' | 'replay';
+
+/** Digest nonces we issued (RFC 2617, RFC 3261 §22.4): expiry and nonce-count replay protection. */
+export interface NonceStore {
+  issue(nonce: string, ttlMs: number): Promise<void>;
+  /**
+   * Uses a nonce: 'unknown' if never issued or expired; with a nonce count, 'replay' unless it is
+   * higher than every count used before; with none (no qop), 'ok' while the nonce lives.
+   */
+  use(nonce: string, nc: number | null): Promise<NonceCheck>;
+}
+
+/** Redis is unreachable (or the store is closed); the operation was not performed. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
