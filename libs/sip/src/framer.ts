@@ -1,6 +1,7 @@
 import { SipParseError } from './errors.js';
 import type { SipMessage } from './message.js';
 import { DEFAULT_MAX_MESSAGE_SIZE, parseMessage, splitHead } from './parser.js';
+import { ByteQueue } from './byte-queue.js';
 import { isDigits } from './charsets.js';
 
 export type FramerEvent =
@@ -20,15 +21,20 @@ export interface StreamFramerOptions {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Cuts a TCP/TLS byte stream into SIP messages by Content-Length (§18.3): handles partial and
  * concatenated messages, ignores CRLFs before a start line (§7.5) and reports CRLFCRLF keep-alive
- * pings. After a fatal error the framer stays failed: every later push reports nothing.
+ * pings. Work per push is proportional to the bytes pushed: chunks are kept in a list, the header
+ * end is searched only in new bytes, and the framed length is remembered once known. After a fatal
+ * error the framer stays failed: every later push reports nothing.
  */
 export class StreamFramer {
-  private pending: Buffer = EMPTY;
+  private readonly pending = new ByteQueue();
+  /** Bytes at the front already searched for CRLFCRLF without finding it. */
+  private scanned = 0;
+  /** Total length of the message at the front, once its header section has been read. */
+  private expected: number | null = null;
   private failed = false;
   private readonly maxSize: number;
 
@@ -42,8 +48,8 @@ export class StreamFramer {
   }
 
   push(chunk: Buffer): FramerEvent[] {
-    if (this.failed) return [];
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.failed || chunk.length === 0) return [];
+    this.pending.append(chunk);
     const events: FramerEvent[] = [];
     for (;;) {
       const event = this.next();
@@ -51,7 +57,7 @@ export class StreamFramer {
       events.push(event);
       if (event.type === 'error' && event.fatal) {
         this.failed = true;
-        this.pending = EMPTY;
+        this.pending.clear();
         break;
       }
     }
@@ -59,29 +65,61 @@ export class StreamFramer {
   }
 
   private next(): FramerEvent | null {
-    const buf = this.pending;
-    if (buf.length >= 4 && buf.subarray(0, 4).equals(CRLFCRLF)) {
-      this.pending = buf.subarray(4);
+    const size = this.pending.length;
+    if (this.expected !== null) return size >= this.expected ? this.take(this.expected) : null;
+    const leading = this.leadingCrlf();
+    if (leading !== null || size === 0) return leading;
+    const headerEnd = this.findHeaderEnd();
+    if (headerEnd < 0) return size > this.maxSize ? this.fatal('too-large', 'Message Too Large', 513) : null;
+    // The size limit is checked before Content-Length, so the error does not depend on chunking.
+    if (headerEnd + 4 > this.maxSize) return this.fatal('too-large', 'Message Too Large', 513);
+    const length = this.contentLength(headerEnd);
+    if (typeof length !== 'number') return length;
+    if (headerEnd + 4 + length > this.maxSize) return this.fatal('too-large', 'Message Too Large', 513);
+    this.expected = headerEnd + 4 + length;
+    return size >= this.expected ? this.take(this.expected) : null;
+  }
+
+  /** A CRLFCRLF ping, or a lone CRLF before a start line (§7.5), at the front of the stream. */
+  private leadingCrlf(): FramerEvent | null {
+    const front = this.pending.view().subarray(0, 4);
+    if (front.length === 4 && front.equals(CRLFCRLF)) {
+      this.consume(4);
       return { type: 'keepalive' };
     }
-    if (buf.length >= 2 && buf[0] === 0x0d && buf[1] === 0x0a) {
-      // A lone CRLF before a start line is ignored (§7.5); wait if it may be the start of a ping.
-      if (buf.length < 4 && (buf.length === 2 || buf[2] === 0x0d)) return null;
-      this.pending = buf.subarray(2);
+    if (front.length >= 2 && front[0] === 0x0d && front[1] === 0x0a) {
+      // Wait while the bytes so far could still be the start of a ping.
+      if (front.length < 4 && (front.length === 2 || front[2] === 0x0d)) return null;
+      this.consume(2);
       return this.next();
     }
-    if (buf.length === 0) return null;
-    const headerEnd = buf.indexOf(CRLFCRLF);
-    if (headerEnd < 0) {
-      return buf.length > this.maxSize ? this.fatal('too-large', 'Message Too Large', 513) : null;
-    }
-    const length = this.contentLength(buf, headerEnd);
-    if (typeof length !== 'number') return length;
-    const total = headerEnd + 4 + length;
-    if (total > this.maxSize) return this.fatal('too-large', 'Message Too Large', 513);
-    if (buf.length < total) return null;
-    const bytes = buf.subarray(0, total);
-    this.pending = buf.subarray(total);
+    return null;
+  }
+
+  /** Searches only the bytes not searched before (with 3 bytes of overlap). */
+  private findHeaderEnd(): number {
+    const all = this.pending.view();
+    const index = all.indexOf(CRLFCRLF, Math.max(0, this.scanned - 3));
+    this.scanned = index < 0 ? all.length : index;
+    return index;
+  }
+
+  /** Content-Length of the framed head; absent means 0 on a stream. Ambiguous or malformed → fatal. */
+  private contentLength(headerEnd: number): number | FramerEvent {
+    const head = splitHead(this.pending.view().toString('latin1', 0, headerEnd));
+    const values = head.rows.filter((r) => r.key === 'content-length').map((r) => r.value);
+    if (values.length === 0) return 0;
+    if (values.length > 1) return this.fatal('duplicate-header', 'Multiple Content-Length', 400);
+    const v = values[0]!;
+    if (!isDigits(v) || v.length > 10) return this.fatal('bad-content-length', 'Malformed Content-Length', 400);
+    return Number(v);
+  }
+
+  private take(total: number): FramerEvent {
+    // A copy: the message keeps its bytes while the queue's buffer is reused.
+    const bytes = Buffer.from(this.pending.view().subarray(0, total));
+    this.consume(total);
+    this.expected = null;
     try {
       return { type: 'message', message: parseMessage(bytes, { framing: 'stream', maxSize: this.maxSize }) };
     } catch (e) {
@@ -90,15 +128,9 @@ export class StreamFramer {
     }
   }
 
-  /** Content-Length of a framed head; absent means 0 on a stream. Ambiguous or malformed → fatal. */
-  private contentLength(buf: Buffer, headerEnd: number): number | FramerEvent {
-    const head = splitHead(buf.toString('latin1', 0, headerEnd));
-    const values = head.rows.filter((r) => r.key === 'content-length').map((r) => r.value);
-    if (values.length === 0) return 0;
-    if (values.length > 1) return this.fatal('duplicate-header', 'Multiple Content-Length', 400);
-    const v = values[0]!;
-    if (!isDigits(v) || v.length > 10) return this.fatal('bad-content-length', 'Malformed Content-Length', 400);
-    return Number(v);
+  private consume(n: number): void {
+    this.pending.consume(n);
+    this.scanned = 0;
   }
 
   private fatal(

@@ -15,6 +15,9 @@ export function parseCSeq(value: string): CSeq {
   const digits = sc.run(DIGIT_SET, 'CSeq number');
   const seq = parseDecimal(digits);
   if (seq >= CSEQ_LIMIT) throw new SyntaxError('CSeq number must be below 2^31');
+  // CSeq = 1*DIGIT LWS Method (§20.16): the LWS is required.
+  const c = sc.peek();
+  if (c !== 0x20 && c !== 0x09) throw new SyntaxError('expected whitespace between CSeq number and method');
   const method = sc.token('CSeq method');
   sc.end('CSeq');
   return { seq, method };

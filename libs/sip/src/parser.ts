@@ -81,28 +81,32 @@ export function splitHead(text: string): Head {
   let error: SipParseError | undefined;
   let pos = firstEnd < 0 ? text.length : firstEnd + 2;
   while (pos < text.length) {
-    let end = text.indexOf('\r\n', pos);
-    if (end < 0) end = text.length;
+    const end = rowEnd(text, pos);
     const c = text.charCodeAt(pos);
     if (c === 0x20 || c === 0x09) {
-      const prev = rows.pop();
-      if (prev === undefined || prev.raw === null) {
-        error ??= failure('bad-header-line', 'Continuation line without a header');
-      } else {
-        const raw = `${prev.raw}\r\n${text.slice(pos, end)}`;
-        rows.push({ ...prev, raw, value: unfold(raw.slice(raw.indexOf(':') + 1)) });
-      }
+      error ??= failure('bad-header-line', 'Continuation line without a header');
     } else {
       const row = readRow(text.slice(pos, end));
-      if (row === null)
+      if (row === null) {
         error ??= failure('bad-header-line', `Malformed header line "${text.slice(pos, Math.min(end, pos + 24))}"`);
-      else rows.push(row);
+      } else rows.push(row);
     }
     pos = end + 2;
   }
   const parsed = parseStartLine(startLineText);
   if ('error' in parsed) return { startLine: parsed.guess, startLineText, rows, error: parsed.error };
   return { startLine: parsed.line, startLineText, rows, error };
+}
+
+/** End of the header row starting at `pos`: the CRLF not followed by a fold (SP or HT), or the text's end. */
+function rowEnd(text: string, pos: number): number {
+  for (;;) {
+    const end = text.indexOf('\r\n', pos);
+    if (end < 0) return text.length;
+    const next = text.charCodeAt(end + 2);
+    if (next !== 0x20 && next !== 0x09) return end;
+    pos = end + 2;
+  }
 }
 
 function readRow(line: string): HeaderRow | null {
@@ -126,7 +130,8 @@ const SIP_VERSION = /^SIP\/(\d+)\.(\d+)$/i;
 
 /** Request-Line (§7.1) or Status-Line (§7.2), separated by single spaces. */
 function parseStartLine(line: string): StartLineResult {
-  if (line.startsWith('SIP/')) return parseStatusLine(line);
+  // SIP-Version is case-insensitive (§7.1), so "sip/2.0 200 OK" is a status line too.
+  if (line.length >= 4 && line.slice(0, 4).toUpperCase() === 'SIP/') return parseStatusLine(line);
   const parts = line.split(' ');
   const method = parts[0] ?? '';
   const guess: StartLine = { kind: 'request', method, uri: parts[1] ?? '', version: parts[2] ?? '' };

@@ -98,6 +98,7 @@ export function parseVia(value: string): Via {
     const close = value.indexOf(']', sc.pos);
     if (close < 0) sc.fail('unterminated IPv6 reference in Via');
     host = value.slice(sc.pos, close + 1);
+    if (host.length < 4 || !host.includes(':')) sc.fail('bad IPv6 reference in Via');
     for (let i = 1; i < host.length - 1; i++) if (IPV6[host.charCodeAt(i)] !== 1) sc.fail('bad IPv6 reference in Via');
     sc.pos = close + 1;
   } else {

@@ -83,10 +83,13 @@ export function inviteServer(d: Draft, event: TransactionEvent): void {
       d.fired(event.timer);
       return d.take('any:ignored');
     case 'transport-error':
-      d.report({ type: 'transport-error' });
-      if (s.state === 'accepted') return d.take('ist:accepted:transport-error');
+      if (s.state === 'accepted') {
+        d.take('ist:accepted:transport-error');
+        return d.report({ type: 'transport-error' });
+      }
       if (s.state === 'proceeding' || s.state === 'completed') {
         d.take(`ist:${s.state}:transport-error`);
+        d.report({ type: 'transport-error' });
         return d.terminate();
       }
       return d.take('any:ignored');
