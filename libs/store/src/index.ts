@@ -1,0 +1,20 @@
+export * from './ports.js';
+export type { Stores } from './stores.js';
+export { hashTag, assertOneSlot, storeKeys } from './keys.js';
+export {
+  createMemoryStores,
+  MemoryRecordStore,
+  MemoryLocationStore,
+  MemoryConnectionDirectory,
+  MemoryEdgeRegistry,
+  MemoryNonceStore,
+} from './memory.js';
+export {
+  createRedisStores,
+  RedisRecordStore,
+  RedisLocationStore,
+  RedisConnectionDirectory,
+  RedisEdgeRegistry,
+  RedisNonceStore,
+} from './redis.js';
+export { connectRedis, type RedisConnection, type RedisClient } from './redis-client.js';

@@ -1,0 +1,30 @@
+/**
+ * Redis Cluster hash tags (https://redis.io/docs/reference/cluster-spec/#hash-tags): the part of a
+ * key between the first "{" and the next "}", when not empty, decides its slot. Keys that one
+ * script touches must share it.
+ */
+export function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/** Throws a TypeError unless every key has the same hash tag (one slot, one script). */
+export function assertOneSlot(keys: readonly string[]): void {
+  if (keys.length === 0) throw new TypeError('expected at least one key');
+  const tag = hashTag(keys[0]!);
+  for (const key of keys) {
+    if (hashTag(key) !== tag) throw new TypeError(`keys ${keys[0]} and ${key} do not share a hash tag`);
+  }
+}
+
+/** Key layout of the store's own records. */
+export const storeKeys = {
+  bindings: (aor: string) => `sipedge:loc:{${aor}}`,
+  connection: (flowId: string) => `sipedge:conn:{${flowId}}`,
+  edges: () => 'sipedge:edges',
+  nonce: (nonce: string) => `sipedge:nonce:{${nonce}}`,
+};

@@ -1,0 +1,207 @@
+import { assertOneSlot } from './keys.js';
+import type {
+  Binding,
+  CommitResult,
+  ConnectionDirectory,
+  EdgeRegistry,
+  LocationStore,
+  NonceCheck,
+  NonceStore,
+  RecordStore,
+  RecordWrite,
+  RegisterOp,
+  RegisterResult,
+  StoredRecord,
+} from './ports.js';
+import { isOutOfOrder } from './register-rules.js';
+import type { Stores } from './stores.js';
+
+/** A Map whose entries expire like Redis keys with PX/PEXPIREAT (checked on access, real clock). */
+class ExpiringMap<T> {
+  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
+
+  get(key: string): T | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(key: string, value: T, expiresAt: number): void {
+    this.entries.set(key, { value, expiresAt });
+  }
+
+  /** Replaces the value and keeps the expiry (Redis KEEPTTL). */
+  replace(key: string, value: T): void {
+    const e = this.entries.get(key);
+    if (e !== undefined) e.value = value;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** In-memory twin of the Redis record store: versions, all-or-nothing CAS, one-slot rule, TTLs. */
+export class MemoryRecordStore implements RecordStore {
+  private readonly records = new ExpiringMap<StoredRecord>();
+
+  async load(keys: readonly string[]): Promise<(StoredRecord | null)[]> {
+    assertOneSlot(keys);
+    return keys.map((k) => this.records.get(k) ?? null);
+  }
+
+  async commit(writes: readonly RecordWrite[]): Promise<CommitResult> {
+    assertOneSlot(writes.map((w) => w.key));
+    const conflicts = writes
+      .filter((w) => (this.records.get(w.key)?.version ?? 0) !== w.expectedVersion)
+      .map((w) => w.key);
+    if (conflicts.length > 0) return { ok: false, conflicts };
+    const versions = writes.map((w) => {
+      if (w.value === null) {
+        this.records.delete(w.key);
+        return 0;
+      }
+      const version = w.expectedVersion + 1;
+      this.records.set(w.key, { value: w.value, version }, Date.now() + w.ttlMs);
+      return version;
+    });
+    return { ok: true, versions };
+  }
+
+  clear(): void {
+    this.records.clear();
+  }
+}
+
+/** In-memory twin of the Redis location service (§10.3). */
+export class MemoryLocationStore implements LocationStore {
+  private readonly aors = new ExpiringMap<Map<string, Binding>>();
+
+  async register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult> {
+    const current = new Map([...(this.aors.get(aor) ?? [])].filter(([, b]) => b.expiresAt > now));
+    const updates = op.type === 'update' ? op.bindings : [];
+    const checked = op.type === 'remove-all' ? [...current.keys()] : updates.map((u) => u.uriKey);
+    for (const uriKey of checked) {
+      if (isOutOfOrder(current.get(uriKey), op)) return { ok: false, reason: 'out-of-order', uriKey };
+    }
+    if (op.type === 'remove-all') current.clear();
+    for (const u of updates) {
+      if (u.expires === 0) current.delete(u.uriKey);
+      else {
+        const expiresAt = now + u.expires * 1000;
+        current.set(u.uriKey, { ...u, expiresAt, callId: op.callId, cseq: op.cseq });
+      }
+    }
+    if (current.size === 0) this.aors.delete(aor);
+    else this.aors.set(aor, current, Math.max(...[...current.values()].map((b) => b.expiresAt)));
+    return { ok: true, bindings: [...current.values()].map(binding) };
+  }
+
+  async lookup(aor: string, now: number): Promise<Binding[]> {
+    return [...(this.aors.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now).map(binding);
+  }
+
+  clear(): void {
+    this.aors.clear();
+  }
+}
+
+/** A copy with exactly the Binding fields (updates carry `expires`, which a binding does not). */
+function binding(b: Binding): Binding {
+  return {
+    uriKey: b.uriKey,
+    contact: b.contact,
+    expiresAt: b.expiresAt,
+    callId: b.callId,
+    cseq: b.cseq,
+    q: b.q,
+    data: b.data,
+  };
+}
+
+export class MemoryConnectionDirectory implements ConnectionDirectory {
+  private readonly flows = new ExpiringMap<string>();
+
+  async register(flowId: string, edgeId: string, ttlMs: number): Promise<void> {
+    this.flows.set(flowId, edgeId, Date.now() + ttlMs);
+  }
+
+  async lookup(flowId: string): Promise<string | null> {
+    return this.flows.get(flowId) ?? null;
+  }
+
+  async remove(flowId: string, edgeId: string): Promise<void> {
+    if (this.flows.get(flowId) === edgeId) this.flows.delete(flowId);
+  }
+
+  clear(): void {
+    this.flows.clear();
+  }
+}
+
+export class MemoryEdgeRegistry implements EdgeRegistry {
+  private readonly edges = new Map<string, number>();
+
+  async heartbeat(edgeId: string, ttlMs: number, now: number): Promise<void> {
+    this.edges.set(edgeId, now + ttlMs);
+  }
+
+  async live(now: number): Promise<string[]> {
+    for (const [id, expiresAt] of this.edges) if (expiresAt <= now) this.edges.delete(id);
+    return [...this.edges.keys()].sort();
+  }
+
+  async remove(edgeId: string): Promise<void> {
+    this.edges.delete(edgeId);
+  }
+
+  clear(): void {
+    this.edges.clear();
+  }
+}
+
+export class MemoryNonceStore implements NonceStore {
+  private readonly nonces = new ExpiringMap<number>();
+
+  async issue(nonce: string, ttlMs: number): Promise<void> {
+    if (this.nonces.get(nonce) === undefined) this.nonces.set(nonce, 0, Date.now() + ttlMs);
+  }
+
+  async use(nonce: string, nc: number | null): Promise<NonceCheck> {
+    const last = this.nonces.get(nonce);
+    if (last === undefined) return 'unknown';
+    if (nc === null) return 'ok';
+    if (nc <= last) return 'replay';
+    this.nonces.replace(nonce, nc);
+    return 'ok';
+  }
+
+  clear(): void {
+    this.nonces.clear();
+  }
+}
+
+/** The in-memory twins of every store port, for standalone mode. */
+export function createMemoryStores(): Stores {
+  const parts = {
+    records: new MemoryRecordStore(),
+    locations: new MemoryLocationStore(),
+    connections: new MemoryConnectionDirectory(),
+    edges: new MemoryEdgeRegistry(),
+    nonces: new MemoryNonceStore(),
+  };
+  return {
+    ...parts,
+    async close() {
+      for (const part of Object.values(parts)) part.clear();
+    },
+  };
+}

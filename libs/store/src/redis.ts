@@ -1,0 +1,169 @@
+import type { Logger } from '@sipedge/telemetry';
+import { assertOneSlot, storeKeys } from './keys.js';
+import type {
+  Binding,
+  CommitResult,
+  ConnectionDirectory,
+  EdgeRegistry,
+  LocationStore,
+  NonceCheck,
+  NonceStore,
+  RecordStore,
+  RecordWrite,
+  RegisterOp,
+  RegisterResult,
+  StoredRecord,
+} from './ports.js';
+import { type RedisClient, type RedisConnection, connectRedis, guarded, loadScript } from './redis-client.js';
+import type { Stores } from './stores.js';
+
+/** Records are stored as "<version>:<value>" strings, so MGET loads several with their versions. */
+function decodeRecord(raw: string | null): StoredRecord | null {
+  if (raw === null) return null;
+  const colon = raw.indexOf(':');
+  return { version: Number(raw.slice(0, colon)), value: raw.slice(colon + 1) };
+}
+
+/** Versioned records: MGET to load (one round trip), commit.lua to compare-and-set (one script). */
+export class RedisRecordStore implements RecordStore {
+  private readonly commitScript;
+
+  constructor(private readonly client: RedisClient) {
+    this.commitScript = loadScript(client, 'commit.lua');
+  }
+
+  async load(keys: readonly string[]): Promise<(StoredRecord | null)[]> {
+    assertOneSlot(keys);
+    const raw = await guarded(this.client, () => this.client.mget(...keys));
+    return raw.map(decodeRecord);
+  }
+
+  async commit(writes: readonly RecordWrite[]): Promise<CommitResult> {
+    assertOneSlot(writes.map((w) => w.key));
+    const args: (string | number)[] = [];
+    for (const w of writes) {
+      args.push(w.expectedVersion, w.value === null ? 'del' : 'set', w.value ?? '', Math.max(1, Math.ceil(w.ttlMs)));
+    }
+    const reply = (await guarded(this.client, () =>
+      this.commitScript(writes.length, ...writes.map((w) => w.key), ...args),
+    )) as (number | string)[];
+    if (reply[0] === 1) return { ok: true, versions: reply.slice(1).map(Number) };
+    return { ok: false, conflicts: reply.slice(1).map(String) };
+  }
+}
+
+/** The location service: one hash per AOR, changed by register.lua (§10.3 steps 6–7). */
+export class RedisLocationStore implements LocationStore {
+  private readonly registerScript;
+
+  constructor(private readonly client: RedisClient) {
+    this.registerScript = loadScript(client, 'register.lua');
+  }
+
+  async register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult> {
+    const args: (string | number)[] = [now, op.type, op.callId, op.cseq];
+    if (op.type === 'update') {
+      for (const b of op.bindings) args.push(b.uriKey, b.contact, b.expires, b.q, b.data);
+    }
+    const reply = (await guarded(this.client, () => this.registerScript(1, storeKeys.bindings(aor), ...args))) as (
+      number | string
+    )[];
+    if (reply[0] === 0) return { ok: false, reason: 'out-of-order', uriKey: String(reply[1]) };
+    return { ok: true, bindings: reply.slice(1).map((json) => parseBinding(String(json))) };
+  }
+
+  async lookup(aor: string, now: number): Promise<Binding[]> {
+    const all = await guarded(this.client, () => this.client.hvals(storeKeys.bindings(aor)));
+    return all.map(parseBinding).filter((b) => b.expiresAt > now);
+  }
+}
+
+function parseBinding(json: string): Binding {
+  const b = JSON.parse(json) as Binding;
+  return {
+    uriKey: b.uriKey,
+    contact: b.contact,
+    expiresAt: b.expiresAt,
+    callId: b.callId,
+    cseq: b.cseq,
+    q: b.q,
+    data: b.data,
+  };
+}
+
+export class RedisConnectionDirectory implements ConnectionDirectory {
+  private readonly removeIf;
+
+  constructor(private readonly client: RedisClient) {
+    this.removeIf = loadScript(client, 'remove-if.lua');
+  }
+
+  async register(flowId: string, edgeId: string, ttlMs: number): Promise<void> {
+    await guarded(this.client, () => this.client.set(storeKeys.connection(flowId), edgeId, 'PX', Math.ceil(ttlMs)));
+  }
+
+  async lookup(flowId: string): Promise<string | null> {
+    return guarded(this.client, () => this.client.get(storeKeys.connection(flowId)));
+  }
+
+  async remove(flowId: string, edgeId: string): Promise<void> {
+    await guarded(this.client, () => this.removeIf(1, storeKeys.connection(flowId), edgeId));
+  }
+}
+
+/** Live edges: a sorted set scored by each edge's heartbeat expiry. */
+export class RedisEdgeRegistry implements EdgeRegistry {
+  constructor(private readonly client: RedisClient) {}
+
+  async heartbeat(edgeId: string, ttlMs: number, now: number): Promise<void> {
+    await guarded(this.client, () => this.client.zadd(storeKeys.edges(), now + ttlMs, edgeId));
+  }
+
+  async live(now: number): Promise<string[]> {
+    const key = storeKeys.edges();
+    const [, live] = await guarded(this.client, () =>
+      Promise.all([this.client.zremrangebyscore(key, '-inf', now), this.client.zrangebyscore(key, `(${now}`, '+inf')]),
+    );
+    return live.sort();
+  }
+
+  async remove(edgeId: string): Promise<void> {
+    await guarded(this.client, () => this.client.zrem(storeKeys.edges(), edgeId));
+  }
+}
+
+export class RedisNonceStore implements NonceStore {
+  private readonly useScript;
+
+  constructor(private readonly client: RedisClient) {
+    this.useScript = loadScript(client, 'use-nonce.lua');
+  }
+
+  async issue(nonce: string, ttlMs: number): Promise<void> {
+    await guarded(this.client, () => this.client.set(storeKeys.nonce(nonce), '0', 'PX', Math.ceil(ttlMs), 'NX'));
+  }
+
+  async use(nonce: string, nc: number | null): Promise<NonceCheck> {
+    const reply = await guarded(this.client, () => this.useScript(1, storeKeys.nonce(nonce), nc === null ? '' : nc));
+    return reply as NonceCheck;
+  }
+}
+
+/** Every store port on one Redis connection (single server or Cluster). */
+export async function createRedisStores(
+  connection: RedisConnection,
+  logger?: Logger,
+): Promise<Stores & { client: RedisClient }> {
+  const client = await connectRedis(connection, logger);
+  return {
+    client,
+    records: new RedisRecordStore(client),
+    locations: new RedisLocationStore(client),
+    connections: new RedisConnectionDirectory(client),
+    edges: new RedisEdgeRegistry(client),
+    nonces: new RedisNonceStore(client),
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import type { ConnectionDirectory, EdgeRegistry, LocationStore, NonceStore, RecordStore } from './ports.js';
+
+/** Every port of the store, as services wire them. */
+export interface Stores {
+  records: RecordStore;
+  locations: LocationStore;
+  connections: ConnectionDirectory;
+  edges: EdgeRegistry;
+  nonces: NonceStore;
+  /** Closes connections (Redis) or drops the data (memory). */
+  close(): Promise<void>;
+}

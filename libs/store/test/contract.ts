@@ -1,0 +1,287 @@
+/**
+ * The behaviour every store adapter must have. Run against the in-memory twin (unit tests) and
+ * against Redis, single node and Cluster (integration tests).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BindingUpdate, RecordStore, Stores } from '../src/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function storeContract(name: string, make: () => Promise<Stores>): void {
+  describe(`store contract: ${name}`, () => {
+    let stores: Stores;
+    beforeAll(async () => {
+      stores = await make();
+    });
+    afterAll(async () => {
+      await stores?.close();
+    });
+    /** A fresh hash tag per test, so tests never see each other's keys. */
+    const tag = () => `{t${randomUUID()}}`;
+
+    describe('records', () => {
+      it('loads missing records as null, in the order asked', async () => {
+        const t = tag();
+        await stores.records.commit([{ key: `${t}:a`, expectedVersion: 0, value: 'A', ttlMs: 60_000 }]);
+        expect(await stores.records.load([`${t}:missing`, `${t}:a`])).toEqual([null, { value: 'A', version: 1 }]);
+      });
+
+      it('creates with version 0, then each commit needs the current version', async () => {
+        const t = tag();
+        const key = `${t}:tx`;
+        expect(await stores.records.commit([{ key, expectedVersion: 0, value: 'v1', ttlMs: 60_000 }])).toEqual({
+          ok: true,
+          versions: [1],
+        });
+        expect(await stores.records.commit([{ key, expectedVersion: 0, value: 'again', ttlMs: 60_000 }])).toEqual({
+          ok: false,
+          conflicts: [key],
+        });
+        expect(await stores.records.commit([{ key, expectedVersion: 1, value: 'v2', ttlMs: 60_000 }])).toEqual({
+          ok: true,
+          versions: [2],
+        });
+        expect(await stores.records.load([key])).toEqual([{ value: 'v2', version: 2 }]);
+      });
+
+      it('applies a multi-record commit all or nothing', async () => {
+        const t = tag();
+        const [a, b] = [`${t}:ctx`, `${t}:branch`];
+        await stores.records.commit([{ key: a, expectedVersion: 0, value: 'ctx', ttlMs: 60_000 }]);
+        const failed = await stores.records.commit([
+          { key: a, expectedVersion: 1, value: 'ctx2', ttlMs: 60_000 },
+          { key: b, expectedVersion: 5, value: 'branch', ttlMs: 60_000 },
+        ]);
+        expect(failed).toEqual({ ok: false, conflicts: [b] });
+        expect(await stores.records.load([a, b])).toEqual([{ value: 'ctx', version: 1 }, null]);
+        const done = await stores.records.commit([
+          { key: a, expectedVersion: 1, value: 'ctx2', ttlMs: 60_000 },
+          { key: b, expectedVersion: 0, value: 'branch', ttlMs: 60_000 },
+        ]);
+        expect(done).toEqual({ ok: true, versions: [2, 1] });
+      });
+
+      it('deletes with a null value, after which the key starts again at version 0', async () => {
+        const key = `${tag()}:gone`;
+        await stores.records.commit([{ key, expectedVersion: 0, value: 'x', ttlMs: 60_000 }]);
+        expect(await stores.records.commit([{ key, expectedVersion: 1, value: null, ttlMs: 0 }])).toEqual({
+          ok: true,
+          versions: [0],
+        });
+        expect(await stores.records.load([key])).toEqual([null]);
+      });
+
+      it('keeps values byte-exact, including colons, newlines and non-ASCII text', async () => {
+        const key = `${tag()}:bytes`;
+        const value = 'INVITE sip:a@b SIP/2.0\r\nVia: x:1\r\n\r\n\u00e9\u00ff{"json":true}';
+        await stores.records.commit([{ key, expectedVersion: 0, value, ttlMs: 60_000 }]);
+        expect((await stores.records.load([key]))[0]?.value).toBe(value);
+      });
+
+      it('expires a record after its TTL', async () => {
+        const key = `${tag()}:short`;
+        await stores.records.commit([{ key, expectedVersion: 0, value: 'x', ttlMs: 150 }]);
+        expect(await stores.records.load([key])).toHaveLength(1);
+        await sleep(400);
+        expect(await stores.records.load([key])).toEqual([null]);
+      });
+
+      it('refuses keys of different hash tags in one call', async () => {
+        await expect(stores.records.load([`${tag()}:a`, `${tag()}:b`])).rejects.toThrow(TypeError);
+        await expect(
+          stores.records.commit([
+            { key: `${tag()}:a`, expectedVersion: 0, value: '1', ttlMs: 1000 },
+            { key: `${tag()}:b`, expectedVersion: 0, value: '1', ttlMs: 1000 },
+          ]),
+        ).rejects.toThrow(TypeError);
+      });
+
+      it('loses no update under many concurrent compare-and-set writers', async () => {
+        const key = `${tag()}:counter`;
+        const writers = 40;
+        const results = await Promise.all(Array.from({ length: writers }, () => increment(stores.records, key)));
+        expect(results.every((attempts) => attempts >= 1)).toBe(true);
+        const [record] = await stores.records.load([key]);
+        expect(record?.value).toBe(String(writers));
+        expect(record?.version).toBe(writers);
+      });
+    });
+
+    describe('location service (§10.3)', () => {
+      const update = (uriKey: string, expires: number, q = 1): BindingUpdate => ({
+        uriKey,
+        contact: `<${uriKey}>;expires=${expires}`,
+        expires,
+        q,
+        data: JSON.stringify({ flow: 'f1' }),
+      });
+
+      it('registers several contacts and lists them with their expiry', async () => {
+        const aor = `sip:alice-${randomUUID()}@example.com`;
+        const now = Date.now();
+        const result = await stores.locations.register(
+          aor,
+          {
+            type: 'update',
+            callId: 'c1',
+            cseq: 1,
+            bindings: [update('sip:a@1.1.1.1', 3600), update('sip:a@2.2.2.2', 60, 0.5)],
+          },
+          now,
+        );
+        expect(result.ok).toBe(true);
+        const bindings = await stores.locations.lookup(aor, now);
+        expect(bindings.map((b) => [b.uriKey, b.expiresAt - now, b.q, b.callId, b.cseq]).sort()).toEqual([
+          ['sip:a@1.1.1.1', 3_600_000, 1, 'c1', 1],
+          ['sip:a@2.2.2.2', 60_000, 0.5, 'c1', 1],
+        ]);
+        expect(JSON.parse(bindings[0]!.data)).toEqual({ flow: 'f1' });
+      });
+
+      it('aborts the whole update when the same Call-ID comes with a CSeq not higher', async () => {
+        const aor = `sip:bob-${randomUUID()}@example.com`;
+        const now = Date.now();
+        await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c1', cseq: 5, bindings: [update('sip:b@1', 60)] },
+          now,
+        );
+        const stale = await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c1', cseq: 5, bindings: [update('sip:b@2', 60), update('sip:b@1', 0)] },
+          now,
+        );
+        expect(stale).toEqual({ ok: false, reason: 'out-of-order', uriKey: 'sip:b@1' });
+        expect((await stores.locations.lookup(aor, now)).map((b) => b.uriKey)).toEqual(['sip:b@1']);
+      });
+
+      it('updates with a higher CSeq or another Call-ID, and removes with expires 0', async () => {
+        const aor = `sip:carol-${randomUUID()}@example.com`;
+        const now = Date.now();
+        await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c1', cseq: 1, bindings: [update('sip:c@1', 60)] },
+          now,
+        );
+        await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c2', cseq: 1, bindings: [update('sip:c@1', 120)] },
+          now,
+        );
+        expect((await stores.locations.lookup(aor, now))[0]?.expiresAt).toBe(now + 120_000);
+        const removed = await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c2', cseq: 2, bindings: [update('sip:c@1', 0), update('sip:c@unknown', 0)] },
+          now,
+        );
+        expect(removed).toEqual({ ok: true, bindings: [] });
+        expect(await stores.locations.lookup(aor, now)).toEqual([]);
+      });
+
+      it('removes every binding with Contact: * unless a binding of that Call-ID has a higher CSeq', async () => {
+        const aor = `sip:dave-${randomUUID()}@example.com`;
+        const now = Date.now();
+        await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c1', cseq: 10, bindings: [update('sip:d@1', 60), update('sip:d@2', 60)] },
+          now,
+        );
+        expect((await stores.locations.register(aor, { type: 'remove-all', callId: 'c1', cseq: 9 }, now)).ok).toBe(
+          false,
+        );
+        expect(await stores.locations.lookup(aor, now)).toHaveLength(2);
+        expect(await stores.locations.register(aor, { type: 'remove-all', callId: 'c9', cseq: 1 }, now)).toEqual({
+          ok: true,
+          bindings: [],
+        });
+        expect(await stores.locations.lookup(aor, now)).toEqual([]);
+      });
+
+      it('drops expired bindings from lookups and from later registrations', async () => {
+        const aor = `sip:erin-${randomUUID()}@example.com`;
+        const then = Date.now() - 10_000;
+        await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c1', cseq: 1, bindings: [update('sip:e@old', 5)] },
+          then,
+        );
+        const now = Date.now();
+        expect(await stores.locations.lookup(aor, now)).toEqual([]);
+        const result = await stores.locations.register(
+          aor,
+          { type: 'update', callId: 'c1', cseq: 1, bindings: [update('sip:e@new', 60)] },
+          now,
+        );
+        // The expired binding no longer counts, so the same CSeq is not out of order.
+        expect(result.ok && result.bindings.map((b) => b.uriKey)).toEqual(['sip:e@new']);
+      });
+    });
+
+    describe('connection directory and live edges', () => {
+      it('maps a flow to its edge until the TTL runs out', async () => {
+        const flow = `flow-${randomUUID()}`;
+        await stores.connections.register(flow, 'edge-1', 200);
+        expect(await stores.connections.lookup(flow)).toBe('edge-1');
+        await sleep(450);
+        expect(await stores.connections.lookup(flow)).toBeNull();
+      });
+
+      it('lets only the owning edge remove a flow', async () => {
+        const flow = `flow-${randomUUID()}`;
+        await stores.connections.register(flow, 'edge-2', 60_000);
+        await stores.connections.remove(flow, 'edge-1');
+        expect(await stores.connections.lookup(flow)).toBe('edge-2');
+        await stores.connections.remove(flow, 'edge-2');
+        expect(await stores.connections.lookup(flow)).toBeNull();
+      });
+
+      it('lists edges whose heartbeat has not expired', async () => {
+        const [a, b] = [`edge-a-${randomUUID()}`, `edge-b-${randomUUID()}`];
+        const now = Date.now();
+        await stores.edges.heartbeat(a, 10_000, now);
+        await stores.edges.heartbeat(b, 1_000, now);
+        expect(await stores.edges.live(now)).toEqual(expect.arrayContaining([a, b]));
+        const later = await stores.edges.live(now + 5_000);
+        expect(later).toContain(a);
+        expect(later).not.toContain(b);
+        await stores.edges.remove(a);
+        expect(await stores.edges.live(now)).not.toContain(a);
+      });
+    });
+
+    describe('digest nonces', () => {
+      it('accepts rising nonce counts, refuses replays and unknown nonces', async () => {
+        const nonce = randomUUID();
+        expect(await stores.nonces.use(nonce, 1)).toBe('unknown');
+        await stores.nonces.issue(nonce, 60_000);
+        expect(await stores.nonces.use(nonce, 1)).toBe('ok');
+        expect(await stores.nonces.use(nonce, 1)).toBe('replay');
+        expect(await stores.nonces.use(nonce, 3)).toBe('ok');
+        expect(await stores.nonces.use(nonce, 2)).toBe('replay');
+        expect(await stores.nonces.use(nonce, null)).toBe('ok');
+      });
+
+      it('forgets a nonce after its TTL and does not reset it when issued twice', async () => {
+        const nonce = randomUUID();
+        await stores.nonces.issue(nonce, 200);
+        expect(await stores.nonces.use(nonce, 4)).toBe('ok');
+        await stores.nonces.issue(nonce, 200);
+        expect(await stores.nonces.use(nonce, 4)).toBe('replay');
+        await sleep(450);
+        expect(await stores.nonces.use(nonce, 5)).toBe('unknown');
+      });
+    });
+  });
+}
+
+/** Load → +1 → compare-and-set, retried on conflict: what a worker does. Returns the attempts it took. */
+async function increment(records: RecordStore, key: string): Promise<number> {
+  for (let attempt = 1; attempt <= 1000; attempt++) {
+    const [current] = await records.load([key]);
+    const next = String(Number(current?.value ?? '0') + 1);
+    const result = await records.commit([{ key, expectedVersion: current?.version ?? 0, value: next, ttlMs: 60_000 }]);
+    if (result.ok) return attempt;
+  }
+  throw new Error('too many conflicts');
+}
