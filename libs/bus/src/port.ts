@@ -32,7 +32,12 @@ export interface Subscription {
  * A handler; for a request it returns the reply (or throws, which the requester sees as
  * BusRemoteError). Its return value is ignored for plain publishes.
  */
-export type BusHandler = (message: BusMessage) => void | Promise<void | { data: Uint8Array; headers?: BusHeaders }>;
+export interface BusReply {
+  data: Uint8Array;
+  headers?: BusHeaders;
+}
+
+export type BusHandler = (message: BusMessage) => void | BusReply | Promise<void | BusReply>;
 
 export interface Bus {
   /** True while connected; operations fail with BusUnavailableError otherwise. */

@@ -1,0 +1,463 @@
+import { createLogger, type Logger } from '@sipedge/telemetry';
+import {
+  connect,
+  ErrorCode,
+  Events,
+  headers as natsHeaders,
+  NatsError,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type QueuedIterator,
+  type Status,
+  type Subscription as NatsSubscription,
+} from 'nats';
+import { checkQueue, checkSubject, copyHeaders, ERROR_HEADER, runHandler, settleAll, type Reply } from './internal.js';
+import {
+  BusError,
+  BusNoRespondersError,
+  BusRemoteError,
+  BusTimeoutError,
+  BusUnavailableError,
+  type Bus,
+  type BusHandler,
+  type BusHeaders,
+  type BusMessage,
+  type RequestOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from './port.js';
+
+export interface NatsBusOptions {
+  /** NATS server URL(s), e.g. `nats://nats:4222`. */
+  servers: string | string[];
+  /** Connection name, shown by the server's monitoring endpoints (e.g. `edge-1`). */
+  name: string;
+  /**
+   * Wait between reconnect attempts to a server (default 1000 ms); each wait gets a random extra
+   * of up to half of it (jitter), so that a fleet does not reconnect in lock-step.
+   */
+  reconnectWaitMs?: number;
+  /**
+   * Interval of the client's PINGs (default 10 s). Two unanswered PINGs mark the connection
+   * stale and start a reconnect: this bounds how long a half-open TCP connection (server host
+   * gone without a FIN/RST) goes unnoticed.
+   */
+  pingIntervalMs?: number;
+  /** How long `subscribe`/`unsubscribe` wait for the server to confirm (default 5000 ms). */
+  confirmTimeoutMs?: number;
+  /** How long `close()` waits for running handlers before closing anyway (default 5000 ms). */
+  closeTimeoutMs?: number;
+  logger?: Logger;
+}
+
+const DEFAULT_RECONNECT_WAIT_MS = 1000;
+const DEFAULT_PING_INTERVAL_MS = 10_000;
+const DEFAULT_CONFIRM_TIMEOUT_MS = 5000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+
+/**
+ * Connects to NATS and returns a Bus. Fails with BusUnavailableError when no server answers
+ * (the initial connection is not retried: a process that starts without its bus should fail
+ * visibly); once connected, the client reconnects forever.
+ */
+export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
+  const logger = options.logger ?? createLogger({ name: 'bus' });
+  const reconnectWaitMs = options.reconnectWaitMs ?? DEFAULT_RECONNECT_WAIT_MS;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: options.servers,
+      name: options.name,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: reconnectWaitMs,
+      reconnectJitter: Math.max(1, Math.round(reconnectWaitMs / 2)),
+      pingInterval: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      maxPingOut: 2,
+    });
+  } catch (error) {
+    throw new BusUnavailableError(`bus: cannot connect to ${String(options.servers)}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  return new NatsBus(nc, logger, options);
+}
+
+/**
+ * The Bus on a NATS connection (nats.js v2).
+ *
+ * - `connected` follows the client's status events; while it is false, `publish`, `request` and
+ *   `subscribe` fail at once with BusUnavailableError instead of letting nats.js buffer them,
+ *   and requests still waiting for a reply when the connection drops fail the same way (a reply
+ *   sent during the outage is lost anyway).
+ * - Subscriptions made while connected are renewed by nats.js after a reconnect; messages
+ *   published while a subscriber is disconnected are lost (core NATS is at-most-once).
+ * - `subscribe` resolves once the server has the subscription (a PING/PONG round trip), so a
+ *   publish from any client after that reaches it.
+ * - Received `data` is a view into nats.js's read buffer (mind `byteOffset`); it is not reused.
+ * - `data` passed to `publish`/`request` must not be modified afterwards: nats.js queues it
+ *   without copying.
+ */
+export class NatsBus implements Bus {
+  readonly #nc: NatsConnection;
+  readonly #logger: Logger;
+  readonly #confirmTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #subscriptions = new Set<NatsSubscription>();
+  readonly #handlers = new Set<Promise<void>>();
+  /** Rejecters of requests waiting for a reply; called on disconnect. */
+  readonly #waiting = new Set<(error: BusError) => void>();
+  readonly #status: AsyncIterable<Status>;
+  readonly #statusLoop: Promise<void>;
+  #connected = true;
+  /** Counts disconnects, so that a late reconnect confirmation is ignored. */
+  #generation = 0;
+  #closing: Promise<void> | undefined;
+
+  /** Use connectNatsBus. */
+  constructor(
+    nc: NatsConnection,
+    logger: Logger,
+    options: Pick<NatsBusOptions, 'confirmTimeoutMs' | 'closeTimeoutMs'>,
+  ) {
+    this.#nc = nc;
+    this.#logger = logger;
+    this.#confirmTimeoutMs = options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.#status = nc.status();
+    this.#statusLoop = this.#watchStatus();
+    nc.closed().then(
+      (error) => {
+        this.#connected = false;
+        this.#stopStatus();
+        this.#failWaiting(new BusUnavailableError('bus: connection closed'));
+        if (error && this.#closing === undefined) {
+          this.#logger.error({ err: error }, 'bus: connection closed by an error');
+        }
+      },
+      (error: unknown) => this.#logger.error({ err: error }, 'bus: closed() failed'),
+    );
+  }
+
+  get connected(): boolean {
+    return this.#connected && this.#closing === undefined && !this.#nc.isClosed();
+  }
+
+  async publish(subject: string, data: Uint8Array, headers?: BusHeaders): Promise<void> {
+    checkSubject(subject, false);
+    const hdrs = toNatsHeaders(headers);
+    this.#assertAvailable();
+    try {
+      this.#nc.publish(subject, data, hdrs ? { headers: hdrs } : undefined);
+    } catch (error) {
+      throw mapError(error, subject);
+    }
+  }
+
+  async subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<Subscription> {
+    checkSubject(subject, true);
+    if (options.queue !== undefined) {
+      checkQueue(options.queue);
+    }
+    this.#assertAvailable();
+    let active = true;
+    let sub: NatsSubscription;
+    try {
+      sub = this.#nc.subscribe(subject, {
+        ...(options.queue === undefined ? {} : { queue: options.queue }),
+        callback: (error, msg) => {
+          if (error) {
+            this.#logger.warn({ err: error, subject }, 'bus: subscription error');
+            return;
+          }
+          if (active) {
+            this.#dispatch(handler, msg);
+          }
+        },
+      });
+    } catch (error) {
+      throw mapError(error, subject);
+    }
+    this.#subscriptions.add(sub);
+    const unsubscribe = async (): Promise<void> => {
+      if (!active) {
+        return;
+      }
+      active = false;
+      this.#subscriptions.delete(sub);
+      if (this.#nc.isClosed()) {
+        return;
+      }
+      sub.unsubscribe();
+      if (this.connected) {
+        // Best effort: the UNSUB reaches the server; delivery has stopped locally already.
+        await this.#confirm().catch(() => undefined);
+      }
+    };
+    try {
+      await this.#confirm();
+    } catch (error) {
+      await unsubscribe();
+      throw error;
+    }
+    return { unsubscribe };
+  }
+
+  async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
+    checkSubject(subject, false);
+    if (!(options.timeoutMs > 0)) {
+      throw new RangeError(`bus: timeoutMs must be positive, got ${options.timeoutMs}`);
+    }
+    const hdrs = toNatsHeaders(options.headers);
+    this.#assertAvailable();
+    const reply = await new Promise<Msg>((resolve, reject) => {
+      const fail = (error: BusError): void => reject(error);
+      this.#waiting.add(fail);
+      const done = (): void => {
+        this.#waiting.delete(fail);
+      };
+      try {
+        this.#nc
+          .request(subject, data, {
+            timeout: Math.ceil(options.timeoutMs),
+            ...(hdrs ? { headers: hdrs } : {}),
+          })
+          .then(
+            (msg) => {
+              done();
+              resolve(msg);
+            },
+            (error: unknown) => {
+              done();
+              // Closing the connection fails waiting requests with a nats.js Timeout error.
+              reject(
+                this.#nc.isClosed()
+                  ? new BusUnavailableError('bus: closed while waiting for a reply', { cause: error })
+                  : mapError(error, subject, options.timeoutMs),
+              );
+            },
+          );
+      } catch (error) {
+        done();
+        reject(mapError(error, subject, options.timeoutMs));
+      }
+    });
+    const message = toBusMessage(reply);
+    const remote = reply.headers?.has(ERROR_HEADER) ? reply.headers.get(ERROR_HEADER) : undefined;
+    if (remote !== undefined) {
+      throw new BusRemoteError(remote);
+    }
+    return message;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#nc.isClosed()) {
+      await this.#statusLoopEnd();
+      return;
+    }
+    if (this.#connected) {
+      // Drain: stop interest (UNSUB + PING/PONG, messages already sent are still handled), let
+      // running handlers finish and send their replies, then flush and close.
+      const subs = [...this.#subscriptions];
+      this.#subscriptions.clear();
+      await Promise.allSettled(subs.map((sub) => sub.drain()));
+      if (!(await settleAll(this.#handlers, this.#closeTimeoutMs))) {
+        this.#logger.warn({ running: this.#handlers.size }, 'bus: closing with handlers still running');
+      }
+      try {
+        await this.#nc.drain();
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'bus: drain failed; closing');
+      }
+      // nats.js's drain() resolves without closing when its final flush fails (the connection
+      // dropped meanwhile); the client would then reconnect forever.
+      if (!this.#nc.isClosed()) {
+        await this.#nc.close();
+      }
+    } else {
+      // Nothing can be flushed to a server that is not there.
+      await this.#nc.close();
+    }
+    await this.#statusLoopEnd();
+  }
+
+  /**
+   * nats.js 2.29 never ends the iterator returned by `nc.status()` when the connection closes
+   * (only the protocol-level one is stopped), so the loop is stopped here. The iterator is a
+   * QueuedIterator at run time, though typed as AsyncIterable.
+   */
+  #stopStatus(): boolean {
+    const stop = (this.#status as Partial<QueuedIterator<Status>>).stop;
+    if (typeof stop !== 'function') {
+      return false;
+    }
+    stop.call(this.#status);
+    return true;
+  }
+
+  async #statusLoopEnd(): Promise<void> {
+    if (this.#stopStatus()) {
+      await this.#statusLoop;
+    }
+  }
+
+  #assertAvailable(): void {
+    if (this.#closing !== undefined || this.#nc.isClosed()) {
+      throw new BusUnavailableError('bus: closed');
+    }
+    if (!this.#connected) {
+      throw new BusUnavailableError('bus: disconnected from NATS');
+    }
+  }
+
+  /** Waits for the server to have processed everything sent so far (PING/PONG). */
+  async #confirm(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new BusUnavailableError('bus: the server did not answer in time')),
+        this.#confirmTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.#nc.flush().catch((error: unknown) => Promise.reject(mapError(error, ''))), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #dispatch(handler: BusHandler, msg: Msg): void {
+    let message: BusMessage;
+    try {
+      message = toBusMessage(msg);
+    } catch (error) {
+      this.#logger.warn({ err: error, subject: msg.subject }, 'bus: dropped a malformed message');
+      return;
+    }
+    const respond = (reply: Reply): void => {
+      const hdrs = toNatsHeaders(reply.headers);
+      msg.respond(reply.data, hdrs ? { headers: hdrs } : undefined);
+    };
+    const running = runHandler(handler, message, respond, this.#logger);
+    const tracked = running.finally(() => this.#handlers.delete(tracked));
+    this.#handlers.add(tracked);
+  }
+
+  async #watchStatus(): Promise<void> {
+    try {
+      for await (const status of this.#status) {
+        switch (status.type) {
+          case Events.Disconnect:
+            this.#generation += 1;
+            this.#connected = false;
+            this.#failWaiting(new BusUnavailableError('bus: disconnected from NATS while waiting for a reply'));
+            this.#logger.warn({ server: status.data }, 'bus: disconnected from NATS; reconnecting');
+            break;
+          case Events.Reconnect:
+            this.#reconnected(String(status.data));
+            break;
+          case Events.LDM:
+            this.#logger.warn({ server: status.data }, 'bus: NATS server entering lame duck mode');
+            break;
+          case Events.Error:
+            this.#logger.error({ error: status.data }, 'bus: NATS reported an error');
+            break;
+          default:
+            break;
+        }
+      }
+    } catch (error) {
+      this.#logger.error({ err: error }, 'bus: status watcher failed');
+    }
+  }
+
+  /**
+   * nats.js reports a reconnect after re-sending the subscriptions but before the server has
+   * processed them; `connected` turns true only after a PING/PONG round trip, so that once it is
+   * true the subscriptions made before the outage receive messages again.
+   */
+  #reconnected(server: string): void {
+    const generation = this.#generation;
+    this.#nc.flush().then(
+      () => {
+        if (generation === this.#generation && !this.#nc.isClosed()) {
+          this.#connected = true;
+          this.#logger.info({ server }, 'bus: reconnected to NATS');
+        }
+      },
+      (error: unknown) =>
+        this.#logger.debug({ err: error, server }, 'bus: lost the connection again while reconnecting'),
+    );
+  }
+
+  #failWaiting(error: BusError): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const fail of waiting) {
+      fail(error);
+    }
+  }
+}
+
+function toNatsHeaders(headers: BusHeaders | undefined): MsgHdrs | undefined {
+  const copy = copyHeaders(headers);
+  const keys = Object.keys(copy);
+  if (keys.length === 0) {
+    return undefined;
+  }
+  const hdrs = natsHeaders();
+  for (const key of keys) {
+    hdrs.set(key, copy[key] as string);
+  }
+  return hdrs;
+}
+
+function toBusMessage(msg: Msg): BusMessage {
+  const headers: BusHeaders = {};
+  if (msg.headers) {
+    for (const key of msg.headers.keys()) {
+      headers[key] = msg.headers.values(key).join(', ');
+    }
+  }
+  return {
+    subject: msg.subject,
+    data: msg.data,
+    headers,
+    ...(msg.reply ? { replyTo: msg.reply } : {}),
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function mapError(error: unknown, subject: string, timeoutMs?: number): Error {
+  if (error instanceof BusError) {
+    return error;
+  }
+  if (!(error instanceof NatsError)) {
+    return error instanceof Error ? error : new BusError(String(error));
+  }
+  const options = { cause: error };
+  switch (error.code) {
+    case ErrorCode.Timeout:
+      return new BusTimeoutError(`bus: no reply on "${subject}" within ${timeoutMs ?? '?'} ms`, options);
+    case ErrorCode.NoResponders:
+      return new BusNoRespondersError(`bus: no responders on "${subject}"`, options);
+    case ErrorCode.ConnectionClosed:
+    case ErrorCode.ConnectionDraining:
+    case ErrorCode.Disconnect:
+    case ErrorCode.ConnectionRefused:
+    case ErrorCode.ConnectionTimeout:
+    case ErrorCode.Cancelled:
+      return new BusUnavailableError(`bus: ${error.message}`, options);
+    default:
+      return new BusError(`bus: ${error.message}`, options);
+  }
+}
