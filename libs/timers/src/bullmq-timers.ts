@@ -1,0 +1,539 @@
+import { createLogger, type Logger } from '@sipedge/telemetry';
+import { Queue, Worker, type Job, type KeepJobs, type RedisClient, type WorkerOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { checkTimerArgs, shardOf, timerJobId } from './job-id.js';
+import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
+
+/**
+ * Durable timers as BullMQ delayed jobs.
+ *
+ * - Job id = (key, timer, generation) ({@link timerJobId}): a second `schedule` of a pending job is
+ *   a no-op inside BullMQ's add script (the first delay wins). A fired job is removed at once (by
+ *   default), so scheduling the same id after its fire arms it again; the transaction layer's
+ *   generation check makes such a fire harmless.
+ * - `cancel` removes the delayed job (`Queue.remove`); a job that is firing right now is locked and
+ *   BullMQ leaves it alone, so a late cancel is a no-op, not an error.
+ * - Sharding: `shards` queues with the same name, each under its own hash-tagged prefix
+ *   `{<prefix>-<i>}`, so that a Redis Cluster places them on different slots (BullMQ's scripts
+ *   need all keys of one queue in one slot). The shard of a key is {@link shardOf}; every process
+ *   must use the same `prefix`, `queueName` and `shards`.
+ * - Connections: one producer connection for `schedule`/`cancel` with no offline queue, no
+ *   per-request retries and a command timeout, so that they fail at once with
+ *   {@link TimersUnavailableError} while Redis is unreachable; once `startWorker` ran, one shared
+ *   worker connection (`maxRetriesPerRequest: null`, as BullMQ requires) plus one blocking
+ *   connection per shard that BullMQ duplicates from it. All reconnect by themselves every
+ *   `reconnectMaxMs` at most; errors are logged (throttled during an outage), never thrown.
+ * - Delivery is at least once: a handler error is retried with exponential back-off; a worker that
+ *   dies mid-fire leaves a locked job that the stalled-job check of another worker re-fires once
+ *   the lock has lapsed (`lockDurationMs`, renewed every half of it while the handler runs) plus
+ *   up to two checks (`stalledIntervalMs`; a Redis key throttles the check across all workers of
+ *   a queue, so every process should use the same value). A job that stalls twice fails
+ *   (BullMQ `maxStalledCount: 1`).
+ */
+export interface BullmqTimersOptions {
+  /** `redis://…` URL or ioredis options (no `keyPrefix`: BullMQ refuses it; use `prefix`). */
+  redis: string | RedisOptions;
+  /** BullMQ queue name (no ':'); default `timers`. */
+  queueName?: string;
+  /** Number of queues the keys are spread over; default 1. */
+  shards?: number;
+  /** Key prefix; shard i uses `{<prefix>-<i>}` (a Redis Cluster hash tag). Default `sipedge-timers`. */
+  prefix?: string;
+  logger?: Logger;
+  /** Concurrent handler calls per shard worker; default 50 (the handler is I/O bound). */
+  concurrency?: number;
+  /** Total attempts per fire (first + retries); default 4. */
+  attempts?: number;
+  /** First retry delay, doubled for each further retry (BullMQ exponential back-off); default 200 ms. */
+  backoffMs?: number;
+  /** Fired jobs to keep (BullMQ `removeOnComplete` of the worker); default none (`{ count: 0 }`). */
+  keepFired?: KeepJobs;
+  /** Jobs whose attempts all failed to keep, for inspection; default 1000 for a day. */
+  keepFailed?: KeepJobs;
+  /** Producer command timeout: a silent network makes `schedule`/`cancel` fail after it; default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** How long `schedule`/`cancel`/`startWorker` wait for the very first connection; default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Upper bound of the reconnect interval (used unless `redis.retryStrategy` is given); default 1000 ms. */
+  reconnectMaxMs?: number;
+  /** Lock of a firing job; a dead worker's fires are retaken after it expires; default 10 000 ms. */
+  lockDurationMs?: number;
+  /** How often each worker looks for jobs whose lock expired; default 5000 ms. */
+  stalledIntervalMs?: number;
+  /** Longest idle block of a worker on an empty queue (BullMQ `drainDelay`, seconds); default 5. */
+  drainDelaySeconds?: number;
+  /** `close` waits this long for fires in progress (then leaves them to other workers); default 5000 ms. */
+  closeTimeoutMs?: number;
+  /**
+   * Precise wake-up window (see {@link TimerWorker}): a worker whose next delayed job is due within
+   * this many ms sleeps locally until it is due instead of blocking in Redis, whose blocking
+   * timeouts are only resolved every `1000 / hz` ms (100 ms with Redis' default `hz 10`). Keep it
+   * above that period; 0 turns it off. Default 200 ms.
+   */
+  localWaitMs?: number;
+}
+
+/** What a job carries (its `data`). */
+export interface TimerJobData {
+  key: string;
+  timer: string;
+  generation: number;
+  dueAt: number;
+}
+
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+
+/** Failures that mean "Redis is unreachable or cannot take writes right now". */
+const UNAVAILABLE =
+  /Connection is closed|Stream isn't writeable|max retries per request|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|^LOADING|^READONLY|^CLUSTERDOWN|^MASTERDOWN|^TRYAGAIN|^OOM|^BUSY |^NOREPLICAS/i;
+
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) {
+    return false;
+  }
+  const code = (error as { code?: unknown }).code;
+  return UNAVAILABLE.test(error.message) || (typeof code === 'string' && UNAVAILABLE.test(code));
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name}: expected an integer >= 1, got ${value}`);
+  }
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name}: expected a number > 0, got ${value}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name}: expected a number >= 0, got ${value}`);
+  }
+  return value;
+}
+
+/** Resolves true if `promise` settled within `ms`, false otherwise (never rejects). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A BullMQ worker that wakes up on time for delayed jobs.
+ *
+ * BullMQ's worker waits for the next delayed job with `BZPOPMIN marker <timeout>`. A new job (or
+ * an earlier one) wakes it at once through the marker, but a timeout is only noticed by Redis on
+ * its next `serverCron` tick (`hz`, 10 per second by default), so delayed jobs fired 0–100 ms late
+ * (measured: p50 ≈ 50 ms). This subclass overrides two protected hooks of BullMQ's `Worker`:
+ *
+ * - `getBlockTimeout`: a delayed job due within `localWaitMs` → no blocking call (0) and a note of
+ *   its due time; one due later → block until `localWaitMs` before it (Redis may wake us up to one
+ *   tick late, still before the job is due);
+ * - `moveToActive` (called right after): sleeps locally until the noted due time first.
+ *
+ * The cost: while it sleeps (at most `localWaitMs`), this worker does not see jobs added with an
+ * even earlier due time (only a job scheduled less than `localWaitMs` ahead can be one); they fire
+ * when the sleep ends, or earlier on another worker. No extra Redis commands: a local sleep
+ * replaces the tail of a blocking call.
+ */
+class TimerWorker extends Worker<TimerJobData> {
+  #wakeAt = 0;
+  readonly #localWaitMs: number;
+
+  constructor(
+    name: string,
+    processor: (job: Job<TimerJobData>) => Promise<void>,
+    options: WorkerOptions,
+    localWaitMs: number,
+  ) {
+    // Not autorun: run() must not start before the fields above are initialised.
+    super(name, processor, { ...options, autorun: false });
+    this.#localWaitMs = localWaitMs;
+  }
+
+  protected override getBlockTimeout(blockUntil: number): number {
+    if (this.#localWaitMs > 0 && blockUntil > 0) {
+      const remaining = blockUntil - Date.now();
+      if (remaining > 0 && remaining <= this.#localWaitMs) {
+        this.#wakeAt = blockUntil;
+        return 0;
+      }
+      if (remaining > this.#localWaitMs) {
+        return super.getBlockTimeout(blockUntil - this.#localWaitMs);
+      }
+    }
+    return super.getBlockTimeout(blockUntil);
+  }
+
+  protected override async moveToActive(client: RedisClient, token: string, name?: string): Promise<Job<TimerJobData>> {
+    const wakeAt = this.#wakeAt;
+    if (wakeAt > 0) {
+      this.#wakeAt = 0;
+      const wait = wakeAt - Date.now();
+      if (wait > 0) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      if (this.closing || this.paused) {
+        return undefined as unknown as Job<TimerJobData>; // BullMQ's "no job" (typed as a Job)
+      }
+    }
+    return super.moveToActive(client, token, name);
+  }
+}
+
+export class BullmqTimers implements TimerService {
+  readonly queueName: string;
+  /** Prefix of each shard's queue, `{<prefix>-<i>}`. */
+  readonly shardPrefixes: readonly string[];
+
+  private readonly logger: Logger;
+  private readonly producer: Redis;
+  private readonly queues: Queue<TimerJobData>[];
+  private readonly workers: TimerWorker[] = [];
+  /** Handler calls in progress in this process. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private workerClient: Redis | undefined;
+  private readonly firstReady: Promise<void>;
+  private everReady = false;
+  private closing: Promise<void> | undefined;
+  private outageSince: number | undefined;
+  private lastOutageLog = 0;
+
+  private readonly baseOptions: RedisOptions;
+  private readonly url: string | undefined;
+  private readonly settings: {
+    concurrency: number;
+    attempts: number;
+    backoffMs: number;
+    keepFired: KeepJobs;
+    keepFailed: KeepJobs;
+    connectTimeoutMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    drainDelaySeconds: number;
+    closeTimeoutMs: number;
+    localWaitMs: number;
+  };
+
+  constructor(options: BullmqTimersOptions) {
+    const shards = positiveInteger('shards', options.shards ?? 1);
+    const prefix = options.prefix ?? 'sipedge-timers';
+    this.queueName = options.queueName ?? 'timers';
+    if (!prefix || /[{}:]/.test(prefix)) {
+      throw new RangeError(`prefix: expected a non-empty string without '{', '}' or ':', got "${prefix}"`);
+    }
+    if (!this.queueName || /[{}:]/.test(this.queueName)) {
+      throw new RangeError(`queueName: expected a non-empty string without '{', '}' or ':', got "${this.queueName}"`);
+    }
+    this.settings = {
+      concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
+      attempts: positiveInteger('attempts', options.attempts ?? 4),
+      backoffMs: nonNegative('backoffMs', options.backoffMs ?? 200),
+      keepFired: options.keepFired ?? { count: 0 },
+      keepFailed: options.keepFailed ?? { age: 24 * 3600, count: 1000 },
+      connectTimeoutMs: nonNegative('connectTimeoutMs', options.connectTimeoutMs ?? 2000),
+      lockDurationMs: positiveInteger('lockDurationMs', options.lockDurationMs ?? 10_000),
+      stalledIntervalMs: positiveInteger('stalledIntervalMs', options.stalledIntervalMs ?? 5000),
+      drainDelaySeconds: positive('drainDelaySeconds', options.drainDelaySeconds ?? 5),
+      closeTimeoutMs: nonNegative('closeTimeoutMs', options.closeTimeoutMs ?? 5000),
+      localWaitMs: nonNegative('localWaitMs', options.localWaitMs ?? 200),
+    };
+    this.logger = options.logger ?? createLogger({ name: 'timers' });
+    this.shardPrefixes = Array.from({ length: shards }, (_, i) => `{${prefix}-${i}}`);
+
+    const reconnectMaxMs = positive('reconnectMaxMs', options.reconnectMaxMs ?? 1000);
+    const given: RedisOptions = typeof options.redis === 'string' ? {} : options.redis;
+    if (given.keyPrefix) {
+      throw new RangeError('redis.keyPrefix is not supported by BullMQ: use the prefix option');
+    }
+    this.url = typeof options.redis === 'string' ? options.redis : undefined;
+    this.baseOptions = {
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxMs),
+      ...given,
+    };
+
+    this.producer = this.connect({
+      ...this.baseOptions,
+      connectionName: `${prefix}:producer`,
+      // Fail fast: no queueing while disconnected, in-flight commands rejected on disconnect,
+      // and a bound on a command that gets no answer.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: nonNegative('commandTimeoutMs', options.commandTimeoutMs ?? 2000) || undefined,
+    });
+    this.firstReady = new Promise((resolve) => this.producer.once('ready', () => resolve()));
+    this.producer.on('ready', () => {
+      this.everReady = true;
+    });
+    this.watch(this.producer, 'producer');
+
+    this.queues = this.shardPrefixes.map((shardPrefix) => {
+      const queue = new Queue<TimerJobData>(this.queueName, {
+        connection: this.producer,
+        prefix: shardPrefix,
+        // Nothing reads the events stream: keep it short.
+        streams: { events: { maxLen: 1000 } },
+      });
+      queue.on('error', (error) => this.onError('queue', error));
+      return queue;
+    });
+  }
+
+  /** The shard (queue index) of a key. */
+  shardOf(key: string): number {
+    return shardOf(key, this.queues.length);
+  }
+
+  async schedule(key: string, timer: string, delayMs: number, generation: number): Promise<void> {
+    checkTimerArgs(key, timer, generation, delayMs);
+    const queue = await this.writableQueue(key);
+    const now = Date.now();
+    const delay = Math.ceil(delayMs);
+    const data: TimerJobData = { key, timer, generation, dueAt: now + delay };
+    try {
+      // `timestamp` pins BullMQ's due time (timestamp + delay) to exactly `dueAt`.
+      await queue.add(timer, data, {
+        jobId: timerJobId(key, timer, generation),
+        delay,
+        timestamp: now,
+        attempts: this.settings.attempts,
+        backoff: { type: 'exponential', delay: this.settings.backoffMs },
+      });
+    } catch (error) {
+      throw this.translate(error, 'schedule');
+    }
+  }
+
+  async cancel(key: string, timer: string, generation: number): Promise<void> {
+    checkTimerArgs(key, timer, generation);
+    const queue = await this.writableQueue(key);
+    try {
+      // 1: removed (or never existed); 0: locked by a worker that is firing it (too late).
+      await queue.remove(timerJobId(key, timer, generation), { removeChildren: false });
+    } catch (error) {
+      throw this.translate(error, 'cancel');
+    }
+  }
+
+  /**
+   * Starts one BullMQ worker per shard. Resolves once they are connected, or after
+   * `connectTimeoutMs` if Redis is unreachable (they keep trying and start firing when it returns).
+   */
+  async startWorker(handler: TimerHandler): Promise<void> {
+    this.assertOpen();
+    if (this.workerClient) {
+      throw new Error('timers: the worker is already started');
+    }
+    const client = this.connect({
+      ...this.baseOptions,
+      commandTimeout: undefined, // would break the blocking BZPOPMIN of the duplicated connections
+      connectionName: `${this.shardPrefixes[0]}:worker`,
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+    });
+    this.workerClient = client;
+    this.watch(client, 'worker');
+    const processor = (job: Job<TimerJobData>) => this.fire(job, handler);
+    for (const prefix of this.shardPrefixes) {
+      const options: WorkerOptions = {
+        connection: client,
+        prefix,
+        concurrency: this.settings.concurrency,
+        drainDelay: this.settings.drainDelaySeconds,
+        lockDuration: this.settings.lockDurationMs,
+        stalledInterval: this.settings.stalledIntervalMs,
+        maxStalledCount: 1,
+        // BullMQ waits this long before retrying a failed fetch (default 15 s): recover faster.
+        runRetryDelay: 1000,
+        removeOnComplete: this.settings.keepFired,
+        removeOnFail: this.settings.keepFailed,
+      };
+      const worker = new TimerWorker(this.queueName, processor, options, this.settings.localWaitMs);
+      worker.on('error', (error) => this.onError('worker', error));
+      // run() resolves when the worker closes; its failures are also emitted as 'error'.
+      worker.run().catch((error: unknown) => this.onError('worker', error));
+      this.workers.push(worker);
+    }
+    const ready = Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+    if (!(await settlesWithin(ready, this.settings.connectTimeoutMs))) {
+      ready.catch(() => undefined);
+      this.logger.warn(
+        { queue: this.queueName, shards: this.queues.length },
+        'timer workers started while Redis is unreachable; they fire once it is back',
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /**
+   * Stops taking fires, gives the fires in progress `closeTimeoutMs` to finish, then closes.
+   *
+   * BullMQ's graceful close waits for every fire in progress and for its blocking connection to
+   * end, which never happens while Redis is down or a handler hangs; `close(true)` does not wait,
+   * and is used then. A fire cut short keeps its lock until it expires; another worker's
+   * stalled-job check then fires it again (at least once).
+   */
+  private async shutdown(): Promise<void> {
+    const workerClient = this.workerClient;
+    await Promise.all(this.workers.map((worker) => worker.pause(true)));
+    const drained = await settlesWithin(Promise.allSettled([...this.inFlight]), this.settings.closeTimeoutMs);
+    if (!drained) {
+      this.logger.warn(
+        { queue: this.queueName, inFlight: this.inFlight.size },
+        'timers: fires still in progress at close; they will be fired again elsewhere',
+      );
+    }
+    const force = !drained || (workerClient !== undefined && workerClient.status !== 'ready');
+    const closed = (async () => {
+      await Promise.all(this.workers.map((worker) => worker.close(force)));
+      await Promise.all(this.queues.map((queue) => queue.close()));
+    })();
+    closed.catch((error: unknown) => this.onError('close', error));
+    if (!(await settlesWithin(closed, this.settings.closeTimeoutMs))) {
+      // Redis went away during the close: dropping the connections rejects what waits on them.
+      this.logger.warn({ queue: this.queueName }, 'timers: close timed out; disconnecting');
+      workerClient?.disconnect();
+      this.producer.disconnect();
+      await settlesWithin(closed, 1000);
+    }
+    await Promise.all([this.producer, this.workerClient].map((client) => client && this.quit(client)));
+  }
+
+  private async quit(client: Redis): Promise<void> {
+    if (client.status === 'ready') {
+      try {
+        await client.quit();
+        return;
+      } catch {
+        // disconnect below
+      }
+    }
+    client.disconnect();
+  }
+
+  private async fire(job: Job<TimerJobData>, handler: TimerHandler): Promise<void> {
+    const { key, timer, generation, dueAt } = job.data;
+    const fire: TimerFire = { key, timer, generation, dueAt };
+    const running = (async () => handler(fire))();
+    this.inFlight.add(running);
+    try {
+      await running;
+    } catch (error) {
+      const attempts = job.opts.attempts ?? 1;
+      const attempt = job.attemptsMade + 1;
+      const fields = { err: error, ...fire, attempt, attempts };
+      if (attempt < attempts) {
+        this.logger.warn(fields, 'timer handler failed; retrying');
+      } else {
+        this.logger.error(fields, 'timer handler failed; giving up');
+      }
+      throw error instanceof Error ? error : new Error(String(error));
+    } finally {
+      this.inFlight.delete(running);
+    }
+  }
+
+  private async writableQueue(key: string): Promise<Queue<TimerJobData>> {
+    this.assertOpen();
+    if (!this.producerReady() && !(await this.awaitFirstConnection())) {
+      throw new TimersUnavailableError(`timers: Redis is unreachable (connection ${this.producer.status})`);
+    }
+    const queue = this.queues[this.shardOf(key)];
+    if (!queue) {
+      throw new Error('timers: no queue for shard'); // unreachable
+    }
+    return queue;
+  }
+
+  private producerReady(): boolean {
+    return this.producer.status === 'ready';
+  }
+
+  /** Before the first connection only (start-up), waits up to `connectTimeoutMs` for it. */
+  private async awaitFirstConnection(): Promise<boolean> {
+    if (this.everReady) {
+      return false;
+    }
+    await settlesWithin(this.firstReady, this.settings.connectTimeoutMs);
+    return this.producerReady();
+  }
+
+  private translate(error: unknown, operation: string): Error {
+    if (this.closing) {
+      return new TimersUnavailableError(`timers: ${operation} failed: the timer service is closed`, { cause: error });
+    }
+    if (isConnectionError(error) || !this.producerReady()) {
+      return new TimersUnavailableError(`timers: ${operation} failed: Redis is unreachable`, { cause: error });
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  private assertOpen(): void {
+    if (this.closing) {
+      throw new TimersUnavailableError('timers: the timer service is closed');
+    }
+  }
+
+  private connect(options: RedisOptions): Redis {
+    return this.url === undefined ? new Redis(options) : new Redis(this.url, options);
+  }
+
+  private watch(client: Redis, role: string): void {
+    client.on('error', (error: unknown) => this.onError(role, error));
+    client.on('ready', () => {
+      if (this.outageSince !== undefined) {
+        this.logger.info(
+          { role, queue: this.queueName, outageMs: Date.now() - this.outageSince },
+          'timers: Redis reachable again',
+        );
+        this.outageSince = undefined;
+      }
+    });
+  }
+
+  /** Logs an error event; connection errors at most once per 10 s while an outage lasts. */
+  private onError(source: string, error: unknown): void {
+    if (this.closing && isConnectionError(error)) {
+      return;
+    }
+    if (!isConnectionError(error)) {
+      this.logger.error({ err: error, source, queue: this.queueName }, 'timers: error');
+      return;
+    }
+    const now = Date.now();
+    this.outageSince ??= now;
+    if (now - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
+      this.lastOutageLog = now;
+      this.logger.warn(
+        { err: error, source, queue: this.queueName, outageMs: now - this.outageSince },
+        'timers: Redis unreachable; retrying',
+      );
+    }
+  }
+}
+
+export function createBullmqTimers(options: BullmqTimersOptions): BullmqTimers {
+  return new BullmqTimers(options);
+}
