@@ -1,0 +1,116 @@
+import type { BusHeaders } from '@sipedge/bus';
+
+export type Transport = 'udp' | 'tcp' | 'tls';
+
+const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
+
+/** `host:port`, IPv6 hosts in brackets. */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function parseEndpoint(text: string): { address: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (m === null) throw new TypeError(`bad endpoint "${text}"`);
+  return { address: (m[1] ?? m[2])!, port: Number(m[3]) };
+}
+
+/** What an edge tells a worker about a message it received. */
+export interface InboundMeta {
+  transport: Transport;
+  source: { address: string; port: number };
+  local: { address: string; port: number };
+  /** The TCP/TLS connection it arrived on. */
+  flowId?: string;
+  edgeId: string;
+  /** Epoch ms when the edge read it. */
+  receivedAt: number;
+}
+
+/** What a worker asks an edge to send. */
+export interface OutboundMeta {
+  transport: Transport;
+  destination: { address: string; port: number };
+  /** Send on this connection if the edge still holds it. */
+  flowId?: string;
+  /**
+   * `response`: if the flow is gone, open a new connection to the destination (§18.2.2).
+   * `request`: if the flow is gone or the destination refuses, report a transport error (§16.9).
+   */
+  kind: 'request' | 'response';
+}
+
+/** NATS header names. */
+export const H = {
+  transport: 'sip-transport',
+  source: 'sip-source',
+  local: 'sip-local',
+  destination: 'sip-destination',
+  flow: 'sip-flow',
+  edge: 'sip-edge',
+  receivedAt: 'sip-received-at',
+  kind: 'sip-kind',
+  /** Set by an edge in its reply to an outbound request that could not be delivered. */
+  deliveryError: 'sip-delivery-error',
+} as const;
+
+function transportOf(value: string | undefined): Transport {
+  if (!TRANSPORTS.includes(value as Transport)) throw new TypeError(`bad ${H.transport} "${value}"`);
+  return value as Transport;
+}
+
+function required(headers: BusHeaders, name: string): string {
+  const v = headers[name];
+  if (v === undefined) throw new TypeError(`missing header ${name}`);
+  return v;
+}
+
+export function encodeInbound(meta: InboundMeta, extra: BusHeaders = {}): BusHeaders {
+  const headers: BusHeaders = {
+    ...extra,
+    [H.transport]: meta.transport,
+    [H.source]: formatEndpoint(meta.source.address, meta.source.port),
+    [H.local]: formatEndpoint(meta.local.address, meta.local.port),
+    [H.edge]: meta.edgeId,
+    [H.receivedAt]: String(meta.receivedAt),
+  };
+  if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
+  return headers;
+}
+
+export function decodeInbound(headers: BusHeaders): InboundMeta {
+  const meta: InboundMeta = {
+    transport: transportOf(headers[H.transport]),
+    source: parseEndpoint(required(headers, H.source)),
+    local: parseEndpoint(required(headers, H.local)),
+    edgeId: required(headers, H.edge),
+    receivedAt: Number(required(headers, H.receivedAt)),
+  };
+  const flow = headers[H.flow];
+  if (flow !== undefined) meta.flowId = flow;
+  return meta;
+}
+
+export function encodeOutbound(meta: OutboundMeta, extra: BusHeaders = {}): BusHeaders {
+  const headers: BusHeaders = {
+    ...extra,
+    [H.transport]: meta.transport,
+    [H.destination]: formatEndpoint(meta.destination.address, meta.destination.port),
+    [H.kind]: meta.kind,
+  };
+  if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
+  return headers;
+}
+
+export function decodeOutbound(headers: BusHeaders): OutboundMeta {
+  const kind = headers[H.kind];
+  if (kind !== 'request' && kind !== 'response') throw new TypeError(`bad ${H.kind} "${kind}"`);
+  const meta: OutboundMeta = {
+    transport: transportOf(headers[H.transport]),
+    destination: parseEndpoint(required(headers, H.destination)),
+    kind,
+  };
+  const flow = headers[H.flow];
+  if (flow !== undefined) meta.flowId = flow;
+  return meta;
+}

@@ -1,0 +1,13 @@
+export { SUBJECTS, QUEUES, checkEdgeId } from './subjects.js';
+export {
+  H,
+  encodeInbound,
+  decodeInbound,
+  encodeOutbound,
+  decodeOutbound,
+  formatEndpoint,
+  parseEndpoint,
+  type InboundMeta,
+  type OutboundMeta,
+  type Transport,
+} from './envelope.js';
