@@ -25,13 +25,14 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
  */
 export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessage {
   const maxSize = options.maxSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  if (buf.length > maxSize) throw new SipParseError('too-large', 'Message Too Large', { status: 513 });
   const start = skipLeadingCrlf(buf, 0);
   if (start >= buf.length) throw new SipParseError('empty', 'Empty message');
   const headerEnd = buf.indexOf(CRLFCRLF, start);
   const headEnd = headerEnd < 0 ? buf.length : headerEnd;
   const head = splitHead(buf.toString('latin1', start, headEnd));
   const message = new SipMessage(head.startLine, head.rows, EMPTY, null, head.startLineText);
+  // Too large (§18.1.1, 513): the head is still read, so the request can be answered.
+  if (buf.length > maxSize) throw withPartial(failure('too-large', 'Message Too Large', undefined, 513), message);
   if (head.error) throw withPartial(head.error, message);
   if (headerEnd < 0)
     throw withPartial(failure('unterminated-header-section', 'Header section not terminated'), message);

@@ -1,0 +1,248 @@
+import { BusUnavailableError } from '@sipedge/bus';
+import type { InboundMeta } from '@sipedge/handoff';
+import {
+  type SipMessage,
+  SipParseError,
+  buildResponse,
+  parseMessage,
+  responseDestination,
+  stampReceived,
+  type Via,
+} from '@sipedge/sip';
+import type { Logger } from '@sipedge/telemetry';
+import { createHash } from 'node:crypto';
+import type { Handoff } from './handoff.js';
+import { RecentInitialRequests } from './recent-requests.js';
+import { type Senders, streamSender } from './senders.js';
+import { type SelfIdentity, type Verdict, verdictForError, verdictForMessage } from './stateless.js';
+import type { Arrival, TransportName } from './transports/types.js';
+
+export type DropReason =
+  'unparseable' | 'no-via' | 'denied' | 'rate-limited' | 'not-our-via' | 'too-large' | 'draining' | 'handoff-failed';
+
+/** The counters the pipeline reports to (EdgeMetrics implements them). */
+export interface InboundCounters {
+  received(transport: TransportName, kind: 'request' | 'response'): void;
+  dropped(reason: DropReason): void;
+  statelessResponse(status: number): void;
+  handoff(seconds: number): void;
+}
+
+export interface InboundDeps {
+  edgeId: string;
+  self: SelfIdentity;
+  maxMessageSize: number;
+  deny: { denies(address: string): boolean };
+  limiter: { take(address: string, now: number): boolean };
+  rateLimit: { action: 'reject' | 'drop'; retryAfterSeconds: number };
+  handoff: Handoff;
+  senders: Senders;
+  counters: InboundCounters;
+  logger: Logger;
+  /** 64·T1: how long an initial request's branch is remembered (retransmissions while draining). */
+  transactionLifetimeMs: number;
+}
+
+/**
+ * The edge's receive path, before and up to the hand-off: deny list, per-source rate limit, parse
+ * and stateless checks (answered or dropped here, without touching shared state), `received` /
+ * `rport` on requests (§18.2.1, RFC 3581), then the hand-off to a worker.
+ */
+export class InboundPipeline {
+  private draining = false;
+  private inFlight = 0;
+  private readonly recent: RecentInitialRequests;
+
+  constructor(private readonly deps: InboundDeps) {
+    this.recent = new RecentInitialRequests(deps.transactionLifetimeMs);
+  }
+
+  /** Hand-offs under way (the drain waits for them). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * From now on initial requests that are not retransmissions of ones seen before are refused with
+   * 503 (readiness is already false, so load balancers stop sending); everything else still flows.
+   */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  datagram(data: Buffer, arrival: Arrival): Promise<void> {
+    if (!this.admit(arrival, () => parseMessage(data, { validate: false, maxSize: this.deps.maxMessageSize }))) {
+      return Promise.resolve();
+    }
+    let message: SipMessage;
+    try {
+      message = parseMessage(data, { maxSize: this.deps.maxMessageSize });
+    } catch (error) {
+      if (!(error instanceof SipParseError)) throw error;
+      return this.rejectUnparsed(error, arrival);
+    }
+    return this.process(message, arrival);
+  }
+
+  streamMessage(message: SipMessage, arrival: Arrival): Promise<void> {
+    if (!this.admit(arrival, () => message)) return Promise.resolve();
+    return this.process(message, arrival);
+  }
+
+  streamError(error: SipParseError, arrival: Arrival): Promise<void> {
+    if (!this.admit(arrival, () => error.partial)) return Promise.resolve();
+    return this.rejectUnparsed(error, arrival);
+  }
+
+  /**
+   * Deny list and rate limit: false when the message goes no further. Over the rate limit a request
+   * is answered 503 with Retry-After when the configuration says so and its head can be read.
+   */
+  private admit(arrival: Arrival, readHead: () => SipMessage | undefined): boolean {
+    const { address } = arrival.source;
+    if (this.deps.deny.denies(address)) {
+      this.deps.counters.dropped('denied');
+      return false;
+    }
+    if (this.deps.limiter.take(address, arrival.receivedAt)) return true;
+    this.deps.counters.dropped('rate-limited');
+    if (this.deps.rateLimit.action === 'reject') {
+      let head: SipMessage | undefined;
+      try {
+        head = readHead();
+      } catch {
+        head = undefined;
+      }
+      if (head !== undefined && head.isRequest && head.method !== 'ACK') {
+        void this.respond(head, arrival, {
+          action: 'respond',
+          status: 503,
+          headers: [['Retry-After', String(this.deps.rateLimit.retryAfterSeconds)]],
+        });
+      }
+    }
+    return false;
+  }
+
+  private async rejectUnparsed(error: SipParseError, arrival: Arrival): Promise<void> {
+    const verdict = verdictForError(error);
+    if (verdict.action === 'respond' && error.partial !== undefined) {
+      if (readableVia(error.partial) !== undefined) {
+        stampReceived(error.partial, arrival.source.address, arrival.source.port);
+      }
+      return this.respond(error.partial, arrival, verdict);
+    }
+    this.deps.counters.dropped(verdict.action === 'drop' ? verdict.reason : 'unparseable');
+  }
+
+  private async process(message: SipMessage, arrival: Arrival): Promise<void> {
+    this.deps.counters.received(arrival.transport, message.isRequest ? 'request' : 'response');
+    if (message.isRequest) stampReceived(message, arrival.source.address, arrival.source.port);
+    const verdict = verdictForMessage(message, this.deps.self);
+    if (verdict.action === 'drop') {
+      this.deps.counters.dropped(verdict.reason);
+      return;
+    }
+    if (verdict.action === 'respond') return this.respond(message, arrival, verdict);
+    const initial = initialRequestKey(message);
+    if (initial !== undefined) {
+      if (this.draining && !this.recent.has(initial, arrival.receivedAt)) {
+        this.deps.counters.dropped('draining');
+        return this.respond(message, arrival, { action: 'respond', status: 503, headers: [['Retry-After', '1']] });
+      }
+      this.recent.record(initial, arrival.receivedAt);
+    }
+    await this.forward(message, arrival);
+  }
+
+  private async forward(message: SipMessage, arrival: Arrival): Promise<void> {
+    const meta: InboundMeta = {
+      transport: arrival.transport,
+      source: arrival.source,
+      local: arrival.local,
+      edgeId: this.deps.edgeId,
+      receivedAt: arrival.receivedAt,
+    };
+    if (arrival.flowId !== undefined) meta.flowId = arrival.flowId;
+    this.inFlight++;
+    const started = process.hrtime.bigint();
+    let delivered = false;
+    try {
+      delivered = await this.deps.handoff.forward(message.toBuffer(), meta);
+    } catch (error) {
+      if (!(error instanceof BusUnavailableError)) throw error;
+      this.deps.logger.warn({ err: error.message }, 'bus unavailable: message not handed off');
+    } finally {
+      this.inFlight--;
+      this.deps.counters.handoff(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    if (delivered) return;
+    this.deps.counters.dropped('handoff-failed');
+    // A request nobody took is answered 503 so the client does not wait for nothing (§21.5.4).
+    if (message.isRequest && message.method !== 'ACK') {
+      await this.respond(message, arrival, { action: 'respond', status: 503, headers: [['Retry-After', '1']] });
+    }
+  }
+
+  /**
+   * Sends a stateless response (§8.2.6, §8.2.7): on the flow the request came on, else to its Via
+   * destination (§18.2.2). The To-tag is derived from the request, so a retransmission gets the
+   * identical response.
+   */
+  private async respond(
+    request: SipMessage,
+    arrival: Arrival,
+    verdict: Extract<Verdict, { action: 'respond' }>,
+  ): Promise<void> {
+    const response = buildResponse(request, verdict.status, {
+      reason: verdict.reason,
+      headers: verdict.headers,
+      toTag: statelessTag(request),
+    });
+    this.deps.counters.statelessResponse(verdict.status);
+    const wire = response.toBuffer();
+    try {
+      const via = readableVia(request);
+      if (arrival.transport === 'udp') {
+        // A Via too malformed to read (the reason for a 400) is answered at the source address.
+        const to = via === undefined ? arrival.source : responseDestination(via);
+        await this.deps.senders.udp?.send(wire, to);
+        return;
+      }
+      const stream = streamSender(this.deps.senders, arrival.transport);
+      if (stream === undefined) return;
+      if (arrival.flowId !== undefined && stream.send(arrival.flowId, wire)) return;
+      if (via !== undefined) {
+        const flow = await stream.connect(responseDestination(via));
+        stream.send(flow, wire);
+      }
+    } catch (error) {
+      this.deps.logger.warn({ err: (error as Error).message, status: verdict.status }, 'stateless response not sent');
+    }
+  }
+}
+
+/** The top Via, or undefined when there is none or it cannot be read. */
+function readableVia(message: SipMessage): Via | undefined {
+  try {
+    return message.topVia;
+  } catch (error) {
+    if (error instanceof SipParseError) return undefined;
+    throw error;
+  }
+}
+
+/** Identifies an initial request (no To-tag, not ACK/CANCEL) across its retransmissions; else undefined. */
+function initialRequestKey(message: SipMessage): string | undefined {
+  if (!message.isRequest || message.method === 'ACK' || message.method === 'CANCEL' || message.to.tag !== undefined) {
+    return undefined;
+  }
+  return `${message.topVia?.branch ?? ''}|${message.topVia?.sentBy ?? ''}|${message.callId}|${message.cseq.seq}`;
+}
+
+/** A To-tag that is the same for every retransmission of a request (§8.2.7 stateless UAS). */
+function statelessTag(request: SipMessage): string {
+  const via = readableVia(request);
+  const basis = `${via?.branch ?? ''}|${via?.sentBy ?? ''}|${request.get('Call-ID') ?? ''}|${request.get('CSeq') ?? ''}`;
+  return createHash('sha1').update(basis).digest('base64url').slice(0, 12).replace(/_/g, '.');
+}

@@ -1,0 +1,24 @@
+import type { Endpoint, TransportName } from './transports/types.js';
+
+/** What the core needs from the UDP transport. */
+export interface DatagramSender {
+  send(data: Buffer, destination: Endpoint): Promise<void>;
+}
+
+/** What the core needs from a TCP or TLS transport. */
+export interface StreamSender {
+  /** Writes on an open flow; false when the flow is unknown or closed. */
+  send(flowId: string, data: Buffer): boolean;
+  /** Opens a new outgoing connection and returns its flow id. */
+  connect(destination: Endpoint): Promise<string>;
+}
+
+export interface Senders {
+  udp?: DatagramSender;
+  tcp?: StreamSender;
+  tls?: StreamSender;
+}
+
+export function streamSender(senders: Senders, transport: TransportName): StreamSender | undefined {
+  return transport === 'tcp' ? senders.tcp : transport === 'tls' ? senders.tls : undefined;
+}

@@ -1,0 +1,263 @@
+/**
+ * The edge's receive path without sockets: datagrams in, stateless responses and hand-offs out,
+ * with the in-memory bus as the worker side. Rows A7–A9 and the stateless protection of issue 5.
+ */
+import { MemoryBusHub, type BusMessage } from '@sipedge/bus';
+import { SUBJECTS, decodeInbound } from '@sipedge/handoff';
+import { type SipMessage, parseMessage } from '@sipedge/sip';
+import { createLogger } from '@sipedge/telemetry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Handoff } from '../src/handoff.js';
+import { type DropReason, InboundPipeline } from '../src/inbound.js';
+import type { Arrival, Endpoint } from '../src/transports/types.js';
+
+const logger = createLogger({ name: 'test', level: 'silent' });
+const CLIENT: Endpoint = { address: '127.0.0.9', port: 40000 };
+const LOCAL: Endpoint = { address: '127.0.0.1', port: 5060 };
+
+function request(lines: string[], body = ''): Buffer {
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${body}`, 'latin1');
+}
+
+const INVITE = [
+  'INVITE sip:bob@example.com SIP/2.0',
+  'Via: SIP/2.0/UDP client.invalid:5062;rport;branch=z9hG4bKpipe1',
+  'Max-Forwards: 70',
+  'To: <sip:bob@example.com>',
+  'From: <sip:alice@example.com>;tag=a1',
+  'Call-ID: pipe-1@client',
+  'CSeq: 1 INVITE',
+];
+
+interface Harness {
+  pipeline: InboundPipeline;
+  sent: { data: SipMessage; to: Endpoint }[];
+  dropped: DropReason[];
+  handedOff: BusMessage[];
+  arrival: (transport?: Arrival['transport']) => Arrival;
+}
+
+describe('edge receive path', () => {
+  let hub: MemoryBusHub;
+  let h: Harness;
+  let limited = new Set<string>();
+  let denied = new Set<string>();
+
+  beforeEach(async () => {
+    hub = new MemoryBusHub();
+    const edgeBus = hub.connect({ logger });
+    const workerBus = hub.connect({ logger });
+    const handedOff: BusMessage[] = [];
+    await workerBus.subscribe(
+      SUBJECTS.inbound,
+      (m) => {
+        handedOff.push(m);
+        return { data: new Uint8Array(0) };
+      },
+      { queue: 'workers' },
+    );
+    limited = new Set();
+    denied = new Set();
+    const sent: Harness['sent'] = [];
+    const dropped: DropReason[] = [];
+    const pipeline = new InboundPipeline({
+      edgeId: 'edge1',
+      self: { hosts: new Set(['127.0.0.1', 'edge.example.com']), ports: new Set([5060]) },
+      maxMessageSize: 4096,
+      deny: { denies: (a) => denied.has(a) },
+      limiter: { take: (a) => !limited.has(a) },
+      rateLimit: { action: 'reject', retryAfterSeconds: 7 },
+      handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
+      senders: {
+        udp: {
+          send: async (data, to) => {
+            sent.push({ data: parseMessage(data, { validate: false }), to });
+          },
+        },
+      },
+      counters: {
+        received: () => undefined,
+        dropped: (r) => dropped.push(r),
+        statelessResponse: () => undefined,
+        handoff: () => undefined,
+      },
+      logger,
+      transactionLifetimeMs: 32_000,
+    });
+    h = {
+      pipeline,
+      sent,
+      dropped,
+      handedOff,
+      arrival: (transport = 'udp') => ({ transport, source: CLIENT, local: LOCAL, receivedAt: Date.now() }),
+    };
+  });
+
+  afterEach(() => undefined);
+
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  it('hands a valid request to a worker with received/rport stamped and the arrival metadata', async () => {
+    await h.pipeline.datagram(request([...INVITE, 'Content-Length: 0']), h.arrival());
+    await settle();
+    expect(h.handedOff).toHaveLength(1);
+    const forwarded = parseMessage(Buffer.from(h.handedOff[0]!.data));
+    expect(forwarded.get('Via')).toBe(
+      'SIP/2.0/UDP client.invalid:5062;rport=40000;branch=z9hG4bKpipe1;received=127.0.0.9',
+    );
+    expect(decodeInbound(h.handedOff[0]!.headers)).toMatchObject({
+      transport: 'udp',
+      source: CLIENT,
+      local: LOCAL,
+      edgeId: 'edge1',
+    });
+  });
+
+  it('A7: answers a request without Call-ID with 400 sent to its Via (received/rport)', async () => {
+    await h.pipeline.datagram(
+      request([...INVITE.filter((l) => !l.startsWith('Call-ID')), 'Content-Length: 0']),
+      h.arrival(),
+    );
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]!.data.status).toBe(400);
+    expect(h.sent[0]!.data.reason).toBe('Missing Call-ID');
+    expect(h.sent[0]!.to).toEqual(CLIENT);
+    expect(h.handedOff).toHaveLength(0);
+  });
+
+  it('A7: answers a request whose Via is malformed with 400 at its source address (RFC 4475 badinv01)', async () => {
+    const bad = INVITE.map((l) => (l.startsWith('Via') ? 'Via: SIP/2.0/UDP 192.0.2.15;;,;,,' : l));
+    await h.pipeline.datagram(request([...bad, 'Content-Length: 0']), h.arrival());
+    expect(h.sent.map((s) => [s.data.status, s.to])).toEqual([[400, CLIENT]]);
+  });
+
+  it('A7: drops a request without Via and garbage, answering nothing', async () => {
+    await h.pipeline.datagram(
+      request([...INVITE.filter((l) => !l.startsWith('Via')), 'Content-Length: 0']),
+      h.arrival(),
+    );
+    await h.pipeline.datagram(Buffer.from('\x00\x01garbage\xff'), h.arrival());
+    expect(h.sent).toEqual([]);
+    expect(h.dropped).toEqual(['no-via', 'unparseable']);
+  });
+
+  it('A8: answers SIP/3.0 with 505 and drops a response with status 2000', async () => {
+    await h.pipeline.datagram(
+      request(['INVITE sip:a@b SIP/3.0', ...INVITE.slice(1), 'Content-Length: 0']),
+      h.arrival(),
+    );
+    expect(h.sent.map((s) => s.data.status)).toEqual([505]);
+    await h.pipeline.datagram(
+      request([
+        'SIP/2.0 2000 OK',
+        'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx',
+        ...INVITE.slice(2),
+        'Content-Length: 0',
+      ]),
+      h.arrival(),
+    );
+    expect(h.sent).toHaveLength(1);
+    expect(h.dropped).toEqual(['unparseable']);
+  });
+
+  it('A9: truncates a body longer than Content-Length and answers 400 to a shorter one', async () => {
+    const body = '01234567890123456789';
+    await h.pipeline.datagram(request([...INVITE, 'Content-Length: 10'], body), h.arrival());
+    await settle();
+    expect(parseMessage(Buffer.from(h.handedOff[0]!.data)).body.toString()).toBe('0123456789');
+    await h.pipeline.datagram(request([...INVITE, 'Content-Length: 30'], body), h.arrival());
+    expect(h.sent.map((s) => s.data.status)).toEqual([400]);
+  });
+
+  it('answers an oversized message with 513', async () => {
+    await h.pipeline.datagram(request([...INVITE, 'Content-Length: 5000'], 'x'.repeat(5000)), h.arrival());
+    expect(h.sent.map((s) => s.data.status)).toEqual([513]);
+  });
+
+  it('answers Max-Forwards 0 with 483, and an OPTIONS to the edge itself with 200 and Allow', async () => {
+    await h.pipeline.datagram(
+      request([...INVITE.map((l) => (l.startsWith('Max-') ? 'Max-Forwards: 0' : l)), 'l: 0']),
+      h.arrival(),
+    );
+    const options = [
+      'OPTIONS sip:edge.example.com SIP/2.0',
+      ...INVITE.slice(1).map((l) => (l.startsWith('Max-') ? 'Max-Forwards: 0' : l.replace('1 INVITE', '1 OPTIONS'))),
+      'l: 0',
+    ];
+    await h.pipeline.datagram(request(options), h.arrival());
+    expect(h.sent.map((s) => s.data.status)).toEqual([483, 200]);
+    expect(h.sent[1]!.data.values('Allow')).toContain('OPTIONS');
+    expect(h.sent[0]!.data.to.tag).toBeDefined();
+  });
+
+  it('gives a retransmitted request the identical stateless response (deterministic To-tag)', async () => {
+    const bad = request(INVITE.map((l) => (l.startsWith('Max-') ? 'Max-Forwards: 0' : l)).concat('l: 0'));
+    await h.pipeline.datagram(bad, h.arrival());
+    await h.pipeline.datagram(bad, h.arrival());
+    expect(h.sent[0]!.data.toBuffer().equals(h.sent[1]!.data.toBuffer())).toBe(true);
+  });
+
+  it('drops a response whose top Via is not ours, and forwards one whose Via is', async () => {
+    const response = (via: string) =>
+      request([
+        'SIP/2.0 200 OK',
+        `Via: ${via}`,
+        ...INVITE.slice(2).map((l) => (l.startsWith('To:') ? `${l};tag=b` : l)),
+        'l: 0',
+      ]);
+    await h.pipeline.datagram(response('SIP/2.0/UDP other.example.com;branch=z9hG4bKo'), h.arrival());
+    await h.pipeline.datagram(response('SIP/2.0/UDP edge.example.com:5060;branch=z9hG4bKe'), h.arrival());
+    await settle();
+    expect(h.dropped).toEqual(['not-our-via']);
+    expect(h.handedOff).toHaveLength(1);
+  });
+
+  it('drops denied sources unread and answers rate-limited requests 503 with Retry-After', async () => {
+    denied.add(CLIENT.address);
+    await h.pipeline.datagram(request([...INVITE, 'l: 0']), h.arrival());
+    denied.clear();
+    limited.add(CLIENT.address);
+    await h.pipeline.datagram(request([...INVITE, 'l: 0']), h.arrival());
+    expect(h.dropped).toEqual(['denied', 'rate-limited']);
+    expect(h.sent.map((s) => [s.data.status, s.data.get('Retry-After')])).toEqual([[503, '7']]);
+    expect(h.handedOff).toEqual([]);
+  });
+
+  it('answers 503 when no worker takes a TCP request', async () => {
+    const lonely = new InboundPipeline({
+      ...(h.pipeline as unknown as { deps: ConstructorParameters<typeof InboundPipeline>[0] }).deps,
+      handoff: new Handoff(new MemoryBusHub().connect({ logger }), { ackTimeoutMs: 50, attempts: 2 }, logger),
+      senders: {
+        tcp: {
+          send: (_flow, data) => (h.sent.push({ data: parseMessage(data, { validate: false }), to: CLIENT }), true),
+          connect: async () => 'never',
+        },
+      },
+    });
+    await lonely.streamMessage(parseMessage(request([...INVITE, 'l: 0'])), { ...h.arrival('tcp'), flowId: 'f1' });
+    expect(h.sent.map((s) => s.data.status)).toEqual([503]);
+    expect(h.dropped).toEqual(['handoff-failed']);
+  });
+
+  it('while draining refuses new initial requests with 503 but passes retransmissions and in-dialog requests', async () => {
+    const first = request([...INVITE, 'l: 0']);
+    await h.pipeline.datagram(first, h.arrival());
+    h.pipeline.startDraining();
+    await h.pipeline.datagram(first, h.arrival());
+    const other = request([
+      ...INVITE.map((l) => l.replace('z9hG4bKpipe1', 'z9hG4bKpipe2').replace('pipe-1', 'pipe-2')),
+      'l: 0',
+    ]);
+    await h.pipeline.datagram(other, h.arrival());
+    const bye = request([
+      'BYE sip:bob@example.com SIP/2.0',
+      ...INVITE.slice(1).map((l) => (l.startsWith('To:') ? `${l};tag=b` : l.replace('1 INVITE', '2 BYE'))),
+      'l: 0',
+    ]);
+    await h.pipeline.datagram(bye, h.arrival());
+    await settle();
+    expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).method)).toEqual(['INVITE', 'INVITE', 'BYE']);
+    expect(h.sent.map((s) => s.data.status)).toEqual([503]);
+    expect(h.dropped).toEqual(['draining']);
+  });
+});
