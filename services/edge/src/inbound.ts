@@ -12,6 +12,7 @@ import {
 import type { Logger } from '@sipedge/telemetry';
 import { createHash } from 'node:crypto';
 import type { Handoff } from './handoff.js';
+import type { DropReason } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
 import { type Senders, streamSender } from './senders.js';
 import { type SelfIdentity, type Verdict, verdictForError, verdictForMessage } from './stateless.js';

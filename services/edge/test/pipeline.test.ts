@@ -8,7 +8,8 @@ import { type SipMessage, parseMessage } from '@sipedge/sip';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Handoff } from '../src/handoff.js';
-import { type DropReason, InboundPipeline } from '../src/inbound.js';
+import { InboundPipeline } from '../src/inbound.js';
+import type { DropReason } from '../src/metrics.js';
 import type { Arrival, Endpoint } from '../src/transports/types.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });

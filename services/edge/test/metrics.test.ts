@@ -1,0 +1,98 @@
+import { register as globalRegistry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { DROP_REASONS, EdgeMetrics } from '../src/metrics.js';
+
+/** The value of one sample line in the text exposition, or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('EdgeMetrics', () => {
+  it('counts messages received by transport and kind', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.received('udp', 'request');
+    metrics.received('udp', 'request');
+    metrics.received('tls', 'response');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('# TYPE sipedge_edge_messages_received_total counter');
+    expect(sample(text, 'sipedge_edge_messages_received_total{transport="udp",kind="request"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_messages_received_total{transport="tls",kind="response"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_messages_received_total{transport="tcp",kind="request"}')).toBe(0);
+  });
+
+  it('counts drops by reason, every reason present from the start', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.dropped('no-via');
+    const text = await metrics.registry.metrics();
+    for (const reason of DROP_REASONS) {
+      expect(sample(text, `sipedge_edge_messages_dropped_total{reason="${reason}"}`)).toBe(reason === 'no-via' ? 1 : 0);
+    }
+  });
+
+  it('counts rate limiting across dropped messages and rejected connections', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.dropped('rate-limited');
+    metrics.dropped('rate-limited');
+    metrics.connectionRejected('rate-limited');
+    metrics.connectionRejected('per-source-limit');
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'sipedge_edge_rate_limited_total')).toBe(3);
+    expect(sample(text, 'sipedge_edge_messages_dropped_total{reason="rate-limited"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_connections_rejected_total{reason="rate-limited"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_connections_rejected_total{reason="per-source-limit"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_connections_rejected_total{reason="denied"}')).toBe(0);
+  });
+
+  it('counts stateless responses by status', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.statelessResponse(503);
+    metrics.statelessResponse(503);
+    metrics.statelessResponse(400);
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'sipedge_edge_stateless_responses_total{status="503"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_stateless_responses_total{status="400"}')).toBe(1);
+  });
+
+  it('tracks open flows', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.flowOpened();
+    metrics.flowOpened();
+    metrics.flowOpened();
+    metrics.flowClosed();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('# TYPE sipedge_edge_open_flows gauge');
+    expect(sample(text, 'sipedge_edge_open_flows')).toBe(2);
+  });
+
+  it('observes hand-off latency in buckets from 0.1 ms to 1 s', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.handoff(0.00005);
+    metrics.handoff(0.0003);
+    metrics.handoff(2);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('# TYPE sipedge_edge_handoff_seconds histogram');
+    expect(sample(text, 'sipedge_edge_handoff_seconds_bucket{le="0.0001"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_handoff_seconds_bucket{le="0.0005"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_handoff_seconds_bucket{le="1"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_handoff_seconds_bucket{le="+Inf"}')).toBe(3);
+    expect(sample(text, 'sipedge_edge_handoff_seconds_count')).toBe(3);
+  });
+
+  it('keeps instances apart and off the global registry', async () => {
+    const first = new EdgeMetrics({ defaultMetrics: false });
+    const second = new EdgeMetrics({ defaultMetrics: false });
+    first.dropped('denied');
+    expect(sample(await second.registry.metrics(), 'sipedge_edge_messages_dropped_total{reason="denied"}')).toBe(0);
+    expect(await globalRegistry.metrics()).not.toContain('sipedge_edge_');
+  });
+
+  it('collects prefixed process metrics unless turned off', async () => {
+    const withDefaults = new EdgeMetrics();
+    const text = await withDefaults.registry.metrics();
+    expect(text).toContain('sipedge_edge_process_cpu_seconds_total');
+    expect(text).toContain('sipedge_edge_nodejs_heap_size_used_bytes');
+    const without = await new EdgeMetrics({ defaultMetrics: false }).registry.metrics();
+    expect(without).not.toContain('sipedge_edge_process_cpu_seconds_total');
+  });
+});
