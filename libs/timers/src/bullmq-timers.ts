@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { Queue, Worker, type Job, type KeepJobs, type RedisClient, type WorkerOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { checkTimerArgs, shardOf, timerJobId } from './job-id.js';
 import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
 
@@ -29,10 +29,16 @@ import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerSe
  *   up to two checks (`stalledIntervalMs`; a Redis key throttles the check across all workers of
  *   a queue, so every process should use the same value). A job that stalls twice fails
  *   (BullMQ `maxStalledCount: 1`).
+ * - Redis Cluster (`redis: { cluster: seeds }`): the same connections as ioredis `Cluster`s; each
+ *   shard's queue lives in the slot of its hash tag, so `shards` spreads the queues (and their
+ *   load) over the masters. See {@link RedisClusterSeeds} for what changes.
  */
 export interface BullmqTimersOptions {
-  /** `redis://…` URL or ioredis options (no `keyPrefix`: BullMQ refuses it; use `prefix`). */
-  redis: string | RedisOptions;
+  /**
+   * `redis://…` URL or ioredis options of one server (no `keyPrefix`: BullMQ refuses it; use
+   * `prefix`), or the seed nodes of a Redis Cluster.
+   */
+  redis: string | RedisOptions | RedisClusterSeeds;
   /** BullMQ queue name (no ':'); default `timers`. */
   queueName?: string;
   /** Number of queues the keys are spread over; default 1. */
@@ -73,6 +79,33 @@ export interface BullmqTimersOptions {
   localWaitMs?: number;
 }
 
+/**
+ * Seed nodes of a Redis Cluster (any reachable node; ioredis discovers the others with
+ * `CLUSTER SLOTS` and follows `MOVED`/`ASK`). Every connection of the adapter is then an ioredis
+ * `Cluster`, which BullMQ takes as it is (its blocking connections are `Cluster` duplicates, and
+ * its version check reads `INFO` from one node). What changes:
+ *
+ * - The cluster-level offline queue stays on, for the producer too: ioredis sends its own ready
+ *   check (`CLUSTER INFO`) before the cluster is ready, and without the queue that check fails
+ *   while the node connections come up, so the client never gets ready. Fail-fast comes from
+ *   elsewhere: `schedule`/`cancel` refuse at once unless the client is ready, node connections
+ *   have no per-request retries, the producer does not retry a command after a closed node
+ *   connection or `CLUSTERDOWN` (`retryDelayOnFailover`/`retryDelayOnClusterDown` 0: a retry would
+ *   wait in that offline queue and run after the caller was told it failed), and
+ *   `commandTimeoutMs` bounds the rest.
+ * - While one master is lost (and no replica promoted), the client stays ready for the others:
+ *   `schedule`/`cancel` of keys whose shard lives on the lost master fail with
+ *   {@link TimersUnavailableError}; the other shards keep working, until the cluster reports
+ *   `CLUSTERDOWN` (by default once a master has been unreachable for `cluster-node-timeout`).
+ * - Reconnection after losing every node follows `reconnectMaxMs` (`clusterRetryStrategy`).
+ * - The precise wake-up ({@link TimerWorker}) works unchanged: it only shortens the blocking
+ *   timeout, whichever connection carries the `BZPOPMIN`.
+ * - No per-node ioredis options (password, TLS) yet, as in `@sipedge/store`.
+ */
+export interface RedisClusterSeeds {
+  cluster: { host: string; port: number }[];
+}
+
 /** What a job carries (its `data`). */
 export interface TimerJobData {
   key: string;
@@ -85,7 +118,47 @@ const OUTAGE_LOG_INTERVAL_MS = 10_000;
 
 /** Failures that mean "Redis is unreachable or cannot take writes right now". */
 const UNAVAILABLE =
-  /Connection is closed|Stream isn't writeable|max retries per request|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|^LOADING|^READONLY|^CLUSTERDOWN|^MASTERDOWN|^TRYAGAIN|^OOM|^BUSY |^NOREPLICAS/i;
+  /Connection is closed|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Cluster is ended|Too many Cluster redirections|Stream isn't writeable|max retries per request|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|^LOADING|^READONLY|^CLUSTERDOWN|^MASTERDOWN|^TRYAGAIN|^OOM|^BUSY |^NOREPLICAS/i;
+
+/** One server or a Redis Cluster (see {@link RedisClusterSeeds}). */
+type Client = Redis | Cluster;
+
+/**
+ * Makes the adapter's connections from the `redis` option: `options` are the settings of one role
+ * (fail-fast producer, or worker); the user's own ioredis options come first and the role's win.
+ * For a Cluster, the role's settings apply to each node connection (`redisOptions`), and
+ * `clusterOptions` to the cluster client.
+ */
+function connector(
+  redis: BullmqTimersOptions['redis'],
+  reconnectMaxMs: number,
+): (options: RedisOptions, clusterOptions?: ClusterOptions) => Client {
+  const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxMs);
+  if (typeof redis === 'object' && 'cluster' in redis) {
+    if (!Array.isArray(redis.cluster) || redis.cluster.length === 0) {
+      throw new RangeError('redis.cluster: expected at least one seed node');
+    }
+    const seeds = redis.cluster.map(({ host, port }) => ({ host, port }));
+    return ({ enableOfflineQueue: _nodes, retryStrategy: _reconnect, ...redisOptions }, clusterOptions = {}) =>
+      // Node connections always queue until connected and never reconnect (ioredis Cluster's own
+      // rules); the cluster as a whole reconnects with `clusterRetryStrategy`.
+      new Cluster(seeds, {
+        clusterRetryStrategy: retryStrategy,
+        ...clusterOptions,
+        // Must queue: ioredis' ready check (CLUSTER INFO) is sent before the cluster is ready.
+        enableOfflineQueue: true,
+        redisOptions,
+      });
+  }
+  const given: RedisOptions = typeof redis === 'string' ? {} : redis;
+  if (given.keyPrefix) {
+    throw new RangeError('redis.keyPrefix is not supported by BullMQ: use the prefix option');
+  }
+  return (options) => {
+    const merged: RedisOptions = { retryStrategy, ...given, ...options };
+    return typeof redis === 'string' ? new Redis(redis, merged) : new Redis(merged);
+  };
+}
 
 function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) {
@@ -204,20 +277,19 @@ export class BullmqTimers implements TimerService {
   readonly shardPrefixes: readonly string[];
 
   private readonly logger: Logger;
-  private readonly producer: Redis;
+  private readonly producer: Client;
   private readonly queues: Queue<TimerJobData>[];
   private readonly workers: TimerWorker[] = [];
   /** Handler calls in progress in this process. */
   private readonly inFlight = new Set<Promise<void>>();
-  private workerClient: Redis | undefined;
+  private workerClient: Client | undefined;
   private readonly firstReady: Promise<void>;
   private everReady = false;
   private closing: Promise<void> | undefined;
   private outageSince: number | undefined;
   private lastOutageLog = 0;
 
-  private readonly baseOptions: RedisOptions;
-  private readonly url: string | undefined;
+  private readonly connect: (options: RedisOptions, clusterOptions?: ClusterOptions) => Client;
   private readonly settings: {
     concurrency: number;
     attempts: number;
@@ -258,27 +330,23 @@ export class BullmqTimers implements TimerService {
     this.logger = options.logger ?? createLogger({ name: 'timers' });
     this.shardPrefixes = Array.from({ length: shards }, (_, i) => `{${prefix}-${i}}`);
 
-    const reconnectMaxMs = positive('reconnectMaxMs', options.reconnectMaxMs ?? 1000);
-    const given: RedisOptions = typeof options.redis === 'string' ? {} : options.redis;
-    if (given.keyPrefix) {
-      throw new RangeError('redis.keyPrefix is not supported by BullMQ: use the prefix option');
-    }
-    this.url = typeof options.redis === 'string' ? options.redis : undefined;
-    this.baseOptions = {
-      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxMs),
-      ...given,
-    };
-
-    this.producer = this.connect({
-      ...this.baseOptions,
-      connectionName: `${prefix}:producer`,
-      // Fail fast: no queueing while disconnected, in-flight commands rejected on disconnect,
-      // and a bound on a command that gets no answer.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: nonNegative('commandTimeoutMs', options.commandTimeoutMs ?? 2000) || undefined,
-    });
+    this.connect = connector(options.redis, positive('reconnectMaxMs', options.reconnectMaxMs ?? 1000));
+    this.producer = this.connect(
+      {
+        connectionName: `${prefix}:producer`,
+        // Fail fast: no queueing while disconnected, in-flight commands rejected on disconnect,
+        // and a bound on a command that gets no answer.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: nonNegative('commandTimeoutMs', options.commandTimeoutMs ?? 2000) || undefined,
+      },
+      // Cluster: no retry of a command whose node connection closed or that got CLUSTERDOWN. A
+      // retry finding the cluster no longer ready would wait in the cluster's offline queue, fail
+      // on `commandTimeoutMs`, and still run once the cluster is back: a rejected schedule that
+      // takes effect minutes later. MOVED/ASK (resharding) are still followed.
+      { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 },
+    );
     this.firstReady = new Promise((resolve) => this.producer.once('ready', () => resolve()));
     this.producer.on('ready', () => {
       this.everReady = true;
@@ -343,7 +411,6 @@ export class BullmqTimers implements TimerService {
       throw new Error('timers: the worker is already started');
     }
     const client = this.connect({
-      ...this.baseOptions,
       commandTimeout: undefined, // would break the blocking BZPOPMIN of the duplicated connections
       connectionName: `${this.shardPrefixes[0]}:worker`,
       maxRetriesPerRequest: null,
@@ -421,7 +488,7 @@ export class BullmqTimers implements TimerService {
     await Promise.all([this.producer, this.workerClient].map((client) => client && this.quit(client)));
   }
 
-  private async quit(client: Redis): Promise<void> {
+  private async quit(client: Client): Promise<void> {
     if (client.status === 'ready') {
       try {
         await client.quit();
@@ -496,11 +563,7 @@ export class BullmqTimers implements TimerService {
     }
   }
 
-  private connect(options: RedisOptions): Redis {
-    return this.url === undefined ? new Redis(options) : new Redis(this.url, options);
-  }
-
-  private watch(client: Redis, role: string): void {
+  private watch(client: Client, role: string): void {
     client.on('error', (error: unknown) => this.onError(role, error));
     client.on('ready', () => {
       if (this.outageSince !== undefined) {

@@ -1,6 +1,12 @@
 export { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
 export { timerJobId, shardOf } from './job-id.js';
-export { BullmqTimers, createBullmqTimers, type BullmqTimersOptions, type TimerJobData } from './bullmq-timers.js';
+export {
+  BullmqTimers,
+  createBullmqTimers,
+  type BullmqTimersOptions,
+  type RedisClusterSeeds,
+  type TimerJobData,
+} from './bullmq-timers.js';
 export {
   MemoryTimers,
   MemoryTimerHub,
