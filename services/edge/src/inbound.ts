@@ -18,9 +18,6 @@ import { type Senders, streamSender } from './senders.js';
 import { type SelfIdentity, type Verdict, verdictForError, verdictForMessage } from './stateless.js';
 import type { Arrival, TransportName } from './transports/types.js';
 
-export type DropReason =
-  'unparseable' | 'no-via' | 'denied' | 'rate-limited' | 'not-our-via' | 'too-large' | 'draining' | 'handoff-failed';
-
 /** The counters the pipeline reports to (EdgeMetrics implements them). */
 export interface InboundCounters {
   received(transport: TransportName, kind: 'request' | 'response'): void;
@@ -115,6 +112,7 @@ export class InboundPipeline {
         head = undefined;
       }
       if (head !== undefined && head.isRequest && head.method !== 'ACK') {
+        if (readableVia(head) !== undefined) stampReceived(head, arrival.source.address, arrival.source.port);
         void this.respond(head, arrival, {
           action: 'respond',
           status: 503,

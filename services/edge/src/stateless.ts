@@ -1,4 +1,5 @@
-import { type SipMessage, SipParseError, stripBrackets } from '@sipedge/sip';
+import type { SipParseError } from '@sipedge/sip';
+import { type SipMessage, stripBrackets } from '@sipedge/sip';
 
 /** What the edge does with a message before any shared state is touched. */
 export type Verdict =

@@ -1,0 +1,225 @@
+import type { Bus } from '@sipedge/bus';
+import { checkEdgeId } from '@sipedge/handoff';
+import type { ConnectionDirectory, EdgeRegistry } from '@sipedge/store';
+import { createLogger, type Logger } from '@sipedge/telemetry';
+import type { EdgeConfig } from './config.js';
+import { Handoff } from './handoff.js';
+import { type OpsServer, startOpsServer } from './http.js';
+import { InboundPipeline } from './inbound.js';
+import { EdgeMetrics } from './metrics.js';
+import { OutboundDelivery } from './outbound.js';
+import { DenyList } from './protection/deny-list.js';
+import { RateLimiter } from './protection/rate-limit.js';
+import type { SelfIdentity } from './stateless.js';
+import {
+  type Endpoint,
+  StreamTransport,
+  type TransportHandler,
+  UdpTransport,
+  tcpSockets,
+  tlsSockets,
+} from './transports/index.js';
+
+export interface EdgeDeps {
+  bus: Bus;
+  connections: ConnectionDirectory;
+  edges: EdgeRegistry;
+  logger?: Logger;
+  /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
+  processMetrics?: boolean;
+}
+
+/**
+ * One edge process: the SIP listeners, the receive pipeline, outbound delivery, the connection
+ * directory and live-edge heartbeat, and the ops HTTP server. It keeps no transaction state.
+ */
+export class Edge {
+  readonly metrics: EdgeMetrics;
+  private readonly logger: Logger;
+  private readonly udp: UdpTransport | undefined;
+  private readonly tcp: StreamTransport | undefined;
+  private readonly tls: StreamTransport | undefined;
+  private readonly inbound: InboundPipeline;
+  private readonly outbound: OutboundDelivery;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private ops: OpsServer | undefined;
+  private readonly self: SelfIdentity;
+  private lastHeartbeatOk = 0;
+  private draining = false;
+  private started = false;
+
+  constructor(
+    private readonly config: EdgeConfig,
+    private readonly deps: EdgeDeps,
+  ) {
+    checkEdgeId(config.edgeId);
+    this.logger = deps.logger ?? createLogger({ name: 'edge' });
+    this.metrics = new EdgeMetrics({ defaultMetrics: deps.processMetrics ?? true });
+    const handler = this.transportHandler();
+    const log = (component: string) => this.logger.child({ component });
+    const streamOptions = {
+      edgeId: config.edgeId,
+      handler,
+      maxMessageSize: config.maxMessageSize,
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxConnectionsPerSource: config.maxConnectionsPerSource,
+      onRejected: (reason: 'per-source-limit' | 'handshake-failed') => this.metrics.connectionRejected(reason),
+    };
+    this.udp =
+      config.udp.length > 0 ? new UdpTransport({ listen: config.udp, handler, logger: log('udp') }) : undefined;
+    this.tcp =
+      config.tcp.length > 0
+        ? new StreamTransport({ ...streamOptions, sockets: tcpSockets(), listen: config.tcp, logger: log('tcp') })
+        : undefined;
+    this.tls =
+      config.tls !== undefined
+        ? new StreamTransport({
+            ...streamOptions,
+            sockets: tlsSockets({ key: config.tls.key, cert: config.tls.cert, ca: config.tls.ca }, log('tls')),
+            listen: config.tls.listen,
+            logger: log('tls'),
+          })
+        : undefined;
+    const senders = { udp: this.udp, tcp: this.tcp, tls: this.tls };
+    this.inbound = new InboundPipeline({
+      edgeId: config.edgeId,
+      self: (this.self = this.selfIdentity()),
+      maxMessageSize: config.maxMessageSize,
+      deny: new DenyList(config.denyList),
+      limiter: new RateLimiter(config.rateLimit),
+      rateLimit: config.rateLimit,
+      handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
+      senders,
+      counters: this.metrics,
+      logger: log('inbound'),
+      transactionLifetimeMs: 64 * config.t1,
+    });
+    this.outbound = new OutboundDelivery(deps.bus, config.edgeId, senders, log('outbound'));
+  }
+
+  /** Binds the listeners, subscribes for outbound work, starts heartbeats and the ops server. */
+  async start(): Promise<void> {
+    await Promise.all([this.udp?.start(), this.tcp?.start(), this.tls?.start()]);
+    // Ports configured as 0 are known only now.
+    const bound = this.listening();
+    for (const e of [...bound.udp, ...bound.tcp, ...bound.tls]) (this.self.ports as Set<number>).add(e.port);
+    await this.outbound.start();
+    await this.heartbeat();
+    this.every(this.config.heartbeatTtlMs / 3, () => this.heartbeat());
+    this.every(this.config.flowTtlMs / 3, () => this.refreshFlows());
+    this.ops = await startOpsServer({
+      host: this.config.http.address,
+      port: this.config.http.port,
+      readiness: () => this.readiness(),
+      metrics: this.metrics.registry,
+      logger: this.logger.child({ component: 'ops' }),
+    });
+    this.started = true;
+    this.logger.info({ edgeId: this.config.edgeId, sip: this.listening(), http: this.ops.address }, 'edge listening');
+  }
+
+  /** Where SIP is received (real ports when 0 was configured). */
+  listening(): { udp: Endpoint[]; tcp: Endpoint[]; tls: Endpoint[] } {
+    return {
+      udp: this.udp?.addresses() ?? [],
+      tcp: this.tcp?.addresses() ?? [],
+      tls: this.tls?.addresses() ?? [],
+    };
+  }
+
+  get httpAddress(): Endpoint | undefined {
+    return this.ops?.address;
+  }
+
+  /**
+   * SIGTERM: readiness turns false, new initial requests are refused with 503, and the edge waits
+   * until no hand-off or delivery is under way for a quiet period, or the deadline passes.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.inbound.startDraining();
+    const deadline = Date.now() + this.config.drainDeadlineMs;
+    const quietMs = Math.min(2 * this.config.t1, 2000);
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      if (this.inbound.pending + this.outbound.pending > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= quietMs) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.logger.info({ pending: this.inbound.pending + this.outbound.pending }, 'edge drained');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.outbound.stop();
+    await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
+    await this.deps.edges.remove(this.config.edgeId).catch(() => undefined);
+    await this.ops?.close();
+    this.started = false;
+  }
+
+  private transportHandler(): TransportHandler {
+    const failed = (error: unknown) => this.logger.error({ err: (error as Error).message }, 'receive path failed');
+    return {
+      datagram: (data, arrival) => void this.inbound.datagram(data, arrival).catch(failed),
+      streamMessage: (message, arrival) => void this.inbound.streamMessage(message, arrival).catch(failed),
+      streamError: (error, _fatal, arrival) => void this.inbound.streamError(error, arrival).catch(failed),
+      flowOpened: (flowId) => {
+        this.metrics.flowOpened();
+        this.deps.connections.register(flowId, this.config.edgeId, this.config.flowTtlMs).catch((error: Error) => {
+          this.logger.warn({ flowId, err: error.message }, 'flow not registered in the connection directory');
+        });
+      },
+      flowClosed: (flowId) => {
+        this.metrics.flowClosed();
+        this.deps.connections.remove(flowId, this.config.edgeId).catch(() => undefined);
+      },
+    };
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.deps.edges.heartbeat(this.config.edgeId, this.config.heartbeatTtlMs, Date.now());
+      this.lastHeartbeatOk = Date.now();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  private async refreshFlows(): Promise<void> {
+    const flows = [...(this.tcp?.flows() ?? []), ...(this.tls?.flows() ?? [])];
+    await Promise.all(
+      flows.map((flowId) =>
+        this.deps.connections.register(flowId, this.config.edgeId, this.config.flowTtlMs).catch(() => undefined),
+      ),
+    );
+  }
+
+  private readiness() {
+    return {
+      sockets: this.started,
+      nats: this.deps.bus.connected,
+      redis: Date.now() - this.lastHeartbeatOk < this.config.heartbeatTtlMs,
+      draining: this.draining,
+    };
+  }
+
+  /** Names and ports that mean this edge in a Via or Request-URI. */
+  private selfIdentity(): SelfIdentity {
+    const { advertised, aliases, udp, tcp, tls } = this.config;
+    const listen = [...udp, ...tcp, ...(tls?.listen ?? [])];
+    const hosts = new Set(
+      [advertised.host, ...aliases, ...listen.map((e) => e.address)]
+        .filter((h) => h !== '0.0.0.0' && h !== '::')
+        .map((h) => h.toLowerCase()),
+    );
+    const ports = new Set([advertised.port, ...listen.map((e) => e.port)]);
+    return { hosts, ports };
+  }
+
+  private every(ms: number, task: () => Promise<void>): void {
+    const timer = setInterval(() => void task(), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}

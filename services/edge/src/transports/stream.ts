@@ -1,0 +1,386 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { checkEdgeId } from '@sipedge/handoff';
+import { DEFAULT_MAX_MESSAGE_SIZE, StreamFramer } from '@sipedge/sip';
+import { createLogger, type Logger } from '@sipedge/telemetry';
+import { endpointOf, familyOf, formatEndpoint } from './endpoint.js';
+import { newFlowId } from './flow-id.js';
+import { callHandler, messageOf } from './internal.js';
+import type { StreamConnectOptions, StreamSockets } from './stream-sockets.js';
+import type { Arrival, Endpoint, TransportHandler } from './types.js';
+
+/**
+ * Why an accepted connection never became a flow: over the per-source limit (refused at once),
+ * or (TLS) closed or failed before its handshake completed.
+ */
+export type StreamRejectReason = 'per-source-limit' | 'handshake-failed';
+
+export interface StreamTransportOptions {
+  /** TCP or TLS: `tcpSockets()` or `tlsSockets(settings, logger)`; one per transport. */
+  sockets: StreamSockets;
+  /** This edge's id, part of every flow id (`f-<edgeId>-<counter>-<random>`). */
+  edgeId: string;
+  /**
+   * Addresses to listen on, one server each (IPv6 ones IPv6-only, so that `0.0.0.0:5060` and
+   * `[::]:5060` can both be bound). Port 0 picks a free port (see `addresses()`). May be empty
+   * for a transport that only connects out.
+   */
+  listen: Endpoint[];
+  handler: TransportHandler;
+  /** Largest message a flow accepts (header section plus body; default 65535). */
+  maxMessageSize?: number;
+  /** A flow without traffic in either direction for this long is closed (default 300 s; 0: never). */
+  idleTimeoutMs?: number;
+  /** Accepted connections at once from one source IP address (default 100); outgoing ones do not count. */
+  maxConnectionsPerSource?: number;
+  /** `connect()` gives up after this long (default 10 s; TLS: including the handshake). */
+  connectTimeoutMs?: number;
+  /** A flow being closed gets this long to flush and end gracefully before it is destroyed (default 2 s). */
+  closeGraceMs?: number;
+  /**
+   * Bytes a flow may have queued for writing; a `send` beyond this destroys the flow (a peer that
+   * does not read) and returns false (default 1 MiB).
+   */
+  maxWriteBufferBytes?: number;
+  /** Called for every accepted connection that did not become a flow (for metrics). */
+  onRejected?: (reason: StreamRejectReason, source: Endpoint) => void;
+  logger?: Logger;
+}
+
+/** What the transport knows about an open flow. */
+export interface FlowInfo {
+  id: string;
+  transport: 'tcp' | 'tls';
+  /** Accepted from a client, or opened by `connect()`. */
+  direction: 'inbound' | 'outbound';
+  remote: Endpoint;
+  local: Endpoint;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_CONNECTIONS_PER_SOURCE = 100;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_CLOSE_GRACE_MS = 2000;
+const DEFAULT_MAX_WRITE_BUFFER_BYTES = 1024 * 1024;
+const CRLF = Buffer.from('\r\n');
+
+interface Flow extends FlowInfo {
+  socket: Socket;
+  framer: StreamFramer;
+  /** end() was called: nothing more is sent or delivered. */
+  closing: boolean;
+  graceTimer: NodeJS.Timeout | undefined;
+  /** Settles when the socket has closed. */
+  closed: Promise<void>;
+}
+
+interface Listener {
+  server: Server;
+  local: Endpoint;
+}
+
+/**
+ * The TCP or TLS side of an edge (which one is given by `sockets`). Every accepted connection,
+ * and every connection opened by `connect()`, is a flow with a cluster-unique id, its own
+ * StreamFramer and an idle timeout. The handler hears `flowOpened`, each framed message
+ * (`streamMessage`) or invalid message (`streamError`, not fatal), and `flowClosed`; CRLFCRLF
+ * pings are answered with CRLF here (RFC 5626 §4.4.1, B9). A fatal framing error is reported and
+ * the flow is then ended: a response the core sends synchronously from `streamError` still goes
+ * out before the FIN.
+ *
+ * Socket errors (resets, handshake failures) are logged at debug level and end the flow; they
+ * never throw. The transport keeps no SIP state.
+ */
+export class StreamTransport {
+  readonly transport: 'tcp' | 'tls';
+  readonly #options: StreamTransportOptions;
+  readonly #logger: Logger;
+  readonly #idleTimeoutMs: number;
+  readonly #maxPerSource: number;
+  readonly #closeGraceMs: number;
+  readonly #maxWriteBuffer: number;
+  readonly #maxMessageSize: number;
+  #listeners: Listener[] = [];
+  readonly #flows = new Map<string, Flow>();
+  /** Accepted connections per source address (including TLS ones still in their handshake). */
+  readonly #perSource = new Map<string, number>();
+  /** Accepted connections not yet flows (TLS handshakes). */
+  readonly #pending = new Set<Socket>();
+  readonly #abort = new AbortController();
+  #state: 'new' | 'starting' | 'open' | 'closed' = 'new';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: StreamTransportOptions) {
+    checkEdgeId(options.edgeId); // the cluster's rule (1–64 of A–Z a–z 0–9 _ -)
+    for (const endpoint of options.listen) {
+      if (familyOf(endpoint.address) === undefined) {
+        throw new RangeError(`${options.sockets.transport}: listen address "${endpoint.address}" is not an IP address`);
+      }
+    }
+    this.transport = options.sockets.transport;
+    this.#options = options;
+    this.#logger = options.logger ?? createLogger({ name: 'edge' }).child({ component: this.transport });
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#maxPerSource = options.maxConnectionsPerSource ?? DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
+    this.#closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    this.#maxWriteBuffer = options.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES;
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  }
+
+  /** Listens on every configured address; fails (with nothing left listening) if any cannot be bound. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`${this.transport}: start() called on a ${this.#state} transport`);
+    this.#state = 'starting';
+    const results = await Promise.allSettled(this.#options.listen.map((endpoint) => this.#listen(endpoint)));
+    const listeners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure || this.#state !== 'starting') {
+      await Promise.all(listeners.map((l) => closeServer(l.server)));
+      this.#state = 'closed';
+      throw failure ? failure.reason : new Error(`${this.transport}: closed while starting`);
+    }
+    this.#listeners = listeners;
+    this.#state = 'open';
+    this.#logger.info({ addresses: listeners.map((l) => formatEndpoint(l.local)) }, `${this.transport}: listening`);
+  }
+
+  /** The listening endpoints, in the order of the configured listen addresses. */
+  addresses(): Endpoint[] {
+    return this.#listeners.map((l) => ({ ...l.local }));
+  }
+
+  /** Ids of the open flows (not those being closed). */
+  flows(): string[] {
+    return [...this.#flows.values()].filter((f) => !f.closing).map((f) => f.id);
+  }
+
+  /** An open flow's endpoints and direction; undefined when unknown or being closed. */
+  flow(flowId: string): FlowInfo | undefined {
+    const flow = this.#flows.get(flowId);
+    if (!flow || flow.closing) return undefined;
+    const { id, transport, direction, remote, local } = flow;
+    return { id, transport, direction, remote: { ...remote }, local: { ...local } };
+  }
+
+  /**
+   * Writes `data` on the flow (B5: responses go back on the connection the request came on).
+   * Returns false when the flow is unknown, closed or being closed, or when its write queue would
+   * exceed `maxWriteBufferBytes` (the flow is then destroyed). True means queued, not delivered.
+   */
+  send(flowId: string, data: Uint8Array): boolean {
+    const flow = this.#flows.get(flowId);
+    if (!flow || flow.closing || !flow.socket.writable) return false;
+    if (flow.socket.writableLength + data.length > this.#maxWriteBuffer) {
+      this.#logger.warn(
+        { flowId, queued: flow.socket.writableLength, remote: formatEndpoint(flow.remote) },
+        `${this.transport}: peer does not read, flow destroyed`,
+      );
+      flow.closing = true;
+      flow.socket.destroy();
+      return false;
+    }
+    flow.socket.write(data);
+    return true;
+  }
+
+  /**
+   * Opens a connection to `destination` (an IP literal) and registers it as a flow exactly like
+   * an accepted one (`flowOpened` is reported, what arrives on it is read), resolving with its
+   * id: for §18.2.2 (the response's original connection is gone) and for requests sent out over
+   * TCP/TLS. Rejects on a connection or TLS verification failure, on timeout, or once closed.
+   */
+  async connect(destination: Endpoint, options: StreamConnectOptions = {}): Promise<string> {
+    if (this.#state !== 'open') throw new Error(`${this.transport}: cannot connect, transport is ${this.#state}`);
+    const socket = await this.#options.sockets.connect(destination, {
+      ...options,
+      timeoutMs: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      signal: this.#abort.signal,
+    });
+    if (this.#state !== 'open') {
+      socket.destroy();
+      throw new Error(`${this.transport}: connect to ${formatEndpoint(destination)}: transport closed`);
+    }
+    return this.#openFlow(socket, 'outbound').id;
+  }
+
+  /** Ends a flow gracefully (destroyed after `closeGraceMs`); false if it is unknown or already closing. */
+  closeFlow(flowId: string): boolean {
+    const flow = this.#flows.get(flowId);
+    if (!flow || flow.closing) return false;
+    this.#end(flow, 'closed by the edge');
+    return true;
+  }
+
+  /**
+   * Stops listening, aborts connects in progress, drops connections still in their TLS handshake
+   * and ends every flow (destroying those not closed after `closeGraceMs`). Resolves when all
+   * sockets are closed (each flow's `flowClosed` has been reported). Idempotent.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      const listeners = this.#listeners;
+      this.#listeners = [];
+      this.#state = 'closed';
+      this.#abort.abort();
+      for (const raw of this.#pending) raw.destroy();
+      const flows = [...this.#flows.values()];
+      for (const flow of flows) this.#end(flow, 'transport closing');
+      this.#closing = Promise.all([...listeners.map((l) => closeServer(l.server)), ...flows.map((f) => f.closed)]).then(
+        () => {
+          if (listeners.length > 0 || flows.length > 0) this.#logger.info(`${this.transport}: closed`);
+        },
+      );
+    }
+    return this.#closing;
+  }
+
+  #listen(endpoint: Endpoint): Promise<Listener> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true });
+      const onError = (error: Error): void => {
+        reject(
+          new Error(`${this.transport}: cannot listen on ${formatEndpoint(endpoint)}: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host: endpoint.address, port: endpoint.port, ipv6Only: familyOf(endpoint.address) === 6 }, () => {
+        server.off('error', onError);
+        server.on('error', (error) => {
+          this.#logger.warn({ err: error }, `${this.transport}: server error: ${messageOf(error)}`);
+        });
+        server.on('connection', (raw) => this.#accept(raw));
+        const address = server.address();
+        const local =
+          address !== null && typeof address === 'object' ? endpointOf(address.address, address.port) : endpoint;
+        resolve({ server, local });
+      });
+    });
+  }
+
+  #accept(raw: Socket): void {
+    let ready = false;
+    raw.on('error', (error) => {
+      // Once the connection is a flow (TCP: the same socket), the flow's listener logs.
+      if (!ready) this.#logger.debug({ err: error }, `${this.transport}: connection error: ${messageOf(error)}`);
+    });
+    const source = endpointOf(raw.remoteAddress, raw.remotePort);
+    if (this.#state !== 'open' || source.address === '') {
+      raw.destroy();
+      return;
+    }
+    const count = this.#perSource.get(source.address) ?? 0;
+    if (count >= this.#maxPerSource) {
+      raw.destroy();
+      this.#logger.debug(
+        { remote: formatEndpoint(source), limit: this.#maxPerSource },
+        `${this.transport}: connection refused, per-source limit`,
+      );
+      this.#reject('per-source-limit', source);
+      return;
+    }
+    this.#perSource.set(source.address, count + 1);
+    this.#pending.add(raw);
+    raw.once('close', () => {
+      this.#pending.delete(raw);
+      const left = (this.#perSource.get(source.address) ?? 1) - 1;
+      if (left > 0) this.#perSource.set(source.address, left);
+      else this.#perSource.delete(source.address);
+      if (!ready && this.#state === 'open') this.#reject('handshake-failed', source);
+    });
+    this.#options.sockets.accept(raw, (socket) => {
+      ready = true;
+      this.#pending.delete(raw);
+      if (this.#state !== 'open') {
+        socket.destroy();
+        return;
+      }
+      this.#openFlow(socket, 'inbound');
+    });
+  }
+
+  #reject(reason: StreamRejectReason, source: Endpoint): void {
+    const onRejected = this.#options.onRejected;
+    if (onRejected) callHandler(this.#logger, 'onRejected', () => onRejected(reason, source));
+  }
+
+  #openFlow(socket: Socket, direction: 'inbound' | 'outbound'): Flow {
+    const flow: Flow = {
+      id: newFlowId(this.#options.edgeId),
+      transport: this.transport,
+      direction,
+      remote: endpointOf(socket.remoteAddress, socket.remotePort),
+      local: endpointOf(socket.localAddress, socket.localPort),
+      socket,
+      framer: new StreamFramer({ maxMessageSize: this.#maxMessageSize }),
+      closing: false,
+      graceTimer: undefined,
+      closed: new Promise((resolve) => socket.once('close', () => resolve())),
+    };
+    const handler = this.#options.handler;
+    this.#flows.set(flow.id, flow);
+    socket.setNoDelay(true);
+    if (this.#idleTimeoutMs > 0) {
+      socket.setTimeout(this.#idleTimeoutMs);
+      socket.on('timeout', () => this.#end(flow, 'idle timeout'));
+    }
+    socket.on('data', (chunk: Buffer) => this.#receive(flow, chunk));
+    socket.on('error', (error) => {
+      this.#logger.debug({ err: error, flowId: flow.id }, `${this.transport}: flow error: ${messageOf(error)}`);
+    });
+    socket.once('close', () => {
+      clearTimeout(flow.graceTimer);
+      flow.closing = true;
+      this.#flows.delete(flow.id);
+      this.#logger.debug({ flowId: flow.id }, `${this.transport}: flow closed`);
+      callHandler(this.#logger, 'flowClosed', () => handler.flowClosed(flow.id));
+    });
+    this.#logger.debug(
+      { flowId: flow.id, direction, remote: formatEndpoint(flow.remote), local: formatEndpoint(flow.local) },
+      `${this.transport}: flow opened`,
+    );
+    callHandler(this.#logger, 'flowOpened', () => handler.flowOpened(flow.id, this.transport, { ...flow.remote }));
+    return flow;
+  }
+
+  #receive(flow: Flow, chunk: Buffer): void {
+    if (flow.closing) return;
+    const receivedAt = Date.now();
+    const handler = this.#options.handler;
+    const arrival = (): Arrival => ({
+      transport: this.transport,
+      source: { ...flow.remote },
+      local: { ...flow.local },
+      flowId: flow.id,
+      receivedAt,
+    });
+    for (const event of flow.framer.push(chunk)) {
+      if (flow.closing) return;
+      switch (event.type) {
+        case 'message':
+          callHandler(this.#logger, 'streamMessage', () => handler.streamMessage(event.message, arrival()));
+          break;
+        case 'keepalive':
+          flow.socket.write(CRLF);
+          break;
+        case 'error':
+          callHandler(this.#logger, 'streamError', () => handler.streamError(event.error, event.fatal, arrival()));
+          if (event.fatal) this.#end(flow, `framing error: ${event.error.message}`);
+          break;
+      }
+    }
+  }
+
+  /** Ends the flow gracefully; destroys it if it has not closed after the grace period. */
+  #end(flow: Flow, reason: string): void {
+    if (flow.closing) return;
+    flow.closing = true;
+    this.#logger.debug({ flowId: flow.id, reason }, `${this.transport}: closing flow`);
+    flow.socket.end();
+    flow.graceTimer = setTimeout(() => flow.socket.destroy(), this.#closeGraceMs);
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,188 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { createLogger, type Logger } from '@sipedge/telemetry';
+import { endpointOf, familyOf, formatEndpoint, type AddressFamily } from './endpoint.js';
+import { callHandler, messageOf } from './internal.js';
+import type { Endpoint, TransportHandler } from './types.js';
+
+export interface UdpTransportOptions {
+  /**
+   * Addresses to bind, one socket each: IPv4 (`0.0.0.0`, `192.0.2.1`) and IPv6 (`::`, bound
+   * IPv6-only so that `0.0.0.0:5060` and `[::]:5060` can both be bound). Port 0 picks a free port
+   * (see `addresses()`).
+   */
+  listen: Endpoint[];
+  handler: TransportHandler;
+  /** SO_RCVBUF asked for (default 4 MiB); the kernel may cap it (Linux: `net.core.rmem_max`). */
+  recvBufferSize?: number;
+  /** SO_SNDBUF asked for (default 1 MiB); the kernel may cap it (Linux: `net.core.wmem_max`). */
+  sendBufferSize?: number;
+  logger?: Logger;
+}
+
+const DEFAULT_RECV_BUFFER_SIZE = 4 * 1024 * 1024;
+const DEFAULT_SEND_BUFFER_SIZE = 1024 * 1024;
+
+interface Bound {
+  socket: Socket;
+  family: AddressFamily;
+  /** The bound address and port (the real port when 0 was configured). */
+  local: Endpoint;
+}
+
+/**
+ * The UDP listeners of an edge: one dgram socket per configured address. Every datagram (up to
+ * 65,535 bytes, A12) goes unparsed to `handler.datagram` with its source and the local endpoint it
+ * arrived on. `send` goes out from a listening socket, so that the source port of what the edge
+ * sends is its listening port (symmetric UDP, B4; RFC 3581).
+ *
+ * The local endpoint of an arrival is the bound address: for a wildcard bind (`0.0.0.0`, `::`)
+ * that is the wildcard, not the address the datagram was sent to (Node has no IP_PKTINFO).
+ */
+export class UdpTransport {
+  readonly transport = 'udp' as const;
+  readonly #options: UdpTransportOptions;
+  readonly #logger: Logger;
+  #bound: Bound[] = [];
+  #state: 'new' | 'starting' | 'open' | 'closed' = 'new';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: UdpTransportOptions) {
+    if (options.listen.length === 0) throw new RangeError('udp: no listen address configured');
+    for (const endpoint of options.listen) {
+      if (familyOf(endpoint.address) === undefined) {
+        throw new RangeError(`udp: listen address "${endpoint.address}" is not an IP address`);
+      }
+    }
+    this.#options = options;
+    this.#logger = options.logger ?? createLogger({ name: 'edge' }).child({ component: 'udp' });
+  }
+
+  /** Binds every listen address; fails (with nothing left bound) if any of them cannot be bound. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`udp: start() called on a ${this.#state} transport`);
+    this.#state = 'starting';
+    const results = await Promise.allSettled(this.#options.listen.map((endpoint) => this.#bind(endpoint)));
+    const bound = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure || this.#state !== 'starting') {
+      await Promise.all(bound.map((b) => closeSocket(b.socket)));
+      this.#state = 'closed';
+      throw failure ? failure.reason : new Error('udp: closed while starting');
+    }
+    this.#bound = bound;
+    this.#state = 'open';
+    for (const b of bound) this.#listen(b);
+    this.#logger.info({ addresses: bound.map((b) => formatEndpoint(b.local)) }, 'udp: listening');
+  }
+
+  /** The bound endpoints, in the order of the configured listen addresses. */
+  addresses(): Endpoint[] {
+    return this.#bound.map((b) => ({ ...b.local }));
+  }
+
+  /**
+   * Sends one datagram to `destination` (an IP literal, no DNS here) from the first listening
+   * socket of its address family, or from the socket bound exactly to `from` when given (e.g. the
+   * `local` endpoint of the request being answered). Rejects when there is no such socket, when
+   * the transport is not open, or when the kernel refuses the datagram (e.g. EMSGSIZE).
+   */
+  send(data: Uint8Array, destination: Endpoint, from?: Endpoint): Promise<void> {
+    if (this.#state !== 'open') return Promise.reject(new Error(`udp: cannot send, transport is ${this.#state}`));
+    const family = familyOf(destination.address);
+    if (family === undefined) {
+      return Promise.reject(new Error(`udp: cannot send to "${destination.address}": not an IP address`));
+    }
+    if (!Number.isInteger(destination.port) || destination.port < 1 || destination.port > 65535) {
+      return Promise.reject(new Error(`udp: cannot send to ${formatEndpoint(destination)}: bad port`));
+    }
+    const bound = from
+      ? this.#bound.find((b) => b.family === family && b.local.address === from.address && b.local.port === from.port)
+      : this.#bound.find((b) => b.family === family);
+    if (!bound) {
+      const wanted = from ? `bound to ${formatEndpoint(from)}` : `of family IPv${family}`;
+      return Promise.reject(
+        new Error(`udp: cannot send to ${formatEndpoint(destination)}: no listening socket ${wanted}`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      bound.socket.send(data, destination.port, destination.address, (error) => {
+        if (error) {
+          reject(new Error(`udp: send to ${formatEndpoint(destination)} failed: ${error.message}`, { cause: error }));
+        } else {
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Closes every socket; idempotent. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      const bound = this.#bound;
+      this.#bound = [];
+      this.#state = 'closed';
+      this.#closing = Promise.all(bound.map((b) => closeSocket(b.socket))).then(() => {
+        if (bound.length > 0) this.#logger.info('udp: closed');
+      });
+    }
+    return this.#closing;
+  }
+
+  #bind(endpoint: Endpoint): Promise<Bound> {
+    const family = familyOf(endpoint.address)!;
+    return new Promise((resolve, reject) => {
+      const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+      const onError = (error: Error): void => {
+        void closeSocket(socket);
+        reject(new Error(`udp: cannot bind ${formatEndpoint(endpoint)}: ${error.message}`, { cause: error }));
+      };
+      socket.once('error', onError);
+      socket.bind({ address: endpoint.address, port: endpoint.port }, () => {
+        socket.off('error', onError);
+        this.#setBufferSizes(socket);
+        const address = socket.address();
+        resolve({ socket, family, local: endpointOf(address.address, address.port) });
+      });
+    });
+  }
+
+  /** Buffer sizes are set after bind, where a refusal can be logged instead of thrown. */
+  #setBufferSizes(socket: Socket): void {
+    try {
+      socket.setRecvBufferSize(this.#options.recvBufferSize ?? DEFAULT_RECV_BUFFER_SIZE);
+      socket.setSendBufferSize(this.#options.sendBufferSize ?? DEFAULT_SEND_BUFFER_SIZE);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'udp: cannot set socket buffer sizes');
+    }
+    this.#logger.debug(
+      { recvBufferSize: socket.getRecvBufferSize(), sendBufferSize: socket.getSendBufferSize() },
+      'udp: socket buffer sizes',
+    );
+  }
+
+  #listen({ socket, local }: Bound): void {
+    const handler = this.#options.handler;
+    socket.on('message', (data, remote) => {
+      const arrival = {
+        transport: 'udp' as const,
+        source: endpointOf(remote.address, remote.port),
+        local,
+        receivedAt: Date.now(),
+      };
+      callHandler(this.#logger, 'datagram', () => handler.datagram(data, arrival));
+    });
+    socket.on('error', (error) => {
+      this.#logger.warn({ err: error, local: formatEndpoint(local) }, `udp: socket error: ${messageOf(error)}`);
+    });
+  }
+}
+
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // never bound, or already closed
+    }
+  });
+}

@@ -1,0 +1,505 @@
+import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SipMessage, SipParseError } from '@sipedge/sip';
+import { createLogger } from '@sipedge/telemetry';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  StreamTransport,
+  tcpSockets,
+  tlsSockets,
+  type Arrival,
+  type Endpoint,
+  type StreamRejectReason,
+  type StreamTransportOptions,
+  type TransportHandler,
+  type TransportName,
+} from '../src/transports/index.js';
+import { makeTestCertificates, type TestCertificates } from './support/tls.js';
+
+const logger = createLogger({ name: 'test', level: 'silent' });
+const WAIT = { timeout: 2000, interval: 5 };
+const LOOPBACK: Endpoint = { address: '127.0.0.1', port: 0 };
+
+function options(n: number, transport = 'TCP'): Buffer {
+  return Buffer.from(
+    `OPTIONS sip:edge@example.com SIP/2.0\r\n` +
+      `Via: SIP/2.0/${transport} 127.0.0.1:5099;branch=z9hG4bK-s-${n}\r\n` +
+      'Max-Forwards: 70\r\n' +
+      'From: <sip:alice@example.com>;tag=a1\r\n' +
+      'To: <sip:edge@example.com>\r\n' +
+      `Call-ID: stream-${n}@test\r\n` +
+      `CSeq: ${n} OPTIONS\r\n` +
+      'Content-Length: 0\r\n\r\n',
+  );
+}
+
+const SDP = 'v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n';
+
+function invite(n: number): Buffer {
+  return Buffer.from(
+    `INVITE sip:bob@example.com SIP/2.0\r\n` +
+      `Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-i-${n}\r\n` +
+      'Max-Forwards: 70\r\n' +
+      'From: "Alice" <sip:alice@example.com>;tag=a1\r\n' +
+      'To: <sip:bob@example.com>\r\n' +
+      `Call-ID: invite-${n}@test\r\n` +
+      `CSeq: ${n} INVITE\r\n` +
+      'Contact: <sip:alice@127.0.0.1:5099;transport=tcp>\r\n' +
+      'Content-Type: application/sdp\r\n' +
+      `Content-Length: ${Buffer.byteLength(SDP)}\r\n\r\n` +
+      SDP,
+  );
+}
+
+const OK_200 = Buffer.from(
+  'SIP/2.0 200 OK\r\n' +
+    'Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-r-1\r\n' +
+    'From: <sip:edge@example.com>;tag=e1\r\n' +
+    'To: <sip:alice@example.com>;tag=a1\r\n' +
+    'Call-ID: reply-1@test\r\n' +
+    'CSeq: 1 OPTIONS\r\n' +
+    'Content-Length: 0\r\n\r\n',
+);
+
+type Event =
+  | { kind: 'message'; message: SipMessage; arrival: Arrival }
+  | { kind: 'error'; error: SipParseError; fatal: boolean; arrival: Arrival }
+  | { kind: 'opened'; flowId: string; transport: TransportName; remote: Endpoint }
+  | { kind: 'closed'; flowId: string };
+
+class Recorder {
+  readonly events: Event[] = [];
+  /** Hooks a test sets to act inside a callback (e.g. answer a fatal error at once). */
+  onError: ((error: SipParseError, fatal: boolean, arrival: Arrival) => void) | undefined;
+
+  readonly handler: TransportHandler = {
+    datagram: () => {
+      throw new Error('a stream transport reported a datagram');
+    },
+    streamMessage: (message, arrival) => this.events.push({ kind: 'message', message, arrival }),
+    streamError: (error, fatal, arrival) => {
+      this.events.push({ kind: 'error', error, fatal, arrival });
+      this.onError?.(error, fatal, arrival);
+    },
+    flowOpened: (flowId, transport, remote) => this.events.push({ kind: 'opened', flowId, transport, remote }),
+    flowClosed: (flowId) => this.events.push({ kind: 'closed', flowId }),
+  };
+
+  get messages(): Array<Extract<Event, { kind: 'message' }>> {
+    return this.events.filter((e): e is Extract<Event, { kind: 'message' }> => e.kind === 'message');
+  }
+  get errors(): Array<Extract<Event, { kind: 'error' }>> {
+    return this.events.filter((e): e is Extract<Event, { kind: 'error' }> => e.kind === 'error');
+  }
+  get opened(): Array<Extract<Event, { kind: 'opened' }>> {
+    return this.events.filter((e): e is Extract<Event, { kind: 'opened' }> => e.kind === 'opened');
+  }
+  get closed(): string[] {
+    return this.events.flatMap((e) => (e.kind === 'closed' ? [e.flowId] : []));
+  }
+}
+
+/** A peer's socket with everything it has received and whether it has closed. */
+interface Peer {
+  socket: Socket;
+  data: () => string;
+  closed: () => boolean;
+}
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function track(socket: Socket): Peer {
+  const chunks: Buffer[] = [];
+  let closed = false;
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => {});
+  socket.on('close', () => (closed = true));
+  cleanups.push(() => socket.destroy());
+  return { socket, data: () => Buffer.concat(chunks).toString('latin1'), closed: () => closed };
+}
+
+async function startTransport(
+  overrides: Partial<StreamTransportOptions> = {},
+): Promise<{ transport: StreamTransport; recorder: Recorder; address: Endpoint }> {
+  const recorder = new Recorder();
+  const transport = new StreamTransport({
+    sockets: tcpSockets(),
+    edgeId: 'e1',
+    listen: [LOOPBACK],
+    handler: recorder.handler,
+    logger,
+    ...overrides,
+  });
+  cleanups.push(() => transport.close());
+  await transport.start();
+  return { transport, recorder, address: transport.addresses()[0]! };
+}
+
+async function tcpClient(to: Endpoint): Promise<Peer> {
+  const socket = netConnect({ host: to.address, port: to.port });
+  const peer = track(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return peer;
+}
+
+/** A plain server that records what each accepted connection receives. */
+async function listenServer(create: (onConnection: (socket: Socket) => void) => Server): Promise<{
+  address: Endpoint;
+  peers: Peer[];
+}> {
+  const peers: Peer[] = [];
+  const server = create((socket) => peers.push(track(socket)));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('no server address');
+  return { address: { address: address.address, port: address.port }, peers };
+}
+
+/** A port nobody listens on (it was free a moment ago). */
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address !== 'object') throw new Error('no address');
+  return address.port;
+}
+
+/** Can this machine listen on ::1? (the B12 test is skipped, with the reason, if not.) */
+const ipv6Error = await freePort('::1').then(
+  () => undefined,
+  (error: Error) => error.message,
+);
+if (ipv6Error !== undefined)
+  process.stderr.write(`transports-stream: IPv6 test skipped, cannot listen on ::1: ${ipv6Error}\n`);
+
+describe('StreamTransport over TCP', () => {
+  it('reports the flow and two messages written at once, with their arrival', async () => {
+    const { transport, recorder, address } = await startTransport();
+    expect(address.port).toBeGreaterThan(0);
+    const peer = await tcpClient(address);
+    peer.socket.write(Buffer.concat([options(1), options(2)]));
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(2), WAIT);
+    const [opened] = recorder.opened;
+    const source = { address: '127.0.0.1', port: peer.socket.localPort };
+    expect(opened).toEqual({
+      kind: 'opened',
+      flowId: expect.stringMatching(/^f-e1-\d+-[0-9a-f]{8}$/),
+      transport: 'tcp',
+      remote: source,
+    });
+    expect(recorder.messages.map((m) => m.message.callId)).toEqual(['stream-1@test', 'stream-2@test']);
+    expect(recorder.messages[0]!.arrival).toEqual({
+      transport: 'tcp',
+      source,
+      local: address,
+      flowId: opened!.flowId,
+      receivedAt: expect.any(Number),
+    });
+    expect(transport.flows()).toEqual([opened!.flowId]);
+    expect(transport.flow(opened!.flowId)).toEqual({
+      id: opened!.flowId,
+      transport: 'tcp',
+      direction: 'inbound',
+      remote: source,
+      local: address,
+    });
+  });
+
+  it('frames one message split across several delayed writes', async () => {
+    const { recorder, address } = await startTransport();
+    const peer = await tcpClient(address);
+    const bytes = invite(3);
+    for (const cut of [
+      [0, 10],
+      [10, 200],
+      [200, bytes.length - 5],
+      [bytes.length - 5, bytes.length],
+    ]) {
+      peer.socket.write(bytes.subarray(cut[0], cut[1]));
+      await sleep(15);
+      if (cut[1] !== bytes.length) expect(recorder.messages).toHaveLength(0);
+    }
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    const { message } = recorder.messages[0]!;
+    expect(message.method).toBe('INVITE');
+    expect(message.body.toString()).toBe(SDP);
+  });
+
+  it('answers a CRLFCRLF ping with one CRLF and keeps the connection (B9)', async () => {
+    const { transport, recorder, address } = await startTransport();
+    const peer = await tcpClient(address);
+    peer.socket.write('\r\n\r\n');
+    await vi.waitFor(() => expect(peer.data()).toBe('\r\n'), WAIT);
+    await sleep(30);
+    expect(peer.data()).toBe('\r\n');
+    expect(peer.closed()).toBe(false);
+    peer.socket.write(options(4));
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    expect(transport.flows()).toHaveLength(1);
+    expect(recorder.errors).toEqual([]);
+  });
+
+  it('reports a malformed Content-Length as fatal and closes the connection after it', async () => {
+    const { transport, recorder, address } = await startTransport();
+    // A response sent from inside streamError still goes out before the connection ends.
+    recorder.onError = (_error, fatal, arrival) => {
+      if (fatal) transport.send(arrival.flowId!, Buffer.from('SIP/2.0 400 Malformed Content-Length\r\n\r\n'));
+    };
+    const peer = await tcpClient(address);
+    peer.socket.write(options(5).toString().replace('Content-Length: 0', 'Content-Length: 1x'));
+    await vi.waitFor(() => expect(peer.closed()).toBe(true), WAIT);
+    expect(peer.data()).toBe('SIP/2.0 400 Malformed Content-Length\r\n\r\n');
+    expect(recorder.errors).toHaveLength(1);
+    const { error, fatal, arrival } = recorder.errors[0]!;
+    expect(fatal).toBe(true);
+    expect(error.code).toBe('bad-content-length');
+    expect(arrival.flowId).toBe(recorder.opened[0]!.flowId);
+    await vi.waitFor(() => expect(recorder.closed).toEqual([arrival.flowId]), WAIT);
+    expect(transport.flows()).toEqual([]);
+    expect(transport.send(arrival.flowId!, Buffer.from('late'))).toBe(false);
+  });
+
+  it('reports a framed but invalid message and delivers the next one', async () => {
+    const { recorder, address } = await startTransport();
+    const peer = await tcpClient(address);
+    const noCallId = options(6)
+      .toString()
+      .replace(/Call-ID: [^\r]*\r\n/, '');
+    peer.socket.write(noCallId + options(7).toString());
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    expect(recorder.errors).toHaveLength(1);
+    expect(recorder.errors[0]!.fatal).toBe(false);
+    expect(recorder.errors[0]!.error.code).toBe('missing-header');
+    expect(recorder.messages[0]!.message.callId).toBe('stream-7@test');
+    expect(peer.closed()).toBe(false);
+  });
+
+  it('closes an idle flow; traffic resets the idle timer', async () => {
+    const { transport, recorder, address } = await startTransport({ idleTimeoutMs: 200, closeGraceMs: 100 });
+    const peer = await tcpClient(address);
+    for (let i = 0; i < 6; i += 1) {
+      await sleep(70);
+      peer.socket.write('\r\n\r\n');
+    }
+    // 420 ms after opening, but never 200 ms without traffic.
+    expect(peer.closed()).toBe(false);
+    expect(transport.flows()).toHaveLength(1);
+    await vi.waitFor(() => expect(peer.closed()).toBe(true), WAIT);
+    await vi.waitFor(() => expect(recorder.closed).toHaveLength(1), WAIT);
+    expect(transport.flows()).toEqual([]);
+  });
+
+  it('refuses connections over the per-source limit and counts them', async () => {
+    const rejected: Array<[StreamRejectReason, Endpoint]> = [];
+    const { transport, recorder, address } = await startTransport({
+      maxConnectionsPerSource: 2,
+      onRejected: (reason, source) => rejected.push([reason, source]),
+    });
+    const first = await tcpClient(address);
+    await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(2), WAIT);
+    const third = await tcpClient(address);
+    const thirdPort = third.socket.localPort;
+    await vi.waitFor(() => expect(third.closed()).toBe(true), WAIT);
+    expect(rejected).toEqual([['per-source-limit', { address: '127.0.0.1', port: thirdPort }]]);
+    expect(recorder.opened).toHaveLength(2);
+    // A closed connection frees its place.
+    first.socket.end();
+    await vi.waitFor(() => expect(transport.flows()).toHaveLength(1), WAIT);
+    const fourth = await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(3), WAIT);
+    expect(fourth.closed()).toBe(false);
+    expect(rejected).toHaveLength(1);
+  });
+
+  it('sends on the connection the request came on (B5); false once the flow is closed', async () => {
+    const { transport, recorder, address } = await startTransport();
+    const peer = await tcpClient(address);
+    peer.socket.write(options(8));
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    const flowId = recorder.messages[0]!.arrival.flowId!;
+    expect(transport.send(flowId, OK_200)).toBe(true);
+    await vi.waitFor(() => expect(peer.data()).toBe(OK_200.toString()), WAIT);
+    peer.socket.end();
+    await vi.waitFor(() => expect(recorder.closed).toEqual([flowId]), WAIT);
+    expect(transport.send(flowId, OK_200)).toBe(false);
+    expect(transport.send('f-e1-0-00000000', OK_200)).toBe(false);
+    expect(transport.flow(flowId)).toBeUndefined();
+  });
+
+  it('destroys a flow whose peer does not read rather than queueing without bound', async () => {
+    const { transport, recorder, address } = await startTransport({ maxWriteBufferBytes: 1024 });
+    await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(1), WAIT);
+    const flowId = recorder.opened[0]!.flowId;
+    expect(transport.send(flowId, Buffer.alloc(2048))).toBe(false);
+    await vi.waitFor(() => expect(recorder.closed).toEqual([flowId]), WAIT);
+  });
+
+  it('survives a reset by the peer', async () => {
+    const { transport, recorder, address } = await startTransport();
+    const peer = await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(1), WAIT);
+    peer.socket.resetAndDestroy();
+    await vi.waitFor(() => expect(recorder.closed).toHaveLength(1), WAIT);
+    expect(transport.flows()).toEqual([]);
+  });
+
+  it('connect() opens a flow that sends and receives', async () => {
+    const { transport, recorder } = await startTransport();
+    const server = await listenServer((onConnection) => createNetServer(onConnection));
+    const flowId = await transport.connect(server.address);
+    expect(flowId).toMatch(/^f-e1-\d+-[0-9a-f]{8}$/);
+    expect(recorder.opened).toEqual([{ kind: 'opened', flowId, transport: 'tcp', remote: server.address }]);
+    expect(transport.flow(flowId)).toMatchObject({ direction: 'outbound', remote: server.address });
+    expect(transport.send(flowId, options(9))).toBe(true);
+    await vi.waitFor(() => expect(server.peers[0]?.data()).toBe(options(9).toString()), WAIT);
+    server.peers[0]!.socket.write(OK_200);
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    expect(recorder.messages[0]!.message.status).toBe(200);
+    expect(recorder.messages[0]!.arrival).toMatchObject({ transport: 'tcp', flowId, source: server.address });
+  });
+
+  it('connect() rejects when nobody listens, for a host name, and after close()', async () => {
+    const { transport } = await startTransport();
+    const nobody = { address: '127.0.0.1', port: await freePort() };
+    await expect(transport.connect(nobody)).rejects.toThrow(/tcp: connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+    await expect(transport.connect({ address: 'example.com', port: 5060 })).rejects.toThrow(/not an IP address/);
+    await transport.close();
+    await expect(transport.connect(nobody)).rejects.toThrow(/transport is closed/);
+  });
+
+  it('close() ends every flow and reports it', async () => {
+    const { transport, recorder, address } = await startTransport();
+    const a = await tcpClient(address);
+    const b = await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(2), WAIT);
+    await transport.close();
+    expect(recorder.closed.sort()).toEqual(recorder.opened.map((o) => o.flowId).sort());
+    await vi.waitFor(() => expect(a.closed() && b.closed()).toBe(true), WAIT);
+    expect(transport.flows()).toEqual([]);
+    await expect(tcpClient(address)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it.skipIf(ipv6Error !== undefined)('listens on ::1 (B12)', async () => {
+    const { recorder, address } = await startTransport({ listen: [{ address: '::1', port: 0 }] });
+    expect(address.address).toBe('::1');
+    const peer = await tcpClient(address);
+    peer.socket.write(options(10));
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    expect(recorder.messages[0]!.arrival.source).toEqual({ address: '::1', port: peer.socket.localPort });
+  });
+});
+
+describe('StreamTransport over TLS', () => {
+  let pki: TestCertificates;
+  beforeAll(async () => {
+    pki = await makeTestCertificates();
+  });
+
+  async function startTls(
+    overrides: Partial<StreamTransportOptions> = {},
+  ): Promise<{ transport: StreamTransport; recorder: Recorder; address: Endpoint }> {
+    return startTransport({
+      sockets: tlsSockets({ key: pki.key, cert: pki.cert, ca: pki.ca, client: { servername: 'localhost' } }, logger),
+      ...overrides,
+    });
+  }
+
+  it('accepts a verifying TLS client and delivers its message (B6)', async () => {
+    const { transport, recorder, address } = await startTls();
+    const socket = tlsConnect({ host: address.address, port: address.port, ca: pki.ca, servername: 'localhost' });
+    const peer = track(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    expect(socket.authorized).toBe(true);
+    socket.write(options(11, 'TLS'));
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    const flowId = recorder.opened[0]!.flowId;
+    expect(recorder.opened[0]).toMatchObject({
+      transport: 'tls',
+      remote: { address: '127.0.0.1', port: socket.localPort },
+    });
+    expect(recorder.messages[0]!.arrival).toMatchObject({ transport: 'tls', flowId, local: address });
+    expect(transport.send(flowId, OK_200)).toBe(true);
+    await vi.waitFor(() => expect(peer.data()).toBe(OK_200.toString()), WAIT);
+    socket.write('\r\n\r\n');
+    await vi.waitFor(() => expect(peer.data()).toBe(OK_200.toString() + '\r\n'), WAIT);
+  });
+
+  it('reports a failed handshake as rejected', async () => {
+    const rejected: StreamRejectReason[] = [];
+    const { recorder, address } = await startTls({ onRejected: (reason) => rejected.push(reason) });
+    const peer = await tcpClient(address);
+    peer.socket.write(options(12));
+    await vi.waitFor(() => expect(peer.closed()).toBe(true), WAIT);
+    await vi.waitFor(() => expect(rejected).toEqual(['handshake-failed']), WAIT);
+    expect(recorder.events).toEqual([]);
+  });
+
+  it('connect() over TLS verifies the server and carries messages both ways', async () => {
+    const { transport, recorder } = await startTls();
+    const server = await listenServer((onConnection) =>
+      createTlsServer({ key: pki.key, cert: pki.cert }, onConnection),
+    );
+    const flowId = await transport.connect(server.address);
+    expect(recorder.opened).toEqual([{ kind: 'opened', flowId, transport: 'tls', remote: server.address }]);
+    expect(transport.send(flowId, options(13, 'TLS'))).toBe(true);
+    await vi.waitFor(() => expect(server.peers[0]?.data()).toBe(options(13, 'TLS').toString()), WAIT);
+    server.peers[0]!.socket.write(OK_200);
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
+    expect(recorder.messages[0]!.arrival).toMatchObject({ transport: 'tls', flowId });
+  });
+
+  it('connect() over TLS rejects a server whose certificate does not verify', async () => {
+    // The transport trusts only Node's root store here, not the test CA.
+    const { transport, recorder } = await startTransport({
+      sockets: tlsSockets({ key: pki.key, cert: pki.cert, client: { servername: 'localhost' } }, logger),
+    });
+    const server = await listenServer((onConnection) =>
+      createTlsServer({ key: pki.key, cert: pki.cert }, onConnection),
+    );
+    await expect(transport.connect(server.address)).rejects.toThrow(/tls: connect to 127\.0\.0\.1:\d+: .*certificate/);
+    // Nor does a name the certificate does not hold verify, even with the CA trusted.
+    const trusting = await startTls();
+    await expect(trusting.transport.connect(server.address, { servername: 'sip.example.com' })).rejects.toThrow(
+      /sip\.example\.com/,
+    );
+    expect(recorder.opened).toEqual([]);
+    expect(trusting.recorder.opened).toEqual([]);
+  });
+
+  it('connect() gives up after connectTimeoutMs when the handshake never completes', async () => {
+    const { transport, recorder } = await startTls({ connectTimeoutMs: 150 });
+    // A TCP server that accepts and never answers the ClientHello.
+    const silent = await listenServer((onConnection) => createNetServer(onConnection));
+    const started = Date.now();
+    await expect(transport.connect(silent.address)).rejects.toThrow(/no connection after 150 ms/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await vi.waitFor(() => expect(silent.peers[0]?.closed()).toBe(true), WAIT);
+    expect(recorder.opened).toEqual([]);
+  });
+
+  it('closes an idle TLS flow', async () => {
+    const { recorder, address } = await startTls({ idleTimeoutMs: 150, closeGraceMs: 100 });
+    const socket = tlsConnect({ host: address.address, port: address.port, ca: pki.ca, servername: 'localhost' });
+    const peer = track(socket);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(1), WAIT);
+    await vi.waitFor(() => expect(peer.closed()).toBe(true), WAIT);
+    expect(recorder.closed).toEqual([recorder.opened[0]!.flowId]);
+  });
+});
