@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startNats, startRedis } from '../test/support/containers.js';
 import { benchBus } from './adapters/bus.js';
+import { benchHandoff } from './adapters/handoff.js';
 import { benchStore } from './adapters/store.js';
 import { benchTimers } from './adapters/timers.js';
 
@@ -28,6 +29,16 @@ try {
   out(
     `NATS request/reply round trip: p50 ${n(bus.rttP50Us)} µs, p99 ${n(bus.rttP99Us)} µs (${n(bus.requests)} requests)`,
   );
+  const handoff = await benchHandoff(nats.url);
+  for (const [mode, r] of [
+    ['UDP (publish)', handoff.udp],
+    ['TCP/TLS (request + acknowledgement)', handoff.tcp],
+  ] as const) {
+    out(
+      `edge → worker hand-off, ${mode}: ${n(r.messagesPerSecond)} msg/s, latency p50 ${n(r.latencyP50Us)} µs, ` +
+        `p99 ${n(r.latencyP99Us)} µs (${n(r.messages)} messages, 64 in flight)`,
+    );
+  }
   const timers = [await benchTimers(redis.url, { workers: 1 }), await benchTimers(redis.url, { workers: 2 })];
   timers.forEach((t, i) =>
     out(
@@ -45,7 +56,7 @@ try {
   const file = new URL('adapters.json', dir);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, store, bus, timers }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, store, bus, handoff, timers }, null, 2)}\n`,
   );
   out(`wrote ${file.pathname}`);
 } finally {
