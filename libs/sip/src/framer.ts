@@ -65,10 +65,13 @@ export class StreamFramer {
   }
 
   private next(): FramerEvent | null {
+    if (this.expected !== null) return this.pending.length >= this.expected ? this.take(this.expected) : null;
+    const front = this.leadingCrlf();
+    if (front === 'keepalive') return { type: 'keepalive' };
+    if (front === 'wait') return null;
+    // Read the size only now: a lone CRLF may just have been consumed.
     const size = this.pending.length;
-    if (this.expected !== null) return size >= this.expected ? this.take(this.expected) : null;
-    const leading = this.leadingCrlf();
-    if (leading !== null || size === 0) return leading;
+    if (size === 0) return null;
     const headerEnd = this.findHeaderEnd();
     if (headerEnd < 0) return size > this.maxSize ? this.fatal('too-large', 'Message Too Large', 513) : null;
     // The size limit is checked before Content-Length, so the error does not depend on chunking.
@@ -80,20 +83,21 @@ export class StreamFramer {
     return size >= this.expected ? this.take(this.expected) : null;
   }
 
-  /** A CRLFCRLF ping, or a lone CRLF before a start line (§7.5), at the front of the stream. */
-  private leadingCrlf(): FramerEvent | null {
-    const front = this.pending.view().subarray(0, 4);
-    if (front.length === 4 && front.equals(CRLFCRLF)) {
-      this.consume(4);
-      return { type: 'keepalive' };
-    }
-    if (front.length >= 2 && front[0] === 0x0d && front[1] === 0x0a) {
-      // Wait while the bytes so far could still be the start of a ping.
-      if (front.length < 4 && (front.length === 2 || front[2] === 0x0d)) return null;
+  /**
+   * CRLFs at the front of the stream: a CRLFCRLF ping is consumed and reported; lone CRLFs before a
+   * start line are consumed (§7.5); 'wait' while the bytes so far could still become a ping.
+   */
+  private leadingCrlf(): 'keepalive' | 'wait' | 'none' {
+    for (;;) {
+      const front = this.pending.view().subarray(0, 4);
+      if (front.length === 4 && front.equals(CRLFCRLF)) {
+        this.consume(4);
+        return 'keepalive';
+      }
+      if (front.length < 2 || front[0] !== 0x0d || front[1] !== 0x0a) return 'none';
+      if (front.length < 4 && (front.length === 2 || front[2] === 0x0d)) return 'wait';
       this.consume(2);
-      return this.next();
     }
-    return null;
   }
 
   /** Searches only the bytes not searched before (with 3 bytes of overlap). */

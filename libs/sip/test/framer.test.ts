@@ -11,6 +11,16 @@ describe('StreamFramer (§18.3, §7.5, RFC 5626 §4.4.1)', () => {
     expect(framer.push(Buffer.concat([Buffer.from('\r\n'), message])).map((e) => e.type)).toEqual(['message']);
   });
 
+  it('does not frame a message early when a lone CRLF before it was consumed in the same push', () => {
+    // Regression (found by the chunking property): the size read before consuming the CRLF was reused.
+    const framer = new StreamFramer();
+    const data = Buffer.concat([Buffer.from('\r\n'), message]);
+    expect(framer.push(data.subarray(0, data.length - 2))).toEqual([]);
+    const events = framer.push(data.subarray(data.length - 2));
+    expect(events.map((e) => e.type)).toEqual(['message']);
+    expect(events[0]?.type === 'message' && events[0].message.body.toString()).toBe('v=0\n');
+  });
+
   it('waits for the rest of a ping split across segments', () => {
     const framer = new StreamFramer();
     expect(framer.push(Buffer.from('\r\n'))).toEqual([]);
