@@ -1,4 +1,4 @@
-import { createLogger } from '@sipedge/telemetry';
+import { captureLogs, createLogger } from '@sipedge/telemetry';
 import {
   TimersUnavailableError,
   createBullmqTimers,
@@ -7,7 +7,6 @@ import {
   type TimerFire,
 } from '@sipedge/timers';
 import { Redis } from 'ioredis';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timersContract } from '../../libs/timers/test/contract.js';
 import { freePort } from '../support/containers.js';
@@ -260,16 +259,7 @@ describe('BullMQ timers while Redis Cluster masters are down', () => {
   it('fails fast for the lost shards, keeps the others, recovers by itself, never crashes', async ({ annotate }) => {
     faulty = await startRedisCluster();
     const started = faulty;
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
-    const logger = createLogger({ name: 'timers-cluster-faults', level: 'info', destination });
+    const { lines, logger } = captureLogs('timers-cluster-faults', 'info');
     const base = { redis: { cluster: started.nodes }, queueName: 'faults', shards: 3, logger };
     const timers = createBullmqTimers({ ...base, backoffMs: 50, commandTimeoutMs: 1000 });
     // A second "process" with a worker, closed while the cluster is down.

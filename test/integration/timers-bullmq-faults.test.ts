@@ -1,6 +1,5 @@
-import { createLogger } from '@sipedge/telemetry';
+import { captureLogs, createLogger } from '@sipedge/telemetry';
 import { TimersUnavailableError, createBullmqTimers, type BullmqTimers, type TimerFire } from '@sipedge/timers';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startContainerAgain, startRedis, stopContainer, type StartedRedis } from '../support/containers.js';
 
@@ -14,24 +13,6 @@ import { freePort, startContainerAgain, startRedis, stopContainer, type StartedR
 // across the restart (persistence, or a replica promoted). The test image runs redis-server with
 // `--save "" --appendonly no`, so a restart empties it; the test reports what it saw (annotation)
 // and asserts only that such a timer fires at most once.
-
-interface Captured {
-  lines: Record<string, unknown>[];
-  logger: ReturnType<typeof createLogger>;
-}
-
-function capturingLogger(): Captured {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ name: 'timers-faults', level: 'info', destination }) };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -80,7 +61,7 @@ describe('BullMQ timers while Redis is down', () => {
 
   it('fails fast during the outage, recovers by itself afterwards, never crashes', async ({ annotate }) => {
     redis = await startRedis({ hostPort: await freePort() });
-    const { lines, logger } = capturingLogger();
+    const { lines, logger } = captureLogs('timers-faults', 'info');
     const timers = createBullmqTimers({
       redis: redis.url,
       queueName: 'faults',

@@ -1,7 +1,6 @@
-import { createLogger } from '@sipedge/telemetry';
+import { captureLogs, createLogger } from '@sipedge/telemetry';
 import { createBullmqTimers, type BullmqTimers, type BullmqTimersOptions, type TimerFire } from '@sipedge/timers';
 import { Redis } from 'ioredis';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timersContract } from '../../libs/timers/test/contract.js';
 import { startRedis, type StartedRedis } from '../support/containers.js';
@@ -176,16 +175,7 @@ describe('BullMQ timers on Redis', () => {
   });
 
   it('logs handler failures and keeps a job that failed every attempt in the failed set', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
-    const logger = createLogger({ name: 'timers-test', level: 'warn', destination });
+    const { lines, logger } = captureLogs('timers-test', 'warn');
     const { timers, settings } = pair({ attempts: 2, backoffMs: 20, logger });
     open.push(timers);
     let calls = 0;

@@ -1,5 +1,4 @@
-import { createLogger } from '@sipedge/telemetry';
-import { Writable } from 'node:stream';
+import { captureLogs, createLogger } from '@sipedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   MemoryTimers,
@@ -26,20 +25,6 @@ timersContract('memory (shared hub)', async () => {
     },
   };
 });
-
-/** A logger whose JSON lines end up in `lines`. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ name: 'timers-test', level: 'warn', destination }) };
-}
 
 describe('MemoryTimers', () => {
   const open: MemoryTimers[] = [];
@@ -143,7 +128,7 @@ describe('MemoryTimers', () => {
   });
 
   it('logs handler failures and gives up after the last attempt', async () => {
-    const { lines, logger } = capturingLogger();
+    const { lines, logger } = captureLogs('timers-test', 'warn');
     const timers = make({ logger, attempts: 3, backoffMs: 5 });
     let calls = 0;
     await timers.startWorker(async () => {
