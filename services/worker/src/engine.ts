@@ -1,0 +1,409 @@
+import type { InboundMeta } from '@sipedge/handoff';
+import {
+  type ContextAction,
+  type ContextEvent,
+  type ProxyConfig,
+  applyContextEvent,
+  forkBranch,
+  forwardRequest,
+  forwardResponse,
+  loopHash,
+  startContext,
+} from '@sipedge/proxy';
+import {
+  type HeaderRow,
+  SipMessage,
+  type SipUri,
+  type TelUri,
+  buildResponse,
+  newRow,
+  parseMessage,
+  parseUri,
+  responseDestination,
+} from '@sipedge/sip';
+import {
+  type Step,
+  type TimerName,
+  type TimerSettings,
+  type TransactionAction,
+  type TransactionEvent,
+  type TransactionState,
+  applyEvent,
+  createClientTransaction,
+  createServerTransaction,
+} from '@sipedge/transaction';
+import type { CallRecord, Hop, TxId } from './record.js';
+
+/** What the worker does after committing a record. */
+export type Effect =
+  | { type: 'send'; wire: Buffer; hop: Hop; kind: 'request' | 'response'; fork?: number }
+  | { type: 'schedule'; timer: string; delayMs: number; generation: number }
+  | { type: 'cancel-timer'; timer: string; generation: number };
+
+export interface EngineSettings {
+  proxy: ProxyConfig;
+  timers: TimerSettings;
+  /** Run Timer C on INVITE forks (§16.6 step 11). */
+  timerC: boolean;
+}
+
+/** How the TU decided to handle a new request (see tu.ts). */
+export type Decision =
+  | { kind: 'respond'; response: SipMessage }
+  | {
+      kind: 'proxy';
+      /** The request after route pre-processing. */
+      template: SipMessage;
+      targets: { uri: string; q: number; group: number; hop: Hop }[];
+      recordRoute: boolean;
+    };
+
+export interface EngineResult {
+  record: CallRecord;
+  effects: Effect[];
+}
+
+const reliable = (hop: { transport: string }) => hop.transport !== 'udp';
+const wireOf = (m: SipMessage) => m.toBuffer().toString('latin1');
+
+/** Creates the record of a new request: its server transaction, then the TU's decision. */
+export function createCall(
+  id: string,
+  request: SipMessage,
+  origin: InboundMeta,
+  decision: Decision,
+  now: number,
+  settings: EngineSettings,
+): EngineResult {
+  const created = createServerTransaction(request, { reliable: reliable(origin), settings: settings.timers }, now);
+  const record: CallRecord = {
+    v: 1,
+    id,
+    server: created.state,
+    origin,
+    proxy: null,
+    template: null,
+    hops: {},
+    recordRoute: false,
+    forks: [],
+    cancelServer: null,
+    cancelOrigin: null,
+  };
+  const run = new Run(record, now, settings);
+  run.serverStep('s', created);
+  if (decision.kind === 'respond') {
+    run.sendResponse(decision.response);
+  } else {
+    record.template = wireOf(decision.template);
+    record.recordRoute = decision.recordRoute;
+    for (const t of decision.targets) record.hops[t.uri] = t.hop;
+    const started = startContext(
+      id,
+      request.method,
+      decision.targets.map((t) => ({ uri: t.uri, group: t.group })),
+    );
+    record.proxy = started.context;
+    run.contextActions(started.actions);
+  }
+  return run.result();
+}
+
+export type CallEvent =
+  /** A retransmission of the request, or the ACK of a non-2xx final response. */
+  | { type: 'request'; message: SipMessage }
+  | { type: 'response'; fork: number; message: SipMessage }
+  | { type: 'timer'; timer: string; generation: number }
+  /** The edge could not deliver a fork's request (§16.9). */
+  | { type: 'transport-error'; fork: number }
+  /** A CANCEL for this request (§16.10), or its retransmission. */
+  | { type: 'cancel'; message: SipMessage; origin: InboundMeta };
+
+/** Applies one event to a loaded record; the input record is not changed. */
+export function applyToCall(input: CallRecord, event: CallEvent, now: number, settings: EngineSettings): EngineResult {
+  const run = new Run(structuredClone(input), now, settings);
+  run.event(event);
+  return run.result();
+}
+
+/** One step over a record: feeds transactions and the response context, collecting effects. */
+class Run {
+  private readonly effects: Effect[] = [];
+
+  constructor(
+    private readonly record: CallRecord,
+    private readonly now: number,
+    private readonly settings: EngineSettings,
+  ) {}
+
+  result(): EngineResult {
+    return { record: this.record, effects: this.effects };
+  }
+
+  event(event: CallEvent): void {
+    const r = this.record;
+    switch (event.type) {
+      case 'request':
+        if (r.server !== null)
+          this.serverStep(
+            's',
+            applyEvent(r.server, { type: 'request', message: event.message }, this.now, this.settings.timers),
+          );
+        return;
+      case 'response': {
+        const fork = r.forks[event.fork];
+        if (fork?.tx != null)
+          this.forkStep(
+            event.fork,
+            applyEvent(fork.tx, { type: 'response', message: event.message }, this.now, this.settings.timers),
+          );
+        return;
+      }
+      case 'transport-error': {
+        const fork = r.forks[event.fork];
+        if (fork?.tx != null)
+          this.forkStep(event.fork, applyEvent(fork.tx, { type: 'transport-error' }, this.now, this.settings.timers));
+        return;
+      }
+      case 'timer':
+        return this.timer(event.timer, event.generation);
+      case 'cancel':
+        return this.cancel(event.message, event.origin);
+    }
+  }
+
+  private timer(name: string, generation: number): void {
+    const dot = name.indexOf('.');
+    const txId = name.slice(0, dot) as TxId;
+    const timer = name.slice(dot + 1) as TimerName;
+    const event: TransactionEvent = { type: 'timer', timer, generation };
+    const r = this.record;
+    if (txId === 's' && r.server !== null)
+      return this.serverStep('s', applyEvent(r.server, event, this.now, this.settings.timers));
+    if (txId === 'k' && r.cancelServer !== null) {
+      return this.serverStep('k', applyEvent(r.cancelServer, event, this.now, this.settings.timers));
+    }
+    const index = Number(txId.slice(1));
+    const fork = r.forks[index];
+    if (fork === undefined) return;
+    if (txId.startsWith('f') && fork.tx !== null)
+      this.forkStep(index, applyEvent(fork.tx, event, this.now, this.settings.timers));
+    if (txId.startsWith('x') && fork.cancel !== null) {
+      this.cancelStep(index, applyEvent(fork.cancel, event, this.now, this.settings.timers));
+    }
+  }
+
+  /** §16.10: answer the CANCEL with 200 at once, then CANCEL the pending forks. */
+  private cancel(message: SipMessage, origin: InboundMeta): void {
+    const r = this.record;
+    if (r.cancelServer !== null) {
+      this.serverStep('k', applyEvent(r.cancelServer, { type: 'request', message }, this.now, this.settings.timers));
+      return;
+    }
+    r.cancelOrigin = origin;
+    const created = createServerTransaction(
+      message,
+      { reliable: reliable(origin), settings: this.settings.timers },
+      this.now,
+    );
+    this.serverStep('k', created);
+    const ok = parseMessage(buildResponse(message, 200).toBuffer());
+    this.serverStep(
+      'k',
+      applyEvent(r.cancelServer!, { type: 'send-response', message: ok }, this.now, this.settings.timers),
+    );
+    if (r.proxy !== null) this.contextEvent({ type: 'cancel' });
+    else if (r.server !== null && r.server.kind === 'ist' && r.server.state === 'proceeding') {
+      // Answered locally and still pending: a UAS answers 487 to the INVITE (§9.2).
+      this.sendResponse(parseMessage(buildResponse(serverRequest(r), 487).toBuffer()));
+    }
+  }
+
+  /** Sends a response upstream through the server transaction (§16.7 step 8). */
+  sendResponse(response: SipMessage): void {
+    const r = this.record;
+    if (r.server === null) return;
+    this.serverStep(
+      's',
+      applyEvent(r.server, { type: 'send-response', message: response }, this.now, this.settings.timers),
+    );
+  }
+
+  serverStep(id: 's' | 'k', step: Step): void {
+    const r = this.record;
+    const origin = id === 's' ? r.origin : (r.cancelOrigin ?? r.origin);
+    if (id === 's') r.server = step.state.state === 'terminated' ? null : step.state;
+    else r.cancelServer = step.state.state === 'terminated' ? null : step.state;
+    for (const action of step.actions) {
+      if (action.type === 'send') {
+        this.effects.push({ type: 'send', wire: action.wire, hop: responseHop(step.state, origin), kind: 'response' });
+      } else this.timerAction(id, action);
+    }
+  }
+
+  private forkStep(index: number, step: Step): void {
+    const fork = this.record.forks[index]!;
+    fork.tx = step.state.state === 'terminated' ? null : step.state;
+    for (const action of step.actions) {
+      switch (action.type) {
+        case 'send':
+          this.effects.push({ type: 'send', wire: action.wire, hop: fork.hop, kind: 'request', fork: index });
+          break;
+        case 'to-tu':
+          this.contextEvent({ type: 'response', fork: index, message: action.message });
+          break;
+        case 'timeout':
+          this.contextEvent({ type: 'timeout', fork: index });
+          break;
+        case 'transport-error':
+          this.contextEvent({ type: 'transport-error', fork: index });
+          break;
+        case 'cancel-branch':
+          this.contextEvent({ type: 'timer-c', fork: index });
+          break;
+        default:
+          this.timerAction(`f${index}`, action);
+      }
+    }
+  }
+
+  private cancelStep(index: number, step: Step): void {
+    const fork = this.record.forks[index]!;
+    fork.cancel = step.state.state === 'terminated' ? null : step.state;
+    for (const action of step.actions) {
+      if (action.type === 'send')
+        this.effects.push({ type: 'send', wire: action.wire, hop: fork.hop, kind: 'request' });
+      else this.timerAction(`x${index}`, action);
+    }
+  }
+
+  private timerAction(id: TxId, action: TransactionAction): void {
+    if (action.type === 'start-timer') {
+      this.effects.push({
+        type: 'schedule',
+        timer: `${id}.${action.timer}`,
+        delayMs: action.delayMs,
+        generation: action.generation,
+      });
+    } else if (action.type === 'cancel-timer') {
+      this.effects.push({ type: 'cancel-timer', timer: `${id}.${action.timer}`, generation: action.generation });
+    }
+  }
+
+  private contextEvent(event: ContextEvent): void {
+    const r = this.record;
+    if (r.proxy === null) return;
+    const step = applyContextEvent(r.proxy, event);
+    r.proxy = step.context;
+    this.contextActions(step.actions);
+  }
+
+  contextActions(actions: ContextAction[]): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'start-fork':
+          this.startFork(action.fork, action.target);
+          break;
+        case 'forward-response':
+          this.forwardUpstream(action.message, action.addHeaders ?? []);
+          break;
+        case 'respond':
+          this.sendResponse(parseMessage(buildResponse(serverRequest(this.record), action.status).toBuffer()));
+          break;
+        case 'cancel-fork':
+          this.cancelFork(action.fork);
+          break;
+        case 'complete':
+          break;
+      }
+    }
+  }
+
+  /** §16.6: forward the request to one target on a new client transaction, with its own branch. */
+  private startFork(index: number, target: string): void {
+    const r = this.record;
+    const template = parseMessage(Buffer.from(r.template!, 'latin1'));
+    const hop = r.hops[target]!;
+    const forwarded = forwardRequest(template, parseUri(target) as SipUri | TelUri, {
+      config: this.settings.proxy,
+      branch: forkBranch(r.id, loopHash(serverRequest(r)), index, 0),
+      recordRoute: r.recordRoute,
+      outboundTransport: hop.transport,
+    });
+    const forkHop: Hop = { ...hop, transport: forwarded.transport };
+    const created = createClientTransaction(
+      forwarded.message,
+      {
+        reliable: reliable(forkHop),
+        timerC: this.settings.timerC && template.method === 'INVITE',
+        settings: this.settings.timers,
+      },
+      this.now,
+    );
+    r.forks[index] = { tx: null, cancel: null, hop: forkHop, request: wireOf(forwarded.message) };
+    this.forkStep(index, created);
+  }
+
+  /** §16.7 step 3 and 8: our Via removed, aggregated challenges added, sent on the server transaction. */
+  private forwardUpstream(response: SipMessage, addHeaders: [string, string][]): void {
+    const forwarded = forwardResponse(response);
+    if (forwarded === undefined) return;
+    for (const [name, value] of addHeaders) forwarded.message.append(name, value);
+    this.sendResponse(forwarded.message);
+  }
+
+  /** §9.1: a CANCEL with the fork's Request-URI, Call-ID, From, To, CSeq number, top Via and Route. */
+  private cancelFork(index: number): void {
+    const fork = this.record.forks[index];
+    if (fork === undefined || fork.cancel !== null) return;
+    const cancel = buildCancel(parseMessage(Buffer.from(fork.request, 'latin1')));
+    const created = createClientTransaction(
+      cancel,
+      { reliable: reliable(fork.hop), settings: this.settings.timers },
+      this.now,
+    );
+    this.cancelStep(index, created);
+  }
+}
+
+function serverRequest(record: CallRecord): SipMessage {
+  if (record.server !== null) return parseMessage(Buffer.from(record.server.request, 'latin1'));
+  return parseMessage(Buffer.from(record.template ?? '', 'latin1'));
+}
+
+/** Responses go back the way the request came (§18.2.2): its flow, else its Via destination. */
+function responseHop(state: TransactionState, origin: InboundMeta): Hop {
+  const request = parseMessage(Buffer.from(state.request, 'latin1'), { validate: false });
+  const via = request.topVia;
+  const destination = via === undefined ? origin.source : responseDestination(via);
+  const hop: Hop = {
+    transport: origin.transport,
+    address: destination.address,
+    port: destination.port,
+    edgeId: origin.edgeId,
+  };
+  if (origin.flowId !== undefined) hop.flowId = origin.flowId;
+  return hop;
+}
+
+/** Builds the CANCEL for a forked request (§9.1). */
+export function buildCancel(request: SipMessage): SipMessage {
+  const rows: HeaderRow[] = [newRow('Via', request.values('via')[0] ?? '')];
+  for (const row of request.rows) {
+    if (
+      row.key === 'max-forwards' ||
+      row.key === 'from' ||
+      row.key === 'to' ||
+      row.key === 'call-id' ||
+      row.key === 'route'
+    ) {
+      rows.push(row);
+    }
+  }
+  rows.push(newRow('CSeq', `${request.cseq.seq} CANCEL`));
+  rows.push(newRow('Content-Length', '0'));
+  return new SipMessage(
+    { kind: 'request', method: 'CANCEL', uri: request.requestUriText, version: 'SIP/2.0' },
+    rows,
+    Buffer.alloc(0),
+  );
+}

@@ -1,0 +1,12 @@
+export { Worker, type WorkerDeps, type WorkerSettings, contextIdOf, recordKey } from './worker.js';
+export { decide, type TuDeps, type AuthSettings, ALLOW } from './tu.js';
+export {
+  createCall,
+  applyToCall,
+  buildCancel,
+  type Decision,
+  type Effect,
+  type EngineSettings,
+  type CallEvent,
+} from './engine.js';
+export type { CallRecord, Hop, ForkRecord } from './record.js';

@@ -1,0 +1,61 @@
+import type { InboundMeta } from '@sipedge/handoff';
+import type { ProxyContext } from '@sipedge/proxy';
+import type { TransactionState } from '@sipedge/transaction';
+
+/** Where a message goes: transport, address and port, and the flow/edge to use when known. */
+export interface Hop {
+  transport: 'udp' | 'tcp' | 'tls';
+  address: string;
+  port: number;
+  /** Send on this TCP/TLS connection (a registered contact's flow, or the request's own). */
+  flowId?: string;
+  /** The edge that holds `flowId`, or that received the request. */
+  edgeId?: string;
+}
+
+export interface ForkRecord {
+  /** The INVITE/non-INVITE client transaction of the fork; null once terminated. */
+  tx: TransactionState | null;
+  /** The CANCEL client transaction of the fork (§9.1); null when none or terminated. */
+  cancel: TransactionState | null;
+  hop: Hop;
+  /** The forked request as sent (binary string): a CANCEL copies its fields. */
+  request: string;
+}
+
+/**
+ * Everything of one proxied (or locally answered) request: its server transaction, the response
+ * context and every fork's client and CANCEL transactions. One JSON record under one Redis hash tag
+ * (the context id), so each event is one load and one compare-and-set commit; any worker can apply
+ * the next event.
+ */
+export interface CallRecord {
+  v: 1;
+  /** Context id: derived from the server transaction key; part of every fork's branch. */
+  id: string;
+  server: TransactionState | null;
+  /** Where the request came from. */
+  origin: InboundMeta;
+  /** The response context, when the request was proxied. */
+  proxy: ProxyContext | null;
+  /** The request after route pre-processing (binary string), from which forks are built. */
+  template: string | null;
+  /** Resolved next hop per target URI (resolution happens before the first commit). */
+  hops: Record<string, Hop>;
+  recordRoute: boolean;
+  forks: ForkRecord[];
+  /** The server transaction of a CANCEL received for this request (§16.10). */
+  cancelServer: TransactionState | null;
+  cancelOrigin: InboundMeta | null;
+}
+
+/** Transaction ids within a record, used as timer-name prefixes: `s`, `k`, `f<n>`, `x<n>`. */
+export type TxId = 's' | 'k' | `f${number}` | `x${number}`;
+
+export function isFinished(record: CallRecord): boolean {
+  return (
+    record.server === null &&
+    record.cancelServer === null &&
+    record.forks.every((f) => f.tx === null && f.cancel === null)
+  );
+}

@@ -1,0 +1,189 @@
+import {
+  type DigestAlgorithm,
+  type HmacNonceOptions,
+  type NonceStore,
+  type UserDirectory,
+  challengeHeaders,
+  challengeStatus,
+  createChallenge,
+  removeCredentialRows,
+  verify,
+} from '@sipedge/auth';
+import type { InboundMeta } from '@sipedge/handoff';
+import {
+  type NextHop,
+  type ProxyConfig,
+  groupTargets,
+  isAddressedToSelf,
+  preprocessRoutes,
+  prepareForward,
+  validateRequest,
+} from '@sipedge/proxy';
+import { lookupTargets, processRegister } from '@sipedge/registrar';
+import { type HeaderList, type SipMessage, type SipUri, buildResponse, parseMessage, parseUri } from '@sipedge/sip';
+import type { LocationStore } from '@sipedge/store';
+import type { Decision } from './engine.js';
+import type { Hop } from './record.js';
+
+export const ALLOW =
+  'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE';
+
+export interface AuthSettings {
+  realm: string;
+  users: UserDirectory;
+  nonceStore: NonceStore;
+  hmac: HmacNonceOptions;
+  algorithms: DigestAlgorithm[];
+  nonceTtlMs: number;
+  /** Challenge REGISTER (401, §22.2). */
+  register: boolean;
+  /** Challenge initial requests from untrusted sources before routing them (407, §22.3, F4). */
+  proxy: boolean;
+}
+
+export interface TuDeps {
+  proxy: ProxyConfig;
+  locations: LocationStore;
+  /** Sources allowed to relay to foreign domains without authenticating (no open relay). */
+  isTrusted: (address: string) => boolean;
+  auth?: AuthSettings;
+  registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number };
+  /** Resolves a next hop to an address (RFC 3263); null when it cannot be resolved. */
+  resolve: (hop: NextHop) => Promise<Hop | null>;
+}
+
+/**
+ * The transaction user for a new request, in a fixed order (F4): validation (§16.3), requests
+ * addressed to the proxy itself (F1, F2), authentication, the registrar (§10.3), route
+ * pre-processing (§16.4), target determination (§16.5) with the relay policy, and next-hop
+ * resolution. Reads shared state (locations, nonces) but keeps none: the caller commits the decision.
+ */
+export async function decide(request: SipMessage, origin: InboundMeta, deps: TuDeps, now: number): Promise<Decision> {
+  const respond = (status: number, options: { reason?: string; headers?: HeaderList } = {}): Decision => ({
+    kind: 'respond',
+    response: parseMessage(buildResponse(request, status, options).toBuffer()),
+  });
+  const valid = validateRequest(request, deps.proxy);
+  if (!valid.ok) return respond(valid.status, { reason: valid.reason, headers: valid.headers });
+
+  const domain = requestDomain(request);
+  const served = domain !== undefined && deps.proxy.domains.has(domain);
+  if (request.method === 'REGISTER' && served) return register(request, origin, deps, now, respond);
+  if (isAddressedToSelf(request, deps.proxy) && request.method !== 'REGISTER') {
+    // F1, F2: OPTIONS to the proxy is answered 200 with Allow; other methods 405.
+    return request.method === 'OPTIONS'
+      ? respond(200, { headers: [['Allow', ALLOW]] })
+      : respond(405, { headers: [['Allow', 'OPTIONS']] });
+  }
+
+  const { request: template, actions } = preprocessRoutes(request, deps.proxy, {
+    transport: origin.transport,
+    port: origin.local.port,
+  });
+  const inDialog = actions.some((a) => a.kind === 'own-route-removed' || a.kind === 'strict-router-undo');
+  const trusted = deps.isTrusted(origin.source.address);
+  if (deps.auth?.proxy === true && !trusted && !inDialog && request.method !== 'ACK' && request.method !== 'CANCEL') {
+    const checked = await authenticate(template, 'proxy-authorization', deps.auth, now);
+    if (checked.challenge !== undefined)
+      return respond(checked.challenge.status, { headers: checked.challenge.headers });
+  }
+
+  const targetDomain = requestDomain(template);
+  const targets: { uri: string; q: number; hop?: Hop }[] = [];
+  if (targetDomain !== undefined && deps.proxy.domains.has(targetDomain) && !inDialog) {
+    // §16.5: our domain: the location service (D12, D13).
+    const bindings = await lookupTargets(template.requestUri, { locations: deps.locations, now });
+    if (bindings.length === 0) return respond(480);
+    for (const b of bindings) {
+      const data = b.data;
+      const hop =
+        data.flowId !== undefined && data.source !== undefined
+          ? {
+              transport: data.source.transport as Hop['transport'],
+              address: data.source.address,
+              port: data.source.port,
+              flowId: data.flowId,
+              ...(data.edgeId === undefined ? {} : { edgeId: data.edgeId }),
+            }
+          : undefined;
+      targets.push({ uri: b.uri.toString(), q: b.q, ...(hop === undefined ? {} : { hop }) });
+    }
+  } else {
+    // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or authenticated users.
+    if (!trusted && !inDialog && deps.auth?.proxy !== true) return respond(403, { reason: 'Relaying Denied' });
+    targets.push({ uri: template.requestUriText, q: 1 });
+  }
+
+  const grouped = groupTargets(targets);
+  const resolved: { uri: string; q: number; group: number; hop: Hop }[] = [];
+  for (const g of grouped) {
+    const target = targets.find((t) => t.uri === g.uri)!;
+    const hop = target.hop ?? (await deps.resolve(nextHopOf(template, g.uri, deps.proxy)));
+    if (hop !== null) resolved.push({ uri: g.uri, q: target.q, group: g.group, hop });
+  }
+  if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
+  return { kind: 'proxy', template, targets: resolved, recordRoute: deps.proxy.recordRoute };
+}
+
+function nextHopOf(template: SipMessage, target: string, config: ProxyConfig): NextHop {
+  return prepareForward(template, parseUri(target) as SipUri, { config, recordRoute: false }).nextHop;
+}
+
+function requestDomain(request: SipMessage): string | undefined {
+  const uri = request.requestUri;
+  return uri.kind === 'sip' ? uri.hostname : undefined;
+}
+
+async function register(
+  request: SipMessage,
+  origin: InboundMeta,
+  deps: TuDeps,
+  now: number,
+  respond: (status: number, options?: { reason?: string; headers?: HeaderList }) => Decision,
+): Promise<Decision> {
+  let authorizedUser: { username: string } | undefined;
+  if (deps.auth?.register === true) {
+    const checked = await authenticate(request, 'authorization', deps.auth, now);
+    if (checked.challenge !== undefined)
+      return respond(checked.challenge.status, { headers: checked.challenge.headers });
+    authorizedUser = { username: checked.username! };
+  }
+  const outcome = await processRegister(request, {
+    locations: deps.locations,
+    now,
+    domains: [...deps.proxy.domains],
+    ...deps.registrar,
+    ...(authorizedUser === undefined ? {} : { authorizedUser }),
+    registration: {
+      edgeId: origin.edgeId,
+      source: { transport: origin.transport, address: origin.source.address, port: origin.source.port },
+      ...(origin.flowId === undefined ? {} : { flowId: origin.flowId }),
+    },
+  });
+  if (outcome.kind === 'response') return { kind: 'respond', response: outcome.response };
+  return respond(404);
+}
+
+/** Digest verification (§22): the username when the request is authenticated, else the challenge to send. */
+async function authenticate(
+  request: SipMessage,
+  header: 'authorization' | 'proxy-authorization',
+  auth: AuthSettings,
+  now: number,
+): Promise<{ username?: string; challenge?: { status: number; headers: HeaderList } }> {
+  const options = { nonceStore: auth.nonceStore, hmac: auth.hmac, now };
+  const result = await verify({ ...options, request, header, realm: auth.realm, users: auth.users });
+  if (result.outcome === 'ok') {
+    // Our realm's credentials are consumed; other realms' go on untouched (§22.3, D6).
+    if (header === 'proxy-authorization') removeCredentialRows(request, header, result.ourRows);
+    return { username: result.username };
+  }
+  const challenge = await createChallenge({
+    ...options,
+    realm: auth.realm,
+    algorithms: auth.algorithms,
+    nonceTtlMs: auth.nonceTtlMs,
+    stale: result.outcome === 'stale',
+  });
+  return { challenge: { status: challengeStatus(header), headers: challengeHeaders(header, challenge) } };
+}

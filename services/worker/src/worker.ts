@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import type { Bus, BusMessage, BusReply, Subscription } from '@sipedge/bus';
+import { H, type InboundMeta, QUEUES, SUBJECTS, decodeInbound, encodeOutbound } from '@sipedge/handoff';
+import {
+  contextIdOfBranch,
+  forwardRequest,
+  forwardResponse,
+  isOurVia,
+  parseOurBranch,
+  preprocessRoutes,
+  statelessBranch,
+} from '@sipedge/proxy';
+import { type SipMessage, SipParseError, type SipUri, parseMessage } from '@sipedge/sip';
+import type { RecordStore } from '@sipedge/store';
+import type { Logger } from '@sipedge/telemetry';
+import type { TimerFire, TimerService } from '@sipedge/timers';
+import { cancelledInviteKey, serverKey } from '@sipedge/transaction';
+import {
+  type CallEvent,
+  type Effect,
+  type EngineResult,
+  type EngineSettings,
+  applyToCall,
+  createCall,
+} from './engine.js';
+import { type CallRecord, type Hop, isFinished } from './record.js';
+import { type TuDeps, decide } from './tu.js';
+
+export interface WorkerDeps {
+  bus: Bus;
+  records: RecordStore;
+  timers: TimerService;
+  tu: TuDeps;
+  logger: Logger;
+}
+
+export interface WorkerSettings extends EngineSettings {
+  /** TTL of a call record; longer than its longest timer (Timer C + 64·T1 + margin). */
+  recordTtlMs: number;
+  /** How long to wait for an edge to report a request's delivery. */
+  deliveryTimeoutMs: number;
+}
+
+const MAX_ATTEMPTS = 20;
+
+/** The key of a call record; everything of the call lives under the hash tag of its context id. */
+export const recordKey = (id: string) => `sipedge:call:{${id}}`;
+
+/** A context id from a server transaction key: token characters only, so it can sit in a branch. */
+export function contextIdOf(key: string): string {
+  return createHash('sha1').update(key).digest('base64url').slice(0, 16);
+}
+
+/**
+ * A transaction worker: takes messages handed off by edges (queue group `workers`) and timer fires,
+ * and for each one loads the call record, applies the event (engine.ts), commits the new record
+ * with compare-and-set (retrying on a conflict with a fresh load) and only then performs the
+ * effects: messages to edges, timers to schedule or cancel. Nothing a later event needs stays in
+ * this process.
+ */
+export class Worker {
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly settings: WorkerSettings,
+    private readonly deps: WorkerDeps,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscription = await this.deps.bus.subscribe(SUBJECTS.inbound, (m) => this.inbound(m), {
+      queue: QUEUES.workers,
+    });
+    await this.deps.timers.startWorker((fire) => this.fire(fire));
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.unsubscribe();
+    await this.deps.timers.close();
+  }
+
+  /** One message from an edge; the reply (over TCP/TLS) acknowledges that it was taken over. */
+  private async inbound(bus: BusMessage): Promise<BusReply> {
+    try {
+      const meta = decodeInbound(bus.headers);
+      const message = parseMessage(Buffer.from(bus.data));
+      if (message.isResponse) await this.response(message);
+      else await this.request(message, meta);
+    } catch (error) {
+      if (error instanceof SipParseError) this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
+      else {
+        this.deps.logger.error({ err: (error as Error).message }, 'inbound message failed');
+        throw error;
+      }
+    }
+    return { data: new Uint8Array(0) };
+  }
+
+  private async request(message: SipMessage, meta: InboundMeta): Promise<void> {
+    const now = Date.now();
+    if (message.method === 'CANCEL') {
+      const id = contextIdOf(cancelledInviteKey(message));
+      const handled = await this.update(id, (record) =>
+        record === null ? null : applyToCall(record, { type: 'cancel', message, origin: meta }, now, this.settings),
+      );
+      if (!handled) await this.statelessRequest(message, meta);
+      return;
+    }
+    const key = serverKey(message);
+    const id = contextIdOf(key);
+    if (message.method === 'ACK') {
+      const handled = await this.update(id, (record) =>
+        record?.server?.key === key ? applyToCall(record, { type: 'request', message }, now, this.settings) : null,
+      );
+      // An ACK for a 2xx is its own transaction, forwarded statelessly end to end (§16.7 step 5, D23).
+      if (!handled) await this.statelessRequest(message, meta);
+      return;
+    }
+    const event: CallEvent = { type: 'request', message };
+    if (await this.update(id, (record) => (record === null ? null : applyToCall(record, event, now, this.settings))))
+      return;
+    const decision = await decide(message, meta, this.deps.tu, now);
+    await this.update(id, (record) =>
+      record === null
+        ? createCall(id, message, meta, decision, Date.now(), this.settings)
+        : applyToCall(record, event, Date.now(), this.settings),
+    );
+  }
+
+  private async response(message: SipMessage): Promise<void> {
+    const via = message.topVia;
+    if (via === undefined || !isOurVia(via, this.settings.proxy)) return;
+    const branch = parseOurBranch(via.branch ?? '');
+    const id = via.branch === undefined ? undefined : contextIdOfBranch(via.branch);
+    if (branch?.kind === 'fork' && id !== undefined) {
+      const fork = branch.forkIndex;
+      const handled = await this.update(id, (record) =>
+        record?.forks[fork]?.tx != null
+          ? applyToCall(record, { type: 'response', fork, message }, Date.now(), this.settings)
+          : null,
+      );
+      if (handled) return;
+    }
+    // No context (a late 2xx, a stateless branch): forward statelessly to the next Via (§16.7, §16.11, D18).
+    const forwarded = forwardResponse(message);
+    if (forwarded === undefined) return;
+    const transport = forwarded.via.transport.toLowerCase() as Hop['transport'];
+    await this.send(forwarded.message.toBuffer(), { transport, ...forwarded.destination }, 'response', null);
+  }
+
+  private async fire(fire: TimerFire): Promise<void> {
+    const id = /\{([^}]+)\}/.exec(fire.key)?.[1];
+    if (id === undefined) return;
+    await this.update(id, (record) =>
+      record === null
+        ? null
+        : applyToCall(
+            record,
+            { type: 'timer', timer: fire.timer, generation: fire.generation },
+            Date.now(),
+            this.settings,
+          ),
+    );
+  }
+
+  /** §16.11: forward without state (2xx ACK, CANCEL without context): route, new deterministic branch. */
+  private async statelessRequest(message: SipMessage, meta: InboundMeta): Promise<void> {
+    const { request } = preprocessRoutes(message, this.settings.proxy, {
+      transport: meta.transport,
+      port: meta.local.port,
+    });
+    const target = request.requestUri;
+    if (target.kind !== 'sip') return;
+    const forwarded = forwardRequest(request, target as SipUri, {
+      config: this.settings.proxy,
+      branch: statelessBranch(message),
+      recordRoute: false,
+    });
+    const hop = await this.deps.tu.resolve(forwarded.nextHop);
+    if (hop === null) return;
+    await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
+  }
+
+  /**
+   * Load → apply → compare-and-set commit, retried on a conflict; effects only after the commit.
+   * `apply` returns null when the record does not take this event. Returns whether it was taken.
+   */
+  private async update(id: string, apply: (record: CallRecord | null) => EngineResult | null): Promise<boolean> {
+    const key = recordKey(id);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const [stored] = await this.deps.records.load([key]);
+      const record = stored === null || stored === undefined ? null : (JSON.parse(stored.value) as CallRecord);
+      const result = apply(record);
+      if (result === null) return false;
+      const finished = isFinished(result.record);
+      const committed = await this.deps.records.commit([
+        {
+          key,
+          expectedVersion: stored?.version ?? 0,
+          value: finished ? null : JSON.stringify(result.record),
+          ttlMs: this.settings.recordTtlMs,
+        },
+      ]);
+      if (!committed.ok) continue;
+      await this.perform(key, result.record, result.effects);
+      return true;
+    }
+    throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+  }
+
+  private async perform(key: string, record: CallRecord, effects: Effect[]): Promise<void> {
+    for (const effect of effects) {
+      if (effect.type === 'schedule') {
+        await this.deps.timers.schedule(key, effect.timer, effect.delayMs, effect.generation);
+      } else if (effect.type === 'cancel-timer') {
+        await this.deps.timers.cancel(key, effect.timer, effect.generation);
+      } else {
+        const report = effect.fork;
+        const delivered = await this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);
+        if (!delivered && report !== undefined) {
+          const id = record.id;
+          await this.update(id, (r) =>
+            r?.forks[report]?.tx != null
+              ? applyToCall(r, { type: 'transport-error', fork: report }, Date.now(), this.settings)
+              : null,
+          );
+        }
+      }
+    }
+  }
+
+  /**
+   * Publishes a message for an edge: the edge holding the flow, else the edge the request came in
+   * on, else any edge (`sipedge.out`). With `report`, waits for the edge's delivery result.
+   */
+  private async send(
+    wire: Buffer,
+    hop: Hop,
+    kind: 'request' | 'response',
+    origin: InboundMeta | null,
+    report = false,
+  ): Promise<boolean> {
+    const edgeId = hop.edgeId ?? origin?.edgeId;
+    const subject = edgeId === undefined ? SUBJECTS.anyEdgeOutbound : SUBJECTS.edgeOutbound(edgeId);
+    const headers = encodeOutbound({
+      transport: hop.transport,
+      destination: { address: hop.address, port: hop.port },
+      kind,
+      ...(hop.flowId === undefined ? {} : { flowId: hop.flowId }),
+    });
+    if (!report || hop.transport === 'udp') {
+      await this.deps.bus.publish(subject, wire, headers);
+      return true;
+    }
+    try {
+      const reply = await this.deps.bus.request(subject, wire, { timeoutMs: this.settings.deliveryTimeoutMs, headers });
+      return reply.headers[H.deliveryError] === undefined;
+    } catch (error) {
+      this.deps.logger.warn({ err: (error as Error).message }, 'delivery not confirmed');
+      return false;
+    }
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * A call through the proxy core with two workers sharing the memory twins: REGISTER, then
+ * INVITE / 100 / 180 / 200 / ACK / BYE / 200 through Record-Route. The queue group spreads the
+ * events over both workers, so every step is applied from the shared record, not process memory.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Sent, Harness, sip } from './harness.js';
+import { buildResponse, type SipMessage } from '@sipedge/sip';
+
+const UAC = { address: '192.0.2.1', port: 5060 };
+const UAS = { address: '192.0.2.20', port: 5070 };
+
+function register(callId = 'reg-1', cseq = 1): string {
+  return sip([
+    'REGISTER sip:example.com SIP/2.0',
+    `Via: SIP/2.0/UDP ${UAS.address}:${UAS.port};branch=z9hG4bKreg${cseq}`,
+    'Max-Forwards: 70',
+    'To: <sip:bob@example.com>',
+    'From: <sip:bob@example.com>;tag=r1',
+    `Call-ID: ${callId}`,
+    `CSeq: ${cseq} REGISTER`,
+    `Contact: <sip:bob@${UAS.address}:${UAS.port}>`,
+    'Expires: 3600',
+  ]);
+}
+
+const INVITE_LINES = [
+  'INVITE sip:bob@example.com SIP/2.0',
+  `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKinv1`,
+  'Max-Forwards: 70',
+  'To: <sip:bob@example.com>',
+  'From: <sip:alice@example.com>;tag=a1',
+  'Call-ID: call-1@uac',
+  'CSeq: 1 INVITE',
+  `Contact: <sip:alice@${UAC.address}:${UAC.port}>`,
+  'Content-Type: application/sdp',
+];
+
+/** What the UAS answers to the INVITE it received from the proxy (its Via stack copied, §8.2.6). */
+function answer(forwarded: SipMessage, status: number, toTag = 'b1'): string {
+  const extra: [string, string][] =
+    status >= 200 && status < 300 ? [['Contact', `<sip:bob@${UAS.address}:${UAS.port}>`]] : [];
+  const rr = forwarded.values('Record-Route');
+  const response = buildResponse(forwarded, status, {
+    toTag,
+    headers: [...rr.map((v) => ['Record-Route', v] as [string, string]), ...extra],
+  });
+  return response.toString();
+}
+
+const to = (s: Sent, who: { address: string; port: number }) =>
+  s.meta.destination.address === who.address && s.meta.destination.port === who.port;
+
+describe('a call through two workers', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await Harness.start(2);
+  });
+  afterEach(() => h.stop());
+
+  it('registers, then completes INVITE/180/200/ACK/BYE through Record-Route', async () => {
+    await h.receive(register(), UAS);
+    const registered = await h.waitFor(
+      (s) => s.message.status === 200 && s.message.get('CSeq')?.endsWith('REGISTER') === true,
+    );
+    expect(registered.message.values('Contact')[0]).toContain(`sip:bob@${UAS.address}:${UAS.port}`);
+    expect(registered.message.has('Record-Route')).toBe(false);
+
+    await h.receive(sip(INVITE_LINES, 'v=0\r\n'), UAC);
+    const trying = await h.waitFor((s) => s.message.status === 100);
+    expect(to(trying, UAC)).toBe(true);
+    expect(trying.message.to.tag).toBeUndefined();
+    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE' && to(s, UAS))).message;
+    expect(invite.requestUriText).toBe(`sip:bob@${UAS.address}:${UAS.port}`);
+    expect(invite.maxForwards).toBe(69);
+    expect(invite.vias).toHaveLength(2);
+    expect(invite.topVia?.branch).toMatch(/^z9hG4bKP/);
+    expect(invite.values('Record-Route')[0]).toMatch(/^<sip:[^@]+@127\.0\.0\.1:5060;lr;sipedge>$/);
+    expect(invite.body.toString()).toBe('v=0\r\n');
+
+    await h.receive(answer(invite, 180), UAS);
+    const ringing = await h.waitFor((s) => s.message.status === 180);
+    expect(to(ringing, UAC)).toBe(true);
+    expect(ringing.message.vias.map((v) => v.branch)).toEqual(['z9hG4bKinv1']);
+
+    await h.receive(answer(invite, 200), UAS);
+    const ok = (await h.waitFor((s) => s.message.status === 200 && s.message.get('CSeq') === '1 INVITE')).message;
+    expect(ok.values('Record-Route')).toEqual(invite.values('Record-Route'));
+
+    const route = ok.values('Record-Route');
+    const inDialog = (method: string, cseq: number, branch: string) =>
+      sip([
+        `${method} sip:bob@${UAS.address}:${UAS.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=${branch}`,
+        'Max-Forwards: 70',
+        ...route.map((r) => `Route: ${r}`),
+        'To: <sip:bob@example.com>;tag=b1',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: call-1@uac',
+        `CSeq: ${cseq} ${method}`,
+      ]);
+    await h.receive(inDialog('ACK', 1, 'z9hG4bKack1'), UAC);
+    const ack = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'ACK')).message;
+    expect(to({ message: ack, meta: h.sent.find((s) => s.message === ack)!.meta }, UAS)).toBe(true);
+    expect(ack.has('Route')).toBe(false);
+
+    await h.receive(inDialog('BYE', 2, 'z9hG4bKbye1'), UAC);
+    const bye = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'BYE')).message;
+    expect(bye.has('Route')).toBe(false);
+    await h.receive(answer(bye, 200, 'b1'), UAS);
+    const byeOk = await h.waitFor((s) => s.message.status === 200 && s.message.get('CSeq') === '2 BYE');
+    expect(to(byeOk, UAC)).toBe(true);
+  });
+
+  it('answers a known AOR without bindings with 480 and an OPTIONS to the proxy itself with 200', async () => {
+    await h.receive(sip(INVITE_LINES.map((l) => l.replace('bob@example.com', 'nobody@example.com'))), UAC);
+    expect((await h.waitFor((s) => s.message.status >= 400)).message.status).toBe(480);
+    await h.receive(
+      sip([
+        'OPTIONS sip:127.0.0.1:5060 SIP/2.0',
+        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKopt`,
+        'Max-Forwards: 70',
+        'To: <sip:127.0.0.1>',
+        'From: <sip:alice@example.com>;tag=o1',
+        'Call-ID: opt-1',
+        'CSeq: 1 OPTIONS',
+      ]),
+      UAC,
+    );
+    const options = await h.waitFor((s) => s.message.get('CSeq') === '1 OPTIONS');
+    expect(options.message.status).toBe(200);
+    expect(options.message.values('Allow')).toContain('INVITE');
+  });
+
+  it('CANCEL after 180: 200 for the CANCEL, CANCEL downstream, 487 upstream', async () => {
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(sip(INVITE_LINES), UAC);
+    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    await h.receive(answer(invite, 180), UAS);
+    await h.waitFor((s) => s.message.status === 180);
+    await h.receive(
+      sip([
+        'CANCEL sip:bob@example.com SIP/2.0',
+        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKinv1`,
+        'Max-Forwards: 70',
+        'To: <sip:bob@example.com>',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: call-1@uac',
+        'CSeq: 1 CANCEL',
+      ]),
+      UAC,
+    );
+    expect((await h.waitFor((s) => s.message.get('CSeq') === '1 CANCEL' && s.message.isResponse)).message.status).toBe(
+      200,
+    );
+    const cancel = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'CANCEL')).message;
+    expect(cancel.topVia?.branch).toBe(invite.topVia?.branch);
+    await h.receive(answer(invite, 487), UAS);
+    expect((await h.waitFor((s) => s.message.status === 487)).meta.destination).toEqual(UAC);
+    // The 487 is ACKed hop by hop with the fork's branch (§17.1.1.3).
+    const ack = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'ACK')).message;
+    expect(ack.topVia?.branch).toBe(invite.topVia?.branch);
+  });
+
+  it('spreads the events of one call over both workers', async () => {
+    const seen = new Set<number>();
+    for (const [i, w] of h.workers.entries()) {
+      const original = (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound.bind(w);
+      (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound = async (m: unknown) => {
+        seen.add(i);
+        return original(m);
+      };
+    }
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(sip(INVITE_LINES), UAC);
+    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    await h.receive(answer(invite, 180), UAS);
+    await h.receive(answer(invite, 200), UAS);
+    await h.waitFor((s) => s.message.status === 200 && s.message.get('CSeq') === '1 INVITE');
+    expect([...seen].sort()).toEqual([0, 1]);
+  });
+});

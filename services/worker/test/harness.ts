@@ -1,0 +1,127 @@
+import { isIP } from 'node:net';
+import { MemoryBusHub, type Bus, type BusMessage } from '@sipedge/bus';
+import { SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
+import type { NextHop, ProxyConfig } from '@sipedge/proxy';
+import { type SipMessage, parseMessage } from '@sipedge/sip';
+import { createMemoryStores, type Stores } from '@sipedge/store';
+import { createLogger } from '@sipedge/telemetry';
+import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
+import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { Worker, type WorkerSettings } from '../src/index.js';
+import type { TuDeps } from '../src/tu.js';
+
+export const logger = createLogger({ name: 'worker-test', level: process.env.LOG_LEVEL ?? 'silent' });
+
+export const PROXY: ProxyConfig = {
+  advertised: { host: '127.0.0.1', port: 5060 },
+  selfHosts: new Set(['127.0.0.1', 'proxy.example.com']),
+  selfPorts: new Set([5060]),
+  domains: new Set(['example.com']),
+  supported: [],
+  recordRoute: true,
+  udpMtu: 1300,
+};
+
+export const SETTINGS: WorkerSettings = {
+  proxy: PROXY,
+  timers: DEFAULT_TIMERS,
+  timerC: true,
+  recordTtlMs: 600_000,
+  deliveryTimeoutMs: 500,
+};
+
+/** RFC 3263 stand-in for tests: IP literals only. */
+export async function resolveIpLiteral(hop: NextHop) {
+  if (isIP(hop.host) === 0) return null;
+  return { transport: hop.transport ?? 'udp', address: hop.host, port: hop.port ?? 5060 } as const;
+}
+
+export interface Sent {
+  message: SipMessage;
+  meta: OutboundMeta;
+}
+
+/**
+ * Two workers on in-memory twins, and the test in the role of an edge (`e1`): it hands messages
+ * to the workers as an edge would and records what they ask the edge to send.
+ */
+export class Harness {
+  readonly hub = new MemoryBusHub();
+  readonly stores: Stores = createMemoryStores();
+  readonly timerHub = new MemoryTimerHub();
+  readonly sent: Sent[] = [];
+  readonly workers: Worker[] = [];
+  private edge!: Bus;
+
+  static async start(workers = 2, tu: Partial<TuDeps> = {}): Promise<Harness> {
+    const h = new Harness();
+    h.edge = h.hub.connect({ logger });
+    const record = (m: BusMessage) => {
+      h.sent.push({ message: parseMessage(Buffer.from(m.data), { validate: false }), meta: decodeOutbound(m.headers) });
+      return { data: new Uint8Array(0) };
+    };
+    await h.edge.subscribe(SUBJECTS.edgeOutbound('e1'), record);
+    await h.edge.subscribe(SUBJECTS.anyEdgeOutbound, record, { queue: 'edges' });
+    for (let i = 0; i < workers; i++) {
+      const worker = new Worker(SETTINGS, {
+        bus: h.hub.connect({ logger }),
+        records: h.stores.records,
+        timers: new MemoryTimers({ hub: h.timerHub, logger }),
+        tu: {
+          proxy: PROXY,
+          locations: h.stores.locations,
+          isTrusted: () => true,
+          registrar: {},
+          resolve: resolveIpLiteral,
+          ...tu,
+        },
+        logger,
+      });
+      await worker.start();
+      h.workers.push(worker);
+    }
+    return h;
+  }
+
+  /** The edge hands a message received from `source` over `transport` to a worker. */
+  async receive(
+    wire: string,
+    source = { address: '192.0.2.1', port: 5060 },
+    transport: 'udp' | 'tcp' = 'udp',
+  ): Promise<void> {
+    const headers = encodeInbound({
+      transport,
+      source,
+      local: { address: '127.0.0.1', port: 5060 },
+      edgeId: 'e1',
+      receivedAt: Date.now(),
+      ...(transport === 'tcp' ? { flowId: 'f-e1-1' } : {}),
+    });
+    const data = Buffer.from(wire, 'latin1');
+    if (transport === 'tcp') await this.edge.request(SUBJECTS.inbound, data, { timeoutMs: 2000, headers });
+    else await this.edge.publish(SUBJECTS.inbound, data, headers);
+  }
+
+  /** Waits until something matching was sent; returns it. */
+  async waitFor(predicate: (s: Sent) => boolean, timeoutMs = 3000): Promise<Sent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.sent.find(predicate);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `nothing matching was sent; sent: ${this.sent.map((s) => s.message.toString().split('\r\n')[0]).join(' | ')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+}
+
+export function sip(lines: string[], body = ''): string {
+  return `${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
