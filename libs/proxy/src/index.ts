@@ -5,3 +5,6 @@ export * from './route.js';
 export * from './forward.js';
 export * from './context.js';
 export * from './best-response.js';
+export * from './targets.js';
+export * from './dispatcher.js';
+export * from './resolver.js';

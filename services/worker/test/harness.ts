@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { MemoryBusHub, type Bus, type BusMessage } from '@sipedge/bus';
-import { SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
+import { H, SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
 import type { NextHop, ProxyConfig } from '@sipedge/proxy';
 import { type SipMessage, parseMessage } from '@sipedge/sip';
 import { createMemoryStores, type Stores } from '@sipedge/store';
@@ -53,30 +53,40 @@ export class Harness {
   readonly workers: Worker[] = [];
   private edge!: Bus;
 
-  static async start(workers = 2, tu: Partial<TuDeps> = {}): Promise<Harness> {
+  /** Destinations (`address:port`) the edge cannot reach: requests to them are reported undeliverable. */
+  readonly unreachable = new Set<string>();
+
+  static async start(workers = 2, tu: Partial<TuDeps> = {}, settings: Partial<WorkerSettings> = {}): Promise<Harness> {
     const h = new Harness();
     h.edge = h.hub.connect({ logger });
     const record = (m: BusMessage) => {
-      h.sent.push({ message: parseMessage(Buffer.from(m.data), { validate: false }), meta: decodeOutbound(m.headers) });
+      const meta = decodeOutbound(m.headers);
+      if (h.unreachable.has(`${meta.destination.address}:${meta.destination.port}`)) {
+        return { data: new Uint8Array(0), headers: { [H.deliveryError]: 'connection refused' } };
+      }
+      h.sent.push({ message: parseMessage(Buffer.from(m.data), { validate: false }), meta });
       return { data: new Uint8Array(0) };
     };
     await h.edge.subscribe(SUBJECTS.edgeOutbound('e1'), record);
     await h.edge.subscribe(SUBJECTS.anyEdgeOutbound, record, { queue: 'edges' });
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(SETTINGS, {
-        bus: h.hub.connect({ logger }),
-        records: h.stores.records,
-        timers: new MemoryTimers({ hub: h.timerHub, logger }),
-        tu: {
-          proxy: PROXY,
-          locations: h.stores.locations,
-          isTrusted: () => true,
-          registrar: {},
-          resolve: resolveIpLiteral,
-          ...tu,
+      const worker = new Worker(
+        { ...SETTINGS, ...settings },
+        {
+          bus: h.hub.connect({ logger }),
+          records: h.stores.records,
+          timers: new MemoryTimers({ hub: h.timerHub, logger }),
+          tu: {
+            proxy: PROXY,
+            locations: h.stores.locations,
+            isTrusted: () => true,
+            registrar: {},
+            resolve: resolveIpLiteral,
+            ...tu,
+          },
+          logger,
         },
-        logger,
-      });
+      );
       await worker.start();
       h.workers.push(worker);
     }

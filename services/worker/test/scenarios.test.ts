@@ -1,0 +1,162 @@
+/** Proxy scenarios through the worker core (issue 6 rows), with the memory twins and a stand-in edge. */
+import { StaticUserDirectory, buildCredentials } from '@sipedge/auth';
+
+import { buildResponse, type SipMessage } from '@sipedge/sip';
+import { MemoryNonceStore } from '@sipedge/store';
+import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, sip } from './harness.js';
+
+const UAC = { address: '192.0.2.1', port: 5060 };
+const A = { address: '192.0.2.20', port: 5070 };
+const B = { address: '192.0.2.21', port: 5070 };
+
+const registerLines = (contact: { address: string; port: number }, cseq: number, q?: string) => [
+  'REGISTER sip:example.com SIP/2.0',
+  `Via: SIP/2.0/UDP ${contact.address}:${contact.port};branch=z9hG4bKr${cseq}${contact.address}`,
+  'Max-Forwards: 70',
+  'To: <sip:bob@example.com>',
+  'From: <sip:bob@example.com>;tag=r1',
+  `Call-ID: reg-${contact.address}`,
+  `CSeq: ${cseq} REGISTER`,
+  `Contact: <sip:bob@${contact.address}:${contact.port}>${q === undefined ? '' : `;q=${q}`}`,
+  'Expires: 3600',
+];
+const invite = (callId: string, uri = 'sip:bob@example.com') =>
+  sip([
+    `INVITE ${uri} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bK${callId}`,
+    'Max-Forwards: 70',
+    `To: <${uri}>`,
+    'From: <sip:alice@example.com>;tag=a1',
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+  ]);
+const reply = (request: SipMessage, status: number, tag: string) =>
+  buildResponse(request, status, { toTag: tag }).toString();
+const forkTo = (h: Harness, who: { address: string }) =>
+  h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE' && s.meta.destination.address === who.address);
+
+describe('proxy scenarios through the worker', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+
+  async function registerBoth(qA?: string, qB?: string) {
+    await h.receive(sip(registerLines(A, 1, qA)), A);
+    await h.receive(sip(registerLines(B, 1, qB)), B);
+    await h.waitFor((s) => s.message.status === 200 && s.meta.destination.address === B.address);
+    await h.waitFor((s) => s.message.status === 200 && s.meta.destination.address === A.address);
+  }
+
+  it('D24 D16 D21: parallel forks, one busy and one answering: the 200 goes up, nothing else', async () => {
+    h = await Harness.start(2);
+    await registerBoth();
+    await h.receive(invite('fork-1'), UAC);
+    const [toA, toB] = [(await forkTo(h, A)).message, (await forkTo(h, B)).message];
+    expect(toA.topVia?.branch).not.toBe(toB.topVia?.branch);
+    await h.receive(reply(toA, 486, 'a'), A);
+    await h.receive(reply(toB, 200, 'b'), B);
+    const ok = await h.waitFor((s) => s.message.status === 200 && s.message.get('CSeq') === '1 INVITE');
+    expect(ok.meta.destination).toEqual(UAC);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.sent.filter((s) => s.message.status === 486)).toEqual([]);
+    // The busy fork was ACKed hop by hop.
+    await h.waitFor(
+      (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === A.address,
+    );
+  });
+
+  it('D24: sequential forking by q: the lower q is tried only after the first answers 486; best response upstream', async () => {
+    h = await Harness.start(2);
+    await registerBoth('1.0', '0.5');
+    await h.receive(invite('seq-1'), UAC);
+    const toA = (await forkTo(h, A)).message;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(
+      h.sent.some(
+        (s) => s.message.isRequest && s.message.method === 'INVITE' && s.meta.destination.address === B.address,
+      ),
+    ).toBe(false);
+    await h.receive(reply(toA, 486, 'a'), A);
+    const toB = (await forkTo(h, B)).message;
+    await h.receive(reply(toB, 404, 'b'), B);
+    const best = await h.waitFor((s) => s.message.status >= 400 && s.meta.destination.address === UAC.address);
+    expect(best.message.status).toBe(486);
+  });
+
+  it('C4 B21: no answer → 408 at Timer B; an unreachable target → 500', { timeout: 15_000 }, async () => {
+    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 20 } });
+    await h.receive(sip(registerLines(A, 1)), A);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(invite('timeout-1'), UAC);
+    await forkTo(h, A);
+    const timeout = await h.waitFor((s) => s.message.status === 408, 5000);
+    expect(timeout.meta.destination).toEqual(UAC);
+    expect(timeout.message.to.tag).toBeDefined();
+
+    // Over TCP the edge reports a refused connection; the fork counts as a 503, the answer is 500 (§16.9).
+    h.unreachable.add(`${B.address}:5060`);
+    await h.receive(invite('down-1', `sip:carol@${B.address};transport=tcp`), UAC);
+    expect((await h.waitFor((s) => s.message.status === 500, 5000)).message.get('Call-ID')).toBe('down-1');
+  });
+
+  it('C11: Timer C after a 180 sends a CANCEL to the ringing fork and the 487 goes upstream', async () => {
+    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, timerC: 300 } });
+    await h.receive(sip(registerLines(A, 1)), A);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(invite('timerc-1'), UAC);
+    const toA = (await forkTo(h, A)).message;
+    await h.receive(reply(toA, 180, 'a'), A);
+    const cancel = await h.waitFor((s) => s.message.isRequest && s.message.method === 'CANCEL', 5000);
+    expect(cancel.message.topVia?.branch).toBe(toA.topVia?.branch);
+    await h.receive(reply(toA, 487, 'a'), A);
+    await h.waitFor((s) => s.message.status === 487 && s.meta.destination.address === UAC.address);
+  });
+
+  it('no open relay: an untrusted source gets 403 for a foreign domain', async () => {
+    h = await Harness.start(1, { isTrusted: () => false });
+    await h.receive(invite('relay-1', 'sip:someone@foreign.test'), UAC);
+    const denied = await h.waitFor((s) => s.message.isResponse && s.message.status >= 400);
+    expect([denied.message.status, denied.message.reason]).toEqual([403, 'Relaying Denied']);
+  });
+
+  it('E2: REGISTER is challenged with 401, accepted with credentials, and another user’s AOR gets 403', async () => {
+    const users = new StaticUserDirectory([
+      { username: 'bob', password: 'secret' },
+      { username: 'eve', password: 'evil' },
+    ]);
+    h = await Harness.start(1, {
+      auth: {
+        realm: 'example.com',
+        users,
+        nonceStore: new MemoryNonceStore(),
+        hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
+        algorithms: ['SHA-256', 'MD5'],
+        nonceTtlMs: 60_000,
+        register: true,
+        proxy: false,
+      },
+    });
+    await h.receive(sip(registerLines(A, 1)), A);
+    const challenge = (await h.waitFor((s) => s.message.status === 401)).message;
+    const www = challenge.wwwAuthenticates[0]!;
+    const nonce = www.params.get('nonce')!.slice(1, -1);
+    const credentials = (username: string, password: string, nc: number) =>
+      buildCredentials({
+        username,
+        password,
+        realm: 'example.com',
+        nonce,
+        uri: 'sip:example.com',
+        method: 'REGISTER',
+        algorithm: 'SHA-256',
+        nc,
+        cnonce: 'c1',
+      });
+    await h.receive(sip([...registerLines(A, 2), `Authorization: ${credentials('bob', 'secret', 1)}`]), A);
+    const ok = await h.waitFor((s) => s.message.status === 200);
+    expect(ok.message.values('Contact')).toHaveLength(1);
+    await h.receive(sip([...registerLines(B, 3), `Authorization: ${credentials('eve', 'evil', 2)}`]), B);
+    expect((await h.waitFor((s) => s.message.status === 403)).message.get('CSeq')).toBe('3 REGISTER');
+  });
+});
