@@ -10,3 +10,4 @@ export {
   type CallEvent,
 } from './engine.js';
 export type { CallRecord, Hop, ForkRecord } from './record.js';
+export { resolverFor } from './resolve.js';

@@ -11,15 +11,22 @@ import {
 } from '@sipedge/auth';
 import type { InboundMeta } from '@sipedge/handoff';
 import {
+  type DispatcherSet,
+  EMPTY_HEALTH,
+  type KnownUser,
   type NextHop,
   type ProxyConfig,
+  type StaticRoute,
+  determineTargets,
   groupTargets,
   isAddressedToSelf,
   preprocessRoutes,
   prepareForward,
+  selectHop,
   validateRequest,
+  withRoute,
 } from '@sipedge/proxy';
-import { lookupTargets, processRegister } from '@sipedge/registrar';
+import { processRegister } from '@sipedge/registrar';
 import { type HeaderList, type SipMessage, type SipUri, buildResponse, parseMessage, parseUri } from '@sipedge/sip';
 import type { LocationStore } from '@sipedge/store';
 import type { Decision } from './engine.js';
@@ -48,8 +55,14 @@ export interface TuDeps {
   isTrusted: (address: string) => boolean;
   auth?: AuthSettings;
   registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number };
-  /** Resolves a next hop to an address (RFC 3263); null when it cannot be resolved. */
+  /** Resolves a next hop to an address (RFC 3263, see `resolverFor`); null when it cannot be resolved. */
   resolve: (hop: NextHop) => Promise<Hop | null>;
+  /** Static routes for requests outside the served domains (§16.5). */
+  staticRoutes?: readonly StaticRoute[];
+  /** Named dispatcher sets that static routes may name. */
+  dispatchers?: Readonly<Record<string, DispatcherSet>>;
+  /** Whether an AOR exists (404 vs 480 when it has no bindings, D12). */
+  isKnownUser?: (aor: string) => KnownUser | Promise<KnownUser>;
 }
 
 /**
@@ -88,41 +101,55 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
       return respond(checked.challenge.status, { headers: checked.challenge.headers });
   }
 
-  const targetDomain = requestDomain(template);
+  const outcome = await determineTargets(template, {
+    config: deps.proxy,
+    locations: deps.locations,
+    now,
+    staticRoutes: deps.staticRoutes ?? [],
+    ...(deps.isKnownUser === undefined ? {} : { isKnownUser: deps.isKnownUser }),
+  });
+  if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
+  let forwardTemplate = template;
   const targets: { uri: string; q: number; hop?: Hop }[] = [];
-  if (targetDomain !== undefined && deps.proxy.domains.has(targetDomain) && !inDialog) {
-    // §16.5: our domain: the location service (D12, D13).
-    const bindings = await lookupTargets(template.requestUri, { locations: deps.locations, now });
-    if (bindings.length === 0) return respond(480);
-    for (const b of bindings) {
-      const data = b.data;
-      const hop =
-        data.flowId !== undefined && data.source !== undefined
-          ? {
-              transport: data.source.transport as Hop['transport'],
-              address: data.source.address,
-              port: data.source.port,
-              flowId: data.flowId,
-              ...(data.edgeId === undefined ? {} : { edgeId: data.edgeId }),
-            }
-          : undefined;
-      targets.push({ uri: b.uri.toString(), q: b.q, ...(hop === undefined ? {} : { hop }) });
-    }
-  } else {
+  for (const target of outcome.targets) {
     // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or authenticated users.
-    if (!trusted && !inDialog && deps.auth?.proxy !== true) return respond(403, { reason: 'Relaying Denied' });
-    targets.push({ uri: template.requestUriText, q: 1 });
+    if (target.source === 'foreign' && !trusted && !inDialog && deps.auth?.proxy !== true) {
+      return respond(403, { reason: 'Relaying Denied' });
+    }
+    let route = target.route;
+    if (target.dispatcher !== undefined) {
+      const set = deps.dispatchers?.[target.dispatcher];
+      route =
+        set === undefined
+          ? undefined
+          : selectHop(set, { counter: 0, callId: request.callId, now, health: EMPTY_HEALTH });
+      if (route === undefined)
+        return respond(503, { reason: 'No Next Hop Available', headers: [['Retry-After', '5']] });
+    }
+    if (route !== undefined) forwardTemplate = withRoute(forwardTemplate, route);
+    const binding = target.binding;
+    const hop =
+      binding?.flowId !== undefined && binding.source !== undefined
+        ? {
+            transport: binding.source.transport as Hop['transport'],
+            address: binding.source.address,
+            port: binding.source.port,
+            flowId: binding.flowId,
+            ...(binding.edgeId === undefined ? {} : { edgeId: binding.edgeId }),
+          }
+        : undefined;
+    targets.push({ uri: target.uri, q: target.q, ...(hop === undefined ? {} : { hop }) });
   }
 
   const grouped = groupTargets(targets);
   const resolved: { uri: string; q: number; group: number; hop: Hop }[] = [];
   for (const g of grouped) {
     const target = targets.find((t) => t.uri === g.uri)!;
-    const hop = target.hop ?? (await deps.resolve(nextHopOf(template, g.uri, deps.proxy)));
+    const hop = target.hop ?? (await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy)));
     if (hop !== null) resolved.push({ uri: g.uri, q: target.q, group: g.group, hop });
   }
   if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
-  return { kind: 'proxy', template, targets: resolved, recordRoute: deps.proxy.recordRoute };
+  return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute: deps.proxy.recordRoute };
 }
 
 function nextHopOf(template: SipMessage, target: string, config: ProxyConfig): NextHop {

@@ -159,4 +159,18 @@ describe('proxy scenarios through the worker', () => {
     await h.receive(sip([...registerLines(B, 3), `Authorization: ${credentials('eve', 'evil', 2)}`]), B);
     expect((await h.waitFor((s) => s.message.status === 403)).message.get('CSeq')).toBe('3 REGISTER');
   });
+
+  it('D12: an unknown user of our domain gets 404; a static route sends a foreign number to its trunk', async () => {
+    h = await Harness.start(1, {
+      isKnownUser: (aor) => aor === 'sip:bob@example.com',
+      staticRoutes: [{ match: { domain: 'pstn.test' }, to: 'sip:192.0.2.99:5080' }],
+    });
+    await h.receive(invite('unknown-1', 'sip:nobody@example.com'), UAC);
+    expect((await h.waitFor((s) => s.message.isResponse && s.message.status >= 400)).message.status).toBe(404);
+    await h.receive(invite('trunk-1', 'sip:+15551234@pstn.test'), UAC);
+    const toTrunk = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(toTrunk.meta.destination).toEqual({ address: '192.0.2.99', port: 5080 });
+    expect(toTrunk.message.requestUriText).toBe('sip:+15551234@pstn.test');
+    expect(toTrunk.message.values('Route')[0]).toBe('<sip:192.0.2.99:5080;lr>');
+  });
 });
