@@ -13,16 +13,9 @@ import {
   preprocessRoutes,
   statelessBranch,
 } from '../src/index.js';
+import { TEST_CONFIG } from './config.js';
 
-const config: ProxyConfig = {
-  advertised: { host: 'edge.example.com', port: 5060, tlsPort: 5061 },
-  selfHosts: new Set(['edge.example.com', '192.0.2.10']),
-  selfPorts: new Set([5060, 5061]),
-  domains: new Set(['example.com']),
-  supported: [],
-  recordRoute: true,
-  udpMtu: 1300,
-};
+const config: ProxyConfig = TEST_CONFIG;
 
 const SDP = [
   'v=0',

@@ -13,19 +13,12 @@ import {
   validateStaticRoutes,
   withRoute,
 } from '../src/index.js';
+import { TEST_CONFIG } from './config.js';
 
 /** Epoch ms of "now": in the future, as the memory store expires whole AORs by the real clock. */
 const T0 = Date.UTC(2100, 0, 1);
 
-const config: ProxyConfig = {
-  advertised: { host: 'edge.example.com', port: 5060, tlsPort: 5061 },
-  selfHosts: new Set(['edge.example.com', '192.0.2.10']),
-  selfPorts: new Set([5060, 5061]),
-  domains: new Set(['example.com']),
-  supported: [],
-  recordRoute: true,
-  udpMtu: 1300,
-};
+const config: ProxyConfig = TEST_CONFIG;
 
 function msg(lines: string[]): SipMessage {
   return parseMessage(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));

@@ -9,16 +9,9 @@ import {
   statelessBranch,
   validateRequest,
 } from '../src/index.js';
+import { TEST_CONFIG } from './config.js';
 
-const config: ProxyConfig = {
-  advertised: { host: 'edge.example.com', port: 5060 },
-  selfHosts: new Set(['edge.example.com', '192.0.2.10']),
-  selfPorts: new Set([5060, 5061]),
-  domains: new Set(['example.com']),
-  supported: ['path', 'gruu'],
-  recordRoute: true,
-  udpMtu: 1300,
-};
+const config: ProxyConfig = { ...TEST_CONFIG, supported: ['path', 'gruu'] };
 
 function msg(lines: string[], body = ''): SipMessage {
   return parseMessage(Buffer.from(`${lines.join('\r\n')}\r\n\r\n${body}`, 'latin1'));
