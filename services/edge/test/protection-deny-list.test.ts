@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet, parseRange } from '../src/protection/cidr-set.js';
+import { CidrSet, parseRange } from '@sipedge/net';
 import { DenyList } from '../src/protection/deny-list.js';
 
 describe('DenyList', () => {

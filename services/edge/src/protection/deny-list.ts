@@ -1,4 +1,4 @@
-import { CidrSet } from './cidr-set.js';
+import { CidrSet } from '@sipedge/net';
 
 /**
  * Source addresses the edge refuses outright, before parsing or touching shared state: the

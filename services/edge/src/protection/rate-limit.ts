@@ -1,4 +1,4 @@
-import { CidrSet, isIPv4, parseAddress, type IpAddress } from './cidr-set.js';
+import { CidrSet, isIPv4, parseAddress, type IpAddress } from '@sipedge/net';
 
 export interface RateLimiterOptions {
   /** Sustained messages per second allowed from one source (tokens added per second). */
