@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+
+/** A configuration error that names the setting and what was expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * Typed readers over environment variables: an unset variable gives the default; a set but
+ * invalid one throws a ConfigError naming it and what was expected. No value is ever replaced
+ * silently.
+ */
+export class EnvReader {
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  string(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  required(name: string, expected: string): string {
+    const v = this.string(name);
+    if (v === undefined) throw new ConfigError(`${name}: expected ${expected}`);
+    return v;
+  }
+
+  int(name: string, fallback: number, min = 0): number {
+    const v = this.env[name];
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min) throw new ConfigError(`${name}: expected an integer ≥ ${min}, got "${v}"`);
+    return Number(v);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.env[name];
+    if (v === undefined) return fallback;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new ConfigError(`${name}: expected true or false, got "${v}"`);
+  }
+
+  /** A comma-separated list; empty entries dropped. */
+  list(name: string, fallback: readonly string[]): string[] {
+    const v = this.env[name];
+    return v === undefined
+      ? [...fallback]
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+  }
+
+  /** `host:port[,host:port…]` (IPv6 as `[addr]:port`); an empty value means none. */
+  endpoints(name: string, fallback: readonly Endpoint[]): Endpoint[] {
+    const v = this.env[name];
+    if (v === undefined) return [...fallback];
+    if (v.trim() === '') return [];
+    return v.split(',').map((part) => parseEndpointOrThrow(name, part.trim()));
+  }
+
+  /** `host[:port]`, the port defaulting to `defaultPort`. */
+  hostPort(name: string, fallback: { host: string; port: number }, defaultPort = 5060): { host: string; port: number } {
+    const v = this.env[name];
+    if (v === undefined) return fallback;
+    const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(v.trim());
+    if (m === null) throw new ConfigError(`${name}: expected host[:port], got "${v}"`);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port: m[2] === undefined ? defaultPort : Number(m[2]) };
+  }
+
+  /** The text of the file a variable names, or undefined when unset. */
+  file(name: string): string | undefined {
+    const path = this.string(name);
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${name}: cannot read "${path}": ${(error as Error).message}`);
+    }
+  }
+}
+
+function parseEndpointOrThrow(name: string, text: string): Endpoint {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[3]) > 65535) {
+    throw new ConfigError(`${name}: expected host:port[,host:port…] (IPv6 as [addr]:port), got "${text}"`);
+  }
+  return { address: (m[1] ?? m[2])!, port: Number(m[3]) };
+}

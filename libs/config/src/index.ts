@@ -1,0 +1,1 @@
+export { ConfigError, EnvReader, type Endpoint } from './env.js';
