@@ -11,3 +11,4 @@ export {
 } from './engine.js';
 export type { CallRecord, Hop, ForkRecord } from './record.js';
 export { resolverFor } from './resolve.js';
+export { workerConfigFromEnv, ConfigError, type WorkerEnvConfig } from './env.js';

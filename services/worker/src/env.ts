@@ -1,0 +1,93 @@
+import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
+import { ConfigError, EnvReader } from '@sipedge/config';
+import type { ProxyConfig } from '@sipedge/proxy';
+import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
+
+export { ConfigError };
+
+/** What a worker process needs besides its connections (NATS_URL, REDIS_URL). */
+export interface WorkerEnvConfig {
+  workerId: string;
+  proxy: ProxyConfig;
+  /** CIDRs that may relay to foreign domains without authenticating. */
+  trusted: string[];
+  timers: TimerSettings;
+  timerC: boolean;
+  auth?: {
+    realm: string;
+    users: StaticUserDirectory;
+    secret: string;
+    algorithms: DigestAlgorithm[];
+    register: boolean;
+    proxy: boolean;
+  };
+  registrar: { minExpires: number; maxExpires: number; defaultExpires: number };
+}
+
+/**
+ * The worker's settings from environment variables (documented in services/worker/README.md).
+ * The advertised address must be the one the edges advertise: it is the Via and Record-Route host.
+ */
+export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvConfig {
+  const env = new EnvReader(environment);
+  const advertised = env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 });
+  const aliases = env.list('SIPEDGE_ALIASES', []);
+  const timers = {
+    ...DEFAULT_TIMERS,
+    t1: env.int('SIPEDGE_T1_MS', DEFAULT_TIMERS.t1, 1),
+    t2: env.int('SIPEDGE_T2_MS', DEFAULT_TIMERS.t2, 1),
+    t4: env.int('SIPEDGE_T4_MS', DEFAULT_TIMERS.t4, 1),
+    timerC: env.int('SIPEDGE_TIMER_C_MS', DEFAULT_TIMERS.timerC, 1),
+  };
+  try {
+    checkTimerSettings(timers);
+  } catch (error) {
+    throw new ConfigError(`SIPEDGE_T1_MS/T2/T4/TIMER_C: ${(error as Error).message}`);
+  }
+  const config: WorkerEnvConfig = {
+    workerId: env.string('SIPEDGE_WORKER_ID') ?? `worker-${process.pid}`,
+    proxy: {
+      advertised,
+      selfHosts: new Set([advertised.host, ...aliases].map((h) => h.toLowerCase())),
+      selfPorts: new Set([advertised.port, ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p))]),
+      domains: new Set(env.list('SIPEDGE_DOMAINS', [advertised.host]).map((d) => d.toLowerCase())),
+      supported: env.list('SIPEDGE_SUPPORTED', []),
+      recordRoute: env.bool('SIPEDGE_RECORD_ROUTE', true),
+      udpMtu: env.int('SIPEDGE_UDP_MTU', 1300, 512),
+    },
+    trusted: env.list('SIPEDGE_TRUSTED', ['127.0.0.0/8', '::1/128']),
+    timers,
+    timerC: env.bool('SIPEDGE_TIMER_C', true),
+    registrar: {
+      minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),
+      maxExpires: env.int('SIPEDGE_MAX_EXPIRES', 3600, 1),
+      defaultExpires: env.int('SIPEDGE_DEFAULT_EXPIRES', 3600, 1),
+    },
+  };
+  const realm = env.string('SIPEDGE_AUTH_REALM');
+  if (realm !== undefined) {
+    const secret = env.required('SIPEDGE_AUTH_SECRET', 'a secret of at least 32 characters shared by all workers');
+    if (secret.length < 32) throw new ConfigError('SIPEDGE_AUTH_SECRET: expected at least 32 characters');
+    const users = env.list('SIPEDGE_AUTH_USERS', []).map((entry) => {
+      const colon = entry.indexOf(':');
+      if (colon <= 0)
+        throw new ConfigError(`SIPEDGE_AUTH_USERS: expected user:password[,user:password…], got "${entry}"`);
+      return { username: entry.slice(0, colon), password: entry.slice(colon + 1) };
+    });
+    config.auth = {
+      realm,
+      users: new StaticUserDirectory(users),
+      secret,
+      algorithms: ['SHA-256', 'MD5'],
+      register: env.bool('SIPEDGE_AUTH_REGISTER', true),
+      proxy: env.bool('SIPEDGE_AUTH_PROXY', false),
+    };
+  }
+  return config;
+}
+
+function portOf(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
+    throw new ConfigError(`SIPEDGE_SELF_PORTS: expected ports, got "${text}"`);
+  return Number(text);
+}

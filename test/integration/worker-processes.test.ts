@@ -1,0 +1,172 @@
+/**
+ * C12: a transaction survives its worker. Worker A (a separate process) takes the INVITE and is
+ * SIGKILLed; worker B, started afterwards, completes the call (180, 200, ACK, BYE) from the state
+ * in Redis, with its timers in BullMQ. Real UDP sockets, an edge, NATS and Redis.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connectNatsBus } from '@sipedge/bus';
+import { DEFAULT_EDGE_CONFIG, Edge } from '@sipedge/edge';
+import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
+import { createRedisStores } from '@sipedge/store';
+import { createLogger } from '@sipedge/telemetry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { UdpClient, sipRequest } from '../support/sip-client.js';
+
+const logger = createLogger({ name: 'worker-processes', level: 'silent' });
+const root = new URL('../../', import.meta.url).pathname;
+
+describe('C12: a call survives a SIGKILLed worker process', () => {
+  let redis: StartedRedis;
+  let nats: StartedNats;
+  let edgePort: number;
+  const children: ChildProcess[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
+
+  /** Starts a worker process and resolves once it is taking messages. */
+  async function startWorker(name: string): Promise<ChildProcess> {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=development', '--import', 'tsx', 'services/worker/src/main.ts'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          NATS_URL: nats.url,
+          REDIS_URL: redis.url,
+          SIPEDGE_WORKER_ID: name,
+          SIPEDGE_ADVERTISED: `127.0.0.1:${edgePort}`,
+          SIPEDGE_DOMAINS: 'example.com',
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('worker started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`${name} exited with ${code}: ${out}`)));
+    });
+    return child;
+  }
+
+  beforeAll(async () => {
+    [redis, nats] = await Promise.all([startRedis(), startNats()]);
+    edgePort = await freePort();
+    const stores = await createRedisStores({ url: redis.url }, logger);
+    const bus = await connectNatsBus({ servers: nats.url, name: 'edge', logger });
+    const edge = new Edge(
+      {
+        ...DEFAULT_EDGE_CONFIG,
+        edgeId: 'e1',
+        udp: [{ address: '127.0.0.1', port: edgePort }],
+        tcp: [],
+        advertised: { host: '127.0.0.1', port: edgePort },
+        http: { address: '127.0.0.1', port: 0 },
+      },
+      { bus, connections: stores.connections, edges: stores.edges, logger, processMetrics: false },
+    );
+    await edge.start();
+    closers.push(
+      () => edge.stop(),
+      () => bus.close(),
+      () => stores.close(),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await Promise.all([redis?.container.stop(), nats?.container.stop()]);
+  });
+
+  async function next(client: UdpClient, match: (m: SipMessage) => boolean, timeoutMs = 10_000): Promise<SipMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (let seen = 0; ;) {
+      while (seen < client.received.length) {
+        const m = parseMessage(client.received[seen++]!.data);
+        if (match(m)) return m;
+      }
+      if (Date.now() > deadline) throw new Error('no matching message');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('completes the call on the second worker after the first is killed', async () => {
+    const workerA = await startWorker('worker-a');
+    const uas = await UdpClient.open();
+    const uac = await UdpClient.open();
+    await uas.send(
+      sipRequest('REGISTER', {
+        uri: 'sip:example.com',
+        via: `SIP/2.0/UDP 127.0.0.1:${uas.port};branch=z9hG4bKwpreg`,
+        callId: 'wp-reg',
+        extra: [`Contact: <sip:bob@127.0.0.1:${uas.port}>`, 'Expires: 300'],
+      }).replace('From: <sip:alice@example.com>;tag=a1', 'From: <sip:bob@example.com>;tag=r1'),
+      edgePort,
+    );
+    expect((await next(uas, (m) => m.isResponse && m.cseq.method === 'REGISTER')).status).toBe(200);
+    await uac.send(
+      sipRequest('INVITE', {
+        via: `SIP/2.0/UDP 127.0.0.1:${uac.port};branch=z9hG4bKwp1`,
+        callId: 'wp-call',
+        extra: [`Contact: <sip:alice@127.0.0.1:${uac.port}>`],
+      }),
+      edgePort,
+    );
+    const invite = await next(uas, (m) => m.isRequest && m.method === 'INVITE');
+
+    // Worker A took the INVITE. B joins, then A dies without any chance to clean up.
+    await startWorker('worker-b');
+    workerA.kill('SIGKILL');
+    await new Promise((r) => workerA.once('exit', r));
+
+    const rr = invite.values('Record-Route');
+    const respond = (request: SipMessage, status: number) =>
+      uas.send(
+        buildResponse(request, status, {
+          toTag: 'b1',
+          headers: [
+            ...rr.map((r) => ['Record-Route', r] as [string, string]),
+            ['Contact', `<sip:bob@127.0.0.1:${uas.port}>`],
+          ],
+        }).toBuffer(),
+        edgePort,
+      );
+    await respond(invite, 180);
+    await next(uac, (m) => m.status === 180);
+    await respond(invite, 200);
+    const ok = await next(uac, (m) => m.status === 200 && m.cseq.method === 'INVITE');
+    const route = ok.values('Record-Route').map((r) => `Route: ${r}`);
+    const inDialog = (method: string, cseq: number) =>
+      [
+        `${method} sip:bob@127.0.0.1:${uas.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${uac.port};branch=z9hG4bKwp${method}`,
+        'Max-Forwards: 70',
+        ...route,
+        'To: <sip:bob@example.com>;tag=b1',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: wp-call',
+        `CSeq: ${cseq} ${method}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    await uac.send(inDialog('ACK', 1), edgePort);
+    await next(uas, (m) => m.isRequest && m.method === 'ACK');
+    await uac.send(inDialog('BYE', 2), edgePort);
+    const bye = await next(uas, (m) => m.isRequest && m.method === 'BYE');
+    await uas.send(buildResponse(bye, 200, { toTag: 'b1' }).toBuffer(), edgePort);
+    expect((await next(uac, (m) => m.status === 200 && m.cseq.method === 'BYE')).get('Call-ID')).toBe('wp-call');
+    uas.close();
+    uac.close();
+  }, 90_000);
+});
