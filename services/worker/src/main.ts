@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     {
       bus,
       records: stores.records,
+      edges: stores.edges,
       timers,
       logger,
       tu: {

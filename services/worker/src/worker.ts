@@ -11,7 +11,7 @@ import {
   statelessBranch,
 } from '@sipedge/proxy';
 import { type SipMessage, SipParseError, type SipUri, parseMessage } from '@sipedge/sip';
-import type { RecordStore } from '@sipedge/store';
+import type { EdgeRegistry, RecordStore } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { TimerFire, TimerService } from '@sipedge/timers';
 import { cancelledInviteKey, serverKey } from '@sipedge/transaction';
@@ -29,6 +29,8 @@ import { type TuDeps, decide } from './tu.js';
 export interface WorkerDeps {
   bus: Bus;
   records: RecordStore;
+  /** The live-edge registry: a message for an edge that is gone goes to any live edge instead. */
+  edges?: EdgeRegistry;
   timers: TimerService;
   tu: TuDeps;
   logger: Logger;
@@ -39,6 +41,8 @@ export interface WorkerSettings extends EngineSettings {
   recordTtlMs: number;
   /** How long to wait for an edge to report a request's delivery. */
   deliveryTimeoutMs: number;
+  /** How often the live-edge list is refreshed (when `edges` is given); default 2000 ms. */
+  liveEdgesRefreshMs?: number;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -60,6 +64,9 @@ export function contextIdOf(key: string): string {
  */
 export class Worker {
   private subscription: Subscription | undefined;
+  /** Edges with a current heartbeat; undefined until first read (or without a registry). */
+  private liveEdges: Set<string> | undefined;
+  private liveEdgesTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -67,6 +74,11 @@ export class Worker {
   ) {}
 
   async start(): Promise<void> {
+    if (this.deps.edges !== undefined) {
+      await this.refreshLiveEdges();
+      this.liveEdgesTimer = setInterval(() => void this.refreshLiveEdges(), this.settings.liveEdgesRefreshMs ?? 2000);
+      this.liveEdgesTimer.unref();
+    }
     this.subscription = await this.deps.bus.subscribe(SUBJECTS.inbound, (m) => this.inbound(m), {
       queue: QUEUES.workers,
     });
@@ -74,6 +86,7 @@ export class Worker {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.liveEdgesTimer);
     await this.subscription?.unsubscribe();
     await this.deps.timers.close();
   }
@@ -180,6 +193,15 @@ export class Worker {
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
   }
 
+  private async refreshLiveEdges(): Promise<void> {
+    try {
+      this.liveEdges = new Set(await this.deps.edges!.live(Date.now()));
+    } catch (error) {
+      // Keep the last known list: sending to a named edge is the better guess while Redis is away.
+      this.deps.logger.warn({ err: (error as Error).message }, 'live edges not refreshed');
+    }
+  }
+
   /**
    * Load → apply → compare-and-set commit, retried on a conflict; effects only after the commit.
    * `apply` returns null when the record does not take this event. Returns whether it was taken.
@@ -230,7 +252,8 @@ export class Worker {
 
   /**
    * Publishes a message for an edge: the edge holding the flow, else the edge the request came in
-   * on, else any edge (`sipedge.out`). With `report`, waits for the edge's delivery result.
+   * on, else (or when that edge has no current heartbeat) any live edge (`sipedge.out`). With
+   * `report`, waits for the edge's delivery result.
    */
   private async send(
     wire: Buffer,
@@ -239,13 +262,20 @@ export class Worker {
     origin: InboundMeta | null,
     report = false,
   ): Promise<boolean> {
-    const edgeId = hop.edgeId ?? origin?.edgeId;
+    let edgeId = hop.edgeId ?? origin?.edgeId;
+    let flowId = hop.flowId;
+    if (edgeId !== undefined && this.liveEdges !== undefined && !this.liveEdges.has(edgeId)) {
+      // The edge is gone, and its connections with it: any live edge sends it (a response over a
+      // new connection, §18.2.2; a request on a flow that is gone is reported back, §16.9).
+      edgeId = undefined;
+      if (kind === 'response') flowId = undefined;
+    }
     const subject = edgeId === undefined ? SUBJECTS.anyEdgeOutbound : SUBJECTS.edgeOutbound(edgeId);
     const headers = encodeOutbound({
       transport: hop.transport,
       destination: { address: hop.address, port: hop.port },
       kind,
-      ...(hop.flowId === undefined ? {} : { flowId: hop.flowId }),
+      ...(flowId === undefined ? {} : { flowId }),
     });
     if (!report || hop.transport === 'udp') {
       await this.deps.bus.publish(subject, wire, headers);

@@ -39,6 +39,8 @@ export async function resolveIpLiteral(hop: NextHop) {
 export interface Sent {
   message: SipMessage;
   meta: OutboundMeta;
+  /** The NATS subject it was published on: this edge's own, or the shared one. */
+  subject: string;
 }
 
 /**
@@ -58,13 +60,15 @@ export class Harness {
 
   static async start(workers = 2, tu: Partial<TuDeps> = {}, settings: Partial<WorkerSettings> = {}): Promise<Harness> {
     const h = new Harness();
+    // The stand-in edge is alive unless a test says otherwise.
+    await h.stores.edges.heartbeat('e1', 3_600_000, Date.now());
     h.edge = h.hub.connect({ logger });
     const record = (m: BusMessage) => {
       const meta = decodeOutbound(m.headers);
       if (h.unreachable.has(`${meta.destination.address}:${meta.destination.port}`)) {
         return { data: new Uint8Array(0), headers: { [H.deliveryError]: 'connection refused' } };
       }
-      h.sent.push({ message: parseMessage(Buffer.from(m.data), { validate: false }), meta });
+      h.sent.push({ message: parseMessage(Buffer.from(m.data), { validate: false }), meta, subject: m.subject });
       return { data: new Uint8Array(0) };
     };
     await h.edge.subscribe(SUBJECTS.edgeOutbound('e1'), record);
@@ -75,6 +79,7 @@ export class Harness {
         {
           bus: h.hub.connect({ logger }),
           records: h.stores.records,
+          edges: h.stores.edges,
           timers: new MemoryTimers({ hub: h.timerHub, logger }),
           tu: {
             proxy: PROXY,
