@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+
+const MINUTE = 60_000;
 import { type HeaderList, encodeUtf8, quote } from '@sipedge/sip';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './algorithms.js';
 import { type HmacNonceOptions, type NonceStore, createHmacNonce, randomNonce } from './nonces.js';
@@ -27,6 +29,12 @@ export interface ChallengeOptions extends NonceOptions {
   readonly stale?: boolean;
   /** Nonce lifetime. */
   readonly nonceTtlMs: number;
+  /**
+   * HMAC mode: derive the nonce and opaque from this (e.g. the request's transaction identity) and
+   * round the expiry up to the next minute, so a retransmitted request gets a byte-identical
+   * challenge (§8.2.7, D7). Different requests still get different nonces.
+   */
+  readonly seed?: string;
 }
 
 export interface DigestChallenge {
@@ -51,14 +59,23 @@ export async function createChallenge(options: ChallengeOptions): Promise<Digest
   if (algorithms.length === 0) throw new RangeError('at least one algorithm is needed');
 
   let nonce: string;
+  const seed = options.hmac === undefined ? undefined : options.seed;
   if (options.hmac !== undefined) {
-    nonce = createHmacNonce(options.hmac, realm, Math.ceil((options.now ?? Date.now()) + nonceTtlMs));
+    const expiresAt = Math.ceil((options.now ?? Date.now()) + nonceTtlMs);
+    nonce = createHmacNonce(
+      options.hmac,
+      realm,
+      seed === undefined ? expiresAt : Math.ceil(expiresAt / MINUTE) * MINUTE,
+      seed,
+    );
   } else {
     nonce = randomNonce();
     await options.nonceStore.issue(nonce, nonceTtlMs);
   }
   // Returned unchanged by the UA and not checked: the nonce carries everything verification needs.
-  const opaque = randomBytes(12).toString('base64url');
+  const opaque = (
+    seed === undefined ? randomBytes(12) : createHash('sha256').update(`opaque|${seed}`).digest().subarray(0, 12)
+  ).toString('base64url');
   const common = `realm=${quote(encodeUtf8(realm))}, nonce="${nonce}", opaque="${opaque}"`;
   const stale = options.stale === true ? ', stale=true' : '';
   const values = algorithms.map((algorithm) => `Digest ${common}, algorithm=${algorithm}, qop="auth"${stale}`);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { encodeUtf8 } from '@sipedge/sip';
 
 /**
@@ -40,11 +40,17 @@ export function randomNonce(): string {
  * A stateless nonce for `realm` that expires at `expiresAt` (epoch ms). The random part keeps two
  * nonces issued in the same millisecond apart (their nonce counts are tracked separately).
  */
-export function createHmacNonce(options: HmacNonceOptions, realm: string, expiresAt: number): string {
+export function createHmacNonce(options: HmacNonceOptions, realm: string, expiresAt: number, seed?: string): string {
   if (!Number.isSafeInteger(expiresAt) || expiresAt < 0) throw new RangeError('expiresAt must be epoch ms');
   const body = Buffer.alloc(TIME_BYTES + RANDOM_BYTES);
   body.writeBigUInt64BE(BigInt(expiresAt), 0);
-  randomBytes(RANDOM_BYTES).copy(body, TIME_BYTES);
+  // With a seed the "random" part is derived from it, so the same request gets the same nonce.
+  (seed === undefined ? randomBytes(RANDOM_BYTES) : createHash('sha256').update(seed).digest()).copy(
+    body,
+    TIME_BYTES,
+    0,
+    RANDOM_BYTES,
+  );
   return Buffer.concat([body, mac(secretBytes(options.secret), body, realm)]).toString('base64url');
 }
 

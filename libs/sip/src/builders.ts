@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { formatCSeq } from './header-values.js';
 import { newTag } from './ids.js';
 import { type HeaderRow, SipMessage, newRow } from './message.js';
@@ -91,3 +92,23 @@ export function buildRequest(options: RequestOptions): SipMessage {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A To-tag that is the same for every retransmission of a request and for the ACK of a non-2xx
+ * response to it (§8.2.7 stateless UAS, §17.1.1.3): derived from the top Via's branch and sent-by,
+ * the Call-ID and the CSeq number. Works on partial messages (rows that cannot be read count as empty).
+ */
+export function statelessToTag(request: SipMessage): string {
+  let branch = '';
+  let sentBy = '';
+  try {
+    const via = request.topVia;
+    branch = via?.branch ?? '';
+    sentBy = via?.sentBy ?? '';
+  } catch (error) {
+    if (!(error instanceof SipParseError)) throw error;
+  }
+  const cseq = (request.get('CSeq') ?? '').trim().split(/\s+/)[0] ?? '';
+  const basis = `${branch}|${sentBy}|${request.get('Call-ID') ?? ''}|${cseq}`;
+  return `sl${createHash('sha1').update(basis).digest('base64url').slice(0, 12).replace(/_/g, '.')}`;
+}

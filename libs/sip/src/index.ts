@@ -10,7 +10,14 @@ export {
   type StatusLine,
   type ContactValue,
 } from './message.js';
-export { buildRequest, buildResponse, type RequestOptions, type ResponseOptions, type HeaderList } from './builders.js';
+export {
+  buildRequest,
+  buildResponse,
+  statelessToTag,
+  type RequestOptions,
+  type ResponseOptions,
+  type HeaderList,
+} from './builders.js';
 export { validateMessage, KNOWN_METHODS } from './validate.js';
 export { Via, parseVia, MAGIC_COOKIE, type ViaParts } from './via.js';
 export { NameAddr, parseNameAddr } from './name-addr.js';

@@ -7,10 +7,10 @@ import {
   parseMessage,
   responseDestination,
   stampReceived,
+  statelessToTag,
   type Via,
 } from '@sipedge/sip';
 import type { Logger } from '@sipedge/telemetry';
-import { createHash } from 'node:crypto';
 import type { Handoff } from './handoff.js';
 import type { DropReason } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
@@ -196,7 +196,7 @@ export class InboundPipeline {
     const response = buildResponse(request, verdict.status, {
       reason: verdict.reason,
       headers: verdict.headers,
-      toTag: statelessTag(request),
+      toTag: statelessToTag(request),
     });
     this.deps.counters.statelessResponse(verdict.status);
     const wire = response.toBuffer();
@@ -237,11 +237,4 @@ function initialRequestKey(message: SipMessage): string | undefined {
     return undefined;
   }
   return `${message.topVia?.branch ?? ''}|${message.topVia?.sentBy ?? ''}|${message.callId}|${message.cseq.seq}`;
-}
-
-/** A To-tag that is the same for every retransmission of a request (§8.2.7 stateless UAS). */
-function statelessTag(request: SipMessage): string {
-  const via = readableVia(request);
-  const basis = `${via?.branch ?? ''}|${via?.sentBy ?? ''}|${request.get('Call-ID') ?? ''}|${request.get('CSeq') ?? ''}`;
-  return createHash('sha1').update(basis).digest('base64url').slice(0, 12).replace(/_/g, '.');
 }

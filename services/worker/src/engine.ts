@@ -49,7 +49,11 @@ export interface EngineSettings {
 
 /** How the TU decided to handle a new request (see tu.ts). */
 export type Decision =
-  | { kind: 'respond'; response: SipMessage }
+  /**
+   * Answer locally. `stateless`: send without creating a record (a digest challenge, §8.2.7, D7):
+   * its retransmissions get the identical response and its ACK is absorbed.
+   */
+  | { kind: 'respond'; response: SipMessage; stateless?: boolean }
   | {
       kind: 'proxy';
       /** The request after route pre-processing. */

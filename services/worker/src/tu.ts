@@ -27,7 +27,15 @@ import {
   withRoute,
 } from '@sipedge/proxy';
 import { processRegister } from '@sipedge/registrar';
-import { type HeaderList, type SipMessage, type SipUri, buildResponse, parseMessage, parseUri } from '@sipedge/sip';
+import {
+  type HeaderList,
+  type SipMessage,
+  type SipUri,
+  buildResponse,
+  parseMessage,
+  parseUri,
+  statelessToTag,
+} from '@sipedge/sip';
 import type { LocationStore } from '@sipedge/store';
 import type { Decision } from './engine.js';
 import type { Hop } from './record.js';
@@ -97,8 +105,7 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   const trusted = deps.isTrusted(origin.source.address);
   if (deps.auth?.proxy === true && !trusted && !inDialog && request.method !== 'ACK' && request.method !== 'CANCEL') {
     const checked = await authenticate(template, 'proxy-authorization', deps.auth, now);
-    if (checked.challenge !== undefined)
-      return respond(checked.challenge.status, { headers: checked.challenge.headers });
+    if (checked.challenge !== undefined) return challenge(request, checked.challenge);
   }
 
   const outcome = await determineTargets(template, {
@@ -171,8 +178,7 @@ async function register(
   let authorizedUser: { username: string } | undefined;
   if (deps.auth?.register === true) {
     const checked = await authenticate(request, 'authorization', deps.auth, now);
-    if (checked.challenge !== undefined)
-      return respond(checked.challenge.status, { headers: checked.challenge.headers });
+    if (checked.challenge !== undefined) return challenge(request, checked.challenge);
     authorizedUser = { username: checked.username! };
   }
   const outcome = await processRegister(request, {
@@ -205,12 +211,20 @@ async function authenticate(
     if (header === 'proxy-authorization') removeCredentialRows(request, header, result.ourRows);
     return { username: result.username };
   }
-  const challenge = await createChallenge({
+  const created = await createChallenge({
     ...options,
     realm: auth.realm,
     algorithms: auth.algorithms,
     nonceTtlMs: auth.nonceTtlMs,
     stale: result.outcome === 'stale',
+    // The same request (a retransmission) gets the same challenge (D7).
+    seed: statelessToTag(request),
   });
-  return { challenge: { status: challengeStatus(header), headers: challengeHeaders(header, challenge) } };
+  return { challenge: { status: challengeStatus(header), headers: challengeHeaders(header, created) } };
+}
+
+/** A digest challenge answered without state: deterministic To-tag, no record (§8.2.7, D7). */
+function challenge(request: SipMessage, c: { status: number; headers: HeaderList }): Decision {
+  const response = buildResponse(request, c.status, { headers: c.headers, toTag: statelessToTag(request) });
+  return { kind: 'respond', response: parseMessage(response.toBuffer()), stateless: true };
 }

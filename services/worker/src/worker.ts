@@ -10,7 +10,14 @@ import {
   preprocessRoutes,
   statelessBranch,
 } from '@sipedge/proxy';
-import { type SipMessage, SipParseError, type SipUri, parseMessage } from '@sipedge/sip';
+import {
+  type SipMessage,
+  SipParseError,
+  type SipUri,
+  parseMessage,
+  responseDestination,
+  statelessToTag,
+} from '@sipedge/sip';
 import type { EdgeRegistry, RecordStore } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { TimerFire, TimerService } from '@sipedge/timers';
@@ -124,14 +131,25 @@ export class Worker {
       const handled = await this.update(id, (record) =>
         record?.server?.key === key ? applyToCall(record, { type: 'request', message }, now, this.settings) : null,
       );
-      // An ACK for a 2xx is its own transaction, forwarded statelessly end to end (§16.7 step 5, D23).
-      if (!handled) await this.statelessRequest(message, meta);
+      // The ACK of a response we sent statelessly (a challenge) ends here; an ACK for a 2xx is its
+      // own transaction, forwarded statelessly end to end (§16.7 step 5, D23).
+      if (!handled && message.to.tag !== statelessToTag(message)) await this.statelessRequest(message, meta);
       return;
     }
     const event: CallEvent = { type: 'request', message };
     if (await this.update(id, (record) => (record === null ? null : applyToCall(record, event, now, this.settings))))
       return;
     const decision = await decide(message, meta, this.deps.tu, now);
+    if (decision.kind === 'respond' && decision.stateless === true) {
+      const to = responseDestination(message.topVia!);
+      await this.send(
+        decision.response.toBuffer(),
+        { transport: meta.transport, ...to, ...(meta.flowId === undefined ? {} : { flowId: meta.flowId }) },
+        'response',
+        meta,
+      );
+      return;
+    }
     await this.update(id, (record) =>
       record === null
         ? createCall(id, message, meta, decision, Date.now(), this.settings)

@@ -1,9 +1,10 @@
 /** Proxy scenarios through the worker core (issue 6 rows), with the memory twins and a stand-in edge. */
 import { StaticUserDirectory, buildCredentials } from '@sipedge/auth';
 
-import { buildResponse, type SipMessage } from '@sipedge/sip';
+import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
 import { MemoryNonceStore } from '@sipedge/store';
-import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
+import { contextIdOf, recordKey } from '../src/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, sip } from './harness.js';
 
@@ -172,5 +173,65 @@ describe('proxy scenarios through the worker', () => {
     expect(toTrunk.meta.destination).toEqual({ address: '192.0.2.99', port: 5080 });
     expect(toTrunk.message.requestUriText).toBe('sip:+15551234@pstn.test');
     expect(toTrunk.message.values('Route')[0]).toBe('<sip:192.0.2.99:5080;lr>');
+  });
+
+  it('D6 D7 F4: a stateless 407 (no record, identical on retransmission, its ACK absorbed); only our realm’s credentials are consumed', async () => {
+    h = await Harness.start(1, {
+      isTrusted: () => false,
+      auth: {
+        realm: 'example.com',
+        users: new StaticUserDirectory([{ username: 'alice', password: 'pw' }]),
+        nonceStore: new MemoryNonceStore(),
+        hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
+        algorithms: ['SHA-256'],
+        nonceTtlMs: 60_000,
+        register: false,
+        proxy: true,
+      },
+    });
+    await h.receive(sip(registerLines(A, 1)), A);
+    await h.waitFor((s) => s.message.status === 200);
+    const first = invite('auth-1');
+    await h.receive(first, UAC);
+    const challenge = (await h.waitFor((s) => s.message.status === 407)).message;
+    expect(await h.stores.records.load([recordKey(contextIdOf(serverKey(parseMessage(Buffer.from(first)))))])).toEqual([
+      null,
+    ]);
+    await h.receive(first, UAC);
+    await h.waitFor((s) => s.message.status === 407 && s.message !== challenge);
+    const challenges = h.sent.filter((s) => s.message.status === 407);
+    expect(challenges).toHaveLength(2);
+    expect(challenges[1]!.message.toBuffer().equals(challenges[0]!.message.toBuffer())).toBe(true);
+    // F4: no request went downstream for the unauthenticated INVITE, and the ACK for the 407 stops here.
+    const ack = first
+      .replace('INVITE sip:bob@example.com SIP/2.0', 'ACK sip:bob@example.com SIP/2.0')
+      .replace('1 INVITE', '1 ACK');
+    await h.receive(
+      ack.replace('To: <sip:bob@example.com>', `To: <sip:bob@example.com>;tag=${challenge.to.tag!}`),
+      UAC,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.sent.filter((s) => s.message.isRequest)).toEqual([]);
+
+    const nonce = challenge.proxyAuthenticates[0]!.params.get('nonce')!.slice(1, -1);
+    const ours = buildCredentials({
+      username: 'alice',
+      password: 'pw',
+      realm: 'example.com',
+      nonce,
+      uri: 'sip:bob@example.com',
+      method: 'INVITE',
+      algorithm: 'SHA-256',
+      nc: 1,
+      cnonce: 'c',
+    });
+    const foreign = 'Digest username="x", realm="other.test", nonce="n", uri="sip:bob@example.com", response="00"';
+    const retry = invite('auth-2').replace(
+      'CSeq: 1 INVITE',
+      `CSeq: 1 INVITE\r\nProxy-Authorization: ${ours}\r\nProxy-Authorization: ${foreign}`,
+    );
+    await h.receive(retry, UAC);
+    const forwarded = (await forkTo(h, A)).message;
+    expect(forwarded.values('Proxy-Authorization')).toEqual([foreign]);
   });
 });
