@@ -1,0 +1,151 @@
+/** Issue 6 rows not covered elsewhere: B8, B13, B17, D18, D23, F2, E3 (worker level, memory twins). */
+import { buildResponse } from '@sipedge/sip';
+import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, resolveIpLiteral, sip } from './harness.js';
+
+const UAC = { address: '192.0.2.1', port: 5060 };
+const UAS = { address: '192.0.2.20', port: 5070 };
+const register = () =>
+  sip([
+    'REGISTER sip:example.com SIP/2.0',
+    `Via: SIP/2.0/UDP ${UAS.address}:${UAS.port};branch=z9hG4bKrows`,
+    'Max-Forwards: 70',
+    'To: <sip:bob@example.com>',
+    'From: <sip:bob@example.com>;tag=r1',
+    'Call-ID: rows-reg',
+    'CSeq: 1 REGISTER',
+    `Contact: <sip:bob@${UAS.address}:${UAS.port}>`,
+  ]);
+const request = (method: string, uri: string, callId: string, extra: string[] = []) =>
+  sip([
+    `${method} ${uri} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bK${callId}`,
+    'Max-Forwards: 70',
+    `To: <${uri}>`,
+    'From: <sip:alice@example.com>;tag=a1',
+    `Call-ID: ${callId}`,
+    `CSeq: 1 ${method}`,
+    ...extra,
+  ]);
+
+describe('issue 6 rows at the worker', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+
+  it('B8: a TCP client and a UDP downstream: the worker retransmits downstream (Timer A), never upstream', async () => {
+    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 20 } });
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(request('INVITE', 'sip:bob@example.com', 'b8'), UAC, 'tcp');
+    await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
+    await new Promise((r) => setTimeout(r, 400));
+    const down = h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(down.length).toBeGreaterThanOrEqual(3);
+    expect(down.every((s) => s.meta.transport === 'udp')).toBe(true);
+    const up = h.sent.filter((s) => s.message.isResponse && s.message.get('Call-ID') === 'b8');
+    expect(up.map((s) => [s.message.status, s.meta.transport, s.meta.flowId])).toEqual([[100, 'tcp', 'f-e1-1']]);
+  });
+
+  it('B13: the forwarded request carries the advertised address in its Via and Record-Route', async () => {
+    h = await Harness.start(1);
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(request('INVITE', 'sip:bob@example.com', 'b13'), UAC);
+    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    expect(invite.topVia?.sentBy).toBe('127.0.0.1:5060');
+    expect(invite.values('Record-Route')[0]).toContain('@127.0.0.1:5060;lr');
+  });
+
+  it('B17: a slow DNS answer for one target does not hold up other requests', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    h = await Harness.start(2, {
+      resolve: async (hop) => {
+        if (hop.host === '192.0.2.77') await slow;
+        return resolveIpLiteral(hop);
+      },
+    });
+    await h.receive(request('OPTIONS', 'sip:x@192.0.2.77', 'b17-slow'), UAC);
+    await h.receive(request('OPTIONS', 'sip:x@192.0.2.78', 'b17-fast'), UAC);
+    const fast = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'b17-fast');
+    expect(fast.meta.destination.address).toBe('192.0.2.78');
+    expect(h.sent.some((s) => s.message.get('Call-ID') === 'b17-slow')).toBe(false);
+    release();
+    await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'b17-slow');
+  });
+
+  it('D18: a response with our Via but no context is forwarded statelessly to the next Via; a foreign Via is dropped', async () => {
+    h = await Harness.start(1);
+    const stray = (topVia: string) =>
+      [
+        'SIP/2.0 200 OK',
+        `Via: ${topVia}`,
+        `Via: SIP/2.0/UDP ${UAC.address}:5090;branch=z9hG4bKupstream`,
+        'To: <sip:bob@example.com>;tag=b',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: d18',
+        'CSeq: 1 INVITE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    await h.receive(stray('SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKPunknown.0.0.nocontext'), UAS);
+    const forwarded = await h.waitFor((s) => s.message.status === 200);
+    expect(forwarded.meta.destination).toEqual({ address: UAC.address, port: 5090 });
+    expect(forwarded.message.vias).toHaveLength(1);
+    await h.receive(
+      stray('SIP/2.0/UDP elsewhere.example.net;branch=z9hG4bKx').replace('Call-ID: d18', 'Call-ID: d18b'),
+      UAS,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.sent.filter((s) => s.message.get('Call-ID') === 'd18b')).toEqual([]);
+  });
+
+  it('D23: the ACK for a non-2xx is absorbed; the ACK for a 2xx goes end to end', async () => {
+    h = await Harness.start(2);
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(request('INVITE', 'sip:bob@example.com', 'd23'), UAC);
+    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    await h.receive(buildResponse(invite, 486, { toTag: 'busy' }).toString(), UAS);
+    const busy = (await h.waitFor((s) => s.message.status === 486)).message;
+    const ackForBusy = request('ACK', 'sip:bob@example.com', 'd23').replace(
+      'To: <sip:bob@example.com>',
+      `To: <sip:bob@example.com>;tag=${busy.to.tag}`,
+    );
+    await h.receive(ackForBusy, UAC);
+    await new Promise((r) => setTimeout(r, 50));
+    // Only the proxy's own hop-by-hop ACK (same branch as its INVITE) reached the UAS.
+    const acks = h.sent.filter((s) => s.message.isRequest && s.message.method === 'ACK');
+    expect(acks.map((s) => s.message.topVia?.branch)).toEqual([invite.topVia?.branch]);
+  });
+
+  it('F2: another method addressed to the proxy itself gets 405 with Allow', async () => {
+    h = await Harness.start(1);
+    await h.receive(request('MESSAGE', 'sip:127.0.0.1:5060', 'f2'), UAC);
+    const res = (await h.waitFor((s) => s.message.isResponse)).message;
+    expect(res.status).toBe(405);
+    expect(res.values('Allow')).toEqual(['OPTIONS']);
+  });
+
+  it('E3: a binding registered through one worker is used by another at once', async () => {
+    h = await Harness.start(2);
+    const calls = [0, 0];
+    h.workers.forEach((w, i) => {
+      const inner = (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound.bind(w);
+      (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound = (m: unknown) => {
+        calls[i]!++;
+        return inner(m);
+      };
+    });
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    const registrar = calls[0]! > 0 ? 0 : 1;
+    await h.workers[registrar]!.stop();
+    await h.receive(request('INVITE', 'sip:bob@example.com', 'e3'), UAC);
+    const invite = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(invite.meta.destination).toEqual(UAS);
+    expect(calls[1 - registrar]).toBeGreaterThan(0);
+  });
+});
