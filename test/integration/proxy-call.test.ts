@@ -1,117 +1,21 @@
 /**
  * A call through the whole system over real sockets: SIP clients on UDP → edge → NATS → two
- * workers (state in Redis, timers in BullMQ) → edge → SIP clients. The events of the call are
- * spread over both workers.
+ * workers (state in Redis, timers in BullMQ) → edge → SIP clients. The worker that took the INVITE
+ * leaves, and the other completes the call from the state in Redis.
  */
-import { type Bus, connectNatsBus } from '@sipedge/bus';
-import { DEFAULT_EDGE_CONFIG, Edge } from '@sipedge/edge';
-import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
-import { type Stores, createRedisStores } from '@sipedge/store';
-import { createLogger } from '@sipedge/telemetry';
-import { type TimerService, createBullmqTimers } from '@sipedge/timers';
-import { DEFAULT_TIMERS } from '@sipedge/transaction';
-import { Worker } from '@sipedge/worker';
-import { isIP } from 'node:net';
+import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { Cluster, nextMessage as next } from '../support/cluster.js';
 import { UdpClient, sipRequest } from '../support/sip-client.js';
 
-const logger = createLogger({ name: 'proxy-call', level: process.env.LOG_LEVEL ?? 'silent' });
-
 describe('a call through an edge and two workers (NATS, Redis, BullMQ)', () => {
-  let redis: StartedRedis;
-  let nats: StartedNats;
-  const closers: (() => Promise<unknown>)[] = [];
+  let cluster: Cluster;
   let edgePort: number;
-  const handled = [0, 0];
-  const workers: Worker[] = [];
-
   beforeAll(async () => {
-    [redis, nats] = await Promise.all([startRedis(), startNats()]);
-    edgePort = await freePort();
-    const edgeStores = await createRedisStores({ url: redis.url }, logger);
-    const edgeBus = await connectNatsBus({ servers: nats.url, name: 'edge', logger });
-    const edge = new Edge(
-      {
-        ...DEFAULT_EDGE_CONFIG,
-        edgeId: 'e1',
-        udp: [{ address: '127.0.0.1', port: edgePort }],
-        tcp: [{ address: '127.0.0.1', port: edgePort }],
-        advertised: { host: '127.0.0.1', port: edgePort },
-        http: { address: '127.0.0.1', port: 0 },
-      },
-      { bus: edgeBus, connections: edgeStores.connections, edges: edgeStores.edges, logger, processMetrics: false },
-    );
-    await edge.start();
-    closers.push(
-      () => edge.stop(),
-      () => edgeBus.close(),
-      () => edgeStores.close(),
-    );
-    const proxy = {
-      advertised: { host: '127.0.0.1', port: edgePort },
-      selfHosts: new Set(['127.0.0.1']),
-      selfPorts: new Set([edgePort]),
-      domains: new Set(['example.com']),
-      supported: [],
-      recordRoute: true,
-      udpMtu: 1300,
-    };
-    for (const i of [0, 1]) {
-      const stores: Stores = await createRedisStores({ url: redis.url }, logger);
-      const bus: Bus = await connectNatsBus({ servers: nats.url, name: `worker-${i}`, logger });
-      const timers: TimerService = createBullmqTimers({ redis: redis.url, logger });
-      const worker = new Worker(
-        { proxy, timers: DEFAULT_TIMERS, timerC: true, recordTtlMs: 600_000, deliveryTimeoutMs: 1000 },
-        {
-          bus,
-          records: stores.records,
-          timers,
-          logger,
-          tu: {
-            proxy,
-            locations: stores.locations,
-            isTrusted: () => true,
-            registrar: {},
-            resolve: async (hop) =>
-              isIP(hop.host) === 0
-                ? null
-                : { transport: hop.transport ?? 'udp', address: hop.host, port: hop.port ?? 5060 },
-          },
-        },
-      );
-      const inner = (worker as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound.bind(worker);
-      (worker as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound = (m: unknown) => {
-        handled[i]!++;
-        return inner(m);
-      };
-      await worker.start();
-      workers.push(worker);
-      closers.push(
-        () => worker.stop(),
-        () => bus.close(),
-        () => stores.close(),
-      );
-    }
-  });
-
-  afterAll(async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await Promise.all([redis?.container.stop(), nats?.container.stop()]);
-  });
-
-  /** The next message a client received that matches. */
-  async function next(client: UdpClient, match: (m: SipMessage) => boolean, timeoutMs = 5000): Promise<SipMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (let seen = 0; ;) {
-      while (seen < client.received.length) {
-        const m = parseMessage(client.received[seen++]!.data);
-        if (match(m)) return m;
-      }
-      if (Date.now() > deadline) throw new Error('no matching message');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
+    cluster = await Cluster.start();
+    edgePort = cluster.edgePort;
+  }, 120_000);
+  afterAll(() => cluster?.stop());
 
   it('REGISTER, then INVITE/100/180/200/ACK and BYE/200 through Record-Route', async () => {
     const uas = await UdpClient.open();
@@ -141,9 +45,9 @@ describe('a call through an edge and two workers (NATS, Redis, BullMQ)', () => {
     const invite = await next(uas, (m) => m.isRequest && m.method === 'INVITE');
     // The worker that took the INVITE leaves; everything else of the call is done by the other one
     // from the state in Redis.
-    const first = handled[0]! > 0 ? 0 : 1;
-    await workers[first]!.stop();
-    const before = handled[1 - first]!;
+    const first = cluster.handled[0]! > 0 ? 0 : 1;
+    await cluster.workers[first]!.stop();
+    const before = cluster.handled[1 - first]!;
     expect(invite.requestUriText).toBe(`sip:bob@127.0.0.1:${uas.port}`);
     const rr = invite.values('Record-Route');
     expect(rr[0]).toContain(`@127.0.0.1:${edgePort};lr`);
@@ -178,7 +82,7 @@ describe('a call through an edge and two workers (NATS, Redis, BullMQ)', () => {
     await uas.send(buildResponse(bye, 200, { toTag: 'b1' }).toBuffer(), edgePort);
     expect((await next(uac, (m) => m.status === 200 && m.cseq.method === 'BYE')).get('Call-ID')).toBe('it-call-1');
     // The other worker handled the 180, 200, ACK, BYE and its 200.
-    expect(handled[1 - first]! - before).toBeGreaterThanOrEqual(5);
+    expect(cluster.handled[1 - first]! - before).toBeGreaterThanOrEqual(5);
     uas.close();
     uac.close();
   }, 30_000);

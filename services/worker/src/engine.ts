@@ -155,6 +155,16 @@ class Run {
         return;
       case 'response': {
         const fork = r.forks[event.fork];
+        // §17.1.3: a response matches by branch and CSeq method: a CANCEL's goes to its own transaction.
+        if (event.message.cseq.method === 'CANCEL') {
+          if (fork?.cancel != null) {
+            this.cancelStep(
+              event.fork,
+              applyEvent(fork.cancel, { type: 'response', message: event.message }, this.now, this.settings.timers),
+            );
+          }
+          return;
+        }
         if (fork?.tx != null)
           this.forkStep(
             event.fork,

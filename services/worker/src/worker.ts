@@ -164,11 +164,14 @@ export class Worker {
     const id = via.branch === undefined ? undefined : contextIdOfBranch(via.branch);
     if (branch?.kind === 'fork' && id !== undefined) {
       const fork = branch.forkIndex;
-      const handled = await this.update(id, (record) =>
-        record?.forks[fork]?.tx != null
-          ? applyToCall(record, { type: 'response', fork, message }, Date.now(), this.settings)
-          : null,
-      );
+      // §17.1.3: the fork's INVITE transaction, or its CANCEL's for a response with CSeq CANCEL.
+      const isCancel = message.cseq.method === 'CANCEL';
+      const handled = await this.update(id, (record) => {
+        const target = isCancel ? record?.forks[fork]?.cancel : record?.forks[fork]?.tx;
+        return record === null || target == null
+          ? null
+          : applyToCall(record, { type: 'response', fork, message }, Date.now(), this.settings);
+      });
       if (handled) return;
     }
     // No context (a late 2xx, a stateless branch): forward statelessly to the next Via (§16.7, §16.11, D18).

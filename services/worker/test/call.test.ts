@@ -156,8 +156,11 @@ describe('a call through two workers', () => {
     );
     const cancel = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'CANCEL')).message;
     expect(cancel.topVia?.branch).toBe(invite.topVia?.branch);
+    // The UAS answers the CANCEL (same branch, CSeq CANCEL): that 200 must not be taken for the INVITE's.
+    await h.receive(buildResponse(cancel, 200, { toTag: 'b1' }).toString(), UAS);
     await h.receive(answer(invite, 487), UAS);
     expect((await h.waitFor((s) => s.message.status === 487)).meta.destination).toEqual(UAC);
+    expect(h.sent.filter((s) => s.message.status === 200 && s.message.get('CSeq') === '1 CANCEL')).toHaveLength(1);
     // The 487 is ACKed hop by hop with the fork's branch (§17.1.1.3).
     const ack = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'ACK')).message;
     expect(ack.topVia?.branch).toBe(invite.topVia?.branch);

@@ -1,0 +1,229 @@
+/**
+ * Proxy scenarios over real UDP sockets through an edge and two workers (NATS, Redis, BullMQ):
+ * CANCEL before and after a provisional, busy forks and best response, sequential forking, loop
+ * detection, Timer C, registrar rows and digest challenge and retry.
+ */
+import { StaticUserDirectory, buildCredentials } from '@sipedge/auth';
+import { buildResponse, type SipMessage } from '@sipedge/sip';
+import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, nextMessage } from '../support/cluster.js';
+import { UdpClient } from '../support/sip-client.js';
+
+let seq = 0;
+
+/** A SIP user agent on a UDP socket: registers, sends and answers requests. */
+class Ua {
+  private constructor(
+    readonly socket: UdpClient,
+    readonly user: string,
+    private readonly cluster: Cluster,
+  ) {}
+
+  static async open(cluster: Cluster, user: string): Promise<Ua> {
+    return new Ua(await UdpClient.open(), user, cluster);
+  }
+
+  get contact(): string {
+    return `<sip:${this.user}@127.0.0.1:${this.socket.port}>`;
+  }
+
+  send(lines: string[], body = ''): Promise<void> {
+    const text = `${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    return this.socket.send(text, this.cluster.edgePort);
+  }
+
+  request(
+    method: string,
+    uri: string,
+    callId: string,
+    cseq = 1,
+    extra: string[] = [],
+    branch = `z9hG4bK${++seq}`,
+  ): Promise<void> {
+    return this.send([
+      `${method} ${uri} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${this.socket.port};branch=${branch}`,
+      'Max-Forwards: 70',
+      `To: <${uri.replace(/;.*$/, '')}>`,
+      `From: <sip:${this.user}@example.com>;tag=${this.user}`,
+      `Call-ID: ${callId}`,
+      `CSeq: ${cseq} ${method}`,
+      `Contact: ${this.contact}`,
+      ...extra,
+    ]);
+  }
+
+  async register(extra: string[] = [], callId = `reg-${this.user}-${this.socket.port}`, cseq = 1): Promise<SipMessage> {
+    await this.send([
+      'REGISTER sip:example.com SIP/2.0',
+      `Via: SIP/2.0/UDP 127.0.0.1:${this.socket.port};branch=z9hG4bKreg${++seq}`,
+      'Max-Forwards: 70',
+      `To: <sip:${this.user}@example.com>`,
+      `From: <sip:${this.user}@example.com>;tag=r`,
+      `Call-ID: ${callId}`,
+      `CSeq: ${cseq} REGISTER`,
+      ...(extra.some((e) => e.startsWith('Contact:')) ? [] : [`Contact: ${this.contact}`]),
+      ...extra,
+    ]);
+    return this.next((m) => m.isResponse && m.cseq.method === 'REGISTER' && m.cseq.seq === cseq);
+  }
+
+  answer(request: SipMessage, status: number, tag = this.user): Promise<void> {
+    const headers: [string, string][] = request.values('Record-Route').map((v) => ['Record-Route', v]);
+    if (status >= 200 && status < 300) headers.push(['Contact', this.contact]);
+    return this.socket.send(buildResponse(request, status, { toTag: tag, headers }).toBuffer(), this.cluster.edgePort);
+  }
+
+  next(match: (m: SipMessage) => boolean, timeoutMs?: number): Promise<SipMessage> {
+    return nextMessage(this.socket, match, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+const isRequest = (method: string) => (m: SipMessage) => m.isRequest && m.method === method;
+const isStatus = (status: number) => (m: SipMessage) => m.isResponse && m.status === status;
+
+describe('proxy scenarios over real sockets', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await Cluster.start({ timers: { ...DEFAULT_TIMERS, timerC: 1500 } });
+  }, 120_000);
+  afterAll(() => cluster?.stop());
+
+  it('D22: CANCEL before the 180 is held, then sent; the 487 reaches the caller', async () => {
+    const [uas, uac] = [await Ua.open(cluster, 'carol'), await Ua.open(cluster, 'alice')];
+    await uas.register();
+    await uac.request('INVITE', 'sip:carol@example.com', 'cancel-early', 1, [], 'z9hG4bKce');
+    const invite = await uas.next(isRequest('INVITE'));
+    await uac.request('CANCEL', 'sip:carol@example.com', 'cancel-early', 1, [], 'z9hG4bKce');
+    expect((await uac.next((m) => m.isResponse && m.cseq.method === 'CANCEL')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(uas.socket.received.some((d) => d.data.toString().startsWith('CANCEL'))).toBe(false);
+    await uas.answer(invite, 180);
+    const cancel = await uas.next(isRequest('CANCEL'));
+    expect(cancel.topVia?.branch).toBe(invite.topVia?.branch);
+    await uas.answer(cancel, 200);
+    await uas.answer(invite, 487);
+    expect((await uac.next(isStatus(487))).cseq.method).toBe('INVITE');
+    uas.close();
+    uac.close();
+  }, 20_000);
+
+  it('D16 D24: two forks answer 486 and 404: the caller gets the 486; both are ACKed hop by hop', async () => {
+    const [a, b, uac] = [
+      await Ua.open(cluster, 'dave'),
+      await Ua.open(cluster, 'dave'),
+      await Ua.open(cluster, 'alice'),
+    ];
+    await a.register();
+    await b.register();
+    await uac.request('INVITE', 'sip:dave@example.com', 'busy-forks');
+    const [ia, ib] = [await a.next(isRequest('INVITE')), await b.next(isRequest('INVITE'))];
+    await a.answer(ia, 486);
+    await b.answer(ib, 404);
+    expect((await uac.next((m) => m.isResponse && m.status >= 400)).status).toBe(486);
+    await a.next(isRequest('ACK'));
+    await b.next(isRequest('ACK'));
+    for (const ua of [a, b, uac]) ua.close();
+  }, 20_000);
+
+  it('D24: sequential forking: q=0.5 rings only after q=1.0 failed', async () => {
+    const [a, b, uac] = [
+      await Ua.open(cluster, 'erin'),
+      await Ua.open(cluster, 'erin'),
+      await Ua.open(cluster, 'alice'),
+    ];
+    await a.register([`Contact: ${a.contact};q=1.0`]);
+    await b.register([`Contact: ${b.contact};q=0.5`]);
+    await uac.request('INVITE', 'sip:erin@example.com', 'seq-forks');
+    const ia = await a.next(isRequest('INVITE'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.socket.received).toHaveLength(1); // only its REGISTER response
+    await a.answer(ia, 480);
+    const ib = await b.next(isRequest('INVITE'));
+    await b.answer(ib, 200);
+    expect((await uac.next(isStatus(200))).to.tag).toBe('erin');
+    for (const ua of [a, b, uac]) ua.close();
+  }, 20_000);
+
+  it('D4: a request routed back to the proxy itself is a loop: 482', async () => {
+    const uac = await Ua.open(cluster, 'alice');
+    await uac.request('OPTIONS', `sip:loop@127.0.0.1:${cluster.edgePort}`, 'loop-1');
+    expect((await uac.next((m) => m.isResponse && m.status >= 400)).status).toBe(482);
+    uac.close();
+  }, 20_000);
+
+  it('C11: Timer C after a 180 CANCELs the ringing fork; the caller gets the 487', async () => {
+    const [uas, uac] = [await Ua.open(cluster, 'frank'), await Ua.open(cluster, 'alice')];
+    await uas.register();
+    await uac.request('INVITE', 'sip:frank@example.com', 'timer-c');
+    const invite = await uas.next(isRequest('INVITE'));
+    await uas.answer(invite, 180);
+    const cancel = await uas.next(isRequest('CANCEL'), 10_000);
+    await uas.answer(cancel, 200);
+    await uas.answer(invite, 487);
+    await uac.next(isStatus(487));
+    uas.close();
+    uac.close();
+  }, 20_000);
+
+  it('E1: two Contacts listed with expires; 423 below Min-Expires; Contact * with Expires 0 removes all', async () => {
+    const ua = await Ua.open(cluster, 'gina');
+    const two = await ua.register([`Contact: ${ua.contact}, <sip:gina@127.0.0.1:1>`, 'Expires: 120'], 'e1-reg', 1);
+    expect(two.status).toBe(200);
+    expect(two.values('Contact').map((c) => /expires=(\d+)/.exec(c)?.[1])).toEqual(['120', '120']);
+    expect(two.has('Record-Route')).toBe(false);
+    const brief = await ua.register(['Expires: 30'], 'e1-reg', 2);
+    expect([brief.status, brief.get('Min-Expires')]).toEqual([423, '60']);
+    const removed = await ua.register(['Contact: *', 'Expires: 0'], 'e1-reg', 3);
+    expect([removed.status, removed.has('Contact')]).toEqual([200, false]);
+    ua.close();
+  }, 20_000);
+});
+
+describe('digest over real sockets', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await Cluster.start({
+      tu: (stores) => ({
+        auth: {
+          realm: 'example.com',
+          users: new StaticUserDirectory([{ username: 'hank', password: 'secret' }]),
+          nonceStore: stores.nonces,
+          hmac: { secret: 'an-integration-secret-of-32-bytes!!!' },
+          algorithms: ['SHA-256', 'MD5'],
+          nonceTtlMs: 60_000,
+          register: true,
+          proxy: false,
+        },
+      }),
+    });
+  }, 120_000);
+  afterAll(() => cluster?.stop());
+
+  it('E2 D6: REGISTER is challenged (401), retried with credentials (200); a wrong password is challenged again', async () => {
+    const ua = await Ua.open(cluster, 'hank');
+    const challenge = await ua.register([], 'dg-1', 1);
+    expect(challenge.status).toBe(401);
+    const nonce = challenge.wwwAuthenticates[0]!.params.get('nonce')!.slice(1, -1);
+    const credentials = (password: string, nc: number) =>
+      buildCredentials({
+        username: 'hank',
+        password,
+        realm: 'example.com',
+        nonce,
+        uri: 'sip:example.com',
+        method: 'REGISTER',
+        algorithm: 'SHA-256',
+        nc,
+        cnonce: 'x',
+      });
+    expect((await ua.register([`Authorization: ${credentials('secret', 1)}`], 'dg-1', 2)).status).toBe(200);
+    expect((await ua.register([`Authorization: ${credentials('wrong', 2)}`], 'dg-1', 3)).status).toBe(401);
+    ua.close();
+  }, 20_000);
+});
