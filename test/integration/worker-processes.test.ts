@@ -4,24 +4,17 @@
  * in Redis, with its timers in BullMQ. Real UDP sockets, an edge, NATS and Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connectNatsBus } from '@sipedge/bus';
-import { DEFAULT_EDGE_CONFIG, Edge } from '@sipedge/edge';
-import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
-import { createRedisStores } from '@sipedge/store';
-import { createLogger } from '@sipedge/telemetry';
+import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { Cluster, nextMessage as next } from '../support/cluster.js';
 import { UdpClient, sipRequest } from '../support/sip-client.js';
 
-const logger = createLogger({ name: 'worker-processes', level: 'silent' });
 const root = new URL('../../', import.meta.url).pathname;
 
 describe('C12: a call survives a SIGKILLed worker process', () => {
-  let redis: StartedRedis;
-  let nats: StartedNats;
+  let cluster: Cluster;
   let edgePort: number;
   const children: ChildProcess[] = [];
-  const closers: (() => Promise<unknown>)[] = [];
 
   /** Starts a worker process and resolves once it is taking messages. */
   async function startWorker(name: string): Promise<ChildProcess> {
@@ -32,8 +25,8 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
         cwd: root,
         env: {
           ...process.env,
-          NATS_URL: nats.url,
-          REDIS_URL: redis.url,
+          NATS_URL: cluster.natsUrl,
+          REDIS_URL: cluster.redisUrl,
           SIPEDGE_WORKER_ID: name,
           SIPEDGE_ADVERTISED: `127.0.0.1:${edgePort}`,
           SIPEDGE_DOMAINS: 'example.com',
@@ -59,46 +52,14 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
   }
 
   beforeAll(async () => {
-    [redis, nats] = await Promise.all([startRedis(), startNats()]);
-    edgePort = await freePort();
-    const stores = await createRedisStores({ url: redis.url }, logger);
-    const bus = await connectNatsBus({ servers: nats.url, name: 'edge', logger });
-    const edge = new Edge(
-      {
-        ...DEFAULT_EDGE_CONFIG,
-        edgeId: 'e1',
-        udp: [{ address: '127.0.0.1', port: edgePort }],
-        tcp: [],
-        advertised: { host: '127.0.0.1', port: edgePort },
-        http: { address: '127.0.0.1', port: 0 },
-      },
-      { bus, connections: stores.connections, edges: stores.edges, logger, processMetrics: false },
-    );
-    await edge.start();
-    closers.push(
-      () => edge.stop(),
-      () => bus.close(),
-      () => stores.close(),
-    );
+    cluster = await Cluster.start({ workers: 0 });
+    edgePort = cluster.edgePort;
   }, 120_000);
 
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await Promise.all([redis?.container.stop(), nats?.container.stop()]);
+    await cluster?.stop();
   });
-
-  async function next(client: UdpClient, match: (m: SipMessage) => boolean, timeoutMs = 10_000): Promise<SipMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (let seen = 0; ;) {
-      while (seen < client.received.length) {
-        const m = parseMessage(client.received[seen++]!.data);
-        if (match(m)) return m;
-      }
-      if (Date.now() > deadline) throw new Error('no matching message');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   it('completes the call on the second worker after the first is killed', async () => {
     const workerA = await startWorker('worker-a');

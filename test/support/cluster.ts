@@ -14,6 +14,7 @@ import type { UdpClient } from './sip-client.js';
 export const logger = createLogger({ name: 'cluster', level: process.env.LOG_LEVEL ?? 'silent' });
 
 export interface ClusterOptions {
+  /** Workers started in this process (0: the test starts its own, e.g. as processes). */
   workers?: number;
   timers?: TimerSettings;
   /** Extra TU settings for every worker (auth, trusted sources, ...). */
@@ -111,6 +112,14 @@ export class Cluster {
       );
     }
     return c;
+  }
+
+  get natsUrl(): string {
+    return this.nats.url;
+  }
+
+  get redisUrl(): string {
+    return this.redis.url;
   }
 
   async stop(): Promise<void> {
