@@ -91,8 +91,8 @@ export class Cluster {
             registrar: {},
             resolve: async (hop) =>
               isIP(hop.host) === 0
-                ? null
-                : { transport: hop.transport ?? 'udp', address: hop.host, port: hop.port ?? 5060 },
+                ? []
+                : [{ transport: hop.transport ?? 'udp', address: hop.host, port: hop.port ?? 5060 }],
             ...options.tu?.(stores),
           },
         },

@@ -58,7 +58,7 @@ export type Decision =
       kind: 'proxy';
       /** The request after route pre-processing. */
       template: SipMessage;
-      targets: { uri: string; q: number; group: number; hop: Hop }[];
+      targets: { uri: string; q: number; group: number; hops: Hop[] }[];
       recordRoute: boolean;
     };
 
@@ -100,7 +100,7 @@ export function createCall(
   } else {
     record.template = wireOf(decision.template);
     record.recordRoute = decision.recordRoute;
-    for (const t of decision.targets) record.hops[t.uri] = t.hop;
+    for (const t of decision.targets) record.hops[t.uri] = t.hops;
     const started = startContext(
       id,
       request.method,
@@ -263,12 +263,16 @@ class Run {
           this.effects.push({ type: 'send', wire: action.wire, hop: fork.hop, kind: 'request', fork: index });
           break;
         case 'to-tu':
+          // A 503 from this hop: try the next resolved hop before the response context sees it (§16.6 step 7).
+          if (action.message.status === 503 && this.retryFork(index)) break;
           this.contextEvent({ type: 'response', fork: index, message: action.message });
           break;
         case 'timeout':
+          if (action.timer !== 'C' && this.retryFork(index)) break;
           this.contextEvent({ type: 'timeout', fork: index });
           break;
         case 'transport-error':
+          if (this.retryFork(index)) break;
           this.contextEvent({ type: 'transport-error', fork: index });
           break;
         case 'cancel-branch':
@@ -332,14 +336,29 @@ class Run {
     }
   }
 
+  /**
+   * B19: a new attempt of a fork on the target's next resolved hop, with a new branch, when there is
+   * one and nothing upstream is settled (no final response forwarded, no CANCEL). False otherwise.
+   */
+  private retryFork(index: number): boolean {
+    const r = this.record;
+    const fork = r.forks[index];
+    const context = r.proxy;
+    if (fork === undefined || context === null || context.stopped || context.finalForwarded) return false;
+    const target = context.forks[index]?.target;
+    if (target === undefined || fork.attempt + 1 >= (r.hops[target]?.length ?? 0)) return false;
+    this.startFork(index, target, fork.attempt + 1);
+    return true;
+  }
+
   /** §16.6: forward the request to one target on a new client transaction, with its own branch. */
-  private startFork(index: number, target: string): void {
+  private startFork(index: number, target: string, attempt = 0): void {
     const r = this.record;
     const template = parseMessage(Buffer.from(r.template!, 'latin1'));
-    const hop = r.hops[target]!;
+    const hop = r.hops[target]![attempt]!;
     const forwarded = forwardRequest(template, parseUri(target) as SipUri | TelUri, {
       config: this.settings.proxy,
-      branch: forkBranch(r.id, loopHash(serverRequest(r)), index, 0),
+      branch: forkBranch(r.id, loopHash(serverRequest(r)), index, attempt),
       recordRoute: r.recordRoute,
       outboundTransport: hop.transport,
     });
@@ -353,7 +372,8 @@ class Run {
       },
       this.now,
     );
-    r.forks[index] = { tx: null, cancel: null, hop: forkHop, request: wireOf(forwarded.message) };
+    // A previous attempt's transaction is replaced: its late responses no longer match (worker.ts).
+    r.forks[index] = { tx: null, cancel: null, hop: forkHop, attempt, request: wireOf(forwarded.message) };
     this.forkStep(index, created);
   }
 

@@ -19,6 +19,8 @@ export interface ForkRecord {
   /** The CANCEL client transaction of the fork (§9.1); null when none or terminated. */
   cancel: TransactionState | null;
   hop: Hop;
+  /** Which of the target's resolved hops this is (RFC 3263 failover, B19); part of the branch. */
+  attempt: number;
   /** The forked request as sent (binary string): a CANCEL copies its fields. */
   request: string;
 }
@@ -40,8 +42,11 @@ export interface CallRecord {
   proxy: ProxyContext | null;
   /** The request after route pre-processing (binary string), from which forks are built. */
   template: string | null;
-  /** Resolved next hop per target URI (resolution happens before the first commit). */
-  hops: Record<string, Hop>;
+  /**
+   * Resolved next hops per target URI, in the order to try (RFC 3263 §4): a fork whose attempt
+   * fails with a transport error, a timeout or a 503 is retried on the next one (§16.6 step 7, B19).
+   */
+  hops: Record<string, Hop[]>;
   recordRoute: boolean;
   forks: ForkRecord[];
   /** The server transaction of a CANCEL received for this request (§16.10). */

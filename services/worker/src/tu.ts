@@ -63,8 +63,8 @@ export interface TuDeps {
   isTrusted: (address: string) => boolean;
   auth?: AuthSettings;
   registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number };
-  /** Resolves a next hop to an address (RFC 3263, see `resolverFor`); null when it cannot be resolved. */
-  resolve: (hop: NextHop) => Promise<Hop | null>;
+  /** Resolves a next hop to addresses in the order to try (RFC 3263, see `resolverFor`); empty when unresolvable. */
+  resolve: (hop: NextHop) => Promise<Hop[]>;
   /** Static routes for requests outside the served domains (§16.5). */
   staticRoutes?: readonly StaticRoute[];
   /** Named dispatcher sets that static routes may name. */
@@ -149,11 +149,12 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   }
 
   const grouped = groupTargets(targets);
-  const resolved: { uri: string; q: number; group: number; hop: Hop }[] = [];
+  const resolved: { uri: string; q: number; group: number; hops: Hop[] }[] = [];
   for (const g of grouped) {
     const target = targets.find((t) => t.uri === g.uri)!;
-    const hop = target.hop ?? (await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy)));
-    if (hop !== null) resolved.push({ uri: g.uri, q: target.q, group: g.group, hop });
+    const hops =
+      target.hop === undefined ? await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy)) : [target.hop];
+    if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
   }
   if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
   return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute: deps.proxy.recordRoute };

@@ -168,11 +168,13 @@ export class Worker {
       const isCancel = message.cseq.method === 'CANCEL';
       const handled = await this.update(id, (record) => {
         const target = isCancel ? record?.forks[fork]?.cancel : record?.forks[fork]?.tx;
-        return record === null || target == null
+        return record === null || target == null || record.forks[fork]?.attempt !== branch.attempt
           ? null
           : applyToCall(record, { type: 'response', fork, message }, Date.now(), this.settings);
       });
       if (handled) return;
+      // A late response to an earlier attempt of a fork that has moved on (B19): ours, but finished.
+      if (branch.attempt > 0 || (await this.hasRecord(id))) return;
     }
     // No context (a late 2xx, a stateless branch): forward statelessly to the next Via (§16.7, §16.11, D18).
     const forwarded = forwardResponse(message);
@@ -209,9 +211,14 @@ export class Worker {
       branch: statelessBranch(message),
       recordRoute: false,
     });
-    const hop = await this.deps.tu.resolve(forwarded.nextHop);
-    if (hop === null) return;
+    const [hop] = await this.deps.tu.resolve(forwarded.nextHop);
+    if (hop === undefined) return;
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
+  }
+
+  private async hasRecord(id: string): Promise<boolean> {
+    const [stored] = await this.deps.records.load([recordKey(id)]);
+    return stored !== null && stored !== undefined;
   }
 
   private async refreshLiveEdges(): Promise<void> {

@@ -7,7 +7,7 @@ import { createMemoryStores, type Stores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
-import { Worker, type WorkerSettings } from '../src/index.js';
+import { type Hop, Worker, type WorkerSettings } from '../src/index.js';
 import type { TuDeps } from '../src/tu.js';
 
 export const logger = createLogger({ name: 'worker-test', level: process.env.LOG_LEVEL ?? 'silent' });
@@ -31,9 +31,9 @@ export const SETTINGS: WorkerSettings = {
 };
 
 /** RFC 3263 stand-in for tests: IP literals only. */
-export async function resolveIpLiteral(hop: NextHop) {
-  if (isIP(hop.host) === 0) return null;
-  return { transport: hop.transport ?? 'udp', address: hop.host, port: hop.port ?? 5060 } as const;
+export async function resolveIpLiteral(hop: NextHop): Promise<Hop[]> {
+  if (isIP(hop.host) === 0) return [];
+  return [{ transport: hop.transport ?? 'udp', address: hop.host, port: hop.port ?? 5060 }];
 }
 
 export interface Sent {

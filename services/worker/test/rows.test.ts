@@ -1,5 +1,6 @@
 /** Issue 6 rows not covered elsewhere: B8, B13, B17, D18, D23, F2, E3 (worker level, memory twins). */
 import { buildResponse } from '@sipedge/sip';
+import { parseOurBranch } from '@sipedge/proxy';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, resolveIpLiteral, sip } from './harness.js';
@@ -147,5 +148,35 @@ describe('issue 6 rows at the worker', () => {
     const invite = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
     expect(invite.meta.destination).toEqual(UAS);
     expect(calls[1 - registrar]).toBeGreaterThan(0);
+  });
+
+  it('B19: a failed attempt moves to the next resolved hop with a new branch (transport error, then 503)', async () => {
+    const X = { transport: 'tcp' as const, address: '192.0.2.50', port: 5060 };
+    const Y = { transport: 'udp' as const, address: '192.0.2.51', port: 5060 };
+    const Z = { transport: 'udp' as const, address: '192.0.2.52', port: 5060 };
+    h = await Harness.start(2, {
+      resolve: async (hop) => (hop.host === 'multi.test' ? [X, Y, Z] : resolveIpLiteral(hop)),
+    });
+    h.unreachable.add(`${X.address}:${X.port}`);
+    await h.receive(request('INVITE', 'sip:carol@multi.test', 'b19'), UAC);
+    const toY = (await h.waitFor((s) => s.message.isRequest && s.meta.destination.address === Y.address)).message;
+    expect(parseOurBranch(toY.topVia!.branch!)).toMatchObject({ kind: 'fork', forkIndex: 0, attempt: 1 });
+    await h.receive(buildResponse(toY, 503, { toTag: 'y' }).toString(), { address: Y.address, port: Y.port });
+    const toZ = (
+      await h.waitFor(
+        (s) => s.message.isRequest && s.message.method === 'INVITE' && s.meta.destination.address === Z.address,
+      )
+    ).message;
+    expect(parseOurBranch(toZ.topVia!.branch!)).toMatchObject({ attempt: 2 });
+    await h.receive(buildResponse(toZ, 200, { toTag: 'z' }).toString(), { address: Z.address, port: Z.port });
+    const ok = await h.waitFor(
+      (s) => s.message.isResponse && s.message.get('Call-ID') === 'b19' && s.message.status >= 200,
+    );
+    expect(ok.message.status).toBe(200);
+    // The 503 was ACKed hop by hop and never went upstream.
+    await h.waitFor(
+      (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === Y.address,
+    );
+    expect(h.sent.some((s) => s.message.status === 503 || s.message.status === 500)).toBe(false);
   });
 });
