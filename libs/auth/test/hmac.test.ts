@@ -195,7 +195,13 @@ describe('seeded challenges (D7)', () => {
   it('give a byte-identical challenge to a retransmission and different ones to different requests', async () => {
     const store = new MemoryNonceStore();
     const hmac = { secret: 'a-test-secret-of-at-least-32-bytes!!' };
-    const base = { realm: 'example.com', algorithms: ['SHA-256'] as const, nonceTtlMs: 300_000, nonceStore: store, hmac };
+    const base = {
+      realm: 'example.com',
+      algorithms: ['SHA-256'] as const,
+      nonceTtlMs: 300_000,
+      nonceStore: store,
+      hmac,
+    };
     const now = Date.UTC(2026, 10, 21, 12, 0, 10);
     const first = await createChallenge({ ...base, now, seed: 'branch-1|host|call-1|1' });
     const again = await createChallenge({ ...base, now: now + 500, seed: 'branch-1|host|call-1|1' });
