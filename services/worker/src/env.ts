@@ -13,6 +13,8 @@ export interface WorkerEnvConfig {
   trusted: string[];
   timers: TimerSettings;
   timerC: boolean;
+  /** Stateless proxy mode (§16.11, D25). */
+  stateless: boolean;
   auth?: {
     realm: string;
     users: StaticUserDirectory;
@@ -58,6 +60,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     trusted: env.list('SIPEDGE_TRUSTED', ['127.0.0.0/8', '::1/128']),
     timers,
     timerC: env.bool('SIPEDGE_TIMER_C', true),
+    stateless: env.bool('SIPEDGE_STATELESS', false),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),
       maxExpires: env.int('SIPEDGE_MAX_EXPIRES', 3600, 1),

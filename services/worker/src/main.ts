@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       proxy: config.proxy,
       timers: config.timers,
       timerC: config.timerC,
+      stateless: config.stateless,
       recordTtlMs: 600_000,
       deliveryTimeoutMs: 2000,
     },

@@ -71,6 +71,11 @@ export interface TuDeps {
   dispatchers?: Readonly<Record<string, DispatcherSet>>;
   /** Whether an AOR exists (404 vs 480 when it has no bindings, D12). */
   isKnownUser?: (aor: string) => KnownUser | Promise<KnownUser>;
+  /**
+   * Build every local response for sending without a transaction (stateless proxy, §16.11): a
+   * To-tag derived from the request, so retransmissions get the identical response.
+   */
+  statelessResponses?: boolean;
 }
 
 /**
@@ -80,9 +85,16 @@ export interface TuDeps {
  * resolution. Reads shared state (locations, nonces) but keeps none: the caller commits the decision.
  */
 export async function decide(request: SipMessage, origin: InboundMeta, deps: TuDeps, now: number): Promise<Decision> {
+  const stateless = deps.statelessResponses === true;
   const respond = (status: number, options: { reason?: string; headers?: HeaderList } = {}): Decision => ({
     kind: 'respond',
-    response: parseMessage(buildResponse(request, status, options).toBuffer()),
+    response: parseMessage(
+      buildResponse(request, status, {
+        ...options,
+        ...(stateless ? { toTag: statelessToTag(request) } : {}),
+      }).toBuffer(),
+    ),
+    ...(stateless ? { stateless: true } : {}),
   });
   const valid = validateRequest(request, deps.proxy);
   if (!valid.ok) return respond(valid.status, { reason: valid.reason, headers: valid.headers });
@@ -188,13 +200,20 @@ async function register(
     domains: [...deps.proxy.domains],
     ...deps.registrar,
     ...(authorizedUser === undefined ? {} : { authorizedUser }),
+    ...(deps.statelessResponses === true ? { toTag: statelessToTag(request) } : {}),
     registration: {
       edgeId: origin.edgeId,
       source: { transport: origin.transport, address: origin.source.address, port: origin.source.port },
       ...(origin.flowId === undefined ? {} : { flowId: origin.flowId }),
     },
   });
-  if (outcome.kind === 'response') return { kind: 'respond', response: outcome.response };
+  if (outcome.kind === 'response') {
+    return {
+      kind: 'respond',
+      response: outcome.response,
+      ...(deps.statelessResponses === true ? { stateless: true } : {}),
+    };
+  }
   return respond(404);
 }
 

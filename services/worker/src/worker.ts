@@ -15,6 +15,7 @@ import {
   SipParseError,
   type SipUri,
   parseMessage,
+  parseUri,
   responseDestination,
   statelessToTag,
 } from '@sipedge/sip';
@@ -50,6 +51,12 @@ export interface WorkerSettings extends EngineSettings {
   deliveryTimeoutMs: number;
   /** How often the live-edge list is refreshed (when `edges` is given); default 2000 ms. */
   liveEdgesRefreshMs?: number;
+  /**
+   * Stateless proxy (§16.11, D25): no transactions and no records; each request goes to its first
+   * target with a branch derived from the incoming one, so retransmissions, CANCEL and ACK follow
+   * the INVITE; no 100 (Trying); responses go back by their Via. Default false.
+   */
+  stateless?: boolean;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -117,6 +124,7 @@ export class Worker {
 
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {
     const now = Date.now();
+    if (this.settings.stateless === true) return this.statelessProxy(message, meta, now);
     if (message.method === 'CANCEL') {
       const id = contextIdOf(cancelledInviteKey(message));
       const handled = await this.update(id, (record) =>
@@ -141,13 +149,7 @@ export class Worker {
       return;
     const decision = await decide(message, meta, this.deps.tu, now);
     if (decision.kind === 'respond' && decision.stateless === true) {
-      const to = responseDestination(message.topVia!);
-      await this.send(
-        decision.response.toBuffer(),
-        { transport: meta.transport, ...to, ...(meta.flowId === undefined ? {} : { flowId: meta.flowId }) },
-        'response',
-        meta,
-      );
+      await this.sendLocalResponse(decision.response, message, meta);
       return;
     }
     await this.update(id, (record) =>
@@ -196,6 +198,37 @@ export class Worker {
             this.settings,
           ),
     );
+  }
+
+  /** §16.11 for every request: decide, then forward to the first target (or answer) without state. */
+  private async statelessProxy(message: SipMessage, meta: InboundMeta, now: number): Promise<void> {
+    if (message.method === 'ACK' && message.to.tag === statelessToTag(message)) return;
+    // A CANCEL takes the INVITE's route (location lookup included) and, since the branch does not
+    // depend on the method, the INVITE's branch (§16.11: it must reach the same next hop).
+    if (message.method === 'ACK') return this.statelessRequest(message, meta);
+    const decision = await decide(message, meta, { ...this.deps.tu, statelessResponses: true }, now);
+    if (decision.kind === 'respond') return this.sendLocalResponse(decision.response, message, meta);
+    const [target] = decision.targets;
+    const hop = target?.hops[0];
+    if (target === undefined || hop === undefined) return;
+    const forwarded = forwardRequest(decision.template, parseUri(target.uri) as SipUri, {
+      config: this.settings.proxy,
+      branch: statelessBranch(message),
+      recordRoute: decision.recordRoute,
+      outboundTransport: hop.transport,
+    });
+    await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
+  }
+
+  /** A response the worker answers without a transaction: back to the request's Via (§18.2.2), on its flow. */
+  private async sendLocalResponse(response: SipMessage, request: SipMessage, meta: InboundMeta): Promise<void> {
+    const to = responseDestination(request.topVia!);
+    const hop: Hop = {
+      transport: meta.transport,
+      ...to,
+      ...(meta.flowId === undefined ? {} : { flowId: meta.flowId }),
+    };
+    await this.send(response.toBuffer(), hop, 'response', meta);
   }
 
   /** §16.11: forward without state (2xx ACK, CANCEL without context): route, new deterministic branch. */

@@ -1,7 +1,8 @@
 /** Issue 6 rows not covered elsewhere: B8, B13, B17, D18, D23, F2, E3 (worker level, memory twins). */
-import { buildResponse } from '@sipedge/sip';
+import { buildResponse, parseMessage } from '@sipedge/sip';
 import { parseOurBranch } from '@sipedge/proxy';
-import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
+import { contextIdOf, recordKey } from '../src/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, resolveIpLiteral, sip } from './harness.js';
 
@@ -178,5 +179,29 @@ describe('issue 6 rows at the worker', () => {
       (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === Y.address,
     );
     expect(h.sent.some((s) => s.message.status === 503 || s.message.status === 500)).toBe(false);
+  });
+
+  it('D25: stateless mode: identical branch for a retransmitted INVITE, no 100, CANCEL to the same target, no records', async () => {
+    h = await Harness.start(2, {}, { stateless: true });
+    await h.receive(register(), UAS);
+    await h.waitFor((s) => s.message.status === 200);
+    const invite = request('INVITE', 'sip:bob@example.com', 'd25');
+    await h.receive(invite, UAC);
+    await h.receive(invite, UAC);
+    await h.waitFor(() => h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE').length === 2);
+    const invites = h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(invites[0]!.message.topVia?.branch).toBe(invites[1]!.message.topVia?.branch);
+    expect(invites.every((s) => s.meta.destination.address === UAS.address)).toBe(true);
+    expect(h.sent.some((s) => s.message.status === 100)).toBe(false);
+    await h.receive(request('CANCEL', 'sip:bob@example.com', 'd25'), UAC);
+    const cancel = await h.waitFor((s) => s.message.isRequest && s.message.method === 'CANCEL');
+    expect(cancel.meta.destination).toEqual(invites[0]!.meta.destination);
+    expect(cancel.message.topVia?.branch).toBe(invites[0]!.message.topVia?.branch);
+    // The UAS's 180 goes back by Via, without any record.
+    await h.receive(buildResponse(invites[0]!.message, 180, { toTag: 'b' }).toString(), UAS);
+    expect((await h.waitFor((s) => s.message.status === 180)).meta.destination).toEqual(UAC);
+    expect(await h.stores.records.load([recordKey(contextIdOf(serverKey(parseMessage(Buffer.from(invite)))))])).toEqual(
+      [null],
+    );
   });
 });

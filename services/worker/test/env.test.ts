@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, workerConfigFromEnv } from '../src/index.js';
+
+describe('workerConfigFromEnv', () => {
+  it('defaults to a stateful proxy serving the advertised host', () => {
+    const config = workerConfigFromEnv({ SIPEDGE_ADVERTISED: 'sip.example.net:5070' });
+    expect(config.stateless).toBe(false);
+    expect([...config.proxy.domains]).toEqual(['sip.example.net']);
+    expect([...config.proxy.selfPorts]).toEqual([5070]);
+    expect(config.auth).toBeUndefined();
+  });
+
+  it('turns on the stateless proxy mode with SIPEDGE_STATELESS', () => {
+    expect(workerConfigFromEnv({ SIPEDGE_STATELESS: 'true' }).stateless).toBe(true);
+  });
+
+  it('rejects a short auth secret and a malformed user entry', () => {
+    expect(() => workerConfigFromEnv({ SIPEDGE_AUTH_REALM: 'r', SIPEDGE_AUTH_SECRET: 'short' })).toThrow(ConfigError);
+    expect(() =>
+      workerConfigFromEnv({
+        SIPEDGE_AUTH_REALM: 'r',
+        SIPEDGE_AUTH_SECRET: 'x'.repeat(32),
+        SIPEDGE_AUTH_USERS: 'alice',
+      }),
+    ).toThrow(/SIPEDGE_AUTH_USERS/);
+  });
+});
