@@ -250,7 +250,7 @@ export function clearFailure(list: Blacklist, tuple: ResolvedTarget, now: number
  * The tuples with the blacklisted ones moved to the end, each group keeping its order (stable).
  * When every tuple is blacklisted the order is unchanged: the preferred one is tried anyway.
  */
-export function orderWithBlacklist(tuples: readonly ResolvedTarget[], list: Blacklist, now: number): ResolvedTarget[] {
+export function orderWithBlacklist<T extends ResolvedTarget>(tuples: readonly T[], list: Blacklist, now: number): T[] {
   const ok = tuples.filter((t) => !isBlacklisted(list, t, now));
   const bad = tuples.filter((t) => isBlacklisted(list, t, now));
   return [...ok, ...bad];

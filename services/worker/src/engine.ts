@@ -38,7 +38,9 @@ import type { CallRecord, Hop, TxId } from './record.js';
 export type Effect =
   | { type: 'send'; wire: Buffer; hop: Hop; kind: 'request' | 'response'; fork?: number }
   | { type: 'schedule'; timer: string; delayMs: number; generation: number }
-  | { type: 'cancel-timer'; timer: string; generation: number };
+  | { type: 'cancel-timer'; timer: string; generation: number }
+  /** B20: a downstream hop failed (transport error, Timer B/F, 503) or answered. */
+  | { type: 'hop-health'; hop: Hop; ok: boolean };
 
 export interface EngineSettings {
   proxy: ProxyConfig;
@@ -263,15 +265,20 @@ class Run {
           this.effects.push({ type: 'send', wire: action.wire, hop: fork.hop, kind: 'request', fork: index });
           break;
         case 'to-tu':
+          this.effects.push({ type: 'hop-health', hop: fork.hop, ok: action.message.status !== 503 });
           // A 503 from this hop: try the next resolved hop before the response context sees it (§16.6 step 7).
           if (action.message.status === 503 && this.retryFork(index)) break;
           this.contextEvent({ type: 'response', fork: index, message: action.message });
           break;
         case 'timeout':
-          if (action.timer !== 'C' && this.retryFork(index)) break;
+          if (action.timer !== 'C') {
+            this.effects.push({ type: 'hop-health', hop: fork.hop, ok: false });
+            if (this.retryFork(index)) break;
+          }
           this.contextEvent({ type: 'timeout', fork: index });
           break;
         case 'transport-error':
+          this.effects.push({ type: 'hop-health', hop: fork.hop, ok: false });
           if (this.retryFork(index)) break;
           this.contextEvent({ type: 'transport-error', fork: index });
           break;

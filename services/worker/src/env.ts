@@ -15,6 +15,8 @@ export interface WorkerEnvConfig {
   timerC: boolean;
   /** Stateless proxy mode (§16.11, D25). */
   stateless: boolean;
+  /** How long a failed next-hop tuple is tried last (B20). */
+  blacklistTtlMs: number;
   auth?: {
     realm: string;
     users: StaticUserDirectory;
@@ -61,6 +63,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     timers,
     timerC: env.bool('SIPEDGE_TIMER_C', true),
     stateless: env.bool('SIPEDGE_STATELESS', false),
+    blacklistTtlMs: env.int('SIPEDGE_BLACKLIST_TTL_MS', 60_000, 1),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),
       maxExpires: env.int('SIPEDGE_MAX_EXPIRES', 3600, 1),

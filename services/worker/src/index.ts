@@ -12,3 +12,4 @@ export {
 export type { CallRecord, Hop, ForkRecord } from './record.js';
 export { resolverFor } from './resolve.js';
 export { workerConfigFromEnv, ConfigError, type WorkerEnvConfig } from './env.js';
+export { SharedBlacklist, BLACKLIST_KEY, type BlacklistSettings } from './blacklist.js';

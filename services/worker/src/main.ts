@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       timers: config.timers,
       timerC: config.timerC,
       stateless: config.stateless,
+      blacklist: { ttlMs: config.blacklistTtlMs },
       recordTtlMs: 600_000,
       deliveryTimeoutMs: 2000,
     },

@@ -25,12 +25,14 @@ import type { TimerFire, TimerService } from '@sipedge/timers';
 import { cancelledInviteKey, serverKey } from '@sipedge/transaction';
 import {
   type CallEvent,
+  type Decision,
   type Effect,
   type EngineResult,
   type EngineSettings,
   applyToCall,
   createCall,
 } from './engine.js';
+import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { type CallRecord, type Hop, isFinished } from './record.js';
 import { type TuDeps, decide } from './tu.js';
 
@@ -57,6 +59,8 @@ export interface WorkerSettings extends EngineSettings {
    * the INVITE; no 100 (Trying); responses go back by their Via. Default false.
    */
   stateless?: boolean;
+  /** The shared connection blacklist (B20). */
+  blacklist?: BlacklistSettings;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -82,10 +86,14 @@ export class Worker {
   private liveEdges: Set<string> | undefined;
   private liveEdgesTimer: NodeJS.Timeout | undefined;
 
+  private readonly blacklist: SharedBlacklist;
+
   constructor(
     private readonly settings: WorkerSettings,
     private readonly deps: WorkerDeps,
-  ) {}
+  ) {
+    this.blacklist = new SharedBlacklist(deps.records, deps.logger, settings.blacklist);
+  }
 
   async start(): Promise<void> {
     if (this.deps.edges !== undefined) {
@@ -147,7 +155,7 @@ export class Worker {
     const event: CallEvent = { type: 'request', message };
     if (await this.update(id, (record) => (record === null ? null : applyToCall(record, event, now, this.settings))))
       return;
-    const decision = await decide(message, meta, this.deps.tu, now);
+    const decision = await this.orderHops(await decide(message, meta, this.deps.tu, now), now);
     if (decision.kind === 'respond' && decision.stateless === true) {
       await this.sendLocalResponse(decision.response, message, meta);
       return;
@@ -206,7 +214,10 @@ export class Worker {
     // A CANCEL takes the INVITE's route (location lookup included) and, since the branch does not
     // depend on the method, the INVITE's branch (§16.11: it must reach the same next hop).
     if (message.method === 'ACK') return this.statelessRequest(message, meta);
-    const decision = await decide(message, meta, { ...this.deps.tu, statelessResponses: true }, now);
+    const decision = await this.orderHops(
+      await decide(message, meta, { ...this.deps.tu, statelessResponses: true }, now),
+      now,
+    );
     if (decision.kind === 'respond') return this.sendLocalResponse(decision.response, message, meta);
     const [target] = decision.targets;
     const hop = target?.hops[0];
@@ -218,6 +229,15 @@ export class Worker {
       outboundTransport: hop.transport,
     });
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
+  }
+
+  /** B20: each target's hops with the blacklisted tuples last. */
+  private async orderHops(decision: Decision, now: number): Promise<Decision> {
+    if (decision.kind !== 'proxy') return decision;
+    const targets = await Promise.all(
+      decision.targets.map(async (target) => ({ ...target, hops: await this.blacklist.order(target.hops, now) })),
+    );
+    return { ...decision, targets };
   }
 
   /** A response the worker answers without a transaction: back to the request's Via (§18.2.2), on its flow. */
@@ -296,6 +316,9 @@ export class Worker {
         await this.deps.timers.schedule(key, effect.timer, effect.delayMs, effect.generation);
       } else if (effect.type === 'cancel-timer') {
         await this.deps.timers.cancel(key, effect.timer, effect.generation);
+      } else if (effect.type === 'hop-health') {
+        if (effect.ok) await this.blacklist.answered(effect.hop, Date.now());
+        else await this.blacklist.failed(effect.hop, Date.now());
       } else {
         const report = effect.fork;
         const delivered = await this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);

@@ -5,6 +5,7 @@ describe('workerConfigFromEnv', () => {
   it('defaults to a stateful proxy serving the advertised host', () => {
     const config = workerConfigFromEnv({ SIPEDGE_ADVERTISED: 'sip.example.net:5070' });
     expect(config.stateless).toBe(false);
+    expect(config.blacklistTtlMs).toBe(60_000);
     expect([...config.proxy.domains]).toEqual(['sip.example.net']);
     expect([...config.proxy.selfPorts]).toEqual([5070]);
     expect(config.auth).toBeUndefined();
@@ -12,6 +13,10 @@ describe('workerConfigFromEnv', () => {
 
   it('turns on the stateless proxy mode with SIPEDGE_STATELESS', () => {
     expect(workerConfigFromEnv({ SIPEDGE_STATELESS: 'true' }).stateless).toBe(true);
+  });
+
+  it('rejects a blacklist TTL that is not a positive integer', () => {
+    expect(() => workerConfigFromEnv({ SIPEDGE_BLACKLIST_TTL_MS: '0' })).toThrow(/SIPEDGE_BLACKLIST_TTL_MS/);
   });
 
   it('rejects a short auth secret and a malformed user entry', () => {

@@ -57,6 +57,8 @@ export class Harness {
 
   /** Destinations (`address:port`) the edge cannot reach: requests to them are reported undeliverable. */
   readonly unreachable = new Set<string>();
+  /** Every destination (`address:port`) a message was handed to the edge for, reachable or not. */
+  readonly tried: string[] = [];
 
   static async start(workers = 2, tu: Partial<TuDeps> = {}, settings: Partial<WorkerSettings> = {}): Promise<Harness> {
     const h = new Harness();
@@ -65,6 +67,7 @@ export class Harness {
     h.edge = h.hub.connect({ logger });
     const record = (m: BusMessage) => {
       const meta = decodeOutbound(m.headers);
+      h.tried.push(`${meta.destination.address}:${meta.destination.port}`);
       if (h.unreachable.has(`${meta.destination.address}:${meta.destination.port}`)) {
         return { data: new Uint8Array(0), headers: { [H.deliveryError]: 'connection refused' } };
       }

@@ -1,9 +1,9 @@
-/** Issue 6 rows not covered elsewhere: B8, B13, B17, D18, D23, F2, E3 (worker level, memory twins). */
+/** Issue 6 rows not covered elsewhere: B8, B13, B17, B19, B20, D18, D23, D25, F2, E3 (worker level, memory twins). */
 import { buildResponse, parseMessage } from '@sipedge/sip';
 import { parseOurBranch } from '@sipedge/proxy';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
 import { contextIdOf, recordKey } from '../src/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Harness, resolveIpLiteral, sip } from './harness.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
@@ -179,6 +179,48 @@ describe('issue 6 rows at the worker', () => {
       (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === Y.address,
     );
     expect(h.sent.some((s) => s.message.status === 503 || s.message.status === 500)).toBe(false);
+  });
+
+  describe('B20: the connection blacklist', () => {
+    // TCP: the edge reports a refused connection at once (a transport error, §18.4).
+    const X = { transport: 'tcp' as const, address: '192.0.2.60', port: 5060 };
+    const Y = { transport: 'udp' as const, address: '192.0.2.61', port: 5060 };
+    const resolve = async (hop: Parameters<typeof resolveIpLiteral>[0]) =>
+      hop.host === 'pair.test' ? [X, Y] : hop.host === 'only-x.test' ? [X] : resolveIpLiteral(hop);
+    const at = (t: { address: string; port: number }) => `${t.address}:${t.port}`;
+    const firstInvite = async (callId: string, uri = 'sip:carol@pair.test') => {
+      const before = h.tried.length;
+      await h.receive(request('INVITE', uri, callId), UAC);
+      const sent = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === callId);
+      // Downstream only: the 100 (Trying) to the UAC is not a tuple choice.
+      return { tried: h.tried.slice(before).filter((d) => d !== at(UAC)), sent };
+    };
+
+    it('a failed tuple is skipped by new calls on any worker; used anyway when it is the only one; an answer clears it', async () => {
+      h = await Harness.start(2, { resolve }, { blacklist: { ttlMs: 60_000, refreshMs: 0 } });
+      h.unreachable.add(at(X));
+      const first = await firstInvite('b20-1');
+      expect(first.tried).toEqual([at(X), at(Y)]);
+      h.unreachable.delete(at(X));
+      // Two more calls (the queue group spreads them over both workers): no packet to X.
+      for (const id of ['b20-2', 'b20-3']) expect((await firstInvite(id)).tried).toEqual([at(Y)]);
+      // Every tuple of the target blacklisted: the preferred one is tried; its answer clears it.
+      const only = await firstInvite('b20-4', 'sip:carol@only-x.test');
+      expect(only.tried).toEqual([at(X)]);
+      await h.receive(buildResponse(only.sent.message, 180, { toTag: 'x' }).toString(), X);
+      await h.waitFor((s) => s.message.status === 180 && s.message.get('Call-ID') === 'b20-4');
+      await vi.waitFor(async () => expect((await firstInvite(`b20-5-${Date.now()}`)).tried).toEqual([at(X)]));
+    });
+
+    it('a blacklisted tuple is tried again once its TTL has run out', async () => {
+      h = await Harness.start(1, { resolve }, { blacklist: { ttlMs: 200, refreshMs: 0 } });
+      h.unreachable.add(at(X));
+      expect((await firstInvite('b20-ttl-1')).tried).toEqual([at(X), at(Y)]);
+      h.unreachable.delete(at(X));
+      expect((await firstInvite('b20-ttl-2')).tried).toEqual([at(Y)]);
+      await new Promise((r) => setTimeout(r, 250));
+      expect((await firstInvite('b20-ttl-3')).tried).toEqual([at(X)]);
+    });
   });
 
   it('D25: stateless mode: identical branch for a retransmitted INVITE, no 100, CANCEL to the same target, no records', async () => {

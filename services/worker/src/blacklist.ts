@@ -1,0 +1,114 @@
+import {
+  type Blacklist,
+  DEFAULT_BLACKLIST_TTL_MS,
+  EMPTY_BLACKLIST,
+  addFailure,
+  clearFailure,
+  isBlacklisted,
+  orderWithBlacklist,
+} from '@sipedge/proxy';
+import type { RecordStore } from '@sipedge/store';
+import type { Logger } from '@sipedge/telemetry';
+import type { Hop } from './record.js';
+
+/** The fleet's blacklist record; its own hash tag (one slot in a Redis Cluster). */
+export const BLACKLIST_KEY = 'sipedge:blacklist:{tuples}';
+
+const MAX_ATTEMPTS = 10;
+
+export interface BlacklistSettings {
+  /** How long a failed tuple stays blacklisted (B20); default 60 s. */
+  ttlMs?: number;
+  /** How old the local copy may get before a lookup reloads it; default 1000 ms. */
+  refreshMs?: number;
+}
+
+/**
+ * The connection blacklist (B20, M5T §5.2.5) shared by every worker: a tuple that failed (transport
+ * error, Timer B/F, 503) is tried last by new calls until its TTL runs out or it answers again; when
+ * every tuple of a target is blacklisted the preferred one is used anyway. One versioned record in
+ * the record store, changed with compare-and-set; each worker reads a copy at most `refreshMs` old,
+ * so a failure noted by one worker reaches the others within that time. A flow hop (a registered
+ * contact's own connection) is never blacklisted: it names a connection, not a reachable tuple.
+ */
+export class SharedBlacklist {
+  private copy: Blacklist = EMPTY_BLACKLIST;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private readonly ttlMs: number;
+  private readonly refreshMs: number;
+
+  constructor(
+    private readonly records: RecordStore,
+    private readonly logger: Logger,
+    settings: BlacklistSettings = {},
+  ) {
+    this.ttlMs = settings.ttlMs ?? DEFAULT_BLACKLIST_TTL_MS;
+    this.refreshMs = settings.refreshMs ?? 1000;
+  }
+
+  /** The hops with the blacklisted tuples moved to the end (stable); flow hops stay where they are. */
+  async order(hops: readonly Hop[], now: number): Promise<Hop[]> {
+    if (hops.length < 2 || hops.some((hop) => hop.flowId !== undefined)) return [...hops];
+    return orderWithBlacklist(hops, await this.current(now), now);
+  }
+
+  /** The hop failed at `now`. */
+  async failed(hop: Hop, now: number): Promise<void> {
+    if (hop.flowId !== undefined) return;
+    await this.change(now, (list) => addFailure(list, hop, now, this.ttlMs));
+  }
+
+  /** The hop answered: off the blacklist (a write only when it is on it). */
+  async answered(hop: Hop, now: number): Promise<void> {
+    if (hop.flowId !== undefined || !isBlacklisted(await this.current(now), hop, now)) return;
+    await this.change(now, (list) => clearFailure(list, hop, now));
+  }
+
+  private async current(now: number): Promise<Blacklist> {
+    if (now - this.loadedAt < this.refreshMs) return this.copy;
+    try {
+      this.copy = (await this.load()).list;
+      this.loadedAt = now;
+    } catch (error) {
+      // Keep the last copy: routing with a slightly stale blacklist beats failing the call.
+      this.logger.warn({ err: (error as Error).message }, 'blacklist not refreshed');
+    }
+    return this.copy;
+  }
+
+  private async load(): Promise<{ list: Blacklist; version: number }> {
+    const [stored] = await this.records.load([BLACKLIST_KEY]);
+    if (stored === null || stored === undefined) return { list: EMPTY_BLACKLIST, version: 0 };
+    return { list: JSON.parse(stored.value) as Blacklist, version: stored.version };
+  }
+
+  /** Compare-and-set on the shared record; a failure is logged, never fails the call. */
+  private async change(now: number, apply: (list: Blacklist) => Blacklist): Promise<void> {
+    try {
+      await this.commit(now, apply);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'blacklist not changed');
+    }
+  }
+
+  private async commit(now: number, apply: (list: Blacklist) => Blacklist): Promise<void> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const { list, version } = await this.load();
+      const next = apply(list);
+      const committed = await this.records.commit([
+        {
+          key: BLACKLIST_KEY,
+          expectedVersion: version,
+          value: JSON.stringify(next),
+          ttlMs: this.ttlMs * 2,
+        },
+      ]);
+      if (committed.ok) {
+        this.copy = next;
+        this.loadedAt = now;
+        return;
+      }
+    }
+    this.logger.warn('blacklist not changed: too many conflicting commits');
+  }
+}
