@@ -134,6 +134,22 @@ export function failover(
   );
 }
 
+/**
+ * Every hop of the set a request may try, in order: `selectHop`'s choice, then each `failover` hop
+ * after the ones before it failed. Empty when no hop is up. The proxy resolves them all up front, so
+ * a failed attempt moves to the next one like to the next tuple of a target (§16.6 step 7).
+ */
+export function dispatchOrder(set: DispatcherSet, options: SelectOptions): string[] {
+  const first = selectHop(set, options);
+  if (first === undefined) return [];
+  const order = [first];
+  for (let next = failover(set, order, options.callId, options.health, options.now); next !== undefined;) {
+    order.push(next);
+    next = failover(set, order, options.callId, options.health, options.now);
+  }
+  return order;
+}
+
 /** Checks a set at start-up: a TypeError naming what is wrong. */
 export function validateDispatcherSet(set: DispatcherSet): void {
   if (set.name === '') throw new TypeError('dispatcher set without a name');

@@ -4,6 +4,7 @@ import {
   type DispatcherHealth,
   type DispatcherSet,
   EMPTY_HEALTH,
+  dispatchOrder,
   failover,
   isHopUp,
   selectHop,
@@ -180,6 +181,25 @@ describe('dispatcher: failover', () => {
     expect(failover(hashed, [], 'c', down(A, B, C, BACKUP), NOW)).toBeUndefined();
     // The hold-down ends by itself.
     expect(failover(hashed, [A, C, BACKUP], 'c', down(B), NOW + DEFAULT_HOLD_DOWN_MS)).toBe(B);
+  });
+});
+
+describe('dispatcher: dispatch order', () => {
+  it('starts with the selected hop and then follows failover, each up hop once', () => {
+    const order = dispatchOrder(hashed, { counter: 0, callId: 'c9', now: NOW });
+    expect(order[0]).toBe(selectHop(hashed, { counter: 0, callId: 'c9', now: NOW }));
+    expect(order[1]).toBe(failover(hashed, [order[0]!], 'c9', undefined, NOW));
+    expect([...order].sort()).toEqual([A, B, C, BACKUP].sort());
+    expect(order.at(-1)).toBe(BACKUP);
+    for (let counter = 0; counter < 4; counter++) {
+      const first = selectHop(rr, { counter, callId: 'c', now: NOW });
+      expect(dispatchOrder(rr, { counter, callId: 'c', now: NOW })).toEqual([first, first === A ? B : A]);
+    }
+  });
+
+  it('leaves out hops that are down; none up → empty', () => {
+    expect(dispatchOrder(hashed, { counter: 0, callId: 'c', now: NOW, health: down(A, C) })).toEqual([B, BACKUP]);
+    expect(dispatchOrder(rr, { counter: 0, callId: 'c', now: NOW, health: down(A, B) })).toEqual([]);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   forwardResponse,
   loopHash,
   startContext,
+  withRoute,
 } from '@sipedge/proxy';
 import {
   type HeaderRow,
@@ -47,6 +48,11 @@ export interface EngineSettings {
   timers: TimerSettings;
   /** Run Timer C on INVITE forks (§16.6 step 11). */
   timerC: boolean;
+}
+
+/** The request to forward on `hop`: with the hop's forced Route on top when it has one (a dispatcher hop). */
+export function requestForHop(template: SipMessage, hop: Hop): SipMessage {
+  return hop.route === undefined ? template : withRoute(template, hop.route);
 }
 
 /** How the TU decided to handle a new request (see tu.ts). */
@@ -361,8 +367,8 @@ class Run {
   /** §16.6: forward the request to one target on a new client transaction, with its own branch. */
   private startFork(index: number, target: string, attempt = 0): void {
     const r = this.record;
-    const template = parseMessage(Buffer.from(r.template!, 'latin1'));
     const hop = r.hops[target]![attempt]!;
+    const template = requestForHop(parseMessage(Buffer.from(r.template!, 'latin1')), hop);
     const forwarded = forwardRequest(template, parseUri(target) as SipUri | TelUri, {
       config: this.settings.proxy,
       branch: forkBranch(r.id, loopHash(serverRequest(r)), index, attempt),

@@ -1,6 +1,7 @@
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import type { ProxyConfig } from '@sipedge/proxy';
+import { NO_ROUTING, type Routing, loadRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
 
 export { ConfigError };
@@ -15,6 +16,7 @@ export interface WorkerEnvConfig {
   timerC: boolean;
   /** Stateless proxy mode (§16.11, D25). */
   stateless: boolean;
+  routing: Routing;
   /** How long a failed next-hop tuple is tried last (B20). */
   blacklistTtlMs: number;
   auth?: {
@@ -48,6 +50,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   } catch (error) {
     throw new ConfigError(`SIPEDGE_T1_MS/T2/T4/TIMER_C: ${(error as Error).message}`);
   }
+  const routingFile = env.string('SIPEDGE_ROUTING_FILE');
   const config: WorkerEnvConfig = {
     workerId: env.string('SIPEDGE_WORKER_ID') ?? `worker-${process.pid}`,
     proxy: {
@@ -63,6 +66,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     timers,
     timerC: env.bool('SIPEDGE_TIMER_C', true),
     stateless: env.bool('SIPEDGE_STATELESS', false),
+    routing: routingFile === undefined ? NO_ROUTING : loadRouting(routingFile),
     blacklistTtlMs: env.int('SIPEDGE_BLACKLIST_TTL_MS', 60_000, 1),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),

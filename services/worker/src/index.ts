@@ -13,3 +13,4 @@ export type { CallRecord, Hop, ForkRecord } from './record.js';
 export { resolverFor } from './resolve.js';
 export { workerConfigFromEnv, ConfigError, type WorkerEnvConfig } from './env.js';
 export { SharedBlacklist, BLACKLIST_KEY, type BlacklistSettings } from './blacklist.js';
+export { parseRouting, loadRouting, roundRobinCounter, type Routing } from './routing.js';

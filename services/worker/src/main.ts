@@ -12,6 +12,7 @@ import { createLogger } from '@sipedge/telemetry';
 import { createBullmqTimers } from '@sipedge/timers';
 import { workerConfigFromEnv } from './env.js';
 import { resolverFor } from './resolve.js';
+import { roundRobinCounter } from './routing.js';
 import { Worker } from './worker.js';
 
 const logger = createLogger({ name: 'worker' });
@@ -48,6 +49,9 @@ async function main(): Promise<void> {
         isTrusted: (address) => trusted.has(address),
         registrar: config.registrar,
         resolve: resolverFor(nodeDns()),
+        staticRoutes: config.routing.staticRoutes,
+        dispatchers: config.routing.dispatchers,
+        dispatchCounter: roundRobinCounter(),
         ...(config.auth === undefined
           ? {}
           : {

@@ -11,6 +11,12 @@ export interface Hop {
   flowId?: string;
   /** The edge that holds `flowId`, or that received the request. */
   edgeId?: string;
+  /**
+   * A forced next hop for this attempt only (a dispatcher hop, §16.6 step 6): pushed as the top
+   * Route of the forwarded request. Each dispatcher hop's tuples carry their own, so failing over to
+   * the next hop changes the Route too.
+   */
+  route?: string;
 }
 
 export interface ForkRecord {

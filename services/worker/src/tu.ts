@@ -22,7 +22,7 @@ import {
   isAddressedToSelf,
   preprocessRoutes,
   prepareForward,
-  selectHop,
+  dispatchOrder,
   validateRequest,
   withRoute,
 } from '@sipedge/proxy';
@@ -69,6 +69,8 @@ export interface TuDeps {
   staticRoutes?: readonly StaticRoute[];
   /** Named dispatcher sets that static routes may name. */
   dispatchers?: Readonly<Record<string, DispatcherSet>>;
+  /** The round-robin position of a dispatcher set (incremented per call); 0 when absent. */
+  dispatchCounter?: (set: string) => number;
   /** Whether an AOR exists (404 vs 480 when it has no bindings, D12). */
   isKnownUser?: (aor: string) => KnownUser | Promise<KnownUser>;
   /**
@@ -129,23 +131,23 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   });
   if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
   let forwardTemplate = template;
-  const targets: { uri: string; q: number; hop?: Hop }[] = [];
+  const targets: { uri: string; q: number; hop?: Hop; dispatch?: string[] }[] = [];
   for (const target of outcome.targets) {
     // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or authenticated users.
     if (target.source === 'foreign' && !trusted && !inDialog && deps.auth?.proxy !== true) {
       return respond(403, { reason: 'Relaying Denied' });
     }
-    let route = target.route;
     if (target.dispatcher !== undefined) {
       const set = deps.dispatchers?.[target.dispatcher];
-      route =
-        set === undefined
-          ? undefined
-          : selectHop(set, { counter: 0, callId: request.callId, now, health: EMPTY_HEALTH });
-      if (route === undefined)
+      const counter = set === undefined ? 0 : (deps.dispatchCounter?.(set.name) ?? 0);
+      const dispatch =
+        set === undefined ? [] : dispatchOrder(set, { counter, callId: request.callId, now, health: EMPTY_HEALTH });
+      if (dispatch.length === 0)
         return respond(503, { reason: 'No Next Hop Available', headers: [['Retry-After', '5']] });
+      targets.push({ uri: target.uri, q: target.q, dispatch });
+      continue;
     }
-    if (route !== undefined) forwardTemplate = withRoute(forwardTemplate, route);
+    if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
     const binding = target.binding;
     const hop =
       binding?.flowId !== undefined && binding.source !== undefined
@@ -165,11 +167,25 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   for (const g of grouped) {
     const target = targets.find((t) => t.uri === g.uri)!;
     const hops =
-      target.hop === undefined ? await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy)) : [target.hop];
+      target.dispatch !== undefined
+        ? await dispatchHops(forwardTemplate, g.uri, target.dispatch, deps)
+        : target.hop === undefined
+          ? await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))
+          : [target.hop];
     if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
   }
   if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
   return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute: deps.proxy.recordRoute };
+}
+
+/** The tuples of every dispatcher hop in dispatch order, each carrying its hop as the Route to push. */
+async function dispatchHops(template: SipMessage, target: string, dispatch: string[], deps: TuDeps): Promise<Hop[]> {
+  const hops: Hop[] = [];
+  for (const route of dispatch) {
+    const tuples = await deps.resolve(nextHopOf(withRoute(template, route), target, deps.proxy));
+    hops.push(...tuples.map((tuple) => ({ ...tuple, route })));
+  }
+  return hops;
 }
 
 function nextHopOf(template: SipMessage, target: string, config: ProxyConfig): NextHop {

@@ -31,6 +31,7 @@ import {
   type EngineSettings,
   applyToCall,
   createCall,
+  requestForHop,
 } from './engine.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { type CallRecord, type Hop, isFinished } from './record.js';
@@ -222,7 +223,7 @@ export class Worker {
     const [target] = decision.targets;
     const hop = target?.hops[0];
     if (target === undefined || hop === undefined) return;
-    const forwarded = forwardRequest(decision.template, parseUri(target.uri) as SipUri, {
+    const forwarded = forwardRequest(requestForHop(decision.template, hop), parseUri(target.uri) as SipUri, {
       config: this.settings.proxy,
       branch: statelessBranch(message),
       recordRoute: decision.recordRoute,

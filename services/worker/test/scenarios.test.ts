@@ -175,6 +175,42 @@ describe('proxy scenarios through the worker', () => {
     expect(toTrunk.message.values('Route')[0]).toBe('<sip:192.0.2.99:5080;lr>');
   });
 
+  it('dispatcher set: round-robin first hop, failover to the next hop (new Route, new branch) on a transport error and a 503', async () => {
+    const GW = ['sip:192.0.2.70:5060;transport=tcp', 'sip:192.0.2.71:5060', 'sip:192.0.2.72:5060'];
+    let calls = 0;
+    h = await Harness.start(1, {
+      staticRoutes: [{ match: { domain: 'pstn.test' }, to: { dispatcher: 'gw' } }],
+      dispatchers: { gw: { name: 'gw', algorithm: 'round-robin', hops: GW.map((uri) => ({ uri })) } },
+      dispatchCounter: () => calls++,
+    });
+    h.unreachable.add('192.0.2.70:5060');
+    await h.receive(invite('gw-1', 'sip:+15551234@pstn.test'), UAC);
+    // After the first hop, failover follows the Call-ID's rendezvous order over the others.
+    const second = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
+    const secondAddress = second.meta.destination.address;
+    const thirdAddress = secondAddress === '192.0.2.71' ? '192.0.2.72' : '192.0.2.71';
+    expect(['192.0.2.71', '192.0.2.72']).toContain(secondAddress);
+    expect(second.message.requestUriText).toBe('sip:+15551234@pstn.test');
+    expect(second.message.values('Route')).toEqual([`<sip:${secondAddress}:5060;lr>`]);
+    await h.receive(buildResponse(second.message, 503, { toTag: 'g2' }).toString(), second.meta.destination);
+    const third = await h.waitFor(
+      (s) => s.message.isRequest && s.message.method === 'INVITE' && s.meta.destination.address === thirdAddress,
+    );
+    expect(third.message.values('Route')).toEqual([`<sip:${thirdAddress}:5060;lr>`]);
+    expect(third.message.topVia?.branch).not.toBe(second.message.topVia?.branch);
+    await h.receive(buildResponse(third.message, 200, { toTag: 'g3' }).toString(), third.meta.destination);
+    expect((await h.waitFor((s) => s.message.isResponse && s.message.status >= 200)).message.status).toBe(200);
+    // Counter 0 chose the first hop of the set; it was tried first.
+    expect(h.tried.find((d) => d !== `${UAC.address}:${UAC.port}`)).toBe('192.0.2.70:5060');
+    // The next call (counter 1) skips the two hops that failed (blacklisted, B20): the one that answered.
+    const before = h.tried.length;
+    await h.receive(invite('gw-2', 'sip:+15551234@pstn.test'), UAC);
+    const next = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'gw-2');
+    expect(next.meta.destination.address).toBe(thirdAddress);
+    expect(h.tried.slice(before)).not.toContain('192.0.2.70:5060');
+    expect(calls).toBe(2);
+  });
+
   it('D6 D7 F4: a stateless 407 (no record, identical on retransmission, its ACK absorbed); only our realm’s credentials are consumed', async () => {
     h = await Harness.start(1, {
       isTrusted: () => false,
