@@ -116,26 +116,12 @@ export function ourCredentialRows(request: SipMessage, header: CredentialHeader,
 }
 
 /**
- * Removes the given rows (indexes from `ourCredentialRows` / `VerifyResult.ourRows`) of the header
- * and keeps every other row's value as written, in order, where the first row of the header was.
- * The kept rows are re-rendered from their values (`@sipedge/sip` has no per-row removal yet), so
- * their raw bytes (e.g. line folding) are not preserved, their values are.
+ * Removes the given rows (indexes from `ourCredentialRows` / `VerifyResult.ourRows`) of the header;
+ * every other row stays byte for byte where it was (line folding included).
  */
 export function removeCredentialRows(request: SipMessage, header: CredentialHeader, rows: readonly number[]): void {
-  if (rows.length === 0) return;
-  const values = request.values(header);
-  const kept = values.filter((_, i) => !rows.includes(i));
-  if (kept.length === values.length) return;
-  if (kept.length === 0) {
-    request.remove(header);
-    return;
-  }
-  request.set(header, kept[kept.length - 1]!);
-  for (let i = kept.length - 2; i >= 0; i--) request.prepend(canonical(header), kept[i]!);
-}
-
-function canonical(header: CredentialHeader): string {
-  return header === 'authorization' ? 'Authorization' : 'Proxy-Authorization';
+  // Credential headers are not comma lists (§20.7, §20.28): one value per row, so value index = row index.
+  request.removeRows(header, rows);
 }
 
 /** One parsed value per row (credential headers are not list headers); null for a row that does not parse. */

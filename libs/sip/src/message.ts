@@ -319,6 +319,20 @@ export class SipMessage {
   }
 
   /**
+   * Removes rows of a header by their position among that header's rows (0 = its first row); every
+   * other row keeps its bytes and place (e.g. our realm's Proxy-Authorization rows, §22.3).
+   */
+  removeRows(name: string, positions: readonly number[]): void {
+    const key = headerKey(name);
+    let position = -1;
+    const next = this.rowList.filter((r) => r.key !== key || !positions.includes(++position));
+    if (next.length !== this.rowList.length) {
+      this.rowList = next;
+      this.changedHeader(key);
+    }
+  }
+
+  /**
    * Removes the first value of a header (e.g. our own Route, §16.4, or the top Via of a response,
    * §16.7 step 3). Other values in the same row keep their text. Returns the removed value.
    */

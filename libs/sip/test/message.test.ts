@@ -52,6 +52,22 @@ describe('SipMessage changes (lossless forwarding)', () => {
     expect(parseMessage(res.toBuffer()).vias.map((v) => v.branch)).toEqual(['z9hG4bK2']);
   });
 
+  it('removes rows of a header by position; every other row keeps its bytes, folding included (§22.3)', () => {
+    const rows = [
+      'Proxy-Authorization: Digest realm="a", username="x",\r\n  nonce="1"',
+      'Proxy-Authorization: Digest realm="ours", username="y", nonce="2"',
+      'Proxy-Authorization:   Digest realm="b",username="z", nonce="3"',
+    ];
+    const source = wire([...INVITE_HEAD, ...rows, 'Content-Length: 0']);
+    const m = parseMessage(source);
+    m.removeRows('proxy-authorization', [1]);
+    expect(m.toBuffer().toString('latin1')).toBe(source.toString('latin1').replace(`${rows[1]}\r\n`, ''));
+    m.removeRows('Proxy-Authorization', [5]);
+    expect(m.values('Proxy-Authorization')).toHaveLength(2);
+    m.removeRows('Proxy-Authorization', [0, 1]);
+    expect(m.has('Proxy-Authorization')).toBe(false);
+  });
+
   it('keeps clones independent (one copy per fork)', () => {
     const m = parseMessage(bytes);
     const a = m.clone();
