@@ -7,7 +7,16 @@ export {
   type DigestAlgorithm,
   type ResponseInput,
 } from './algorithms.js';
-export { StaticUserDirectory, type StaticUser, type UserCredentials, type UserDirectory } from './users.js';
+export {
+  StaticUserDirectory,
+  TableUserDirectory,
+  credentialsOf,
+  firstFound,
+  type StaticUser,
+  type UserCredentials,
+  type UserDirectory,
+  type UserEntries,
+} from './users.js';
 export {
   checkHmacNonce,
   checkHmacOptions,

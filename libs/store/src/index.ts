@@ -8,6 +8,7 @@ export {
   MemoryConnectionDirectory,
   MemoryEdgeRegistry,
   MemoryNonceStore,
+  MemoryUserTable,
 } from './memory.js';
 export {
   createRedisStores,
@@ -16,5 +17,6 @@ export {
   RedisConnectionDirectory,
   RedisEdgeRegistry,
   RedisNonceStore,
+  RedisUserTable,
 } from './redis.js';
 export { connectRedis, type RedisConnection, type RedisClient } from './redis-client.js';

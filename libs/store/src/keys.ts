@@ -27,4 +27,5 @@ export const storeKeys = {
   connection: (flowId: string) => `sipedge:conn:{${flowId}}`,
   edges: () => 'sipedge:edges',
   nonce: (nonce: string) => `sipedge:nonce:{${nonce}}`,
+  users: (realm: string) => `sipedge:users:{${realm}}`,
 };

@@ -12,6 +12,7 @@ import type {
   RegisterOp,
   RegisterResult,
   StoredRecord,
+  UserTable,
 } from './ports.js';
 import { isOutOfOrder } from './register-rules.js';
 import type { Stores } from './stores.js';
@@ -189,6 +190,24 @@ export class MemoryNonceStore implements NonceStore {
   }
 }
 
+export class MemoryUserTable implements UserTable {
+  private readonly entries = new Map<string, string>();
+
+  async get(realm: string, username: string): Promise<string | null> {
+    return this.entries.get(JSON.stringify([realm, username])) ?? null;
+  }
+
+  async put(realm: string, username: string, entry: string | null): Promise<void> {
+    const key = JSON.stringify([realm, username]);
+    if (entry === null) this.entries.delete(key);
+    else this.entries.set(key, entry);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
 /** The in-memory twins of every store port, for standalone mode. */
 export function createMemoryStores(): Stores {
   const parts = {
@@ -197,6 +216,7 @@ export function createMemoryStores(): Stores {
     connections: new MemoryConnectionDirectory(),
     edges: new MemoryEdgeRegistry(),
     nonces: new MemoryNonceStore(),
+    users: new MemoryUserTable(),
   };
   return {
     ...parts,

@@ -109,6 +109,17 @@ export interface NonceStore {
   use(nonce: string, nc: number | null): Promise<NonceCheck>;
 }
 
+/**
+ * The user table of digest authentication: per realm, username → an entry as JSON text (a password
+ * or HA1 values; `@sipedge/auth` reads it). Operators write it with `put` or with `redis-cli HSET`
+ * on `sipedge:users:{<realm>}`; every worker sees a change at once.
+ */
+export interface UserTable {
+  get(realm: string, username: string): Promise<string | null>;
+  /** Adds or replaces an entry; `null` removes it. */
+  put(realm: string, username: string, entry: string | null): Promise<void>;
+}
+
 /** Redis is unreachable (or the store is closed); the operation was not performed. */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';

@@ -13,6 +13,7 @@ import type {
   RegisterOp,
   RegisterResult,
   StoredRecord,
+  UserTable,
 } from './ports.js';
 import { type RedisClient, type RedisConnection, connectRedis, guarded, loadScript } from './redis-client.js';
 import type { Stores } from './stores.js';
@@ -149,6 +150,21 @@ export class RedisNonceStore implements NonceStore {
   }
 }
 
+export class RedisUserTable implements UserTable {
+  constructor(private readonly client: RedisClient) {}
+
+  async get(realm: string, username: string): Promise<string | null> {
+    return guarded(this.client, () => this.client.hget(storeKeys.users(realm), username));
+  }
+
+  async put(realm: string, username: string, entry: string | null): Promise<void> {
+    const key = storeKeys.users(realm);
+    await guarded(this.client, () =>
+      entry === null ? this.client.hdel(key, username) : this.client.hset(key, username, entry),
+    );
+  }
+}
+
 /** Every store port on one Redis connection (single server or Cluster). */
 export async function createRedisStores(
   connection: RedisConnection,
@@ -162,6 +178,7 @@ export async function createRedisStores(
     connections: new RedisConnectionDirectory(client),
     edges: new RedisEdgeRegistry(client),
     nonces: new RedisNonceStore(client),
+    users: new RedisUserTable(client),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

@@ -1,4 +1,4 @@
-import type { ConnectionDirectory, EdgeRegistry, LocationStore, NonceStore, RecordStore } from './ports.js';
+import type { ConnectionDirectory, EdgeRegistry, LocationStore, NonceStore, RecordStore, UserTable } from './ports.js';
 
 /** Every port of the store, as services wire them. */
 export interface Stores {
@@ -7,6 +7,7 @@ export interface Stores {
   connections: ConnectionDirectory;
   edges: EdgeRegistry;
   nonces: NonceStore;
+  users: UserTable;
   /** Closes connections (Redis) or drops the data (memory). */
   close(): Promise<void>;
 }

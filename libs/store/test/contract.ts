@@ -250,6 +250,19 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       });
     });
 
+    describe('user table', () => {
+      it('stores, replaces and removes entries per realm', async () => {
+        const realm = `realm-${randomUUID()}`;
+        expect(await stores.users.get(realm, 'alice')).toBeNull();
+        await stores.users.put(realm, 'alice', '{"password":"a"}');
+        await stores.users.put(realm, 'alice', '{"password":"b"}');
+        expect(await stores.users.get(realm, 'alice')).toBe('{"password":"b"}');
+        expect(await stores.users.get(`other-${realm}`, 'alice')).toBeNull();
+        await stores.users.put(realm, 'alice', null);
+        expect(await stores.users.get(realm, 'alice')).toBeNull();
+      });
+    });
+
     describe('digest nonces', () => {
       it('accepts rising nonce counts, refuses replays and unknown nonces', async () => {
         const nonce = randomUUID();

@@ -22,6 +22,8 @@ export interface WorkerEnvConfig {
   auth?: {
     realm: string;
     users: StaticUserDirectory;
+    /** Also look users up in the shared user table (Redis `sipedge:users:{<realm>}`), after `users`. */
+    userTable: boolean;
     secret: string;
     algorithms: DigestAlgorithm[];
     register: boolean;
@@ -87,6 +89,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     config.auth = {
       realm,
       users: new StaticUserDirectory(users),
+      userTable: env.bool('SIPEDGE_AUTH_USER_TABLE', false),
       secret,
       algorithms: ['SHA-256', 'MD5'],
       register: env.bool('SIPEDGE_AUTH_REGISTER', true),

@@ -3,6 +3,7 @@
  * Settings from environment variables (services/worker/README.md); NATS_URL and REDIS_URL name
  * the bus and the store. SIGTERM stops taking messages; its timers are fired by the other workers.
  */
+import { TableUserDirectory, firstFound } from '@sipedge/auth';
 import { connectNatsBus } from '@sipedge/bus';
 import { ConfigError } from '@sipedge/config';
 import { CidrSet } from '@sipedge/net';
@@ -57,7 +58,14 @@ async function main(): Promise<void> {
           : {
               auth: {
                 realm: config.auth.realm,
-                users: config.auth.users,
+                users: config.auth.userTable
+                  ? firstFound(
+                      config.auth.users,
+                      new TableUserDirectory(stores.users, (username, realm, error) =>
+                        logger.warn({ username, realm, err: error.message }, 'invalid user table entry: user refused'),
+                      ),
+                    )
+                  : config.auth.users,
                 nonceStore: stores.nonces,
                 hmac: { secret: config.auth.secret },
                 algorithms: config.auth.algorithms,

@@ -15,6 +15,12 @@ describe('workerConfigFromEnv', () => {
     expect(workerConfigFromEnv({ SIPEDGE_STATELESS: 'true' }).stateless).toBe(true);
   });
 
+  it('reads the user table switch with authentication', () => {
+    const auth = { SIPEDGE_AUTH_REALM: 'example.com', SIPEDGE_AUTH_SECRET: 'x'.repeat(32) };
+    expect(workerConfigFromEnv(auth).auth?.userTable).toBe(false);
+    expect(workerConfigFromEnv({ ...auth, SIPEDGE_AUTH_USER_TABLE: 'true' }).auth?.userTable).toBe(true);
+  });
+
   it('rejects a blacklist TTL that is not a positive integer', () => {
     expect(() => workerConfigFromEnv({ SIPEDGE_BLACKLIST_TTL_MS: '0' })).toThrow(/SIPEDGE_BLACKLIST_TTL_MS/);
   });

@@ -1,8 +1,14 @@
 /** Proxy scenarios through the worker core (issue 6 rows), with the memory twins and a stand-in edge. */
-import { StaticUserDirectory, buildCredentials } from '@sipedge/auth';
+import {
+  StaticUserDirectory,
+  TableUserDirectory,
+  type UserDirectory,
+  buildCredentials,
+  firstFound,
+} from '@sipedge/auth';
 
 import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
-import { MemoryNonceStore } from '@sipedge/store';
+import { MemoryNonceStore, MemoryUserTable } from '@sipedge/store';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
 import { contextIdOf, recordKey } from '../src/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -121,45 +127,63 @@ describe('proxy scenarios through the worker', () => {
     expect([denied.message.status, denied.message.reason]).toEqual([403, 'Relaying Denied']);
   });
 
-  it('E2: REGISTER is challenged with 401, accepted with credentials, and another user’s AOR gets 403', async () => {
-    const users = new StaticUserDirectory([
-      { username: 'bob', password: 'secret' },
-      { username: 'eve', password: 'evil' },
-    ]);
-    h = await Harness.start(1, {
-      auth: {
-        realm: 'example.com',
-        users,
-        nonceStore: new MemoryNonceStore(),
-        hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
-        algorithms: ['SHA-256', 'MD5'],
-        nonceTtlMs: 60_000,
-        register: true,
-        proxy: false,
+  it.each([
+    [
+      'configuration',
+      async (): Promise<UserDirectory> =>
+        new StaticUserDirectory([
+          { username: 'bob', password: 'secret' },
+          { username: 'eve', password: 'evil' },
+        ]),
+    ],
+    [
+      'the shared user table',
+      async (): Promise<UserDirectory> => {
+        const table = new MemoryUserTable();
+        await table.put('example.com', 'bob', JSON.stringify({ password: 'secret' }));
+        await table.put('example.com', 'eve', JSON.stringify({ password: 'evil' }));
+        return firstFound(new StaticUserDirectory([]), new TableUserDirectory(table, () => undefined));
       },
-    });
-    await h.receive(sip(registerLines(A, 1)), A);
-    const challenge = (await h.waitFor((s) => s.message.status === 401)).message;
-    const www = challenge.wwwAuthenticates[0]!;
-    const nonce = www.params.get('nonce')!.slice(1, -1);
-    const credentials = (username: string, password: string, nc: number) =>
-      buildCredentials({
-        username,
-        password,
-        realm: 'example.com',
-        nonce,
-        uri: 'sip:example.com',
-        method: 'REGISTER',
-        algorithm: 'SHA-256',
-        nc,
-        cnonce: 'c1',
+    ],
+  ])(
+    'E2 (users from %s): REGISTER is challenged with 401, accepted with credentials, and another user’s AOR gets 403',
+    async (_source, makeUsers) => {
+      const users = await makeUsers();
+      h = await Harness.start(1, {
+        auth: {
+          realm: 'example.com',
+          users,
+          nonceStore: new MemoryNonceStore(),
+          hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
+          algorithms: ['SHA-256', 'MD5'],
+          nonceTtlMs: 60_000,
+          register: true,
+          proxy: false,
+        },
       });
-    await h.receive(sip([...registerLines(A, 2), `Authorization: ${credentials('bob', 'secret', 1)}`]), A);
-    const ok = await h.waitFor((s) => s.message.status === 200);
-    expect(ok.message.values('Contact')).toHaveLength(1);
-    await h.receive(sip([...registerLines(B, 3), `Authorization: ${credentials('eve', 'evil', 2)}`]), B);
-    expect((await h.waitFor((s) => s.message.status === 403)).message.get('CSeq')).toBe('3 REGISTER');
-  });
+      await h.receive(sip(registerLines(A, 1)), A);
+      const challenge = (await h.waitFor((s) => s.message.status === 401)).message;
+      const www = challenge.wwwAuthenticates[0]!;
+      const nonce = www.params.get('nonce')!.slice(1, -1);
+      const credentials = (username: string, password: string, nc: number) =>
+        buildCredentials({
+          username,
+          password,
+          realm: 'example.com',
+          nonce,
+          uri: 'sip:example.com',
+          method: 'REGISTER',
+          algorithm: 'SHA-256',
+          nc,
+          cnonce: 'c1',
+        });
+      await h.receive(sip([...registerLines(A, 2), `Authorization: ${credentials('bob', 'secret', 1)}`]), A);
+      const ok = await h.waitFor((s) => s.message.status === 200);
+      expect(ok.message.values('Contact')).toHaveLength(1);
+      await h.receive(sip([...registerLines(B, 3), `Authorization: ${credentials('eve', 'evil', 2)}`]), B);
+      expect((await h.waitFor((s) => s.message.status === 403)).message.get('CSeq')).toBe('3 REGISTER');
+    },
+  );
 
   it('D12: an unknown user of our domain gets 404; a static route sends a foreign number to its trunk', async () => {
     h = await Harness.start(1, {
