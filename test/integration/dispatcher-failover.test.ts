@@ -33,7 +33,8 @@ describe('dispatcher failover over real sockets', () => {
       algorithm: 'round-robin',
       hops: [
         { uri: `sip:127.0.0.1:${refused};transport=tcp`, weight: 1 },
-        { uri: `sip:127.0.0.1:${busy.socket.port}`, weight: 0 },
+        // Round robin at position 0 picks the first hop; failover takes weighted hops before backups.
+        { uri: `sip:127.0.0.1:${busy.socket.port}`, weight: 1 },
         { uri: `sip:127.0.0.1:${backup.socket.port}`, weight: 0 },
       ],
     };

@@ -10,11 +10,10 @@ import {
 import type { RecordStore } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { Hop } from './record.js';
+import { loadShared, updateShared } from './shared-record.js';
 
 /** The fleet's blacklist record; its own hash tag (one slot in a Redis Cluster). */
 export const BLACKLIST_KEY = 'sipedge:blacklist:{tuples}';
-
-const MAX_ATTEMPTS = 10;
 
 export interface BlacklistSettings {
   /** How long a failed tuple stays blacklisted (B20); default 60 s. */
@@ -67,7 +66,7 @@ export class SharedBlacklist {
   private async current(now: number): Promise<Blacklist> {
     if (now - this.loadedAt < this.refreshMs) return this.copy;
     try {
-      this.copy = (await this.load()).list;
+      this.copy = (await loadShared(this.records, BLACKLIST_KEY, EMPTY_BLACKLIST)).value;
       this.loadedAt = now;
     } catch (error) {
       // Keep the last copy: routing with a slightly stale blacklist beats failing the call.
@@ -76,39 +75,18 @@ export class SharedBlacklist {
     return this.copy;
   }
 
-  private async load(): Promise<{ list: Blacklist; version: number }> {
-    const [stored] = await this.records.load([BLACKLIST_KEY]);
-    if (stored === null || stored === undefined) return { list: EMPTY_BLACKLIST, version: 0 };
-    return { list: JSON.parse(stored.value) as Blacklist, version: stored.version };
-  }
-
   /** Compare-and-set on the shared record; a failure is logged, never fails the call. */
   private async change(now: number, apply: (list: Blacklist) => Blacklist): Promise<void> {
     try {
-      await this.commit(now, apply);
+      const next = await updateShared(this.records, BLACKLIST_KEY, this.ttlMs * 2, EMPTY_BLACKLIST, apply);
+      if (next === undefined) {
+        this.logger.warn('blacklist not changed: too many conflicting commits');
+        return;
+      }
+      this.copy = next;
+      this.loadedAt = now;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'blacklist not changed');
     }
-  }
-
-  private async commit(now: number, apply: (list: Blacklist) => Blacklist): Promise<void> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const { list, version } = await this.load();
-      const next = apply(list);
-      const committed = await this.records.commit([
-        {
-          key: BLACKLIST_KEY,
-          expectedVersion: version,
-          value: JSON.stringify(next),
-          ttlMs: this.ttlMs * 2,
-        },
-      ]);
-      if (committed.ok) {
-        this.copy = next;
-        this.loadedAt = now;
-        return;
-      }
-    }
-    this.logger.warn('blacklist not changed: too many conflicting commits');
   }
 }

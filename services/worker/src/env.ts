@@ -17,6 +17,8 @@ export interface WorkerEnvConfig {
   /** Stateless proxy mode (§16.11, D25). */
   stateless: boolean;
   routing: Routing;
+  /** OPTIONS probing of dispatcher hops. */
+  probe: { intervalMs: number; timeoutMs: number; holdDownMs: number };
   /** How long a failed next-hop tuple is tried last (B20). */
   blacklistTtlMs: number;
   auth?: {
@@ -69,6 +71,11 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     timerC: env.bool('SIPEDGE_TIMER_C', true),
     stateless: env.bool('SIPEDGE_STATELESS', false),
     routing: routingFile === undefined ? NO_ROUTING : loadRouting(routingFile),
+    probe: {
+      intervalMs: env.int('SIPEDGE_PROBE_INTERVAL_MS', 10_000, 100),
+      timeoutMs: env.int('SIPEDGE_PROBE_TIMEOUT_MS', 5_000, 1),
+      holdDownMs: env.int('SIPEDGE_PROBE_HOLD_DOWN_MS', 30_000, 1),
+    },
     blacklistTtlMs: env.int('SIPEDGE_BLACKLIST_TTL_MS', 60_000, 1),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),
@@ -76,6 +83,9 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       defaultExpires: env.int('SIPEDGE_DEFAULT_EXPIRES', 3600, 1),
     },
   };
+  if (config.probe.timeoutMs >= config.probe.intervalMs) {
+    throw new ConfigError('SIPEDGE_PROBE_TIMEOUT_MS: must be less than SIPEDGE_PROBE_INTERVAL_MS');
+  }
   const realm = env.string('SIPEDGE_AUTH_REALM');
   if (realm !== undefined) {
     const secret = env.required('SIPEDGE_AUTH_SECRET', 'a secret of at least 32 characters shared by all workers');

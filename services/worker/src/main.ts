@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       timerC: config.timerC,
       stateless: config.stateless,
       blacklist: { ttlMs: config.blacklistTtlMs },
+      probe: config.probe,
       recordTtlMs: 600_000,
       deliveryTimeoutMs: 2000,
     },

@@ -11,6 +11,7 @@ import {
 } from '@sipedge/auth';
 import type { InboundMeta } from '@sipedge/handoff';
 import {
+  type DispatcherHealth,
   type DispatcherSet,
   EMPTY_HEALTH,
   type KnownUser,
@@ -69,6 +70,8 @@ export interface TuDeps {
   staticRoutes?: readonly StaticRoute[];
   /** Named dispatcher sets that static routes may name. */
   dispatchers?: Readonly<Record<string, DispatcherSet>>;
+  /** Which dispatcher hops are down (OPTIONS probing, probe.ts); every hop up when absent. */
+  dispatchHealth?: () => DispatcherHealth;
   /** The round-robin position of a dispatcher set (incremented per call); 0 when absent. */
   dispatchCounter?: (set: string) => number;
   /** Whether an AOR exists (404 vs 480 when it has no bindings, D12). */
@@ -141,7 +144,14 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
       const set = deps.dispatchers?.[target.dispatcher];
       const counter = set === undefined ? 0 : (deps.dispatchCounter?.(set.name) ?? 0);
       const dispatch =
-        set === undefined ? [] : dispatchOrder(set, { counter, callId: request.callId, now, health: EMPTY_HEALTH });
+        set === undefined
+          ? []
+          : dispatchOrder(set, {
+              counter,
+              callId: request.callId,
+              now,
+              health: deps.dispatchHealth?.() ?? EMPTY_HEALTH,
+            });
       if (dispatch.length === 0)
         return respond(503, { reason: 'No Next Hop Available', headers: [['Retry-After', '5']] });
       targets.push({ uri: target.uri, q: target.q, dispatch });

@@ -34,6 +34,7 @@ import {
   requestForHop,
 } from './engine.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
+import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { type CallRecord, type Hop, isFinished } from './record.js';
 import { type TuDeps, decide } from './tu.js';
 
@@ -62,6 +63,8 @@ export interface WorkerSettings extends EngineSettings {
   stateless?: boolean;
   /** The shared connection blacklist (B20). */
   blacklist?: BlacklistSettings;
+  /** OPTIONS probing of dispatcher hops (when there are dispatcher sets); false turns it off. */
+  probe?: ProbeSettings | false;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -88,12 +91,33 @@ export class Worker {
   private liveEdgesTimer: NodeJS.Timeout | undefined;
 
   private readonly blacklist: SharedBlacklist;
+  private readonly prober: DispatcherProber | undefined;
+  /** The TU's dependencies, with the probed dispatcher health when there are dispatcher sets. */
+  private readonly tu: TuDeps;
 
   constructor(
     private readonly settings: WorkerSettings,
     private readonly deps: WorkerDeps,
   ) {
     this.blacklist = new SharedBlacklist(deps.records, deps.logger, settings.blacklist);
+    const sets = Object.values(deps.tu.dispatchers ?? {});
+    if (sets.length > 0 && settings.probe !== false) {
+      const prober = new DispatcherProber(
+        sets,
+        settings.proxy,
+        {
+          records: deps.records,
+          resolve: deps.tu.resolve,
+          send: (wire, hop) => this.send(wire, hop, 'request', null, true),
+          logger: deps.logger,
+        },
+        settings.probe,
+      );
+      this.prober = prober;
+      this.tu = { ...deps.tu, dispatchHealth: () => prober.health() };
+    } else {
+      this.tu = deps.tu;
+    }
   }
 
   async start(): Promise<void> {
@@ -106,10 +130,12 @@ export class Worker {
       queue: QUEUES.workers,
     });
     await this.deps.timers.startWorker((fire) => this.fire(fire));
+    this.prober?.start();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.liveEdgesTimer);
+    this.prober?.stop();
     await this.subscription?.unsubscribe();
     await this.deps.timers.close();
   }
@@ -156,7 +182,7 @@ export class Worker {
     const event: CallEvent = { type: 'request', message };
     if (await this.update(id, (record) => (record === null ? null : applyToCall(record, event, now, this.settings))))
       return;
-    const decision = await this.orderHops(await decide(message, meta, this.deps.tu, now), now);
+    const decision = await this.orderHops(await decide(message, meta, this.tu, now), now);
     if (decision.kind === 'respond' && decision.stateless === true) {
       await this.sendLocalResponse(decision.response, message, meta);
       return;
@@ -171,6 +197,7 @@ export class Worker {
   private async response(message: SipMessage): Promise<void> {
     const via = message.topVia;
     if (via === undefined || !isOurVia(via, this.settings.proxy)) return;
+    if (this.prober !== undefined && (await this.prober.answered(message))) return;
     const branch = parseOurBranch(via.branch ?? '');
     const id = via.branch === undefined ? undefined : contextIdOfBranch(via.branch);
     if (branch?.kind === 'fork' && id !== undefined) {
@@ -216,7 +243,7 @@ export class Worker {
     // depend on the method, the INVITE's branch (§16.11: it must reach the same next hop).
     if (message.method === 'ACK') return this.statelessRequest(message, meta);
     const decision = await this.orderHops(
-      await decide(message, meta, { ...this.deps.tu, statelessResponses: true }, now),
+      await decide(message, meta, { ...this.tu, statelessResponses: true }, now),
       now,
     );
     if (decision.kind === 'respond') return this.sendLocalResponse(decision.response, message, meta);

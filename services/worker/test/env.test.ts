@@ -21,6 +21,13 @@ describe('workerConfigFromEnv', () => {
     expect(workerConfigFromEnv({ ...auth, SIPEDGE_AUTH_USER_TABLE: 'true' }).auth?.userTable).toBe(true);
   });
 
+  it('probes dispatcher hops every 10 s by default and wants the probe timeout below the interval', () => {
+    expect(workerConfigFromEnv({}).probe).toEqual({ intervalMs: 10_000, timeoutMs: 5_000, holdDownMs: 30_000 });
+    expect(() => workerConfigFromEnv({ SIPEDGE_PROBE_INTERVAL_MS: '1000', SIPEDGE_PROBE_TIMEOUT_MS: '1000' })).toThrow(
+      /SIPEDGE_PROBE_TIMEOUT_MS/,
+    );
+  });
+
   it('rejects a blacklist TTL that is not a positive integer', () => {
     expect(() => workerConfigFromEnv({ SIPEDGE_BLACKLIST_TTL_MS: '0' })).toThrow(/SIPEDGE_BLACKLIST_TTL_MS/);
   });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { MemoryBusHub, type Bus, type BusMessage } from '@sipedge/bus';
 import { H, SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
 import type { NextHop, ProxyConfig } from '@sipedge/proxy';
-import { type SipMessage, parseMessage } from '@sipedge/sip';
+import { type SipMessage, buildResponse, parseMessage } from '@sipedge/sip';
 import { createMemoryStores, type Stores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
@@ -57,6 +57,8 @@ export class Harness {
 
   /** Destinations (`address:port`) the edge cannot reach: requests to them are reported undeliverable. */
   readonly unreachable = new Set<string>();
+  /** Destinations (`address:port`) that answer every request but ACK at once with the given status. */
+  readonly autoAnswer = new Map<string, number>();
   /** Every destination (`address:port`) a message was handed to the edge for, reachable or not. */
   readonly tried: string[] = [];
 
@@ -71,7 +73,12 @@ export class Harness {
       if (h.unreachable.has(`${meta.destination.address}:${meta.destination.port}`)) {
         return { data: new Uint8Array(0), headers: { [H.deliveryError]: 'connection refused' } };
       }
-      h.sent.push({ message: parseMessage(Buffer.from(m.data), { validate: false }), meta, subject: m.subject });
+      const message = parseMessage(Buffer.from(m.data), { validate: false });
+      h.sent.push({ message, meta, subject: m.subject });
+      const status = h.autoAnswer.get(`${meta.destination.address}:${meta.destination.port}`);
+      if (status !== undefined && message.isRequest && message.method !== 'ACK') {
+        void h.receive(buildResponse(message, status, { toTag: 'auto' }).toString(), meta.destination);
+      }
       return { data: new Uint8Array(0) };
     };
     await h.edge.subscribe(SUBJECTS.edgeOutbound('e1'), record);

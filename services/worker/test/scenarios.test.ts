@@ -7,11 +7,12 @@ import {
   firstFound,
 } from '@sipedge/auth';
 
+import { parseOurBranch } from '@sipedge/proxy';
 import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
 import { MemoryNonceStore, MemoryUserTable } from '@sipedge/store';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
-import { contextIdOf, recordKey } from '../src/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { HEALTH_KEY, contextIdOf, recordKey } from '../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Harness, sip } from './harness.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
@@ -202,11 +203,16 @@ describe('proxy scenarios through the worker', () => {
   it('dispatcher set: round-robin first hop, failover to the next hop (new Route, new branch) on a transport error and a 503', async () => {
     const GW = ['sip:192.0.2.70:5060;transport=tcp', 'sip:192.0.2.71:5060', 'sip:192.0.2.72:5060'];
     let calls = 0;
-    h = await Harness.start(1, {
-      staticRoutes: [{ match: { domain: 'pstn.test' }, to: { dispatcher: 'gw' } }],
-      dispatchers: { gw: { name: 'gw', algorithm: 'round-robin', hops: GW.map((uri) => ({ uri })) } },
-      dispatchCounter: () => calls++,
-    });
+    h = await Harness.start(
+      1,
+      {
+        staticRoutes: [{ match: { domain: 'pstn.test' }, to: { dispatcher: 'gw' } }],
+        dispatchers: { gw: { name: 'gw', algorithm: 'round-robin', hops: GW.map((uri) => ({ uri })) } },
+        dispatchCounter: () => calls++,
+      },
+      // Probing is tested on its own; here every hop starts up.
+      { probe: false },
+    );
     h.unreachable.add('192.0.2.70:5060');
     await h.receive(invite('gw-1', 'sip:+15551234@pstn.test'), UAC);
     // After the first hop, failover follows the Call-ID's rendezvous order over the others.
@@ -233,6 +239,38 @@ describe('proxy scenarios through the worker', () => {
     expect(next.meta.destination.address).toBe(thirdAddress);
     expect(h.tried.slice(before)).not.toContain('192.0.2.70:5060');
     expect(calls).toBe(2);
+  });
+
+  it('dispatcher probing: an OPTIONS per hop; a refused or unanswered hop is skipped by dispatch, an answering one used', async () => {
+    const GW = ['sip:192.0.2.80:5060;transport=tcp', 'sip:192.0.2.81:5060', 'sip:192.0.2.82:5060'];
+    h = await Harness.start(
+      2,
+      {
+        staticRoutes: [{ match: { domain: 'pstn.test' }, to: { dispatcher: 'gw' } }],
+        dispatchers: { gw: { name: 'gw', algorithm: 'round-robin', hops: GW.map((uri) => ({ uri })) } },
+        // Round robin would start at the third hop.
+        dispatchCounter: () => 2,
+      },
+      { probe: { intervalMs: 150, timeoutMs: 100, holdDownMs: 60_000 } },
+    );
+    h.unreachable.add('192.0.2.80:5060');
+    h.autoAnswer.set('192.0.2.81:5060', 200);
+    const probes = await h.waitFor((s) => s.message.isRequest && s.message.method === 'OPTIONS');
+    expect(probes.message.requestUriText).toMatch(/^sip:192\.0\.2\.8[12]:5060$/);
+    // The first hop refused delivery; the third never answers: both down once a round has expired its probe.
+    await vi.waitFor(
+      async () => {
+        const [stored] = await h.stores.records.load([HEALTH_KEY]);
+        const down = Object.keys((JSON.parse(stored?.value ?? '{"down":{}}') as { down: object }).down);
+        expect(down.sort()).toEqual([GW[0], GW[2]]);
+      },
+      { timeout: 3000, interval: 50 },
+    );
+    await h.receive(invite('probe-1', 'sip:+15551234@pstn.test'), UAC);
+    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(sent.meta.destination).toEqual({ address: '192.0.2.81', port: 5060 });
+    // The answering hop was the first choice, not a failover.
+    expect(parseOurBranch(sent.message.topVia!.branch!)).toMatchObject({ attempt: 0 });
   });
 
   it('D6 D7 F4: a stateless 407 (no record, identical on retransmission, its ACK absorbed); only our realm’s credentials are consumed', async () => {
