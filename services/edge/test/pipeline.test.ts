@@ -175,7 +175,7 @@ describe('edge receive path', () => {
     expect(h.sent.map((s) => s.data.status)).toEqual([513]);
   });
 
-  it('answers Max-Forwards 0 with 483, and an OPTIONS to the edge itself with 200 and Allow', async () => {
+  it('F1: answers Max-Forwards 0 with 483, and an OPTIONS to the edge itself with 200 and Allow', async () => {
     await h.pipeline.datagram(
       request([...INVITE.map((l) => (l.startsWith('Max-') ? 'Max-Forwards: 0' : l)), 'l: 0']),
       h.arrival(),
