@@ -39,6 +39,25 @@ describe('proxy scenarios over real sockets', () => {
     uac.close();
   }, 20_000);
 
+  it('D22: CANCEL after the 180: 200 at once, CANCEL downstream, 487 to the caller, the 487 ACKed hop by hop', async () => {
+    const [uas, uac] = [await Ua.open(cluster, 'dave'), await Ua.open(cluster, 'alice')];
+    await uas.register();
+    await uac.request('INVITE', 'sip:dave@example.com', 'cancel-late', 1, [], 'z9hG4bKcl');
+    const invite = await uas.next(isRequest('INVITE'));
+    await uas.answer(invite, 180);
+    expect((await uac.next(isStatus(180))).get('Call-ID')).toBe('cancel-late');
+    await uac.request('CANCEL', 'sip:dave@example.com', 'cancel-late', 1, [], 'z9hG4bKcl');
+    expect((await uac.next((m) => m.isResponse && m.cseq.method === 'CANCEL')).status).toBe(200);
+    const cancel = await uas.next(isRequest('CANCEL'));
+    expect(cancel.topVia?.branch).toBe(invite.topVia?.branch);
+    await uas.answer(cancel, 200);
+    await uas.answer(invite, 487);
+    expect((await uac.next(isStatus(487))).cseq.method).toBe('INVITE');
+    expect((await uas.next(isRequest('ACK'))).topVia?.branch).toBe(invite.topVia?.branch);
+    uas.close();
+    uac.close();
+  }, 20_000);
+
   it('D16 D24: two forks answer 486 and 404: the caller gets the 486; both are ACKed hop by hop', async () => {
     const [a, b, uac] = [
       await Ua.open(cluster, 'dave'),
