@@ -108,6 +108,8 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   const served = domain !== undefined && deps.proxy.domains.has(domain);
   if (request.method === 'REGISTER' && served) return register(request, origin, deps, now, respond);
   if (isAddressedToSelf(request, deps.proxy) && request.method !== 'REGISTER') {
+    // F2: we hold no dialogs, so a request inside one (a To tag) matches none: 481 (§12.2.2).
+    if (request.to.tag !== undefined) return respond(481, { reason: 'Call/Transaction Does Not Exist' });
     // F1, F2: OPTIONS to the proxy is answered 200 with Allow; other methods 405.
     return request.method === 'OPTIONS'
       ? respond(200, { headers: [['Allow', ALLOW]] })

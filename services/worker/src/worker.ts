@@ -5,6 +5,7 @@ import {
   contextIdOfBranch,
   forwardRequest,
   forwardResponse,
+  isAddressedToSelf,
   isOurVia,
   parseOurBranch,
   preprocessRoutes,
@@ -14,6 +15,7 @@ import {
   type SipMessage,
   SipParseError,
   type SipUri,
+  buildResponse,
   parseMessage,
   parseUri,
   responseDestination,
@@ -281,6 +283,14 @@ export class Worker {
 
   /** §16.11: forward without state (2xx ACK, CANCEL without context): route, new deterministic branch. */
   private async statelessRequest(message: SipMessage, meta: InboundMeta): Promise<void> {
+    if (isAddressedToSelf(message, this.settings.proxy)) {
+      // We are the UAS (F2): an unmatched CANCEL gets 481 (§9.2); an unmatched ACK is dropped (§17.2.3).
+      if (message.method === 'CANCEL') {
+        const response = buildResponse(message, 481, { toTag: statelessToTag(message) });
+        await this.sendLocalResponse(response, message, meta);
+      }
+      return;
+    }
     const { request } = preprocessRoutes(message, this.settings.proxy, {
       transport: meta.transport,
       port: meta.local.port,

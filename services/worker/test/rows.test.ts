@@ -131,6 +131,25 @@ describe('issue 6 rows at the worker', () => {
     expect(res.values('Allow')).toEqual(['OPTIONS']);
   });
 
+  it('F2: addressed to the proxy itself: in-dialog without a dialog → 481, unmatched CANCEL → 481, unmatched ACK → nothing', async () => {
+    h = await Harness.start(1);
+    const self = 'sip:127.0.0.1:5060';
+    await h.receive(
+      request('BYE', self, 'f2-bye').replace('To: <sip:127.0.0.1:5060>', 'To: <sip:127.0.0.1:5060>;tag=gone'),
+      UAC,
+    );
+    const bye = (await h.waitFor((s) => s.message.isResponse && s.message.get('Call-ID') === 'f2-bye')).message;
+    expect(bye.status).toBe(481);
+    await h.receive(request('ACK', self, 'f2-ack'), UAC);
+    await h.receive(request('CANCEL', self, 'f2-cancel'), UAC);
+    const cancel = (await h.waitFor((s) => s.message.get('Call-ID') === 'f2-cancel')).message;
+    expect(cancel.status).toBe(481);
+    expect(cancel.cseq.method).toBe('CANCEL');
+    // Nothing was forwarded, and the ACK got no answer.
+    expect(h.sent.filter((s) => s.message.isRequest)).toEqual([]);
+    expect(h.sent.some((s) => s.message.get('Call-ID') === 'f2-ack')).toBe(false);
+  });
+
   it('E3: a binding registered through one worker is used by another at once', async () => {
     h = await Harness.start(2);
     const calls = [0, 0];
