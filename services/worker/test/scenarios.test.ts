@@ -13,7 +13,7 @@ import { MemoryNonceStore, MemoryUserTable } from '@sipedge/store';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
 import { HEALTH_KEY, contextIdOf, recordKey } from '../src/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Harness, sip } from './harness.js';
+import { Harness, resolveIpLiteral, sip } from './harness.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
 const A = { address: '192.0.2.20', port: 5070 };
@@ -274,8 +274,13 @@ describe('proxy scenarios through the worker', () => {
   });
 
   it('D6 D7 F4: a stateless 407 (no record, identical on retransmission, its ACK absorbed); only our realm’s credentials are consumed', async () => {
+    const lookedUp: string[] = [];
     h = await Harness.start(1, {
       isTrusted: () => false,
+      resolve: async (hop) => {
+        lookedUp.push(hop.host);
+        return resolveIpLiteral(hop);
+      },
       auth: {
         realm: 'example.com',
         users: new StaticUserDirectory([{ username: 'alice', password: 'pw' }]),
@@ -310,6 +315,10 @@ describe('proxy scenarios through the worker', () => {
     );
     await new Promise((r) => setTimeout(r, 50));
     expect(h.sent.filter((s) => s.message.isRequest)).toEqual([]);
+    // F4: authentication runs before routing: no next hop was resolved (no DNS query) for it either.
+    await h.receive(invite('auth-foreign', 'sip:carol@far.test'), UAC);
+    expect((await h.waitFor((s) => s.message.get('Call-ID') === 'auth-foreign')).message.status).toBe(407);
+    expect(lookedUp).toEqual([]);
 
     const nonce = challenge.proxyAuthenticates[0]!.params.get('nonce')!.slice(1, -1);
     const ours = buildCredentials({
