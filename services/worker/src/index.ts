@@ -15,3 +15,4 @@ export { workerConfigFromEnv, ConfigError, type WorkerEnvConfig } from './env.js
 export { SharedBlacklist, BLACKLIST_KEY, type BlacklistSettings } from './blacklist.js';
 export { parseRouting, loadRouting, roundRobinCounter, type Routing } from './routing.js';
 export { DispatcherProber, HEALTH_KEY, probedHop, type ProbeSettings } from './probe.js';
+export { createWorker, type WorkerAdapters } from './assemble.js';

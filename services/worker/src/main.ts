@@ -3,18 +3,13 @@
  * Settings from environment variables (services/worker/README.md); NATS_URL and REDIS_URL name
  * the bus and the store. SIGTERM stops taking messages; its timers are fired by the other workers.
  */
-import { TableUserDirectory, firstFound } from '@sipedge/auth';
 import { connectNatsBus } from '@sipedge/bus';
 import { ConfigError } from '@sipedge/config';
-import { CidrSet } from '@sipedge/net';
-import { nodeDns } from '@sipedge/proxy';
 import { createRedisStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { createBullmqTimers } from '@sipedge/timers';
+import { createWorker } from './assemble.js';
 import { workerConfigFromEnv } from './env.js';
-import { resolverFor } from './resolve.js';
-import { roundRobinCounter } from './routing.js';
-import { Worker } from './worker.js';
 
 const logger = createLogger({ name: 'worker' });
 
@@ -24,60 +19,10 @@ async function main(): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   if (natsUrl === undefined) throw new ConfigError('NATS_URL: expected nats://host:port');
   if (redisUrl === undefined) throw new ConfigError('REDIS_URL: expected redis://host:port');
-  const trusted = new CidrSet(config.trusted, 'SIPEDGE_TRUSTED');
   const bus = await connectNatsBus({ servers: natsUrl, name: config.workerId, logger });
   const stores = await createRedisStores({ url: redisUrl }, logger);
   const timers = createBullmqTimers({ redis: redisUrl, logger });
-  const worker = new Worker(
-    {
-      proxy: config.proxy,
-      timers: config.timers,
-      timerC: config.timerC,
-      stateless: config.stateless,
-      blacklist: { ttlMs: config.blacklistTtlMs },
-      probe: config.probe,
-      recordTtlMs: 600_000,
-      deliveryTimeoutMs: 2000,
-    },
-    {
-      bus,
-      records: stores.records,
-      edges: stores.edges,
-      timers,
-      logger,
-      tu: {
-        proxy: config.proxy,
-        locations: stores.locations,
-        isTrusted: (address) => trusted.has(address),
-        registrar: config.registrar,
-        resolve: resolverFor(nodeDns()),
-        staticRoutes: config.routing.staticRoutes,
-        dispatchers: config.routing.dispatchers,
-        dispatchCounter: roundRobinCounter(),
-        ...(config.auth === undefined
-          ? {}
-          : {
-              auth: {
-                realm: config.auth.realm,
-                users: config.auth.userTable
-                  ? firstFound(
-                      config.auth.users,
-                      new TableUserDirectory(stores.users, (username, realm, error) =>
-                        logger.warn({ username, realm, err: error.message }, 'invalid user table entry: user refused'),
-                      ),
-                    )
-                  : config.auth.users,
-                nonceStore: stores.nonces,
-                hmac: { secret: config.auth.secret },
-                algorithms: config.auth.algorithms,
-                nonceTtlMs: 300_000,
-                register: config.auth.register,
-                proxy: config.auth.proxy,
-              },
-            }),
-      },
-    },
-  );
+  const worker = createWorker(config, { bus, stores, timers, logger });
   await worker.start();
   logger.info(
     { workerId: config.workerId, domains: [...config.proxy.domains], advertised: config.proxy.advertised },

@@ -1,0 +1,74 @@
+import { TableUserDirectory, firstFound } from '@sipedge/auth';
+import type { Bus } from '@sipedge/bus';
+import { CidrSet } from '@sipedge/net';
+import { nodeDns } from '@sipedge/proxy';
+import type { Stores } from '@sipedge/store';
+import type { Logger } from '@sipedge/telemetry';
+import type { TimerService } from '@sipedge/timers';
+import type { WorkerEnvConfig } from './env.js';
+import { resolverFor } from './resolve.js';
+import { roundRobinCounter } from './routing.js';
+import { Worker } from './worker.js';
+
+/** The adapters a worker runs on: Redis, NATS and BullMQ in production, the memory twins standalone. */
+export interface WorkerAdapters {
+  bus: Bus;
+  stores: Stores;
+  timers: TimerService;
+  logger: Logger;
+}
+
+/** A worker wired from its configuration (`workerConfigFromEnv`) to the given adapters. */
+export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, logger }: WorkerAdapters): Worker {
+  const trusted = new CidrSet(config.trusted, 'SIPEDGE_TRUSTED');
+  return new Worker(
+    {
+      proxy: config.proxy,
+      timers: config.timers,
+      timerC: config.timerC,
+      stateless: config.stateless,
+      blacklist: { ttlMs: config.blacklistTtlMs },
+      probe: config.probe,
+      recordTtlMs: 600_000,
+      deliveryTimeoutMs: 2000,
+    },
+    {
+      bus,
+      records: stores.records,
+      edges: stores.edges,
+      timers,
+      logger,
+      tu: {
+        proxy: config.proxy,
+        locations: stores.locations,
+        isTrusted: (address) => trusted.has(address),
+        registrar: config.registrar,
+        resolve: resolverFor(nodeDns()),
+        staticRoutes: config.routing.staticRoutes,
+        dispatchers: config.routing.dispatchers,
+        dispatchCounter: roundRobinCounter(),
+        ...(config.auth === undefined
+          ? {}
+          : {
+              auth: {
+                realm: config.auth.realm,
+                users: config.auth.userTable
+                  ? firstFound(
+                      config.auth.users,
+                      new TableUserDirectory(stores.users, (username, realm, error) =>
+                        logger.warn({ username, realm, err: error.message }, 'invalid user table entry: user refused'),
+                      ),
+                    )
+                  : config.auth.users,
+                nonceStore: stores.nonces,
+                hmac: { secret: config.auth.secret },
+                algorithms: config.auth.algorithms,
+                nonceTtlMs: 300_000,
+                register: config.auth.register,
+                proxy: config.auth.proxy,
+              },
+            }),
+      },
+    },
+  );
+}
