@@ -5,7 +5,7 @@
  * worker's environment variables (services/edge/README.md, services/worker/README.md).
  */
 import { MemoryBusHub } from '@sipedge/bus';
-import { ConfigError } from '@sipedge/config';
+import { runMain, stopOnSignals } from '@sipedge/config';
 import { Edge, edgeConfigFromEnv } from '@sipedge/edge';
 import { createMemoryStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
@@ -39,26 +39,12 @@ async function main(): Promise<void> {
     },
     'sipedge standalone: ready',
   );
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining');
+  stopOnSignals(logger, async () => {
     await edge.drain();
     await edge.stop();
     await worker.stop();
     await stores.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
-main().catch((error: unknown) => {
-  logger.fatal(
-    { err: (error as Error).message },
-    error instanceof ConfigError ? 'bad configuration' : 'sipedge failed to start',
-  );
-  process.exit(1);
-});
+runMain(logger, 'sipedge', main);
