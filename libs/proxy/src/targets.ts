@@ -1,7 +1,7 @@
 import { type BindingData, type Target, aorOf, lookupTargets } from '@sipedge/registrar';
 import { type SipMessage, type SipUri, type Uri, parseUri, stripBrackets, unescape, uriEquals } from '@sipedge/sip';
 import type { LocationStore } from '@sipedge/store';
-import { isOurHost } from './route.js';
+import { type SelfConfig, isOurHost, isOurPort } from './route.js';
 import type { ProxyConfig } from './types.js';
 
 /**
@@ -78,7 +78,7 @@ export type TargetOutcome =
     };
 
 export interface TargetOptions {
-  readonly config: Pick<ProxyConfig, 'domains'>;
+  readonly config: Pick<ProxyConfig, 'domains' | 'advertised' | 'selfHosts' | 'selfPorts'>;
   readonly locations: LocationStore;
   /** Epoch ms. */
   readonly now: number;
@@ -103,7 +103,7 @@ export async function determineTargets(request: SipMessage, options: TargetOptio
   }
 
   // §16.5 ¶4: a domain we are responsible for → location service.
-  if (ruri.kind === 'sip' && isServedDomain(ruri.host, options.config)) {
+  if (ruri.kind === 'sip' && isServedDomain(ruri.host, options.config) && !isBesideUs(ruri, options.config)) {
     return fromLocation(ruri, options);
   }
 
@@ -123,6 +123,15 @@ export async function determineTargets(request: SipMessage, options: TargetOptio
     return { kind: 'respond', status: 416, reason: `No route for ${ruri.scheme}: URIs` };
   }
   return single({ uri: uriText, q: 1, source: 'foreign' });
+}
+
+/**
+ * The URI names one of our own hosts with a port that is not ours: another endpoint on our address
+ * (a UA on the proxy's machine, whose Contact is `sip:host:port`), not the domain we serve when that
+ * domain is our address (the default). Its Request-URI is the target, as for any other host.
+ */
+function isBesideUs(ruri: SipUri, config: SelfConfig): boolean {
+  return ruri.port !== null && isOurHost(ruri.host, config) && !isOurPort(ruri.port, config);
 }
 
 /** A Request-URI host of a domain this proxy serves (`config.domains`): case-insensitive, no brackets. */

@@ -152,6 +152,26 @@ describe('determineTargets: served domain → location service (§16.5, D12, D13
     expect(outcome).toMatchObject({ kind: 'respond', status: 480 });
   });
 
+  it('§16.5: a URI with one of our hosts but another port names an endpoint beside us, not our domain', async () => {
+    const locations = new MemoryLocationStore();
+    const served = { ...config, domains: new Set(['192.0.2.10']) };
+    const beside = await determineTargets(invite('sip:192.0.2.10:5080;transport=udp'), {
+      config: served,
+      locations,
+      now: T0,
+    });
+    expect(beside).toEqual({
+      kind: 'targets',
+      targets: [{ uri: 'sip:192.0.2.10:5080;transport=udp', q: 1, source: 'foreign' }],
+    });
+    // Our own port, or none, is still the domain we serve: the location service answers.
+    for (const uri of ['sip:bob@192.0.2.10:5060', 'sip:bob@192.0.2.10']) {
+      expect(await determineTargets(invite(uri), { config: served, locations, now: T0 })).toMatchObject({
+        status: 480,
+      });
+    }
+  });
+
   it('recognises a served domain case-insensitively and with a port (the AOR keeps the port)', async () => {
     const asked: string[] = [];
     const o = options(new MemoryLocationStore(), {
