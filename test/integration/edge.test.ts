@@ -444,7 +444,7 @@ describe('edge over real sockets', () => {
     const http = await freePort();
     const child = spawn(
       process.execPath,
-      ['--conditions=development', '--import', 'tsx', 'services/edge/src/main.ts'],
+      ['--conditions=development', '--import', 'tsx', 'services/sipedge/src/main.ts', 'edge'],
       {
         cwd: new URL('../../', import.meta.url).pathname,
         env: {

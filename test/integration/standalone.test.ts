@@ -1,10 +1,14 @@
 /**
- * Standalone mode (`npm start`: services/standalone/src/main.ts) as a process: one edge and one
- * worker on the in-memory twins, no Redis or NATS. A UA registers, another calls it over real UDP
- * sockets, and SIGTERM drains and exits 0.
+ * The `sipedge` executable as a process. `sipedge all` (`npm start`) without REDIS_URL and NATS_URL:
+ * one edge and one worker on the in-memory twins, no Redis or NATS; a UA registers, another calls it
+ * over real UDP sockets, and SIGTERM drains and exits 0. The same from a YAML configuration file
+ * (`--config`), and a file with an unknown key refused at start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { buildResponse } from '@sipedge/sip';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type SipMessage, buildResponse } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextMessage as next } from '../support/cluster.js';
 import { freePort } from '../support/containers.js';
@@ -12,64 +16,93 @@ import { UdpClient, sipRequest } from '../support/sip-client.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-describe('standalone mode', () => {
-  let child: ChildProcess;
-  let sipPort: number;
+interface Sipedge {
+  child: ChildProcess;
+  /** Standard output and error so far. */
+  output(): string;
+  exited: Promise<number | null>;
+  /** Resolves once the output contains `text`; rejects if the process exits first. */
+  printed(text: string, timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Spawns `sipedge <args>` from the sources. Settings the test environment may hold are removed, so
+ * that only `env` (and a configuration file) configure it.
+ */
+function sipedge(args: string[], env: Record<string, string> = {}): Sipedge {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(SIPEDGE_|REDIS_URL$|NATS_URL$|LOG_LEVEL$)/.test(name)),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', 'services/sipedge/src/main.ts', ...args],
+    { cwd: root, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
+  const append = (d: Buffer) => (output += d.toString());
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const printed = (text: string, timeoutMs = 30_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sipedge did not print "${text}": ${output}`)), timeoutMs);
+      const check = () => {
+        if (!output.includes(text)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      void exited.then((code) => reject(new Error(`sipedge exited with ${code}: ${output}`)));
+      check();
+    });
+  return { child, output: () => output, exited, printed };
+}
+
+/** Registers `sip:bob@<domain>` at the UA's address and returns the answer. */
+async function registerBob(ua: UdpClient, domain: string, sipPort: number): Promise<SipMessage> {
+  await ua.send(
+    sipRequest('REGISTER', {
+      uri: `sip:${domain}`,
+      via: `SIP/2.0/UDP 127.0.0.1:${ua.port};branch=z9hG4bK-reg-${domain}`,
+      callId: `reg-${domain}`,
+      extra: [`Contact: <sip:bob@127.0.0.1:${ua.port}>`],
+    }).replace(/@example\.com>/g, `@${domain}>`),
+    sipPort,
+  );
+  return next(ua, (m) => m.isResponse);
+}
+
+describe('sipedge all, in memory (standalone mode)', () => {
+  let proc: Sipedge;
+  let sipPort: number;
 
   beforeAll(async () => {
     sipPort = await freePort();
-    child = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', 'services/standalone/src/main.ts'],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          SIPEDGE_UDP: `127.0.0.1:${sipPort}`,
-          SIPEDGE_TCP: `127.0.0.1:${sipPort}`,
-          SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
-          SIPEDGE_ADVERTISED: `127.0.0.1:${sipPort}`,
-          SIPEDGE_DOMAINS: 'example.com',
-          LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`standalone did not start: ${output}`)), 30_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes('sipedge standalone: ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`standalone exited with ${code}: ${output}`)));
+    proc = sipedge(['all'], {
+      SIPEDGE_UDP: `127.0.0.1:${sipPort}`,
+      SIPEDGE_TCP: `127.0.0.1:${sipPort}`,
+      SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
+      SIPEDGE_ADVERTISED: `127.0.0.1:${sipPort}`,
+      SIPEDGE_DOMAINS: 'example.com',
+      LOG_LEVEL: 'info',
     });
+    await proc.printed('sipedge standalone: ready');
   }, 40_000);
 
   afterAll(() => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
+    if (proc?.child.exitCode === null) proc.child.kill('SIGKILL');
   });
 
   it('says where it listens and how to place a first call', () => {
-    expect(output).toContain(`"port":${sipPort}`);
-    expect(output).toContain('then call sip:bob@127.0.0.1');
+    expect(proc.output()).toContain(`"port":${sipPort}`);
+    expect(proc.output()).toContain('then call sip:bob@127.0.0.1');
+    expect(proc.output()).toContain('"msg":"worker started"');
+    expect(proc.output()).toContain('"msg":"edge started"');
   });
 
   it('registers a UA and routes a call to it; SIGTERM exits 0', async () => {
     const [bob, alice] = [await UdpClient.open(), await UdpClient.open()];
-    await bob.send(
-      sipRequest('REGISTER', {
-        uri: 'sip:example.com',
-        via: `SIP/2.0/UDP 127.0.0.1:${bob.port};branch=z9hG4bKsa-reg`,
-        callId: 'sa-reg',
-        extra: [`Contact: <sip:bob@127.0.0.1:${bob.port}>`],
-      }),
-      sipPort,
-    );
-    expect((await next(bob, (m) => m.isResponse)).status).toBe(200);
+    expect((await registerBob(bob, 'example.com', sipPort)).status).toBe(200);
     await alice.send(
       sipRequest('INVITE', { via: `SIP/2.0/UDP 127.0.0.1:${alice.port};branch=z9hG4bKsa-inv`, callId: 'sa-call' }),
       sipPort,
@@ -89,8 +122,61 @@ describe('standalone mode', () => {
     expect((await next(alice, (m) => m.isResponse && m.status >= 200)).status).toBe(200);
     bob.close();
     alice.close();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  }, 30_000);
+});
+
+describe('sipedge all --config FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sipedge-config-'));
+
+  it('takes its settings from the file: listens where it says and serves its domains', async () => {
+    const sipPort = await freePort();
+    const file = join(dir, 'standalone.yaml');
+    writeFileSync(
+      file,
+      [
+        'sip:',
+        `  udp: ["127.0.0.1:${sipPort}"]`,
+        `  tcp: ["127.0.0.1:${sipPort}"]`,
+        `  advertised: 127.0.0.1:${sipPort}`,
+        'edge:',
+        `  http: 127.0.0.1:${await freePort()}`,
+        'proxy:',
+        '  domains: [example.org]',
+        'log:',
+        '  level: info',
+        '',
+      ].join('\n'),
+    );
+    const proc = sipedge(['all', '--config', file]);
+    try {
+      await proc.printed('sipedge standalone: ready');
+      const ua = await UdpClient.open();
+      const answer = await registerBob(ua, 'example.org', sipPort);
+      expect(answer.status).toBe(200);
+      expect(answer.get('Contact')).toContain(`<sip:bob@127.0.0.1:${ua.port}>`);
+      ua.close();
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    }
+  }, 40_000);
+
+  it('refuses a file with an unknown key: exit code 1 and a message naming the key', async () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, 'sip:\n  udpp: ["127.0.0.1:5060"]\n');
+    const proc = sipedge(['all', '--config', file]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain(`${file}: unknown key \\"sip.udpp\\" (did you mean \\"sip.udp\\"?)`);
+    expect(proc.output()).toContain('bad configuration');
+  }, 30_000);
+
+  it('answers a usage error with exit code 2 and the usage on stderr', async () => {
+    const proc = sipedge(['proxy']);
+    expect(await proc.exited).toBe(2);
+    expect(proc.output()).toContain('sipedge: unknown role "proxy"');
+    expect(proc.output()).toContain('Usage: sipedge [all|edge|worker] [--config FILE]');
   }, 30_000);
 });

@@ -1,12 +1,15 @@
 /**
  * C12: a transaction survives its worker. Worker A (a separate process) takes the INVITE and is
  * SIGKILLed; worker B, started afterwards, completes the call (180, 200, ACK, BYE) from the state
- * in Redis, with its timers in BullMQ. Real UDP sockets, an edge, NATS and Redis.
+ * in Redis, with its timers in BullMQ. Real UDP sockets, an edge, NATS and Redis. Workers are
+ * `sipedge worker` processes; `sipedge all` with REDIS_URL and NATS_URL runs on the same servers.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, nextMessage as next } from '../support/cluster.js';
+import { freePort } from '../support/containers.js';
 import { UdpClient, sipRequest } from '../support/sip-client.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -16,22 +19,19 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
   let edgePort: number;
   const children: ChildProcess[] = [];
 
-  /** Starts a worker process and resolves once it is taking messages. */
-  async function startWorker(name: string): Promise<ChildProcess> {
+  /** Starts `sipedge <role>` on the cluster's Redis and NATS and resolves once it prints `ready`. */
+  async function startSipedge(
+    name: string,
+    role: 'worker' | 'all',
+    env: Record<string, string>,
+    ready: string,
+  ): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
-      ['--conditions=development', '--import', 'tsx', 'services/worker/src/main.ts'],
+      ['--conditions=development', '--import', 'tsx', 'services/sipedge/src/main.ts', role],
       {
         cwd: root,
-        env: {
-          ...process.env,
-          NATS_URL: cluster.natsUrl,
-          REDIS_URL: cluster.redisUrl,
-          SIPEDGE_WORKER_ID: name,
-          SIPEDGE_ADVERTISED: `127.0.0.1:${edgePort}`,
-          SIPEDGE_DOMAINS: 'example.com',
-          LOG_LEVEL: 'info',
-        },
+        env: { ...process.env, NATS_URL: cluster.natsUrl, REDIS_URL: cluster.redisUrl, LOG_LEVEL: 'info', ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
@@ -41,7 +41,7 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000);
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('worker started')) {
+        if (out.includes(ready)) {
           clearTimeout(timer);
           resolve();
         }
@@ -50,6 +50,15 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
     });
     return child;
   }
+
+  /** Starts a worker process and resolves once it is taking messages. */
+  const startWorker = (name: string) =>
+    startSipedge(
+      name,
+      'worker',
+      { SIPEDGE_WORKER_ID: name, SIPEDGE_ADVERTISED: `127.0.0.1:${edgePort}`, SIPEDGE_DOMAINS: 'example.com' },
+      'worker started',
+    );
 
   beforeAll(async () => {
     cluster = await Cluster.start({ workers: 0 });
@@ -130,4 +139,41 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
     uas.close();
     uac.close();
   }, 90_000);
+
+  it('runs sipedge all on Redis and NATS when both URLs are set', async () => {
+    // The workers of the call above would share the queue group: only this process's worker is left.
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+    }
+    const port = await freePort();
+    const all = await startSipedge(
+      'all',
+      'all',
+      {
+        SIPEDGE_EDGE_ID: 'all-1',
+        SIPEDGE_UDP: `127.0.0.1:${port}`,
+        SIPEDGE_TCP: `127.0.0.1:${port}`,
+        SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
+        SIPEDGE_ADVERTISED: `127.0.0.1:${port}`,
+      },
+      'sipedge all: ready',
+    );
+    const ua = await UdpClient.open();
+    await ua.send(
+      sipRequest('OPTIONS', {
+        uri: `sip:127.0.0.1:${port}`,
+        via: `SIP/2.0/UDP 127.0.0.1:${ua.port};branch=z9hG4bKall1`,
+        callId: 'all-options',
+      }),
+      port,
+    );
+    expect((await next(ua, (m) => m.isResponse)).status).toBe(200);
+    ua.close();
+    const exited = new Promise<number | null>((resolve) => all.once('exit', resolve));
+    all.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
 });

@@ -1,8 +1,28 @@
 import { readFileSync } from 'node:fs';
 
-/** A configuration error that names the setting and what was expected. */
+/**
+ * A configuration error that names the setting and what was expected. When it is about one
+ * setting's value, `setting` is that setting's environment variable and `problem` what is wrong with
+ * it (the message is `SETTING: problem`), so that a caller who took the value from elsewhere (a
+ * configuration file) can name it the way the user wrote it.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  constructor(
+    message: string,
+    /** The environment variable of the setting at fault, when the error is about one setting. */
+    readonly setting?: string,
+    /** What is wrong, without the setting's name. */
+    readonly problem: string = message,
+  ) {
+    super(message);
+  }
+
+  /** An error about one setting: the message is `SETTING: problem`. */
+  static of(setting: string, problem: string): ConfigError {
+    return new ConfigError(`${setting}: ${problem}`, setting, problem);
+  }
 }
 
 export interface Endpoint {
@@ -25,14 +45,14 @@ export class EnvReader {
 
   required(name: string, expected: string): string {
     const v = this.string(name);
-    if (v === undefined) throw new ConfigError(`${name}: expected ${expected}`);
+    if (v === undefined) throw ConfigError.of(name, `expected ${expected}`);
     return v;
   }
 
   int(name: string, fallback: number, min = 0): number {
     const v = this.env[name];
     if (v === undefined) return fallback;
-    if (!/^\d+$/.test(v) || Number(v) < min) throw new ConfigError(`${name}: expected an integer ≥ ${min}, got "${v}"`);
+    if (!/^\d+$/.test(v) || Number(v) < min) throw ConfigError.of(name, `expected an integer ≥ ${min}, got "${v}"`);
     return Number(v);
   }
 
@@ -41,7 +61,17 @@ export class EnvReader {
     if (v === undefined) return fallback;
     if (v === 'true' || v === '1') return true;
     if (v === 'false' || v === '0') return false;
-    throw new ConfigError(`${name}: expected true or false, got "${v}"`);
+    throw ConfigError.of(name, `expected true or false, got "${v}"`);
+  }
+
+  /** One of `values` (compared as written). */
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const v = this.string(name);
+    if (v === undefined) return fallback;
+    if (!(values as readonly string[]).includes(v)) {
+      throw ConfigError.of(name, `expected one of ${values.map((x) => `"${x}"`).join(', ')}, got "${v}"`);
+    }
+    return v as T;
   }
 
   /** A comma-separated list; empty entries dropped. */
@@ -68,7 +98,7 @@ export class EnvReader {
     const v = this.env[name];
     if (v === undefined) return fallback;
     const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(v.trim());
-    if (m === null) throw new ConfigError(`${name}: expected host[:port], got "${v}"`);
+    if (m === null) throw ConfigError.of(name, `expected host[:port], got "${v}"`);
     return { host: m[1]!.replace(/^\[|\]$/g, ''), port: m[2] === undefined ? defaultPort : Number(m[2]) };
   }
 
@@ -79,7 +109,7 @@ export class EnvReader {
     try {
       return readFileSync(path, 'utf8');
     } catch (error) {
-      throw new ConfigError(`${name}: cannot read "${path}": ${(error as Error).message}`);
+      throw ConfigError.of(name, `cannot read "${path}": ${(error as Error).message}`);
     }
   }
 }
@@ -87,7 +117,7 @@ export class EnvReader {
 function parseEndpointOrThrow(name: string, text: string): Endpoint {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   if (m === null || Number(m[3]) > 65535) {
-    throw new ConfigError(`${name}: expected host:port[,host:port…] (IPv6 as [addr]:port), got "${text}"`);
+    throw ConfigError.of(name, `expected host:port[,host:port…] (IPv6 as [addr]:port), got "${text}"`);
   }
   return { address: (m[1] ?? m[2])!, port: Number(m[3]) };
 }

@@ -29,11 +29,28 @@ describe('EnvReader', () => {
 
   it('names the variable and what was expected when a value is bad', () => {
     expect(() => env.endpoints('BAD_PORTS', [])).toThrow(
-      new ConfigError('BAD_PORTS: expected host:port[,host:port…] (IPv6 as [addr]:port), got "127.0.0.1"'),
+      ConfigError.of('BAD_PORTS', 'expected host:port[,host:port…] (IPv6 as [addr]:port), got "127.0.0.1"'),
     );
     expect(() => env.int('NEG', 0)).toThrow(/NEG: expected an integer/);
     expect(() => env.bool('BADFLAG', false)).toThrow(/BADFLAG: expected true or false/);
     expect(() => env.required('UNSET', 'a NATS URL')).toThrow(/UNSET: expected a NATS URL/);
     expect(() => env.file('N')).toThrow(/N: cannot read "42"/);
+  });
+
+  it('says which setting is at fault and what is wrong with it, apart', () => {
+    let caught: unknown;
+    try {
+      env.int('NEG', 0);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ setting: 'NEG', problem: 'expected an integer ≥ 0, got "-1"' });
+    expect(new ConfigError('two settings disagree')).toMatchObject({ setting: undefined });
+  });
+
+  it('reads one of a set of words', () => {
+    expect(env.oneOf('FLAG', ['true', 'false'], 'false')).toBe('true');
+    expect(env.oneOf('UNSET', ['a', 'b'], 'b')).toBe('b');
+    expect(() => env.oneOf('LIST', ['a', 'b'], 'a')).toThrow('LIST: expected one of "a", "b", got "a, b,,c"');
   });
 });

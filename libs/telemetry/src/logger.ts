@@ -11,7 +11,11 @@ export interface LoggerSettings {
   destination?: DestinationStream;
 }
 
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** The levels `LOG_LEVEL` may name. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const LEVELS = new Set<string>(LOG_LEVELS);
 
 /**
  * Creates the structured JSON logger every sipedge package uses (never `console.log`).

@@ -1,4 +1,5 @@
 import { ConfigError, EnvReader } from '@sipedge/config';
+import { checkEdgeId } from '@sipedge/handoff';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
 
 export { ConfigError };
@@ -11,10 +12,12 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
   const env = new EnvReader(environment);
   const d = DEFAULT_EDGE_CONFIG;
   const edgeId = env.required('SIPEDGE_EDGE_ID', 'a unique edge id (letters, digits, - and _)');
-  const action = env.string('SIPEDGE_RATE_LIMIT_ACTION') ?? d.rateLimit.action;
-  if (action !== 'reject' && action !== 'drop') {
-    throw new ConfigError(`SIPEDGE_RATE_LIMIT_ACTION: expected "reject" or "drop", got "${action}"`);
+  try {
+    checkEdgeId(edgeId);
+  } catch (error) {
+    throw ConfigError.of('SIPEDGE_EDGE_ID', (error as Error).message);
   }
+  const action = env.oneOf('SIPEDGE_RATE_LIMIT_ACTION', ['reject', 'drop'], d.rateLimit.action);
   const config: EdgeConfig = {
     ...d,
     edgeId,
@@ -44,9 +47,8 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
   if (tlsListen.length > 0) {
     const key = env.file('SIPEDGE_TLS_KEY_FILE');
     const cert = env.file('SIPEDGE_TLS_CERT_FILE');
-    if (key === undefined || cert === undefined) {
-      throw new ConfigError('SIPEDGE_TLS_KEY_FILE and SIPEDGE_TLS_CERT_FILE: required when SIPEDGE_TLS is set');
-    }
+    if (key === undefined) throw ConfigError.of('SIPEDGE_TLS_KEY_FILE', 'required when SIPEDGE_TLS is set');
+    if (cert === undefined) throw ConfigError.of('SIPEDGE_TLS_CERT_FILE', 'required when SIPEDGE_TLS is set');
     const ca = env.file('SIPEDGE_TLS_CA_FILE');
     config.tls = { listen: tlsListen, key, cert, ...(ca === undefined ? {} : { ca }) };
   }

@@ -1,7 +1,7 @@
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import type { ProxyConfig } from '@sipedge/proxy';
-import { NO_ROUTING, type Routing, loadRouting } from './routing.js';
+import { NO_ROUTING, type Routing, loadRouting, parseRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
 
 export { ConfigError };
@@ -55,6 +55,10 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     throw new ConfigError(`SIPEDGE_T1_MS/T2/T4/TIMER_C: ${(error as Error).message}`);
   }
   const routingFile = env.string('SIPEDGE_ROUTING_FILE');
+  const inlineRouting = env.string('SIPEDGE_ROUTING');
+  if (routingFile !== undefined && inlineRouting !== undefined) {
+    throw ConfigError.of('SIPEDGE_ROUTING', 'cannot be combined with a routing file (SIPEDGE_ROUTING_FILE): set one');
+  }
   const config: WorkerEnvConfig = {
     workerId: env.string('SIPEDGE_WORKER_ID') ?? `worker-${process.pid}`,
     proxy: {
@@ -70,7 +74,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     timers,
     timerC: env.bool('SIPEDGE_TIMER_C', true),
     stateless: env.bool('SIPEDGE_STATELESS', false),
-    routing: routingFile === undefined ? NO_ROUTING : loadRouting(routingFile),
+    routing: routingOf(routingFile, inlineRouting),
     probe: {
       intervalMs: env.int('SIPEDGE_PROBE_INTERVAL_MS', 10_000, 100),
       timeoutMs: env.int('SIPEDGE_PROBE_TIMEOUT_MS', 5_000, 1),
@@ -84,16 +88,19 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     },
   };
   if (config.probe.timeoutMs >= config.probe.intervalMs) {
-    throw new ConfigError('SIPEDGE_PROBE_TIMEOUT_MS: must be less than SIPEDGE_PROBE_INTERVAL_MS');
+    throw ConfigError.of(
+      'SIPEDGE_PROBE_TIMEOUT_MS',
+      'must be less than the probe interval (SIPEDGE_PROBE_INTERVAL_MS)',
+    );
   }
   const realm = env.string('SIPEDGE_AUTH_REALM');
   if (realm !== undefined) {
     const secret = env.required('SIPEDGE_AUTH_SECRET', 'a secret of at least 32 characters shared by all workers');
-    if (secret.length < 32) throw new ConfigError('SIPEDGE_AUTH_SECRET: expected at least 32 characters');
+    if (secret.length < 32) throw ConfigError.of('SIPEDGE_AUTH_SECRET', 'expected at least 32 characters');
     const users = env.list('SIPEDGE_AUTH_USERS', []).map((entry) => {
       const colon = entry.indexOf(':');
       if (colon <= 0)
-        throw new ConfigError(`SIPEDGE_AUTH_USERS: expected user:password[,user:password…], got "${entry}"`);
+        throw ConfigError.of('SIPEDGE_AUTH_USERS', `expected user:password[,user:password…], got "${entry}"`);
       return { username: entry.slice(0, colon), password: entry.slice(colon + 1) };
     });
     config.auth = {
@@ -109,8 +116,15 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   return config;
 }
 
+/** Routing from a JSON file (`SIPEDGE_ROUTING_FILE`), inline JSON (`SIPEDGE_ROUTING`) or none. */
+function routingOf(file: string | undefined, inline: string | undefined): Routing {
+  if (file !== undefined) return loadRouting(file);
+  if (inline !== undefined) return parseRouting(inline, '', 'SIPEDGE_ROUTING');
+  return NO_ROUTING;
+}
+
 function portOf(text: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
-    throw new ConfigError(`SIPEDGE_SELF_PORTS: expected ports, got "${text}"`);
+    throw ConfigError.of('SIPEDGE_SELF_PORTS', `expected ports, got "${text}"`);
   return Number(text);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '@sipedge/config';
 import { type DispatcherSet, type StaticRoute, validateDispatcherSet, validateStaticRoutes } from '@sipedge/proxy';
 
-/** Static routes and the dispatcher sets they may name (`SIPEDGE_ROUTING_FILE`). */
+/** Static routes and the dispatcher sets they may name (`SIPEDGE_ROUTING_FILE` or `SIPEDGE_ROUTING`). */
 export interface Routing {
   staticRoutes: StaticRoute[];
   dispatchers: Record<string, DispatcherSet>;
@@ -20,14 +20,18 @@ export function loadRouting(path: string): Routing {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`SIPEDGE_ROUTING_FILE: cannot read ${path}: ${(error as Error).message}`);
+    throw ConfigError.of('SIPEDGE_ROUTING_FILE', `cannot read ${path}: ${(error as Error).message}`);
   }
   return parseRouting(text, path);
 }
 
-export function parseRouting(text: string, source: string): Routing {
+/**
+ * Parses routing JSON (the routing file's content, or `SIPEDGE_ROUTING` inline). A problem is a
+ * ConfigError of `setting` naming `source` (the file; empty for inline routing).
+ */
+export function parseRouting(text: string, source: string, setting = 'SIPEDGE_ROUTING_FILE'): Routing {
   const fail = (message: string): never => {
-    throw new ConfigError(`SIPEDGE_ROUTING_FILE ${source}: ${message}`);
+    throw ConfigError.of(setting, source === '' ? message : `${source}: ${message}`);
   };
   let parsed: unknown;
   try {

@@ -12,7 +12,7 @@ const GOOD = JSON.stringify({
   dispatchers: [{ name: 'gw', algorithm: 'hash', hops: [{ uri: 'sip:a.example.net' }, { uri: 'sip:b.example.net' }] }],
 });
 
-describe('routing file (SIPEDGE_ROUTING_FILE)', () => {
+describe('routing (SIPEDGE_ROUTING_FILE, SIPEDGE_ROUTING)', () => {
   it('loads static routes and dispatcher sets by name', () => {
     const routing = parseRouting(GOOD, 'routes.json');
     expect(routing.staticRoutes).toHaveLength(2);
@@ -25,6 +25,16 @@ describe('routing file (SIPEDGE_ROUTING_FILE)', () => {
     expect(workerConfigFromEnv({ SIPEDGE_ROUTING_FILE: path }).routing.dispatchers['gw']?.algorithm).toBe('hash');
     expect(workerConfigFromEnv({}).routing).toEqual({ staticRoutes: [], dispatchers: {} });
     expect(() => workerConfigFromEnv({ SIPEDGE_ROUTING_FILE: `${path}.missing` })).toThrow(/cannot read/);
+  });
+
+  it('takes the same JSON inline from SIPEDGE_ROUTING, but not together with a file', () => {
+    expect(workerConfigFromEnv({ SIPEDGE_ROUTING: GOOD }).routing.staticRoutes).toHaveLength(2);
+    expect(() => workerConfigFromEnv({ SIPEDGE_ROUTING: '{"staticRoutes": {}}' })).toThrow(
+      'SIPEDGE_ROUTING: "staticRoutes" must be an array',
+    );
+    expect(() => workerConfigFromEnv({ SIPEDGE_ROUTING: GOOD, SIPEDGE_ROUTING_FILE: 'routes.json' })).toThrow(
+      /SIPEDGE_ROUTING: cannot be combined with a routing file/,
+    );
   });
 
   it.each([

@@ -1,0 +1,148 @@
+/**
+ * The process roles: `edge` (SIP sockets, protection, hand-off), `worker` (transactions, proxy,
+ * registrar) and `all` (both in one process). An edge and a worker run on Redis, NATS and BullMQ;
+ * `all` without REDIS_URL and NATS_URL runs on their in-memory twins instead (standalone mode).
+ */
+import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
+import { EnvReader } from '@sipedge/config';
+import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
+import { type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
+import { LOG_LEVELS, type Logger, createLogger } from '@sipedge/telemetry';
+import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
+import { type WorkerEnvConfig, createWorker, workerConfigFromEnv } from '@sipedge/worker';
+import type { Environment } from './config-file.js';
+
+export const ROLES = ['all', 'edge', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Stops what a role started: drain the edge, stop the worker, close the connections. */
+export type Stop = () => Promise<void>;
+
+/** The role's logger (`edge`, `worker`, or `sipedge` for `all`) at `LOG_LEVEL`. */
+export function roleLogger(role: Role, env: Environment): Logger {
+  const level = new EnvReader(env).oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
+  return createLogger({ name: role === 'all' ? 'sipedge' : role, level });
+}
+
+/** A role's checked settings: what it connects to and the configuration of its edge and worker. */
+export interface RolePlan {
+  role: Role;
+  /** Redis and NATS, or the in-memory twins (`all` only). */
+  connections: { natsUrl: string; redisUrl: string } | 'memory';
+  edge?: EdgeConfig;
+  worker?: WorkerEnvConfig;
+}
+
+/** Checks every setting a role needs (nothing connects yet); a bad one is a ConfigError naming it. */
+export function planRole(role: Role, env: Environment): RolePlan {
+  const connections = connectionsOf(role, env);
+  // Standalone mode names its edge and worker; in a fleet the edge must be named, a worker gets its pid.
+  const settings =
+    connections === 'memory' ? { SIPEDGE_EDGE_ID: 'standalone', SIPEDGE_WORKER_ID: 'standalone', ...env } : env;
+  return {
+    role,
+    connections,
+    ...(role === 'worker' ? {} : { edge: edgeConfigFromEnv(settings) }),
+    ...(role === 'edge' ? {} : { worker: workerConfigFromEnv(settings) }),
+  };
+}
+
+/**
+ * Starts a planned role: the worker first, then the edge. Each logs a line once it is ready
+ * (`worker started`, `edge started`), and `all` then `sipedge standalone: ready` (in memory) or
+ * `sipedge all: ready` (on Redis and NATS) with a hint for a first call.
+ */
+export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
+  const adapters =
+    plan.connections === 'memory' ? memoryAdapters(logger) : await sharedAdapters(plan.connections, logger);
+  const stops: Stop[] = [];
+  if (plan.worker !== undefined) stops.push(await startWorker(plan.worker, adapters, logger));
+  if (plan.edge !== undefined) {
+    const { edge, stop } = await startEdge(plan.edge, adapters, logger);
+    stops.unshift(stop);
+    if (plan.worker !== undefined) {
+      const { host, port } = plan.worker.proxy.advertised;
+      logger.info(
+        {
+          sip: edge.listening(),
+          domains: [...plan.worker.proxy.domains],
+          firstCall: `register two SIP phones as <sip:alice@${host}> and <sip:bob@${host}> with proxy ${host}:${port}, then call sip:bob@${host}`,
+        },
+        plan.connections === 'memory' ? 'sipedge standalone: ready' : 'sipedge all: ready',
+      );
+    }
+  }
+  return async () => {
+    for (const stop of stops) await stop();
+    await adapters.stores.close();
+  };
+}
+
+/** The Redis and NATS URLs, or `memory` for `all` with neither set (no silent fallback with one). */
+function connectionsOf(role: Role, env: Environment): RolePlan['connections'] {
+  const reader = new EnvReader(env);
+  const urls = { natsUrl: reader.string('NATS_URL'), redisUrl: reader.string('REDIS_URL') };
+  if (role === 'all' && urls.natsUrl === undefined && urls.redisUrl === undefined) return 'memory';
+  const why =
+    role === 'all' ? ' (with one of REDIS_URL and NATS_URL set, both are needed; neither runs in memory)' : '';
+  return {
+    natsUrl: reader.required('NATS_URL', `nats://host:port${why}`),
+    redisUrl: reader.required('REDIS_URL', `redis://host:port${why}`),
+  };
+}
+
+/** What an edge and a worker run on. */
+interface Adapters {
+  bus(name: string): Promise<Bus>;
+  stores: Stores;
+  timers(): TimerService;
+}
+
+function memoryAdapters(logger: Logger): Adapters {
+  const hub = new MemoryBusHub();
+  const timerHub = new MemoryTimerHub();
+  return {
+    bus: async () => hub.connect({ logger }),
+    stores: createMemoryStores(),
+    timers: () => new MemoryTimers({ hub: timerHub, logger }),
+  };
+}
+
+async function sharedAdapters(urls: { natsUrl: string; redisUrl: string }, logger: Logger): Promise<Adapters> {
+  const stores = await createRedisStores({ url: urls.redisUrl }, logger);
+  return {
+    bus: (name) => connectNatsBus({ servers: urls.natsUrl, name, logger }),
+    stores,
+    timers: () => createBullmqTimers({ redis: urls.redisUrl, logger }),
+  };
+}
+
+async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: Logger): Promise<Stop> {
+  const bus = await adapters.bus(config.workerId);
+  const worker = createWorker(config, { bus, stores: adapters.stores, timers: adapters.timers(), logger });
+  await worker.start();
+  logger.info(
+    { workerId: config.workerId, domains: [...config.proxy.domains], advertised: config.proxy.advertised },
+    'worker started',
+  );
+  return async () => {
+    await worker.stop();
+    await bus.close();
+  };
+}
+
+async function startEdge(config: EdgeConfig, adapters: Adapters, logger: Logger): Promise<{ edge: Edge; stop: Stop }> {
+  const bus = await adapters.bus(`edge-${config.edgeId}`);
+  const { connections, edges } = adapters.stores;
+  const edge = new Edge(config, { bus, connections, edges, logger });
+  await edge.start();
+  logger.info({ edgeId: config.edgeId, sip: edge.listening(), http: edge.httpAddress }, 'edge started');
+  return {
+    edge,
+    stop: async () => {
+      await edge.drain();
+      await edge.stop();
+      await bus.close();
+    },
+  };
+}

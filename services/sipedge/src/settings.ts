@@ -1,0 +1,97 @@
+/**
+ * The one table of settings: each YAML key of a configuration file, the environment variable it
+ * stands for, and the kind of YAML value it takes. The loader (`config-file.ts`) turns a file into
+ * environment-style values with it; the edge's and the worker's environment readers then check them
+ * as they check the environment. docs/configuration.md documents every row (a test holds it to that).
+ */
+
+/**
+ * What a YAML value must look like; the environment readers check the content.
+ *
+ * - `string`: a scalar (a number is taken as written: `edge.id: 7` is "7")
+ * - `int`: a number; `bool`: true or false
+ * - `list`: a list of scalars (an environment variable's comma-separated list)
+ * - `endpoints`: a list of `host:port` strings; `endpoint`: one `host:port`; `host-port`: `host[:port]`
+ * - `ports`: a list of port numbers
+ * - `users`: a list of `{ username, password }` maps
+ * - `routing`: a list, one field of the inline routing JSON (`{ staticRoutes, dispatchers }`)
+ */
+export type SettingKind =
+  'string' | 'int' | 'bool' | 'list' | 'endpoints' | 'endpoint' | 'host-port' | 'ports' | 'users' | 'routing';
+
+export interface Setting {
+  /** Dotted path in the YAML file. */
+  key: string;
+  /** The environment variable: it overrides the file. */
+  env: string;
+  kind: SettingKind;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  // SIP addresses (edge and worker)
+  { key: 'sip.udp', env: 'SIPEDGE_UDP', kind: 'endpoints' },
+  { key: 'sip.tcp', env: 'SIPEDGE_TCP', kind: 'endpoints' },
+  { key: 'sip.tls.listen', env: 'SIPEDGE_TLS', kind: 'endpoints' },
+  { key: 'sip.tls.keyFile', env: 'SIPEDGE_TLS_KEY_FILE', kind: 'string' },
+  { key: 'sip.tls.certFile', env: 'SIPEDGE_TLS_CERT_FILE', kind: 'string' },
+  { key: 'sip.tls.caFile', env: 'SIPEDGE_TLS_CA_FILE', kind: 'string' },
+  { key: 'sip.advertised', env: 'SIPEDGE_ADVERTISED', kind: 'host-port' },
+  { key: 'sip.aliases', env: 'SIPEDGE_ALIASES', kind: 'list' },
+  { key: 'sip.selfPorts', env: 'SIPEDGE_SELF_PORTS', kind: 'ports' },
+  // the edge
+  { key: 'edge.id', env: 'SIPEDGE_EDGE_ID', kind: 'string' },
+  { key: 'edge.http', env: 'SIPEDGE_HTTP', kind: 'endpoint' },
+  { key: 'edge.maxMessageSize', env: 'SIPEDGE_MAX_MESSAGE_SIZE', kind: 'int' },
+  { key: 'edge.idleTimeoutMs', env: 'SIPEDGE_IDLE_TIMEOUT_MS', kind: 'int' },
+  { key: 'edge.maxConnectionsPerSource', env: 'SIPEDGE_MAX_CONNECTIONS_PER_SOURCE', kind: 'int' },
+  { key: 'edge.rateLimit.perSecond', env: 'SIPEDGE_RATE_LIMIT_PER_SECOND', kind: 'int' },
+  { key: 'edge.rateLimit.burst', env: 'SIPEDGE_RATE_LIMIT_BURST', kind: 'int' },
+  { key: 'edge.rateLimit.trusted', env: 'SIPEDGE_RATE_LIMIT_TRUSTED', kind: 'list' },
+  { key: 'edge.rateLimit.action', env: 'SIPEDGE_RATE_LIMIT_ACTION', kind: 'string' },
+  { key: 'edge.deny', env: 'SIPEDGE_DENY', kind: 'list' },
+  { key: 'edge.handoff.ackTimeoutMs', env: 'SIPEDGE_HANDOFF_ACK_TIMEOUT_MS', kind: 'int' },
+  { key: 'edge.handoff.attempts', env: 'SIPEDGE_HANDOFF_ATTEMPTS', kind: 'int' },
+  { key: 'edge.drainDeadlineMs', env: 'SIPEDGE_DRAIN_DEADLINE_MS', kind: 'int' },
+  // the worker: proxy, timers, routing, registrar, authentication
+  { key: 'worker.id', env: 'SIPEDGE_WORKER_ID', kind: 'string' },
+  { key: 'proxy.domains', env: 'SIPEDGE_DOMAINS', kind: 'list' },
+  { key: 'proxy.trusted', env: 'SIPEDGE_TRUSTED', kind: 'list' },
+  { key: 'proxy.supported', env: 'SIPEDGE_SUPPORTED', kind: 'list' },
+  { key: 'proxy.recordRoute', env: 'SIPEDGE_RECORD_ROUTE', kind: 'bool' },
+  { key: 'proxy.udpMtu', env: 'SIPEDGE_UDP_MTU', kind: 'int' },
+  { key: 'proxy.stateless', env: 'SIPEDGE_STATELESS', kind: 'bool' },
+  { key: 'proxy.blacklistTtlMs', env: 'SIPEDGE_BLACKLIST_TTL_MS', kind: 'int' },
+  { key: 'timers.t1Ms', env: 'SIPEDGE_T1_MS', kind: 'int' },
+  { key: 'timers.t2Ms', env: 'SIPEDGE_T2_MS', kind: 'int' },
+  { key: 'timers.t4Ms', env: 'SIPEDGE_T4_MS', kind: 'int' },
+  { key: 'timers.timerC', env: 'SIPEDGE_TIMER_C', kind: 'bool' },
+  { key: 'timers.timerCMs', env: 'SIPEDGE_TIMER_C_MS', kind: 'int' },
+  { key: 'routing.file', env: 'SIPEDGE_ROUTING_FILE', kind: 'string' },
+  { key: 'routing.staticRoutes', env: 'SIPEDGE_ROUTING', kind: 'routing' },
+  { key: 'routing.dispatchers', env: 'SIPEDGE_ROUTING', kind: 'routing' },
+  { key: 'routing.probe.intervalMs', env: 'SIPEDGE_PROBE_INTERVAL_MS', kind: 'int' },
+  { key: 'routing.probe.timeoutMs', env: 'SIPEDGE_PROBE_TIMEOUT_MS', kind: 'int' },
+  { key: 'routing.probe.holdDownMs', env: 'SIPEDGE_PROBE_HOLD_DOWN_MS', kind: 'int' },
+  { key: 'registrar.minExpires', env: 'SIPEDGE_MIN_EXPIRES', kind: 'int' },
+  { key: 'registrar.maxExpires', env: 'SIPEDGE_MAX_EXPIRES', kind: 'int' },
+  { key: 'registrar.defaultExpires', env: 'SIPEDGE_DEFAULT_EXPIRES', kind: 'int' },
+  { key: 'auth.realm', env: 'SIPEDGE_AUTH_REALM', kind: 'string' },
+  { key: 'auth.secret', env: 'SIPEDGE_AUTH_SECRET', kind: 'string' },
+  { key: 'auth.users', env: 'SIPEDGE_AUTH_USERS', kind: 'users' },
+  { key: 'auth.algorithms', env: 'SIPEDGE_AUTH_ALGORITHMS', kind: 'list' },
+  { key: 'auth.userTable', env: 'SIPEDGE_AUTH_USER_TABLE', kind: 'bool' },
+  { key: 'auth.register', env: 'SIPEDGE_AUTH_REGISTER', kind: 'bool' },
+  { key: 'auth.proxy', env: 'SIPEDGE_AUTH_PROXY', kind: 'bool' },
+  // connections and logging
+  { key: 'redis.url', env: 'REDIS_URL', kind: 'string' },
+  { key: 'nats.url', env: 'NATS_URL', kind: 'string' },
+  { key: 'log.level', env: 'LOG_LEVEL', kind: 'string' },
+];
+
+/**
+ * How a setting is named to the user: its YAML key, except for the inline routing fields, which
+ * share one variable and are named together as `routing`.
+ */
+export function settingName(setting: Setting): string {
+  return setting.kind === 'routing' ? setting.key.slice(0, setting.key.lastIndexOf('.')) : setting.key;
+}

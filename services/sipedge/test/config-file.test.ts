@@ -1,0 +1,199 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@sipedge/config';
+import { describe, expect, it } from 'vitest';
+import { type Environment, loadSettings, parseConfigFile } from '../src/config-file.js';
+import { planRole, roleLogger } from '../src/roles.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sipedge-config-'));
+
+/** Writes `text` to a new file and returns its path. */
+function configFile(text: string, name = 'sipedge.yaml'): string {
+  const path = join(mkdtempSync(join(dir, 'case-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** The ConfigError `plan` throws, restated the way the CLI reports it. */
+function startError(path: string, environment: Environment, role: 'all' | 'edge' | 'worker' = 'all'): ConfigError {
+  const settings = loadSettings(path, environment);
+  try {
+    planRole(role, settings.env);
+    roleLogger(role, settings.env);
+  } catch (error) {
+    const explained = settings.explain(error);
+    expect(explained).toBeInstanceOf(ConfigError);
+    return explained as ConfigError;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('configuration file', () => {
+  it('flattens every kind of value into environment variables', () => {
+    const { values } = parseConfigFile(
+      `
+sip:
+  udp: ["127.0.0.1:5070", "[::1]:5070"]
+  tcp: []
+  advertised: sip.example.com:5070
+  selfPorts: [5071, 5072]
+edge:
+  id: 7
+  http: 127.0.0.1:9090
+  rateLimit: { perSecond: 50, action: drop }
+proxy: { domains: [example.com, example.org], recordRoute: false }
+auth:
+  realm: example.com
+  users:
+    - { username: alice, password: "s3cret:with colon" }
+    - { username: bob, password: pw }
+log: { level: warn }
+`,
+      'all.yaml',
+    );
+    expect(values).toEqual({
+      SIPEDGE_UDP: '127.0.0.1:5070,[::1]:5070',
+      SIPEDGE_TCP: '',
+      SIPEDGE_ADVERTISED: 'sip.example.com:5070',
+      SIPEDGE_SELF_PORTS: '5071,5072',
+      SIPEDGE_EDGE_ID: '7',
+      SIPEDGE_HTTP: '127.0.0.1:9090',
+      SIPEDGE_RATE_LIMIT_PER_SECOND: '50',
+      SIPEDGE_RATE_LIMIT_ACTION: 'drop',
+      SIPEDGE_DOMAINS: 'example.com,example.org',
+      SIPEDGE_RECORD_ROUTE: 'false',
+      SIPEDGE_AUTH_REALM: 'example.com',
+      SIPEDGE_AUTH_USERS: 'alice:s3cret:with colon,bob:pw',
+      LOG_LEVEL: 'warn',
+    });
+  });
+
+  it('treats an empty file as no settings', () => {
+    expect(parseConfigFile('# nothing yet\n', 'empty.yaml').values).toEqual({});
+  });
+
+  it.each([
+    ['sip:\n  udpp: ["127.0.0.1:5060"]\n', 'x.yaml: unknown key "sip.udpp" (did you mean "sip.udp"?)'],
+    ['proxy:\n  domain: [example.com]\n', 'x.yaml: unknown key "proxy.domain" (did you mean "proxy.domains"?)'],
+    ['SIPEDGE_UDP: ["127.0.0.1:5060"]\n', 'x.yaml: unknown key "SIPEDGE_UDP" (did you mean "sip.udp"?)'],
+    ['colour: blue\n', 'x.yaml: unknown key "colour"'],
+    ['sip:\n  udp: { host: 127.0.0.1 }\n', 'sip.udp (in x.yaml): expected a list of host:port strings, got a map'],
+    ['sip: ["127.0.0.1:5060"]\n', 'sip (in x.yaml): expected a map of settings, got a list'],
+    ['timers: { t1Ms: "500" }\n', 'timers.t1Ms (in x.yaml): expected an integer, got the string "500"'],
+    ['proxy: { stateless: yes please }\n', 'proxy.stateless (in x.yaml): expected true or false, got the string'],
+    ['edge: { id: }\n', 'edge.id (in x.yaml): expected a string, got nothing'],
+    ['proxy: { domains: ["a.example,b.example"] }\n', 'proxy.domains (in x.yaml): entry "a.example,b.example"'],
+    ['auth: { users: [alice] }\n', 'auth.users (in x.yaml): expected a list of {username, password} maps'],
+    ['auth: { users: [{ username: a, password: b, realm: c }] }\n', 'auth.users (in x.yaml): unknown field "realm"'],
+    ['auth: { users: [{ username: "a:b", password: c }] }\n', 'auth.users (in x.yaml): username "a:b": no colons'],
+    ['routing: { dispatchers: { name: gw } }\n', 'routing.dispatchers (in x.yaml): expected a list, got a map'],
+    ['- just\n- a list\n', 'x.yaml: expected a map of settings, got a list'],
+    ['sip: [unclosed\n', 'x.yaml: not valid YAML'],
+    ['a: 1\na: 2\n', 'x.yaml: not valid YAML'],
+  ])('rejects %j', (text, message) => {
+    expect(() => parseConfigFile(text, 'x.yaml')).toThrow(ConfigError);
+    expect(() => parseConfigFile(text, 'x.yaml')).toThrow(message);
+  });
+
+  it('names a file it cannot read', () => {
+    expect(() => loadSettings(join(dir, 'missing.yaml'), {})).toThrow(/--config: cannot read ".*missing\.yaml"/);
+  });
+
+  it('names a value the edge or worker rejects by its YAML key when it came from the file', () => {
+    const path = configFile('sip:\n  udp: ["127.0.0.1"]\n');
+    const error = startError(path, {});
+    expect(error.message).toBe(
+      `sip.udp (in ${path}): expected host:port[,host:port…] (IPv6 as [addr]:port), got "127.0.0.1"`,
+    );
+    expect(error.setting).toBe('SIPEDGE_UDP');
+    expect(startError(configFile('routing:\n  probe: { intervalMs: 1000, timeoutMs: 1000 }\n'), {}).message).toMatch(
+      /^routing\.probe\.timeoutMs \(in .*\): must be less than the probe interval/,
+    );
+    expect(startError(configFile('edge:\n  id: edge.1\n'), {}, 'all').message).toMatch(
+      /^edge\.id \(in .*\): edge id: expected 1–64 of A–Z a–z 0–9 _ -, got "edge.1"/,
+    );
+    expect(startError(configFile('log: { level: loud }\n'), {}).message).toMatch(
+      /^log\.level \(in .*\): expected one of "fatal", .*, got "loud"/,
+    );
+  });
+
+  it('lets environment variables override the file, and names a bad one by its variable', () => {
+    const path = configFile(
+      'sip:\n  udp: ["127.0.0.1:5070"]\n  tcp: ["127.0.0.1:5070"]\nproxy:\n  domains: [a.example]\n',
+    );
+    const settings = loadSettings(path, { SIPEDGE_UDP: '127.0.0.1:6000', SIPEDGE_DOMAINS: undefined });
+    expect(settings.env['SIPEDGE_UDP']).toBe('127.0.0.1:6000');
+    expect(settings.env['SIPEDGE_TCP']).toBe('127.0.0.1:5070');
+    expect(settings.env['SIPEDGE_DOMAINS']).toBe('a.example');
+    const plan = planRole('all', settings.env);
+    expect(plan.edge?.udp).toEqual([{ address: '127.0.0.1', port: 6000 }]);
+    expect([...plan.worker!.proxy.domains]).toEqual(['a.example']);
+    expect(startError(path, { SIPEDGE_UDP: 'nowhere' }).message).toMatch(/^SIPEDGE_UDP: expected host:port/);
+  });
+
+  it('names a missing setting both ways when a file is in use', () => {
+    const path = configFile('redis:\n  url: redis://127.0.0.1:6379\n');
+    expect(startError(path, {}).message).toBe(
+      `nats.url (in ${path}) or NATS_URL: expected nats://host:port (with one of REDIS_URL and NATS_URL set, both are needed; neither runs in memory)`,
+    );
+    expect(startError(path, { NATS_URL: 'nats://127.0.0.1:4222' }, 'edge').message).toMatch(
+      /^edge\.id \(in .*\) or SIPEDGE_EDGE_ID: expected a unique edge id/,
+    );
+  });
+
+  it('takes routing inline, checked like a routing file and named by its key', () => {
+    const inline = `
+routing:
+  staticRoutes:
+    - match: { domain: pstn.example.net }
+      to: { dispatcher: gateways }
+  dispatchers:
+    - name: gateways
+      algorithm: hash
+      hops: [{ uri: "sip:gw1.example.net" }, { uri: "sip:gw2.example.net", weight: 0 }]
+`;
+    const plan = planRole('worker', {
+      ...loadSettings(configFile(inline), {}).env,
+      NATS_URL: 'nats://127.0.0.1:4222',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    expect(plan.worker?.routing.staticRoutes).toEqual([
+      { match: { domain: 'pstn.example.net' }, to: { dispatcher: 'gateways' } },
+    ]);
+    expect(plan.worker?.routing.dispatchers['gateways']?.hops).toHaveLength(2);
+    const missingSet = configFile('routing:\n  staticRoutes: [{ match: {}, to: { dispatcher: nope } }]\n');
+    expect(startError(missingSet, {}).message).toBe(
+      `routing (in ${missingSet}): static route 0: no dispatcher set named "nope"`,
+    );
+    const both = configFile(`${inline}  file: routes.json\n`);
+    expect(startError(both, {}).message).toMatch(/^routing \(in .*\): cannot be combined with a routing file/);
+  });
+});
+
+describe('roles and connections', () => {
+  it('runs all in memory without REDIS_URL and NATS_URL, naming its edge and worker standalone', () => {
+    const plan = planRole('all', {});
+    expect(plan.connections).toBe('memory');
+    expect([plan.edge?.edgeId, plan.worker?.workerId]).toEqual(['standalone', 'standalone']);
+  });
+
+  it('runs all on Redis and NATS with both set, and refuses only one of them', () => {
+    const urls = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(() => planRole('all', urls)).toThrow(/SIPEDGE_EDGE_ID/);
+    expect(planRole('all', { ...urls, SIPEDGE_EDGE_ID: 'e1' }).connections).toEqual({
+      natsUrl: urls.NATS_URL,
+      redisUrl: urls.REDIS_URL,
+    });
+    expect(() => planRole('all', { REDIS_URL: urls.REDIS_URL })).toThrow(/^NATS_URL: expected nats:\/\/host:port/);
+    expect(() => planRole('all', { NATS_URL: urls.NATS_URL })).toThrow(/^REDIS_URL: expected redis:\/\/host:port/);
+  });
+
+  it('needs REDIS_URL and NATS_URL for an edge or a worker, and configures only its part', () => {
+    expect(() => planRole('worker', {})).toThrow(/^NATS_URL/);
+    const urls = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const worker = planRole('worker', urls);
+    expect([worker.edge, worker.worker?.workerId]).toEqual([undefined, `worker-${process.pid}`]);
+    expect(planRole('edge', { ...urls, SIPEDGE_EDGE_ID: 'e1' }).worker).toBeUndefined();
+  });
+});
