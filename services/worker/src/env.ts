@@ -108,7 +108,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       users: new StaticUserDirectory(users),
       userTable: env.bool('SIPEDGE_AUTH_USER_TABLE', false),
       secret,
-      algorithms: ['SHA-256', 'MD5'],
+      algorithms: algorithmsOf(env.list('SIPEDGE_AUTH_ALGORITHMS', ['SHA-256', 'MD5'])),
       register: env.bool('SIPEDGE_AUTH_REGISTER', true),
       proxy: env.bool('SIPEDGE_AUTH_PROXY', false),
     };
@@ -127,4 +127,16 @@ function portOf(text: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
     throw ConfigError.of('SIPEDGE_SELF_PORTS', `expected ports, got "${text}"`);
   return Number(text);
+}
+
+/** Digest algorithms, most preferred first: one challenge each, in this order (RFC 8760 §2.4). */
+function algorithmsOf(names: string[]): DigestAlgorithm[] {
+  if (names.length === 0) throw ConfigError.of('SIPEDGE_AUTH_ALGORITHMS', 'expected SHA-256 and/or MD5');
+  return names.map((name) => {
+    const upper = name.toUpperCase();
+    if (upper !== 'SHA-256' && upper !== 'MD5') {
+      throw ConfigError.of('SIPEDGE_AUTH_ALGORITHMS', `expected SHA-256 and/or MD5, got "${name}"`);
+    }
+    return upper;
+  });
 }

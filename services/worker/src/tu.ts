@@ -136,7 +136,8 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   });
   if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
   let forwardTemplate = template;
-  const targets: { uri: string; q: number; hop?: Hop; dispatch?: string[] }[] = [];
+  /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
+  const targets: { uri: string; q: number; flow?: Hop; flowOnly?: boolean; dispatch?: string[] }[] = [];
   for (const target of outcome.targets) {
     // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or authenticated users.
     if (target.source === 'foreign' && !trusted && !inDialog && deps.auth?.proxy !== true) {
@@ -161,29 +162,34 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
     }
     if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
     const binding = target.binding;
-    const hop =
-      binding?.flowId !== undefined && binding.source !== undefined
-        ? {
-            transport: binding.source.transport as Hop['transport'],
-            address: binding.source.address,
-            port: binding.source.port,
-            flowId: binding.flowId,
-            ...(binding.edgeId === undefined ? {} : { edgeId: binding.edgeId }),
-          }
-        : undefined;
-    targets.push({ uri: target.uri, q: target.q, ...(hop === undefined ? {} : { hop }) });
+    if (binding?.flowId !== undefined && binding.source !== undefined) {
+      const flow: Hop = {
+        transport: binding.source.transport as Hop['transport'],
+        address: binding.source.address,
+        port: binding.source.port,
+        flowId: binding.flowId,
+        ...(binding.edgeId === undefined ? {} : { edgeId: binding.edgeId }),
+      };
+      targets.push({ uri: target.uri, q: target.q, flow, flowOnly: binding.regId !== undefined });
+    } else {
+      targets.push({ uri: target.uri, q: target.q });
+    }
   }
 
   const grouped = groupTargets(targets);
   const resolved: { uri: string; q: number; group: number; hops: Hop[] }[] = [];
   for (const g of grouped) {
     const target = targets.find((t) => t.uri === g.uri)!;
+    // A contact registered over a connection is tried on that connection first (it may be the only
+    // way through a NAT); if it is gone, the Contact URI is resolved and connected to (§18.1.1,
+    // RFC 3263) — except for an RFC 5626 flow (reg-id), which nothing else may replace (§5.3).
     const hops =
       target.dispatch !== undefined
         ? await dispatchHops(forwardTemplate, g.uri, target.dispatch, deps)
-        : target.hop === undefined
-          ? await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))
-          : [target.hop];
+        : [
+            ...(target.flow === undefined ? [] : [target.flow]),
+            ...(target.flowOnly === true ? [] : await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))),
+          ];
     if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
   }
   if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });

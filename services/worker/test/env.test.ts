@@ -21,6 +21,13 @@ describe('workerConfigFromEnv', () => {
     expect(workerConfigFromEnv({ ...auth, SIPEDGE_AUTH_USER_TABLE: 'true' }).auth?.userTable).toBe(true);
   });
 
+  it('challenges with SHA-256 then MD5 by default; SIPEDGE_AUTH_ALGORITHMS sets the list and its order', () => {
+    const auth = { SIPEDGE_AUTH_REALM: 'example.com', SIPEDGE_AUTH_SECRET: 'x'.repeat(32) };
+    expect(workerConfigFromEnv(auth).auth?.algorithms).toEqual(['SHA-256', 'MD5']);
+    expect(workerConfigFromEnv({ ...auth, SIPEDGE_AUTH_ALGORITHMS: 'md5' }).auth?.algorithms).toEqual(['MD5']);
+    expect(() => workerConfigFromEnv({ ...auth, SIPEDGE_AUTH_ALGORITHMS: 'SHA-1' })).toThrow(/SIPEDGE_AUTH_ALGORITHMS/);
+  });
+
   it('probes dispatcher hops every 10 s by default and wants the probe timeout below the interval', () => {
     expect(workerConfigFromEnv({}).probe).toEqual({ intervalMs: 10_000, timeoutMs: 5_000, holdDownMs: 30_000 });
     expect(() => workerConfigFromEnv({ SIPEDGE_PROBE_INTERVAL_MS: '1000', SIPEDGE_PROBE_TIMEOUT_MS: '1000' })).toThrow(

@@ -121,6 +121,40 @@ describe('proxy scenarios through the worker', () => {
     await h.waitFor((s) => s.message.status === 487 && s.meta.destination.address === UAC.address);
   });
 
+  it.each([
+    [
+      'a plain TCP registration: the closed connection, then the Contact URI',
+      '',
+      ['192.0.2.30:40000', '192.0.2.30:5070'],
+    ],
+    [
+      'an RFC 5626 flow (reg-id): the connection only',
+      ';+sip.instance="<urn:uuid:00000000-0000-1000-8000-000a95a0e128>";reg-id=1',
+      ['192.0.2.30:40000'],
+    ],
+  ])('§18.1.1: %s', { timeout: 10_000 }, async (_, outbound, expected) => {
+    h = await Harness.start(1);
+    const source = { address: '192.0.2.30', port: 40000 };
+    const lines = registerLines({ address: '192.0.2.30', port: 5070 }, 1).map((l) =>
+      l.startsWith('Contact:')
+        ? `Contact: <sip:bob@192.0.2.30:5070;transport=tcp>${outbound}`
+        : l.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'),
+    );
+    if (outbound !== '') lines.push('Supported: outbound');
+    await h.receive(sip(lines), source, 'tcp');
+    await h.waitFor((s) => s.message.status === 200);
+    h.unreachable.add('192.0.2.30:40000');
+    const before = h.tried.length;
+    await h.receive(invite('flow-gone-1'), UAC);
+    await h.waitFor(
+      (s) =>
+        (s.message.isResponse && s.message.status >= 400) ||
+        (s.message.isRequest && s.message.method === 'INVITE' && s.meta.destination.port === 5070),
+      5000,
+    );
+    expect(h.tried.slice(before).filter((t) => t.startsWith('192.0.2.30:'))).toEqual(expected);
+  });
+
   it('no open relay: an untrusted source gets 403 for a foreign domain', async () => {
     h = await Harness.start(1, { isTrusted: () => false });
     await h.receive(invite('relay-1', 'sip:someone@foreign.test'), UAC);
