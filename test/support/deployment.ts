@@ -1,0 +1,141 @@
+/**
+ * sipedge as users run it, for end-to-end tests: every node a separate process started from the
+ * `sipedge` executable.
+ *
+ * - standalone: one `sipedge all` process on the in-memory adapters;
+ * - distributed: Redis and NATS from Testcontainers, two `sipedge edge` processes sharing one
+ *   address (edge-fleet.ts, as pods behind a Service) and two `sipedge worker` processes.
+ *
+ * Either way clients reach the proxy at 127.0.0.1:<port> over UDP and TCP.
+ */
+import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
+import { allCommand, type ManagedProcess, root, startProcess, workerCommand } from './processes.js';
+
+export type Mode = 'standalone' | 'distributed';
+
+export interface Deployment {
+  mode: Mode;
+  /** `127.0.0.1:<port>`, where clients send. */
+  target: string;
+  port: number;
+  /** Redis (distributed mode only). */
+  redisUrl?: string;
+  stop(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  /** Settings every sipedge process gets (environment variables). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startDeployment(mode: Mode, options: DeploymentOptions = {}): Promise<Deployment> {
+  return mode === 'standalone' ? startStandalone(options) : Distributed.start(options);
+}
+
+/** The listen, advertised and ops settings of a proxy at 127.0.0.1:<port>. */
+async function addressing(port: number): Promise<NodeJS.ProcessEnv> {
+  return {
+    SIPEDGE_UDP: `127.0.0.1:${port}`,
+    SIPEDGE_TCP: `127.0.0.1:${port}`,
+    SIPEDGE_ADVERTISED: `127.0.0.1:${port}`,
+    SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
+  };
+}
+
+async function startStandalone(options: DeploymentOptions): Promise<Deployment> {
+  const port = await freePort();
+  const all = await startProcess(
+    'sipedge all',
+    allCommand(),
+    { ...(await addressing(port)), ...options.env },
+    'sipedge standalone: ready',
+  );
+  return { mode: 'standalone', target: `127.0.0.1:${port}`, port, stop: () => all.stop() };
+}
+
+/** The edges of a distributed deployment, as the fleet reports them. */
+interface EdgeEvent {
+  edge?: string;
+  pid?: number;
+  ready?: boolean;
+  exited?: string | number;
+}
+
+export class Distributed implements Deployment {
+  readonly mode = 'distributed';
+  readonly workers: ManagedProcess[] = [];
+  private fleet!: ManagedProcess;
+  private redis!: StartedRedis;
+  private nats!: StartedNats;
+  private env: NodeJS.ProcessEnv = {};
+
+  private constructor(readonly port: number) {}
+
+  static async start(options: DeploymentOptions, workers = 2): Promise<Distributed> {
+    const d = new Distributed(await freePort());
+    [d.redis, d.nats] = await Promise.all([startRedis(), startNats()]);
+    d.env = { ...(await addressing(d.port)), NATS_URL: d.nats.url, REDIS_URL: d.redis.url, ...options.env };
+    d.fleet = await startProcess(
+      'edge fleet',
+      {
+        script: `${root}test/support/edge-fleet.ts`,
+        args: [],
+        execArgv: ['--conditions=development', '--import', 'tsx'],
+      },
+      { ...d.env, FLEET_SIZE: '2' },
+      '{"fleet":"ready"}',
+      60_000,
+    );
+    for (let i = 0; i < workers; i++) await d.startWorker();
+    return d;
+  }
+
+  get target(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get redisUrl(): string {
+    return this.redis.url;
+  }
+
+  /** Starts one more worker process. */
+  async startWorker(): Promise<ManagedProcess> {
+    const id = `worker-${this.workers.length + 1}`;
+    const worker = await startProcess(id, workerCommand(), { ...this.env, SIPEDGE_WORKER_ID: id }, 'worker started');
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** The edges that listen now (the fleet's latest events), by id. */
+  liveEdges(): Map<string, number> {
+    const live = new Map<string, number>();
+    for (const line of this.fleet.output().split('\n')) {
+      if (!line.startsWith('{"edge"')) continue;
+      const event = JSON.parse(line) as EdgeEvent;
+      if (event.ready === true) live.set(event.edge!, event.pid!);
+      if (event.exited !== undefined) live.delete(event.edge!);
+    }
+    return live;
+  }
+
+  /** SIGKILLs an edge; the fleet starts a new one in its place. Resolves once the new one listens. */
+  async killEdge(id: string, timeoutMs = 30_000): Promise<string> {
+    const pid = this.liveEdges().get(id);
+    if (pid === undefined) throw new Error(`no live edge ${id}`);
+    const before = new Set(this.liveEdges().keys());
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const fresh = [...this.liveEdges().keys()].find((e) => !before.has(e));
+      if (fresh !== undefined) return fresh;
+      if (Date.now() > deadline) throw new Error(`no edge replaced ${id} in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+    await this.fleet?.stop();
+    await Promise.all([this.redis?.container.stop(), this.nats?.container.stop()]);
+  }
+}
