@@ -5,90 +5,62 @@
  * mode each UDP datagram reaches either edge and TCP connections alternate between them, so caller
  * and callee are served by different edges and the hand-off between them is on the path.
  *
- * Digest authentication is on: every REGISTER is challenged (401), and an initial INVITE from an
- * untrusted source (only 127.0.0.1/32 is trusted; the digest caller sends from 127.0.0.2) is
- * challenged too (407). Each scenario uses its own AOR, so no binding of one reaches another.
+ * Digest authentication is on (common.ts): every REGISTER is challenged, and so is an INVITE from
+ * 127.0.0.2, an untrusted source. Each scenario uses its own AOR, so no binding of one reaches another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
-import { type RunningSipp, type SippResult, type Transport, runSipp, startSipp, summary } from '../support/sipp.js';
+import { type RunningSipp, type Transport, runSipp } from '../support/sipp.js';
+import {
+  DOMAIN,
+  authEnv,
+  call as callVia,
+  expectAllSucceeded,
+  passwordOf,
+  registeredCallee as callee,
+} from './common.js';
 
-const DOMAIN = '127.0.0.1';
-const REALM = 'sipedge.test';
 const SCENARIOS = ['call', 'cancel', 'busy', 'fork', 'digest', 'load'] as const;
 const TRANSPORTS: Transport[] = ['udp', 'tcp'];
 const LOAD = { rate: 100, seconds: 30 };
+/**
+ * How long a callee rings before answering, and a caller holds before hanging up (ms). In
+ * distributed mode two messages sent back to back (a 180 and its 200, an ACK and its BYE) travel
+ * through different edges and workers and may overtake each other, as on any UDP path; real UAs
+ * cope, but SIPp fails a call on a 180 that comes after the 200. A human-scale pause avoids that.
+ */
+const RING_MS = 100;
+const HOLD_MS = 200;
+/** The load's pauses: at 100 calls/s a worker's event loop can hold a message back for a while. */
+const LOAD_RING_MS = 500;
+const LOAD_HOLD_MS = 500;
 
 const aor = (scenario: string, transport: Transport, n = '') => `${scenario}${n}-${transport}`;
-const passwordOf = (user: string) => `pw-${user}`;
 const USERS = ['alice', ...SCENARIOS.flatMap((s) => TRANSPORTS.flatMap((t) => [aor(s, t), aor(s, t, '2')]))];
-
-const ENV: NodeJS.ProcessEnv = {
-  SIPEDGE_AUTH_REALM: REALM,
-  SIPEDGE_AUTH_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e',
-  SIPEDGE_AUTH_USERS: USERS.map((u) => `${u}:${passwordOf(u)}`).join(','),
-  SIPEDGE_AUTH_PROXY: 'true',
-  // SIPp 3.6 answers only an MD5 challenge, and only when it comes first.
-  SIPEDGE_AUTH_ALGORITHMS: 'MD5',
-  SIPEDGE_TRUSTED: '127.0.0.1/32',
-};
-
-function expectAllSucceeded(label: string, results: SippResult[]): void {
-  for (const result of results) {
-    process.stdout.write(`${summary(`${label} [${result.scenario}]`, result)}\n`);
-    expect(result.exitCode, `${label} [${result.scenario}]\n${result.output.slice(-3000)}`).toBe(0);
-    expect(result.failed).toBe(0);
-    expect(result.succeeded).toBeGreaterThan(0);
-  }
-}
 
 for (const mode of ['standalone', 'distributed'] as Mode[]) {
   describe(`SIPp end-to-end, ${mode} mode`, () => {
     let deployment: Deployment;
 
     beforeAll(async () => {
-      deployment = await startDeployment(mode, { env: ENV });
+      deployment = await startDeployment(mode, { env: authEnv(USERS) });
     }, 180_000);
 
     afterAll(async () => {
       await deployment?.stop();
     });
 
-    /** A SIPp callee registered as `user` (REGISTER answered with a digest retry). */
-    async function registeredCallee(
+    const registeredCallee = (
       scenario: string,
       user: string,
       transport: Transport,
       calls: number,
-      pauseMs = 0,
-    ): Promise<RunningSipp> {
-      const callee = await startSipp({ scenario, transport, calls, pauseMs, timeoutS: LOAD.seconds + 30 });
-      const registered = await runSipp({
-        scenario: 'register',
-        fill: { expect: 200 },
-        transport,
-        target: deployment.target,
-        service: user,
-        auth: { username: user, password: passwordOf(user), uri: DOMAIN },
-        keys: { domain: DOMAIN, contact_port: callee.port },
-        calls: 1,
-        timeoutS: 10,
-      });
-      expectAllSucceeded(`${mode} ${transport} register ${user}`, [registered]);
-      return callee;
-    }
+      pauseMs = RING_MS,
+    ): Promise<RunningSipp> =>
+      callee({ target: deployment.target, scenario, user, transport, calls, pauseMs, timeoutS: LOAD.seconds + 30 });
 
-    const call = (transport: Transport, service: string, extra: Partial<Parameters<typeof runSipp>[0]> = {}) =>
-      runSipp({
-        scenario: 'uac-call',
-        transport,
-        target: deployment.target,
-        service,
-        keys: { domain: DOMAIN },
-        calls: 1,
-        timeoutS: 20,
-        ...extra,
-      });
+    const call = (transport: Transport, service: string, extra: Parameters<typeof callVia>[3] = {}) =>
+      callVia(deployment.target, transport, service, extra);
 
     for (const transport of TRANSPORTS) {
       const label = `${mode} ${transport}`;
@@ -96,7 +68,7 @@ for (const mode of ['standalone', 'distributed'] as Mode[]) {
       it(`${transport}: 1. a registered callee is called through Record-Route (INVITE/100/180/200/ACK/BYE)`, async () => {
         const user = aor('call', transport);
         const callee = await registeredCallee('uas-answer', user, transport, 1);
-        const caller = await call(transport, user, { pauseMs: 200 });
+        const caller = await call(transport, user, { pauseMs: HOLD_MS });
         expectAllSucceeded(`${label} call`, [caller, await callee.done]);
       });
 
@@ -136,7 +108,7 @@ for (const mode of ['standalone', 'distributed'] as Mode[]) {
         const busy = await registeredCallee('uas-busy', user, transport, 1);
         // The answering contact rings for 500 ms first, so the 486 is in before the 200 (§16.7).
         const answering = await registeredCallee('uas-answer', user, transport, 1, 500);
-        const caller = await call(transport, user, { pauseMs: 200 });
+        const caller = await call(transport, user, { pauseMs: HOLD_MS });
         expectAllSucceeded(`${label} fork`, [caller, await busy.done, await answering.done]);
       });
 
@@ -147,7 +119,7 @@ for (const mode of ['standalone', 'distributed'] as Mode[]) {
           localIp: '127.0.0.2',
           auth: { username: 'alice', password: passwordOf('alice'), uri: `${user}@${DOMAIN}` },
         };
-        const caller = await call(transport, user, { scenario: 'uac-auth-call', pauseMs: 200, ...untrusted });
+        const caller = await call(transport, user, { scenario: 'uac-auth-call', pauseMs: HOLD_MS, ...untrusted });
         const wrongInvite = await runSipp({
           scenario: 'uac-auth-refused',
           transport,
@@ -189,8 +161,13 @@ for (const mode of ['standalone', 'distributed'] as Mode[]) {
       it(`${transport}: 7. ${LOAD.seconds} s at ${LOAD.rate} calls/s: every call completes`, async () => {
         const calls = LOAD.rate * LOAD.seconds;
         const user = aor('load', transport);
-        const callee = await registeredCallee('uas-answer', user, transport, calls);
-        const caller = await call(transport, user, { calls, rate: LOAD.rate, timeoutS: LOAD.seconds + 30 });
+        const callee = await registeredCallee('uas-answer', user, transport, calls, LOAD_RING_MS);
+        const caller = await call(transport, user, {
+          calls,
+          rate: LOAD.rate,
+          pauseMs: LOAD_HOLD_MS,
+          timeoutS: LOAD.seconds + 30,
+        });
         const answered = await callee.done;
         expectAllSucceeded(`${label} load`, [caller, answered]);
         expect(caller.succeeded).toBe(calls);

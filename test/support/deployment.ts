@@ -68,6 +68,7 @@ export class Distributed implements Deployment {
   private redis!: StartedRedis;
   private nats!: StartedNats;
   private env: NodeJS.ProcessEnv = {};
+  private workersStarted = 0;
 
   private constructor(readonly port: number) {}
 
@@ -100,10 +101,16 @@ export class Distributed implements Deployment {
 
   /** Starts one more worker process. */
   async startWorker(): Promise<ManagedProcess> {
-    const id = `worker-${this.workers.length + 1}`;
+    const id = `worker-${++this.workersStarted}`;
     const worker = await startProcess(id, workerCommand(), { ...this.env, SIPEDGE_WORKER_ID: id }, 'worker started');
     this.workers.push(worker);
     return worker;
+  }
+
+  /** SIGKILLs a worker process (no clean-up at all) and forgets it. */
+  async killWorker(worker: ManagedProcess): Promise<void> {
+    await worker.kill();
+    this.workers.splice(this.workers.indexOf(worker), 1);
   }
 
   /** The edges that listen now (the fleet's latest events), by id. */

@@ -5,7 +5,7 @@
  * failed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './containers.js';
@@ -43,6 +43,11 @@ export interface SippOptions {
   limit?: number;
   /** The `pause` length in the scenario, ms (`-d`). */
   pauseMs?: number;
+  /**
+   * TCP: a connection of its own for each call (`-t tn`) instead of one for all (`-t t1`). A callee
+   * (no target) always takes each connection on its own: in `t1` mode SIPp stops when one closes.
+   */
+  connectionPerCall?: boolean;
   /** Global timeout: the run fails if it has not ended by then. */
   timeoutS: number;
 }
@@ -53,6 +58,7 @@ export interface SippResult {
   created: number;
   succeeded: number;
   failed: number;
+  /** SIPp's error log (why calls failed), then the end of what it printed. */
   output: string;
 }
 
@@ -65,12 +71,20 @@ export interface RunningSipp {
 /** Starts SIPp; `done` resolves when it exits (by itself: every run is bounded). */
 export async function startSipp(options: SippOptions): Promise<RunningSipp> {
   const port = options.localPort ?? (await freePort());
+  const errorFile = join(rendered, `errors-${options.scenario}-${port}-${Date.now()}.log`);
   const args = [
     ...(options.target === undefined ? [] : [options.target]),
     '-sf',
     renderScenario(options.scenario, options.fill ?? {}),
     '-t',
-    options.transport === 'udp' ? 'u1' : 't1',
+    options.transport === 'udp'
+      ? 'u1'
+      : options.connectionPerCall === true || options.target === undefined
+        ? 'tn'
+        : 't1',
+    // SIPp refuses to start when its socket limit (default 50000) exceeds the open-file limit.
+    '-max_socket',
+    '1000',
     '-i',
     options.localIp ?? '127.0.0.1',
     '-p',
@@ -94,6 +108,10 @@ export async function startSipp(options: SippOptions): Promise<RunningSipp> {
       ? []
       : ['-au', options.auth.username, '-ap', options.auth.password, '-auth_uri', options.auth.uri]),
     ...Object.entries(options.keys ?? {}).flatMap(([k, v]) => ['-key', k, String(v)]),
+    // Why calls failed (unexpected messages, timeouts) goes to a file of its own.
+    '-trace_err',
+    '-error_file',
+    errorFile,
   ];
   const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -102,9 +120,10 @@ export async function startSipp(options: SippOptions): Promise<RunningSipp> {
   child.stderr.on('data', collect);
   const done = new Promise<SippResult>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) =>
-      resolve({ scenario: options.scenario, exitCode: code, ...statistics(output), output }),
-    );
+    child.once('exit', (code) => {
+      const errors = existsSync(errorFile) ? readFileSync(errorFile, 'latin1').slice(-4000) : '';
+      resolve({ scenario: options.scenario, exitCode: code, ...statistics(output), output: `${errors}\n${output}` });
+    });
   });
   return { port, process: child, done };
 }

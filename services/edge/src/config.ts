@@ -68,7 +68,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   denyList: [],
   handoff: { ackTimeoutMs: 500, attempts: 3 },
   flowTtlMs: 90_000,
-  heartbeatTtlMs: 15_000,
+  heartbeatTtlMs: 3_000,
   drainDeadlineMs: 32_000,
   t1: 500,
   http: { address: '0.0.0.0', port: 8080 },

@@ -55,7 +55,7 @@ export interface WorkerSettings extends EngineSettings {
   recordTtlMs: number;
   /** How long to wait for an edge to report a request's delivery. */
   deliveryTimeoutMs: number;
-  /** How often the live-edge list is refreshed (when `edges` is given); default 2000 ms. */
+  /** How often the live-edge list is refreshed (when `edges` is given); default 1000 ms. */
   liveEdgesRefreshMs?: number;
   /**
    * Stateless proxy (§16.11, D25): no transactions and no records; each request goes to its first
@@ -125,7 +125,7 @@ export class Worker {
   async start(): Promise<void> {
     if (this.deps.edges !== undefined) {
       await this.refreshLiveEdges();
-      this.liveEdgesTimer = setInterval(() => void this.refreshLiveEdges(), this.settings.liveEdgesRefreshMs ?? 2000);
+      this.liveEdgesTimer = setInterval(() => void this.refreshLiveEdges(), this.settings.liveEdgesRefreshMs ?? 1000);
       this.liveEdgesTimer.unref();
     }
     this.subscription = await this.deps.bus.subscribe(SUBJECTS.inbound, (m) => this.inbound(m), {
