@@ -76,7 +76,7 @@ export async function registeredCallee(options: CalleeOptions): Promise<RunningS
   return callee;
 }
 
-/** A caller of uac-call.xml: one call unless told otherwise. */
+/** A SIPp caller (uac-call.xml unless `extra.scenario` says otherwise): one call unless told otherwise. */
 export function call(target: string, transport: Transport, service: string, extra: Partial<SippOptions> = {}) {
   return runSipp({
     scenario: 'uac-call',

@@ -75,31 +75,14 @@ for (const mode of ['standalone', 'distributed'] as Mode[]) {
       it(`${transport}: 2. CANCEL after 180: 487 to the caller, ACKed hop by hop`, async () => {
         const user = aor('cancel', transport);
         const callee = await registeredCallee('uas-ring', user, transport, 1);
-        const caller = await runSipp({
-          scenario: 'uac-cancel',
-          transport,
-          target: deployment.target,
-          service: user,
-          keys: { domain: DOMAIN },
-          calls: 1,
-          timeoutS: 20,
-        });
+        const caller = await call(transport, user, { scenario: 'uac-cancel' });
         expectAllSucceeded(`${label} cancel`, [caller, await callee.done]);
       });
 
       it(`${transport}: 3. busy: the callee's 486 reaches the caller and is ACKed`, async () => {
         const user = aor('busy', transport);
         const callee = await registeredCallee('uas-busy', user, transport, 1);
-        const caller = await runSipp({
-          scenario: 'uac-final',
-          fill: { expect: 486, within: 10_000 },
-          transport,
-          target: deployment.target,
-          service: user,
-          keys: { domain: DOMAIN },
-          calls: 1,
-          timeoutS: 20,
-        });
+        const caller = await call(transport, user, { scenario: 'uac-final', fill: { expect: 486, within: 10_000 } });
         expectAllSucceeded(`${label} busy`, [caller, await callee.done]);
       });
 
@@ -120,14 +103,8 @@ for (const mode of ['standalone', 'distributed'] as Mode[]) {
           auth: { username: 'alice', password: passwordOf('alice'), uri: `${user}@${DOMAIN}` },
         };
         const caller = await call(transport, user, { scenario: 'uac-auth-call', pauseMs: HOLD_MS, ...untrusted });
-        const wrongInvite = await runSipp({
+        const wrongInvite = await call(transport, user, {
           scenario: 'uac-auth-refused',
-          transport,
-          target: deployment.target,
-          service: user,
-          keys: { domain: DOMAIN },
-          calls: 1,
-          timeoutS: 20,
           localIp: '127.0.0.2',
           auth: { username: 'alice', password: 'not-the-password', uri: `${user}@${DOMAIN}` },
         });

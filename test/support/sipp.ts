@@ -58,7 +58,7 @@ export interface SippResult {
   created: number;
   succeeded: number;
   failed: number;
-  /** SIPp's error log (why calls failed), then the end of what it printed. */
+  /** The start of SIPp's error log (why the first calls failed), then the end of what it printed. */
   output: string;
 }
 
@@ -121,7 +121,7 @@ export async function startSipp(options: SippOptions): Promise<RunningSipp> {
   const done = new Promise<SippResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => {
-      const errors = existsSync(errorFile) ? readFileSync(errorFile, 'latin1').slice(-4000) : '';
+      const errors = existsSync(errorFile) ? readFileSync(errorFile, 'latin1').slice(0, 4000) : '';
       resolve({ scenario: options.scenario, exitCode: code, ...statistics(output), output: `${errors}\n${output}` });
     });
   });
