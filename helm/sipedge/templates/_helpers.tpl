@@ -1,0 +1,213 @@
+{{/*
+Names, labels and the pieces the edge and worker workloads share.
+*/}}
+
+{{- define "sipedge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of the release's objects. Dots become dashes: the edge and worker ids are the pod
+names, and an edge id may only hold letters, digits, - and _.
+*/}}
+{{- define "sipedge.fullname" -}}
+{{- $name := "" }}
+{{- if .Values.fullnameOverride }}
+{{- $name = .Values.fullnameOverride }}
+{{- else if contains (default .Chart.Name .Values.nameOverride) .Release.Name }}
+{{- $name = .Release.Name }}
+{{- else }}
+{{- $name = printf "%s-%s" .Release.Name (default .Chart.Name .Values.nameOverride) }}
+{{- end }}
+{{- $name | replace "." "-" | trunc 50 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sipedge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sipedge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sipedge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "sipedge.labels" -}}
+helm.sh/chart: {{ include "sipedge.chart" . }}
+{{ include "sipedge.selectorLabels" . }}
+app.kubernetes.io/version: {{ (default .Chart.AppVersion .Values.image.tag) | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: sipedge
+{{- end }}
+
+{{/* Selector labels of one component: (dict "ctx" $ "component" "edge") */}}
+{{- define "sipedge.componentSelectorLabels" -}}
+{{ include "sipedge.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "sipedge.componentLabels" -}}
+{{ include "sipedge.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "sipedge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "sipedge.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "sipedge.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* Where the configuration file is mounted. */}}
+{{- define "sipedge.configDir" -}}/etc/sipedge{{- end }}
+{{- define "sipedge.configFile" -}}/etc/sipedge/sipedge.yaml{{- end }}
+{{- define "sipedge.tlsDir" -}}/etc/sipedge/tls{{- end }}
+
+{{- define "sipedge.secretName" -}}
+{{- include "sipedge.fullname" . }}
+{{- end }}
+
+{{- define "sipedge.authSecretName" -}}
+{{- default (include "sipedge.secretName" .) .Values.auth.existingSecret }}
+{{- end }}
+
+{{- define "sipedge.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "sipedge.fullname" .)) .Values.tls.existingSecret }}
+{{- end }}
+
+{{/* Whether client certificates are verified (sip.tls.caFile). */}}
+{{- define "sipedge.tlsCaKey" -}}
+{{- if .Values.tls.existingSecret }}{{ .Values.tls.caKey }}{{ else if .Values.tls.ca }}ca.crt{{ end }}
+{{- end }}
+
+{{/*
+The sipedge configuration file: .Values.config with the settings the chart owns (listeners, TLS
+files, the ops port) written over it.
+*/}}
+{{- define "sipedge.config" -}}
+{{- $listen := .Values.edge.listen }}
+{{- $udp := list }}
+{{- $tcp := list }}
+{{- $tlsListen := list }}
+{{- range $listen.addresses }}
+{{- if $listen.udp }}{{ $udp = append $udp (printf "%s:%d" . (int $listen.port)) }}{{ end }}
+{{- if $listen.tcp }}{{ $tcp = append $tcp (printf "%s:%d" . (int $listen.port)) }}{{ end }}
+{{- $tlsListen = append $tlsListen (printf "%s:%d" . (int $.Values.tls.port)) }}
+{{- end }}
+{{- $sip := dict "udp" $udp "tcp" $tcp }}
+{{- if .Values.tls.enabled }}
+{{- $tls := dict "listen" $tlsListen "keyFile" (printf "%s/tls.key" (include "sipedge.tlsDir" .)) "certFile" (printf "%s/tls.crt" (include "sipedge.tlsDir" .)) }}
+{{- $caKey := include "sipedge.tlsCaKey" . }}
+{{- if $caKey }}
+{{- $_ := set $tls "caFile" (printf "%s/%s" (include "sipedge.tlsDir" .) $caKey) }}
+{{- end }}
+{{- $_ := set $sip "tls" $tls }}
+{{- $selfPorts := list }}
+{{- range ((.Values.config.sip | default dict).selfPorts | default list) }}
+{{- $selfPorts = append $selfPorts (int .) }}
+{{- end }}
+{{- if not (has (int .Values.service.tlsPort) $selfPorts) }}
+{{- $selfPorts = append $selfPorts (int .Values.service.tlsPort) }}
+{{- end }}
+{{- $_ := set $sip "selfPorts" $selfPorts }}
+{{- end }}
+{{- $owned := dict "sip" $sip "edge" (dict "http" (printf "0.0.0.0:%d" (int $listen.httpPort))) }}
+{{- $config := mustMergeOverwrite (deepCopy .Values.config) $owned }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* The drain deadline in whole seconds, rounded up. */}}
+{{- define "sipedge.drainSeconds" -}}
+{{- $ms := int (((.Values.config).edge).drainDeadlineMs | default 32000) }}
+{{- div (add $ms 999) 1000 }}
+{{- end }}
+
+{{- define "sipedge.edgeGracePeriod" -}}
+{{- $minimum := add (include "sipedge.drainSeconds" . | int) (int .Values.edge.preStopSleepSeconds) }}
+{{- if kindIs "invalid" .Values.edge.terminationGracePeriodSeconds }}
+{{- add $minimum 10 }}
+{{- else if le (int .Values.edge.terminationGracePeriodSeconds) $minimum }}
+{{- fail (printf "edge.terminationGracePeriodSeconds (%d) must exceed edge.preStopSleepSeconds plus config.edge.drainDeadlineMs in seconds (%d), or the drain is cut short" (int .Values.edge.terminationGracePeriodSeconds) $minimum) }}
+{{- else }}
+{{- int .Values.edge.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/* Checks across values that the schema cannot express. */}}
+{{- define "sipedge.validate" -}}
+{{- if and (((.Values.config).auth).realm) (not (or .Values.auth.secret .Values.auth.existingSecret)) }}
+{{- fail "auth.secret (or auth.existingSecret) is required when config.auth.realm is set: the workers sign digest nonces with it" }}
+{{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (not (and .Values.tls.cert .Values.tls.key)) }}
+{{- fail "tls.enabled needs tls.existingSecret, or tls.cert and tls.key" }}
+{{- end }}
+{{- if not (or .Values.edge.listen.udp .Values.edge.listen.tcp .Values.tls.enabled) }}
+{{- fail "edge.listen: enable at least one of udp, tcp and tls.enabled" }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level settings both workloads share. */}}
+{{- define "sipedge.podCommon" -}}
+serviceAccountName: {{ include "sipedge.serviceAccountName" . }}
+automountServiceAccountToken: {{ .Values.automountServiceAccountToken }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.podSecurityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment both roles share: Redis and NATS from the Secret, OpenTelemetry.
+*/}}
+{{- define "sipedge.commonEnv" -}}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sipedge.secretName" . }}
+      key: REDIS_URL
+- name: NATS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sipedge.secretName" . }}
+      key: NATS_URL
+{{- with .Values.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.otel.serviceName }}
+- name: OTEL_SERVICE_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- range $name, $value := .Values.otel.env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The container's security context, image and command. */}}
+{{- define "sipedge.containerCommon" -}}
+image: {{ include "sipedge.image" . | quote }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- with .Values.command }}
+command:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Pod annotations that roll the pods when their configuration changes. */}}
+{{- define "sipedge.checksums" -}}
+checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
