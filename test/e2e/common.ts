@@ -55,12 +55,14 @@ export interface CalleeOptions {
   /** The scenario's pause: how long it rings before answering (ms). */
   pauseMs: number;
   timeoutS: number;
+  /** TCP: take each connection on its own (SIPp `-t tn`), to outlive a connection that closes. */
+  connectionPerCall?: boolean;
 }
 
 /** A SIPp callee registered as `user` through the proxy (REGISTER answered with a digest retry). */
 export async function registeredCallee(options: CalleeOptions): Promise<RunningSipp> {
-  const { target, scenario, user, transport, calls, pauseMs, timeoutS } = options;
-  const callee = await startSipp({ scenario, transport, calls, pauseMs, timeoutS });
+  const { target, scenario, user, transport, calls, pauseMs, timeoutS, connectionPerCall } = options;
+  const callee = await startSipp({ scenario, transport, calls, pauseMs, timeoutS, connectionPerCall });
   const registered = await runSipp({
     scenario: 'register',
     fill: { expect: 200 },

@@ -178,6 +178,8 @@ describe('survival in distributed mode', () => {
       calls: 1000,
       pauseMs: 500,
       timeoutS: 120,
+      // Its connections from the killed edges close; it must go on taking new ones.
+      connectionPerCall: true,
     });
     // A caller on one connection; the connection goes down with its edge, and SIPp stops there.
     const before = call(d.target, 'tcp', 'restart-tcp', { calls: 100, rate: 10, pauseMs: 200, timeoutS: 60 });

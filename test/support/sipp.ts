@@ -77,11 +77,7 @@ export async function startSipp(options: SippOptions): Promise<RunningSipp> {
     '-sf',
     renderScenario(options.scenario, options.fill ?? {}),
     '-t',
-    options.transport === 'udp'
-      ? 'u1'
-      : options.connectionPerCall === true || options.target === undefined
-        ? 'tn'
-        : 't1',
+    options.transport === 'udp' ? 'u1' : options.connectionPerCall === true ? 'tn' : 't1',
     // SIPp refuses to start when its socket limit (default 50000) exceeds the open-file limit.
     '-max_socket',
     '1000',
