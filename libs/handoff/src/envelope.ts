@@ -1,4 +1,5 @@
 import type { BusHeaders } from '@sipedge/bus';
+import { injectTraceContext } from '@sipedge/telemetry';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 
@@ -40,7 +41,7 @@ export interface OutboundMeta {
   kind: 'request' | 'response';
 }
 
-/** NATS header names. */
+/** NATS header names. The encoders also add the active W3C trace context (`traceparent`, `tracestate`). */
 export const H = {
   transport: 'sip-transport',
   source: 'sip-source',
@@ -75,7 +76,7 @@ export function encodeInbound(meta: InboundMeta, extra: BusHeaders = {}): BusHea
     [H.receivedAt]: String(meta.receivedAt),
   };
   if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
-  return headers;
+  return injectTraceContext(headers);
 }
 
 export function decodeInbound(headers: BusHeaders): InboundMeta {
@@ -99,7 +100,7 @@ export function encodeOutbound(meta: OutboundMeta, extra: BusHeaders = {}): BusH
     [H.kind]: meta.kind,
   };
   if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
-  return headers;
+  return injectTraceContext(headers);
 }
 
 export function decodeOutbound(headers: BusHeaders): OutboundMeta {

@@ -11,3 +11,4 @@ export {
   type OutboundMeta,
   type Transport,
 } from './envelope.js';
+export { traceContextOf, sipAttributes, endpointAttributes } from './trace.js';

@@ -1,3 +1,4 @@
+import { traceFields } from './tracing.js';
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
@@ -32,6 +33,8 @@ export function createLogger(settings: LoggerSettings): Logger {
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // trace_id and span_id of the active span, when there is one.
+    mixin: traceFields,
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }

@@ -1,5 +1,5 @@
 import { BusUnavailableError } from '@sipedge/bus';
-import type { InboundMeta } from '@sipedge/handoff';
+import { type InboundMeta, endpointAttributes, sipAttributes } from '@sipedge/handoff';
 import {
   type SipMessage,
   SipParseError,
@@ -10,7 +10,7 @@ import {
   statelessToTag,
   type Via,
 } from '@sipedge/sip';
-import type { Logger } from '@sipedge/telemetry';
+import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import type { Handoff } from './handoff.js';
 import type { DropReason } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
@@ -134,7 +134,17 @@ export class InboundPipeline {
     this.deps.counters.dropped(verdict.action === 'drop' ? verdict.reason : 'unparseable');
   }
 
-  private async process(message: SipMessage, arrival: Arrival): Promise<void> {
+  /** One span (`sip.receive`) per message that passed the deny list and rate limit and parsed. */
+  private process(message: SipMessage, arrival: Arrival): Promise<void> {
+    const attributes = {
+      ...sipAttributes(message, arrival.transport),
+      ...endpointAttributes('client', arrival.source),
+      ...endpointAttributes('server', arrival.local),
+    };
+    return inSpan('sip.receive', { kind: SpanKind.SERVER, attributes }, () => this.handle(message, arrival));
+  }
+
+  private async handle(message: SipMessage, arrival: Arrival): Promise<void> {
     this.deps.counters.received(arrival.transport, message.isRequest ? 'request' : 'response');
     if (message.isRequest) stampReceived(message, arrival.source.address, arrival.source.port);
     const verdict = verdictForMessage(message, this.deps.self);

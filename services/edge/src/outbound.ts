@@ -1,6 +1,14 @@
 import type { Bus, BusMessage, BusReply, Subscription } from '@sipedge/bus';
-import { H, type OutboundMeta, QUEUES, SUBJECTS, decodeOutbound } from '@sipedge/handoff';
-import type { Logger } from '@sipedge/telemetry';
+import {
+  H,
+  type OutboundMeta,
+  QUEUES,
+  SUBJECTS,
+  decodeOutbound,
+  endpointAttributes,
+  traceContextOf,
+} from '@sipedge/handoff';
+import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import { type Senders, streamSender } from './senders.js';
 
 export type DeliveryResult = { ok: true; flowId?: string } | { ok: false; error: string };
@@ -47,7 +55,7 @@ export class OutboundDelivery {
     try {
       let result: DeliveryResult;
       try {
-        result = await this.deliver(Buffer.from(message.data), decodeOutbound(message.headers));
+        result = await this.deliverTraced(Buffer.from(message.data), decodeOutbound(message.headers), message.headers);
       } catch (error) {
         result = { ok: false, error: (error as Error).message };
       }
@@ -62,6 +70,20 @@ export class OutboundDelivery {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /** `deliver` in a `sip.send` span, child of the worker's span that sent it. */
+  private deliverTraced(data: Buffer, meta: OutboundMeta, headers: Record<string, string>): Promise<DeliveryResult> {
+    const attributes = {
+      'network.transport': meta.transport === 'udp' ? 'udp' : 'tcp',
+      'sip.kind': meta.kind,
+      ...endpointAttributes('server', meta.destination),
+    };
+    return inSpan('sip.send', { kind: SpanKind.CLIENT, parent: traceContextOf(headers), attributes }, async (span) => {
+      const result = await this.deliver(data, meta);
+      if (!result.ok) span.setAttribute('sip.delivery_error', result.error);
+      return result;
+    });
   }
 
   async deliver(data: Buffer, meta: OutboundMeta): Promise<DeliveryResult> {

@@ -7,7 +7,7 @@ import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
 import { EnvReader } from '@sipedge/config';
 import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
 import { type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
-import { LOG_LEVELS, type Logger, createLogger } from '@sipedge/telemetry';
+import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
 import { type WorkerEnvConfig, createWorker, workerConfigFromEnv } from '@sipedge/worker';
 import type { Environment } from './config-file.js';
@@ -50,9 +50,13 @@ export function planRole(role: Role, env: Environment): RolePlan {
 /**
  * Starts a planned role: the worker first, then the edge. Each logs a line once it is ready
  * (`worker started`, `edge started`), and `all` then `sipedge standalone: ready` (in memory) or
- * `sipedge all: ready` (on Redis and NATS) with a hint for a first call.
+ * `sipedge all: ready` (on Redis and NATS) with a hint for a first call. Telemetry (traces,
+ * worker metrics) is started first and flushed last.
  */
 export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
+  // OpenTelemetry from the OTEL_* variables (off without an exporter endpoint); first, so that the
+  // worker's instruments bind to its meter provider.
+  const stopTelemetry = await startTelemetry({ serviceName: plan.role === 'all' ? 'sipedge' : `sipedge-${plan.role}` });
   const adapters =
     plan.connections === 'memory' ? memoryAdapters(logger) : await sharedAdapters(plan.connections, logger);
   const stops: Stop[] = [];
@@ -75,6 +79,7 @@ export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
   return async () => {
     for (const stop of stops) await stop();
     await adapters.stores.close();
+    await stopTelemetry();
   };
 }
 

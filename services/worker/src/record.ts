@@ -58,6 +58,11 @@ export interface CallRecord {
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;
   cancelOrigin: InboundMeta | null;
+  /**
+   * W3C `traceparent` of the span that created the record (the server transaction): later events on
+   * the record, on any worker, are traced as its children. Absent when tracing is off.
+   */
+  trace?: string;
 }
 
 /** Transaction ids within a record, used as timer-name prefixes: `s`, `k`, `f<n>`, `x<n>`. */

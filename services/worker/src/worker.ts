@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Bus, BusMessage, BusReply, Subscription } from '@sipedge/bus';
-import { H, type InboundMeta, QUEUES, SUBJECTS, decodeInbound, encodeOutbound } from '@sipedge/handoff';
+import {
+  H,
+  type InboundMeta,
+  QUEUES,
+  SUBJECTS,
+  decodeInbound,
+  encodeOutbound,
+  endpointAttributes,
+  sipAttributes,
+  traceContextOf,
+} from '@sipedge/handoff';
 import {
   contextIdOfBranch,
   forwardRequest,
@@ -22,7 +32,16 @@ import {
   statelessToTag,
 } from '@sipedge/sip';
 import type { EdgeRegistry, RecordStore } from '@sipedge/store';
-import type { Logger } from '@sipedge/telemetry';
+import {
+  type Attributes,
+  type Logger,
+  SpanKind,
+  activeContext,
+  currentTraceparent,
+  inSpan,
+  traceparentContext,
+  withContext,
+} from '@sipedge/telemetry';
 import type { TimerFire, TimerService } from '@sipedge/timers';
 import { cancelledInviteKey, serverKey } from '@sipedge/transaction';
 import {
@@ -36,6 +55,7 @@ import {
   requestForHop,
 } from './engine.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
+import { WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { type CallRecord, type Hop, isFinished } from './record.js';
 import { type TuDeps, decide } from './tu.js';
@@ -71,6 +91,12 @@ export interface WorkerSettings extends EngineSettings {
 
 const MAX_ATTEMPTS = 20;
 
+/** The span an event on an existing call record is traced in, parented to the record's stored trace. */
+interface EventSpan {
+  name: 'sip.request' | 'sip.response' | 'sip.timer';
+  attributes: Attributes;
+}
+
 /** The key of a call record; everything of the call lives under the hash tag of its context id. */
 export const recordKey = (id: string) => `sipedge:call:{${id}}`;
 
@@ -96,6 +122,7 @@ export class Worker {
   private readonly prober: DispatcherProber | undefined;
   /** The TU's dependencies, with the probed dispatcher health when there are dispatcher sets. */
   private readonly tu: TuDeps;
+  private readonly metrics = new WorkerMetrics();
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -146,9 +173,12 @@ export class Worker {
   private async inbound(bus: BusMessage): Promise<BusReply> {
     try {
       const meta = decodeInbound(bus.headers);
+      this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
-      if (message.isResponse) await this.response(message);
-      else await this.request(message, meta);
+      // The edge's `sip.receive` span is the parent of what this message starts.
+      await withContext(traceContextOf(bus.headers), () =>
+        message.isResponse ? this.response(message) : this.request(message, meta),
+      );
     } catch (error) {
       if (error instanceof SipParseError) this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
       else {
@@ -162,10 +192,14 @@ export class Worker {
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {
     const now = Date.now();
     if (this.settings.stateless === true) return this.statelessProxy(message, meta, now);
+    const span: EventSpan = { name: 'sip.request', attributes: sipAttributes(message, meta.transport) };
     if (message.method === 'CANCEL') {
       const id = contextIdOf(cancelledInviteKey(message));
-      const handled = await this.update(id, (record) =>
-        record === null ? null : applyToCall(record, { type: 'cancel', message, origin: meta }, now, this.settings),
+      const handled = await this.update(
+        id,
+        (record) =>
+          record === null ? null : applyToCall(record, { type: 'cancel', message, origin: meta }, now, this.settings),
+        span,
       );
       if (!handled) await this.statelessRequest(message, meta);
       return;
@@ -173,8 +207,11 @@ export class Worker {
     const key = serverKey(message);
     const id = contextIdOf(key);
     if (message.method === 'ACK') {
-      const handled = await this.update(id, (record) =>
-        record?.server?.key === key ? applyToCall(record, { type: 'request', message }, now, this.settings) : null,
+      const handled = await this.update(
+        id,
+        (record) =>
+          record?.server?.key === key ? applyToCall(record, { type: 'request', message }, now, this.settings) : null,
+        span,
       );
       // The ACK of a response we sent statelessly (a challenge) ends here; an ACK for a 2xx is its
       // own transaction, forwarded statelessly end to end (§16.7 step 5, D23).
@@ -182,18 +219,30 @@ export class Worker {
       return;
     }
     const event: CallEvent = { type: 'request', message };
-    if (await this.update(id, (record) => (record === null ? null : applyToCall(record, event, now, this.settings))))
-      return;
-    const decision = await this.orderHops(await decide(message, meta, this.tu, now), now);
-    if (decision.kind === 'respond' && decision.stateless === true) {
-      await this.sendLocalResponse(decision.response, message, meta);
-      return;
-    }
-    await this.update(id, (record) =>
-      record === null
-        ? createCall(id, message, meta, decision, Date.now(), this.settings)
-        : applyToCall(record, event, Date.now(), this.settings),
-    );
+    const apply = (record: CallRecord | null, at: number) =>
+      record === null ? null : applyToCall(record, event, at, this.settings);
+    if (await this.update(id, (record) => apply(record, now), span)) return;
+    const attributes = { ...span.attributes, ...endpointAttributes('client', meta.source) };
+    await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
+      const decision = await this.orderHops(await decide(message, meta, this.tu, now), now);
+      if (decision.kind === 'respond' && decision.stateless === true) {
+        await this.sendLocalResponse(decision.response, message, meta);
+        return;
+      }
+      await this.update(
+        id,
+        (record) =>
+          apply(record, Date.now()) ?? this.created(createCall(id, message, meta, decision, Date.now(), this.settings)),
+        span,
+      );
+    });
+  }
+
+  /** A new call record carries the trace of its server transaction, which later events (any worker's) join. */
+  private created(result: EngineResult): EngineResult {
+    const trace = currentTraceparent();
+    if (trace !== undefined) result.record.trace = trace;
+    return result;
   }
 
   private async response(message: SipMessage): Promise<void> {
@@ -206,12 +255,20 @@ export class Worker {
       const fork = branch.forkIndex;
       // §17.1.3: the fork's INVITE transaction, or its CANCEL's for a response with CSeq CANCEL.
       const isCancel = message.cseq.method === 'CANCEL';
-      const handled = await this.update(id, (record) => {
-        const target = isCancel ? record?.forks[fork]?.cancel : record?.forks[fork]?.tx;
-        return record === null || target == null || record.forks[fork]?.attempt !== branch.attempt
-          ? null
-          : applyToCall(record, { type: 'response', fork, message }, Date.now(), this.settings);
-      });
+      const span: EventSpan = {
+        name: 'sip.response',
+        attributes: { ...sipAttributes(message), 'sip.fork_index': fork },
+      };
+      const handled = await this.update(
+        id,
+        (record) => {
+          const target = isCancel ? record?.forks[fork]?.cancel : record?.forks[fork]?.tx;
+          return record === null || target == null || record.forks[fork]?.attempt !== branch.attempt
+            ? null
+            : applyToCall(record, { type: 'response', fork, message }, Date.now(), this.settings);
+        },
+        span,
+      );
       if (handled) return;
       // A late response to an earlier attempt of a fork that has moved on (B19): ours, but finished.
       if (branch.attempt > 0 || (await this.hasRecord(id))) return;
@@ -226,15 +283,19 @@ export class Worker {
   private async fire(fire: TimerFire): Promise<void> {
     const id = /\{([^}]+)\}/.exec(fire.key)?.[1];
     if (id === undefined) return;
-    await this.update(id, (record) =>
-      record === null
-        ? null
-        : applyToCall(
-            record,
-            { type: 'timer', timer: fire.timer, generation: fire.generation },
-            Date.now(),
-            this.settings,
-          ),
+    this.metrics.timerFired(fire.dueAt, Date.now());
+    await this.update(
+      id,
+      (record) =>
+        record === null
+          ? null
+          : applyToCall(
+              record,
+              { type: 'timer', timer: fire.timer, generation: fire.generation },
+              Date.now(),
+              this.settings,
+            ),
+      { name: 'sip.timer', attributes: { 'sip.timer': fire.timer, 'sip.timer_generation': fire.generation } },
     );
   }
 
@@ -324,25 +385,41 @@ export class Worker {
   /**
    * Load → apply → compare-and-set commit, retried on a conflict; effects only after the commit.
    * `apply` returns null when the record does not take this event. Returns whether it was taken.
+   * The effects of an event on an existing record run in `span`, a child of the record's trace
+   * linked to the message's own (so a timer fired by another worker joins the call's trace).
    */
-  private async update(id: string, apply: (record: CallRecord | null) => EngineResult | null): Promise<boolean> {
+  private async update(
+    id: string,
+    apply: (record: CallRecord | null) => EngineResult | null,
+    span?: EventSpan,
+  ): Promise<boolean> {
     const key = recordKey(id);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const [stored] = await this.deps.records.load([key]);
+      const [stored] = await this.metrics.redis('load', () => this.deps.records.load([key]));
       const record = stored === null || stored === undefined ? null : (JSON.parse(stored.value) as CallRecord);
       const result = apply(record);
       if (result === null) return false;
       const finished = isFinished(result.record);
-      const committed = await this.deps.records.commit([
-        {
-          key,
-          expectedVersion: stored?.version ?? 0,
-          value: finished ? null : JSON.stringify(result.record),
-          ttlMs: this.settings.recordTtlMs,
-        },
-      ]);
+      const committed = await this.metrics.redis('commit', () =>
+        this.deps.records.commit([
+          {
+            key,
+            expectedVersion: stored?.version ?? 0,
+            value: finished ? null : JSON.stringify(result.record),
+            ttlMs: this.settings.recordTtlMs,
+          },
+        ]),
+      );
       if (!committed.ok) continue;
-      await this.perform(key, result.record, result.effects);
+      if (record === null) this.metrics.transactionOpened();
+      if (finished) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
+      const perform = () => this.perform(key, result.record, result.effects);
+      const trace = record?.trace;
+      if (span === undefined || trace === undefined) await perform();
+      else {
+        const options = { parent: traceparentContext(trace), links: [activeContext()], attributes: span.attributes };
+        await inSpan(span.name, options, perform);
+      }
       return true;
     }
     throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
@@ -359,7 +436,9 @@ export class Worker {
         else await this.blacklist.failed(effect.hop, Date.now());
       } else {
         const report = effect.fork;
-        const delivered = await this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);
+        const send = () => this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);
+        const delivered =
+          report === undefined ? await send() : await this.clientTransaction(effect.wire, effect.hop, report, send);
         if (!delivered && report !== undefined) {
           const id = record.id;
           await this.update(id, (r) =>
@@ -370,6 +449,19 @@ export class Worker {
         }
       }
     }
+  }
+
+  /** A fork's request sent in a `sip.client_transaction` span (the edge's `sip.send` is its child). */
+  private clientTransaction(wire: Buffer, hop: Hop, fork: number, send: () => Promise<boolean>): Promise<boolean> {
+    const attributes = {
+      'sip.fork_index': fork,
+      'network.transport': hop.transport === 'udp' ? 'udp' : 'tcp',
+      ...endpointAttributes('server', hop),
+    };
+    return inSpan('sip.client_transaction', { kind: SpanKind.CLIENT, attributes }, (span) => {
+      if (span.isRecording()) span.setAttributes(sipAttributes(parseMessage(wire)));
+      return send();
+    });
   }
 
   /**

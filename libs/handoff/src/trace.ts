@@ -1,0 +1,37 @@
+import type { SipMessage } from '@sipedge/sip';
+import { type Attributes, type Context, extractTraceContext } from '@sipedge/telemetry';
+import type { Transport } from './envelope.js';
+
+/** The trace context a hand-off carries in its NATS headers (W3C `traceparent`, set by the encoders). */
+export function traceContextOf(headers: Readonly<Record<string, string | undefined>>): Context {
+  return extractTraceContext(headers);
+}
+
+/**
+ * Span attributes of a SIP message: OTel semantic conventions where they exist, `sip.*` otherwise.
+ * A header that cannot be read is left out (a span never fails a message).
+ */
+export function sipAttributes(message: SipMessage, transport?: Transport): Attributes {
+  const attributes: Attributes = {};
+  if (transport !== undefined) attributes['network.transport'] = transport === 'udp' ? 'udp' : 'tcp';
+  if (transport === 'tls') attributes['tls.protocol.name'] = 'tls';
+  try {
+    if (message.isRequest) attributes['sip.method'] = message.method;
+    else attributes['sip.status_code'] = message.status;
+    attributes['sip.call_id'] = message.callId;
+    attributes['sip.cseq_method'] = message.cseq.method;
+    const branch = message.topVia?.branch;
+    if (branch !== undefined) attributes['sip.branch'] = branch;
+  } catch {
+    // an unreadable header: the attributes read so far
+  }
+  return attributes;
+}
+
+/** `client.*` or `server.*` attributes of an endpoint. */
+export function endpointAttributes(
+  prefix: 'client' | 'server',
+  endpoint: { address: string; port: number },
+): Attributes {
+  return { [`${prefix}.address`]: endpoint.address, [`${prefix}.port`]: endpoint.port };
+}
