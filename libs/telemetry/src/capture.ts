@@ -20,3 +20,33 @@ export function captureLogs(name: string, level = 'info'): CapturedLogs {
   });
   return { lines, logger: createLogger({ name, level, destination }) };
 }
+
+/** A span as the tests see it: name, ids, parent and attributes. */
+export interface CapturedSpan {
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * Registers a global tracer provider (with the AsyncLocalStorage context manager and the W3C
+ * propagator) that keeps ended spans in memory, for tests that assert what was traced. Global: one
+ * per test file.
+ */
+export async function captureSpans(): Promise<{ spans: () => CapturedSpan[] }> {
+  const { node, tracing } = await import('@opentelemetry/sdk-node');
+  const exporter = new tracing.InMemorySpanExporter();
+  new node.NodeTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] }).register();
+  return {
+    spans: () =>
+      exporter.getFinishedSpans().map((s) => ({
+        name: s.name,
+        traceId: s.spanContext().traceId,
+        spanId: s.spanContext().spanId,
+        parentSpanId: s.parentSpanContext?.spanId,
+        attributes: { ...s.attributes },
+      })),
+  };
+}

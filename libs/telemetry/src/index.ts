@@ -1,5 +1,5 @@
 export { createLogger, LOG_LEVELS, type LogLevel, type Logger, type LoggerSettings } from './logger.js';
-export { captureLogs, type CapturedLogs } from './capture.js';
+export { captureLogs, captureSpans, type CapturedLogs, type CapturedSpan } from './capture.js';
 export {
   startTelemetry,
   telemetryEnabled,
