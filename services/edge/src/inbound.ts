@@ -20,7 +20,7 @@ import type { Arrival, TransportName } from './transports/types.js';
 
 /** The counters the pipeline reports to (EdgeMetrics implements them). */
 export interface InboundCounters {
-  received(transport: TransportName, kind: 'request' | 'response'): void;
+  received(transport: TransportName, kind: 'request' | 'response', what?: string | number): void;
   dropped(reason: DropReason): void;
   statelessResponse(status: number): void;
   handoff(seconds: number): void;
@@ -145,7 +145,8 @@ export class InboundPipeline {
   }
 
   private async handle(message: SipMessage, arrival: Arrival): Promise<void> {
-    this.deps.counters.received(arrival.transport, message.isRequest ? 'request' : 'response');
+    if (message.isRequest) this.deps.counters.received(arrival.transport, 'request', message.method);
+    else this.deps.counters.received(arrival.transport, 'response', message.status);
     if (message.isRequest) stampReceived(message, arrival.source.address, arrival.source.port);
     const verdict = verdictForMessage(message, this.deps.self);
     if (verdict.action === 'drop') {

@@ -34,6 +34,25 @@ export const CONNECTION_REJECT_REASONS: readonly ConnectionRejectReason[] = [
 export type MessageKind = 'request' | 'response';
 
 const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
+
+/** The request methods counted by name (RFC 3261 and the common extensions); any other is `other`. */
+export const METHODS: readonly string[] = [
+  'INVITE',
+  'ACK',
+  'BYE',
+  'CANCEL',
+  'REGISTER',
+  'OPTIONS',
+  'PRACK',
+  'UPDATE',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'REFER',
+  'MESSAGE',
+  'INFO',
+];
+const RESPONSE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'] as const;
 const KINDS: readonly MessageKind[] = ['request', 'response'];
 
 /** Hand-off latency buckets in seconds, 0.1 ms to 1 s: a NATS publish normally takes well under a millisecond. */
@@ -65,6 +84,18 @@ export class EdgeMetrics {
     name: 'sipedge_edge_messages_received_total',
     help: 'SIP messages received, by transport and kind (request or response).',
     labelNames: ['transport', 'kind'],
+    registers: [this.registry],
+  });
+  readonly #requests = new Counter<'method'>({
+    name: 'sipedge_edge_requests_total',
+    help: 'SIP requests received, by method (a method not in the known set is "other").',
+    labelNames: ['method'],
+    registers: [this.registry],
+  });
+  readonly #responses = new Counter<'class'>({
+    name: 'sipedge_edge_responses_total',
+    help: 'SIP responses received (from downstream), by class (1xx to 6xx).',
+    labelNames: ['class'],
     registers: [this.registry],
   });
   readonly #dropped = new Counter<'reason'>({
@@ -108,6 +139,8 @@ export class EdgeMetrics {
         this.#received.inc({ transport, kind }, 0);
       }
     }
+    for (const method of [...METHODS, 'other']) this.#requests.inc({ method }, 0);
+    for (const c of RESPONSE_CLASSES) this.#responses.inc({ class: c }, 0);
     for (const reason of DROP_REASONS) {
       this.#dropped.inc({ reason }, 0);
     }
@@ -119,9 +152,16 @@ export class EdgeMetrics {
     }
   }
 
-  /** A message arrived (counted before any protection, so drops can be compared with arrivals). */
-  received(transport: TransportName, kind: MessageKind): void {
+  /**
+   * A message arrived and parsed (counted before the stateless checks, so drops can be compared with
+   * arrivals). `what` is a request's method or a response's status code.
+   */
+  received(transport: TransportName, kind: MessageKind, what?: string | number): void {
     this.#received.inc({ transport, kind });
+    if (typeof what === 'string') this.#requests.inc({ method: METHODS.includes(what) ? what : 'other' });
+    else if (what !== undefined && what >= 100 && what <= 699) {
+      this.#responses.inc({ class: `${Math.floor(what / 100)}xx` });
+    }
   }
 
   /** A message was dropped. `rate-limited` also counts in `sipedge_edge_rate_limited_total`. */

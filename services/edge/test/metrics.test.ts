@@ -21,6 +21,25 @@ describe('EdgeMetrics', () => {
     expect(sample(text, 'sipedge_edge_messages_received_total{transport="tcp",kind="request"}')).toBe(0);
   });
 
+  it('counts requests by method (unknown methods as "other") and responses by class', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    metrics.received('udp', 'request', 'INVITE');
+    metrics.received('tcp', 'request', 'INVITE');
+    metrics.received('udp', 'request', 'FROBNICATE');
+    metrics.received('udp', 'response', 180);
+    metrics.received('udp', 'response', 200);
+    metrics.received('udp', 'response', 486);
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'sipedge_edge_requests_total{method="INVITE"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_requests_total{method="other"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_requests_total{method="BYE"}')).toBe(0);
+    expect(sample(text, 'sipedge_edge_requests_total{method="FROBNICATE"}')).toBeUndefined();
+    expect(sample(text, 'sipedge_edge_responses_total{class="1xx"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_responses_total{class="2xx"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_responses_total{class="4xx"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_responses_total{class="6xx"}')).toBe(0);
+  });
+
   it('counts drops by reason, every reason present from the start', async () => {
     const metrics = new EdgeMetrics({ defaultMetrics: false });
     metrics.dropped('no-via');
