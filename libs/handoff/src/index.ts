@@ -11,4 +11,4 @@ export {
   type OutboundMeta,
   type Transport,
 } from './envelope.js';
-export { traceContextOf, sipAttributes, endpointAttributes } from './trace.js';
+export { traceContextOf, sipAttributes, endpointAttributes, transportAttributes } from './trace.js';

@@ -12,9 +12,7 @@ export function traceContextOf(headers: Readonly<Record<string, string | undefin
  * A header that cannot be read is left out (a span never fails a message).
  */
 export function sipAttributes(message: SipMessage, transport?: Transport): Attributes {
-  const attributes: Attributes = {};
-  if (transport !== undefined) attributes['network.transport'] = transport === 'udp' ? 'udp' : 'tcp';
-  if (transport === 'tls') attributes['tls.protocol.name'] = 'tls';
+  const attributes: Attributes = transport === undefined ? {} : transportAttributes(transport);
   try {
     if (message.isRequest) attributes['sip.method'] = message.method;
     else attributes['sip.status_code'] = message.status;
@@ -26,6 +24,13 @@ export function sipAttributes(message: SipMessage, transport?: Transport): Attri
     // an unreadable header: the attributes read so far
   }
   return attributes;
+}
+
+/** `network.transport` (`udp` or `tcp`), and `tls.protocol.name` over TLS. */
+export function transportAttributes(transport: Transport): Attributes {
+  return transport === 'tls'
+    ? { 'network.transport': 'tcp', 'tls.protocol.name': 'tls' }
+    : { 'network.transport': transport };
 }
 
 /** `client.*` or `server.*` attributes of an endpoint. */

@@ -7,6 +7,7 @@ import {
   decodeOutbound,
   endpointAttributes,
   traceContextOf,
+  transportAttributes,
 } from '@sipedge/handoff';
 import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import { type Senders, streamSender } from './senders.js';
@@ -75,7 +76,7 @@ export class OutboundDelivery {
   /** `deliver` in a `sip.send` span, child of the worker's span that sent it. */
   private deliverTraced(data: Buffer, meta: OutboundMeta, headers: Record<string, string>): Promise<DeliveryResult> {
     const attributes = {
-      'network.transport': meta.transport === 'udp' ? 'udp' : 'tcp',
+      ...transportAttributes(meta.transport),
       'sip.kind': meta.kind,
       ...endpointAttributes('server', meta.destination),
     };

@@ -10,6 +10,7 @@ import {
   endpointAttributes,
   sipAttributes,
   traceContextOf,
+  transportAttributes,
 } from '@sipedge/handoff';
 import {
   contextIdOfBranch,
@@ -455,7 +456,7 @@ export class Worker {
   private clientTransaction(wire: Buffer, hop: Hop, fork: number, send: () => Promise<boolean>): Promise<boolean> {
     const attributes = {
       'sip.fork_index': fork,
-      'network.transport': hop.transport === 'udp' ? 'udp' : 'tcp',
+      ...transportAttributes(hop.transport),
       ...endpointAttributes('server', hop),
     };
     return inSpan('sip.client_transaction', { kind: SpanKind.CLIENT, attributes }, (span) => {
