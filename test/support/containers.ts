@@ -4,6 +4,7 @@ import {
   ImageName,
   Wait,
   type ContainerRuntimeClient,
+  type StartedNetwork,
   type StartedTestContainer,
 } from 'testcontainers';
 import { createServer, type AddressInfo } from 'node:net';
@@ -50,7 +51,18 @@ export interface StartOptions {
    * stopped and started again keeps its port, so clients can reconnect to the same address.
    */
   hostPort?: number;
+  /**
+   * Also join this Docker network under `alias`, so that other containers on it reach the server
+   * as `alias` (`redis://redis:6379`, `nats://nats:4222`); the host still reaches the published port.
+   */
+  network?: { network: StartedNetwork; alias: string };
 }
+
+/** Joins a container to `options.network`, when given. */
+const onNetwork = (container: GenericContainer, options: StartOptions): GenericContainer =>
+  options.network === undefined
+    ? container
+    : container.withNetwork(options.network.network).withNetworkAliases(options.network.alias);
 
 const port = (containerPort: number, hostPort: number | undefined) =>
   hostPort === undefined ? containerPort : { container: containerPort, host: hostPort };
@@ -58,9 +70,12 @@ const port = (containerPort: number, hostPort: number | undefined) =>
 export async function startRedis(options: StartOptions = {}): Promise<StartedRedis> {
   // No command: both images' defaults listen on all interfaces without protected mode.
   const container = await start(
-    new GenericContainer(redisImage())
-      .withExposedPorts(port(REDIS_PORT, options.hostPort))
-      .withWaitStrategy(Wait.forLogMessage('Ready to accept connections')),
+    onNetwork(
+      new GenericContainer(redisImage())
+        .withExposedPorts(port(REDIS_PORT, options.hostPort))
+        .withWaitStrategy(Wait.forLogMessage('Ready to accept connections')),
+      options,
+    ),
     redisImage(),
   );
   return { container, url: `redis://${container.getHost()}:${container.getMappedPort(REDIS_PORT)}` };
@@ -68,11 +83,14 @@ export async function startRedis(options: StartOptions = {}): Promise<StartedRed
 
 export async function startNats(options: StartOptions = {}): Promise<StartedNats> {
   const container = await start(
-    new GenericContainer(natsImage())
-      .withExposedPorts(port(NATS_PORT, options.hostPort), NATS_MONITOR_PORT)
-      // Replaces the CMD after the `nats-server` entrypoint: JetStream on, monitoring on 8222.
-      .withCommand(['-js', '-m', String(NATS_MONITOR_PORT)])
-      .withWaitStrategy(Wait.forLogMessage('Server is ready')),
+    onNetwork(
+      new GenericContainer(natsImage())
+        .withExposedPorts(port(NATS_PORT, options.hostPort), NATS_MONITOR_PORT)
+        // Replaces the CMD after the `nats-server` entrypoint: JetStream on, monitoring on 8222.
+        .withCommand(['-js', '-m', String(NATS_MONITOR_PORT)])
+        .withWaitStrategy(Wait.forLogMessage('Server is ready')),
+      options,
+    ),
     natsImage(),
   );
   const host = container.getHost();
