@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOMAIN, authEnv, call, expectAllSucceeded, passwordOf } from '../e2e/common.js';
@@ -17,7 +19,8 @@ import { runSipp, startSipp, type Transport } from '../support/sipp.js';
 // on the host placing calls through them. Both edges publish their SIP port on the host (edge-1 on
 // the advertised port, edge-2 on another); the callee registers through edge-1 and is called
 // through edge-2. The callee listens on the network's gateway address, which the containers reach
-// and which stays on this host.
+// and which stays on this host. Every container exports OTLP/HTTP (the standard OTEL_* variables,
+// as deploy/compose.yaml sets them) to a receiver of the test's on that address too.
 //
 // Needs the image: `bash scripts/node-image.sh && bash scripts/sipedge-image.sh`. Without it the
 // suite is skipped, except under CI (CI=true), where a missing image is a failure.
@@ -44,6 +47,9 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
   /** Host ports of edge-1's and edge-2's SIP port (UDP and TCP); edge-1's is the advertised one. */
   let edge1Port: number;
   let edge2Port: number;
+  /** OTLP/HTTP requests received: path and body (protobuf: the service names are readable). */
+  const otlp: { path: string; body: Buffer }[] = [];
+  let otlpServer: Server | undefined;
 
   beforeAll(async () => {
     if (!present) {
@@ -59,6 +65,16 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
       startNats({ network: { network, alias: 'nats' } }),
     ]);
     [edge1Port, edge2Port] = [await freePort(), await freePort()];
+    otlpServer = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        otlp.push({ path: req.url ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => otlpServer!.listen(0, gateway, resolve));
+    const otlpEndpoint = `http://${gateway}:${(otlpServer.address() as AddressInfo).port}`;
     const env: Record<string, string> = {
       ...(authEnv([CALLEE]) as Record<string, string>),
       // The caller reaches the edges through Docker's published ports, from the gateway address:
@@ -68,6 +84,9 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
       NATS_URL: 'nats://nats:4222',
       // What SIPp reaches: the fleet's one address (edge-1's published port).
       SIPEDGE_ADVERTISED: `127.0.0.1:${edge1Port}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
     };
     // Workers first: an edge answers 503 while no worker takes its hand-offs.
     for (const name of ['worker-1', 'worker-2']) {
@@ -83,6 +102,7 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
     await Promise.all([...edges, ...workers].map((s) => s.container.stop()));
     await Promise.all([redis?.container.stop(), nats?.container.stop()]);
     await network?.stop();
+    await new Promise((resolve) => (otlpServer === undefined ? resolve(undefined) : otlpServer.close(resolve)));
   });
 
   /** What every container said (the end of it), printed when a SIPp run fails. */
@@ -150,5 +170,18 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
       );
       expect(received, `${edge.container.getName()} /metrics:\n${metrics.slice(0, 2000)}`).toBeGreaterThan(0);
     }
+  });
+
+  it('exports traces over OTLP from the edges and the workers', async () => {
+    const services = () => {
+      const traces = otlp.filter((r) => r.path === '/v1/traces').map((r) => r.body.toString('latin1'));
+      return ['sipedge-edge', 'sipedge-worker'].filter((name) => traces.some((body) => body.includes(name)));
+    };
+    const deadline = Date.now() + 15_000;
+    while (services().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(services(), `OTLP requests: ${otlp.map((r) => r.path).join(', ')}`).toEqual([
+      'sipedge-edge',
+      'sipedge-worker',
+    ]);
   });
 });
