@@ -101,8 +101,9 @@ interface Manifest {
     // PodDisruptionBudget
     maxUnavailable?: number | string;
     minAvailable?: number | string;
-    // ServiceMonitor
+    // ServiceMonitor, PodMonitor
     endpoints?: { port: string; path: string; interval?: string }[];
+    podMetricsEndpoints?: { port: string; path: string; interval?: string }[];
   };
 }
 
@@ -359,6 +360,7 @@ describe('helm template with the defaults (defaults.yaml: only Redis, NATS and t
     expect(config).toEqual({
       sip: { advertised: 'sip.example.com', udp: ['0.0.0.0:5060'], tcp: ['0.0.0.0:5060'] },
       edge: { drainDeadlineMs: 32000, http: '0.0.0.0:8080' },
+      worker: { http: '0.0.0.0:8081' },
       log: { level: 'info' },
     });
   });
@@ -515,6 +517,17 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
         Object.entries(monitor.spec!.selector!.matchLabels!).every(([k, v]) => x.metadata.labels?.[k] === v),
     );
     expect(matching.map((x) => x.metadata.name)).toEqual([`${FULLNAME}-http`]);
+  });
+
+  it("scrapes /metrics of the workers on their pods' http port (a PodMonitor)", () => {
+    const monitor = find(m, 'PodMonitor', `${FULLNAME}-worker`);
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(monitor.metadata.labels?.release).toBe('prometheus');
+    expect(monitor.spec!.podMetricsEndpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s' }]);
+    const worker = find(m, 'Deployment', `${FULLNAME}-worker`);
+    expect(worker.spec!.template!.metadata.labels).toMatchObject(monitor.spec!.selector!.matchLabels!);
+    expect(container(worker).ports).toEqual([{ name: 'http', containerPort: 8081, protocol: 'TCP' }]);
+    expect((configFile(m).worker as { http: string }).http).toBe('0.0.0.0:8081');
   });
 
   it('adds TLS on 5061 to the TCP Service and the pod, with the certificate mounted where the file says', () => {

@@ -75,13 +75,18 @@ async function registerBob(ua: UdpClient, domain: string, sipPort: number): Prom
 describe('sipedge all, in memory (standalone mode)', () => {
   let proc: Sipedge;
   let sipPort: number;
+  let edgeHttp: number;
+  let workerHttp: number;
 
   beforeAll(async () => {
     sipPort = await freePort();
+    edgeHttp = await freePort();
+    workerHttp = await freePort();
     proc = sipedge(['all'], {
       SIPEDGE_UDP: `127.0.0.1:${sipPort}`,
       SIPEDGE_TCP: `127.0.0.1:${sipPort}`,
-      SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
+      SIPEDGE_HTTP: `127.0.0.1:${edgeHttp}`,
+      SIPEDGE_WORKER_HTTP: `127.0.0.1:${workerHttp}`,
       SIPEDGE_ADVERTISED: `127.0.0.1:${sipPort}`,
       SIPEDGE_DOMAINS: 'example.com',
       LOG_LEVEL: 'info',
@@ -122,6 +127,21 @@ describe('sipedge all, in memory (standalone mode)', () => {
     expect((await next(alice, (m) => m.isResponse && m.status >= 200)).status).toBe(200);
     bob.close();
     alice.close();
+    // Both ops servers: the edge's /metrics and the worker's (SIPEDGE_WORKER_HTTP).
+    const edgeMetrics = await (await fetch(`http://127.0.0.1:${edgeHttp}/metrics`)).text();
+    expect(edgeMetrics).toMatch(/^sipedge_edge_requests_total\{method="INVITE"\} 1$/m);
+    const workerMetrics = await (await fetch(`http://127.0.0.1:${workerHttp}/metrics`)).text();
+    for (const series of [
+      'sipedge_worker_active_transactions',
+      'sipedge_worker_transaction_duration_seconds_count',
+      'sipedge_worker_timer_lateness_seconds_count',
+      'sipedge_worker_handoff_latency_seconds_count',
+      'sipedge_worker_redis_duration_seconds_count{operation="commit"}',
+    ]) {
+      expect(workerMetrics).toContain(`\n${series} `);
+    }
+    expect(workerMetrics).toMatch(/^sipedge_worker_handoff_latency_seconds_count [1-9]/m);
+    expect((await fetch(`http://127.0.0.1:${workerHttp}/healthz`)).status).toBe(200);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
   }, 30_000);

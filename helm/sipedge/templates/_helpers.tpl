@@ -115,7 +115,7 @@ files, the ops port) written over it.
 {{- end }}
 {{- $_ := set $sip "selfPorts" $selfPorts }}
 {{- end }}
-{{- $owned := dict "sip" $sip "edge" (dict "http" (printf "0.0.0.0:%d" (int $listen.httpPort))) }}
+{{- $owned := dict "sip" $sip "edge" (dict "http" (printf "0.0.0.0:%d" (int $listen.httpPort))) "worker" (dict "http" (printf "0.0.0.0:%d" (int .Values.worker.httpPort))) }}
 {{- $config := mustMergeOverwrite (deepCopy .Values.config) $owned }}
 {{- toYaml $config }}
 {{- end }}

@@ -1,1 +1,9 @@
 export { CidrSet, isIPv4, parseAddress, parseRange, type IpAddress } from './cidr-set.js';
+export {
+  sendText,
+  startHttpServer,
+  type HttpRoute,
+  type HttpServer,
+  type HttpServerLogger,
+  type HttpServerOptions,
+} from './http-server.js';

@@ -1,6 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { type HttpRoute, type HttpServer, sendText, startHttpServer } from '@sipedge/net';
 import type { Logger } from '@sipedge/telemetry';
 import type { Registry } from 'prom-client';
 import type { Endpoint } from './transports/types.js';
@@ -187,77 +186,32 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     }
   };
 
-  const send = (res: ServerResponse, status: number, contentType: string, body: string): void => {
-    res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
-    res.end(body);
-  };
-
-  const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
-    '/healthz': (res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'),
+  const text = 'text/plain; charset=utf-8';
+  const routes: Record<string, HttpRoute> = {
+    '/healthz': (res) => sendText(res, 200, text, 'ok\n'),
     '/readyz': async (res) => {
       const body = await readinessBody();
       if (body.ready !== wasReady) {
         logger[body.ready ? 'info' : 'warn']({ readiness: body }, body.ready ? 'edge ready' : 'edge not ready');
         wasReady = body.ready;
       }
-      send(res, body.ready ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(body));
+      sendText(res, body.ready ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(body));
     },
-    '/metrics': async (res) => send(res, 200, metrics.contentType, await metrics.metrics()),
+    '/metrics': async (res) => sendText(res, 200, metrics.contentType, await metrics.metrics()),
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://ops').pathname;
-    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    if (route === undefined) {
-      send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-    } else {
-      await route(res);
-    }
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'ops request failed');
-      if (!res.headersSent) {
-        send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-      } else {
-        res.destroy();
-      }
-    });
-  });
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
-
+  let server: HttpServer;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    server = await startHttpServer({ host, port, routes, logger, name: 'ops server' });
   } catch (error) {
     monitor?.stop();
     throw error;
   }
-  server.on('error', (error) => logger.error({ err: error }, 'ops server error'));
-  const bound = server.address() as AddressInfo;
-  const address: Endpoint = { address: bound.address, port: bound.port };
-  logger.info({ address }, 'ops server listening');
-
-  let closing: Promise<void> | undefined;
   return {
-    address,
+    address: server.address,
     close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        monitor?.stop();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
+      monitor?.stop();
+      return server.close();
     },
   };
 }

@@ -9,7 +9,7 @@ import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
 import { type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
 import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
-import { type WorkerEnvConfig, createWorker, workerConfigFromEnv } from '@sipedge/worker';
+import { type WorkerEnvConfig, createWorker, startWorkerOpsServer, workerConfigFromEnv } from '@sipedge/worker';
 import type { Environment } from './config-file.js';
 
 export const ROLES = ['all', 'edge', 'worker'] as const;
@@ -126,11 +126,21 @@ async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: 
   const bus = await adapters.bus(config.workerId);
   const worker = createWorker(config, { bus, stores: adapters.stores, timers: adapters.timers(), logger });
   await worker.start();
+  const ops =
+    config.http === undefined
+      ? undefined
+      : await startWorkerOpsServer({ endpoint: config.http, metrics: worker.metrics.registry, logger });
   logger.info(
-    { workerId: config.workerId, domains: [...config.proxy.domains], advertised: config.proxy.advertised },
+    {
+      workerId: config.workerId,
+      domains: [...config.proxy.domains],
+      advertised: config.proxy.advertised,
+      ...(ops === undefined ? {} : { http: ops.address }),
+    },
     'worker started',
   );
   return async () => {
+    await ops?.close();
     await worker.stop();
     await bus.close();
   };

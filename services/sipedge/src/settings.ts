@@ -54,6 +54,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'edge.drainDeadlineMs', env: 'SIPEDGE_DRAIN_DEADLINE_MS', kind: 'int' },
   // the worker: proxy, timers, routing, registrar, authentication
   { key: 'worker.id', env: 'SIPEDGE_WORKER_ID', kind: 'string' },
+  { key: 'worker.http', env: 'SIPEDGE_WORKER_HTTP', kind: 'endpoint' },
   { key: 'proxy.domains', env: 'SIPEDGE_DOMAINS', kind: 'list' },
   { key: 'proxy.trusted', env: 'SIPEDGE_TRUSTED', kind: 'list' },
   { key: 'proxy.supported', env: 'SIPEDGE_SUPPORTED', kind: 'list' },

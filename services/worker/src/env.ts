@@ -1,5 +1,5 @@
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
-import { ConfigError, EnvReader } from '@sipedge/config';
+import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
 import type { ProxyConfig } from '@sipedge/proxy';
 import { NO_ROUTING, type Routing, loadRouting, parseRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
@@ -9,6 +9,8 @@ export { ConfigError };
 /** What a worker process needs besides its connections (NATS_URL, REDIS_URL). */
 export interface WorkerEnvConfig {
   workerId: string;
+  /** The ops HTTP server (`/metrics`, `/healthz`), `SIPEDGE_WORKER_HTTP`; off when unset or empty. */
+  http?: Endpoint;
   proxy: ProxyConfig;
   /** CIDRs that may relay to foreign domains without authenticating. */
   trusted: string[];
@@ -87,6 +89,8 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       defaultExpires: env.int('SIPEDGE_DEFAULT_EXPIRES', 3600, 1),
     },
   };
+  const [http] = env.endpoints('SIPEDGE_WORKER_HTTP', []);
+  if (http !== undefined) config.http = http;
   if (config.probe.timeoutMs >= config.probe.intervalMs) {
     throw ConfigError.of(
       'SIPEDGE_PROBE_TIMEOUT_MS',

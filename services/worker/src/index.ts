@@ -16,3 +16,5 @@ export { SharedBlacklist, BLACKLIST_KEY, type BlacklistSettings } from './blackl
 export { parseRouting, loadRouting, roundRobinCounter, type Routing } from './routing.js';
 export { DispatcherProber, HEALTH_KEY, probedHop, type ProbeSettings } from './probe.js';
 export { createWorker, type WorkerAdapters } from './assemble.js';
+export { WorkerMetrics } from './metrics.js';
+export { startWorkerOpsServer, type WorkerOpsServer } from './http.js';

@@ -1,41 +1,93 @@
 import { meter } from '@sipedge/telemetry';
+import { Gauge, Histogram, Registry } from 'prom-client';
 
-/** Latency buckets in seconds (0.1 ms to 10 s): hand-offs and Redis calls, timer lateness, transactions. */
+/** Latency buckets in seconds (0.1 ms to 64 s): hand-offs and Redis calls, timer lateness, transactions. */
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32, 64];
 
 /**
- * The worker's metrics, as OpenTelemetry instruments: exported over OTLP (OTEL_METRICS_EXPORTER,
- * default `otlp`) when the SDK runs (see @sipedge/telemetry), no-ops otherwise. Workers have no HTTP
- * port, so there is no Prometheus scrape. Create it after `startTelemetry`: the metrics API binds
- * instruments to the meter provider registered at creation.
+ * The worker's metrics. Each measurement is recorded once, here, into two sinks:
+ *
+ * - OpenTelemetry instruments (`sipedge.worker.*`), exported over OTLP (OTEL_METRICS_EXPORTER,
+ *   default `otlp`) when the SDK runs (see @sipedge/telemetry), no-ops otherwise;
+ * - a prom-client registry of this instance (`sipedge_worker_*`), served on the worker's ops port
+ *   (`SIPEDGE_WORKER_HTTP`, `/metrics`) when one is configured.
+ *
+ * Create it after `startTelemetry`: the metrics API binds instruments to the meter provider
+ * registered at creation.
  */
 export class WorkerMetrics {
+  /** The registry to expose on the worker's `/metrics`. */
+  readonly registry = new Registry();
+
   readonly #meter = meter();
-  readonly #active = this.#meter.createUpDownCounter('sipedge.worker.active_transactions', {
-    description: 'Call records open: +1 when a worker creates one, -1 when a worker finishes one (sum over workers).',
-  });
+  readonly #active = {
+    otel: this.#meter.createUpDownCounter('sipedge.worker.active_transactions', {
+      description: 'Call records open: +1 when a worker creates one, -1 when a worker finishes one (sum over workers).',
+    }),
+    prom: new Gauge({
+      name: 'sipedge_worker_active_transactions',
+      help: 'Call records created minus call records finished by this worker (sum over workers for the open ones).',
+      registers: [this.registry],
+    }),
+  };
   readonly #duration = this.#histogram(
-    'sipedge.worker.transaction.duration',
+    'transaction.duration',
+    'transaction_duration_seconds',
     'From the edge receiving a request to the end of its call record.',
   );
-  readonly #lateness = this.#histogram('sipedge.worker.timer.lateness', 'How late a timer fired after it was due.');
+  readonly #lateness = this.#histogram(
+    'timer.lateness',
+    'timer_lateness_seconds',
+    'How late a timer fired after it was due.',
+  );
   readonly #handoff = this.#histogram(
-    'sipedge.worker.handoff.latency',
+    'handoff.latency',
+    'handoff_latency_seconds',
     'From an edge reading a message to a worker taking it from NATS (clocks of two hosts).',
   );
-  readonly #redis = this.#histogram('sipedge.worker.redis.duration', 'Call record loads and commits, by operation.');
+  readonly #redis = this.#histogram(
+    'redis.duration',
+    'redis_duration_seconds',
+    'Call record loads and commits, by operation.',
+    ['operation'],
+  );
 
-  #histogram(name: string, description: string) {
-    return this.#meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: BUCKETS } });
+  constructor() {
+    this.#active.prom.set(0);
   }
 
-  /** A call record was created (`+1`) or finished (`-1`); a finished one also records its duration. */
+  /** One histogram in both sinks: `sipedge.worker.<otelName>` (unit s) and `sipedge_worker_<promName>`. */
+  #histogram(otelName: string, promName: string, description: string, labelNames: string[] = []) {
+    const otel = this.#meter.createHistogram(`sipedge.worker.${otelName}`, {
+      description,
+      unit: 's',
+      advice: { explicitBucketBoundaries: BUCKETS },
+    });
+    const prom = new Histogram({
+      name: `sipedge_worker_${promName}`,
+      help: description,
+      labelNames,
+      buckets: BUCKETS,
+      registers: [this.registry],
+    });
+    return {
+      record(seconds: number, labels: Record<string, string> = {}): void {
+        otel.record(seconds, labels);
+        prom.observe(labels, seconds);
+      },
+    };
+  }
+
+  /** A call record was created. */
   transactionOpened(): void {
-    this.#active.add(1);
+    this.#active.otel.add(1);
+    this.#active.prom.inc();
   }
 
+  /** A call record was finished: -1 active, and its duration. */
   transactionFinished(receivedAt: number, now: number): void {
-    this.#active.add(-1);
+    this.#active.otel.add(-1);
+    this.#active.prom.dec();
     this.#duration.record(Math.max(0, now - receivedAt) / 1000);
   }
 

@@ -123,7 +123,8 @@ export class Worker {
   private readonly prober: DispatcherProber | undefined;
   /** The TU's dependencies, with the probed dispatcher health when there are dispatcher sets. */
   private readonly tu: TuDeps;
-  private readonly metrics = new WorkerMetrics();
+  /** The worker's metrics; `metrics.registry` is what its ops server serves on `/metrics`. */
+  readonly metrics = new WorkerMetrics();
 
   constructor(
     private readonly settings: WorkerSettings,

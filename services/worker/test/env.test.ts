@@ -11,6 +11,16 @@ describe('workerConfigFromEnv', () => {
     expect(config.auth).toBeUndefined();
   });
 
+  it('serves no ops HTTP by default; SIPEDGE_WORKER_HTTP sets where it listens', () => {
+    expect(workerConfigFromEnv({}).http).toBeUndefined();
+    expect(workerConfigFromEnv({ SIPEDGE_WORKER_HTTP: '' }).http).toBeUndefined();
+    expect(workerConfigFromEnv({ SIPEDGE_WORKER_HTTP: '0.0.0.0:8081' }).http).toEqual({
+      address: '0.0.0.0',
+      port: 8081,
+    });
+    expect(() => workerConfigFromEnv({ SIPEDGE_WORKER_HTTP: 'nope' })).toThrow(/SIPEDGE_WORKER_HTTP/);
+  });
+
   it('turns on the stateless proxy mode with SIPEDGE_STATELESS', () => {
     expect(workerConfigFromEnv({ SIPEDGE_STATELESS: 'true' }).stateless).toBe(true);
   });
