@@ -7,11 +7,19 @@
  * `sip.receive` (the root) → a worker's `sip.server_transaction` → `sip.client_transaction` → an
  * edge's `sip.send`; the callee's responses and the server transaction's last timer (Timer L, 64·T1
  * after the 200), handled later by whichever worker NATS or BullMQ picks, join that trace through
- * the traceparent stored in the call record; every span but the root has its parent in the trace;
- * and the spans come from at least two processes (an edge and a worker). Which edge and which worker
- * take each message is up to the kernel and to NATS, so spans from both workers are asserted only
- * over all the calls together (each of the dozens of worker events picks one of two workers), and
- * the edges that took part are reported, not asserted.
+ * the traceparent stored in the call record; every span but the root has its parent in the trace.
+ *
+ * Spans from both edges in each INVITE's trace: the callee registers over TCP and the caller places
+ * its calls over one TCP connection of its own, opened next. The fleet's primary hands accepted
+ * connections out round-robin (Node's cluster scheduling: the edge that took one goes to the back of
+ * the queue of free edges), so with no other connection in between the caller's lands on the edge
+ * that did not take the REGISTER. The proxy tries a contact registered over a connection on that
+ * flow first, through the edge that holds it (the binding names it): that edge's `sip.send`, a
+ * child of the worker's `sip.client_transaction`, is in the trace whose root is the other edge's
+ * `sip.receive` (the registration's connection is closed by then, so that send reports the flow
+ * closed and the proxy goes on to the Contact address through the receiving edge, §18.1.1). Which
+ * worker takes each message is up to NATS, so spans from both workers are asserted only over all
+ * the calls together (each of the dozens of worker events picks one of two workers).
  */
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -142,17 +150,29 @@ describe('OpenTelemetry traces across edges and workers', () => {
     await receiver?.stop();
   });
 
-  it('each INVITE is one trace from the edge through both workers, timers included', async () => {
+  it('each INVITE is one trace through both edges, workers across calls, timers included', async () => {
     const callee = await registeredCallee({
       target: deployment.target,
       scenario: 'uas-answer',
       user: 'traced',
-      transport: 'udp',
+      transport: 'tcp',
       calls: CALLS,
       pauseMs: 100,
       timeoutS: 60,
+      // The proxy reaches it over a new connection for each call.
+      connectionPerCall: true,
     });
-    const caller = await call(deployment.target, 'udp', 'traced', { calls: CALLS, rate: 2, pauseMs: 200 });
+    // The edge that took the REGISTER's connection (both REGISTERs, the challenged one and its retry).
+    const registerDeadline = Date.now() + 10_000;
+    const registers = () =>
+      receiver.spans.filter((s) => s.name === 'sip.receive' && s.attributes['sip.method'] === 'REGISTER');
+    while (Date.now() < registerDeadline && registers().length < 2) await new Promise((r) => setTimeout(r, 100));
+    const registrars = new Set(registers().map((s) => s.pid));
+    expect(registers()).toHaveLength(2);
+    expect(registrars.size).toBe(1);
+    const registrar = [...registrars][0]!;
+    // One connection for all the calls, the next one the fleet accepts: on the other edge.
+    const caller = await call(deployment.target, 'tcp', 'traced', { calls: CALLS, rate: 2, pauseMs: 200 });
     expectAllSucceeded('traced calls', [caller, await callee.done]);
 
     // Timer L fires 64·T1 after each 200; the processes export every 100 ms.
@@ -173,7 +193,7 @@ describe('OpenTelemetry traces across edges and workers', () => {
       // One root, the edge's receive of the INVITE; every other span's parent is in the trace.
       expect(roots, described).toHaveLength(1);
       expect(roots[0]).toMatchObject({ name: 'sip.receive', service: 'sipedge-edge' });
-      expect(roots[0]!.attributes).toMatchObject({ 'sip.method': 'INVITE', 'network.transport': 'udp' });
+      expect(roots[0]!.attributes).toMatchObject({ 'sip.method': 'INVITE', 'network.transport': 'tcp' });
       expect(
         trace.filter((s) => s.parentSpanId !== '' && parentOf(s) === undefined),
         described,
@@ -183,10 +203,26 @@ describe('OpenTelemetry traces across edges and workers', () => {
       const server = trace.find((s) => s.name === 'sip.server_transaction')!;
       expect(server.service).toBe('sipedge-worker');
       expect(parentOf(server)).toBe(roots[0]);
-      const client = trace.find((s) => s.name === 'sip.client_transaction' && parentOf(s) === server);
-      expect(client?.attributes, described).toMatchObject({ 'sip.fork_index': '0', 'sip.method': 'INVITE' });
-      const sent = trace.find((s) => s.name === 'sip.send' && parentOf(s) === client);
-      expect(sent?.service, described).toBe('sipedge-edge');
+      const clients = trace.filter((s) => s.name === 'sip.client_transaction' && parentOf(s) === server);
+      expect(clients.length, described).toBeGreaterThan(0);
+      for (const client of clients) {
+        expect(client.attributes, described).toMatchObject({ 'sip.fork_index': '0', 'sip.method': 'INVITE' });
+      }
+      const sends = trace.filter((s) => s.name === 'sip.send' && clients.includes(parentOf(s)!));
+      expect(new Set(sends.map((s) => s.service)), described).toEqual(new Set(['sipedge-edge']));
+
+      // Both edges: the caller's connection on one, the registration's flow (tried first) on the other;
+      // the receiving edge then sends to the Contact address.
+      expect(roots[0]!.pid, described).not.toBe(registrar);
+      expect(
+        sends.some((s) => s.pid === registrar),
+        described,
+      ).toBe(true);
+      expect(
+        sends.some((s) => s.pid === roots[0]!.pid && s.attributes['sip.delivery_error'] === undefined),
+        described,
+      ).toBe(true);
+      expect(new Set(trace.filter((s) => s.service === 'sipedge-edge').map((s) => s.pid)).size, described).toBe(2);
 
       // Later work joins the trace: the 200's handling and Timer L, children of the server transaction.
       const ok = trace.find((s) => s.name === 'sip.response' && s.attributes['sip.status_code'] === '200');
@@ -194,12 +230,13 @@ describe('OpenTelemetry traces across edges and workers', () => {
       const timerL = trace.find((s) => s.name === 'sip.timer' && s.attributes['sip.timer'] === 's.L');
       expect(timerL && parentOf(timerL), described).toBe(server);
 
-      // An edge and a worker at least: one trace across processes.
-      expect(new Set(trace.map((s) => s.pid)).size, traceId).toBeGreaterThanOrEqual(2);
+      // Two edges and a worker at least: one trace across processes.
+      expect(new Set(trace.map((s) => s.pid)).size, traceId).toBeGreaterThanOrEqual(3);
     }
 
     const all = [...traces.values()].flat();
     const pids = (service: string) => new Set(all.filter((s) => s.service === service).map((s) => s.pid));
+    expect(pids('sipedge-edge').size).toBe(2);
     expect(pids('sipedge-worker').size).toBe(2);
     process.stdout.write(
       `tracing: ${CALLS} INVITE traces, ${all.length} spans, from ${pids('sipedge-edge').size} edge and ${pids('sipedge-worker').size} worker processes\n`,
