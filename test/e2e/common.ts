@@ -63,6 +63,17 @@ export interface CalleeOptions {
 export async function registeredCallee(options: CalleeOptions): Promise<RunningSipp> {
   const { target, scenario, user, transport, calls, pauseMs, timeoutS, connectionPerCall } = options;
   const callee = await startSipp({ scenario, transport, calls, pauseMs, timeoutS, connectionPerCall });
+  await registerContact(target, user, transport, callee.port);
+  return callee;
+}
+
+/** Registers `user` (password `passwordOf(user)`) with its Contact at 127.0.0.1:`contactPort`, answering the digest challenge. */
+export async function registerContact(
+  target: string,
+  user: string,
+  transport: Transport,
+  contactPort: number,
+): Promise<void> {
   const registered = await runSipp({
     scenario: 'register',
     fill: { expect: 200 },
@@ -70,12 +81,11 @@ export async function registeredCallee(options: CalleeOptions): Promise<RunningS
     target,
     service: user,
     auth: { username: user, password: passwordOf(user), uri: DOMAIN },
-    keys: { domain: DOMAIN, contact_port: callee.port },
+    keys: { domain: DOMAIN, contact_port: contactPort },
     calls: 1,
     timeoutS: 10,
   });
   expectAllSucceeded(`register ${user} (${transport})`, [registered]);
-  return callee;
 }
 
 /** A SIPp caller (uac-call.xml unless `extra.scenario` says otherwise): one call unless told otherwise. */

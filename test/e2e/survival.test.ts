@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Distributed } from '../support/deployment.js';
 import { type Transport, runSipp, summary } from '../support/sipp.js';
-import { DOMAIN, authEnv, call, expectAllSucceeded, registeredCallee } from './common.js';
+import { DOMAIN, authEnv, call, expectAllSucceeded, registerContact, registeredCallee } from './common.js';
 
 /** A short T1 keeps Timer B (64·T1) and the records' lifetimes test-sized. */
 const T1 = 200;
@@ -109,18 +109,7 @@ describe('survival in distributed mode', () => {
     try {
       // Only one worker takes the INVITEs, so it schedules every Timer B.
       await d.killWorker(d.workers[1]!);
-      const registered = await runSipp({
-        scenario: 'register',
-        fill: { expect: 200 },
-        transport: 'udp',
-        target: d.target,
-        service: 'silent-udp',
-        auth: { username: 'silent-udp', password: 'pw-silent-udp', uri: DOMAIN },
-        keys: { domain: DOMAIN, contact_port: silent.address().port },
-        calls: 1,
-        timeoutS: 10,
-      });
-      expectAllSucceeded('survival: register silent callee', [registered]);
+      await registerContact(d.target, 'silent-udp', 'udp', silent.address().port);
       const started = Date.now();
       const callers = runSipp({
         scenario: 'uac-final',
