@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry across nodes: calls placed through a distributed deployment (two edge processes
  * behind one address, two worker processes, Redis, NATS) whose processes export traces and
- * metrics over OTLP/HTTP (JSON) to a receiver run by this test.
+ * metrics (sipedge.worker.* and sipedge.edge.*) over OTLP/HTTP (JSON) to a receiver run by this test.
  *
  * What is guaranteed, and asserted, for each call's INVITE: one trace holding the edge's
  * `sip.receive` (the root) → a worker's `sip.server_transaction` → `sip.client_transaction` → an
@@ -242,19 +242,23 @@ describe('OpenTelemetry traces across edges and workers', () => {
       `tracing: ${CALLS} INVITE traces, ${all.length} spans, from ${pids('sipedge-edge').size} edge and ${pids('sipedge-worker').size} worker processes\n`,
     );
 
-    // Worker metrics arrive over OTLP too.
+    // Worker and edge metrics arrive over OTLP too (recorded once into OTel and Prometheus).
+    const expectedMetrics = [
+      'sipedge.worker.active_transactions',
+      'sipedge.worker.transaction.duration',
+      'sipedge.worker.timer.lateness',
+      'sipedge.worker.handoff.latency',
+      'sipedge.worker.redis.duration',
+      'sipedge.edge.messages.received',
+      'sipedge.edge.requests',
+      'sipedge.edge.responses',
+      'sipedge.edge.handoff.duration',
+      'sipedge.edge.open_flows',
+    ];
     const metricsDeadline = Date.now() + 10_000;
-    while (Date.now() < metricsDeadline && !receiver.metricNames.has('sipedge.worker.redis.duration')) {
+    while (Date.now() < metricsDeadline && !expectedMetrics.every((name) => receiver.metricNames.has(name))) {
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect([...receiver.metricNames]).toEqual(
-      expect.arrayContaining([
-        'sipedge.worker.active_transactions',
-        'sipedge.worker.transaction.duration',
-        'sipedge.worker.timer.lateness',
-        'sipedge.worker.handoff.latency',
-        'sipedge.worker.redis.duration',
-      ]),
-    );
+    expect([...receiver.metricNames]).toEqual(expect.arrayContaining(expectedMetrics));
   }, 120_000);
 });

@@ -1,5 +1,13 @@
 export { createLogger, LOG_LEVELS, type LogLevel, type Logger, type LoggerSettings } from './logger.js';
-export { captureLogs, captureSpans, type CapturedLogs, type CapturedSpan } from './capture.js';
+export {
+  captureLogs,
+  captureMetrics,
+  captureSpans,
+  type CapturedLogs,
+  type CapturedMetric,
+  type CapturedPoint,
+  type CapturedSpan,
+} from './capture.js';
 export {
   startTelemetry,
   telemetryEnabled,
@@ -19,3 +27,12 @@ export {
   type StopTelemetry,
   type TelemetrySettings,
 } from './tracing.js';
+export {
+  DualMetrics,
+  type DualCounter,
+  type DualHistogram,
+  type DualHistogramOptions,
+  type DualMetricOptions,
+  type DualUpDownCounter,
+} from './metrics.js';
+export type { Meter } from '@opentelemetry/api';

@@ -1,4 +1,11 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  type DualCounter,
+  type DualHistogram,
+  DualMetrics,
+  type DualUpDownCounter,
+  type Meter,
+} from '@sipedge/telemetry';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { TransportName } from './transports/types.js';
 
 /** Why the edge dropped a message without forwarding it. */
@@ -67,87 +74,108 @@ export interface EdgeMetricsOptions {
    * collection installs its own observers.
    */
   defaultMetrics?: boolean;
+  /** The OpenTelemetry meter; default sipedge's meter of the global meter provider (tests pass their own). */
+  meter?: Meter;
 }
 
 /**
- * The edge's Prometheus metrics, in a registry of their own (not prom-client's global default
- * registry, so that instances never collide). Methods are typed so that label values stay within
- * known sets: label cardinality is bounded by construction. The label sets known in advance are
- * initialised to zero, so that every series exists from the start and `rate()` sees the first
- * increment.
+ * The edge's metrics. Each measurement is recorded once into two sinks (DualMetrics of
+ * @sipedge/telemetry, as the worker's):
+ *
+ * - OpenTelemetry instruments (`sipedge.edge.*`), exported over OTLP when the SDK runs (see
+ *   @sipedge/telemetry), no-ops otherwise;
+ * - a prom-client registry of this instance (`sipedge_edge_*`), served on the edge's `/metrics`
+ *   (not prom-client's global default registry, so that instances never collide).
+ *
+ * Methods are typed so that label values stay within known sets: label cardinality is bounded by
+ * construction. The label sets known in advance are initialised to zero, so that every series
+ * exists from the start and `rate()` sees the first increment.
+ *
+ * Create it after `startTelemetry`: the metrics API binds instruments to the meter provider
+ * registered at creation.
  */
 export class EdgeMetrics {
   /** The registry to expose on `/metrics`. */
-  readonly registry = new Registry();
+  readonly registry: Registry;
 
-  readonly #received = new Counter<'transport' | 'kind'>({
-    name: 'sipedge_edge_messages_received_total',
-    help: 'SIP messages received, by transport and kind (request or response).',
-    labelNames: ['transport', 'kind'],
-    registers: [this.registry],
-  });
-  readonly #requests = new Counter<'method'>({
-    name: 'sipedge_edge_requests_total',
-    help: 'SIP requests received, by method (a method not in the known set is "other").',
-    labelNames: ['method'],
-    registers: [this.registry],
-  });
-  readonly #responses = new Counter<'class'>({
-    name: 'sipedge_edge_responses_total',
-    help: 'SIP responses received (from downstream), by class (1xx to 6xx).',
-    labelNames: ['class'],
-    registers: [this.registry],
-  });
-  readonly #dropped = new Counter<'reason'>({
-    name: 'sipedge_edge_messages_dropped_total',
-    help: 'SIP messages dropped by the edge without being forwarded, by reason.',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  readonly #statelessResponses = new Counter<'status'>({
-    name: 'sipedge_edge_stateless_responses_total',
-    help: 'Responses the edge sent statelessly itself (e.g. 400, 503), by status code.',
-    labelNames: ['status'],
-    registers: [this.registry],
-  });
-  readonly #rateLimited = new Counter({
-    name: 'sipedge_edge_rate_limited_total',
-    help: 'Refusals by the per-source rate limiter: messages dropped plus connections rejected.',
-    registers: [this.registry],
-  });
-  readonly #connectionsRejected = new Counter<'reason'>({
-    name: 'sipedge_edge_connections_rejected_total',
-    help: 'Stream (TCP/TLS) connections refused by the edge, by reason.',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  readonly #openFlows = new Gauge({
-    name: 'sipedge_edge_open_flows',
-    help: 'Stream (TCP/TLS) flows currently open.',
-    registers: [this.registry],
-  });
-  readonly #handoff = new Histogram({
-    name: 'sipedge_edge_handoff_seconds',
-    help: 'Latency of handing a message off to the workers over NATS, in seconds.',
-    buckets: [...HANDOFF_BUCKETS],
-    registers: [this.registry],
-  });
+  readonly #received: DualCounter<'transport' | 'kind'>;
+  readonly #requests: DualCounter<'method'>;
+  readonly #responses: DualCounter<'class'>;
+  readonly #dropped: DualCounter<'reason'>;
+  readonly #statelessResponses: DualCounter<'status'>;
+  readonly #rateLimited: DualCounter;
+  readonly #connectionsRejected: DualCounter<'reason'>;
+  readonly #openFlows: DualUpDownCounter;
+  readonly #handoff: DualHistogram;
 
   constructor(options: EdgeMetricsOptions = {}) {
+    const sinks = new DualMetrics(options.meter);
+    this.registry = sinks.registry;
+    this.#received = sinks.counter({
+      otelName: 'sipedge.edge.messages.received',
+      promName: 'sipedge_edge_messages_received_total',
+      description: 'SIP messages received, by transport and kind (request or response).',
+      labelNames: ['transport', 'kind'],
+    });
+    this.#requests = sinks.counter({
+      otelName: 'sipedge.edge.requests',
+      promName: 'sipedge_edge_requests_total',
+      description: 'SIP requests received, by method (a method not in the known set is "other").',
+      labelNames: ['method'],
+    });
+    this.#responses = sinks.counter({
+      otelName: 'sipedge.edge.responses',
+      promName: 'sipedge_edge_responses_total',
+      description: 'SIP responses received (from downstream), by class (1xx to 6xx).',
+      labelNames: ['class'],
+    });
+    this.#dropped = sinks.counter({
+      otelName: 'sipedge.edge.messages.dropped',
+      promName: 'sipedge_edge_messages_dropped_total',
+      description: 'SIP messages dropped by the edge without being forwarded, by reason.',
+      labelNames: ['reason'],
+    });
+    this.#statelessResponses = sinks.counter({
+      otelName: 'sipedge.edge.stateless_responses',
+      promName: 'sipedge_edge_stateless_responses_total',
+      description: 'Responses the edge sent statelessly itself (e.g. 400, 503), by status code.',
+      labelNames: ['status'],
+    });
+    this.#rateLimited = sinks.counter({
+      otelName: 'sipedge.edge.rate_limited',
+      promName: 'sipedge_edge_rate_limited_total',
+      description: 'Refusals by the per-source rate limiter: messages dropped plus connections rejected.',
+    });
+    this.#connectionsRejected = sinks.counter({
+      otelName: 'sipedge.edge.connections.rejected',
+      promName: 'sipedge_edge_connections_rejected_total',
+      description: 'Stream (TCP/TLS) connections refused by the edge, by reason.',
+      labelNames: ['reason'],
+    });
+    this.#openFlows = sinks.upDownCounter({
+      otelName: 'sipedge.edge.open_flows',
+      promName: 'sipedge_edge_open_flows',
+      description: 'Stream (TCP/TLS) flows currently open.',
+    });
+    this.#handoff = sinks.histogram({
+      otelName: 'sipedge.edge.handoff.duration',
+      promName: 'sipedge_edge_handoff_seconds',
+      description: 'Latency of handing a message off to the workers over NATS, in seconds.',
+      unit: 's',
+      buckets: HANDOFF_BUCKETS,
+    });
+
     for (const transport of TRANSPORTS) {
-      for (const kind of KINDS) {
-        this.#received.inc({ transport, kind }, 0);
-      }
+      for (const kind of KINDS) this.#received.add({ transport, kind }, 0);
     }
-    for (const method of [...METHODS, 'other']) this.#requests.inc({ method }, 0);
-    for (const c of RESPONSE_CLASSES) this.#responses.inc({ class: c }, 0);
-    for (const reason of DROP_REASONS) {
-      this.#dropped.inc({ reason }, 0);
-    }
-    for (const reason of CONNECTION_REJECT_REASONS) {
-      this.#connectionsRejected.inc({ reason }, 0);
-    }
+    for (const method of [...METHODS, 'other']) this.#requests.add({ method }, 0);
+    for (const c of RESPONSE_CLASSES) this.#responses.add({ class: c }, 0);
+    for (const reason of DROP_REASONS) this.#dropped.add({ reason }, 0);
+    for (const reason of CONNECTION_REJECT_REASONS) this.#connectionsRejected.add({ reason }, 0);
+    this.#rateLimited.add({}, 0);
+    this.#openFlows.add(0);
     if (options.defaultMetrics ?? true) {
+      // Prometheus only: OpenTelemetry has its own process and runtime instrumentations.
       collectDefaultMetrics({ register: this.registry, prefix: 'sipedge_edge_' });
     }
   }
@@ -157,46 +185,46 @@ export class EdgeMetrics {
    * arrivals). `what` is a request's method or a response's status code.
    */
   received(transport: TransportName, kind: MessageKind, what?: string | number): void {
-    this.#received.inc({ transport, kind });
-    if (typeof what === 'string') this.#requests.inc({ method: METHODS.includes(what) ? what : 'other' });
+    this.#received.add({ transport, kind });
+    if (typeof what === 'string') this.#requests.add({ method: METHODS.includes(what) ? what : 'other' });
     else if (what !== undefined && what >= 100 && what <= 699) {
-      this.#responses.inc({ class: `${Math.floor(what / 100)}xx` });
+      this.#responses.add({ class: `${Math.floor(what / 100)}xx` });
     }
   }
 
   /** A message was dropped. `rate-limited` also counts in `sipedge_edge_rate_limited_total`. */
   dropped(reason: DropReason): void {
-    this.#dropped.inc({ reason });
+    this.#dropped.add({ reason });
     if (reason === 'rate-limited') {
-      this.#rateLimited.inc();
+      this.#rateLimited.add();
     }
   }
 
   /** The edge answered a request itself, statelessly, with this status code. */
   statelessResponse(status: number): void {
-    this.#statelessResponses.inc({ status: String(status) });
+    this.#statelessResponses.add({ status: String(status) });
   }
 
   /** A stream connection was refused. `rate-limited` also counts in `sipedge_edge_rate_limited_total`. */
   connectionRejected(reason: ConnectionRejectReason): void {
-    this.#connectionsRejected.inc({ reason });
+    this.#connectionsRejected.add({ reason });
     if (reason === 'rate-limited') {
-      this.#rateLimited.inc();
+      this.#rateLimited.add();
     }
   }
 
   /** A hand-off to the workers took this long, in seconds. */
   handoff(seconds: number): void {
-    this.#handoff.observe(seconds);
+    this.#handoff.record(seconds);
   }
 
   /** A stream flow opened. */
   flowOpened(): void {
-    this.#openFlows.inc();
+    this.#openFlows.add(1);
   }
 
   /** A stream flow closed. */
   flowClosed(): void {
-    this.#openFlows.dec();
+    this.#openFlows.add(-1);
   }
 }

@@ -1,3 +1,4 @@
+import { captureMetrics } from '@sipedge/telemetry';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DROP_REASONS, EdgeMetrics } from '../src/metrics.js';
@@ -113,5 +114,39 @@ describe('EdgeMetrics', () => {
     expect(text).toContain('sipedge_edge_nodejs_heap_size_used_bytes');
     const without = await new EdgeMetrics({ defaultMetrics: false }).registry.metrics();
     expect(without).not.toContain('sipedge_edge_process_cpu_seconds_total');
+  });
+
+  it('records the same measurements into the OpenTelemetry meter (sipedge.edge.*, exported over OTLP)', async () => {
+    const { meter, collect } = await captureMetrics();
+    const metrics = new EdgeMetrics({ defaultMetrics: false, meter });
+    metrics.received('udp', 'request', 'INVITE');
+    metrics.received('tcp', 'response', 486);
+    metrics.dropped('rate-limited');
+    metrics.connectionRejected('denied');
+    metrics.statelessResponse(503);
+    metrics.flowOpened();
+    metrics.handoff(0.0003);
+
+    const byName = new Map((await collect()).map((m) => [m.name, m]));
+    const value = (name: string, attributes: Record<string, string> = {}) =>
+      byName.get(name)?.points.find((p) => JSON.stringify(p.attributes) === JSON.stringify(attributes))?.value;
+    expect(value('sipedge.edge.messages.received', { transport: 'udp', kind: 'request' })).toBe(1);
+    expect(value('sipedge.edge.messages.received', { transport: 'tls', kind: 'request' })).toBe(0);
+    expect(value('sipedge.edge.requests', { method: 'INVITE' })).toBe(1);
+    expect(value('sipedge.edge.requests', { method: 'BYE' })).toBe(0);
+    expect(value('sipedge.edge.responses', { class: '4xx' })).toBe(1);
+    expect(value('sipedge.edge.messages.dropped', { reason: 'rate-limited' })).toBe(1);
+    expect(value('sipedge.edge.rate_limited')).toBe(1);
+    expect(value('sipedge.edge.connections.rejected', { reason: 'denied' })).toBe(1);
+    expect(value('sipedge.edge.stateless_responses', { status: '503' })).toBe(1);
+    expect(value('sipedge.edge.open_flows')).toBe(1);
+    expect(byName.get('sipedge.edge.handoff.duration')).toMatchObject({
+      unit: 's',
+      points: [{ value: { count: 1, sum: 0.0003 } }],
+    });
+    // And the Prometheus registry has the same counts.
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'sipedge_edge_requests_total{method="INVITE"}')).toBe(1);
+    expect(sample(text, 'sipedge_edge_rate_limited_total')).toBe(1);
   });
 });

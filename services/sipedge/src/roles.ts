@@ -51,11 +51,11 @@ export function planRole(role: Role, env: Environment): RolePlan {
  * Starts a planned role: the worker first, then the edge. Each logs a line once it is ready
  * (`worker started`, `edge started`), and `all` then `sipedge standalone: ready` (in memory) or
  * `sipedge all: ready` (on Redis and NATS) with a hint for a first call. Telemetry (traces,
- * worker metrics) is started first and flushed last.
+ * edge and worker metrics) is started first and flushed last.
  */
 export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
   // OpenTelemetry from the OTEL_* variables (off without an exporter endpoint); first, so that the
-  // worker's instruments bind to its meter provider.
+  // worker's and the edge's instruments bind to its meter provider.
   const stopTelemetry = await startTelemetry({ serviceName: plan.role === 'all' ? 'sipedge' : `sipedge-${plan.role}` });
   const adapters =
     plan.connections === 'memory' ? memoryAdapters(logger) : await sharedAdapters(plan.connections, logger);

@@ -1,11 +1,11 @@
-import { meter } from '@sipedge/telemetry';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { DualMetrics } from '@sipedge/telemetry';
 
 /** Latency buckets in seconds (0.1 ms to 64 s): hand-offs and Redis calls, timer lateness, transactions. */
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32, 64];
 
 /**
- * The worker's metrics. Each measurement is recorded once, here, into two sinks:
+ * The worker's metrics. Each measurement is recorded once, here, into two sinks (DualMetrics of
+ * @sipedge/telemetry, as the edge's):
  *
  * - OpenTelemetry instruments (`sipedge.worker.*`), exported over OTLP (OTEL_METRICS_EXPORTER,
  *   default `otlp`) when the SDK runs (see @sipedge/telemetry), no-ops otherwise;
@@ -16,20 +16,16 @@ const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * registered at creation.
  */
 export class WorkerMetrics {
+  readonly #sinks = new DualMetrics();
   /** The registry to expose on the worker's `/metrics`. */
-  readonly registry = new Registry();
+  readonly registry = this.#sinks.registry;
 
-  readonly #meter = meter();
-  readonly #active = {
-    otel: this.#meter.createUpDownCounter('sipedge.worker.active_transactions', {
-      description: 'Call records open: +1 when a worker creates one, -1 when a worker finishes one (sum over workers).',
-    }),
-    prom: new Gauge({
-      name: 'sipedge_worker_active_transactions',
-      help: 'Call records created minus call records finished by this worker (sum over workers for the open ones).',
-      registers: [this.registry],
-    }),
-  };
+  readonly #active = this.#sinks.upDownCounter({
+    otelName: 'sipedge.worker.active_transactions',
+    promName: 'sipedge_worker_active_transactions',
+    description:
+      'Call records open: +1 when a worker creates one, -1 when a worker finishes one (sum over workers for the open ones).',
+  });
   readonly #duration = this.#histogram(
     'transaction.duration',
     'transaction_duration_seconds',
@@ -45,7 +41,7 @@ export class WorkerMetrics {
     'handoff_latency_seconds',
     'From an edge reading a message to a worker taking it from NATS (clocks of two hosts).',
   );
-  readonly #redis = this.#histogram(
+  readonly #redis = this.#histogram<'operation'>(
     'redis.duration',
     'redis_duration_seconds',
     'Call record loads and commits, by operation.',
@@ -53,41 +49,29 @@ export class WorkerMetrics {
   );
 
   constructor() {
-    this.#active.prom.set(0);
+    this.#active.add(0);
   }
 
   /** One histogram in both sinks: `sipedge.worker.<otelName>` (unit s) and `sipedge_worker_<promName>`. */
-  #histogram(otelName: string, promName: string, description: string, labelNames: string[] = []) {
-    const otel = this.#meter.createHistogram(`sipedge.worker.${otelName}`, {
+  #histogram<L extends string = never>(otelName: string, promName: string, description: string, labelNames: L[] = []) {
+    return this.#sinks.histogram<L>({
+      otelName: `sipedge.worker.${otelName}`,
+      promName: `sipedge_worker_${promName}`,
       description,
-      unit: 's',
-      advice: { explicitBucketBoundaries: BUCKETS },
-    });
-    const prom = new Histogram({
-      name: `sipedge_worker_${promName}`,
-      help: description,
       labelNames,
+      unit: 's',
       buckets: BUCKETS,
-      registers: [this.registry],
     });
-    return {
-      record(seconds: number, labels: Record<string, string> = {}): void {
-        otel.record(seconds, labels);
-        prom.observe(labels, seconds);
-      },
-    };
   }
 
   /** A call record was created. */
   transactionOpened(): void {
-    this.#active.otel.add(1);
-    this.#active.prom.inc();
+    this.#active.add(1);
   }
 
   /** A call record was finished: -1 active, and its duration. */
   transactionFinished(receivedAt: number, now: number): void {
-    this.#active.otel.add(-1);
-    this.#active.prom.dec();
+    this.#active.add(-1);
     this.#duration.record(Math.max(0, now - receivedAt) / 1000);
   }
 

@@ -1,0 +1,115 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { meter as sipedgeMeter } from './tracing.js';
+
+/** The names and description of one metric in both sinks. */
+export interface DualMetricOptions<L extends string = string> {
+  /** OpenTelemetry instrument name, e.g. `sipedge.edge.requests` (dots, no unit or `_total` suffix). */
+  otelName: string;
+  /** Prometheus name, e.g. `sipedge_edge_requests_total`. */
+  promName: string;
+  description: string;
+  /** Label (attribute) names; the same in both sinks. */
+  labelNames?: readonly L[];
+}
+
+export interface DualHistogramOptions<L extends string = string> extends DualMetricOptions<L> {
+  /** Bucket boundaries, in the metric's unit: Prometheus buckets and the OTLP explicit bucket boundaries. */
+  buckets: readonly number[];
+  /** UCUM unit of the OpenTelemetry instrument (e.g. `s`). */
+  unit?: string;
+}
+
+type Labels<L extends string> = Partial<Record<L, string>>;
+
+/** A monotonic counter in both sinks. */
+export interface DualCounter<L extends string = string> {
+  /** Adds `value` (default 1; 0 creates the series without counting). */
+  add(labels?: Labels<L>, value?: number): void;
+}
+
+/** A value that goes up and down (Prometheus gauge, OpenTelemetry up-down counter) in both sinks. */
+export interface DualUpDownCounter<L extends string = string> {
+  /** Adds `delta` (negative to go down; 0 creates the series). */
+  add(delta: number, labels?: Labels<L>): void;
+}
+
+/** A histogram in both sinks. */
+export interface DualHistogram<L extends string = string> {
+  record(value: number, labels?: Labels<L>): void;
+}
+
+/**
+ * Metrics recorded once into two sinks:
+ *
+ * - OpenTelemetry instruments of sipedge's meter, exported over OTLP when the SDK runs (see
+ *   `startTelemetry`; a no-op otherwise);
+ * - a prom-client registry of this instance (not prom-client's global registry, so that instances
+ *   never collide), served on a process's `/metrics`.
+ *
+ * Create it after `startTelemetry`: the metrics API binds instruments to the meter provider
+ * registered when they are created.
+ */
+export class DualMetrics {
+  /** The registry to expose on `/metrics`. */
+  readonly registry = new Registry();
+  readonly #meter: Meter;
+
+  /** `meter` defaults to sipedge's meter of the global meter provider (tests pass their own). */
+  constructor(meter: Meter = sipedgeMeter()) {
+    this.#meter = meter;
+  }
+
+  counter<L extends string = never>(options: DualMetricOptions<L>): DualCounter<L> {
+    const otel = this.#meter.createCounter(options.otelName, { description: options.description });
+    const prom = new Counter<string>({
+      name: options.promName,
+      help: options.description,
+      labelNames: [...(options.labelNames ?? [])],
+      registers: [this.registry],
+    });
+    return {
+      add(labels = {}, value = 1) {
+        otel.add(value, labels as Attributes);
+        prom.inc(labels as Record<string, string>, value);
+      },
+    };
+  }
+
+  upDownCounter<L extends string = never>(options: DualMetricOptions<L>): DualUpDownCounter<L> {
+    const otel = this.#meter.createUpDownCounter(options.otelName, { description: options.description });
+    const prom = new Gauge<string>({
+      name: options.promName,
+      help: options.description,
+      labelNames: [...(options.labelNames ?? [])],
+      registers: [this.registry],
+    });
+    return {
+      add(delta, labels = {}) {
+        otel.add(delta, labels as Attributes);
+        prom.inc(labels as Record<string, string>, delta);
+      },
+    };
+  }
+
+  histogram<L extends string = never>(options: DualHistogramOptions<L>): DualHistogram<L> {
+    const otel = this.#meter.createHistogram(options.otelName, {
+      description: options.description,
+      ...(options.unit === undefined ? {} : { unit: options.unit }),
+      advice: { explicitBucketBoundaries: [...options.buckets] },
+    });
+    const prom = new Histogram<string>({
+      name: options.promName,
+      help: options.description,
+      labelNames: [...(options.labelNames ?? [])],
+      buckets: [...options.buckets],
+      registers: [this.registry],
+    });
+    return {
+      record(value, labels = {}) {
+        otel.record(value, labels as Attributes);
+        prom.observe(labels as Record<string, string>, value);
+      },
+    };
+  }
+}
