@@ -321,6 +321,63 @@ describe('helm template with the defaults (defaults.yaml: only Redis, NATS and t
     expect(edge.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
+  it("probes the worker's /healthz on its http port (8081, where the configuration file puts worker.http)", () => {
+    const worker = container(find(m, 'Deployment', `${FULLNAME}-worker`));
+    expect(worker.ports).toEqual([{ name: 'http', containerPort: 8081, protocol: 'TCP' }]);
+    expect(worker.livenessProbe).toEqual({
+      httpGet: { path: '/healthz', port: 'http' },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    });
+    expect(worker.readinessProbe).toEqual({
+      httpGet: { path: '/healthz', port: 'http' },
+      initialDelaySeconds: 2,
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 2,
+    });
+    expect((configFile(m).worker as { http: string }).http).toBe('0.0.0.0:8081');
+  });
+
+  it("moves the worker's ops port and probe timings with the values", async () => {
+    const other = await render(['defaults.yaml'], ['worker.httpPort=9091', 'worker.livenessProbe.periodSeconds=20']);
+    const worker = container(find(other, 'Deployment', `${FULLNAME}-worker`));
+    expect(worker.ports).toEqual([{ name: 'http', containerPort: 9091, protocol: 'TCP' }]);
+    expect(worker.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20 });
+    expect(worker.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect((configFile(other).worker as { http: string }).http).toBe('0.0.0.0:9091');
+  });
+
+  it("tells in NOTES.txt how to reach the edges' and the workers' health and metrics", async () => {
+    const notes = async (set: string[]) => {
+      const result = await helm([
+        'install',
+        RELEASE,
+        chart,
+        '--namespace',
+        'voip',
+        '--dry-run=client',
+        '--values',
+        join(valuesDir, 'defaults.yaml'),
+        ...set.flatMap((pair) => ['--set', pair]),
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+    };
+    const text = await notes([]);
+    expect(text).toContain(`port-forward deployment/${FULLNAME}-worker 8081`);
+    expect(text).toContain('curl http://127.0.0.1:8081/healthz');
+    expect(text).toContain('curl http://127.0.0.1:8081/metrics');
+    expect(text).toContain('sipedge_worker_*');
+    expect(text).toContain('curl http://127.0.0.1:8080/metrics');
+    expect(text).toContain('metrics.serviceMonitor.enabled=true scrapes both');
+    const monitored = await notes(['metrics.serviceMonitor.enabled=true', 'otel.endpoint=http://collector:4318']);
+    expect(monitored).toContain('the workers through a PodMonitor');
+    expect(monitored).toContain('export their metrics and traces over OTLP to http://collector:4318');
+  });
+
   it('runs `sipedge edge|worker --config /etc/sipedge/sipedge.yaml` from the image, the file from the ConfigMap', () => {
     for (const role of ['edge', 'worker']) {
       const workload = find(m, 'Deployment', `${FULLNAME}-${role}`);
