@@ -2,7 +2,8 @@
  * The Helm chart (helm/sipedge), rendered offline with the Helm v4 binary from test/helm/helm.ts:
  * `helm lint --strict` with every values file of test/helm/values; `helm template` with them, the
  * manifests parsed and checked (Services, ports, probes, environment, arguments, the configuration
- * file, replicas, HPAs, PDBs, the drain's grace period); the configuration file and each pod's
+ * file, replicas, HPAs, PDBs, the drain's grace period, the optional Redis and NATS subcharts and
+ * the URLs pointing at them, the NOTES); the configuration file and each pod's
  * environment run through sipedge's own loader and role planning (`planRole`, which checks every
  * setting as the processes do at start); and values files the chart must refuse (test/helm/values/bad).
  */
@@ -254,6 +255,7 @@ describe('helm lint', () => {
       'daemonset-hostnetwork.yaml',
       'defaults.yaml',
       'hpa-servicemonitor-tls.yaml',
+      'in-cluster-redis-nats.yaml',
       'nodeport.yaml',
     ]);
   });
@@ -271,7 +273,7 @@ describe('helm template with the defaults (defaults.yaml: only Redis, NATS and t
     m = await render(['defaults.yaml']);
   });
 
-  it('renders the edge and worker Deployments, Services, configuration, Secret and PDBs, and nothing optional', () => {
+  it('renders the edge and worker Deployments, Services, configuration, Secret and PDBs, and nothing optional (no Redis, no NATS)', () => {
     expect(kinds(m)).toEqual([
       `ConfigMap/${FULLNAME}`,
       `Deployment/${FULLNAME}-edge`,
@@ -654,6 +656,110 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
       redisUrl: 'rediss://:password@redis.example.net:6380',
       natsUrl: 'nats://nats-0.nats:4222,nats://nats-1.nats:4222',
     });
+  });
+});
+
+describe('helm template with Redis and NATS in the release (in-cluster-redis-nats.yaml: the local subcharts)', () => {
+  let m: Manifest[];
+  beforeAll(async () => {
+    m = await render(['in-cluster-redis-nats.yaml']);
+  });
+
+  it('renders a Deployment and a Service each for Redis and NATS beside the sipedge objects', () => {
+    expect(kinds(m)).toEqual([
+      `ConfigMap/${FULLNAME}`,
+      `Deployment/${RELEASE}-nats`,
+      `Deployment/${RELEASE}-redis`,
+      `Deployment/${FULLNAME}-edge`,
+      `Deployment/${FULLNAME}-worker`,
+      `PodDisruptionBudget/${FULLNAME}-edge`,
+      `PodDisruptionBudget/${FULLNAME}-worker`,
+      `Secret/${FULLNAME}`,
+      `Service/${RELEASE}-nats`,
+      `Service/${RELEASE}-redis`,
+      `Service/${FULLNAME}-http`,
+      `Service/${FULLNAME}-tcp`,
+      `Service/${FULLNAME}-udp`,
+      `ServiceAccount/${FULLNAME}`,
+    ]);
+  });
+
+  it('runs one official redis:7 (noeviction) and one nats:2 with JetStream, each selected by its Service', () => {
+    const redis = find(m, 'Deployment', `${RELEASE}-redis`);
+    const nats = find(m, 'Deployment', `${RELEASE}-nats`);
+    expect(redis.spec!.replicas).toBe(1);
+    expect(nats.spec!.replicas).toBe(1);
+    expect(container(redis).image).toBe('redis:7');
+    expect(container(redis).args).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
+    expect(container(nats).image).toBe('nats:2');
+    expect(container(nats).args).toContain('-js');
+    for (const [workload, port] of [
+      [redis, 6379],
+      [nats, 4222],
+    ] as const) {
+      const service = find(m, 'Service', workload.metadata.name);
+      const selector = (service.spec as { selector: Record<string, string> }).selector;
+      for (const [key, value] of Object.entries(selector)) {
+        expect(workload.spec!.template!.metadata.labels[key]).toBe(value);
+      }
+      // Not the sipedge pods: the subcharts' selectors name their own app.
+      const edgeLabels = find(m, 'Deployment', `${FULLNAME}-edge`).spec!.template!.metadata.labels;
+      expect(Object.entries(selector).every(([key, value]) => edgeLabels[key] === value)).toBe(false);
+      expect(service.spec!.ports).toEqual([
+        {
+          name: workload.metadata.name.split('-').at(-1),
+          port,
+          targetPort: workload.metadata.name.split('-').at(-1),
+          protocol: 'TCP',
+        },
+      ]);
+      expect(container(workload).ports).toContainEqual({
+        name: workload.metadata.name.split('-').at(-1),
+        containerPort: port,
+        protocol: 'TCP',
+      });
+      expect(container(workload).readinessProbe).toBeDefined();
+    }
+  });
+
+  it('points REDIS_URL and NATS_URL at those Services, and the processes accept them', () => {
+    expect(secretValue(m, FULLNAME, 'REDIS_URL')).toBe(`redis://${RELEASE}-redis:6379`);
+    expect(secretValue(m, FULLNAME, 'NATS_URL')).toBe(`nats://${RELEASE}-nats:4222`);
+    const edge = plan(m, find(m, 'Deployment', `${FULLNAME}-edge`), 'edge', EDGE_POD);
+    const worker = plan(m, find(m, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
+    for (const p of [edge, worker]) {
+      expect(p.connections).toEqual({
+        redisUrl: `redis://${RELEASE}-redis:6379`,
+        natsUrl: `nats://${RELEASE}-nats:4222`,
+      });
+    }
+  });
+
+  it('follows the ports and images of the values, and a URL given wins over the in-cluster server', async () => {
+    const other = await render(
+      ['in-cluster-redis-nats.yaml'],
+      ['redis.port=7000', 'redis.image.tag=7.4', 'nats.image.repository=registry.example.com/nats', 'nats.port=4333'],
+    );
+    expect(container(find(other, 'Deployment', `${RELEASE}-redis`)).image).toBe('redis:7.4');
+    expect(container(find(other, 'Deployment', `${RELEASE}-nats`)).image).toBe('registry.example.com/nats:2');
+    expect(find(other, 'Service', `${RELEASE}-redis`).spec!.ports?.[0]?.port).toBe(7000);
+    expect(find(other, 'Service', `${RELEASE}-nats`).spec!.ports?.[0]?.port).toBe(4333);
+    expect(secretValue(other, FULLNAME, 'REDIS_URL')).toBe(`redis://${RELEASE}-redis:7000`);
+    expect(secretValue(other, FULLNAME, 'NATS_URL')).toBe(`nats://${RELEASE}-nats:4333`);
+
+    const external = await render(['in-cluster-redis-nats.yaml'], ['redis.url=redis://redis.example.net:6379']);
+    expect(secretValue(external, FULLNAME, 'REDIS_URL')).toBe('redis://redis.example.net:6379');
+    expect(secretValue(external, FULLNAME, 'NATS_URL')).toBe(`nats://${RELEASE}-nats:4222`);
+  });
+
+  it('deploys only the one enabled, the other from its URL', async () => {
+    const onlyNats = await render(['defaults.yaml'], ['nats.enabled=true', 'nats.url=']);
+    expect(kinds(onlyNats).filter((k) => /redis|nats/.test(k))).toEqual([
+      `Deployment/${RELEASE}-nats`,
+      `Service/${RELEASE}-nats`,
+    ]);
+    expect(secretValue(onlyNats, FULLNAME, 'REDIS_URL')).toBe('redis://redis-master.redis:6379');
+    expect(secretValue(onlyNats, FULLNAME, 'NATS_URL')).toBe(`nats://${RELEASE}-nats:4222`);
   });
 });
 

@@ -79,6 +79,34 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-tls" (include "sipedge.fullname" .)) .Values.tls.existingSecret }}
 {{- end }}
 
+{{/*
+REDIS_URL: redis.url, or with redis.enabled the Service of the redis subchart (named as its
+"redis.fullname": <release>-redis).
+*/}}
+{{- define "sipedge.redisUrl" -}}
+{{- if .Values.redis.url }}
+{{- .Values.redis.url }}
+{{- else if .Values.redis.enabled }}
+{{- printf "redis://%s-redis:%d" (.Release.Name | replace "." "-" | trunc 56 | trimSuffix "-") (int (.Values.redis.port | default 6379)) }}
+{{- else }}
+{{- fail "redis.url is required (or redis.enabled, for a Redis in the release)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+NATS_URL: nats.url, or with nats.enabled the Service of the nats subchart (named as its
+"nats.fullname": <release>-nats).
+*/}}
+{{- define "sipedge.natsUrl" -}}
+{{- if .Values.nats.url }}
+{{- .Values.nats.url }}
+{{- else if .Values.nats.enabled }}
+{{- printf "nats://%s-nats:%d" (.Release.Name | replace "." "-" | trunc 57 | trimSuffix "-") (int (.Values.nats.port | default 4222)) }}
+{{- else }}
+{{- fail "nats.url is required (or nats.enabled, for a NATS server in the release)" }}
+{{- end }}
+{{- end }}
+
 {{/* Whether client certificates are verified (sip.tls.caFile). */}}
 {{- define "sipedge.tlsCaKey" -}}
 {{- if .Values.tls.existingSecret }}{{ .Values.tls.caKey }}{{ else if .Values.tls.ca }}ca.crt{{ end }}
