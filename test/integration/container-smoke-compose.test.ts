@@ -61,6 +61,16 @@ describe('deploy/compose.yaml', () => {
     }
   });
 
+  it("starts each worker's ops server (/healthz, /metrics) on a published port", () => {
+    for (const name of ['worker-1', 'worker-2']) {
+      const worker = services[name]!;
+      const http = worker.environment!.SIPEDGE_WORKER_HTTP;
+      expect(http, name).toMatch(/^0\.0\.0\.0:\d+$/);
+      const port = http!.split(':')[1];
+      expect(worker.ports, name).toEqual([expect.stringMatching(new RegExp(`^\\d+:${port}/tcp$`))]);
+    }
+  });
+
   it('publishes each host port once, edge-1 on the advertised port', () => {
     const published = Object.values(services).flatMap((s) =>
       (s.ports ?? []).map((p) => {

@@ -20,7 +20,9 @@ import { runSipp, startSipp, type Transport } from '../support/sipp.js';
 // the advertised port, edge-2 on another); the callee registers through edge-1 and is called
 // through edge-2. The callee listens on the network's gateway address, which the containers reach
 // and which stays on this host. Every container exports OTLP/HTTP (the standard OTEL_* variables,
-// as deploy/compose.yaml sets them) to a receiver of the test's on that address too.
+// as deploy/compose.yaml sets them) to a receiver of the test's on that address too. The workers run
+// their ops HTTP server (SIPEDGE_WORKER_HTTP, as in deploy/compose.yaml), whose /healthz and
+// /metrics are checked like the edges'.
 //
 // Needs the image: `bash scripts/node-image.sh && bash scripts/sipedge-image.sh`. Without it the
 // suite is skipped, except under CI (CI=true), where a missing image is a failure.
@@ -36,6 +38,8 @@ if (!present && !inCi) {
 }
 
 const CALLEE = 'bob';
+/** The workers' ops port in their containers (SIPEDGE_WORKER_HTTP), as in deploy/compose.yaml. */
+const WORKER_HTTP_PORT = 8081;
 
 describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two workers, Redis, NATS`, () => {
   let network: StartedNetwork;
@@ -87,10 +91,21 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
     };
-    // Workers first: an edge answers 503 while no worker takes its hand-offs.
+    // Workers first: an edge answers 503 while no worker takes its hand-offs. Each with its ops
+    // HTTP server (/healthz, /metrics) on 8081, as deploy/compose.yaml and the Helm chart run them.
     for (const name of ['worker-1', 'worker-2']) {
-      workers.push(await startSipedgeContainer({ role: 'worker', name, network, env }));
+      workers.push(
+        await startSipedgeContainer({
+          role: 'worker',
+          name,
+          network,
+          env: { ...env, SIPEDGE_WORKER_HTTP: `0.0.0.0:${WORKER_HTTP_PORT}` },
+          http: true,
+          httpPort: WORKER_HTTP_PORT,
+        }),
+      );
     }
     edges.push(
       await startSipedgeContainer({ role: 'edge', name: 'edge-1', network, env, sipHostPort: edge1Port, http: true }),
@@ -172,6 +187,30 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
     }
   });
 
+  it("serves each worker's /healthz and /metrics, with the worker series and the calls' transactions", async () => {
+    let handled = 0;
+    for (const worker of workers) {
+      const health = await fetch(`${worker.httpUrl!}/healthz`);
+      expect(health.status, health.status === 200 ? '' : await logs()).toBe(200);
+      expect(await health.text()).toBe('ok\n');
+      const res = await fetch(`${worker.httpUrl!}/metrics`);
+      expect(res.status).toBe(200);
+      const metrics = await res.text();
+      const context = `${worker.container.getName()} /metrics:\n${metrics.slice(0, 2000)}`;
+      for (const name of [
+        'sipedge_worker_active_transactions',
+        'sipedge_worker_transaction_duration_seconds',
+        'sipedge_worker_handoff_latency_seconds',
+        'sipedge_worker_redis_duration_seconds',
+      ]) {
+        expect(metrics, context).toContain(`# TYPE ${name} `);
+      }
+      handled += Number(/^sipedge_worker_handoff_latency_seconds_count (\d+)/m.exec(metrics)?.[1] ?? 0);
+    }
+    // The REGISTERs and calls above went through the workers: hand-offs taken, between them.
+    expect(handled).toBeGreaterThan(0);
+  });
+
   it('exports traces over OTLP from the edges and the workers', async () => {
     const services = () => {
       const traces = otlp.filter((r) => r.path === '/v1/traces').map((r) => r.body.toString('latin1'));
@@ -183,5 +222,16 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
       'sipedge-edge',
       'sipedge-worker',
     ]);
+  });
+
+  it('exports the edge and worker metrics over OTLP as well', async () => {
+    const expected = ['sipedge.edge.requests', 'sipedge.edge.messages.received', 'sipedge.worker.handoff.latency'];
+    const missing = () => {
+      const bodies = otlp.filter((r) => r.path === '/v1/metrics').map((r) => r.body.toString('latin1'));
+      return expected.filter((name) => !bodies.some((body) => body.includes(name)));
+    };
+    const deadline = Date.now() + 15_000;
+    while (missing().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(missing(), `OTLP requests: ${otlp.map((r) => r.path).join(', ')}`).toEqual([]);
   });
 });

@@ -37,8 +37,10 @@ export interface SipedgeContainerOptions {
   env: Record<string, string>;
   /** Host ports for the SIP port 5060, over both UDP and TCP (edges). */
   sipHostPort?: number;
-  /** Publish the ops port 8080 on a random host port (edges). */
+  /** Publish the ops port on a random host port: an edge's 8080, or a worker's `SIPEDGE_WORKER_HTTP` port. */
   http?: boolean;
+  /** The ops port in the container (default 8080, the edge's; a worker's is the one of SIPEDGE_WORKER_HTTP). */
+  httpPort?: number;
 }
 
 export interface StartedSipedge {
@@ -49,7 +51,7 @@ export interface StartedSipedge {
 
 /** Starts one sipedge role; resolves once it logs `edge started` or `worker started`. */
 export async function startSipedgeContainer(options: SipedgeContainerOptions): Promise<StartedSipedge> {
-  const { role, name, network, env, sipHostPort, http } = options;
+  const { role, name, network, env, sipHostPort, http, httpPort = 8080 } = options;
   const ports = [
     ...(sipHostPort === undefined
       ? []
@@ -57,7 +59,7 @@ export async function startSipedgeContainer(options: SipedgeContainerOptions): P
           { container: 5060, host: sipHostPort, protocol: 'tcp' as const },
           { container: 5060, host: sipHostPort, protocol: 'udp' as const },
         ]),
-    ...(http === true ? [8080] : []),
+    ...(http === true ? [httpPort] : []),
   ];
   // On the test's network only (no network aliases: with them Testcontainers starts a container
   // on the default bridge and then connects it, and Docker may then forward published ports over
@@ -77,7 +79,7 @@ export async function startSipedgeContainer(options: SipedgeContainerOptions): P
     .start();
   return {
     container,
-    ...(http === true ? { httpUrl: `http://${container.getHost()}:${container.getMappedPort(8080)}` } : {}),
+    ...(http === true ? { httpUrl: `http://${container.getHost()}:${container.getMappedPort(httpPort)}` } : {}),
   };
 }
 
