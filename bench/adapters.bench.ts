@@ -4,13 +4,13 @@
  * images named by SIPEDGE_REDIS_IMAGE / SIPEDGE_NATS_IMAGE). Prints a table and writes
  * bench/results/adapters.json. Not part of `npm test`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startNats, startRedis } from '../test/support/containers.js';
 import { benchBus } from './adapters/bus.js';
 import { benchHandoff } from './adapters/handoff.js';
 import { benchStore } from './adapters/store.js';
 import { benchTimers } from './adapters/timers.js';
+import { writeResultJson } from './support/results.js';
 
 const out = (s = '') => process.stdout.write(`${s}\n`);
 const n = (v: number, digits = 0) => v.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -51,14 +51,16 @@ try {
     `Redis per schedule + cancel: ${n(timers[0]!.redisRoundTripsPerScheduleCancel, 1)} round trips, ` +
       `${n(timers[0]!.redisCommandsPerScheduleCancel, 1)} commands executed (incl. inside BullMQ's scripts)`,
   );
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const file = new URL('adapters.json', dir);
-  writeFileSync(
-    file,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, store, bus, handoff, timers }, null, 2)}\n`,
-  );
-  out(`wrote ${file.pathname}`);
+  const file = await writeResultJson('adapters.json', {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    store,
+    bus,
+    handoff,
+    timers,
+  });
+  out(`wrote ${file}`);
 } finally {
   await redis.container.stop();
   await nats.container.stop();

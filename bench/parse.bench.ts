@@ -12,9 +12,7 @@
  *   proxy touch  the above plus what a stateless proxy does: read Via/From/To/CSeq/Call-ID, add a Via
  *                and decrement Max-Forwards (requests) or drop the top Via (responses).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { format, resolveConfig } from 'prettier';
+import { writeResultJson } from './support/results.js';
 // @ts-expect-error -- sip 0.0.6 ships no type declarations; it is typed by SipJs below.
 import sipModule from 'sip';
 import { SipParseError, StreamFramer, parseMessage } from '@sipedge/sip';
@@ -532,10 +530,7 @@ async function main(): Promise<void> {
   );
 
   if (WRITE_JSON) {
-    const dir = new URL('./results/', import.meta.url);
-    mkdirSync(dir, { recursive: true });
-    const file = new URL('parse.json', dir);
-    const json = {
+    const file = await writeResultJson('parse.json', {
       date: new Date().toISOString(),
       node: process.version,
       quick: QUICK,
@@ -545,11 +540,8 @@ async function main(): Promise<void> {
       pathological,
       correctness,
       invalidAcceptedBySip: accepted.map((t) => t.id),
-    };
-    // Formatted like the repository's other files, so that `prettier --check .` stays clean.
-    const options = (await resolveConfig(fileURLToPath(file))) ?? {};
-    writeFileSync(file, await format(JSON.stringify(json), { ...options, parser: 'json' }));
-    out(`\nwrote ${file.pathname}`);
+    });
+    out(`\nwrote ${file}`);
   }
   if (sink === 0.5) out('unreachable');
 }

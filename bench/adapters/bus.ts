@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@sipedge/telemetry';
 import { connectNatsBus } from '@sipedge/bus';
+import { percentile } from '../support/stats.js';
 
 export interface BusBenchResult {
   /** Median round trip, microseconds. */
@@ -75,15 +76,6 @@ export async function benchBus(url: string): Promise<BusBenchResult> {
   } finally {
     await Promise.allSettled([edge.close(), worker.close()]);
   }
-}
-
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) {
-    return Number.NaN;
-  }
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[rank] as number;
 }
 
 function round(us: number): number {

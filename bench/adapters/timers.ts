@@ -24,6 +24,8 @@ import { createLogger } from '@sipedge/telemetry';
 import { Redis } from 'ioredis';
 import { createBullmqTimers } from '@sipedge/timers';
 import type { ParentToWorker, WorkerToParent } from './timers-worker.js';
+import { commandCalls } from '../support/redis.js';
+import { percentile } from '../support/stats.js';
 
 export interface TimersBenchOptions {
   workers: 1 | 2;
@@ -140,22 +142,6 @@ export async function benchTimers(redisUrl: string, options: TimersBenchOptions)
     await timers.close();
     await cleanUp(redisUrl, prefix, [queueName, `cost-${run}`]);
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) {
-    return Number.NaN;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
-}
-
-async function commandCalls(client: Redis): Promise<Map<string, number>> {
-  const info = await client.info('commandstats');
-  const calls = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    calls.set(match[1] ?? '', Number(match[2]));
-  }
-  return calls;
 }
 
 async function measureCost(

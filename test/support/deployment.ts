@@ -9,7 +9,7 @@
  * Either way clients reach the proxy at 127.0.0.1:<port> over UDP and TCP.
  */
 import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
-import { allCommand, type ManagedProcess, root, startProcess, workerCommand } from './processes.js';
+import { type ManagedProcess, nodeCommand, nodeScript, roleCommand, startProcess } from './processes.js';
 
 export type Mode = 'standalone' | 'distributed';
 
@@ -46,7 +46,7 @@ async function startStandalone(options: DeploymentOptions): Promise<Deployment> 
   const port = await freePort();
   const all = await startProcess(
     'sipedge all',
-    allCommand(),
+    roleCommand('all'),
     { ...(await addressing(port)), ...options.env },
     'sipedge standalone: ready',
   );
@@ -78,11 +78,7 @@ export class Distributed implements Deployment {
     d.env = { ...(await addressing(d.port)), NATS_URL: d.nats.url, REDIS_URL: d.redis.url, ...options.env };
     d.fleet = await startProcess(
       'edge fleet',
-      {
-        script: `${root}test/support/edge-fleet.ts`,
-        args: [],
-        execArgv: ['--conditions=development', '--import', 'tsx'],
-      },
+      nodeCommand(nodeScript('test/support/edge-fleet.ts')),
       { ...d.env, FLEET_SIZE: '2' },
       '{"fleet":"ready"}',
       60_000,
@@ -102,7 +98,12 @@ export class Distributed implements Deployment {
   /** Starts one more worker process. */
   async startWorker(): Promise<ManagedProcess> {
     const id = `worker-${++this.workersStarted}`;
-    const worker = await startProcess(id, workerCommand(), { ...this.env, SIPEDGE_WORKER_ID: id }, 'worker started');
+    const worker = await startProcess(
+      id,
+      roleCommand('worker'),
+      { ...this.env, SIPEDGE_WORKER_ID: id },
+      'worker started',
+    );
     this.workers.push(worker);
     return worker;
   }

@@ -12,12 +12,12 @@
  * FLEET_SIZE edges listen. SIGTERM stops every edge and exits.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { edgeCommand } from './processes.js';
+import { roleScript } from './processes.js';
 
 if (!cluster.isPrimary) throw new Error('edge-fleet.ts is the cluster primary; edges run the edge command');
 
 const size = Number(process.env.FLEET_SIZE ?? '2');
-const { script, args, execArgv } = edgeCommand();
+const { script, args, execArgv } = roleScript('edge');
 cluster.setupPrimary({ exec: script, args, execArgv, silent: true });
 
 let stopping = false;

@@ -12,21 +12,36 @@ const EXEC_ARGV = ['--conditions=development', '--import', 'tsx'];
 /** How much of a process's output is kept (its last characters). */
 const OUTPUT_KEPT = 256 * 1024;
 
+/** An executable and its arguments. */
 export interface Command {
+  file: string;
+  args: string[];
+}
+
+/** A TypeScript entry point run by Node (the form Node's cluster module takes). */
+export interface NodeScript {
   script: string;
   args: string[];
   execArgv: string[];
 }
 
-const role = (name: 'all' | 'edge' | 'worker'): Command => ({
-  script: `${root}services/sipedge/src/main.ts`,
-  args: [name],
+/** A TypeScript file of this repository run with tsx, workspace packages resolved to their sources. */
+export const nodeScript = (path: string, args: string[] = []): NodeScript => ({
+  script: `${root}${path}`,
+  args,
   execArgv: EXEC_ARGV,
 });
 
-export const edgeCommand = (): Command => role('edge');
-export const workerCommand = (): Command => role('worker');
-export const allCommand = (): Command => role('all');
+export const nodeCommand = ({ script, args, execArgv }: NodeScript): Command => ({
+  file: process.execPath,
+  args: [...execArgv, script, ...args],
+});
+
+export type Role = 'all' | 'edge' | 'worker';
+
+/** The `sipedge` executable in one role. */
+export const roleScript = (role: Role): NodeScript => nodeScript('services/sipedge/src/main.ts', [role]);
+export const roleCommand = (role: Role): Command => nodeCommand(roleScript(role));
 
 export interface ManagedProcess {
   child: ChildProcess;
@@ -46,7 +61,7 @@ export async function startProcess(
   readyText: string,
   timeoutMs = 30_000,
 ): Promise<ManagedProcess> {
-  const child = spawn(process.execPath, [...command.execArgv, command.script, ...command.args], {
+  const child = spawn(command.file, command.args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

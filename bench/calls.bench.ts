@@ -1,0 +1,219 @@
+/**
+ * npm run bench: calls per second, latency and cost per call of sipedge, side by side with
+ * Kamailio and with SIPp calling SIPp directly (the rig's limit). Not part of `npm test`.
+ *
+ *   npm run bench                          every system, 200 … 3000 calls/s, 10 s a step
+ *   npm run bench -- --quick               100 and 200 calls/s, 3 s a step (tries the rig)
+ *   npm run bench -- --systems standalone,kamailio --rates 500,1000 --seconds 5
+ *   npm run bench -- --profile             also CPU-profile the sipedge processes
+ *   npm run bench -- --no-write            print only; do not replace bench/results/calls.*
+ *
+ * Needs Debian's sip-tester (sipp); redis-server and nats-server for the distributed systems and
+ * kamailio for the reference, each skipped with a reason when absent. See bench/README.md.
+ */
+import { cpus, freemem, release, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort } from '../test/support/containers.js';
+import { chartSvg } from './calls/chart.js';
+import { profilesIn, type ProfileSummary, summariseProfile } from './calls/profile.js';
+import { checkTargets, STEP_HEADER, stepLine, summarise, summaryLines, type SystemResult } from './calls/report.js';
+import { runStep } from './calls/step.js';
+import {
+  commandExists,
+  kamailioInstalled,
+  type RunningSystem,
+  startSystem,
+  SYSTEM_LABELS,
+  SYSTEM_NAMES,
+  type SystemName,
+} from './calls/systems.js';
+import { resultFile, writeResultJson } from './support/results.js';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+const { values: args } = parseArgs({
+  options: {
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    systems: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'keep-going': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'kamailio-children': { type: 'string', default: '8' },
+  },
+});
+
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+const positive = (name: string, text: string) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: ${text} is not a positive whole number`);
+  return n;
+};
+const rates = list(args.rates ?? (args.quick ? '100,200' : '200,500,1000,1500,2000,3000')).map((r) =>
+  positive('rates', r),
+);
+const seconds = positive('seconds', args.seconds ?? (args.quick ? '3' : '10'));
+const systems = list(args.systems ?? SYSTEM_NAMES.join(',')).map((name) => {
+  if (!(SYSTEM_NAMES as readonly string[]).includes(name))
+    throw new Error(`--systems: unknown system ${name} (${SYSTEM_NAMES.join(', ')})`);
+  return name as SystemName;
+});
+const kamailioChildren = positive('kamailio-children', args['kamailio-children']!);
+/** Each system first takes this, unrecorded, so that Node's JIT and the services are warm. */
+const WARM_UP = { rate: 100, seconds: args.quick ? 1 : 3 };
+
+/** Why a system cannot run on this machine, if it cannot. */
+function missing(system: SystemName): string | undefined {
+  if (system === 'kamailio' && !kamailioInstalled()) return 'kamailio not installed (apt-get install kamailio)';
+  if (system.startsWith('distributed')) {
+    const absent = ['redis-server', 'nats-server'].filter((c) => !commandExists(c));
+    if (absent.length > 0) return `${absent.join(' and ')} not installed (apt-get install ${absent.join(' ')})`;
+  }
+  return undefined;
+}
+
+function versionOf(command: string, args: string[], pattern: RegExp): string | undefined {
+  try {
+    const text = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return pattern.exec(text)?.[1];
+  } catch (error) {
+    // sipp -v exits non-zero after printing its version.
+    const text = String((error as { stdout?: string }).stdout ?? '');
+    return pattern.exec(text)?.[1];
+  }
+}
+
+function machine() {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    freeMemoryGiB: Math.round(freemem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    sipp: versionOf('sipp', ['-v'], /SIPp (v[\d.]+)/),
+    kamailio: kamailioInstalled() ? versionOf('kamailio', ['-v'], /kamailio ([\d.]+)/) : undefined,
+    redis: commandExists('redis-server') ? versionOf('redis-server', ['--version'], /v=([\d.]+)/) : undefined,
+    nats: commandExists('nats-server') ? versionOf('nats-server', ['--version'], /v([\d.]+)/) : undefined,
+  };
+}
+
+async function benchSystem(
+  name: SystemName,
+  uasPort: number,
+): Promise<{ result: SystemResult; profiles: ProfileSummary[] }> {
+  const label = SYSTEM_LABELS[name];
+  const why = missing(name);
+  if (why !== undefined) {
+    out(`${label.padEnd(30)} skipped: ${why}`);
+    return { result: { system: name, label, skipped: why, steps: [] }, profiles: [] };
+  }
+  const profileDir =
+    args.profile && name !== 'direct' && name !== 'kamailio'
+      ? mkdtempSync(join(tmpdir(), `sipedge-bench-prof-${name}-`))
+      : undefined;
+  let system: RunningSystem;
+  try {
+    system = await startSystem(name, {
+      uas: `127.0.0.1:${uasPort}`,
+      kamailioChildren,
+      ...(profileDir === undefined ? {} : { profileDir }),
+    });
+  } catch (error) {
+    const reason = `did not start: ${String(error).slice(0, 2000)}`;
+    out(`${label.padEnd(30)} ${reason}`);
+    return { result: { system: name, label, skipped: reason, steps: [] }, profiles: [] };
+  }
+  const result: SystemResult = {
+    system: name,
+    label,
+    ...(system.timers === undefined ? {} : { timers: system.timers }),
+    steps: [],
+  };
+  try {
+    const warm = await runStep(system, uasPort, WARM_UP.rate, WARM_UP.seconds);
+    if (!warm.clean) out(`${label.padEnd(30)} warning: the warm-up at ${WARM_UP.rate} calls/s had failed calls`);
+    for (const rate of rates) {
+      const step = await runStep(system, uasPort, rate, seconds);
+      result.steps.push(step);
+      out(stepLine(name, step));
+      if (step.problem !== undefined)
+        out(
+          `  ${step.problem
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .slice(0, 6)
+            .join('\n  ')}`,
+        );
+      if (!step.clean && !args['keep-going']) break;
+    }
+  } finally {
+    await system.stop();
+  }
+  const profiles = profileDir === undefined ? [] : profilesIn(profileDir).map((file) => summariseProfile(file));
+  for (const p of profiles) {
+    out(
+      `  profile ${p.file} (${Math.round(p.busyMs)} ms busy): ${p.areas
+        .slice(0, 8)
+        .map((a) => `${a.area} ${a.percent.toFixed(1)}%`)
+        .join(', ')}`,
+    );
+  }
+  return { result, profiles };
+}
+
+if (!commandExists('sipp')) {
+  out(
+    'npm run bench needs SIPp: apt-get install sip-tester (and kamailio redis-server nats-server for the other systems)',
+  );
+  process.exit(1);
+}
+const host = machine();
+out(
+  `machine: ${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Linux ${host.kernel}, Node ${host.node}; SIPp ${host.sipp}, Kamailio ${host.kamailio ?? '–'}, Redis ${host.redis ?? '–'}, NATS ${host.nats ?? '–'}`,
+);
+out(
+  `steps: ${rates.join(', ')} calls/s, ${seconds} s each (INVITE → 180 → 200 → ACK → 1 s → BYE → 200 over UDP on loopback); a system stops at its first step with a failed call${args['keep-going'] ? ' (--keep-going: it does not)' : ''}`,
+);
+out();
+out(STEP_HEADER);
+const uasPort = await freePort();
+const results: SystemResult[] = [];
+const profiles: Record<string, ProfileSummary[]> = {};
+for (const name of systems) {
+  const { result, profiles: found } = await benchSystem(name, uasPort);
+  results.push(result);
+  if (found.length > 0) profiles[name] = found;
+}
+const summaries = summarise(results);
+const targets = checkTargets(summaries);
+for (const line of summaryLines(summaries, targets)) out(line);
+
+if (!args['no-write']) {
+  const date = new Date().toISOString();
+  const json = await writeResultJson('calls.json', {
+    date,
+    machine: host,
+    rates,
+    seconds,
+    warmUp: WARM_UP,
+    kamailioChildren,
+    results,
+    summaries,
+    targets,
+    profiles,
+  });
+  const svg = resultFile('calls.svg');
+  writeFileSync(svg, await chartSvg(results, `npm run bench, ${date.slice(0, 10)}: ${host.cpus} × ${host.cpuModel}`));
+  out(`\nwrote ${json} and ${fileURLToPath(svg)}`);
+}

@@ -1,0 +1,40 @@
+/**
+ * What the shared services and sipedge's workers report, read before and after each step: Redis
+ * commands by name (INFO commandstats), NATS messages (the monitoring endpoint's /varz) and the
+ * workers' timer-lateness histograms (their Prometheus /metrics).
+ */
+import { Redis } from 'ioredis';
+import { commandCalls } from '../support/redis.js';
+import { type Buckets, bucketSum, parseHistogram } from '../support/stats.js';
+
+/** Commands Redis has executed, by command name (INFO itself left out). */
+export async function redisCommands(url: string): Promise<Map<string, number>> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    return await commandCalls(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Messages the NATS server has received from clients (`in_msgs` of /varz). */
+export async function natsMessagesIn(monitorUrl: string): Promise<number> {
+  const response = await fetch(`${monitorUrl}/varz`);
+  if (!response.ok) throw new Error(`NATS ${monitorUrl}/varz: HTTP ${response.status}`);
+  const varz = (await response.json()) as { in_msgs: number };
+  return varz.in_msgs;
+}
+
+export const TIMER_LATENESS = 'sipedge_worker_timer_lateness_seconds';
+
+/** The timer-lateness histogram summed over workers' /metrics URLs. */
+export async function timerLateness(metricsUrls: readonly string[]): Promise<Buckets> {
+  let sum: Buckets = new Map();
+  for (const url of metricsUrls) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    sum = bucketSum(sum, parseHistogram(await response.text(), TIMER_LATENESS));
+  }
+  return sum;
+}

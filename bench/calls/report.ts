@@ -1,0 +1,144 @@
+/**
+ * What a benchmark run found: a line per step as it ends, then per system its highest clean rate,
+ * the ratio of each sipedge mode to Kamailio, and the targets of issue 9 checked against them.
+ */
+import { SYSTEM_LABELS, type SystemName } from './systems.js';
+import type { StepResult } from './step.js';
+
+export interface SystemResult {
+  system: SystemName;
+  label: string;
+  /** Why the system did not run (not installed, failed to start). */
+  skipped?: string;
+  timers?: string;
+  steps: StepResult[];
+}
+
+export interface Summary {
+  system: SystemName;
+  label: string;
+  /** The highest offered rate with zero failed calls (0: none was clean). */
+  cleanRate: number;
+  /** cleanRate / Kamailio's. */
+  ratioToKamailio?: number;
+  /** The figures of the step at the clean rate. */
+  atCleanRate?: StepResult;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+export const fmt = (value: number | undefined, digits = 0): string =>
+  value === undefined || Number.isNaN(value)
+    ? '–'
+    : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** CPU ms per call of the system's processes together (SIPp's left out). */
+export const systemCpuMsPerCall = (step: StepResult): number =>
+  Object.entries(step.cpuMsPerCall)
+    .filter(([name]) => !name.startsWith('sipp'))
+    .reduce((sum, [, ms]) => sum + ms, 0);
+
+export const STEP_HEADER =
+  'system                         calls/s  attempted  succeeded  failed  retrans  setup p50/p95/p99 ms  CPU ms/call (system | sipp)  Redis cmd/call  NATS msg/call  timer late p50/p99 ms';
+
+export function stepLine(system: SystemName, step: StepResult): string {
+  const sipp = (step.cpuMsPerCall['sipp uac'] ?? 0) + (step.cpuMsPerCall['sipp uas'] ?? 0);
+  return [
+    SYSTEM_LABELS[system].padEnd(30),
+    fmt(step.rate).padStart(7),
+    fmt(step.attempted).padStart(10),
+    fmt(step.succeeded).padStart(10),
+    fmt(step.failed + step.calleeFailed).padStart(7),
+    fmt(step.retransmissions).padStart(8),
+    `${fmt(step.setupMs.p50)}/${fmt(step.setupMs.p95)}/${fmt(step.setupMs.p99)}`.padStart(21),
+    `${fmt(systemCpuMsPerCall(step), 3)} | ${fmt(sipp, 3)}`.padStart(28),
+    fmt(step.redisCommandsPerCall, 1).padStart(15),
+    fmt(step.natsMessagesPerCall, 1).padStart(14),
+    step.timerLatenessMs === undefined
+      ? '–'.padStart(21)
+      : `${fmt(step.timerLatenessMs.p50, 1)}/${fmt(step.timerLatenessMs.p99, 1)}`.padStart(21),
+    step.clean ? '' : '  ✗',
+  ].join(' ');
+}
+
+export function summarise(results: readonly SystemResult[]): Summary[] {
+  const cleanStep = (r: SystemResult) => [...r.steps].filter((s) => s.clean).sort((a, b) => b.rate - a.rate)[0];
+  const kamailio = results.find((r) => r.system === 'kamailio' && r.skipped === undefined);
+  const kamailioRate = kamailio === undefined ? undefined : (cleanStep(kamailio)?.rate ?? 0);
+  return results
+    .filter((r) => r.skipped === undefined)
+    .map((r) => {
+      const step = cleanStep(r);
+      const cleanRate = step?.rate ?? 0;
+      return {
+        system: r.system,
+        label: r.label,
+        cleanRate,
+        ...(kamailioRate === undefined || kamailioRate === 0 || r.system === 'direct' || r.system === 'kamailio'
+          ? {}
+          : { ratioToKamailio: cleanRate / kamailioRate }),
+        ...(step === undefined ? {} : { atCleanRate: step }),
+      };
+    });
+}
+
+/** Issue 9's targets: standalone ≥ 1.0× Kamailio, distributed ≥ 0.5×, timer lateness p99 ≤ 20 ms, ≤ 12 Redis commands per call. */
+export function checkTargets(summaries: readonly Summary[]): TargetCheck[] {
+  const of = (name: SystemName) => summaries.find((s) => s.system === name);
+  const ratio = (name: SystemName, at: number): TargetCheck => {
+    const s = of(name);
+    return {
+      target: `${SYSTEM_LABELS[name]} ≥ ${at.toFixed(1)}× Kamailio's clean rate`,
+      measured:
+        s?.ratioToKamailio === undefined
+          ? 'not measured (Kamailio or the system did not run)'
+          : `${s.ratioToKamailio.toFixed(2)}× (${fmt(s.cleanRate)} calls/s)`,
+      met: s?.ratioToKamailio === undefined ? undefined : s.ratioToKamailio >= at,
+    };
+  };
+  const distributed = summaries.filter((s) => s.system.startsWith('distributed') && s.atCleanRate !== undefined);
+  const lateness = distributed.map((s) => ({ s, p99: s.atCleanRate!.timerLatenessMs?.p99 }));
+  const commands = distributed.map((s) => ({ s, n: s.atCleanRate!.redisCommandsPerCall }));
+  const worstLate = lateness.sort((a, b) => (b.p99 ?? 0) - (a.p99 ?? 0))[0];
+  const mostCommands = commands.sort((a, b) => (b.n ?? 0) - (a.n ?? 0))[0];
+  return [
+    ratio('standalone', 1.0),
+    ratio('distributed-1w', 0.5),
+    ratio('distributed-2w', 0.5),
+    {
+      target: 'BullMQ timer lateness p99 ≤ 20 ms (distributed, at the clean rate)',
+      measured:
+        worstLate === undefined
+          ? 'not measured'
+          : `${fmt(worstLate.p99, 1)} ms (${worstLate.s.label} at ${fmt(worstLate.s.cleanRate)} calls/s)`,
+      met: worstLate?.p99 === undefined || Number.isNaN(worstLate.p99) ? undefined : worstLate.p99 <= 20,
+    },
+    {
+      target: '≤ 12 Redis commands per call (distributed, at the clean rate)',
+      measured: mostCommands === undefined ? 'not measured' : `${fmt(mostCommands.n, 1)} (${mostCommands.s.label})`,
+      met: mostCommands?.n === undefined ? undefined : mostCommands.n <= 12,
+    },
+  ];
+}
+
+export function summaryLines(summaries: readonly Summary[], targets: readonly TargetCheck[]): string[] {
+  const lines = ['', 'system                         clean calls/s  × Kamailio  CPU ms/call (system)  setup p99 ms'];
+  for (const s of summaries) {
+    lines.push(
+      [
+        s.label.padEnd(30),
+        fmt(s.cleanRate).padStart(14),
+        (s.ratioToKamailio === undefined ? '–' : `${s.ratioToKamailio.toFixed(2)}×`).padStart(11),
+        fmt(s.atCleanRate === undefined ? undefined : systemCpuMsPerCall(s.atCleanRate), 3).padStart(21),
+        fmt(s.atCleanRate?.setupMs.p99).padStart(13),
+      ].join(' '),
+    );
+  }
+  lines.push('', 'targets:');
+  for (const t of targets) lines.push(`  ${t.met === undefined ? '?' : t.met ? '✓' : '✗'} ${t.target}: ${t.measured}`);
+  return lines;
+}

@@ -1,0 +1,139 @@
+/**
+ * One SIPp process of a benchmark step (the caller or the callee), bounded by its own global
+ * timeout, with its statistics (-trace_stat) and, for the caller, every call's INVITE→200 time
+ * (-trace_rtt) written to a directory of the step's own.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exitedChildrenCpuSeconds } from './cpu.js';
+
+const scenarios = new URL('./sipp/', import.meta.url).pathname;
+
+export interface SippRun {
+  role: 'uac' | 'uas';
+  /** Where SIPp writes its files. */
+  dir: string;
+  port: number;
+  /** A caller: where it sends (host:port) and the callee's address (the Request-URI host). */
+  target?: string;
+  uas?: string;
+  /** A caller: new calls per second and how many. */
+  rate?: number;
+  calls?: number;
+  /** Calls in progress at most. */
+  limit: number;
+  /** The run fails (non-zero exit) if it has not ended by then. */
+  timeoutS: number;
+}
+
+export interface SippCounters {
+  created: number;
+  succeeded: number;
+  failed: number;
+  retransmissions: number;
+}
+
+export interface FinishedSipp {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /**
+   * This process's exited children's CPU seconds (cutime + cstime) right after SIPp was waited
+   * for: the differences between the runs' readings, in the order they exited, are their own times.
+   */
+  childrenCpuAtExit: number;
+  counters: SippCounters;
+  /** The end of what it printed and its error log, for a failed run. */
+  output: string;
+}
+
+export interface RunningSipp {
+  process: ChildProcess;
+  done: Promise<FinishedSipp>;
+}
+
+export function startSipp(run: SippRun): RunningSipp {
+  const args = [
+    ...(run.target === undefined ? [] : [run.target]),
+    '-sf',
+    join(scenarios, `${run.role}.xml`),
+    '-t',
+    'u1',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(run.port),
+    '-l',
+    String(run.limit),
+    '-timeout',
+    `${run.timeoutS}s`,
+    '-timeout_error',
+    '-nostdin',
+    // SIPp refuses to start when its socket limit (default 50000) exceeds the open-file limit.
+    '-max_socket',
+    '1000',
+    '-trace_stat',
+    '-stf',
+    join(run.dir, `${run.role}-stat.csv`),
+    '-fd',
+    '1',
+    '-trace_err',
+    '-error_file',
+    join(run.dir, `${run.role}-errors.log`),
+    ...(run.role === 'uac'
+      ? ['-r', String(run.rate), '-m', String(run.calls), '-key', 'uas', run.uas!, '-trace_rtt', '-rtt_freq', '1']
+      : []),
+  ];
+  const child = spawn('sipp', args, { cwd: run.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (d: Buffer) => (output = (output + d.toString()).slice(-16 * 1024));
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const done = new Promise<FinishedSipp>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (exitCode, signal) => {
+      // Node has waited for the child by now, so its time is in this process's cutime/cstime.
+      const childrenCpuAtExit = exitedChildrenCpuSeconds();
+      const errors = join(run.dir, `${run.role}-errors.log`);
+      resolve({
+        exitCode,
+        signal,
+        childrenCpuAtExit,
+        counters: countersOf(join(run.dir, `${run.role}-stat.csv`)),
+        output: `${existsSync(errors) ? readFileSync(errors, 'latin1').slice(0, 2000) : ''}\n${output.slice(-2000)}`,
+      });
+    });
+  });
+  return { process: child, done };
+}
+
+/** The cumulative counters of the last line of a -trace_stat file (zeros if there is none). */
+function countersOf(path: string): SippCounters {
+  const lines = existsSync(path) ? readFileSync(path, 'latin1').trim().split('\n') : [];
+  if (lines.length < 2) return { created: 0, succeeded: 0, failed: 0, retransmissions: 0 };
+  const header = lines[0]!.split(';');
+  const last = lines[lines.length - 1]!.split(';');
+  const column = (name: string) => {
+    const index = header.indexOf(name);
+    if (index < 0) throw new Error(`${path}: no column ${name}`);
+    return Number(last[index]);
+  };
+  return {
+    created: column('TotalCallCreated'),
+    succeeded: column('SuccessfulCall(C)'),
+    failed: column('FailedCall(C)'),
+    retransmissions: column('Retransmissions(C)'),
+  };
+}
+
+/** The caller's INVITE→200 times in ms (SIPp's resolution), sorted. */
+export function setupTimesMs(dir: string): number[] {
+  const file = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
+  if (file === undefined) return [];
+  return readFileSync(join(dir, file), 'latin1')
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.endsWith(';setup'))
+    .map((line) => Number(line.split(';')[1]))
+    .sort((a, b) => a - b);
+}

@@ -1,0 +1,172 @@
+/**
+ * One step of the benchmark: SIPp calls a running system at a fixed rate for a fixed time, and
+ * what the step cost is read from the processes and services before and after.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../test/support/containers.js';
+import { bucketDelta, type Buckets, histogramQuantile, percentile } from '../support/stats.js';
+import { exitedChildrenCpuSeconds, treeCpuSeconds } from './cpu.js';
+import { udpPortBound } from './probe.js';
+import { natsMessagesIn, redisCommands, timerLateness } from './probes.js';
+import { type FinishedSipp, setupTimesMs, startSipp } from './sipp.js';
+import type { RunningSystem } from './systems.js';
+
+/** The caller's hold between ACK and BYE (bench/calls/sipp/uac.xml). */
+export const HOLD_SECONDS = 1;
+/** How long the callee may still be busy after the caller's last call: its 2 s timewait, and a margin. */
+const CALLEE_GRACE_MS = 3_000;
+
+export interface StepResult {
+  /** Offered calls per second and for how long. */
+  rate: number;
+  seconds: number;
+  attempted: number;
+  succeeded: number;
+  /** Calls the caller counted failed, and calls the callee did (an ACK or BYE that never came). */
+  failed: number;
+  calleeFailed: number;
+  /** Retransmissions by the caller and the callee (SIPp's counters). */
+  retransmissions: number;
+  /** INVITE sent → 200 received at the caller, ms (SIPp's millisecond clock). */
+  setupMs: { p50: number; p95: number; p99: number; max: number };
+  /** Zero failed calls at either end, every planned call made, SIPp exited 0. */
+  clean: boolean;
+  /** CPU seconds per attempted call, by process (the system's, then SIPp's). */
+  cpuMsPerCall: Record<string, number>;
+  redisCommandsPerCall?: number;
+  /** The commands behind that figure, per call, most frequent first. */
+  redisCommandMix?: Record<string, number>;
+  natsMessagesPerCall?: number;
+  /** Lateness of the timers that fired during the step (workers' histogram, interpolated). */
+  timerLatenessMs?: { p50: number; p99: number; fired: number };
+  /** Why the step was not clean: the start of SIPp's error log. */
+  problem?: string;
+}
+
+interface Snapshot {
+  cpu: Map<string, number>;
+  redis?: Map<string, number>;
+  nats?: number;
+  lateness?: Buckets;
+}
+
+async function snapshot(system: RunningSystem): Promise<Snapshot> {
+  return {
+    cpu: new Map(system.processes.map(({ name, pid }) => [name, treeCpuSeconds(pid)])),
+    ...(system.redisUrl === undefined ? {} : { redis: await redisCommands(system.redisUrl) }),
+    ...(system.natsMonitorUrl === undefined ? {} : { nats: await natsMessagesIn(system.natsMonitorUrl) }),
+    ...(system.workerMetricsUrls.length === 0 ? {} : { lateness: await timerLateness(system.workerMetricsUrls) }),
+  };
+}
+
+export async function runStep(
+  system: RunningSystem,
+  uasPort: number,
+  rate: number,
+  seconds: number,
+): Promise<StepResult> {
+  const dir = mkdtempSync(join(tmpdir(), `sipedge-bench-${system.name}-${rate}-`));
+  const calls = rate * seconds;
+  // Every run ends by itself: the callee is stopped after the caller, whose global timeout covers
+  // the calls' own (10 s for the 200 and for the BYE's 200, the hold) with a margin.
+  const timeoutS = seconds + HOLD_SECONDS + 40;
+  // High enough never to hold new calls back: a system that falls behind shows as failed calls.
+  const limit = rate * 15;
+  const before = await snapshot(system);
+  const sippCpuBefore = exitedChildrenCpuSeconds();
+  const uas = startSipp({ role: 'uas', dir, port: uasPort, limit, timeoutS: timeoutS + 10 });
+  await udpPortBound(uasPort, 5_000);
+  const uac = startSipp({
+    role: 'uac',
+    dir,
+    port: await freePort(),
+    target: system.target,
+    uas: `127.0.0.1:${uasPort}`,
+    rate,
+    calls,
+    limit,
+    timeoutS,
+  });
+  const caller = await uac.done;
+  await new Promise((resolve) => setTimeout(resolve, CALLEE_GRACE_MS));
+  uas.process.kill('SIGTERM');
+  const callee = await uas.done;
+  const after = await snapshot(system);
+
+  const setup = setupTimesMs(dir);
+  const perCall = (value: number) => value / Math.max(1, caller.counters.created);
+  const cpuMsPerCall: Record<string, number> = {};
+  for (const [name, cpu] of after.cpu) cpuMsPerCall[name] = perCall((cpu - before.cpu.get(name)!) * 1000);
+  const [callerCpu, calleeCpu] = sippCpu(sippCpuBefore, caller, callee) as [number, number];
+  cpuMsPerCall['sipp uac'] = perCall(callerCpu * 1000);
+  cpuMsPerCall['sipp uas'] = perCall(calleeCpu * 1000);
+  const clean =
+    caller.exitCode === 0 &&
+    caller.counters.failed === 0 &&
+    callee.counters.failed === 0 &&
+    caller.counters.succeeded === calls;
+  return {
+    rate,
+    seconds,
+    attempted: caller.counters.created,
+    succeeded: caller.counters.succeeded,
+    failed: caller.counters.failed,
+    calleeFailed: callee.counters.failed,
+    retransmissions: caller.counters.retransmissions + callee.counters.retransmissions,
+    setupMs: {
+      p50: percentile(setup, 0.5),
+      p95: percentile(setup, 0.95),
+      p99: percentile(setup, 0.99),
+      max: setup[setup.length - 1] ?? Number.NaN,
+    },
+    clean,
+    cpuMsPerCall,
+    ...redisCost(before, after, perCall),
+    ...(before.nats === undefined ? {} : { natsMessagesPerCall: perCall(after.nats! - before.nats) }),
+    ...(before.lateness === undefined
+      ? {}
+      : { timerLatenessMs: lateness(bucketDelta(before.lateness, after.lateness!)) }),
+    ...(clean
+      ? {}
+      : { problem: `caller exit ${caller.exitCode ?? caller.signal}: ${caller.output.trim().slice(0, 1500)}` }),
+  };
+}
+
+/**
+ * The SIPp runs' own CPU seconds, in the order given: each one's cutime reading at its exit minus
+ * the reading of the run that exited before it (or the step's starting reading).
+ */
+function sippCpu(startReading: number, ...runs: FinishedSipp[]): number[] {
+  const byExit = [...runs].sort((a, b) => a.childrenCpuAtExit - b.childrenCpuAtExit);
+  return runs.map((run) => {
+    const index = byExit.indexOf(run);
+    return run.childrenCpuAtExit - (index === 0 ? startReading : byExit[index - 1]!.childrenCpuAtExit);
+  });
+}
+
+function redisCost(
+  before: Snapshot,
+  after: Snapshot,
+  perCall: (value: number) => number,
+): Pick<StepResult, 'redisCommandsPerCall' | 'redisCommandMix'> {
+  if (before.redis === undefined) return {};
+  const mix = [...after.redis!]
+    .map(([command, calls]) => [command, perCall(calls - (before.redis!.get(command) ?? 0))] as const)
+    .filter(([, perCallCount]) => perCallCount > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return {
+    redisCommandsPerCall: mix.reduce((sum, [, n]) => sum + n, 0),
+    redisCommandMix: Object.fromEntries(mix),
+  };
+}
+
+function lateness(delta: Buckets): StepResult['timerLatenessMs'] {
+  const fired = delta.get(Infinity) ?? 0;
+  return {
+    p50: (histogramQuantile(delta, 0.5) ?? Number.NaN) * 1000,
+    p99: (histogramQuantile(delta, 0.99) ?? Number.NaN) * 1000,
+    fired,
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The systems a benchmark run compares, each started on loopback and stopped after its steps:
+ * SIPp's callee reached directly (the rig's own limit), Kamailio as a transaction-stateful proxy,
+ * sipedge standalone, and sipedge distributed (one edge, one or two workers, Redis and NATS as
+ * local processes).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../test/support/containers.js';
+import { type ManagedProcess, roleCommand, startProcess } from '../../test/support/processes.js';
+import { sipAnswers } from './probe.js';
+
+export const SYSTEM_NAMES = ['direct', 'kamailio', 'standalone', 'distributed-1w', 'distributed-2w'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+export const SYSTEM_LABELS: Record<SystemName, string> = {
+  direct: 'SIPp → SIPp (rig limit)',
+  kamailio: 'Kamailio (tm, stateful)',
+  standalone: 'sipedge standalone',
+  'distributed-1w': 'sipedge 1 edge + 1 worker',
+  'distributed-2w': 'sipedge 1 edge + 2 workers',
+};
+
+/** A process whose CPU time is measured, with its descendants. */
+export interface MeasuredProcess {
+  name: string;
+  pid: number;
+}
+
+export interface RunningSystem {
+  name: SystemName;
+  /** host:port SIPp's caller sends to. */
+  target: string;
+  processes: MeasuredProcess[];
+  redisUrl?: string;
+  natsMonitorUrl?: string;
+  /** Workers' Prometheus endpoints (timer lateness). */
+  workerMetricsUrls: string[];
+  /** What runs the RFC 3261 timers, when the system is sipedge. */
+  timers?: 'BullMQ' | 'in-memory';
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** The SIPp callee, host:port: the benchmark calls's Request-URI. */
+  uas: string;
+  /** Kamailio's UDP worker processes (`children`). */
+  kamailioChildren: number;
+  /** Node's --cpu-prof for sipedge processes, profiles written to this directory on exit. */
+  profileDir?: string;
+}
+
+export function kamailioInstalled(): boolean {
+  return kamailioModules() !== undefined && commandExists('kamailio');
+}
+
+export function commandExists(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startSystem(name: SystemName, options: SystemOptions): Promise<RunningSystem> {
+  switch (name) {
+    case 'direct':
+      return { name, target: options.uas, processes: [], workerMetricsUrls: [], stop: async () => {} };
+    case 'kamailio':
+      return startKamailio(options);
+    case 'standalone':
+      return startStandalone(options);
+    case 'distributed-1w':
+      return startDistributed(name, 1, options);
+    case 'distributed-2w':
+      return startDistributed(name, 2, options);
+  }
+}
+
+/** Stops processes last-started first. */
+function stopAll(processes: ManagedProcess[]): () => Promise<void> {
+  return async () => {
+    for (const p of [...processes].reverse()) await p.stop();
+  };
+}
+
+const measured = (name: string, p: ManagedProcess): MeasuredProcess => ({ name, pid: p.child.pid! });
+
+/** The Debian package's module directory (or another multiarch/local one). */
+function kamailioModules(): string | undefined {
+  return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib64']
+    .map((lib) => `${lib}/kamailio/modules`)
+    .find((dir) => existsSync(`${dir}/tm.so`));
+}
+
+async function startKamailio(options: SystemOptions): Promise<RunningSystem> {
+  const port = await freePort();
+  const modules = kamailioModules();
+  if (modules === undefined) throw new Error('Kamailio: no module directory with tm.so found');
+  const config = readFileSync(new URL('./kamailio/kamailio.cfg', import.meta.url), 'utf8')
+    .replaceAll('{{port}}', String(port))
+    .replaceAll('{{children}}', String(options.kamailioChildren))
+    .replaceAll('{{modules}}', `${modules}/`);
+  const file = join(mkdtempSync(join(tmpdir(), 'sipedge-bench-kamailio-')), 'kamailio.cfg');
+  writeFileSync(file, config);
+  // -DD: stay in the foreground with its children; -E: log to stderr; -x tlsf: the TLSF memory manager.
+  const kamailio = await startProcess(
+    'kamailio',
+    { file: 'kamailio', args: ['-DD', '-E', '-x', 'tlsf', '-m', '256', '-M', '16', '-f', file] },
+    {},
+    'Listening on',
+  );
+  const target = `127.0.0.1:${port}`;
+  try {
+    await sipAnswers(target, 15_000);
+  } catch (error) {
+    await kamailio.stop();
+    throw new Error(`Kamailio did not answer at ${target}: ${String(error)}\n${kamailio.output()}`);
+  }
+  return {
+    name: 'kamailio',
+    target,
+    processes: [measured('kamailio', kamailio)],
+    workerMetricsUrls: [],
+    stop: stopAll([kamailio]),
+  };
+}
+
+/**
+ * Settings of every sipedge process: no telemetry export, Record-Route on. The log level stays
+ * `info`, which logs life-cycle events only (the readiness lines this waits for), none per message.
+ */
+const SIPEDGE_ENV: NodeJS.ProcessEnv = { LOG_LEVEL: 'info', OTEL_SDK_DISABLED: 'true', SIPEDGE_RECORD_ROUTE: 'true' };
+
+async function sipAddressing(): Promise<{ port: number; env: NodeJS.ProcessEnv }> {
+  const port = await freePort();
+  return {
+    port,
+    env: {
+      SIPEDGE_UDP: `127.0.0.1:${port}`,
+      SIPEDGE_TCP: `127.0.0.1:${port}`,
+      SIPEDGE_ADVERTISED: `127.0.0.1:${port}`,
+      SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
+    },
+  };
+}
+
+function sipedgeCommand(role: 'all' | 'edge' | 'worker', options: SystemOptions) {
+  const command = roleCommand(role);
+  if (options.profileDir === undefined) return command;
+  return { ...command, args: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, ...command.args] };
+}
+
+async function startStandalone(options: SystemOptions): Promise<RunningSystem> {
+  const { port, env } = await sipAddressing();
+  const metrics = `127.0.0.1:${await freePort()}`;
+  const all = await startProcess(
+    'sipedge all',
+    sipedgeCommand('all', options),
+    { ...SIPEDGE_ENV, ...env, SIPEDGE_WORKER_HTTP: metrics },
+    'sipedge standalone: ready',
+  );
+  return {
+    name: 'standalone',
+    target: `127.0.0.1:${port}`,
+    processes: [measured('sipedge', all)],
+    workerMetricsUrls: [`http://${metrics}/metrics`],
+    timers: 'in-memory',
+    stop: stopAll([all]),
+  };
+}
+
+async function startDistributed(name: SystemName, workers: number, options: SystemOptions): Promise<RunningSystem> {
+  const started: ManagedProcess[] = [];
+  try {
+    const redisPort = await freePort();
+    const redis = await startProcess(
+      'redis',
+      {
+        file: 'redis-server',
+        args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      },
+      {},
+      'Ready to accept connections',
+    );
+    started.push(redis);
+    const [natsPort, monitorPort] = [await freePort(), await freePort()];
+    const nats = await startProcess(
+      'nats',
+      {
+        file: 'nats-server',
+        args: [
+          '-js',
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(natsPort),
+          '-m',
+          String(monitorPort),
+          '-sd',
+          mkdtempSync(join(tmpdir(), 'sipedge-bench-nats-')),
+        ],
+      },
+      {},
+      'Server is ready',
+    );
+    started.push(nats);
+    const { port, env } = await sipAddressing();
+    const shared = {
+      ...SIPEDGE_ENV,
+      ...env,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      NATS_URL: `nats://127.0.0.1:${natsPort}`,
+    };
+    const metricsUrls: string[] = [];
+    const processes = [measured('redis', redis), measured('nats', nats)];
+    for (let i = 1; i <= workers; i++) {
+      const metrics = `127.0.0.1:${await freePort()}`;
+      const worker = await startProcess(
+        `worker-${i}`,
+        sipedgeCommand('worker', options),
+        { ...shared, SIPEDGE_WORKER_ID: `worker-${i}`, SIPEDGE_WORKER_HTTP: metrics },
+        'worker started',
+      );
+      started.push(worker);
+      processes.push(measured(`worker-${i}`, worker));
+      metricsUrls.push(`http://${metrics}/metrics`);
+    }
+    const edge = await startProcess(
+      'edge',
+      sipedgeCommand('edge', options),
+      { ...shared, SIPEDGE_EDGE_ID: 'edge-1' },
+      'edge started',
+    );
+    started.push(edge);
+    processes.unshift(measured('edge', edge));
+    return {
+      name,
+      target: `127.0.0.1:${port}`,
+      processes,
+      redisUrl: shared.REDIS_URL,
+      natsMonitorUrl: `http://127.0.0.1:${monitorPort}`,
+      workerMetricsUrls: metricsUrls,
+      timers: 'BullMQ',
+      stop: stopAll(started),
+    };
+  } catch (error) {
+    await stopAll(started)();
+    throw error;
+  }
+}
