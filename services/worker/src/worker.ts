@@ -427,8 +427,17 @@ export class Worker {
     throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
   }
 
+  /**
+   * Responses to the upstream go out first, so that one call's responses leave in the order their
+   * events committed: a 180 whose timer work (Timer C restart, Timer A/B cancel) waits on Redis
+   * must not reach the caller after the 200 of the next event (§16.7 step 5 forwards provisional
+   * responses only until the final one). Everything else keeps the engine's order: a request goes
+   * out after its timers are scheduled, so a crash in between is repaired by Timer A/E firing on
+   * another worker (§17.1.1.2, §17.1.2.2).
+   */
   private async perform(key: string, record: CallRecord, effects: Effect[]): Promise<void> {
-    for (const effect of effects) {
+    const upstream = (e: Effect) => e.type === 'send' && e.kind === 'response';
+    for (const effect of [...effects.filter(upstream), ...effects.filter((e) => !upstream(e))]) {
       if (effect.type === 'schedule') {
         await this.deps.timers.schedule(key, effect.timer, effect.delayMs, effect.generation);
       } else if (effect.type === 'cancel-timer') {

@@ -112,6 +112,34 @@ describe('a call through two workers', () => {
     expect(to(byeOk, UAC)).toBe(true);
   });
 
+  it('forwards a 180 and a 200 that arrive back to back in the order they were taken, though the 180 has more timer work (§16.7 step 5)', async () => {
+    const slow = await Harness.start(1, {}, {}, 20);
+    try {
+      await slow.receive(register(), UAS);
+      await slow.waitFor((s) => s.message.status === 200);
+      for (let call = 1; call <= 5; call++) {
+        const callId = `race-${call}@uac`;
+        const lines = INVITE_LINES.map((l) =>
+          l.startsWith('Call-ID:') ? `Call-ID: ${callId}` : l.replace('inv1', `race${call}`),
+        );
+        await slow.receive(sip(lines, 'v=0\r\n'), UAC);
+        const invite = (
+          await slow.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE' && s.message.callId === callId)
+        ).message;
+        // The 180 restarts Timer C and cancels Timers A and B; the 200 only cancels Timer C.
+        await Promise.all([slow.receive(answer(invite, 180), UAS), slow.receive(answer(invite, 200), UAS)]);
+        await slow.waitFor((s) => s.message.status === 200 && s.message.callId === callId);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const upstream = slow.sent
+          .filter((s) => s.message.callId === callId && to(s, UAC))
+          .map((s) => s.message.status);
+        expect(upstream.filter((status) => status !== 100)).toEqual([180, 200]);
+      }
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('F1: answers a known AOR without bindings with 480 and an OPTIONS to the proxy itself with 200', async () => {
     await h.receive(sip(INVITE_LINES.map((l) => l.replace('bob@example.com', 'nobody@example.com'))), UAC);
     expect((await h.waitFor((s) => s.message.status >= 400)).message.status).toBe(480);

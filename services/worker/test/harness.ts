@@ -5,7 +5,7 @@ import type { NextHop, ProxyConfig } from '@sipedge/proxy';
 import { type SipMessage, buildResponse, parseMessage } from '@sipedge/sip';
 import { createMemoryStores, type Stores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
-import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
+import { MemoryTimerHub, MemoryTimers, type TimerService } from '@sipedge/timers';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { type Hop, Worker, type WorkerSettings } from '../src/index.js';
 import type { TuDeps } from '../src/tu.js';
@@ -62,7 +62,16 @@ export class Harness {
   /** Every destination (`address:port`) a message was handed to the edge for, reachable or not. */
   readonly tried: string[] = [];
 
-  static async start(workers = 2, tu: Partial<TuDeps> = {}, settings: Partial<WorkerSettings> = {}): Promise<Harness> {
+  /**
+   * `timerLatencyMs` delays every schedule and cancel, as the Redis round trips of BullMQ do, so
+   * that an event with more timer work finishes its effects later than the next event's.
+   */
+  static async start(
+    workers = 2,
+    tu: Partial<TuDeps> = {},
+    settings: Partial<WorkerSettings> = {},
+    timerLatencyMs = 0,
+  ): Promise<Harness> {
     const h = new Harness();
     // The stand-in edge is alive unless a test says otherwise.
     await h.stores.edges.heartbeat('e1', 3_600_000, Date.now());
@@ -90,7 +99,7 @@ export class Harness {
           bus: h.hub.connect({ logger }),
           records: h.stores.records,
           edges: h.stores.edges,
-          timers: new MemoryTimers({ hub: h.timerHub, logger }),
+          timers: delayed(new MemoryTimers({ hub: h.timerHub, logger }), timerLatencyMs),
           tu: {
             proxy: PROXY,
             locations: h.stores.locations,
@@ -145,6 +154,24 @@ export class Harness {
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.stop()));
   }
+}
+
+/** A timer service whose schedule and cancel take `ms` longer. */
+function delayed(timers: TimerService, ms: number): TimerService {
+  if (ms === 0) return timers;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, ms));
+  return {
+    schedule: async (...args) => {
+      await pause();
+      return timers.schedule(...args);
+    },
+    cancel: async (...args) => {
+      await pause();
+      return timers.cancel(...args);
+    },
+    startWorker: (handler) => timers.startWorker(handler),
+    close: () => timers.close(),
+  };
 }
 
 export function sip(lines: string[], body = ''): string {

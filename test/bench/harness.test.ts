@@ -1,0 +1,92 @@
+/**
+ * The call benchmark's harness (npm run bench) on short, slow steps: each system it compares is
+ * started as the benchmark starts it, one step is run against it, and what the step reports is
+ * checked against what happened.
+ */
+import { createSocket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runStep } from '../../bench/calls/step.js';
+import { type RunningSystem, startSystem, type SystemName } from '../../bench/calls/systems.js';
+import { freePort } from '../support/containers.js';
+
+const RATE = 20;
+const SECONDS = 2;
+
+let running: RunningSystem | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+async function stepOn(name: SystemName) {
+  const uasPort = await freePort();
+  running = await startSystem(name, { uas: `127.0.0.1:${uasPort}`, kamailioChildren: 2 });
+  return runStep(running, uasPort, RATE, SECONDS);
+}
+
+describe('npm run bench: one step per system', () => {
+  it('SIPp calling SIPp directly: every call counted, latency and SIPp CPU measured', async () => {
+    const step = await stepOn('direct');
+    expect(step).toMatchObject({ attempted: 40, succeeded: 40, failed: 0, calleeFailed: 0, clean: true });
+    expect(step.setupMs.p50).toBeGreaterThanOrEqual(0);
+    expect(step.setupMs.max).toBeGreaterThanOrEqual(step.setupMs.p99);
+    expect(step.cpuMsPerCall['sipp uac']).toBeGreaterThan(0);
+    expect(step.cpuMsPerCall['sipp uas']).toBeGreaterThan(0);
+    expect(step.redisCommandsPerCall).toBeUndefined();
+  });
+
+  it('Kamailio as a stateful proxy: calls go through it and its processes’ CPU is counted', async () => {
+    const step = await stepOn('kamailio');
+    expect(step).toMatchObject({ attempted: 40, succeeded: 40, clean: true });
+    expect(step.cpuMsPerCall.kamailio).toBeGreaterThan(0);
+  });
+
+  it('sipedge standalone: calls through it, its CPU and its (in-memory) timer lateness', async () => {
+    const step = await stepOn('standalone');
+    expect(step).toMatchObject({ attempted: 40, succeeded: 40, clean: true });
+    expect(step.cpuMsPerCall.sipedge).toBeGreaterThan(0);
+    expect(step.timerLatenessMs).toBeDefined();
+  });
+
+  it('sipedge distributed: Redis commands, NATS messages and CPU of every process per call', async () => {
+    const step = await stepOn('distributed-1w');
+    expect(step).toMatchObject({ attempted: 40, succeeded: 40, clean: true });
+    for (const name of ['edge', 'worker-1', 'redis', 'nats']) expect(step.cpuMsPerCall[name]).toBeGreaterThan(0);
+    // Each call is several transactions handed from the edge to the worker and back over NATS,
+    // each stored in Redis.
+    expect(step.natsMessagesPerCall).toBeGreaterThan(4);
+    expect(step.redisCommandsPerCall).toBeGreaterThan(4);
+    expect(Object.keys(step.redisCommandMix!)).toContain('evalsha');
+  });
+
+  it('a system that rejects every call: the step is not clean, and says why', async () => {
+    const socket = createSocket('udp4');
+    const port = await freePort();
+    await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', resolve));
+    socket.on('message', (message, from) => {
+      const text = message.toString('latin1');
+      if (!text.startsWith('INVITE ')) return;
+      const keep = text.split('\r\n').filter((line) => /^(Via|From|To|Call-ID|CSeq):/i.test(line));
+      socket.send(
+        `SIP/2.0 503 Service Unavailable\r\n${keep.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`,
+        from.port,
+        from.address,
+      );
+    });
+    try {
+      const uasPort = await freePort();
+      const rejecting: RunningSystem = {
+        name: 'direct',
+        target: `127.0.0.1:${port}`,
+        processes: [],
+        workerMetricsUrls: [],
+        stop: async () => {},
+      };
+      const step = await runStep(rejecting, uasPort, RATE, SECONDS);
+      expect(step).toMatchObject({ attempted: 40, succeeded: 0, failed: 40, clean: false });
+      expect(step.problem).toMatch(/503/);
+    } finally {
+      socket.close();
+    }
+  });
+});
