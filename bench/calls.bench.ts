@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/containers.js';
 import { chartSvg } from './calls/chart.js';
-import { profilesIn, type ProfileSummary, summariseProfile } from './calls/profile.js';
+import { profilePid, profilesIn, type ProfileSummary, summariseProfile } from './calls/profile.js';
 import { checkTargets, STEP_HEADER, stepLine, summarise, summaryLines, type SystemResult } from './calls/report.js';
 import { runStep } from './calls/step.js';
 import {
@@ -160,10 +160,14 @@ async function benchSystem(
   } finally {
     await system.stop();
   }
-  const profiles = profileDir === undefined ? [] : profilesIn(profileDir).map((file) => summariseProfile(file));
+  const names = new Map(system.processes.map((p) => [p.pid, p.name]));
+  const profiles =
+    profileDir === undefined
+      ? []
+      : profilesIn(profileDir).map((file) => summariseProfile(file, names.get(profilePid(file)) ?? 'a thread'));
   for (const p of profiles) {
     out(
-      `  profile ${p.file} (${Math.round(p.busyMs)} ms busy): ${p.areas
+      `  profile of ${p.process} (${Math.round(p.busyMs)} ms busy, ${p.file}): ${p.areas
         .slice(0, 8)
         .map((a) => `${a.area} ${a.percent.toFixed(1)}%`)
         .join(', ')}`,

@@ -20,6 +20,8 @@ interface CpuProfile {
 
 export interface ProfileSummary {
   file: string;
+  /** The process it is of (the benchmark's name for it). */
+  process: string;
   /** Sampled CPU time, ms (idle left out). */
   busyMs: number;
   /** Share of busy time by area: a package, a workspace library, Node's internals, GC. */
@@ -40,7 +42,12 @@ function areaOf(url: string, functionName: string): string {
   return source === null ? url : `${source[1]}/${source[2]}`;
 }
 
-export function summariseProfile(file: string, top = 15): ProfileSummary {
+/** The pid in the name Node gives a profile: CPU.<date>.<time>.<pid>.<thread>.<sequence>.cpuprofile. */
+export function profilePid(file: string): number {
+  return Number(file.split('/').pop()!.split('.')[3]);
+}
+
+export function summariseProfile(file: string, process: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const intervalMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const areas = new Map<string, number>();
@@ -64,6 +71,7 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
       .map(([name, hits]) => ({ name, percent: (100 * hits) / Math.max(1, busy) }));
   return {
     file,
+    process,
     busyMs: busy * intervalMs,
     areas: ranked(areas).map(({ name, percent }) => ({ area: name, percent })),
     functions: ranked(functions),

@@ -431,9 +431,7 @@ export class Worker {
    * Responses to the upstream go out first, so that one call's responses leave in the order their
    * events committed: a 180 whose timer work (Timer C restart, Timer A/B cancel) waits on Redis
    * must not reach the caller after the 200 of the next event (§16.7 step 5 forwards provisional
-   * responses only until the final one). Everything else keeps the engine's order: a request goes
-   * out after its timers are scheduled, so a crash in between is repaired by Timer A/E firing on
-   * another worker (§17.1.1.2, §17.1.2.2).
+   * responses only until the final one). Everything else keeps the engine's order.
    */
   private async perform(key: string, record: CallRecord, effects: Effect[]): Promise<void> {
     const upstream = (e: Effect) => e.type === 'send' && e.kind === 'response';
