@@ -59,7 +59,7 @@ const positive = (name: string, text: string) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: ${text} is not a positive whole number`);
   return n;
 };
-const rates = list(args.rates ?? (args.quick ? '100,200' : '200,500,1000,1500,2000,3000')).map((r) =>
+const rates = list(args.rates ?? (args.quick ? '100,200' : '200,300,500,750,1000,1500,2000,3000')).map((r) =>
   positive('rates', r),
 );
 const seconds = positive('seconds', args.seconds ?? (args.quick ? '3' : '10'));
