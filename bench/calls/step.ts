@@ -15,6 +15,8 @@ import type { RunningSystem } from './systems.js';
 
 /** The caller's hold between ACK and BYE (bench/calls/sipp/uac.xml). */
 export const HOLD_SECONDS = 1;
+/** SIPp's -l at most (it refuses more calls in progress than open files allow, 20,000 here). */
+const MAX_CALLS_IN_PROGRESS = 10_000;
 /** How long the callee may still be busy after the caller's last call: its 2 s timewait, and a margin. */
 const CALLEE_GRACE_MS = 3_000;
 
@@ -72,8 +74,9 @@ export async function runStep(
   // Every run ends by itself: the callee is stopped after the caller, whose global timeout covers
   // the calls' own (10 s for the 200 and for the BYE's 200, the hold) with a margin.
   const timeoutS = seconds + HOLD_SECONDS + 40;
-  // High enough never to hold new calls back: a system that falls behind shows as failed calls.
-  const limit = rate * 15;
+  // High enough not to hold new calls back (a system that falls behind shows as failed calls), and
+  // below SIPp's bound: calls + sockets under the open-file limit.
+  const limit = Math.min(rate * 15, MAX_CALLS_IN_PROGRESS);
   const before = await snapshot(system);
   const sippCpuBefore = exitedChildrenCpuSeconds();
   const uas = startSipp({ role: 'uas', dir, port: uasPort, limit, timeoutS: timeoutS + 10 });
