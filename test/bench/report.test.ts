@@ -30,10 +30,10 @@ describe('bench report', () => {
       system('distributed-1w', [step(500, false)]),
       { system: 'distributed-2w', label: 'x', skipped: 'redis-server not installed', steps: [] },
     ]);
-    expect(summaries.map((s) => [s.system, s.cleanRate, s.ratioToKamailio])).toEqual([
-      ['kamailio', 1000, undefined],
-      ['standalone', 500, 0.5],
-      ['distributed-1w', 0, 0],
+    expect(summaries.map((s) => [s.system, s.cleanRate, s.ratioToKamailio, s.ratioBound])).toEqual([
+      ['kamailio', 1000, undefined, undefined],
+      ['standalone', 500, 0.5, 'exact'],
+      ['distributed-1w', 0, 0, 'exact'],
     ]);
   });
 
@@ -41,15 +41,44 @@ describe('bench report', () => {
     const late = { p50: 2, p99: 25, fired: 100 };
     const targets = checkTargets(
       summarise([
-        system('kamailio', [step(1000, true)]),
-        system('standalone', [step(1000, true)]),
-        system('distributed-1w', [step(500, true, { timerLatenessMs: late, redisCommandsPerCall: 11 })]),
-        system('distributed-2w', [step(200, true, { timerLatenessMs: { ...late, p99: 5 }, redisCommandsPerCall: 14 })]),
+        system('kamailio', [step(1000, true), step(1500, false)]),
+        system('standalone', [step(1000, true), step(1500, false)]),
+        system('distributed-1w', [
+          step(500, true, { timerLatenessMs: late, redisCommandsPerCall: 11 }),
+          step(750, false),
+        ]),
+        system('distributed-2w', [
+          step(200, true, { timerLatenessMs: { ...late, p99: 5 }, redisCommandsPerCall: 14 }),
+          step(300, false),
+        ]),
       ]),
     );
     expect(targets.map((t) => t.met)).toEqual([true, true, false, false, false]);
     expect(targets[3]!.measured).toContain('25.0 ms');
     expect(targets[4]!.measured).toContain('14.0');
+  });
+
+  it('bounds the ratio when a system never failed: its limit lies above the rates tried', () => {
+    const summaries = summarise([
+      system('kamailio', [step(500, true), step(1000, true)]),
+      system('standalone', [step(500, true), step(1000, false)]),
+      system('distributed-1w', [step(500, true), step(1000, true)]),
+    ]);
+    expect(summaries.map((s) => [s.system, s.limitFound, s.ratioBound])).toEqual([
+      ['kamailio', false, undefined],
+      ['standalone', true, 'at most'],
+      ['distributed-1w', false, undefined],
+    ]);
+    // 0.5× at most: below 1.0 for sure; both clean throughout: not judged.
+    expect(checkTargets(summaries).map((t) => t.met)).toEqual([false, undefined, undefined, undefined, undefined]);
+    const againstFailedKamailio = checkTargets(
+      summarise([
+        system('kamailio', [step(500, true), step(1000, false)]),
+        system('standalone', [step(250, true), step(500, true)]),
+      ]),
+    );
+    // At least 1.0× (standalone never failed): met.
+    expect(againstFailedKamailio[0]).toMatchObject({ met: true, measured: '≥ 1.00× (500 calls/s)' });
   });
 
   it('leaves the ratio targets unjudged when Kamailio did not run', () => {
