@@ -3,7 +3,7 @@
  * CANCEL before and after a provisional, busy forks and best response, sequential forking, loop
  * detection, Timer C, registrar rows and digest challenge and retry.
  */
-import { StaticUserDirectory, buildCredentials } from '@sipedge/auth';
+import { StaticUserDirectory, answerChallenge } from '@sipedge/auth';
 import { type SipMessage, parseMessage } from '@sipedge/sip';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,16 +158,12 @@ describe('digest over real sockets', () => {
     const ua = await Ua.open(cluster, 'hank');
     const challenge = await ua.register([], 'dg-1', 1);
     expect(challenge.status).toBe(401);
-    const nonce = challenge.wwwAuthenticates[0]!.params.get('nonce')!.slice(1, -1);
     const credentials = (password: string, nc: number) =>
-      buildCredentials({
+      answerChallenge(challenge.wwwAuthenticates[0]!, {
         username: 'hank',
         password,
-        realm: 'example.com',
-        nonce,
         uri: 'sip:example.com',
         method: 'REGISTER',
-        algorithm: 'SHA-256',
         nc,
         cnonce: 'x',
       });

@@ -1,5 +1,5 @@
-import { encodeUtf8, quote } from '@sipedge/sip';
-import { type DigestAlgorithm, computeHa1, computeResponse } from './algorithms.js';
+import { type AuthValue, encodeUtf8, quote, unquote } from '@sipedge/sip';
+import { type DigestAlgorithm, computeHa1, computeResponse, parseAlgorithm } from './algorithms.js';
 
 export interface CredentialInput {
   /** Readable text (hashed and written as UTF-8). */
@@ -50,4 +50,23 @@ export function buildCredentials(input: CredentialInput): string {
     `nc=${nc}`,
   ];
   return `Digest ${parts.join(', ')}`;
+}
+
+/** What the UA adds to a challenge to answer it. */
+export type ChallengeAnswer = Omit<CredentialInput, 'realm' | 'nonce' | 'algorithm' | 'opaque'>;
+
+/**
+ * Credentials answering a WWW-Authenticate or Proxy-Authenticate challenge (RFC 7616 §3.4): its
+ * realm, nonce, algorithm and opaque, with the UA's identity, request and cnonce.
+ */
+export function answerChallenge(challenge: AuthValue, answer: ChallengeAnswer): string {
+  const param = (name: string) => {
+    const value = challenge.params.get(name);
+    return value === undefined ? undefined : unquote(value);
+  };
+  const [realm, nonce, opaque] = ['realm', 'nonce', 'opaque'].map(param);
+  if (realm === undefined || nonce === undefined) throw new Error('the challenge has no realm or nonce');
+  const algorithm = parseAlgorithm(param('algorithm'));
+  if (algorithm === undefined) throw new Error(`the challenge's algorithm ${param('algorithm')} is not supported`);
+  return buildCredentials({ ...answer, realm, nonce, algorithm, ...(opaque === undefined ? {} : { opaque }) });
 }

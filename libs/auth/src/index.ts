@@ -44,4 +44,4 @@ export {
   type VerifyOptions,
   type VerifyResult,
 } from './verify.js';
-export { buildCredentials, type CredentialInput } from './client.js';
+export { answerChallenge, buildCredentials, type ChallengeAnswer, type CredentialInput } from './client.js';

@@ -1,9 +1,11 @@
+import { parseAuth } from '@sipedge/sip';
 import { MemoryNonceStore } from '@sipedge/store';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type CredentialHeader,
   type CredentialInput,
   StaticUserDirectory,
+  answerChallenge,
   buildCredentials,
   computeHa1,
   createChallenge,
@@ -252,5 +254,44 @@ describe('proxy credentials for other realms (§22.3, D6)', () => {
     const right = credential({ algorithm: 'SHA-256' });
     const message = request({ authorization: [wrong, right] });
     expect(await check(message)).toEqual({ outcome: 'ok', username: 'alice', algorithm: 'SHA-256', ourRows: [0, 1] });
+  });
+});
+
+describe('answerChallenge (the UA side)', () => {
+  it('answers each value of a challenge with its realm, nonce, algorithm and opaque, and the answer verifies', async () => {
+    const challenge = await createChallenge({
+      realm: REALM,
+      algorithms: ['SHA-256', 'MD5'],
+      nonceStore,
+      nonceTtlMs: 30_000,
+    });
+    const answers = challenge.values.map((value, i) =>
+      answerChallenge(parseAuth(value), {
+        username: 'alice',
+        password: 'wonderland',
+        method: 'REGISTER',
+        uri: 'sip:example.com',
+        cnonce: 'c9',
+        nc: i + 1,
+      }),
+    );
+    expect(answers[0]).toContain(`opaque="${challenge.opaque}"`);
+    for (const [i, algorithm] of (['SHA-256', 'MD5'] as const).entries()) {
+      expect(answers[i]).toContain(`nonce="${challenge.nonce}"`);
+      expect(await check(request({ authorization: [answers[i]!] }))).toEqual({
+        outcome: 'ok',
+        username: 'alice',
+        algorithm,
+        ourRows: [0],
+      });
+    }
+  });
+
+  it('refuses a challenge it cannot answer', () => {
+    const answer = { username: 'a', password: 'p', method: 'REGISTER', uri: 'sip:example.com', cnonce: 'c' };
+    expect(() => answerChallenge(parseAuth('Digest nonce="n"'), answer)).toThrow(/realm or nonce/);
+    expect(() => answerChallenge(parseAuth('Digest realm="r", nonce="n", algorithm=SHA-512-256'), answer)).toThrow(
+      /SHA-512-256 is not supported/,
+    );
   });
 });

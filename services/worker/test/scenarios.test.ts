@@ -3,7 +3,7 @@ import {
   StaticUserDirectory,
   TableUserDirectory,
   type UserDirectory,
-  buildCredentials,
+  answerChallenge,
   firstFound,
 } from '@sipedge/auth';
 
@@ -198,17 +198,12 @@ describe('proxy scenarios through the worker', () => {
       });
       await h.receive(sip(registerLines(A, 1)), A);
       const challenge = (await h.waitFor((s) => s.message.status === 401)).message;
-      const www = challenge.wwwAuthenticates[0]!;
-      const nonce = www.params.get('nonce')!.slice(1, -1);
       const credentials = (username: string, password: string, nc: number) =>
-        buildCredentials({
+        answerChallenge(challenge.wwwAuthenticates[0]!, {
           username,
           password,
-          realm: 'example.com',
-          nonce,
           uri: 'sip:example.com',
           method: 'REGISTER',
-          algorithm: 'SHA-256',
           nc,
           cnonce: 'c1',
         });
@@ -354,16 +349,11 @@ describe('proxy scenarios through the worker', () => {
     expect((await h.waitFor((s) => s.message.get('Call-ID') === 'auth-foreign')).message.status).toBe(407);
     expect(lookedUp).toEqual([]);
 
-    const nonce = challenge.proxyAuthenticates[0]!.params.get('nonce')!.slice(1, -1);
-    const ours = buildCredentials({
+    const ours = answerChallenge(challenge.proxyAuthenticates[0]!, {
       username: 'alice',
       password: 'pw',
-      realm: 'example.com',
-      nonce,
       uri: 'sip:bob@example.com',
       method: 'INVITE',
-      algorithm: 'SHA-256',
-      nc: 1,
       cnonce: 'c',
     });
     const foreign = 'Digest username="x", realm="other.test", nonce="n", uri="sip:bob@example.com", response="00"';
