@@ -17,7 +17,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Distributed } from '../support/deployment.js';
-import { type Transport, runSipp, summary } from '../support/sipp.js';
+import { type Transport, runSipp, startSipp, summary } from '../support/sipp.js';
 import { DOMAIN, authEnv, call, expectAllSucceeded, registerContact, registeredCallee } from './common.js';
 
 /** A short T1 keeps Timer B (64·T1) and the records' lifetimes test-sized. */
@@ -159,17 +159,16 @@ describe('survival in distributed mode', () => {
   }, 180_000);
 
   it('tcp: both edges restarted one after the other: a caller that reconnects carries on', async () => {
-    const callee = await registeredCallee({
-      target: d.target,
+    const calleeOptions = {
       scenario: 'uas-answer',
-      user: 'restart-tcp',
-      transport: 'tcp',
+      transport: 'tcp' as const,
       calls: 1000,
       pauseMs: 500,
       timeoutS: 120,
       // Its connections from the killed edges close; it must go on taking new ones.
       connectionPerCall: true,
-    });
+    };
+    let callee = await registeredCallee({ ...calleeOptions, target: d.target, user: 'restart-tcp' });
     // A caller on one connection; the connection goes down with its edge, and SIPp stops there.
     const before = call(d.target, 'tcp', 'restart-tcp', { calls: 100, rate: 10, pauseMs: 200, timeoutS: 60 });
     await sleep(3000);
@@ -177,6 +176,15 @@ describe('survival in distributed mode', () => {
     const cut = await before;
     process.stdout.write(`${summary('survival tcp: caller whose connection was cut by the restart', cut)}\n`);
     expect(cut.succeeded).toBeGreaterThan(0);
+    // SIPp exits when a peer resets a connection ("Error on TCP connection, remote peer probably
+    // closed the socket"), which the kernel does for a SIGKILLed edge whose socket held unread
+    // data; a phone's stack would carry on. Then a callee on the same port — the registered
+    // Contact, with no new REGISTER — takes its place.
+    if (callee.process.exitCode !== null || callee.process.signalCode !== null) {
+      const ended = await callee.done;
+      process.stdout.write(`${summary('survival tcp: callee SIPp ended by a reset connection', ended)}\n`);
+      callee = await startSipp({ ...calleeOptions, localPort: callee.port });
+    }
     // The caller reconnects (to whichever edge is there now); the callee, registered over a
     // connection that is gone, is reached at its Contact without registering again (§18.1.1).
     const after = await call(d.target, 'tcp', 'restart-tcp', { calls: 50, rate: 10, pauseMs: 200, timeoutS: 60 });
