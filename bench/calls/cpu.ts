@@ -34,8 +34,8 @@ function readStat(pid: number | 'self'): ProcStat | undefined {
   };
 }
 
-/** CPU seconds used so far by `pid` and its living descendants. */
-export function treeCpuSeconds(pid: number): number {
+/** CPU seconds used so far by each of `pids` and its living descendants, from one reading of /proc. */
+export function treeCpuSeconds(pids: readonly number[]): Map<number, number> {
   const stats = new Map<number, ProcStat>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -44,14 +44,17 @@ export function treeCpuSeconds(pid: number): number {
   }
   const children = new Map<number, number[]>();
   for (const [child, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), child]);
-  let ticks = 0;
-  const pending = [pid];
-  while (pending.length > 0) {
-    const next = pending.pop()!;
-    ticks += stats.get(next)?.ticks ?? 0;
-    pending.push(...(children.get(next) ?? []));
-  }
-  return ticks / TICKS_PER_SECOND;
+  const treeTicks = (pid: number) => {
+    let ticks = 0;
+    const pending = [pid];
+    while (pending.length > 0) {
+      const next = pending.pop()!;
+      ticks += stats.get(next)?.ticks ?? 0;
+      pending.push(...(children.get(next) ?? []));
+    }
+    return ticks;
+  };
+  return new Map(pids.map((pid) => [pid, treeTicks(pid) / TICKS_PER_SECOND]));
 }
 
 /** CPU seconds of this process's children that have exited and been waited for. */

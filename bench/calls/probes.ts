@@ -26,7 +26,7 @@ export async function natsMessagesIn(monitorUrl: string): Promise<number> {
   return varz.in_msgs;
 }
 
-export const TIMER_LATENESS = 'sipedge_worker_timer_lateness_seconds';
+const TIMER_LATENESS = 'sipedge_worker_timer_lateness_seconds';
 
 /** The timer-lateness histogram summed over workers' /metrics URLs. */
 export async function timerLateness(metricsUrls: readonly string[]): Promise<Buckets> {

@@ -14,7 +14,7 @@ import { type FinishedSipp, setupTimesMs, startSipp } from './sipp.js';
 import type { RunningSystem } from './systems.js';
 
 /** The caller's hold between ACK and BYE (bench/calls/sipp/uac.xml). */
-export const HOLD_SECONDS = 1;
+const HOLD_SECONDS = 1;
 /** SIPp's -l at most (it refuses more calls in progress than open files allow, 20,000 here). */
 const MAX_CALLS_IN_PROGRESS = 10_000;
 /** How long the callee may still be busy after the caller's last call: its 2 s timewait, and a margin. */
@@ -55,8 +55,9 @@ interface Snapshot {
 }
 
 async function snapshot(system: RunningSystem): Promise<Snapshot> {
+  const cpu = treeCpuSeconds(system.processes.map((p) => p.pid));
   return {
-    cpu: new Map(system.processes.map(({ name, pid }) => [name, treeCpuSeconds(pid)])),
+    cpu: new Map(system.processes.map(({ name, pid }) => [name, cpu.get(pid)!])),
     ...(system.redisUrl === undefined ? {} : { redis: await redisCommands(system.redisUrl) }),
     ...(system.natsMonitorUrl === undefined ? {} : { nats: await natsMessagesIn(system.natsMonitorUrl) }),
     ...(system.workerMetricsUrls.length === 0 ? {} : { lateness: await timerLateness(system.workerMetricsUrls) }),
