@@ -484,6 +484,22 @@ describe('helm template with the defaults (defaults.yaml: only Redis, NATS and t
     expect(secretValue(other, FULLNAME, 'SIPEDGE_AUTH_SECRET')).toBeUndefined();
   });
 
+  it('gives the workers the fleet secret from the Secret, or from fleet.existingSecret', async () => {
+    const worker = container(find(m, 'Deployment', `${FULLNAME}-worker`));
+    expect(envVar(worker, 'SIPEDGE_FLEET_SECRET')?.valueFrom?.secretKeyRef).toEqual({
+      name: FULLNAME,
+      key: 'SIPEDGE_FLEET_SECRET',
+    });
+    expect(secretValue(m, FULLNAME, 'SIPEDGE_FLEET_SECRET')).toBe('chart-test-fleet-secret-0123456789abcdef');
+    const other = await render(['defaults.yaml'], ['fleet.secret=', 'fleet.existingSecret=fleet']);
+    const otherWorker = container(find(other, 'Deployment', `${FULLNAME}-worker`));
+    expect(envVar(otherWorker, 'SIPEDGE_FLEET_SECRET')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'fleet',
+      key: 'SIPEDGE_FLEET_SECRET',
+    });
+    expect(secretValue(other, FULLNAME, 'SIPEDGE_FLEET_SECRET')).toBeUndefined();
+  });
+
   it('runs as non-root with a read-only root filesystem, settable resources and no service account token', () => {
     for (const role of ['edge', 'worker']) {
       const workload = find(m, 'Deployment', `${FULLNAME}-${role}`);
@@ -808,6 +824,8 @@ describe('values the chart refuses (helm template exits non-zero naming the fiel
     ['short-auth-secret.yaml', "at '/auth/secret': minLength: got 9, want 32"],
     ['hostnetwork-deployment.yaml', "at '/edge/kind': value must be 'DaemonSet'"],
     ['realm-without-secret.yaml', 'auth.secret (or auth.existingSecret) is required when config.auth.realm is set'],
+    ['missing-fleet-secret.yaml', 'fleet.secret (or fleet.existingSecret) is required'],
+    ['short-fleet-secret.yaml', "at '/fleet/secret'"],
     ['grace-period-too-short.yaml', 'edge.terminationGracePeriodSeconds (30) must exceed'],
     ['tls-without-certificate.yaml', 'tls.enabled needs tls.existingSecret, or tls.cert and tls.key'],
   ];

@@ -31,7 +31,14 @@ describe('C12: a call survives a SIGKILLed worker process', () => {
       ['--conditions=development', '--import', 'tsx', 'services/sipedge/src/main.ts', role],
       {
         cwd: root,
-        env: { ...process.env, NATS_URL: cluster.natsUrl, REDIS_URL: cluster.redisUrl, LOG_LEVEL: 'info', ...env },
+        env: {
+          ...process.env,
+          NATS_URL: cluster.natsUrl,
+          REDIS_URL: cluster.redisUrl,
+          SIPEDGE_FLEET_SECRET: 'worker-processes-fleet-secret-0123456789',
+          LOG_LEVEL: 'info',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );

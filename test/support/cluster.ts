@@ -88,6 +88,7 @@ export class Cluster {
             proxy,
             locations: stores.locations,
             isTrusted: () => true,
+            routeTokens: { secret: 'cluster-test-fleet-secret-0123456789abcdef' },
             registrar: {},
             resolve: async (hop) =>
               isIP(hop.host) === 0

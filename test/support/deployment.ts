@@ -75,7 +75,13 @@ export class Distributed implements Deployment {
   static async start(options: DeploymentOptions, workers = 2): Promise<Distributed> {
     const d = new Distributed(await freePort());
     [d.redis, d.nats] = await Promise.all([startRedis(), startNats()]);
-    d.env = { ...(await addressing(d.port)), NATS_URL: d.nats.url, REDIS_URL: d.redis.url, ...options.env };
+    d.env = {
+      ...(await addressing(d.port)),
+      NATS_URL: d.nats.url,
+      REDIS_URL: d.redis.url,
+      SIPEDGE_FLEET_SECRET: 'e2e-fleet-secret-e2e-fleet-secret-e2e-fleet',
+      ...options.env,
+    };
     d.fleet = await startProcess(
       'edge fleet',
       nodeCommand(nodeScript('test/support/edge-fleet.ts')),

@@ -71,6 +71,7 @@ export async function startSipedgeContainer(options: SipedgeContainerOptions): P
     .withEnvironment({
       LOG_LEVEL: process.env.SIPEDGE_TEST_LOG_LEVEL ?? 'info',
       ...(role === 'edge' ? { SIPEDGE_EDGE_ID: name } : { SIPEDGE_WORKER_ID: name }),
+      SIPEDGE_FLEET_SECRET: 'container-fleet-secret-container-fleet-secret',
       ...env,
     })
     .withExposedPorts(...ports)

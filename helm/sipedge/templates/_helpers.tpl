@@ -71,6 +71,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- include "sipedge.fullname" . }}
 {{- end }}
 
+{{- define "sipedge.fleetSecretName" -}}
+{{- default (include "sipedge.secretName" .) .Values.fleet.existingSecret }}
+{{- end }}
+
 {{- define "sipedge.authSecretName" -}}
 {{- default (include "sipedge.secretName" .) .Values.auth.existingSecret }}
 {{- end }}
@@ -167,6 +171,9 @@ files, the ops port) written over it.
 
 {{/* Checks across values that the schema cannot express. */}}
 {{- define "sipedge.validate" -}}
+{{- if not (or .Values.fleet.secret .Values.fleet.existingSecret) }}
+{{- fail "fleet.secret (or fleet.existingSecret) is required: at least 32 characters (e.g. openssl rand -hex 32); the workers sign every Record-Route with it" }}
+{{- end }}
 {{- if and (((.Values.config).auth).realm) (not (or .Values.auth.secret .Values.auth.existingSecret)) }}
 {{- fail "auth.secret (or auth.existingSecret) is required when config.auth.realm is set: the workers sign digest nonces with it" }}
 {{- end }}

@@ -8,3 +8,5 @@ export * from './best-response.js';
 export * from './targets.js';
 export * from './dispatcher.js';
 export * from './resolver.js';
+export * from './route-token.js';
+export * from './dialog-trust.js';

@@ -3,8 +3,9 @@
  * registrar) and `all` (both in one process). An edge and a worker run on Redis, NATS and BullMQ;
  * `all` without REDIS_URL and NATS_URL runs on their in-memory twins instead (standalone mode).
  */
+import { randomBytes } from 'node:crypto';
 import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
-import { EnvReader } from '@sipedge/config';
+import { ConfigError, EnvReader } from '@sipedge/config';
 import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
 import { type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
 import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/telemetry';
@@ -31,6 +32,8 @@ export interface RolePlan {
   connections: { natsUrl: string; redisUrl: string } | 'memory';
   edge?: EdgeConfig;
   worker?: WorkerEnvConfig;
+  /** Standalone mode without SIPEDGE_FLEET_SECRET: the worker signs with a random secret of this process. */
+  randomFleetSecret?: true;
 }
 
 /** Checks every setting a role needs (nothing connects yet); a bad one is a ConfigError naming it. */
@@ -39,12 +42,24 @@ export function planRole(role: Role, env: Environment): RolePlan {
   // Standalone mode names its edge and worker; in a fleet the edge must be named, a worker gets its pid.
   const settings =
     connections === 'memory' ? { SIPEDGE_EDGE_ID: 'standalone', SIPEDGE_WORKER_ID: 'standalone', ...env } : env;
-  return {
+  const plan: RolePlan = {
     role,
     connections,
     ...(role === 'worker' ? {} : { edge: edgeConfigFromEnv(settings) }),
     ...(role === 'edge' ? {} : { worker: workerConfigFromEnv(settings) }),
   };
+  if (plan.worker !== undefined && plan.worker.fleetSecret === undefined) {
+    // Every worker of a fleet must verify the Record-Route tokens every other one signed.
+    if (connections !== 'memory') {
+      throw ConfigError.of(
+        'SIPEDGE_FLEET_SECRET',
+        'required in a fleet: at least 32 characters, the same on every worker',
+      );
+    }
+    plan.worker.fleetSecret = { secret: randomBytes(32).toString('base64url') };
+    plan.randomFleetSecret = true;
+  }
+  return plan;
 }
 
 /**
@@ -60,6 +75,11 @@ export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
   const adapters =
     plan.connections === 'memory' ? memoryAdapters(logger) : await sharedAdapters(plan.connections, logger);
   const stops: Stop[] = [];
+  if (plan.randomFleetSecret === true) {
+    logger.warn(
+      'SIPEDGE_FLEET_SECRET is not set: Record-Routes are signed with a random secret of this process, so dialogs do not outlive it',
+    );
+  }
   if (plan.worker !== undefined) stops.push(await startWorker(plan.worker, adapters, logger));
   if (plan.edge !== undefined) {
     const { edge, stop } = await startEdge(plan.edge, adapters, logger);

@@ -64,6 +64,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'proxy.blacklistTtlMs', env: 'SIPEDGE_BLACKLIST_TTL_MS', kind: 'int' },
   { key: 'timers.t1Ms', env: 'SIPEDGE_T1_MS', kind: 'int' },
   { key: 'timers.t2Ms', env: 'SIPEDGE_T2_MS', kind: 'int' },
+  { key: 'fleet.secret', env: 'SIPEDGE_FLEET_SECRET', kind: 'string' },
+  { key: 'fleet.previousSecrets', env: 'SIPEDGE_FLEET_SECRET_PREVIOUS', kind: 'list' },
   { key: 'timers.t4Ms', env: 'SIPEDGE_T4_MS', kind: 'int' },
   { key: 'timers.timerC', env: 'SIPEDGE_TIMER_C', kind: 'bool' },
   { key: 'timers.timerCMs', env: 'SIPEDGE_TIMER_C_MS', kind: 'int' },

@@ -21,6 +21,8 @@ export interface WorkerAdapters {
 /** A worker wired from its configuration (`workerConfigFromEnv`) to the given adapters. */
 export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, logger }: WorkerAdapters): Worker {
   const trusted = new CidrSet(config.trusted, 'SIPEDGE_TRUSTED');
+  const routeTokens = config.fleetSecret;
+  if (routeTokens === undefined) throw new TypeError('createWorker: the worker configuration has no fleet secret');
   return new Worker(
     {
       proxy: config.proxy,
@@ -42,6 +44,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
         proxy: config.proxy,
         locations: stores.locations,
         isTrusted: (address) => trusted.has(address),
+        routeTokens,
         registrar: config.registrar,
         resolve: resolverFor(nodeDns()),
         staticRoutes: config.routing.staticRoutes,

@@ -67,7 +67,8 @@ export type Decision =
       /** The request after route pre-processing. */
       template: SipMessage;
       targets: { uri: string; q: number; group: number; hops: Hop[] }[];
-      recordRoute: boolean;
+      /** The user part (dialog token) of the Record-Route to insert (§16.6 step 4); null: none. */
+      recordRoute: string | null;
     };
 
 export interface EngineResult {
@@ -96,7 +97,7 @@ export function createCall(
     proxy: null,
     template: null,
     hops: {},
-    recordRoute: false,
+    recordRoute: null,
     forks: [],
     cancelServer: null,
     cancelOrigin: null,
@@ -372,7 +373,8 @@ class Run {
     const forwarded = forwardRequest(template, parseUri(target) as SipUri | TelUri, {
       config: this.settings.proxy,
       branch: forkBranch(r.id, loopHash(serverRequest(r)), index, attempt),
-      recordRoute: r.recordRoute,
+      recordRoute: r.recordRoute !== null,
+      ...(r.recordRoute === null ? {} : { recordRouteToken: r.recordRoute }),
       outboundTransport: hop.transport,
     });
     const forkHop: Hop = { ...hop, transport: forwarded.transport };

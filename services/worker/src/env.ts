@@ -1,6 +1,6 @@
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
-import type { ProxyConfig } from '@sipedge/proxy';
+import { MIN_ROUTE_SECRET_BYTES, type ProxyConfig, type RouteTokenKeys } from '@sipedge/proxy';
 import { NO_ROUTING, type Routing, loadRouting, parseRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
 
@@ -14,6 +14,12 @@ export interface WorkerEnvConfig {
   proxy: ProxyConfig;
   /** CIDRs that may relay to foreign domains without authenticating. */
   trusted: string[];
+  /**
+   * The fleet secret that signs the tokens of our Record-Routes (`SIPEDGE_FLEET_SECRET`, and
+   * `SIPEDGE_FLEET_SECRET_PREVIOUS` still verifying during a rotation). Required in a fleet
+   * (`planRole`); standalone mode makes a random one when it is unset.
+   */
+  fleetSecret?: RouteTokenKeys;
   timers: TimerSettings;
   timerC: boolean;
   /** Stateless proxy mode (§16.11, D25). */
@@ -89,6 +95,15 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       defaultExpires: env.int('SIPEDGE_DEFAULT_EXPIRES', 3600, 1),
     },
   };
+  const fleetSecret = env.string('SIPEDGE_FLEET_SECRET');
+  if (fleetSecret !== undefined) {
+    config.fleetSecret = {
+      secret: checkedSecret('SIPEDGE_FLEET_SECRET', fleetSecret),
+      previous: env
+        .list('SIPEDGE_FLEET_SECRET_PREVIOUS', [])
+        .map((previous) => checkedSecret('SIPEDGE_FLEET_SECRET_PREVIOUS', previous)),
+    };
+  }
   const [http] = env.endpoints('SIPEDGE_WORKER_HTTP', []);
   if (http !== undefined) config.http = http;
   if (config.probe.timeoutMs >= config.probe.intervalMs) {
@@ -99,8 +114,10 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   }
   const realm = env.string('SIPEDGE_AUTH_REALM');
   if (realm !== undefined) {
-    const secret = env.required('SIPEDGE_AUTH_SECRET', 'a secret of at least 32 characters shared by all workers');
-    if (secret.length < 32) throw ConfigError.of('SIPEDGE_AUTH_SECRET', 'expected at least 32 characters');
+    const secret = checkedSecret(
+      'SIPEDGE_AUTH_SECRET',
+      env.required('SIPEDGE_AUTH_SECRET', 'a secret of at least 32 characters shared by all workers'),
+    );
     const users = env.list('SIPEDGE_AUTH_USERS', []).map((entry) => {
       const colon = entry.indexOf(':');
       if (colon <= 0)
@@ -125,6 +142,14 @@ function routingOf(file: string | undefined, inline: string | undefined): Routin
   if (file !== undefined) return loadRouting(file);
   if (inline !== undefined) return parseRouting(inline, '', 'SIPEDGE_ROUTING');
   return NO_ROUTING;
+}
+
+/** A signing secret: at least 32 bytes (UTF-8), the same on every worker of a fleet. */
+function checkedSecret(name: string, secret: string): string {
+  if (Buffer.byteLength(secret, 'utf8') < MIN_ROUTE_SECRET_BYTES) {
+    throw ConfigError.of(name, `expected at least ${MIN_ROUTE_SECRET_BYTES} characters`);
+  }
+  return secret;
 }
 
 function portOf(text: string): number {

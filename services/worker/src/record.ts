@@ -53,7 +53,8 @@ export interface CallRecord {
    * fails with a transport error, a timeout or a 503 is retried on the next one (§16.6 step 7, B19).
    */
   hops: Record<string, Hop[]>;
-  recordRoute: boolean;
+  /** The user part (a dialog token, dialog-trust.ts) of our Record-Route in every fork; null: none (§16.6 step 4). */
+  recordRoute: string | null;
   forks: ForkRecord[];
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;

@@ -17,14 +17,17 @@ import {
   type KnownUser,
   type NextHop,
   type ProxyConfig,
+  type RouteTokenKeys,
   type StaticRoute,
   determineTargets,
+  dialogRouteToken,
   groupTargets,
   isAddressedToSelf,
   preprocessRoutes,
   prepareForward,
   dispatchOrder,
   validateRequest,
+  verifiedDialog,
   withRoute,
 } from '@sipedge/proxy';
 import { processRegister } from '@sipedge/registrar';
@@ -62,6 +65,8 @@ export interface TuDeps {
   locations: LocationStore;
   /** Sources allowed to relay to foreign domains without authenticating (no open relay). */
   isTrusted: (address: string) => boolean;
+  /** The fleet's keys for the tokens in our Record-Route (dialog-trust.ts in libs/proxy). */
+  routeTokens: RouteTokenKeys;
   auth?: AuthSettings;
   registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number };
   /** Resolves a next hop to addresses in the order to try (RFC 3263, see `resolverFor`); empty when unresolvable. */
@@ -120,12 +125,19 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
     transport: origin.transport,
     port: origin.local.port,
   });
-  const inDialog = actions.some((a) => a.kind === 'own-route-removed' || a.kind === 'strict-router-undo');
+  // §12, §16.4: inside a dialog we serve only with a To tag and our Record-Route's token for it;
+  // a Route that merely names us makes an initial request (authentication and no relay apply).
+  const inDialog = verifiedDialog(deps.routeTokens, request, actions, deps.proxy) !== undefined;
   const trusted = deps.isTrusted(origin.source.address);
+  let authenticated = false;
   if (deps.auth?.proxy === true && !trusted && !inDialog && request.method !== 'ACK' && request.method !== 'CANCEL') {
     const checked = await authenticate(template, 'proxy-authorization', deps.auth, now);
     if (checked.challenge !== undefined) return challenge(request, checked.challenge);
+    authenticated = true;
   }
+  // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or
+  // authenticated users — and a CANCEL, which cannot be challenged (§22.1), follows its INVITE.
+  const mayRelay = trusted || inDialog || authenticated || (deps.auth?.proxy === true && request.method === 'CANCEL');
 
   const outcome = await determineTargets(template, {
     config: deps.proxy,
@@ -139,8 +151,7 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
   const targets: { uri: string; q: number; flow?: Hop; flowOnly?: boolean; dispatch?: string[] }[] = [];
   for (const target of outcome.targets) {
-    // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or authenticated users.
-    if (target.source === 'foreign' && !trusted && !inDialog && deps.auth?.proxy !== true) {
+    if (target.source === 'foreign' && !mayRelay) {
       return respond(403, { reason: 'Relaying Denied' });
     }
     if (target.dispatcher !== undefined) {
@@ -193,7 +204,8 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
     if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
   }
   if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
-  return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute: deps.proxy.recordRoute };
+  const recordRoute = deps.proxy.recordRoute ? dialogRouteToken(deps.routeTokens, request) : null;
+  return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute };
 }
 
 /** The tuples of every dispatcher hop in dispatch order, each carrying its hop as the Route to push. */

@@ -21,6 +21,7 @@ import {
   parseOurBranch,
   preprocessRoutes,
   statelessBranch,
+  verifiedDialog,
 } from '@sipedge/proxy';
 import {
   type SipMessage,
@@ -318,7 +319,8 @@ export class Worker {
     const forwarded = forwardRequest(requestForHop(decision.template, hop), parseUri(target.uri) as SipUri, {
       config: this.settings.proxy,
       branch: statelessBranch(message),
-      recordRoute: decision.recordRoute,
+      recordRoute: decision.recordRoute !== null,
+      ...(decision.recordRoute === null ? {} : { recordRouteToken: decision.recordRoute }),
       outboundTransport: hop.transport,
     });
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
@@ -346,18 +348,24 @@ export class Worker {
 
   /** §16.11: forward without state (2xx ACK, CANCEL without context): route, new deterministic branch. */
   private async statelessRequest(message: SipMessage, meta: InboundMeta): Promise<void> {
-    if (isAddressedToSelf(message, this.settings.proxy)) {
-      // We are the UAS (F2): an unmatched CANCEL gets 481 (§9.2); an unmatched ACK is dropped (§17.2.3).
+    const { request, actions } = preprocessRoutes(message, this.settings.proxy, {
+      transport: meta.transport,
+      port: meta.local.port,
+    });
+    const tu = this.deps.tu;
+    // Not when we are the UAS (F2), and no open relay: from an untrusted source only a request of a
+    // dialog we serve (a 2xx ACK with our Record-Route's token) is forwarded.
+    const forward =
+      !isAddressedToSelf(message, this.settings.proxy) &&
+      (tu.isTrusted(meta.source.address) || verifiedDialog(tu.routeTokens, message, actions, tu.proxy) !== undefined);
+    if (!forward) {
+      // An unmatched CANCEL gets 481 (§9.2), as a UAS answers it; an unmatched ACK is dropped (§17.2.3).
       if (message.method === 'CANCEL') {
         const response = buildResponse(message, 481, { toTag: statelessToTag(message) });
         await this.sendLocalResponse(response, message, meta);
       }
       return;
     }
-    const { request } = preprocessRoutes(message, this.settings.proxy, {
-      transport: meta.transport,
-      port: meta.local.port,
-    });
     const target = request.requestUri;
     if (target.kind !== 'sip') return;
     const forwarded = forwardRequest(request, target as SipUri, {

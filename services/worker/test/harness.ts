@@ -22,6 +22,9 @@ export const PROXY: ProxyConfig = {
   udpMtu: 1300,
 };
 
+/** The fleet secret of the test workers (every worker of a fleet shares it). */
+export const ROUTE_TOKENS = { secret: 'worker-test-fleet-secret-0123456789abcdef' };
+
 export const SETTINGS: WorkerSettings = {
   proxy: PROXY,
   timers: DEFAULT_TIMERS,
@@ -104,6 +107,7 @@ export class Harness {
             proxy: PROXY,
             locations: h.stores.locations,
             isTrusted: () => true,
+            routeTokens: ROUTE_TOKENS,
             registrar: {},
             resolve: resolveIpLiteral,
             ...tu,

@@ -1,0 +1,157 @@
+import { type SipMessage, type SipUri, parseMessage } from '@sipedge/sip';
+import { describe, expect, it } from 'vitest';
+import {
+  type RouteTokenKeys,
+  checkRouteTokenKeys,
+  dialogRouteToken,
+  forkBranch,
+  forwardRequest,
+  loopHash,
+  openRouteToken,
+  preprocessRoutes,
+  signRouteToken,
+  verifiedDialog,
+} from '../src/index.js';
+import { TEST_CONFIG } from './config.js';
+
+const KEYS: RouteTokenKeys = { secret: 'route-token-test-secret-0123456789abcdef' };
+const OTHER: RouteTokenKeys = { secret: 'another-fleet-secret-0123456789abcdefgh' };
+const FLOW = {
+  transport: 'tcp',
+  address: '203.0.113.7',
+  port: 50123,
+  edgeId: 'edge-1',
+  flowId: 'f-edge-1-7-ab',
+} as const;
+
+function msg(lines: string[]): SipMessage {
+  return parseMessage(Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`, 'latin1'));
+}
+
+function invite(callId = 'call-1@ua', fromTag = 'caller-tag'): SipMessage {
+  return msg([
+    'INVITE sip:bob@example.com SIP/2.0',
+    'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKinv1',
+    'Max-Forwards: 70',
+    'To: <sip:bob@example.com>',
+    `From: <sip:alice@example.com>;tag=${fromTag}`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+    'Contact: <sip:alice@192.0.2.10>',
+  ]);
+}
+
+/** The Record-Route our proxy inserts into `request` (§16.6 step 4), as the UAs will return it. */
+function ourRecordRoute(request: SipMessage): string {
+  const forwarded = forwardRequest(request, request.requestUri as SipUri, {
+    config: TEST_CONFIG,
+    branch: forkBranch('c1', loopHash(request), 0, 0),
+    recordRoute: true,
+    recordRouteToken: dialogRouteToken(KEYS, request),
+  });
+  return forwarded.message.values('record-route')[0]!;
+}
+
+/** An in-dialog request: `from`/`to` tags as the sender writes them, with the given Route. */
+function inDialog(
+  method: string,
+  route: string,
+  tags: { from: string; to?: string },
+  callId = 'call-1@ua',
+): SipMessage {
+  return msg([
+    `${method} sip:bob@192.0.2.20:5070 SIP/2.0`,
+    'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKindialog',
+    'Max-Forwards: 70',
+    `Route: ${route}`,
+    `To: <sip:bob@example.com>${tags.to === undefined ? '' : `;tag=${tags.to}`}`,
+    `From: <sip:alice@example.com>;tag=${tags.from}`,
+    `Call-ID: ${callId}`,
+    `CSeq: 2 ${method}`,
+  ]);
+}
+
+function dialogOf(request: SipMessage) {
+  const { actions } = preprocessRoutes(request, TEST_CONFIG);
+  return verifiedDialog(KEYS, request, actions, TEST_CONFIG);
+}
+
+describe('route tokens', () => {
+  it('open with the key and binding they were signed with, and carry the flow', () => {
+    const token = signRouteToken(KEYS, { flow: FLOW }, ['a', 'b']);
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(openRouteToken(KEYS, token, [['x'], ['a', 'b']])).toEqual({ flow: FLOW });
+    expect(openRouteToken(KEYS, signRouteToken(KEYS, {}, []), [[]])).toEqual({});
+  });
+
+  it('do not open with another binding, another secret, or after any change', () => {
+    const token = signRouteToken(KEYS, { flow: FLOW }, ['a', 'b']);
+    expect(openRouteToken(KEYS, token, [['a', 'c'], ['ab'], ['a', 'b', '']])).toBeUndefined();
+    expect(openRouteToken(OTHER, token, [['a', 'b']])).toBeUndefined();
+    for (let i = 0; i < token.length; i++) {
+      const changed = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+      expect(openRouteToken(KEYS, changed, [['a', 'b']])).toBeUndefined();
+    }
+    expect(openRouteToken(KEYS, token.slice(0, -2), [['a', 'b']])).toBeUndefined();
+    expect(openRouteToken(KEYS, 'rr', [['a', 'b']])).toBeUndefined();
+    expect(openRouteToken(KEYS, 'not a token!', [['a', 'b']])).toBeUndefined();
+  });
+
+  it('open with a previous secret during a rotation, and are signed with the current one', () => {
+    const old = signRouteToken(OTHER, {}, ['a']);
+    const rotated: RouteTokenKeys = { secret: KEYS.secret, previous: [OTHER.secret] };
+    expect(openRouteToken(rotated, old, [['a']])).toEqual({});
+    expect(openRouteToken(KEYS, signRouteToken(rotated, {}, ['a']), [['a']])).toEqual({});
+  });
+
+  it('refuse secrets shorter than 32 bytes', () => {
+    expect(() => checkRouteTokenKeys({ secret: 'short' })).toThrow(/secret: at least 32 bytes/);
+    expect(() => checkRouteTokenKeys({ secret: KEYS.secret, previous: ['short'] })).toThrow(/previous secret 1/);
+    expect(() => signRouteToken({ secret: 'short' }, {}, [])).toThrow(RangeError);
+  });
+});
+
+describe('dialogs this proxy serves (§12, §16.4)', () => {
+  const request = invite();
+  const rr = ourRecordRoute(request);
+
+  it('our Record-Route carries the token in its user part', () => {
+    expect(rr).toMatch(/^<sip:[A-Za-z0-9_-]{20,}@edge\.example\.com:5060;lr;sipedge>$/);
+  });
+
+  it('a request of the dialog from either side, with our Record-Route as its Route, is inside it', () => {
+    expect(dialogOf(inDialog('BYE', rr, { from: 'caller-tag', to: 'callee-tag' }))).toEqual({});
+    // The callee's requests: From and To the other way round (§12.2.1.1).
+    expect(dialogOf(inDialog('BYE', rr, { from: 'callee-tag', to: 'caller-tag' }))).toEqual({});
+  });
+
+  it('after a strict router, our Record-Route as the Request-URI counts too (§16.4 ¶1)', () => {
+    const uri = rr.slice(1, -1);
+    const strict = msg([
+      `BYE ${uri} SIP/2.0`,
+      'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKstrict',
+      'Max-Forwards: 70',
+      'Route: <sip:bob@192.0.2.20:5070>',
+      'To: <sip:bob@example.com>;tag=callee-tag',
+      'From: <sip:alice@example.com>;tag=caller-tag',
+      'Call-ID: call-1@ua',
+      'CSeq: 2 BYE',
+    ]);
+    expect(dialogOf(strict)).toEqual({});
+  });
+
+  it('without a To tag, with a made-up tag, another Call-ID, a plain Route or a changed token: not inside', () => {
+    expect(dialogOf(inDialog('INVITE', rr, { from: 'caller-tag' }))).toBeUndefined();
+    expect(dialogOf(inDialog('INVITE', rr, { from: 'made-up', to: 'also-made-up' }))).toBeUndefined();
+    expect(dialogOf(inDialog('MESSAGE', rr, { from: 'caller-tag', to: 'x' }, 'another-call@evil'))).toBeUndefined();
+    expect(dialogOf(inDialog('BYE', '<sip:127.0.0.1:5060;lr>', { from: 'caller-tag', to: 'x' }))).toBeUndefined();
+    expect(dialogOf(inDialog('BYE', '<sip:rr@127.0.0.1:5060;lr;sipedge>', { from: 'a', to: 'b' }))).toBeUndefined();
+    const forged = rr.replace(/sip:([^@]+)@/, (_, t: string) => `sip:${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}@`);
+    expect(dialogOf(inDialog('BYE', forged, { from: 'caller-tag', to: 'callee-tag' }))).toBeUndefined();
+  });
+
+  it('a token of ours on a URI that is not ours does not count', () => {
+    const elsewhere = rr.replace('edge.example.com:5060', 'proxy.evil.example');
+    expect(dialogOf(inDialog('BYE', elsewhere, { from: 'caller-tag', to: 'callee-tag' }))).toBeUndefined();
+  });
+});
