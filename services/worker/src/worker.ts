@@ -92,6 +92,8 @@ export interface WorkerSettings extends EngineSettings {
 }
 
 const MAX_ATTEMPTS = 20;
+/** How old the live-edge list may be before an edge missing from it is looked up again (ms). */
+const LIVE_EDGES_RECHECK_MS = 250;
 
 /** The span an event on an existing call record is traced in, parented to the record's stored trace. */
 interface EventSpan {
@@ -118,6 +120,8 @@ export class Worker {
   private subscription: Subscription | undefined;
   /** Edges with a current heartbeat; undefined until first read (or without a registry). */
   private liveEdges: Set<string> | undefined;
+  /** When the live-edge list was last read (epoch ms). */
+  private liveEdgesReadAt = 0;
   private liveEdgesTimer: NodeJS.Timeout | undefined;
 
   private readonly blacklist: SharedBlacklist;
@@ -383,9 +387,22 @@ export class Worker {
     return stored !== null && stored !== undefined;
   }
 
+  /**
+   * Whether an edge has a current heartbeat. An edge missing from a list more than
+   * LIVE_EDGES_RECHECK_MS old is looked up again first: it may have started since (an edge that
+   * starts after its worker, as in standalone mode, is not in the worker's first list).
+   */
+  private async isLiveEdge(edgeId: string): Promise<boolean> {
+    if (this.liveEdges === undefined || this.liveEdges.has(edgeId)) return true;
+    if (Date.now() - this.liveEdgesReadAt > LIVE_EDGES_RECHECK_MS) await this.refreshLiveEdges();
+    return this.liveEdges.has(edgeId);
+  }
+
   private async refreshLiveEdges(): Promise<void> {
     try {
-      this.liveEdges = new Set(await this.deps.edges!.live(Date.now()));
+      const now = Date.now();
+      this.liveEdges = new Set(await this.deps.edges!.live(now));
+      this.liveEdgesReadAt = now;
     } catch (error) {
       // Keep the last known list: sending to a named edge is the better guess while Redis is away.
       this.deps.logger.warn({ err: (error as Error).message }, 'live edges not refreshed');
@@ -495,7 +512,7 @@ export class Worker {
   ): Promise<boolean> {
     let edgeId = hop.edgeId ?? origin?.edgeId;
     let flowId = hop.flowId;
-    if (edgeId !== undefined && this.liveEdges !== undefined && !this.liveEdges.has(edgeId)) {
+    if (edgeId !== undefined && !(await this.isLiveEdge(edgeId))) {
       // The edge is gone, and its connections with it: any live edge sends it (a response over a
       // new connection, §18.2.2; a request on a flow that is gone is reported back, §16.9).
       edgeId = undefined;

@@ -222,4 +222,15 @@ describe('a call through two workers', () => {
     const trying = await h.waitFor((s) => s.message.status === 100);
     expect(trying.subject).toBe('sipedge.out');
   }, 10_000);
+
+  it('reaches an edge that started after the live-edge list was read, on its own subject at once', async () => {
+    await h.stop();
+    // The workers read the live-edge list before e1 starts (as in standalone mode) and not again for an hour.
+    h = await Harness.start(2, {}, { liveEdgesRefreshMs: 3_600_000 }, 0, false);
+    await new Promise((r) => setTimeout(r, 300));
+    await h.stores.edges.heartbeat('e1', 60_000, Date.now());
+    await h.receive(register(), UAS, 'tcp');
+    const ok = await h.waitFor((s) => s.message.status === 200);
+    expect([ok.subject, ok.meta.flowId]).toEqual(['sipedge.edge.e1.out', 'f-e1-1']);
+  }, 10_000);
 });

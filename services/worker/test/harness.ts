@@ -68,16 +68,18 @@ export class Harness {
   /**
    * `timerLatencyMs` delays every schedule and cancel, as the Redis round trips of BullMQ do, so
    * that an event with more timer work finishes its effects later than the next event's.
+   * `edgeAlive: false` starts the workers before the stand-in edge's first heartbeat.
    */
   static async start(
     workers = 2,
     tu: Partial<TuDeps> = {},
     settings: Partial<WorkerSettings> = {},
     timerLatencyMs = 0,
+    edgeAlive = true,
   ): Promise<Harness> {
     const h = new Harness();
     // The stand-in edge is alive unless a test says otherwise.
-    await h.stores.edges.heartbeat('e1', 3_600_000, Date.now());
+    if (edgeAlive) await h.stores.edges.heartbeat('e1', 3_600_000, Date.now());
     h.edge = h.hub.connect({ logger });
     const record = (m: BusMessage) => {
       const meta = decodeOutbound(m.headers);
