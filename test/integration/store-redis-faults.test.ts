@@ -46,6 +46,10 @@ describe('Redis store during a Redis outage', () => {
       () => stores.connections.register('flow', 'edge', 1000),
       () => stores.edges.live(Date.now()),
       () => stores.nonces.use('n', 1),
+      () => stores.abuse.addRequests(1, [['192.0.2.7', 1]], 1000),
+      () => stores.abuse.countFailures(['src:192.0.2.7'], 1000),
+      () => stores.abuse.bans(Date.now()),
+      () => stores.abuse.version(),
     ];
     for (const op of operations) {
       const started = Date.now();

@@ -19,4 +19,6 @@ export {
   RedisNonceStore,
   RedisUserTable,
 } from './redis.js';
+export { MemoryAbuseStore, type MemoryAbuseLimits } from './memory-abuse.js';
+export { RedisAbuseStore } from './redis-abuse.js';
 export { connectRedis, type RedisConnection, type RedisClient } from './redis-client.js';

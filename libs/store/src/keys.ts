@@ -28,4 +28,12 @@ export const storeKeys = {
   edges: () => 'sipedge:edges',
   nonce: (nonce: string) => `sipedge:nonce:{${nonce}}`,
   users: (realm: string) => `sipedge:users:{${realm}}`,
+  /** One hash per request-counter window (address → count): one key, so one slot per batch. */
+  requests: (window: number) => `sipedge:pike:{${window}}`,
+  /** One counter per failed-authentication key, each in its own slot. */
+  authFailures: (key: string) => `sipedge:authfail:{${key}}`,
+  /** The ban list, under one hash tag so one script changes all three atomically. */
+  bansUntil: () => 'sipedge:{bans}:until',
+  bansInfo: () => 'sipedge:{bans}:info',
+  bansVersion: () => 'sipedge:{bans}:version',
 };

@@ -14,6 +14,7 @@ import type {
   StoredRecord,
   UserTable,
 } from './ports.js';
+import { MemoryAbuseStore } from './memory-abuse.js';
 import { isOutOfOrder } from './register-rules.js';
 import type { Stores } from './stores.js';
 
@@ -217,6 +218,7 @@ export function createMemoryStores(): Stores {
     edges: new MemoryEdgeRegistry(),
     nonces: new MemoryNonceStore(),
     users: new MemoryUserTable(),
+    abuse: new MemoryAbuseStore(),
   };
   return {
     ...parts,

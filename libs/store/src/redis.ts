@@ -15,6 +15,7 @@ import type {
   StoredRecord,
   UserTable,
 } from './ports.js';
+import { RedisAbuseStore } from './redis-abuse.js';
 import { type RedisClient, type RedisConnection, connectRedis, guarded, loadScript } from './redis-client.js';
 import type { Stores } from './stores.js';
 
@@ -179,6 +180,7 @@ export async function createRedisStores(
     edges: new RedisEdgeRegistry(client),
     nonces: new RedisNonceStore(client),
     users: new RedisUserTable(client),
+    abuse: new RedisAbuseStore(client),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

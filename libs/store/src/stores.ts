@@ -1,4 +1,12 @@
-import type { ConnectionDirectory, EdgeRegistry, LocationStore, NonceStore, RecordStore, UserTable } from './ports.js';
+import type {
+  AbuseStore,
+  ConnectionDirectory,
+  EdgeRegistry,
+  LocationStore,
+  NonceStore,
+  RecordStore,
+  UserTable,
+} from './ports.js';
 
 /** Every port of the store, as services wire them. */
 export interface Stores {
@@ -8,6 +16,8 @@ export interface Stores {
   edges: EdgeRegistry;
   nonces: NonceStore;
   users: UserTable;
+  /** Request and failure counters and the ban list (pike / fail2ban, fleet-wide). */
+  abuse: AbuseStore;
   /** Closes connections (Redis) or drops the data (memory). */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BindingUpdate, RecordStore, Stores } from '../src/index.js';
+import type { Ban, BindingUpdate, RecordStore, Stores } from '../src/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -283,6 +283,165 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         expect(await stores.nonces.use(nonce, 4)).toBe('replay');
         await sleep(450);
         expect(await stores.nonces.use(nonce, 5)).toBe('unknown');
+      });
+    });
+
+    describe('abuse state (request and failure counters, bans)', () => {
+      /** A window no other test uses (the Redis of an integration suite is shared by its tests). */
+      const freshWindow = () => Math.floor(Math.random() * 2 ** 40);
+      /** A source address no other test uses: random in the IPv6 documentation prefix, as Node prints it. */
+      const address = () => {
+        const hex = randomUUID().replace(/-/g, '');
+        const groups = Array.from({ length: 6 }, (_, i) => parseInt(hex.slice(4 * i, 4 * i + 4), 16).toString(16));
+        return `2001:db8:${groups.join(':')}`;
+      };
+      const ban = (addr: string, until: number, reason = 'test') => ({
+        address: addr,
+        until,
+        reason,
+        createdAt: Date.now(),
+      });
+
+      it('sums request counts per window across calls and returns them in the order given', async () => {
+        const w = freshWindow();
+        const [a, b, c] = [address(), address(), address()];
+        expect(await stores.abuse.addRequests(w, [], 60_000)).toEqual([]);
+        expect(
+          await stores.abuse.addRequests(
+            w,
+            [
+              [a, 3],
+              [b, 1],
+            ],
+            60_000,
+          ),
+        ).toEqual([3, 1]);
+        expect(
+          await stores.abuse.addRequests(
+            w,
+            [
+              [b, 4],
+              [c, 2],
+              [a, 1],
+            ],
+            60_000,
+          ),
+        ).toEqual([5, 2, 4]);
+        // An address listed twice is added twice; each entry returns the total after its own addition.
+        expect(
+          await stores.abuse.addRequests(
+            w,
+            [
+              [a, 1],
+              [a, 1],
+            ],
+            60_000,
+          ),
+        ).toEqual([5, 6]);
+        await expect(stores.abuse.addRequests(w, [[a, 1.5]], 60_000)).rejects.toThrow(TypeError);
+        await expect(stores.abuse.addRequests(w, [[a, -1]], 60_000)).rejects.toThrow(TypeError);
+      });
+
+      it('starts each window at 0 and ends it ttlMs after its first addition', async () => {
+        const w = freshWindow();
+        const a = address();
+        expect(await stores.abuse.addRequests(w, [[a, 10]], 400)).toEqual([10]);
+        expect(await stores.abuse.addRequests(w + 1, [[a, 1]], 400)).toEqual([1]);
+        await sleep(200);
+        // A later addition does not push the end of the window back.
+        expect(await stores.abuse.addRequests(w, [[a, 1]], 400)).toEqual([11]);
+        await sleep(350);
+        expect(await stores.abuse.addRequests(w, [[a, 1]], 400)).toEqual([1]);
+      });
+
+      it('counts failures per key and restarts a key once the window from its first failure has ended', async () => {
+        const [src, user] = [`src:${address()}`, `user:example.com:{odd}${randomUUID()}`];
+        expect(await stores.abuse.countFailures([], 400)).toEqual([]);
+        expect(await stores.abuse.countFailures([src, user], 400)).toEqual([1, 1]);
+        expect(await stores.abuse.countFailures([src], 400)).toEqual([2]);
+        expect(await stores.abuse.countFailures([src, user, src], 400)).toEqual([3, 2, 4]);
+        await sleep(200);
+        expect(await stores.abuse.countFailures([src], 400)).toEqual([5]);
+        await sleep(350);
+        expect(await stores.abuse.countFailures([src, user], 400)).toEqual([1, 1]);
+      });
+
+      it('clears failure counters', async () => {
+        const [src, user] = [`src:${address()}`, `user:example.com:${randomUUID()}`];
+        await stores.abuse.countFailures([src, user], 60_000);
+        expect(await stores.abuse.countFailures([src, user], 60_000)).toEqual([2, 2]);
+        await stores.abuse.clearFailures([src]);
+        await stores.abuse.clearFailures([]);
+        expect(await stores.abuse.countFailures([src, user], 60_000)).toEqual([1, 3]);
+      });
+
+      it('lists the bans in force ordered by address, without ended ones, until they end or are lifted', async () => {
+        const now = Date.now();
+        const [a, b, ended, short] = [address(), address(), address(), address()];
+        await stores.abuse.ban(ban(a, now + 60_000, 'admin'));
+        await stores.abuse.ban({ ...ban(b, now + 60_000, 'pike: 5200 requests in 10 s'), extra: 1 } as Ban);
+        await stores.abuse.ban(ban(ended, now - 1));
+        await stores.abuse.ban(ban(short, now + 300));
+        const all = await stores.abuse.bans(now);
+        const sorted = all.map((x) => x.address);
+        expect(sorted).toEqual([...sorted].sort());
+        const mine = all.filter((x) => [a, b, ended, short].includes(x.address));
+        expect(mine.map((x) => x.address)).toEqual([a, b, short].sort());
+        expect(mine.find((x) => x.address === b)).toEqual({
+          address: b,
+          until: now + 60_000,
+          reason: 'pike: 5200 requests in 10 s',
+          createdAt: expect.any(Number),
+        });
+        await sleep(500);
+        expect((await stores.abuse.bans(Date.now())).filter((x) => x.address === short)).toEqual([]);
+        expect(await stores.abuse.unban(a)).toBe(true);
+        expect((await stores.abuse.bans(Date.now())).filter((x) => [a, b].includes(x.address))).toEqual([
+          expect.objectContaining({ address: b }),
+        ]);
+      });
+
+      it('keeps one entry per address when a ban is replaced', async () => {
+        const now = Date.now();
+        const a = address();
+        await stores.abuse.ban(ban(a, now + 60_000, 'first'));
+        await stores.abuse.ban(ban(a, now + 120_000, 'second'));
+        expect((await stores.abuse.bans(now)).filter((x) => x.address === a)).toEqual([
+          { address: a, until: now + 120_000, reason: 'second', createdAt: expect.any(Number) },
+        ]);
+        // Shortened to an end in the past: no longer listed; then banned again: one entry.
+        await stores.abuse.ban(ban(a, now - 1, 'lapsed'));
+        expect((await stores.abuse.bans(now)).filter((x) => x.address === a)).toEqual([]);
+        await stores.abuse.ban(ban(a, now + 60_000, 'again'));
+        expect((await stores.abuse.bans(now)).filter((x) => x.address === a).map((x) => x.reason)).toEqual(['again']);
+      });
+
+      it('moves the version on ban, replace and unban, not on an unban of nothing or of an ended ban', async () => {
+        const a = address();
+        const v0 = await stores.abuse.version();
+        await stores.abuse.ban(ban(a, Date.now() + 60_000));
+        const v1 = await stores.abuse.version();
+        expect(v1).toBeGreaterThan(v0);
+        await stores.abuse.ban(ban(a, Date.now() + 90_000, 'replaced'));
+        const v2 = await stores.abuse.version();
+        expect(v2).toBeGreaterThan(v1);
+        expect(await stores.abuse.unban(a)).toBe(true);
+        const v3 = await stores.abuse.version();
+        expect(v3).toBeGreaterThan(v2);
+        expect(await stores.abuse.unban(a)).toBe(false);
+        expect(await stores.abuse.unban(address())).toBe(false);
+        expect(await stores.abuse.version()).toBe(v3);
+
+        const short = address();
+        await stores.abuse.ban(ban(short, Date.now() + 150));
+        const v4 = await stores.abuse.version();
+        expect(v4).toBeGreaterThan(v3);
+        await sleep(300);
+        // An ended ban is not current: lifting it reports none, and neither that nor `bans`
+        // dropping ended bans moves the version.
+        expect(await stores.abuse.unban(short)).toBe(false);
+        await stores.abuse.bans(Date.now());
+        expect(await stores.abuse.version()).toBe(v4);
       });
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertOneSlot, hashTag } from '../src/index.js';
+import { assertOneSlot, hashTag, storeKeys } from '../src/index.js';
 
 describe('hash tags (Redis Cluster key distribution)', () => {
   it('takes the part between the first { and the next }', () => {
@@ -14,5 +14,11 @@ describe('hash tags (Redis Cluster key distribution)', () => {
     expect(() => assertOneSlot(['a:{x}:1', 'b:{x}:2'])).not.toThrow();
     expect(() => assertOneSlot(['a:{x}:1', 'b:{y}:2'])).toThrow(TypeError);
     expect(() => assertOneSlot([])).toThrow(TypeError);
+  });
+
+  it('puts the ban list in one slot and each request window in its own', () => {
+    expect(() => assertOneSlot([storeKeys.bansUntil(), storeKeys.bansInfo(), storeKeys.bansVersion()])).not.toThrow();
+    expect(hashTag(storeKeys.requests(57_600_123))).toBe('57600123');
+    expect(hashTag(storeKeys.authFailures('src:192.0.2.7'))).toBe('src:192.0.2.7');
   });
 });
