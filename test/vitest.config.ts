@@ -6,7 +6,13 @@ export default mergeConfig(
   defineProject({
     test: {
       name: 'integration',
-      include: ['integration/**/*.test.ts', 'e2e/**/*.test.ts', 'helm/**/*.test.ts', 'bench/**/*.test.ts'],
+      include: [
+        'integration/**/*.test.ts',
+        'e2e/**/*.test.ts',
+        'helm/**/*.test.ts',
+        'bench/**/*.test.ts',
+        'support/**/*.test.ts',
+      ],
       testTimeout: 120_000,
       hookTimeout: 180_000,
       fileParallelism: false,

@@ -617,6 +617,8 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
       listen: ['0.0.0.0:5061'],
       keyFile: '/etc/sipedge/tls/tls.key',
       certFile: '/etc/sipedge/tls/tls.crt',
+      minVersion: 'TLSv1.3',
+      reloadIntervalMs: 30000,
     });
     expect(sip.selfPorts).toEqual([5061]);
     const tlsSecret = find(m, 'Secret', `${FULLNAME}-tls`);
@@ -663,11 +665,26 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
     const edge = plan(m, edgeDeployment, 'edge', EDGE_POD);
     expect(edge.edge?.tls?.listen).toEqual([{ address: '0.0.0.0', port: 5061 }]);
     expect(edge.edge?.tls?.cert).toContain('BEGIN CERTIFICATE');
+    expect(edge.edge?.tls?.minVersion).toBe('TLSv1.3');
+    expect(edge.edge?.tls?.reload?.intervalMs).toBe(30000);
     expect(edge.edge?.drainDeadlineMs).toBe(60000);
     expect(podSpec(edgeDeployment).terminationGracePeriodSeconds).toBe(60 + 5 + 10);
     const worker = plan(m, find(m, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
     expect(worker.worker?.auth?.realm).toBe('example.com');
     expect(worker.worker?.proxy.selfPorts).toEqual(new Set([5060, 5061]));
+    // Abuse protection from the configuration file, alike for edges and workers; the admin token from the Secret.
+    for (const abuse of [edge.edge?.abuse, worker.worker?.abuse]) {
+      expect(abuse?.bans.durationMs).toBe(900_000);
+      expect(abuse?.pike.requests).toBe(20000);
+      expect(abuse?.authFailures).toEqual({ perSource: 5, perUser: 50, windowMs: 600_000 });
+      expect(abuse?.exempt.has('10.1.2.3')).toBe(true);
+    }
+    expect(edge.edge?.abuse.banAction).toBe('reject');
+    expect(edge.edge?.adminToken).toBe('chart-test-admin-token-0123456789abcdef');
+    expect(envVar(container(edgeDeployment), 'SIPEDGE_ADMIN_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
+      name: FULLNAME,
+      key: 'SIPEDGE_ADMIN_TOKEN',
+    });
     expect(worker.connections).toEqual({
       redisUrl: 'rediss://:password@redis.example.net:6380',
       natsUrl: 'nats://nats-0.nats:4222,nats://nats-1.nats:4222',
@@ -828,6 +845,7 @@ describe('values the chart refuses (helm template exits non-zero naming the fiel
     ['short-fleet-secret.yaml', "at '/fleet/secret'"],
     ['grace-period-too-short.yaml', 'edge.terminationGracePeriodSeconds (30) must exceed'],
     ['tls-without-certificate.yaml', 'tls.enabled needs tls.existingSecret, or tls.cert and tls.key'],
+    ['client-cert-without-ca.yaml', 'tls.clientCert request/require needs the CA'],
   ];
 
   it('has a case for every file of test/helm/values/bad', () => {

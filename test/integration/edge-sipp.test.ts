@@ -59,7 +59,14 @@ describe('edge under a SIPp load from a trusted source', () => {
         // A per-source limit far below the load: only the trust entry lets it through.
         rateLimit: { ...DEFAULT_EDGE_CONFIG.rateLimit, ratePerSecond: 50, burst: 50, trusted: ['127.0.0.0/8'] },
       },
-      { bus: edgeBus, connections: stores.connections, edges: stores.edges, logger, processMetrics: false },
+      {
+        bus: edgeBus,
+        connections: stores.connections,
+        edges: stores.edges,
+        abuse: stores.abuse,
+        logger,
+        processMetrics: false,
+      },
     );
     await edge.start();
   });

@@ -49,7 +49,14 @@ export class Cluster {
         advertised: { host: '127.0.0.1', port: c.edgePort },
         http: { address: '127.0.0.1', port: 0 },
       },
-      { bus: edgeBus, connections: edgeStores.connections, edges: edgeStores.edges, logger, processMetrics: false },
+      {
+        bus: edgeBus,
+        connections: edgeStores.connections,
+        edges: edgeStores.edges,
+        abuse: edgeStores.abuse,
+        logger,
+        processMetrics: false,
+      },
     );
     await edge.start();
     c.closers.push(

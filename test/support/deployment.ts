@@ -18,8 +18,12 @@ export interface Deployment {
   /** `127.0.0.1:<port>`, where clients send. */
   target: string;
   port: number;
+  /** `http://127.0.0.1:<port>`: an edge's ops port (`/healthz`, `/metrics`, the admin API). */
+  opsUrl: string;
   /** Redis (distributed mode only). */
   redisUrl?: string;
+  /** The sipedge processes running now (standalone: the one `sipedge all`), to watch their output and liveness. */
+  processes(): ManagedProcess[];
   stop(): Promise<void>;
 }
 
@@ -44,13 +48,16 @@ async function addressing(port: number): Promise<NodeJS.ProcessEnv> {
 
 async function startStandalone(options: DeploymentOptions): Promise<Deployment> {
   const port = await freePort();
-  const all = await startProcess(
-    'sipedge all',
-    roleCommand('all'),
-    { ...(await addressing(port)), ...options.env },
-    'sipedge standalone: ready',
-  );
-  return { mode: 'standalone', target: `127.0.0.1:${port}`, port, stop: () => all.stop() };
+  const env = { ...(await addressing(port)), ...options.env };
+  const all = await startProcess('sipedge all', roleCommand('all'), env, 'sipedge standalone: ready');
+  return {
+    mode: 'standalone',
+    target: `127.0.0.1:${port}`,
+    port,
+    opsUrl: `http://${env['SIPEDGE_HTTP']}`,
+    processes: () => [all],
+    stop: () => all.stop(),
+  };
 }
 
 /** The edges of a distributed deployment, as the fleet reports them. */
@@ -99,6 +106,15 @@ export class Distributed implements Deployment {
 
   get redisUrl(): string {
     return this.redis.url;
+  }
+
+  /** The edges share one ops port, as they share the SIP address. */
+  get opsUrl(): string {
+    return `http://${this.env['SIPEDGE_HTTP']}`;
+  }
+
+  processes(): ManagedProcess[] {
+    return [this.fleet, ...this.workers];
   }
 
   /** Starts one more worker process. */

@@ -137,6 +137,12 @@ files, the ops port) written over it.
 {{- if $caKey }}
 {{- $_ := set $tls "caFile" (printf "%s/%s" (include "sipedge.tlsDir" .) $caKey) }}
 {{- end }}
+{{- range $key := list "minVersion" "ciphers" "clientCert" }}
+{{- with index $.Values.tls $key }}{{ $_ := set $tls $key . }}{{ end }}
+{{- end }}
+{{- if not (kindIs "invalid" .Values.tls.reloadIntervalMs) }}
+{{- $_ := set $tls "reloadIntervalMs" (int .Values.tls.reloadIntervalMs) }}
+{{- end }}
 {{- $_ := set $sip "tls" $tls }}
 {{- $selfPorts := list }}
 {{- range ((.Values.config.sip | default dict).selfPorts | default list) }}
@@ -179,6 +185,9 @@ files, the ops port) written over it.
 {{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (not (and .Values.tls.cert .Values.tls.key)) }}
 {{- fail "tls.enabled needs tls.existingSecret, or tls.cert and tls.key" }}
+{{- end }}
+{{- if and .Values.tls.enabled (has .Values.tls.clientCert (list "request" "require")) (not (include "sipedge.tlsCaKey" .)) }}
+{{- fail "tls.clientCert request/require needs the CA that client certificates are verified against: tls.ca, or tls.caKey of tls.existingSecret" }}
 {{- end }}
 {{- if not (or .Values.edge.listen.udp .Values.edge.listen.tcp .Values.tls.enabled) }}
 {{- fail "edge.listen: enable at least one of udp, tcp and tls.enabled" }}

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type AuthValue,
   type SipMessage,
@@ -80,6 +80,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export const NONCE_RECORD_MARGIN_MS = 60_000;
 
 const RANK: Readonly<Record<RowResult['outcome'], number>> = { ok: 4, stale: 3, replay: 2, failed: 1 };
+/** Stands in for an unknown user, so that refusing one takes the work of refusing a wrong password. */
+const UNKNOWN_USER: UserCredentials = { password: randomBytes(24).toString('base64url') };
 const NC = /^[0-9a-fA-F]{8}$/;
 
 /**
@@ -184,12 +186,16 @@ async function verifyRow(auth: AuthValue, options: VerifyOptions): Promise<RowRe
   }
 
   const credentials = await options.users.lookup(username, options.realm);
-  if (credentials === null) return fail('unknown-user');
-  const ha1 = ha1For(credentials, algorithm, usernameRaw, realmRaw);
+  // No user enumeration by timing: an unknown user costs the same hashing and comparison as a
+  // user with a password who gave a wrong one (the outcome differs only in this result's reason).
+  const known = credentials ?? UNKNOWN_USER;
+  const ha1 = ha1For(known, algorithm, usernameRaw, realmRaw);
   if (ha1 === undefined) return fail('no-credentials-for-algorithm');
   const method = options.method ?? options.request.method;
   const expected = computeResponse({ algorithm, ha1, nonce, nc, cnonce, qop, method, uri });
-  if (!sameHex(expected, response)) return fail('wrong-response');
+  const matches = sameHex(expected, response);
+  if (credentials === null) return fail('unknown-user');
+  if (!matches) return fail('wrong-response');
 
   // Verified: only now is the clock checked and the nonce store touched.
   if (expiresAt !== undefined && expiresAt <= now) return { outcome: 'stale', username };

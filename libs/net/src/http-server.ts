@@ -7,8 +7,14 @@ export interface HttpServerLogger {
   error(object: object, message: string): void;
 }
 
-/** A GET (or HEAD) route: writes the response, e.g. with {@link sendText}. */
-export type HttpRoute = (res: ServerResponse, req: IncomingMessage) => Promise<void> | void;
+/** A handler: writes the response, e.g. with {@link sendText}. */
+export type HttpHandler = (res: ServerResponse, req: IncomingMessage) => Promise<void> | void;
+
+/** A path's handlers by method (HEAD is served as GET). */
+export type HttpMethods = Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', HttpHandler>>;
+
+/** A route: a GET (and HEAD) handler, or handlers by method. */
+export type HttpRoute = HttpHandler | HttpMethods;
 
 export interface HttpServerOptions {
   host: string;
@@ -35,9 +41,9 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
 }
 
 /**
- * A small operations HTTP server (node:http) for health and metrics endpoints: the given routes
- * for GET and HEAD (served as GET), 405 for another method on a route, 404 elsewhere, 500 when a
- * route throws. Request and header timeouts are short: nothing served here takes long.
+ * A small operations HTTP server (node:http) for health, metrics and admin endpoints: the given
+ * routes (a function: GET and HEAD; or handlers by method, HEAD served as GET), 405 for another
+ * method on a route, 404 elsewhere, 500 when a handler throws. Request and header timeouts are short: nothing served here takes long.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { host, port, routes, logger, name } = options;
@@ -48,11 +54,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route === undefined) {
       sendText(res, 404, text, 'not found\n');
-    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
+      return;
+    }
+    const methods: HttpMethods = typeof route === 'function' ? { GET: route } : route;
+    const method = req.method === 'HEAD' ? 'GET' : (req.method as keyof HttpMethods);
+    const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
+    if (handler === undefined) {
+      const allowed = Object.keys(methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+      res.setHeader('Allow', allowed.join(', '));
       sendText(res, 405, text, 'method not allowed\n');
     } else {
-      await route(res, req);
+      await handler(res, req);
     }
   };
 

@@ -2,6 +2,8 @@ export { CidrSet, isIPv4, parseAddress, parseRange, type IpAddress } from './cid
 export {
   sendText,
   startHttpServer,
+  type HttpHandler,
+  type HttpMethods,
   type HttpRoute,
   type HttpServer,
   type HttpServerLogger,

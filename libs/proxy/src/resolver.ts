@@ -215,6 +215,14 @@ export const EMPTY_BLACKLIST: Blacklist = { entries: {} };
 /** How long a failed tuple stays blacklisted by default. */
 export const DEFAULT_BLACKLIST_TTL_MS = 60_000;
 
+/**
+ * Tuples a blacklist holds at most by default. Targets can come from the wire (registered
+ * contacts, Request-URIs), so failures to arbitrary addresses must not grow the fleet's record,
+ * which every change rewrites whole: at the cap the entries that end soonest are dropped (they
+ * would have lapsed first, and a dropped tuple is merely tried in its normal order).
+ */
+export const DEFAULT_BLACKLIST_MAX_ENTRIES = 1000;
+
 /** `udp:192.0.2.1:5060`, `tls:[2001:db8::1]:5061`. */
 export function tupleKey(t: ResolvedTarget): string {
   const address = t.address.includes(':') ? `[${t.address}]` : t.address;
@@ -226,17 +234,21 @@ export function isBlacklisted(list: Blacklist, tuple: ResolvedTarget, now: numbe
   return until !== undefined && until > now;
 }
 
-/** The tuple failed at `now`: blacklisted until `now + ttlMs` (never shortened). Expired entries are dropped. */
+/**
+ * The tuple failed at `now`: blacklisted until `now + ttlMs` (never shortened). Expired entries are
+ * dropped, and beyond `maxEntries` those that end soonest.
+ */
 export function addFailure(
   list: Blacklist,
   tuple: ResolvedTarget,
   now: number,
   ttlMs = DEFAULT_BLACKLIST_TTL_MS,
+  maxEntries = DEFAULT_BLACKLIST_MAX_ENTRIES,
 ): Blacklist {
   const key = tupleKey(tuple);
   const entries = live(list, now);
   entries[key] = Math.max(now + ttlMs, list.entries[key] ?? 0);
-  return { entries };
+  return { entries: endingLast(entries, maxEntries) };
 }
 
 /** The tuple worked (a response came back): off the blacklist. Expired entries are dropped. */
@@ -367,6 +379,16 @@ function unique(tuples: readonly ResolvedTarget[]): ResolvedTarget[] {
     seen.add(key);
     return true;
   });
+}
+
+/** At most `max` of the entries, those that end last: the one ending soonest goes while there are more. */
+function endingLast(entries: Record<string, number>, max: number): Record<string, number> {
+  for (let count = Object.keys(entries).length; count > max; count--) {
+    let soonest: string | undefined;
+    for (const key in entries) if (soonest === undefined || entries[key]! < entries[soonest]!) soonest = key;
+    delete entries[soonest!];
+  }
+  return entries;
 }
 
 function live(list: Blacklist, now: number): Record<string, number> {

@@ -25,7 +25,8 @@ export type ValidationResult =
  *    Route value that does not name us, so there is a next hop to send it to unchanged (a gateway
  *    behind a preloaded Route, §16.12 step 3); without one this proxy has nothing to route a tel URI
  *    on (no ENUM, no tel location service, RFC 3263 resolves SIP URIs only) and treats it like any
- *    other scheme it cannot use: 416 (Unsupported URI Scheme).
+ *    other scheme it cannot use: 416 (Unsupported URI Scheme). So does a Route value that is not a
+ *    SIP or SIPS URI: a route set names proxies (§16.12, §20.34), and nothing could be sent to it.
  * 3. Max-Forwards 0 (D1): 483 (Too Many Hops), whatever the method. An OPTIONS addressed to this
  *    proxy may instead be answered as its final recipient (§11): the caller checks
  *    `isAddressedToSelf` first.
@@ -47,6 +48,9 @@ export function validateRequest(request: SipMessage, config: ProxyConfig): Valid
   const uri = request.requestUri;
   if (uri.kind === 'absolute' || (uri.kind === 'tel' && !hasForeignRoute(request, config))) {
     return { ok: false, check: 'uri-scheme', status: 416 };
+  }
+  if (request.routes.some((route) => route.uri.kind !== 'sip')) {
+    return { ok: false, check: 'uri-scheme', status: 416, reason: 'Unsupported URI Scheme in Route' };
   }
 
   // Step 3.

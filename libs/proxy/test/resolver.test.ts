@@ -10,6 +10,7 @@ import {
   type ResolvedTarget,
   type SrvRecord,
   addFailure,
+  DEFAULT_BLACKLIST_MAX_ENTRIES,
   clearFailure,
   forkBranch,
   isBlacklisted,
@@ -345,6 +346,17 @@ describe('B20: blacklist', () => {
     expect(list).toEqual({ entries: { 'tcp:192.0.2.1:5060': NOW + 71_000 } });
     expect(isBlacklisted(list, t('udp', '192.0.2.1', 5060), NOW + 70_000)).toBe(false);
     expect(JSON.parse(JSON.stringify(list))).toEqual(list);
+  });
+
+  it('holds at most maxEntries tuples, dropping those that end soonest (targets come from the wire)', () => {
+    let list = EMPTY_BLACKLIST;
+    for (let i = 0; i < 1200; i++)
+      list = addFailure(list, t('udp', `198.51.100.${i % 250}`, 5000 + i), NOW + i, 60_000);
+    expect(Object.keys(list.entries)).toHaveLength(DEFAULT_BLACKLIST_MAX_ENTRIES);
+    expect(isBlacklisted(list, t('udp', '198.51.100.199', 6199), NOW + 1200)).toBe(true);
+    expect(isBlacklisted(list, t('udp', '198.51.100.0', 5000), NOW + 1200)).toBe(false);
+    list = addFailure(list, one, NOW + 1200, 60_000, 2);
+    expect(Object.keys(list.entries).sort()).toEqual(['tcp:192.0.2.1:5060', 'udp:198.51.100.199:6199']);
   });
 
   it('a new call within the TTL reaches target 2 without touching target 1 (B19 then B20)', () => {

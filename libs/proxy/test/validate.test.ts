@@ -64,6 +64,19 @@ describe('§16.3 step 2: URI scheme (D2)', () => {
     const onlyOurs = request('INVITE', 'tel:+15551234', ['Route: <sip:edge.example.com;lr>']);
     expect(validateRequest(onlyOurs, config)).toMatchObject({ ok: false, status: 416 });
   });
+
+  it('a Route value that is not a SIP or SIPS URI → 416: nothing could be sent to it (found by the fuzz run)', () => {
+    for (const route of ['<tel:123>', '<sip:gw.example.net;lr>, <http://x>', '<mailto:a@b>']) {
+      expect(validateRequest(request('INVITE', 'sip:bob@example.com', [`Route: ${route}`]), config)).toEqual({
+        ok: false,
+        check: 'uri-scheme',
+        status: 416,
+        reason: 'Unsupported URI Scheme in Route',
+      });
+    }
+    const telViaTel = request('INVITE', 'tel:+15551234', ['Route: <sip:gw.example.net;lr>, <tel:+15551234>']);
+    expect(validateRequest(telViaTel, config)).toMatchObject({ ok: false, status: 416 });
+  });
 });
 
 describe('§16.3 step 3: Max-Forwards (D1)', () => {

@@ -37,8 +37,23 @@ export function buildResponse(request: SipMessage, status: number, options: Resp
   for (const [name, value] of options.headers ?? []) rows.push(newRow(name, value));
   const body = options.body ?? EMPTY;
   rows.push(newRow('Content-Length', String(body.length)));
-  const reason = options.reason ?? reasonPhrase(status);
+  const reason = reasonPhraseText(options.reason ?? reasonPhrase(status));
   return new SipMessage({ kind: 'response', version: 'SIP/2.0', status, reason }, rows, body);
+}
+
+/**
+ * A reason (a binary string, e.g. a parse error quoting the offending line) as a Reason-Phrase
+ * that cannot break the status line: control bytes other than HTAB (CR and LF among them), DEL,
+ * `%` and non-ASCII bytes are %-escaped (§25.1 `escaped`).
+ */
+function reasonPhraseText(reason: string): string {
+  let out = '';
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason.charCodeAt(i);
+    const unsafe = (c < 0x20 && c !== 0x09) || c >= 0x7f || c === 0x25;
+    out += unsafe ? `%${c.toString(16).toUpperCase().padStart(2, '0')}` : reason[i];
+  }
+  return out;
 }
 
 function toWithTag(request: SipMessage, row: HeaderRow, status: number, toTag: string | undefined): HeaderRow {

@@ -1,6 +1,11 @@
+/** Capacity an empty queue keeps for the next bytes; a larger buffer is released (see `consume`). */
+const RETAINED_CAPACITY = 4096;
+
 /**
  * A FIFO of bytes with amortised O(1) append and consume: one buffer that doubles when full, read
- * from an offset that moves forward, compacted when the unused front outgrows the data.
+ * from an offset that moves forward, compacted when the unused front outgrows the data. Once
+ * empty it keeps at most {@link RETAINED_CAPACITY} bytes, so a connection that once carried a large
+ * message does not hold a buffer of its size for the rest of its life.
  */
 export class ByteQueue {
   private buf: Buffer = Buffer.alloc(0);
@@ -9,6 +14,11 @@ export class ByteQueue {
 
   get length(): number {
     return this.end - this.start;
+  }
+
+  /** Bytes allocated: the queued ones and room for more. */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   append(chunk: Buffer): void {
@@ -24,7 +34,9 @@ export class ByteQueue {
 
   consume(n: number): void {
     this.start += Math.min(n, this.length);
-    if (this.start === this.end) this.start = this.end = 0;
+    if (this.start !== this.end) return;
+    this.start = this.end = 0;
+    if (this.buf.length > RETAINED_CAPACITY) this.buf = Buffer.alloc(0);
   }
 
   clear(): void {

@@ -1,3 +1,4 @@
+import { isCallId } from './header-values.js';
 import type { SipMessage } from './message.js';
 
 /** What was wrong with a message; stable identifiers for metrics and tests. */
@@ -68,19 +69,37 @@ export class SipParseError extends Error {
   }
 
   /**
-   * True when a response can be sent: the message is a request other than ACK and its Via and CSeq
-   * rows were read (the client matches a response by top-Via branch and CSeq method, §17.1.3).
-   * Missing From/To/Call-ID do not prevent a 400 (RFC 4475 §3.3.1).
+   * True when a response can be sent: there is a status to send and the partial message is a
+   * request a well-formed response can be built from (`isAnswerable`). A request whose Via, From,
+   * To, Call-ID or CSeq is missing or malformed is dropped: its 400 would be malformed too.
    */
   get answerable(): boolean {
-    const p = this.partial;
-    return (
-      this.status !== undefined &&
-      p !== undefined &&
-      p.isRequest &&
-      p.method !== 'ACK' &&
-      p.getFirstRaw('via') !== undefined &&
-      p.getFirstRaw('cseq') !== undefined
-    );
+    return this.status !== undefined && this.partial !== undefined && isAnswerable(this.partial);
   }
+}
+
+/** The single-valued rows a response copies from its request (§8.2.6.2), besides the Via rows. */
+const COPIED_ONCE = ['from', 'to', 'call-id', 'cseq'];
+
+/**
+ * Whether a well-formed response can be built from `message` (`buildResponse`, §8.2.6): it is a
+ * request other than ACK, and the rows a response copies are there and readable — at least one
+ * Via (every Via row well formed, since all are copied), From, To, Call-ID and CSeq exactly once
+ * each. Works on the partial message of a SipParseError.
+ */
+export function isAnswerable(message: SipMessage): boolean {
+  if (!message.isRequest || message.method === 'ACK' || !message.has('via')) return false;
+  for (const key of COPIED_ONCE) {
+    if (message.rows.filter((row) => row.key === key).length !== 1) return false;
+  }
+  try {
+    void message.vias;
+    void message.from;
+    void message.to;
+    void message.cseq;
+  } catch (error) {
+    if (error instanceof SipParseError) return false;
+    throw error;
+  }
+  return isCallId(message.callId);
 }

@@ -47,6 +47,16 @@ export class StreamFramer {
     return this.pending.length;
   }
 
+  /**
+   * True while a message has begun and is not complete: bytes other than the start of a CRLFCRLF
+   * keep-alive (RFC 5626 §4.4.1) are buffered. Keep-alives between messages never make it true,
+   * so a transport can time how long a message takes to arrive from its first byte.
+   */
+  get inMessage(): boolean {
+    const size = this.pending.length;
+    return size > 0 && (size >= CRLFCRLF.length || !this.pending.view().equals(CRLFCRLF.subarray(0, size)));
+  }
+
   push(chunk: Buffer): FramerEvent[] {
     if (this.failed || chunk.length === 0) return [];
     this.pending.append(chunk);

@@ -1,6 +1,11 @@
 import { TOKEN, isDigits, isToken } from './charsets.js';
 import { Scanner, SyntaxError, splitList, unquote } from './scanner.js';
 
+/** A Call-ID value (§20.8, §25.1 `callid`) as read from its row: not empty, no whitespace. */
+export function isCallId(value: string): boolean {
+  return value.length > 0 && !/\s/.test(value);
+}
+
 /** CSeq (RFC 3261 §20.16): sequence number below 2^31 (§8.1.1.5) and a method. */
 export interface CSeq {
   readonly seq: number;

@@ -1,4 +1,4 @@
-export { SipParseError, type SipErrorCode, type SipParseErrorDetails } from './errors.js';
+export { SipParseError, isAnswerable, type SipErrorCode, type SipParseErrorDetails } from './errors.js';
 export { parseMessage, DEFAULT_MAX_MESSAGE_SIZE, type ParseOptions, type Framing } from './parser.js';
 export { StreamFramer, type FramerEvent, type StreamFramerOptions } from './framer.js';
 export {

@@ -1,5 +1,6 @@
 import { isSingleValueHeader, canonicalName } from './header-names.js';
 import { SipParseError } from './errors.js';
+import { isCallId } from './header-values.js';
 import type { SipMessage } from './message.js';
 
 /** Methods defined by RFC 3261 and its common extensions; used to choose 400 or 501 on a CSeq mismatch. */
@@ -49,7 +50,7 @@ export function validateMessage(message: SipMessage): void {
   void message.to;
   void message.maxForwards;
   const cseq = message.cseq;
-  if (message.callId.length === 0 || /\s/.test(message.callId)) {
+  if (!isCallId(message.callId)) {
     throw new SipParseError('bad-header-value', 'Bad Call-ID', {
       partial: message,
       header: 'Call-ID',

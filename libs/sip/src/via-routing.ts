@@ -4,15 +4,17 @@ import type { Via } from './via.js';
 
 /**
  * Stamps the top Via of a received request (§18.2.1, RFC 3581 §4): `received` when the sent-by host
- * is not the source address, and both `received` and `rport` when the client asked for rport.
- * Only the top Via row is re-rendered. Returns the stamped Via.
+ * is not the source address, and both `received` and `rport` when the client asked for rport. A
+ * `received` the client wrote itself is replaced by the real source address, so that a client
+ * cannot have responses sent elsewhere. Only the top Via row is re-rendered. Returns the stamped Via.
  */
 export function stampReceived(request: SipMessage, sourceAddress: string, sourcePort: number): Via | undefined {
   const via = request.topVia;
   if (via === undefined) return undefined;
   const wantsRport = via.rport !== undefined;
   let stamped = via;
-  if (wantsRport || stripBrackets(via.host).toLowerCase() !== sourceAddress.toLowerCase()) {
+  const differs = stripBrackets(via.host).toLowerCase() !== sourceAddress.toLowerCase();
+  if (wantsRport || differs || via.received !== undefined) {
     stamped = stamped.withParam('received', sourceAddress);
   }
   if (wantsRport) stamped = stamped.withParam('rport', String(sourcePort));

@@ -26,6 +26,16 @@ describe('buildResponse (§8.2.6)', () => {
     expect(res.has('Contact')).toBe(false);
   });
 
+  it('escapes what a reason phrase may not hold, so an echoed parse error cannot break the status line', () => {
+    // A parse error quotes the line it could not read; that line may hold CR, NUL or any byte.
+    const reason = 'Malformed header line "Ma+\x1b\x07\rLx\n%\xff\tok"';
+    const wire = buildResponse(request, 400, { reason }).toBuffer();
+    expect(wire.toString('latin1').split('\r\n')[0]).toBe(
+      'SIP/2.0 400 Malformed header line "Ma+%1B%07%0DLx%0A%25%FF\tok"',
+    );
+    expect(parseMessage(wire).reason).toBe('Malformed header line "Ma+%1B%07%0DLx%0A%25%FF\tok"');
+  });
+
   it('uses a given To-tag so stateless retransmissions are identical (§8.2.7)', () => {
     const a = buildResponse(request, 407, { toTag: 'fixed' }).toBuffer();
     const b = buildResponse(request, 407, { toTag: 'fixed' }).toBuffer();

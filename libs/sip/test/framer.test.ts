@@ -61,6 +61,25 @@ describe('StreamFramer (§18.3, §7.5, RFC 5626 §4.4.1)', () => {
     expect(unterminated?.type === 'error' && unterminated.error.code).toBe('too-large');
   });
 
+  it('is in a message from its first byte until it is complete, never for keep-alive bytes', () => {
+    const framer = new StreamFramer();
+    const inMessage = (bytes: string | Buffer): boolean => {
+      framer.push(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+      return framer.inMessage;
+    };
+    expect(framer.inMessage).toBe(false);
+    expect([inMessage('\r'), inMessage('\n'), inMessage('\r'), inMessage('\n')]).toEqual([false, false, false, false]);
+    expect(inMessage('\r\n')).toBe(false);
+    expect(inMessage(message.subarray(0, 1))).toBe(true);
+    expect(inMessage(message.subarray(1, message.length - 1))).toBe(true);
+    expect(inMessage(message.subarray(message.length - 1))).toBe(false);
+    // A push that completes one message and begins the next.
+    expect(inMessage(Buffer.concat([message, message.subarray(0, 10)]))).toBe(true);
+    const [failure] = framer.push(Buffer.from('\r\nContent-Length: x\r\n\r\n'));
+    expect(failure?.type === 'error' && failure.fatal).toBe(true);
+    expect(framer.inMessage).toBe(false); // a failed framer holds nothing
+  });
+
   it('treats a missing Content-Length as an empty body on a stream', () => {
     const events = new StreamFramer().push(Buffer.concat([wire(INVITE_HEAD), message]));
     expect(events.map((e) => (e.type === 'message' ? e.message.body.length : -1))).toEqual([0, 4]);

@@ -989,10 +989,11 @@ function checkError(e: SipParseError): void {
   void e.cseq;
   if (e.partial !== undefined) exercise(e.partial);
   if (e.answerable) {
-    // The error response a proxy sends (§16.3, §8.2.6) is a message a peer can split again, and
-    // it carries the request's Via/From/Call-ID/CSeq rows as they came.
-    const response = buildResponse(e.partial!, e.status!, { toTag: 'fuzz' });
-    const back = tryParse(response.toBuffer(), { validate: false });
+    // The error response a proxy sends (§16.3, §8.2.6) is a well-formed response (validated), with
+    // the reason phrase naming the error, and it carries the request's Via/From/Call-ID/CSeq rows
+    // as they came.
+    const response = buildResponse(e.partial!, e.status!, { reason: e.reason, toTag: 'fuzz' });
+    const back = tryParse(response.toBuffer());
     if (back instanceof SipParseError) throw new Error(`error response does not parse: ${back.reason}`);
     expect(back.status).toBe(e.status);
     const copied = (m: SipMessage) =>

@@ -1,7 +1,7 @@
 /** Conformance checklist rows A1–A12 (parsing and message integrity) at the library level. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { StreamFramer, buildResponse, headerKey, parseMessage } from '../src/index.js';
+import { StreamFramer, buildResponse, headerKey, isAnswerable, parseMessage } from '../src/index.js';
 import { INVITE_HEAD, parseErrorOf, wire } from './helpers.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -212,22 +212,43 @@ describe('A6 unknown methods and headers; body untouched; order kept', () => {
 });
 
 describe('A7 mandatory headers and malformed requests', () => {
-  it('rejects a request without Call-ID with 400 that can be answered to its Via', () => {
+  it('rejects a request without Call-ID with 400 but does not answer it: the response would lack a Call-ID', () => {
     const e = parseErrorOf(() =>
       parseMessage(wire(INVITE_HEAD.filter((l) => !l.startsWith('Call-ID')).concat('l: 0'))),
     );
     expect(e.status).toBe(400);
     expect(e.reason).toBe('Missing Call-ID');
-    expect(e.answerable).toBe(true);
+    expect(e.answerable).toBe(false);
     expect(e.topVia).toBe('SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds');
-    // The 400 echoes what the request had; it has no Call-ID to copy.
-    const response = parseMessage(buildResponse(e.partial!, e.status!, { reason: e.reason }).toBuffer(), {
-      validate: false,
-    });
-    expect(response.status).toBe(400);
-    expect(response.has('Call-ID')).toBe(false);
-    expect(response.reason).toBe('Missing Call-ID');
-    expect(response.topVia?.branch).toBe('z9hG4bK776asdhds');
+  });
+
+  it('answers only what a well-formed response can be built from (§8.2.6.2: Via, From, To, Call-ID, CSeq)', () => {
+    const withRows = (rows: string[]) => parseErrorOf(() => parseMessage(wire(rows.concat('l: 0'))));
+    const replace = (name: string, row: string) => INVITE_HEAD.map((l) => (l.startsWith(`${name}:`) ? row : l));
+    // Errors elsewhere are answered, and the 400 is a well-formed response.
+    for (const e of [
+      withRows(replace('Max-Forwards', 'Max-Forwards: 256')),
+      withRows([...INVITE_HEAD, 'Contact: <']),
+    ]) {
+      expect(e.answerable).toBe(true);
+      const response = parseMessage(buildResponse(e.partial!, e.status!, { reason: e.reason }).toBuffer());
+      expect(response.status).toBe(400);
+      expect(response.callId).toBe(e.callId);
+    }
+    // A copied row missing, repeated or malformed: the 400 would be malformed too, so nothing is sent.
+    for (const rows of [
+      INVITE_HEAD.filter((l) => !l.startsWith('From')),
+      [...INVITE_HEAD, 'To: <sip:other@example.com>'],
+      replace('To', 'To: "unbalanced <sip:bob@biloxi.example.com>'),
+      replace('CSeq', 'CSeq: 4294967296 INVITE'),
+      [...INVITE_HEAD, 'Via: SIP/2.0/UDP 192.0.2.1:99999'],
+      replace('Call-ID', 'Call-ID: a b'),
+    ]) {
+      expect(withRows(rows).answerable).toBe(false);
+    }
+    expect(isAnswerable(parseMessage(wire([...INVITE_HEAD, 'l: 0'])))).toBe(true);
+    const ack = ['ACK sip:bob@biloxi.example.com SIP/2.0', ...replace('CSeq', 'CSeq: 314159 ACK').slice(1), 'l: 0'];
+    expect(isAnswerable(parseMessage(wire(ack)))).toBe(false);
   });
 
   it('drops a request without Via: no status to answer', () => {

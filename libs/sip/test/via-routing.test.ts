@@ -13,6 +13,13 @@ describe('B1 received on the top Via (§18.2.1)', () => {
     expect(m.get('Via')).toBe('SIP/2.0/UDP bobspc.invalid:5060;branch=z9hG4bK1;received=10.0.0.5');
   });
 
+  it('replaces a received the client wrote itself with the source address', () => {
+    const m = withVia('SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;received=192.0.2.99');
+    const via = stampReceived(m, '10.0.0.5', 5060);
+    expect(responseDestination(via!)).toEqual({ address: '10.0.0.5', port: 5060 });
+    expect(m.get('Via')).toBe('SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1;received=10.0.0.5');
+  });
+
   it('leaves the Via untouched when sent-by is the source address', () => {
     const m = withVia('SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1');
     const before = m.toBuffer();

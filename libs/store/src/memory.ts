@@ -15,41 +15,9 @@ import type {
   UserTable,
 } from './ports.js';
 import { MemoryAbuseStore } from './memory-abuse.js';
+import { ExpiringMap } from './expiring-map.js';
 import { isOutOfOrder } from './register-rules.js';
 import type { Stores } from './stores.js';
-
-/** A Map whose entries expire like Redis keys with PX/PEXPIREAT (checked on access, real clock). */
-class ExpiringMap<T> {
-  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
-
-  get(key: string): T | undefined {
-    const e = this.entries.get(key);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-
-  set(key: string, value: T, expiresAt: number): void {
-    this.entries.set(key, { value, expiresAt });
-  }
-
-  /** Replaces the value and keeps the expiry (Redis KEEPTTL). */
-  replace(key: string, value: T): void {
-    const e = this.entries.get(key);
-    if (e !== undefined) e.value = value;
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-}
 
 /** In-memory twin of the Redis record store: versions, all-or-nothing CAS, one-slot rule, TTLs. */
 export class MemoryRecordStore implements RecordStore {

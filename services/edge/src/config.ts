@@ -1,3 +1,5 @@
+import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
+import type { TlsCredentials, TlsFiles } from './transports/index.js';
 import type { Endpoint } from './transports/types.js';
 
 /** Everything an edge needs to run. Loading it from the environment / YAML is libs/config's job. */
@@ -6,14 +8,21 @@ export interface EdgeConfig {
   edgeId: string;
   udp: Endpoint[];
   tcp: Endpoint[];
-  tls?: { listen: Endpoint[]; key: string; cert: string; ca?: string };
+  tls?: EdgeTlsConfig;
   /** The address the fleet is reached at: Via sent-by of stateless responses and our own Via check. */
   advertised: { host: string; port: number };
   /** Other names and addresses that mean "this edge" in a Request-URI (OPTIONS to self, F1). */
   aliases: string[];
   maxMessageSize: number;
   idleTimeoutMs: number;
+  /** TCP/TLS: once a message's first byte has arrived, the whole message must arrive within this long (0: never). */
+  messageTimeoutMs: number;
   maxConnectionsPerSource: number;
+  /**
+   * TCP/TLS connections at once in this process, accepted and outgoing, TCP and TLS together; the
+   * process's open-file limit must be above it.
+   */
+  maxConnections: number;
   rateLimit: {
     ratePerSecond: number;
     burst: number;
@@ -26,6 +35,10 @@ export interface EdgeConfig {
   };
   /** Sources (CIDRs) whose traffic is dropped unread. */
   denyList: string[];
+  /** Fleet-wide bans (pike, failed authentications) and what a banned source gets. */
+  abuse: AbuseSettings;
+  /** The admin API's bearer token (`/admin/*` on the ops port); no admin API without one. */
+  adminToken?: string;
   handoff: {
     /** TCP/TLS: how long to wait for a worker's acknowledgement before trying another worker. */
     ackTimeoutMs: number;
@@ -43,6 +56,25 @@ export interface EdgeConfig {
   http: Endpoint;
 }
 
+/** Client certificates (mutual TLS): not asked for, asked for (a client may go without), or required. */
+export type ClientCertMode = 'off' | 'request' | 'require';
+
+/** The TLS listener: what it serves (read from files at start-up) and how it negotiates. */
+export interface EdgeTlsConfig extends TlsCredentials {
+  listen: Endpoint[];
+  /** Lowest TLS version accepted and offered (default TLSv1.2; never 1.0 or 1.1, RFC 8996). */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list; default Node's. */
+  ciphers?: string;
+  /**
+   * Client certificates, verified against `ca` (default off). With `request` a client may send
+   * none, but one it sends must verify; with `require` it must send one that verifies.
+   */
+  clientCert?: ClientCertMode;
+  /** Re-read the credentials from these files when they change, polling every `intervalMs`. */
+  reload?: { files: TlsFiles; intervalMs: number };
+}
+
 export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   udp: [
     { address: '0.0.0.0', port: 5060 },
@@ -56,7 +88,9 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   aliases: [],
   maxMessageSize: 65535,
   idleTimeoutMs: 300_000,
+  messageTimeoutMs: 10_000,
   maxConnectionsPerSource: 256,
+  maxConnections: 5_000,
   rateLimit: {
     ratePerSecond: 500,
     burst: 1000,
@@ -66,6 +100,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
     maxTrackedSources: 100_000,
   },
   denyList: [],
+  abuse: abuseSettingsFromEnv({}),
   handoff: { ackTimeoutMs: 500, attempts: 3 },
   flowTtlMs: 90_000,
   heartbeatTtlMs: 3_000,

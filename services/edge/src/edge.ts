@@ -1,29 +1,36 @@
+import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
 import type { Bus } from '@sipedge/bus';
 import { checkEdgeId } from '@sipedge/handoff';
 import type { ConnectionDirectory, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
+import { adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
 import { type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
 import { EdgeMetrics } from './metrics.js';
+import { checkOpenFileLimit } from './open-files.js';
 import { OutboundDelivery } from './outbound.js';
 import { DenyList } from './protection/deny-list.js';
 import { RateLimiter } from './protection/rate-limit.js';
 import type { SelfIdentity } from './stateless.js';
+import { edgeTlsSockets } from './tls.js';
 import {
+  ConnectionLimit,
   type Endpoint,
+  type StreamRejectReason,
   StreamTransport,
   type TransportHandler,
   UdpTransport,
   tcpSockets,
-  tlsSockets,
 } from './transports/index.js';
 
 export interface EdgeDeps {
   bus: Bus;
   connections: ConnectionDirectory;
   edges: EdgeRegistry;
+  /** The fleet's abuse counters and bans (Redis, or the in-memory twin). */
+  abuse: AbuseState;
   logger?: Logger;
   /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
   processMetrics?: boolean;
@@ -41,6 +48,9 @@ export class Edge {
   private readonly tls: StreamTransport | undefined;
   private readonly inbound: InboundPipeline;
   private readonly outbound: OutboundDelivery;
+  /** The fleet's bans as this edge sees them; its admin API manages them. */
+  readonly bans: Bans;
+  private readonly pike: Pike;
   private readonly timers: NodeJS.Timeout[] = [];
   private ops: OpsServer | undefined;
   private readonly self: SelfIdentity;
@@ -62,8 +72,13 @@ export class Edge {
       handler,
       maxMessageSize: config.maxMessageSize,
       idleTimeoutMs: config.idleTimeoutMs,
+      messageTimeoutMs: config.messageTimeoutMs,
       maxConnectionsPerSource: config.maxConnectionsPerSource,
-      onRejected: (reason: 'per-source-limit' | 'handshake-failed') => this.metrics.connectionRejected(reason),
+      // One limit for TCP and TLS together: it guards the process's file descriptors and memory.
+      connectionLimit: new ConnectionLimit(config.maxConnections),
+      onRejected: (reason: StreamRejectReason) => this.metrics.connectionRejected(reason),
+      isBanned: (address: string) => this.bans.isBanned(address, Date.now()),
+      onMessageTimeout: () => this.metrics.dropped('message-timeout'),
     };
     this.udp =
       config.udp.length > 0 ? new UdpTransport({ listen: config.udp, handler, logger: log('udp') }) : undefined;
@@ -75,17 +90,23 @@ export class Edge {
       config.tls !== undefined
         ? new StreamTransport({
             ...streamOptions,
-            sockets: tlsSockets({ key: config.tls.key, cert: config.tls.cert, ca: config.tls.ca }, log('tls')),
+            sockets: edgeTlsSockets(config.tls, log('tls')),
             listen: config.tls.listen,
             logger: log('tls'),
           })
         : undefined;
     const senders = { udp: this.udp, tcp: this.tcp, tls: this.tls };
+    const { abuse } = config;
+    this.bans = new Bans(deps.abuse, deps.bus, (a) => abuse.exempt.has(a), abuse.bans, log('abuse'));
+    this.pike = new Pike(deps.abuse, this.bans, abuse.pike, log('abuse'));
     this.inbound = new InboundPipeline({
       edgeId: config.edgeId,
       self: (this.self = this.selfIdentity()),
       maxMessageSize: config.maxMessageSize,
       deny: new DenyList(config.denyList),
+      bans: this.bans,
+      banAction: abuse.banAction,
+      pike: this.pike,
       limiter: new RateLimiter(config.rateLimit),
       rateLimit: config.rateLimit,
       handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
@@ -99,6 +120,10 @@ export class Edge {
 
   /** Binds the listeners, subscribes for outbound work, starts heartbeats and the ops server. */
   async start(): Promise<void> {
+    if (this.tcp !== undefined || this.tls !== undefined) checkOpenFileLimit(this.config.maxConnections, this.logger);
+    // The bans first: a banned source is refused from the first message on.
+    await this.bans.start();
+    this.pike.start();
     await Promise.all([this.udp?.start(), this.tcp?.start(), this.tls?.start()]);
     // Ports configured as 0 are known only now.
     const bound = this.listening();
@@ -113,6 +138,8 @@ export class Edge {
       readiness: () => this.readiness(),
       metrics: this.metrics.registry,
       logger: this.logger.child({ component: 'ops' }),
+      routes:
+        this.config.adminToken === undefined ? {} : adminRoutes({ token: this.config.adminToken, bans: this.bans }),
     });
     this.started = true;
     this.logger.info({ edgeId: this.config.edgeId, sip: this.listening(), http: this.ops.address }, 'edge listening');
@@ -153,6 +180,8 @@ export class Edge {
     for (const t of this.timers) clearInterval(t);
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
+    this.pike.stop();
+    await this.bans.stop();
     await this.deps.edges.remove(this.config.edgeId).catch(() => undefined);
     await this.ops?.close();
     this.started = false;

@@ -1,6 +1,9 @@
+import { abuseSettingsFromEnv } from '@sipedge/abuse';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { checkEdgeId } from '@sipedge/handoff';
+import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
+import { tlsConfigFromEnv } from './tls-env.js';
 
 export { ConfigError };
 
@@ -27,7 +30,9 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     aliases: env.list('SIPEDGE_ALIASES', d.aliases),
     maxMessageSize: env.int('SIPEDGE_MAX_MESSAGE_SIZE', d.maxMessageSize, 1024),
     idleTimeoutMs: env.int('SIPEDGE_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
+    messageTimeoutMs: env.int('SIPEDGE_MESSAGE_TIMEOUT_MS', d.messageTimeoutMs),
     maxConnectionsPerSource: env.int('SIPEDGE_MAX_CONNECTIONS_PER_SOURCE', d.maxConnectionsPerSource, 1),
+    maxConnections: env.int('SIPEDGE_MAX_CONNECTIONS', d.maxConnections, 1),
     rateLimit: {
       ...d.rateLimit,
       ratePerSecond: env.int('SIPEDGE_RATE_LIMIT_PER_SECOND', d.rateLimit.ratePerSecond, 1),
@@ -36,6 +41,7 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
       action,
     },
     denyList: env.list('SIPEDGE_DENY', d.denyList),
+    abuse: abuseSettingsFromEnv(environment),
     handoff: {
       ackTimeoutMs: env.int('SIPEDGE_HANDOFF_ACK_TIMEOUT_MS', d.handoff.ackTimeoutMs, 1),
       attempts: env.int('SIPEDGE_HANDOFF_ATTEMPTS', d.handoff.attempts, 1),
@@ -43,14 +49,14 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     drainDeadlineMs: env.int('SIPEDGE_DRAIN_DEADLINE_MS', d.drainDeadlineMs),
     http: env.endpoints('SIPEDGE_HTTP', [d.http])[0] ?? d.http,
   };
-  const tlsListen = env.endpoints('SIPEDGE_TLS', []);
-  if (tlsListen.length > 0) {
-    const key = env.file('SIPEDGE_TLS_KEY_FILE');
-    const cert = env.file('SIPEDGE_TLS_CERT_FILE');
-    if (key === undefined) throw ConfigError.of('SIPEDGE_TLS_KEY_FILE', 'required when SIPEDGE_TLS is set');
-    if (cert === undefined) throw ConfigError.of('SIPEDGE_TLS_CERT_FILE', 'required when SIPEDGE_TLS is set');
-    const ca = env.file('SIPEDGE_TLS_CA_FILE');
-    config.tls = { listen: tlsListen, key, cert, ...(ca === undefined ? {} : { ca }) };
+  const adminToken = env.string('SIPEDGE_ADMIN_TOKEN');
+  if (adminToken !== undefined) {
+    if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+      throw ConfigError.of('SIPEDGE_ADMIN_TOKEN', `expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+    }
+    config.adminToken = adminToken;
   }
+  const tls = tlsConfigFromEnv(env);
+  if (tls !== undefined) config.tls = tls;
   return config;
 }

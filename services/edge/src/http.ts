@@ -49,6 +49,8 @@ export interface OpsServerOptions {
   eventLoopLagWindowMs?: number;
   /** Replaces the built-in event-loop lag measurement (ms); for tests. */
   eventLoopLagMs?: () => number;
+  /** More routes (the admin API, when it has a token). */
+  routes?: Record<string, HttpRoute>;
 }
 
 export interface OpsServer {
@@ -198,6 +200,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       sendText(res, body.ready ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(body));
     },
     '/metrics': async (res) => sendText(res, 200, metrics.contentType, await metrics.metrics()),
+    ...options.routes,
   };
 
   let server: HttpServer;

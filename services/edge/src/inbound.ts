@@ -4,6 +4,7 @@ import {
   type SipMessage,
   SipParseError,
   buildResponse,
+  isAnswerable,
   parseMessage,
   responseDestination,
   stampReceived,
@@ -31,6 +32,11 @@ export interface InboundDeps {
   self: SelfIdentity;
   maxMessageSize: number;
   deny: { denies(address: string): boolean };
+  /** The fleet's bans (`Bans` of `@sipedge/abuse`) and what a banned source gets. */
+  bans: { isBanned(address: string, now: number): boolean };
+  banAction: 'drop' | 'reject';
+  /** Fleet-wide flood detection (`Pike`): counts every message that passed the deny list and bans. */
+  pike: { count(address: string): void };
   limiter: { take(address: string, now: number): boolean };
   rateLimit: { action: 'reject' | 'drop'; retryAfterSeconds: number };
   handoff: Handoff;
@@ -93,8 +99,11 @@ export class InboundPipeline {
   }
 
   /**
-   * Deny list and rate limit: false when the message goes no further. Over the rate limit a request
-   * is answered 503 with Retry-After when the configuration says so and its head can be read.
+   * Deny list, fleet-wide bans, flood counting and the per-source rate limit: false when the message
+   * goes no further. A banned source gets nothing (its connection is closed), or 403 when the
+   * configuration says so; over the rate limit a request is answered 503 with Retry-After when the
+   * configuration says so. Either answer only when a well-formed response can be built from the
+   * message's head (`isAnswerable`).
    */
   private admit(arrival: Arrival, readHead: () => SipMessage | undefined): boolean {
     const { address } = arrival.source;
@@ -102,25 +111,37 @@ export class InboundPipeline {
       this.deps.counters.dropped('denied');
       return false;
     }
+    if (this.deps.bans.isBanned(address, arrival.receivedAt)) {
+      this.deps.counters.dropped('banned');
+      if (this.deps.banAction === 'reject') this.refuse(arrival, readHead, 403, []);
+      if (arrival.flowId !== undefined) streamSender(this.deps.senders, arrival.transport)?.closeFlow(arrival.flowId);
+      return false;
+    }
+    this.deps.pike.count(address);
     if (this.deps.limiter.take(address, arrival.receivedAt)) return true;
     this.deps.counters.dropped('rate-limited');
     if (this.deps.rateLimit.action === 'reject') {
-      let head: SipMessage | undefined;
-      try {
-        head = readHead();
-      } catch {
-        head = undefined;
-      }
-      if (head !== undefined && head.isRequest && head.method !== 'ACK') {
-        if (readableVia(head) !== undefined) stampReceived(head, arrival.source.address, arrival.source.port);
-        void this.respond(head, arrival, {
-          action: 'respond',
-          status: 503,
-          headers: [['Retry-After', String(this.deps.rateLimit.retryAfterSeconds)]],
-        });
-      }
+      this.refuse(arrival, readHead, 503, [['Retry-After', String(this.deps.rateLimit.retryAfterSeconds)]]);
     }
     return false;
+  }
+
+  /** A stateless refusal of a message that is not let in, when its head can be answered. */
+  private refuse(
+    arrival: Arrival,
+    readHead: () => SipMessage | undefined,
+    status: number,
+    headers: [string, string][],
+  ): void {
+    let head: SipMessage | undefined;
+    try {
+      head = readHead();
+    } catch {
+      head = undefined;
+    }
+    if (head === undefined || !isAnswerable(head)) return;
+    if (readableVia(head) !== undefined) stampReceived(head, arrival.source.address, arrival.source.port);
+    void this.respond(head, arrival, { action: 'respond', status, headers });
   }
 
   private async rejectUnparsed(error: SipParseError, arrival: Arrival): Promise<void> {
@@ -214,7 +235,7 @@ export class InboundPipeline {
     try {
       const via = readableVia(request);
       if (arrival.transport === 'udp') {
-        // A Via too malformed to read (the reason for a 400) is answered at the source address.
+        // Requests answered here have a readable Via (validated, or `isAnswerable`); failing that, the source.
         const to = via === undefined ? arrival.source : responseDestination(via);
         await this.deps.senders.udp?.send(wire, to);
         return;

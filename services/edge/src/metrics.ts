@@ -8,32 +8,49 @@ import {
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { TransportName } from './transports/types.js';
 
-/** Why the edge dropped a message without forwarding it. */
+/**
+ * Why the edge dropped a message without forwarding it. `message-timeout`: a TCP/TLS message not
+ * complete within the message timeout (its flow is closed).
+ */
 export type DropReason =
-  'unparseable' | 'no-via' | 'denied' | 'rate-limited' | 'not-our-via' | 'too-large' | 'draining' | 'handoff-failed';
+  | 'unparseable'
+  | 'no-via'
+  | 'denied'
+  | 'banned'
+  | 'rate-limited'
+  | 'not-our-via'
+  | 'too-large'
+  | 'message-timeout'
+  | 'draining'
+  | 'handoff-failed';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'unparseable',
   'no-via',
   'denied',
+  'banned',
   'rate-limited',
   'not-our-via',
   'too-large',
+  'message-timeout',
   'draining',
   'handoff-failed',
 ];
 
 /**
  * Why the edge refused a stream (TCP/TLS) connection. Includes the stream transport's own
- * `StreamRejectReason`s (`per-source-limit`, `handshake-failed`), so its `onRejected` callback can
- * pass its reason straight through.
+ * `StreamRejectReason`s (`banned`, `per-source-limit`, `total-limit`, `handshake-failed`), so its
+ * `onRejected` callback can pass its reason straight through.
  */
-export type ConnectionRejectReason = 'denied' | 'rate-limited' | 'per-source-limit' | 'handshake-failed' | 'draining';
+export type ConnectionRejectReason =
+  'denied' | 'banned' | 'rate-limited' | 'per-source-limit' | 'total-limit' | 'handshake-failed' | 'draining';
 
 export const CONNECTION_REJECT_REASONS: readonly ConnectionRejectReason[] = [
   'denied',
+  'banned',
   'rate-limited',
   'per-source-limit',
+  'total-limit',
   'handshake-failed',
   'draining',
 ];

@@ -11,6 +11,8 @@ export interface StreamSender {
   send(flowId: string, data: Buffer): boolean;
   /** Opens a new outgoing connection and returns its flow id. */
   connect(destination: Endpoint): Promise<string>;
+  /** Ends a flow gracefully (what was written still goes out); false when unknown or closing. */
+  closeFlow(flowId: string): boolean;
 }
 
 export interface Senders {

@@ -35,6 +35,7 @@ describe('outbound delivery', () => {
             openFlows.add('f-new');
             return 'f-new';
           },
+          closeFlow: (flow) => openFlows.delete(flow),
         },
       },
       logger,

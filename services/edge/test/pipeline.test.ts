@@ -43,6 +43,8 @@ describe('edge receive path', () => {
   let h: Harness;
   let limited = new Set<string>();
   let denied = new Set<string>();
+  let banned = new Set<string>();
+  let counted: string[] = [];
 
   beforeEach(async () => {
     hub = new MemoryBusHub();
@@ -59,6 +61,8 @@ describe('edge receive path', () => {
     );
     limited = new Set();
     denied = new Set();
+    banned = new Set();
+    counted = [];
     const sent: Harness['sent'] = [];
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
@@ -66,6 +70,9 @@ describe('edge receive path', () => {
       self: { hosts: new Set(['127.0.0.1', 'edge.example.com']), ports: new Set([5060]) },
       maxMessageSize: 4096,
       deny: { denies: (a) => denied.has(a) },
+      bans: { isBanned: (a) => banned.has(a) },
+      banAction: 'drop',
+      pike: { count: (a) => counted.push(a) },
       limiter: { take: (a) => !limited.has(a) },
       rateLimit: { action: 'reject', retryAfterSeconds: 7 },
       handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
@@ -114,22 +121,27 @@ describe('edge receive path', () => {
     });
   });
 
-  it('A7: answers a request without Call-ID with 400 sent to its Via (received/rport)', async () => {
+  it('A7: drops a request without Call-ID: a 400 to it would have no Call-ID either (§8.2.6.2)', async () => {
     await h.pipeline.datagram(
       request([...INVITE.filter((l) => !l.startsWith('Call-ID')), 'Content-Length: 0']),
       h.arrival(),
     );
-    expect(h.sent).toHaveLength(1);
-    expect(h.sent[0]!.data.status).toBe(400);
-    expect(h.sent[0]!.data.reason).toBe('Missing Call-ID');
-    expect(h.sent[0]!.to).toEqual(CLIENT);
+    expect(h.sent).toEqual([]);
+    expect(h.dropped).toEqual(['unparseable']);
     expect(h.handedOff).toHaveLength(0);
   });
 
-  it('A7: answers a request whose Via is malformed with 400 at its source address (RFC 4475 badinv01)', async () => {
+  it('A7: drops a request whose Via is malformed (RFC 4475 badinv01): a 400 would copy that Via', async () => {
     const bad = INVITE.map((l) => (l.startsWith('Via') ? 'Via: SIP/2.0/UDP 192.0.2.15;;,;,,' : l));
     await h.pipeline.datagram(request([...bad, 'Content-Length: 0']), h.arrival());
-    expect(h.sent.map((s) => [s.data.status, s.to])).toEqual([[400, CLIENT]]);
+    expect(h.sent).toEqual([]);
+    expect(h.dropped).toEqual(['unparseable']);
+  });
+
+  it('A7: answers a request malformed elsewhere with a well-formed 400 to its Via (received/rport)', async () => {
+    await h.pipeline.datagram(request([...INVITE, 'Max-Forwards: 70', 'Content-Length: 0']), h.arrival());
+    expect(h.sent.map((s) => [s.data.status, s.data.reason, s.to])).toEqual([[400, 'Multiple Max-Forwards', CLIENT]]);
+    expect(() => parseMessage(h.sent[0]!.data.toBuffer())).not.toThrow();
   });
 
   it('A7: drops a request without Via and garbage, answering nothing', async () => {
@@ -224,6 +236,25 @@ describe('edge receive path', () => {
     expect(h.handedOff).toEqual([]);
   });
 
+  it('a banned source gets nothing (its TCP flow is closed), or 403 when configured; only admitted messages are counted for pike', async () => {
+    banned.add(CLIENT.address);
+    const closed: string[] = [];
+    const tcp = { send: () => true, connect: async () => 'never', closeFlow: (flow: string) => closed.push(flow) > 0 };
+    const deps = (h.pipeline as unknown as { deps: ConstructorParameters<typeof InboundPipeline>[0] }).deps;
+    const dropping = new InboundPipeline({ ...deps, senders: { ...deps.senders, tcp } });
+    await dropping.datagram(request([...INVITE, 'l: 0']), h.arrival());
+    await dropping.streamMessage(parseMessage(request([...INVITE, 'l: 0'])), { ...h.arrival('tcp'), flowId: 'f9' });
+    expect([h.sent, h.handedOff, closed, counted]).toEqual([[], [], ['f9'], []]);
+    const rejecting = new InboundPipeline({ ...deps, banAction: 'reject' });
+    await rejecting.datagram(request([...INVITE, 'l: 0']), h.arrival());
+    await settle();
+    expect(h.sent.map((s) => s.data.status)).toEqual([403]);
+    expect(h.dropped).toEqual(['banned', 'banned', 'banned']);
+    banned.clear();
+    await h.pipeline.datagram(request([...INVITE, 'l: 0']), h.arrival());
+    expect(counted).toEqual([CLIENT.address]);
+  });
+
   it('answers 503 when no worker takes a TCP request', async () => {
     const lonely = new InboundPipeline({
       ...(h.pipeline as unknown as { deps: ConstructorParameters<typeof InboundPipeline>[0] }).deps,
@@ -232,6 +263,7 @@ describe('edge receive path', () => {
         tcp: {
           send: (_flow, data) => (h.sent.push({ data: parseMessage(data, { validate: false }), to: CLIENT }), true),
           connect: async () => 'never',
+          closeFlow: () => false,
         },
       },
     });

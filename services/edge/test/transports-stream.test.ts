@@ -5,6 +5,7 @@ import type { SipMessage, SipParseError } from '@sipedge/sip';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  ConnectionLimit,
   StreamTransport,
   tcpSockets,
   tlsSockets,
@@ -301,6 +302,21 @@ describe('StreamTransport over TCP', () => {
     expect(transport.flows()).toEqual([]);
   });
 
+  it('refuses a banned source when it connects, before it is a flow, and counts it', async () => {
+    const banned = new Set(['127.0.0.1']);
+    const rejected: Array<[StreamRejectReason, Endpoint]> = [];
+    const { recorder, address } = await startTransport({
+      isBanned: (a) => banned.has(a),
+      onRejected: (reason, source) => rejected.push([reason, source]),
+    });
+    const refused = await tcpClient(address);
+    await vi.waitFor(() => expect(refused.closed()).toBe(true), WAIT);
+    expect([rejected.map(([reason]) => reason), recorder.opened]).toEqual([['banned'], []]);
+    banned.clear();
+    await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(1), WAIT);
+  });
+
   it('refuses connections over the per-source limit and counts them', async () => {
     const rejected: Array<[StreamRejectReason, Endpoint]> = [];
     const { transport, recorder, address } = await startTransport({
@@ -370,6 +386,21 @@ describe('StreamTransport over TCP', () => {
     await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);
     expect(recorder.messages[0]!.message.status).toBe(200);
     expect(recorder.messages[0]!.arrival).toMatchObject({ transport: 'tcp', flowId, source: server.address });
+  });
+
+  it('connect() reuses the connection it opened to a destination, also for callers at the same time (§18.1.1)', async () => {
+    const { transport } = await startTransport();
+    const server = await listenServer((onConnection) => createNetServer(onConnection));
+    const flows = await Promise.all(Array.from({ length: 10 }, () => transport.connect(server.address)));
+    expect(new Set(flows).size).toBe(1);
+    expect(await transport.connect(server.address)).toBe(flows[0]);
+    expect(server.peers).toHaveLength(1);
+    // Once it is gone, the next request opens a new one.
+    server.peers[0]!.socket.destroy();
+    await vi.waitFor(() => expect(transport.flow(flows[0]!)).toBeUndefined(), WAIT);
+    const next = await transport.connect(server.address);
+    expect(next).not.toBe(flows[0]);
+    expect(server.peers).toHaveLength(2);
   });
 
   it('connect() rejects when nobody listens, for a host name, and after close()', async () => {
@@ -502,5 +533,190 @@ describe('StreamTransport over TLS', () => {
     await vi.waitFor(() => expect(peer.closed()).toBe(true), WAIT);
     // The client may see the close before the transport reports flowClosed.
     await vi.waitFor(() => expect(recorder.closed).toEqual([recorder.opened[0]!.flowId]), WAIT);
+  });
+});
+
+describe('StreamTransport limits (issue 14: abuse)', () => {
+  let pki: TestCertificates;
+  beforeAll(async () => {
+    pki = await makeTestCertificates();
+  });
+
+  /** A TLS client that never completes (or never starts) its handshake still shows when it is closed. */
+  function tlsClient(to: Endpoint): Peer & { secured: Promise<boolean> } {
+    const socket = tlsConnect({ host: to.address, port: to.port, ca: pki.ca, servername: 'localhost' });
+    const peer = track(socket);
+    const secured = new Promise<boolean>((resolve) => {
+      socket.once('secureConnect', () => resolve(true));
+      socket.once('close', () => resolve(false));
+    });
+    return { ...peer, secured };
+  }
+
+  /** Writes `bytes` one chunk every `everyMs` while the peer is open; resolves with when the first went. */
+  function trickle(
+    peer: Peer,
+    bytes: Buffer,
+    chunk: number,
+    everyMs: number,
+  ): { started: number; done: Promise<void> } {
+    const started = Date.now();
+    const done = (async () => {
+      for (let at = 0; at < bytes.length && !peer.closed(); at += chunk) {
+        peer.socket.write(bytes.subarray(at, at + chunk));
+        await sleep(everyMs);
+      }
+    })();
+    return { started, done };
+  }
+
+  it('counts TCP and TLS connections against one total, refusing beyond it before any TLS work', async () => {
+    const limit = new ConnectionLimit(2);
+    const rejected: Array<[string, StreamRejectReason]> = [];
+    const tcp = await startTransport({ connectionLimit: limit, onRejected: (r) => rejected.push(['tcp', r]) });
+    const tls = await startTransport({
+      sockets: tlsSockets({ key: pki.key, cert: pki.cert, ca: pki.ca }, logger),
+      connectionLimit: limit,
+      onRejected: (r) => rejected.push(['tls', r]),
+    });
+    const first = await tcpClient(tcp.address);
+    const second = tlsClient(tls.address);
+    expect(await second.secured).toBe(true);
+    await vi.waitFor(() => expect(tcp.recorder.opened.length + tls.recorder.opened.length).toBe(2), WAIT);
+    expect(limit.open).toBe(2);
+
+    const overTcp = await tcpClient(tcp.address);
+    const overTls = tlsClient(tls.address);
+    expect(await overTls.secured).toBe(false); // no ServerHello: refused before the handshake
+    await vi.waitFor(() => expect(overTcp.closed()).toBe(true), WAIT);
+    expect(rejected.sort()).toEqual([
+      ['tcp', 'total-limit'],
+      ['tls', 'total-limit'],
+    ]);
+    // An outgoing connection needs a place too, and none is opened without one.
+    const server = await listenServer((onConnection) => createNetServer(onConnection));
+    await expect(tcp.transport.connect(server.address)).rejects.toThrow(/connection limit reached \(2\)/);
+    expect(server.peers).toEqual([]);
+
+    // A closed connection gives its place back, whichever transport it was on.
+    first.socket.end();
+    await vi.waitFor(() => expect(limit.open).toBe(1), WAIT);
+    const third = tlsClient(tls.address);
+    expect(await third.secured).toBe(true);
+    await vi.waitFor(() => expect(tls.recorder.opened).toHaveLength(2), WAIT);
+    await tls.transport.close();
+    await vi.waitFor(() => expect(limit.open).toBe(0), WAIT);
+    // An outgoing flow holds a place that an accepted connection then cannot take.
+    const outgoing = await tcp.transport.connect(server.address);
+    expect(tcp.transport.flow(outgoing)?.direction).toBe('outbound');
+    await tcpClient(tcp.address);
+    await vi.waitFor(() => expect(tcp.recorder.opened).toHaveLength(3), WAIT);
+    expect(limit.open).toBe(2);
+    const refused = await tcpClient(tcp.address);
+    await vi.waitFor(() => expect(refused.closed()).toBe(true), WAIT);
+    expect(rejected.filter(([, reason]) => reason === 'total-limit')).toHaveLength(3);
+  });
+
+  it('closes a flow whose message trickles in for longer than messageTimeoutMs, and reports it', async () => {
+    const timedOut: string[] = [];
+    const { recorder, address } = await startTransport({
+      messageTimeoutMs: 400,
+      idleTimeoutMs: 60_000,
+      closeGraceMs: 100,
+      onMessageTimeout: (flowId) => timedOut.push(flowId),
+    });
+    const peer = await tcpClient(address);
+    // One byte every 40 ms: the idle timeout never fires, the message would take 16 s.
+    const slow = trickle(peer, options(20), 1, 40);
+    await vi.waitFor(() => expect(peer.closed()).toBe(true), { timeout: 3000, interval: 5 });
+    const after = Date.now() - slow.started;
+    await slow.done;
+    expect(after).toBeGreaterThanOrEqual(400);
+    expect(after).toBeLessThan(400 + 600);
+    expect(timedOut).toEqual([recorder.opened[0]!.flowId]);
+    expect(recorder.messages).toEqual([]);
+    await vi.waitFor(() => expect(recorder.closed).toEqual(timedOut), WAIT);
+  });
+
+  it('does not start the message clock for CRLF keep-alives between messages (RFC 5626 §4.4.1)', async () => {
+    const timedOut: string[] = [];
+    const { recorder, address } = await startTransport({
+      messageTimeoutMs: 200,
+      onMessageTimeout: (flowId) => timedOut.push(flowId),
+    });
+    const peer = await tcpClient(address);
+    peer.socket.write(options(21));
+    for (let i = 0; i < 5; i++) {
+      peer.socket.write('\r\n');
+      await sleep(60);
+      peer.socket.write('\r\n'); // a ping split in two, 60 ms apart
+      await sleep(60);
+    }
+    peer.socket.write('\r\n'); // half a ping, left buffered for longer than the timeout
+    await sleep(400);
+    expect(peer.closed()).toBe(false);
+    expect(peer.data()).toBe('\r\n'.repeat(5));
+    peer.socket.write(`\r\n${options(22).toString()}`);
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(2), WAIT);
+    expect(timedOut).toEqual([]);
+  });
+
+  it('passes messages that each arrive within the timeout, restarting the clock for every message', async () => {
+    const timedOut: string[] = [];
+    const { recorder, address } = await startTransport({
+      messageTimeoutMs: 300,
+      onMessageTimeout: (flowId) => timedOut.push(flowId),
+    });
+    const peer = await tcpClient(address);
+    const [a, b, c] = [invite(23), invite(24), invite(25)];
+    // Each message takes 200 ms; three of them take twice the timeout. The last part of one
+    // message and the first of the next go in one write.
+    peer.socket.write(a.subarray(0, 100));
+    await sleep(100);
+    peer.socket.write(a.subarray(100, 200));
+    await sleep(100);
+    peer.socket.write(Buffer.concat([a.subarray(200), b.subarray(0, 100)]));
+    await sleep(100);
+    peer.socket.write(b.subarray(100, 200));
+    await sleep(100);
+    peer.socket.write(Buffer.concat([b.subarray(200), c.subarray(0, 100)]));
+    await sleep(200);
+    peer.socket.write(c.subarray(100));
+    await vi.waitFor(() => expect(recorder.messages).toHaveLength(3), WAIT);
+    await sleep(400); // nothing buffered any more: no clock runs
+    expect(recorder.messages.map((m) => m.message.callId)).toEqual([
+      'invite-23@test',
+      'invite-24@test',
+      'invite-25@test',
+    ]);
+    expect(timedOut).toEqual([]);
+    expect(peer.closed()).toBe(false);
+  });
+
+  it('destroys a flow whose peer sends keep-alive pings without reading the pongs', async () => {
+    const { recorder, address } = await startTransport({ maxWriteBufferBytes: 1024 });
+    const peer = await tcpClient(address);
+    peer.socket.pause(); // reads nothing: the pongs pile up in the kernel, then in the edge
+    // Pings until the edge gives up on the peer: a few MiB fill the kernel's buffers (unbounded,
+    // the pongs would queue in the edge for as long as pings come).
+    const pings = Buffer.from('\r\n\r\n'.repeat(16 * 1024));
+    const started = Date.now();
+    for (let written = 0; !peer.closed() && written < 64 * 1024 * 1024 && Date.now() - started < 3000;) {
+      if (!peer.socket.write(pings)) await new Promise((r) => peer.socket.once('drain', r).once('close', r));
+      written += pings.length;
+    }
+    await vi.waitFor(() => expect(recorder.closed).toHaveLength(1), WAIT);
+  });
+
+  it('closes a flow whose unfinished message outgrows maxMessageSize instead of buffering it', async () => {
+    const { recorder, address } = await startTransport({ maxMessageSize: 2048, messageTimeoutMs: 0 });
+    const peer = await tcpClient(address);
+    // A header section that never ends: 64 KiB written 512 bytes at a time.
+    const endless = Buffer.from('OPTIONS sip:edge@example.com SIP/2.0\r\nX-Junk: '.padEnd(64 * 1024, 'y'));
+    await trickle(peer, endless, 512, 1).done;
+    await vi.waitFor(() => expect(peer.closed()).toBe(true), WAIT);
+    expect(recorder.errors).toHaveLength(1);
+    expect(recorder.errors[0]).toMatchObject({ fatal: true, error: { code: 'too-large' } });
+    expect(recorder.messages).toEqual([]);
   });
 });

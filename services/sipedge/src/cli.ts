@@ -1,8 +1,9 @@
-/** The command line: `sipedge [all|edge|worker] [--config FILE]`. */
+/** The command line: `sipedge [all|edge|worker] [--config FILE]`, or `sipedge admin …` (admin-cli.ts). */
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from './roles.js';
 
 export const USAGE = `Usage: sipedge [all|edge|worker] [--config FILE]
+       sipedge admin bans [list|add ADDRESS|lift ADDRESS] [--url URL]   (sipedge admin --help)
 
 Roles:
   all     an edge and a worker in one process (the default). Without REDIS_URL and NATS_URL
@@ -18,9 +19,13 @@ Settings: docs/configuration.md
 `;
 
 export type Command =
-  { kind: 'run'; role: Role; configFile?: string } | { kind: 'help' } | { kind: 'usage-error'; message: string };
+  | { kind: 'run'; role: Role; configFile?: string }
+  | { kind: 'admin'; args: string[] }
+  | { kind: 'help' }
+  | { kind: 'usage-error'; message: string };
 
 export function parseCommandLine(argv: readonly string[]): Command {
+  if (argv[0] === 'admin') return { kind: 'admin', args: argv.slice(1) };
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * The sipedge executable: `sipedge [all|edge|worker] [--config FILE]` (`npm start` is `sipedge
- * all`). Settings come from the YAML file and environment variables, the environment winning
+ * all`), and `sipedge admin …` against a running fleet's admin API. Settings come from the YAML file and environment variables, the environment winning
  * (docs/configuration.md). A usage error exits 2, a bad setting or a failed start 1; SIGTERM or
  * SIGINT drains and exits 0.
  */
 import { runMain, stopOnSignals } from '@sipedge/config';
 import { createLogger } from '@sipedge/telemetry';
+import { runAdmin } from './admin-cli.js';
 import { type Command, USAGE, parseCommandLine } from './cli.js';
 import { loadSettings } from './config-file.js';
 import { planRole, roleLogger, startRole } from './roles.js';
@@ -23,7 +24,12 @@ async function run({ role, configFile }: Extract<Command, { kind: 'run' }>): Pro
 }
 
 const command = parseCommandLine(process.argv.slice(2));
-if (command.kind === 'help') {
+if (command.kind === 'admin') {
+  const result = await runAdmin(command.args, process.env, fetch);
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exitCode = result.exitCode;
+} else if (command.kind === 'help') {
   process.stdout.write(USAGE);
 } else if (command.kind === 'usage-error') {
   process.stderr.write(`sipedge: ${command.message}\n\n${USAGE}`);

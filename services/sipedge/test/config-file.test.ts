@@ -157,6 +157,7 @@ routing:
       ...loadSettings(configFile(inline), {}).env,
       NATS_URL: 'nats://127.0.0.1:4222',
       REDIS_URL: 'redis://127.0.0.1:6379',
+      SIPEDGE_FLEET_SECRET: FLEET_SECRET,
     });
     expect(plan.worker?.routing.staticRoutes).toEqual([
       { match: { domain: 'pstn.example.net' }, to: { dispatcher: 'gateways' } },
@@ -179,7 +180,11 @@ describe('roles and connections', () => {
   });
 
   it('runs all on Redis and NATS with both set, and refuses only one of them', () => {
-    const urls = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const urls = {
+      NATS_URL: 'nats://127.0.0.1:4222',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      SIPEDGE_FLEET_SECRET: FLEET_SECRET,
+    };
     expect(() => planRole('all', urls)).toThrow(/SIPEDGE_EDGE_ID/);
     expect(planRole('all', { ...urls, SIPEDGE_EDGE_ID: 'e1' }).connections).toEqual({
       natsUrl: urls.NATS_URL,
@@ -191,9 +196,34 @@ describe('roles and connections', () => {
 
   it('needs REDIS_URL and NATS_URL for an edge or a worker, and configures only its part', () => {
     expect(() => planRole('worker', {})).toThrow(/^NATS_URL/);
-    const urls = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const urls = {
+      NATS_URL: 'nats://127.0.0.1:4222',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      SIPEDGE_FLEET_SECRET: FLEET_SECRET,
+    };
     const worker = planRole('worker', urls);
     expect([worker.edge, worker.worker?.workerId]).toEqual([undefined, `worker-${process.pid}`]);
     expect(planRole('edge', { ...urls, SIPEDGE_EDGE_ID: 'e1' }).worker).toBeUndefined();
   });
+
+  it('needs the fleet secret for a worker in a fleet, and makes a random one standalone', () => {
+    const urls = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(() => planRole('worker', urls)).toThrow(/^SIPEDGE_FLEET_SECRET: required in a fleet/);
+    expect(() => planRole('worker', { ...urls, SIPEDGE_FLEET_SECRET: 'short' })).toThrow(
+      /^SIPEDGE_FLEET_SECRET: expected at least 32 characters/,
+    );
+    expect(() =>
+      planRole('worker', { ...urls, SIPEDGE_FLEET_SECRET: FLEET_SECRET, SIPEDGE_FLEET_SECRET_PREVIOUS: 'old' }),
+    ).toThrow(/^SIPEDGE_FLEET_SECRET_PREVIOUS: expected at least 32 characters/);
+    expect(planRole('edge', { ...urls, SIPEDGE_EDGE_ID: 'e1' }).edge?.edgeId).toBe('e1');
+    const standalone = [planRole('all', {}), planRole('all', {})];
+    expect(standalone.map((p) => p.randomFleetSecret)).toEqual([true, true]);
+    expect(standalone[0]!.worker!.fleetSecret!.secret).not.toBe(standalone[1]!.worker!.fleetSecret!.secret);
+    expect(planRole('all', { SIPEDGE_FLEET_SECRET: FLEET_SECRET }).worker?.fleetSecret).toEqual({
+      secret: FLEET_SECRET,
+      previous: [],
+    });
+  });
 });
+
+const FLEET_SECRET = 'a-fleet-secret-of-at-least-32-characters';

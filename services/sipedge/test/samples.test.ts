@@ -6,7 +6,12 @@ import { planRole } from '../src/roles.js';
 
 const configDir = new URL('../../../config/', import.meta.url).pathname;
 const secret = { SIPEDGE_AUTH_SECRET: 'a-secret-of-at-least-32-characters!' };
-const fleet = { NATS_URL: 'nats://127.0.0.1:4222', REDIS_URL: 'redis://127.0.0.1:6379', SIPEDGE_EDGE_ID: 'edge-1' };
+const fleet = {
+  NATS_URL: 'nats://127.0.0.1:4222',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  SIPEDGE_EDGE_ID: 'edge-1',
+  SIPEDGE_FLEET_SECRET: 'a-fleet-secret-of-at-least-32-characters',
+};
 
 /** The edge and worker configuration a sample gives, through the real loader. */
 function plan(name: string, environment: Record<string, string> = {}) {

@@ -1,3 +1,4 @@
+import { AuthFailures, Bans } from '@sipedge/abuse';
 import { TableUserDirectory, firstFound } from '@sipedge/auth';
 import type { Bus } from '@sipedge/bus';
 import { CidrSet } from '@sipedge/net';
@@ -23,6 +24,14 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
   const trusted = new CidrSet(config.trusted, 'SIPEDGE_TRUSTED');
   const routeTokens = config.fleetSecret;
   if (routeTokens === undefined) throw new TypeError('createWorker: the worker configuration has no fleet secret');
+  const { abuse } = config;
+  const bans = new Bans(
+    stores.abuse,
+    bus,
+    (a) => abuse.exempt.has(a),
+    abuse.bans,
+    logger.child({ component: 'abuse' }),
+  );
   return new Worker(
     {
       proxy: config.proxy,
@@ -40,6 +49,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
       edges: stores.edges,
       timers,
       logger,
+      bans,
       tu: {
         proxy: config.proxy,
         locations: stores.locations,
@@ -69,6 +79,8 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
                 nonceTtlMs: 300_000,
                 register: config.auth.register,
                 proxy: config.auth.proxy,
+                bans,
+                failures: new AuthFailures(stores.abuse, bans, abuse.authFailures, logger),
               },
             }),
       },

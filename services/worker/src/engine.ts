@@ -62,6 +62,8 @@ export type Decision =
    * its retransmissions get the identical response and its ACK is absorbed.
    */
   | { kind: 'respond'; response: SipMessage; stateless?: boolean }
+  /** Nothing at all: the source is banned (abuse protection), it gets no answer and leaves no state. */
+  | { kind: 'ignore' }
   | {
       kind: 'proxy';
       /** The request after route pre-processing. */
@@ -104,6 +106,7 @@ export function createCall(
   };
   const run = new Run(record, now, settings);
   run.serverStep('s', created);
+  if (decision.kind === 'ignore') throw new TypeError('createCall: an ignored request has no call');
   if (decision.kind === 'respond') {
     run.sendResponse(decision.response);
   } else {

@@ -1,3 +1,4 @@
+import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
 import { MIN_ROUTE_SECRET_BYTES, type ProxyConfig, type RouteTokenKeys } from '@sipedge/proxy';
@@ -40,6 +41,8 @@ export interface WorkerEnvConfig {
     proxy: boolean;
   };
   registrar: { minExpires: number; maxExpires: number; defaultExpires: number };
+  /** Bans and failed-authentication counting (the edges read the same settings). */
+  abuse: AbuseSettings;
 }
 
 /**
@@ -89,6 +92,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       holdDownMs: env.int('SIPEDGE_PROBE_HOLD_DOWN_MS', 30_000, 1),
     },
     blacklistTtlMs: env.int('SIPEDGE_BLACKLIST_TTL_MS', 60_000, 1),
+    abuse: abuseSettingsFromEnv(environment),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),
       maxExpires: env.int('SIPEDGE_MAX_EXPIRES', 3600, 1),

@@ -58,6 +58,10 @@ export interface AuthSettings {
   register: boolean;
   /** Challenge initial requests from untrusted sources before routing them (407, §22.3, F4). */
   proxy: boolean;
+  /** The fleet's bans: a banned source's credentials are not even looked at (`Bans` of `@sipedge/abuse`). */
+  bans?: { isBanned(address: string, now: number): boolean };
+  /** Counts failed authentications and bans sources that fail too often (`AuthFailures` of `@sipedge/abuse`). */
+  failures?: { failed(address: string, realm: string, username: string | undefined, now: number): Promise<boolean> };
 }
 
 export interface TuDeps {
@@ -131,8 +135,9 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   const trusted = deps.isTrusted(origin.source.address);
   let authenticated = false;
   if (deps.auth?.proxy === true && !trusted && !inDialog && request.method !== 'ACK' && request.method !== 'CANCEL') {
-    const checked = await authenticate(template, 'proxy-authorization', deps.auth, now);
-    if (checked.challenge !== undefined) return challenge(request, checked.challenge);
+    const checked = await authenticate(template, 'proxy-authorization', deps.auth, origin.source.address, now);
+    if (checked.kind === 'banned') return { kind: 'ignore' };
+    if (checked.kind === 'challenge') return challenge(request, checked.challenge);
     authenticated = true;
   }
   // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or
@@ -144,14 +149,19 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
     locations: deps.locations,
     now,
     staticRoutes: deps.staticRoutes ?? [],
-    ...(deps.isKnownUser === undefined ? {} : { isKnownUser: deps.isKnownUser }),
+    // No user enumeration: with authentication configured, an untrusted source that has not
+    // authenticated is not told whether a user exists (480 for all users without bindings).
+    ...(deps.isKnownUser === undefined || (deps.auth !== undefined && !trusted && !authenticated && !inDialog)
+      ? {}
+      : { isKnownUser: deps.isKnownUser }),
   });
   if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
   let forwardTemplate = template;
   /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
   const targets: { uri: string; q: number; flow?: Hop; flowOnly?: boolean; dispatch?: string[] }[] = [];
   for (const target of outcome.targets) {
-    if (target.source === 'foreign' && !mayRelay) {
+    // A maddr Request-URI (§16.5) is the only target and may point anywhere: relaying too.
+    if ((target.source === 'foreign' || target.source === 'maddr') && !mayRelay) {
       return respond(403, { reason: 'Relaying Denied' });
     }
     if (target.dispatcher !== undefined) {
@@ -236,9 +246,10 @@ async function register(
 ): Promise<Decision> {
   let authorizedUser: { username: string } | undefined;
   if (deps.auth?.register === true) {
-    const checked = await authenticate(request, 'authorization', deps.auth, now);
-    if (checked.challenge !== undefined) return challenge(request, checked.challenge);
-    authorizedUser = { username: checked.username! };
+    const checked = await authenticate(request, 'authorization', deps.auth, origin.source.address, now);
+    if (checked.kind === 'banned') return { kind: 'ignore' };
+    if (checked.kind === 'challenge') return challenge(request, checked.challenge);
+    authorizedUser = { username: checked.username };
   }
   const outcome = await processRegister(request, {
     locations: deps.locations,
@@ -263,19 +274,36 @@ async function register(
   return respond(404);
 }
 
-/** Digest verification (§22): the username when the request is authenticated, else the challenge to send. */
+/** What digest verification decided: authenticated, a challenge to send, or a banned source to ignore. */
+type Authentication =
+  | { kind: 'ok'; username: string }
+  | { kind: 'challenge'; challenge: { status: number; headers: HeaderList } }
+  | { kind: 'banned' };
+
+/**
+ * Digest verification (§22). A banned source is ignored before its credentials are looked at; a
+ * failed verification (wrong response, unknown user, replayed nonce count) is counted against the
+ * source and the user, and the source that crosses a threshold is banned before it hears back.
+ * An unknown user and a wrong password get the same challenge (no user enumeration).
+ */
 async function authenticate(
   request: SipMessage,
   header: 'authorization' | 'proxy-authorization',
   auth: AuthSettings,
+  source: string,
   now: number,
-): Promise<{ username?: string; challenge?: { status: number; headers: HeaderList } }> {
+): Promise<Authentication> {
+  if (auth.bans?.isBanned(source, now) === true) return { kind: 'banned' };
   const options = { nonceStore: auth.nonceStore, hmac: auth.hmac, now };
   const result = await verify({ ...options, request, header, realm: auth.realm, users: auth.users });
   if (result.outcome === 'ok') {
     // Our realm's credentials are consumed; other realms' go on untouched (§22.3, D6).
     if (header === 'proxy-authorization') removeCredentialRows(request, header, result.ourRows);
-    return { username: result.username };
+    return { kind: 'ok', username: result.username };
+  }
+  if (result.outcome === 'failed' || result.outcome === 'replay') {
+    const banned = await auth.failures?.failed(source, auth.realm, result.username, now);
+    if (banned === true) return { kind: 'banned' };
   }
   const created = await createChallenge({
     ...options,
@@ -286,7 +314,10 @@ async function authenticate(
     // The same request (a retransmission) gets the same challenge (D7).
     seed: statelessToTag(request),
   });
-  return { challenge: { status: challengeStatus(header), headers: challengeHeaders(header, created) } };
+  return {
+    kind: 'challenge',
+    challenge: { status: challengeStatus(header), headers: challengeHeaders(header, created) },
+  };
 }
 
 /** A digest challenge answered without state: deterministic To-tag, no record (§8.2.7, D7). */

@@ -21,6 +21,7 @@ import {
   parseOurBranch,
   preprocessRoutes,
   statelessBranch,
+  validateRequest,
   verifiedDialog,
 } from '@sipedge/proxy';
 import {
@@ -70,6 +71,8 @@ export interface WorkerDeps {
   timers: TimerService;
   tu: TuDeps;
   logger: Logger;
+  /** The fleet's bans as this worker sees them (kept in sync while the worker runs). */
+  bans?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 export interface WorkerSettings extends EngineSettings {
@@ -157,6 +160,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    await this.deps.bans?.start();
     if (this.deps.edges !== undefined) {
       await this.refreshLiveEdges();
       this.liveEdgesTimer = setInterval(() => void this.refreshLiveEdges(), this.settings.liveEdgesRefreshMs ?? 1000);
@@ -174,6 +178,7 @@ export class Worker {
     this.prober?.stop();
     await this.subscription?.unsubscribe();
     await this.deps.timers.close();
+    await this.deps.bans?.stop();
   }
 
   /** One message from an edge; the reply (over TCP/TLS) acknowledges that it was taken over. */
@@ -232,6 +237,7 @@ export class Worker {
     const attributes = { ...span.attributes, ...endpointAttributes('client', meta.source) };
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
       const decision = await this.orderHops(await decide(message, meta, this.tu, now), now);
+      if (decision.kind === 'ignore') return;
       if (decision.kind === 'respond' && decision.stateless === true) {
         await this.sendLocalResponse(decision.response, message, meta);
         return;
@@ -316,6 +322,7 @@ export class Worker {
       await decide(message, meta, { ...this.tu, statelessResponses: true }, now),
       now,
     );
+    if (decision.kind === 'ignore') return;
     if (decision.kind === 'respond') return this.sendLocalResponse(decision.response, message, meta);
     const [target] = decision.targets;
     const hop = target?.hops[0];
@@ -352,6 +359,17 @@ export class Worker {
 
   /** §16.11: forward without state (2xx ACK, CANCEL without context): route, new deterministic branch. */
   private async statelessRequest(message: SipMessage, meta: InboundMeta): Promise<void> {
+    // §16.3 as for every request forwarded (e.g. an ACK with Max-Forwards 0, a Route that is not a
+    // SIP URI): an ACK that fails it is dropped (§17), a CANCEL answered.
+    const valid = validateRequest(message, this.settings.proxy);
+    if (!valid.ok) {
+      if (message.method === 'CANCEL') {
+        const { status, reason, headers } = valid;
+        const response = buildResponse(message, status, { reason, headers, toTag: statelessToTag(message) });
+        await this.sendLocalResponse(response, message, meta);
+      }
+      return;
+    }
     const { request, actions } = preprocessRoutes(message, this.settings.proxy, {
       transport: meta.transport,
       port: meta.local.port,

@@ -145,6 +145,13 @@ describe('dialog trust: forged dialogs from an untrusted source', () => {
     },
   );
 
+  it('a maddr Request-URI from an untrusted source is relaying too: 403, nothing relayed', async () => {
+    h = await Harness.start(1, { isTrusted: () => false });
+    await h.receive(request({ method: 'INVITE', uri: `sip:bob@example.com;maddr=${VICTIM.address}`, callId: 'maddr' }));
+    expect((await answerTo('maddr', 'INVITE')).message.status).toBe(403);
+    expect(h.sent.filter((s) => s.meta.destination.address === VICTIM.address)).toEqual([]);
+  });
+
   it('with proxy authentication on, a forged dialog is challenged (407), not relayed', async () => {
     h = await Harness.start(1, { isTrusted: () => false, auth: PROXY_AUTH });
     const callId = 'forged-auth';

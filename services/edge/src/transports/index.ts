@@ -1,6 +1,7 @@
 export type { Arrival, Endpoint, TransportHandler, TransportName } from './types.js';
 export { UdpTransport, type UdpTransportOptions } from './udp.js';
 export { StreamTransport, type StreamTransportOptions, type StreamRejectReason, type FlowInfo } from './stream.js';
+export { ConnectionLimit } from './connection-limit.js';
 export {
   tcpSockets,
   tlsSockets,
@@ -8,6 +9,17 @@ export {
   type StreamConnectOptions,
   type OpenOptions,
   type TlsSettings,
+  type TlsSockets,
 } from './stream-sockets.js';
+export {
+  checkTlsProtocol,
+  tlsProtocol,
+  TlsCredentialsError,
+  type CertifiedKey,
+  type TlsCredentials,
+  type TlsProtocol,
+} from './tls-credentials.js';
+export { readTlsFiles, TlsFileError, type CertificateFiles, type TlsFiles } from './tls-files.js';
+export { reloadTlsFilesOnChange, type TlsReloadOptions } from './tls-reload.js';
 export { newFlowId } from './flow-id.js';
 export { parseEndpoint, formatEndpoint, normalizeAddress, familyOf, type AddressFamily } from './endpoint.js';

@@ -3,6 +3,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type SecureVers
 import type { Logger } from '@sipedge/telemetry';
 import { familyOf, formatEndpoint } from './endpoint.js';
 import { messageOf } from './internal.js';
+import { type TlsCredentials, tlsContexts, tlsProtocol } from './tls-credentials.js';
 import type { Endpoint } from './types.js';
 
 /** Options of one outgoing connection. */
@@ -36,6 +37,8 @@ export interface StreamSockets {
   accept(raw: Socket, ready: (socket: Socket) => void): void;
   /** Opens an outgoing connection; resolves once it can carry SIP (TLS: handshake done, peer verified). */
   connect(destination: Endpoint, options: OpenOptions): Promise<Socket>;
+  /** Releases what the sockets hold beyond connections (e.g. watched certificate files); called by the transport's close(). */
+  close?(): void;
 }
 
 /** Plain TCP. */
@@ -54,19 +57,22 @@ export function tcpSockets(): StreamSockets {
   };
 }
 
-export interface TlsSettings {
-  /** Private key (PEM) of the edge's certificate: served to clients, presented to servers that ask. */
-  key: string | Buffer;
-  /** Certificate chain (PEM), leaf first. */
-  cert: string | Buffer;
-  /** Trusted CA certificates (PEM) for verifying peers; default: Node's bundled root store. */
-  ca?: string | Buffer | Array<string | Buffer>;
+/**
+ * The TLS side: its credentials (certificate, SNI certificates, CA; replaceable while running, see
+ * TlsSockets.update) and how it negotiates.
+ */
+export interface TlsSettings extends TlsCredentials {
   /** Lowest protocol version accepted, both directions (default TLSv1.2). */
   minVersion?: SecureVersion;
+  /** OpenSSL cipher list, both directions (TLS 1.3 suites may be included); default Node's. */
+  ciphers?: string;
   /** An accepted connection that has not completed its handshake by then is dropped (default 10 s). */
   handshakeTimeoutMs?: number;
   server?: {
-    /** Ask clients for a certificate (mutual TLS; default false). */
+    /**
+     * Ask clients for a certificate (mutual TLS; default false). A client that presents one that
+     * does not verify against `ca` is refused, whatever `rejectUnauthorized` says.
+     */
     requestCert?: boolean;
     /** With `requestCert`: refuse clients without a certificate that verifies against `ca` (default true). */
     rejectUnauthorized?: boolean;
@@ -81,21 +87,34 @@ export interface TlsSettings {
   };
 }
 
+/** TLS StreamSockets whose credentials can be replaced while they run. */
+export interface TlsSockets extends StreamSockets {
+  readonly transport: 'tls';
+  /**
+   * Serves `credentials` to the next clients (certificate, SNI certificates, CA) and presents them
+   * on the next outgoing connections; connections already open keep theirs. Throws a
+   * TlsCredentialsError, changing nothing, when they are not usable.
+   */
+  update(credentials: TlsCredentials): void;
+}
+
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * TLS over the accepted TCP connections: each one is injected into a TLS server that never
  * listens itself (`server.emit('connection')`, as node:tls documents), whose `secureConnection`
- * gives the TLS socket back, matched to its connection by address and port of both ends.
+ * gives the TLS socket back, matched to its connection by address and port of both ends. The
+ * certificate is chosen by the client's SNI (`SNICallback`, see TlsContexts.forServername);
+ * `update` swaps the default context (`server.setSecureContext`) and the SNI contexts together.
  */
-export function tlsSockets(settings: TlsSettings, logger: Logger): StreamSockets {
-  const minVersion = settings.minVersion ?? 'TLSv1.2';
+export function tlsSockets(settings: TlsSettings, logger: Logger): TlsSockets {
+  const protocol = tlsProtocol(settings);
+  let contexts = tlsContexts(settings, protocol);
+  const requestCert = settings.server?.requestCert ?? false;
   const server = createTlsServer({
-    key: settings.key,
-    cert: settings.cert,
-    ca: settings.ca,
-    minVersion,
-    requestCert: settings.server?.requestCert ?? false,
+    ...contexts.server,
+    SNICallback: (servername, done) => done(null, contexts.forServername(servername)),
+    requestCert,
     rejectUnauthorized: settings.server?.rejectUnauthorized ?? true,
     handshakeTimeout: settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
   });
@@ -104,7 +123,13 @@ export function tlsSockets(settings: TlsSettings, logger: Logger): StreamSockets
     const key = connectionKey(socket);
     const ready = waiting.get(key);
     waiting.delete(key);
-    if (ready) ready(socket);
+    if (requestCert && !socket.authorized && presentedCertificate(socket)) {
+      logger.debug(
+        { remote: socket.remoteAddress, port: socket.remotePort, reason: String(socket.authorizationError) },
+        'tls: client certificate does not verify, connection refused',
+      );
+      socket.destroy();
+    } else if (ready) ready(socket);
     else socket.destroy(); // its TCP connection is gone already
   });
   server.on('tlsClientError', (error, socket) => {
@@ -126,6 +151,7 @@ export function tlsSockets(settings: TlsSettings, logger: Logger): StreamSockets
     },
     connect(destination, options) {
       const servername = options.servername ?? settings.client?.servername;
+      const { key, cert, ca } = contexts.client;
       return open(
         'tls',
         () =>
@@ -135,10 +161,10 @@ export function tlsSockets(settings: TlsSettings, logger: Logger): StreamSockets
             // An IP address is not a valid SNI name (RFC 6066 §3); the certificate is then checked
             // against the destination address.
             servername: servername !== undefined && familyOf(servername) === undefined ? servername : undefined,
-            ca: settings.ca,
-            key: presentCertificate ? settings.key : undefined,
-            cert: presentCertificate ? settings.cert : undefined,
-            minVersion,
+            ca,
+            key: presentCertificate ? key : undefined,
+            cert: presentCertificate ? cert : undefined,
+            ...protocol,
             rejectUnauthorized: settings.client?.rejectUnauthorized ?? true,
           }),
         'secureConnect',
@@ -155,7 +181,17 @@ export function tlsSockets(settings: TlsSettings, logger: Logger): StreamSockets
         return socket;
       });
     },
+    update(credentials) {
+      const next = tlsContexts(credentials, protocol);
+      server.setSecureContext(next.server);
+      contexts = next;
+    },
   };
+}
+
+/** Whether the client sent a certificate (an empty object when it did not). */
+function presentedCertificate(socket: TLSSocket): boolean {
+  return Object.keys(socket.getPeerCertificate()).length > 0;
 }
 
 function connectionKey(socket: Socket): string {

@@ -4,15 +4,17 @@ import { DEFAULT_MAX_MESSAGE_SIZE, StreamFramer } from '@sipedge/sip';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { endpointOf, familyOf, formatEndpoint } from './endpoint.js';
 import { newFlowId } from './flow-id.js';
+import { ConnectionLimit } from './connection-limit.js';
 import { callHandler, messageOf } from './internal.js';
 import type { StreamConnectOptions, StreamSockets } from './stream-sockets.js';
 import type { Arrival, Endpoint, TransportHandler } from './types.js';
 
 /**
- * Why an accepted connection never became a flow: over the per-source limit (refused at once),
- * or (TLS) closed or failed before its handshake completed.
+ * Why an accepted connection never became a flow: over the per-source limit or the process's total
+ * (`connectionLimit`; both refused at once, before any TLS work), or (TLS) closed or failed before
+ * its handshake completed.
  */
-export type StreamRejectReason = 'per-source-limit' | 'handshake-failed';
+export type StreamRejectReason = 'banned' | 'per-source-limit' | 'total-limit' | 'handshake-failed';
 
 export interface StreamTransportOptions {
   /** TCP or TLS: `tcpSockets()` or `tlsSockets(settings, logger)`; one per transport. */
@@ -32,6 +34,19 @@ export interface StreamTransportOptions {
   idleTimeoutMs?: number;
   /** Accepted connections at once from one source IP address (default 100); outgoing ones do not count. */
   maxConnectionsPerSource?: number;
+  /**
+   * Connections at once, accepted and outgoing, shared with the process's other stream transports
+   * (TCP and TLS together); default: a limit of this transport's own of 5,000. An accepted
+   * connection beyond it is refused, a `connect()` beyond it rejects without opening a socket.
+   */
+  connectionLimit?: ConnectionLimit;
+  /**
+   * Once the first byte of a message has arrived, the whole message (header section and body) must
+   * have arrived within this long, or the flow is closed (default 10 s; 0: never). CRLF keep-alives
+   * between messages (RFC 5626 §4.4.1) do not start the clock. Unlike the idle timeout, which every
+   * byte restarts, this bounds how long a peer trickling bytes holds a connection and a buffer.
+   */
+  messageTimeoutMs?: number;
   /** `connect()` gives up after this long (default 10 s; TLS: including the handshake). */
   connectTimeoutMs?: number;
   /** A flow being closed gets this long to flush and end gracefully before it is destroyed (default 2 s). */
@@ -43,6 +58,10 @@ export interface StreamTransportOptions {
   maxWriteBufferBytes?: number;
   /** Called for every accepted connection that did not become a flow (for metrics). */
   onRejected?: (reason: StreamRejectReason, source: Endpoint) => void;
+  /** Sources refused at once when they connect (the fleet's bans), before any other work. */
+  isBanned?: (address: string) => boolean;
+  /** Called for every flow closed because a message did not arrive within `messageTimeoutMs` (for metrics). */
+  onMessageTimeout?: (flowId: string, source: Endpoint) => void;
   logger?: Logger;
 }
 
@@ -58,6 +77,8 @@ export interface FlowInfo {
 
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_CONNECTIONS_PER_SOURCE = 100;
+const DEFAULT_MAX_CONNECTIONS = 5_000;
+const DEFAULT_MESSAGE_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_GRACE_MS = 2000;
 const DEFAULT_MAX_WRITE_BUFFER_BYTES = 1024 * 1024;
@@ -69,6 +90,10 @@ interface Flow extends FlowInfo {
   /** end() was called: nothing more is sent or delivered. */
   closing: boolean;
   graceTimer: NodeJS.Timeout | undefined;
+  /** An outgoing flow's destination and TLS name, under which `connect` reuses it. */
+  reuseKey?: string;
+  /** Runs from the first byte of a message until the message is complete (`messageTimeoutMs`). */
+  messageTimer: NodeJS.Timeout | undefined;
   /** Settles when the socket has closed. */
   closed: Promise<void>;
 }
@@ -81,11 +106,12 @@ interface Listener {
 /**
  * The TCP or TLS side of an edge (which one is given by `sockets`). Every accepted connection,
  * and every connection opened by `connect()`, is a flow with a cluster-unique id, its own
- * StreamFramer and an idle timeout. The handler hears `flowOpened`, each framed message
- * (`streamMessage`) or invalid message (`streamError`, not fatal), and `flowClosed`; CRLFCRLF
- * pings are answered with CRLF here (RFC 5626 §4.4.1, B9). A fatal framing error is reported and
- * the flow is then ended: a response the core sends synchronously from `streamError` still goes
- * out before the FIN.
+ * StreamFramer, an idle timeout and a message timeout; connections are limited per source and,
+ * with the process's other stream transport, in total (`connectionLimit`). The handler hears
+ * `flowOpened`, each framed message (`streamMessage`) or invalid message (`streamError`, not
+ * fatal), and `flowClosed`; CRLFCRLF pings are answered with CRLF here (RFC 5626 §4.4.1, B9). A
+ * fatal framing error is reported and the flow is then ended: a response the core sends
+ * synchronously from `streamError` still goes out before the FIN.
  *
  * Socket errors (resets, handshake failures) are logged at debug level and end the flow; they
  * never throw. The transport keeps no SIP state.
@@ -96,11 +122,17 @@ export class StreamTransport {
   readonly #logger: Logger;
   readonly #idleTimeoutMs: number;
   readonly #maxPerSource: number;
+  readonly #connections: ConnectionLimit;
+  readonly #messageTimeoutMs: number;
   readonly #closeGraceMs: number;
   readonly #maxWriteBuffer: number;
   readonly #maxMessageSize: number;
   #listeners: Listener[] = [];
   readonly #flows = new Map<string, Flow>();
+  /** Open outgoing flows by destination and TLS name (`connect` reuses them). */
+  readonly #outbound = new Map<string, string>();
+  /** Outgoing connections being opened, by the same key: a second caller waits for the first's. */
+  readonly #connecting = new Map<string, Promise<string>>();
   /** Accepted connections per source address (including TLS ones still in their handshake). */
   readonly #perSource = new Map<string, number>();
   /** Accepted connections not yet flows (TLS handshakes). */
@@ -121,6 +153,8 @@ export class StreamTransport {
     this.#logger = options.logger ?? createLogger({ name: 'edge' }).child({ component: this.transport });
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#maxPerSource = options.maxConnectionsPerSource ?? DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
+    this.#connections = options.connectionLimit ?? new ConnectionLimit(DEFAULT_MAX_CONNECTIONS);
+    this.#messageTimeoutMs = options.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
     this.#closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.#maxWriteBuffer = options.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES;
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
@@ -169,9 +203,18 @@ export class StreamTransport {
   send(flowId: string, data: Uint8Array): boolean {
     const flow = this.#flows.get(flowId);
     if (!flow || flow.closing || !flow.socket.writable) return false;
+    return this.#write(flow, data);
+  }
+
+  /**
+   * Queues `data` on an open flow, within `maxWriteBufferBytes`: everything the transport writes
+   * (messages and keep-alive pongs alike) goes through here, so that a peer that sends but does
+   * not read cannot make the queue grow. Beyond the bound the flow is destroyed and false returned.
+   */
+  #write(flow: Flow, data: Uint8Array): boolean {
     if (flow.socket.writableLength + data.length > this.#maxWriteBuffer) {
       this.#logger.warn(
-        { flowId, queued: flow.socket.writableLength, remote: formatEndpoint(flow.remote) },
+        { flowId: flow.id, queued: flow.socket.writableLength, remote: formatEndpoint(flow.remote) },
         `${this.transport}: peer does not read, flow destroyed`,
       );
       flow.closing = true;
@@ -183,18 +226,57 @@ export class StreamTransport {
   }
 
   /**
-   * Opens a connection to `destination` (an IP literal) and registers it as a flow exactly like
-   * an accepted one (`flowOpened` is reported, what arrives on it is read), resolving with its
-   * id: for §18.2.2 (the response's original connection is gone) and for requests sent out over
-   * TCP/TLS. Rejects on a connection or TLS verification failure, on timeout, or once closed.
+   * A connection to `destination` (an IP literal), for requests sent out over TCP/TLS and for
+   * §18.2.2 (a response whose connection is gone): the open connection this edge opened to it
+   * before, if there is one (§18.1.1: connections are reused; one per destination and TLS name,
+   * however many requests), else one being opened for an earlier caller, else a new one,
+   * registered as a flow exactly like an accepted one (`flowOpened` is reported, what arrives on
+   * it is read). Resolves with the flow id. Rejects on a connection or TLS verification failure, on
+   * timeout, once closed, or when the process holds `connectionLimit` connections already (then no
+   * socket is opened).
    */
   async connect(destination: Endpoint, options: StreamConnectOptions = {}): Promise<string> {
-    if (this.#state !== 'open') throw new Error(`${this.transport}: cannot connect, transport is ${this.#state}`);
-    const socket = await this.#options.sockets.connect(destination, {
-      ...options,
-      timeoutMs: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      signal: this.#abort.signal,
+    const key = `${formatEndpoint(destination)} ${options.servername ?? ''}`;
+    const open = this.#outbound.get(key);
+    if (open !== undefined && this.flow(open) !== undefined) return open;
+    const pending = this.#connecting.get(key);
+    if (pending !== undefined) return pending;
+    const connecting = this.#open(destination, options).then((flowId) => {
+      const flow = this.#flows.get(flowId);
+      if (flow !== undefined) {
+        flow.reuseKey = key;
+        this.#outbound.set(key, flowId);
+      }
+      return flowId;
     });
+    this.#connecting.set(key, connecting);
+    try {
+      return await connecting;
+    } finally {
+      this.#connecting.delete(key);
+    }
+  }
+
+  /** Opens a new outgoing connection and makes it a flow (see `connect`). */
+  async #open(destination: Endpoint, options: StreamConnectOptions): Promise<string> {
+    if (this.#state !== 'open') throw new Error(`${this.transport}: cannot connect, transport is ${this.#state}`);
+    if (!this.#connections.acquire()) {
+      throw new Error(
+        `${this.transport}: connect to ${formatEndpoint(destination)}: connection limit reached (${this.#connections.max})`,
+      );
+    }
+    let socket: Socket;
+    try {
+      socket = await this.#options.sockets.connect(destination, {
+        ...options,
+        timeoutMs: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        signal: this.#abort.signal,
+      });
+    } catch (error) {
+      this.#connections.release();
+      throw error;
+    }
+    socket.once('close', () => this.#connections.release());
     if (this.#state !== 'open') {
       socket.destroy();
       throw new Error(`${this.transport}: connect to ${formatEndpoint(destination)}: transport closed`);
@@ -211,9 +293,10 @@ export class StreamTransport {
   }
 
   /**
-   * Stops listening, aborts connects in progress, drops connections still in their TLS handshake
-   * and ends every flow (destroying those not closed after `closeGraceMs`). Resolves when all
-   * sockets are closed (each flow's `flowClosed` has been reported). Idempotent.
+   * Stops listening, aborts connects in progress, closes `sockets` (StreamSockets.close), drops
+   * connections still in their TLS handshake and ends every flow (destroying those not closed
+   * after `closeGraceMs`). Resolves when all sockets are closed (each flow's `flowClosed` has
+   * been reported). Idempotent.
    */
   close(): Promise<void> {
     if (!this.#closing) {
@@ -221,6 +304,7 @@ export class StreamTransport {
       this.#listeners = [];
       this.#state = 'closed';
       this.#abort.abort();
+      this.#options.sockets.close?.();
       for (const raw of this.#pending) raw.destroy();
       const flows = [...this.#flows.values()];
       for (const flow of flows) this.#end(flow, 'transport closing');
@@ -269,19 +353,23 @@ export class StreamTransport {
       raw.destroy();
       return;
     }
+    if (this.#options.isBanned?.(source.address) === true) {
+      this.#refuse(raw, 'banned', source, 0);
+      return;
+    }
     const count = this.#perSource.get(source.address) ?? 0;
     if (count >= this.#maxPerSource) {
-      raw.destroy();
-      this.#logger.debug(
-        { remote: formatEndpoint(source), limit: this.#maxPerSource },
-        `${this.transport}: connection refused, per-source limit`,
-      );
-      this.#reject('per-source-limit', source);
+      this.#refuse(raw, 'per-source-limit', source, this.#maxPerSource);
+      return;
+    }
+    if (!this.#connections.acquire()) {
+      this.#refuse(raw, 'total-limit', source, this.#connections.max);
       return;
     }
     this.#perSource.set(source.address, count + 1);
     this.#pending.add(raw);
     raw.once('close', () => {
+      this.#connections.release();
       this.#pending.delete(raw);
       const left = (this.#perSource.get(source.address) ?? 1) - 1;
       if (left > 0) this.#perSource.set(source.address, left);
@@ -297,6 +385,13 @@ export class StreamTransport {
       }
       this.#openFlow(socket, 'inbound');
     });
+  }
+
+  /** Refuses an accepted connection over a limit: destroyed at once, before any TLS work. */
+  #refuse(raw: Socket, reason: 'banned' | 'per-source-limit' | 'total-limit', source: Endpoint, limit: number): void {
+    raw.destroy();
+    this.#logger.debug({ remote: formatEndpoint(source), limit }, `${this.transport}: connection refused, ${reason}`);
+    this.#reject(reason, source);
   }
 
   #reject(reason: StreamRejectReason, source: Endpoint): void {
@@ -315,6 +410,7 @@ export class StreamTransport {
       framer: new StreamFramer({ maxMessageSize: this.#maxMessageSize }),
       closing: false,
       graceTimer: undefined,
+      messageTimer: undefined,
       closed: new Promise((resolve) => socket.once('close', () => resolve())),
     };
     const handler = this.#options.handler;
@@ -330,8 +426,12 @@ export class StreamTransport {
     });
     socket.once('close', () => {
       clearTimeout(flow.graceTimer);
+      clearTimeout(flow.messageTimer);
       flow.closing = true;
       this.#flows.delete(flow.id);
+      if (flow.reuseKey !== undefined && this.#outbound.get(flow.reuseKey) === flow.id) {
+        this.#outbound.delete(flow.reuseKey);
+      }
       this.#logger.debug({ flowId: flow.id }, `${this.transport}: flow closed`);
       callHandler(this.#logger, 'flowClosed', () => handler.flowClosed(flow.id));
     });
@@ -354,20 +454,65 @@ export class StreamTransport {
       flowId: flow.id,
       receivedAt,
     });
+    let framed = false;
+    // The pongs of consecutive pings go out as one write, before whatever the handler sends next.
+    let pongs = 0;
+    const pong = (): void => {
+      if (pongs > 0) this.#write(flow, Buffer.alloc(pongs * CRLF.length, CRLF));
+      pongs = 0;
+    };
     for (const event of flow.framer.push(chunk)) {
       if (flow.closing) return;
       switch (event.type) {
         case 'message':
+          framed = true;
+          pong();
           callHandler(this.#logger, 'streamMessage', () => handler.streamMessage(event.message, arrival()));
           break;
         case 'keepalive':
-          flow.socket.write(CRLF);
+          pongs += 1;
           break;
         case 'error':
+          framed = true;
+          pong();
           callHandler(this.#logger, 'streamError', () => handler.streamError(event.error, event.fatal, arrival()));
           if (event.fatal) this.#end(flow, `framing error: ${event.error.message}`);
           break;
       }
+    }
+    if (flow.closing) return;
+    pong();
+    this.#timeMessage(flow, framed);
+  }
+
+  /**
+   * Keeps the message clock: stopped once a message is framed (`framed`) or nothing of one is
+   * buffered, started when a message's first bytes are buffered and it is not running. A push
+   * that completes one message and begins the next restarts it for the next.
+   */
+  #timeMessage(flow: Flow, framed: boolean): void {
+    if (this.#messageTimeoutMs <= 0) return;
+    const inMessage = flow.framer.inMessage;
+    if (flow.messageTimer !== undefined && (framed || !inMessage)) {
+      clearTimeout(flow.messageTimer);
+      flow.messageTimer = undefined;
+    }
+    if (inMessage && flow.messageTimer === undefined) {
+      flow.messageTimer = setTimeout(() => this.#messageTimedOut(flow), this.#messageTimeoutMs);
+    }
+  }
+
+  #messageTimedOut(flow: Flow): void {
+    flow.messageTimer = undefined;
+    if (flow.closing) return;
+    this.#logger.debug(
+      { flowId: flow.id, remote: formatEndpoint(flow.remote), buffered: flow.framer.buffered },
+      `${this.transport}: message not complete within ${this.#messageTimeoutMs} ms, flow closed`,
+    );
+    this.#end(flow, 'message timeout');
+    const onMessageTimeout = this.#options.onMessageTimeout;
+    if (onMessageTimeout) {
+      callHandler(this.#logger, 'onMessageTimeout', () => onMessageTimeout(flow.id, { ...flow.remote }));
     }
   }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,36 +7,43 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** PEM strings of a throw-away test PKI. */
-export interface TestCertificates {
-  /** The CA certificate: what clients trust. */
-  ca: string;
-  /** The server's private key and certificate, signed by the CA. */
+/** A certificate (PEM) and its private key (PEM). */
+export interface TestKeyPair {
   key: string;
   cert: string;
 }
 
+/** A CA that can issue more certificates (issueTestCertificate). */
+export interface TestCa {
+  /** The CA certificate: what clients trust. */
+  ca: string;
+  /** The CA's private key. */
+  caKey: string;
+}
+
+/** PEM strings of a throw-away test PKI: a CA and a server certificate it signed. */
+export interface TestCertificates extends TestCa, TestKeyPair {}
+
 export interface TestCertificateOptions {
-  /** The server certificate's subject alternative names (default localhost, 127.0.0.1 and ::1). */
+  /** The subject's common name (default localhost). */
+  commonName?: string;
+  /** The certificate's subject alternative names (default localhost, 127.0.0.1 and ::1). */
   dnsNames?: string[];
   ipAddresses?: string[];
 }
+
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /**
  * Makes a CA and a server certificate (P-256 keys, valid one day, usable for serverAuth and
  * clientAuth) with the `openssl` CLI in a temporary directory, which is removed again.
  */
 export async function makeTestCertificates(options: TestCertificateOptions = {}): Promise<TestCertificates> {
-  const dnsNames = options.dnsNames ?? ['localhost'];
-  const ipAddresses = options.ipAddresses ?? ['127.0.0.1', '::1'];
-  const dir = await mkdtemp(join(tmpdir(), 'sipedge-tls-'));
-  const file = (name: string): string => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  try {
+  const ca = await inTempDir(async (file) => {
     await run('openssl', [
       'req',
       '-x509',
-      ...ec,
+      ...EC_KEY,
       '-keyout',
       file('ca.key'),
       '-out',
@@ -49,21 +57,33 @@ export async function makeTestCertificates(options: TestCertificateOptions = {})
       '-addext',
       'keyUsage=critical,keyCertSign,cRLSign',
     ]);
+    const [cert, key] = await Promise.all([readFile(file('ca.pem'), 'utf8'), readFile(file('ca.key'), 'utf8')]);
+    return { ca: cert, caKey: key };
+  });
+  return { ...ca, ...(await issueTestCertificate(ca, options)) };
+}
+
+/** Issues another certificate from `issuer` (a new P-256 key, valid one day, serverAuth and clientAuth). */
+export async function issueTestCertificate(issuer: TestCa, options: TestCertificateOptions = {}): Promise<TestKeyPair> {
+  const dnsNames = options.dnsNames ?? ['localhost'];
+  const ipAddresses = options.ipAddresses ?? ['127.0.0.1', '::1'];
+  return inTempDir(async (file) => {
+    await Promise.all([writeFile(file('ca.pem'), issuer.ca), writeFile(file('ca.key'), issuer.caKey)]);
     await run('openssl', [
       'req',
-      ...ec,
+      ...EC_KEY,
       '-keyout',
-      file('server.key'),
+      file('leaf.key'),
       '-out',
-      file('server.csr'),
+      file('leaf.csr'),
       '-subj',
-      '/CN=localhost',
+      `/CN=${options.commonName ?? 'localhost'}`,
     ]);
     const names = [...dnsNames.map((n) => `DNS:${n}`), ...ipAddresses.map((a) => `IP:${a}`)];
     await writeFile(
-      file('server.ext'),
+      file('leaf.ext'),
       [
-        `subjectAltName=${names.join(',')}`,
+        ...(names.length > 0 ? [`subjectAltName=${names.join(',')}`] : []),
         'basicConstraints=CA:FALSE',
         'keyUsage=critical,digitalSignature',
         'extendedKeyUsage=serverAuth,clientAuth',
@@ -74,24 +94,30 @@ export async function makeTestCertificates(options: TestCertificateOptions = {})
       'x509',
       '-req',
       '-in',
-      file('server.csr'),
+      file('leaf.csr'),
       '-CA',
       file('ca.pem'),
       '-CAkey',
       file('ca.key'),
       '-set_serial',
-      '2',
+      String(randomInt(2, 2 ** 47)),
       '-days',
       '1',
       '-extfile',
-      file('server.ext'),
+      file('leaf.ext'),
       '-out',
-      file('server.pem'),
+      file('leaf.pem'),
     ]);
-    const [ca, key, cert] = await Promise.all(
-      ['ca.pem', 'server.key', 'server.pem'].map((name) => readFile(file(name), 'utf8')),
-    );
-    return { ca: ca!, key: key!, cert: cert! };
+    const [key, cert] = await Promise.all([readFile(file('leaf.key'), 'utf8'), readFile(file('leaf.pem'), 'utf8')]);
+    return { key, cert };
+  });
+}
+
+/** Runs `work` with a new temporary directory (`file(name)` is a path in it), removed afterwards. */
+async function inTempDir<T>(work: (file: (name: string) => string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'sipedge-tls-'));
+  try {
+    return await work((name) => join(dir, name));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

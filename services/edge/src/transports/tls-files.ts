@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { messageOf } from './internal.js';
+import { type TlsCredentials, TlsCredentialsError, type TlsProtocol, tlsContexts } from './tls-credentials.js';
+
+/** A certificate (chain) file and its key file, both PEM. */
+export interface CertificateFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** Where the TLS credentials are read from (paths of PEM files). */
+export interface TlsFiles extends CertificateFiles {
+  caFile?: string;
+  /** The SNI certificates (TlsCredentials.sni), in order. */
+  sni?: CertificateFiles[];
+}
+
+/**
+ * A TLS file that cannot be read or does not hold what it should: which part (of the default pair,
+ * or of `sni[sniIndex]`) and which file. The message names the file.
+ */
+export class TlsFileError extends Error {
+  override name = 'TlsFileError';
+
+  constructor(
+    readonly part: 'cert' | 'key' | 'ca',
+    readonly sniIndex: number | undefined,
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads the files and checks them as the TLS side will use them (`tlsContexts` with `protocol`),
+ * so that what this returns can be put in place. Throws a TlsFileError naming the file at fault.
+ */
+export function readTlsFiles(files: TlsFiles, protocol: TlsProtocol): TlsCredentials {
+  const read = (part: 'cert' | 'key' | 'ca', sniIndex: number | undefined): string => {
+    const file = pathOf(files, part, sniIndex);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new TlsFileError(
+        part,
+        sniIndex,
+        file,
+        `${describe(files, part, sniIndex)}: cannot read: ${messageOf(error)}`,
+      );
+    }
+  };
+  const credentials: TlsCredentials = {
+    cert: read('cert', undefined),
+    key: read('key', undefined),
+    ...(files.caFile === undefined ? {} : { ca: read('ca', undefined) }),
+    ...(files.sni === undefined
+      ? {}
+      : { sni: files.sni.map((_, i) => ({ cert: read('cert', i), key: read('key', i) })) }),
+  };
+  try {
+    tlsContexts(credentials, protocol);
+  } catch (error) {
+    if (!(error instanceof TlsCredentialsError)) throw error;
+    const { part, sniIndex, problem } = error;
+    throw new TlsFileError(
+      part,
+      sniIndex,
+      pathOf(files, part, sniIndex),
+      `${describe(files, part, sniIndex)}: ${problem}`,
+    );
+  }
+  return credentials;
+}
+
+/** Every file of the set, once. */
+export function tlsFilePaths(files: TlsFiles): string[] {
+  const pairs = [files, ...(files.sni ?? [])];
+  return [
+    ...new Set([
+      ...pairs.flatMap((p) => [p.certFile, p.keyFile]),
+      ...(files.caFile === undefined ? [] : [files.caFile]),
+    ]),
+  ];
+}
+
+function pathOf(files: TlsFiles, part: 'cert' | 'key' | 'ca', sniIndex: number | undefined): string {
+  if (part === 'ca') return files.caFile ?? '';
+  const pair = sniIndex === undefined ? files : files.sni![sniIndex]!;
+  return part === 'cert' ? pair.certFile : pair.keyFile;
+}
+
+/** `key file "/etc/tls/tls.key" (of certificate file "/etc/tls/tls.crt")`, … */
+function describe(files: TlsFiles, part: 'cert' | 'key' | 'ca', sniIndex: number | undefined): string {
+  const file = `"${pathOf(files, part, sniIndex)}"`;
+  if (part === 'ca') return `CA file ${file}`;
+  if (part === 'cert') return `certificate file ${file}`;
+  return `key file ${file} (of certificate file "${pathOf(files, 'cert', sniIndex)}")`;
+}

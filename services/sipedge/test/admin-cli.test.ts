@@ -1,0 +1,57 @@
+/** `sipedge admin`: the requests it makes of the admin API, and its usage errors (no network: a fake fetch). */
+import { describe, expect, it } from 'vitest';
+import { runAdmin } from '../src/admin-cli.js';
+import { parseCommandLine } from '../src/cli.js';
+
+const ENV = { SIPEDGE_ADMIN_TOKEN: 'a-token', SIPEDGE_ADMIN_URL: 'http://edge-1:8080/' };
+
+function fakeFetch(status: number, body: string) {
+  const calls: { url: string; method: string; authorization: string | undefined }[] = [];
+  const fetch = async (url: string, init: { method: string; headers: Record<string, string> }) => {
+    calls.push({ url, method: init.method, authorization: init.headers['Authorization'] });
+    return { status, text: async () => body };
+  };
+  return { calls, fetch };
+}
+
+describe('sipedge admin bans', () => {
+  it('is a command of its own on the command line', () => {
+    expect(parseCommandLine(['admin', 'bans', 'list'])).toEqual({ kind: 'admin', args: ['bans', 'list'] });
+  });
+
+  it('lists the bans as a table, with the token from the environment', async () => {
+    const bans = [{ address: '192.0.2.7', until: Date.UTC(2030, 0, 1), reason: 'pike: 5000 requests in 10 s' }];
+    const { calls, fetch } = fakeFetch(200, JSON.stringify({ bans }));
+    const result = await runAdmin(['bans'], ENV, fetch);
+    expect(calls).toEqual([{ url: 'http://edge-1:8080/admin/bans', method: 'GET', authorization: 'Bearer a-token' }]);
+    expect(result).toEqual({
+      exitCode: 0,
+      stdout:
+        'ADDRESS    UNTIL                     REASON\n192.0.2.7  2030-01-01T00:00:00.000Z  pike: 5000 requests in 10 s\n',
+      stderr: '',
+    });
+  });
+
+  it('adds and lifts bans; --url wins over SIPEDGE_ADMIN_URL', async () => {
+    const { calls, fetch } = fakeFetch(201, '{}');
+    await runAdmin(['bans', 'add', '2001:db8::1', '--seconds', '60', '--reason', 'manual'], ENV, fetch);
+    await runAdmin(['bans', 'lift', '2001:db8::1', '--url', 'http://other:9090'], ENV, fetch);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['POST', 'http://edge-1:8080/admin/bans?address=2001%3Adb8%3A%3A1&seconds=60&reason=manual'],
+      ['DELETE', 'http://other:9090/admin/bans?address=2001%3Adb8%3A%3A1'],
+    ]);
+  });
+
+  it('reports a refusal of the API with exit code 1, and usage errors with 2', async () => {
+    const refused = await runAdmin(['bans', 'add', '10.0.0.1'], ENV, fakeFetch(409, '{"error":"trusted"}').fetch);
+    expect([refused.exitCode, refused.stderr]).toEqual([1, expect.stringContaining('409')]);
+    const unreachable = await runAdmin(['bans'], ENV, async () => {
+      throw new Error('connect ECONNREFUSED');
+    });
+    expect([unreachable.exitCode, unreachable.stderr]).toEqual([1, expect.stringContaining('ECONNREFUSED')]);
+    for (const args of [[], ['users'], ['bans', 'add'], ['bans', 'drop', 'x'], ['bans', 'list', 'x'], ['--nope']]) {
+      expect((await runAdmin(args, ENV, fakeFetch(200, '{}').fetch)).exitCode).toBe(2);
+    }
+    expect((await runAdmin(['bans'], {}, fakeFetch(200, '{}').fetch)).exitCode).toBe(2);
+  });
+});
