@@ -25,6 +25,11 @@ export interface RegisterOptions {
   readonly maxExpires?: number;
   /** Interval when neither the contact nor the request says one. Default 3600. */
   readonly defaultExpires?: number;
+  /**
+   * Bindings one AOR may hold (Kamailio's max_contacts): a REGISTER that would add more gets 403,
+   * so that one account cannot make every call to it fork to hundreds of addresses. Default 10.
+   */
+  readonly maxContacts?: number;
   /** Option tags we support: a Require naming any other gets 420 (§10.3 step 2). Default none. */
   readonly supported?: readonly string[];
   /**
@@ -53,6 +58,7 @@ export function ownAorOnly(username: string, aor: string): boolean {
 }
 
 const HOUR = 3600;
+const DEFAULT_MAX_CONTACTS = 10;
 const Q_VALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
 const REG_ID = /^[1-9]\d{0,9}$/;
 
@@ -60,6 +66,7 @@ interface Settings {
   readonly minExpires: number;
   readonly maxExpires: number;
   readonly defaultExpires: number;
+  readonly maxContacts: number;
 }
 
 /**
@@ -136,9 +143,10 @@ export async function processRegister(request: SipMessage, options: RegisterOpti
         });
       }
       if (tooBrief) return answer(423, [['Min-Expires', String(settings.minExpires)]]);
-      op = { type: 'update', callId, cseq, bindings: [...updates.values()] };
+      op = { type: 'update', callId, cseq, bindings: [...updates.values()], maxBindings: settings.maxContacts };
     }
     const result = await options.locations.register(aor, op, now);
+    if (!result.ok && result.reason === 'too-many') return answer(403, undefined, 'Too Many Contacts');
     // §10.3 steps 6-7: an older or repeated CSeq for the same Call-ID fails the whole request. 400,
     // as Kamailio and OpenSIPS answer it: the request itself is stale, retrying it cannot succeed.
     if (!result.ok) return answer(400, undefined, 'Invalid CSeq Number');
@@ -213,6 +221,8 @@ function checkSettings(options: RegisterOptions): Settings {
   const minExpires = options.minExpires ?? 60;
   const maxExpires = options.maxExpires ?? 3600;
   const defaultExpires = options.defaultExpires ?? 3600;
+  const maxContacts = options.maxContacts ?? DEFAULT_MAX_CONTACTS;
+  if (!Number.isSafeInteger(maxContacts) || maxContacts < 1) throw new RangeError('maxContacts must be at least 1');
   for (const [name, v] of Object.entries({ minExpires, maxExpires, defaultExpires })) {
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer`);
   }
@@ -220,5 +230,5 @@ function checkSettings(options: RegisterOptions): Settings {
   if (defaultExpires < 1 || defaultExpires < minExpires || defaultExpires > maxExpires) {
     throw new RangeError('defaultExpires must be at least 1 and minExpires, and at most maxExpires');
   }
-  return { minExpires, maxExpires, defaultExpires };
+  return { minExpires, maxExpires, defaultExpires, maxContacts };
 }

@@ -29,6 +29,21 @@ describe('processRegister: E1 black-box rows', () => {
     expect(await bindingsOf(r)).toHaveLength(2);
   });
 
+  it('a REGISTER that would add bindings beyond maxContacts: 403 Too Many Contacts, nothing stored', async () => {
+    const r = registrar({ maxContacts: 2 });
+    const contacts = (n: number) => Array.from({ length: n }, (_, i) => `<sip:alice@192.0.2.${i + 1}>`);
+    expect((await r.send(registerRequest({ contacts: contacts(3) }))).status).toBe(403);
+    expect(await bindingsOf(r)).toEqual([]);
+    expect((await r.send(registerRequest({ contacts: contacts(2), cseq: 2 }))).status).toBe(200);
+    const third = await r.send(registerRequest({ contacts: ['<sip:alice@198.51.100.9>'], callId: 'other', cseq: 1 }));
+    expect([third.status, third.reason]).toEqual([403, 'Too Many Contacts']);
+    expect(await bindingsOf(r)).toHaveLength(2);
+    // The default is 10.
+    const many = registrar();
+    expect((await many.send(registerRequest({ contacts: contacts(11) }))).status).toBe(403);
+    expect((await many.send(registerRequest({ contacts: contacts(10), cseq: 2 }))).status).toBe(200);
+  });
+
   it('Expires 30 with a minimum of 60: 423 with Min-Expires 60, nothing stored', async () => {
     const r = registrar({ minExpires: 60 });
     const res = await r.send(registerRequest({ contacts: ['<sip:alice@192.0.2.10>'], expires: 30 }));

@@ -1,13 +1,16 @@
 -- REGISTER processing for one address-of-record, all or nothing (RFC 3261 §10.3 steps 6-7).
 -- KEYS[1]: the AOR's bindings hash (field: contact URI key, value: binding JSON).
--- ARGV: now (ms), op ("update" | "remove-all"), Call-ID, CSeq, then for "update" groups of
---       uriKey, contact, expires (s), q, data.
--- Returns {1, binding JSON...} with the bindings now current, or {0, uriKey} when the request is
--- out of order (same Call-ID, CSeq not higher): nothing is changed then.
+-- ARGV: now (ms), op ("update" | "remove-all"), Call-ID, CSeq, the most bindings the AOR may hold
+--       after an update (0: no limit), then for "update" groups of uriKey, contact, expires (s),
+--       q, data.
+-- Returns {1, binding JSON...} with the bindings now current, {0, uriKey} when the request is out
+-- of order (same Call-ID, CSeq not higher), or {2, count} when the update would add bindings
+-- beyond the most allowed: nothing is changed in either case.
 local now = tonumber(ARGV[1])
 local op = ARGV[2]
 local call_id = ARGV[3]
 local cseq = tonumber(ARGV[4])
+local max_bindings = tonumber(ARGV[5])
 
 local current = {}
 local fields = redis.call('HGETALL', KEYS[1])
@@ -30,11 +33,14 @@ if op == 'remove-all' then
   return {1}
 end
 
-for i = 5, #ARGV, 5 do
+local before = 0
+for _ in pairs(current) do before = before + 1 end
+
+for i = 6, #ARGV, 5 do
   local existing = current[ARGV[i]]
   if existing and out_of_order(existing) then return {0, ARGV[i]} end
 end
-for i = 5, #ARGV, 5 do
+for i = 6, #ARGV, 5 do
   local expires = tonumber(ARGV[i + 2])
   if expires == 0 then
     current[ARGV[i]] = nil
@@ -45,6 +51,10 @@ for i = 5, #ARGV, 5 do
     }
   end
 end
+
+local count = 0
+for _ in pairs(current) do count = count + 1 end
+if max_bindings > 0 and count > max_bindings and count > before then return {2, count} end
 
 redis.call('DEL', KEYS[1])
 local result = {1}

@@ -57,6 +57,7 @@ export class MemoryLocationStore implements LocationStore {
 
   async register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult> {
     const current = new Map([...(this.aors.get(aor) ?? [])].filter(([, b]) => b.expiresAt > now));
+    const before = current.size;
     const updates = op.type === 'update' ? op.bindings : [];
     const checked = op.type === 'remove-all' ? [...current.keys()] : updates.map((u) => u.uriKey);
     for (const uriKey of checked) {
@@ -69,6 +70,9 @@ export class MemoryLocationStore implements LocationStore {
         const expiresAt = now + u.expires * 1000;
         current.set(u.uriKey, { ...u, expiresAt, callId: op.callId, cseq: op.cseq });
       }
+    }
+    if (op.type === 'update' && op.maxBindings !== undefined && current.size > Math.max(op.maxBindings, before)) {
+      return { ok: false, reason: 'too-many', count: current.size };
     }
     if (current.size === 0) this.aors.delete(aor);
     else this.aors.set(aor, current, Math.max(...[...current.values()].map((b) => b.expiresAt)));

@@ -67,6 +67,11 @@ export type RegisterOp =
       readonly callId: string;
       readonly cseq: number;
       readonly bindings: readonly BindingUpdate[];
+      /**
+       * The most bindings the AOR may hold (at least 1): an update that would leave more, and more
+       * than it had, fails and changes nothing; refreshing or removing bindings always works.
+       */
+      readonly maxBindings?: number;
     }
   /** `Contact: *` with `Expires: 0` (§10.3 step 6). */
   | { readonly type: 'remove-all'; readonly callId: string; readonly cseq: number };
@@ -74,7 +79,9 @@ export type RegisterOp =
 export type RegisterResult =
   | { readonly ok: true; readonly bindings: readonly Binding[] }
   /** §10.3 steps 6–7: same Call-ID with a CSeq not higher than stored; nothing was changed. */
-  | { readonly ok: false; readonly reason: 'out-of-order'; readonly uriKey: string };
+  | { readonly ok: false; readonly reason: 'out-of-order'; readonly uriKey: string }
+  /** The update would add bindings beyond `maxBindings` (to `count`); nothing was changed. */
+  | { readonly ok: false; readonly reason: 'too-many'; readonly count: number };
 
 export interface LocationStore {
   /** Applies one REGISTER's changes all or nothing (§10.3 step 7) and returns the bindings now current. */

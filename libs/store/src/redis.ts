@@ -63,7 +63,13 @@ export class RedisLocationStore implements LocationStore {
   }
 
   async register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult> {
-    const args: (string | number)[] = [now, op.type, op.callId, op.cseq];
+    const args: (string | number)[] = [
+      now,
+      op.type,
+      op.callId,
+      op.cseq,
+      op.type === 'update' ? (op.maxBindings ?? 0) : 0,
+    ];
     if (op.type === 'update') {
       for (const b of op.bindings) args.push(b.uriKey, b.contact, b.expires, b.q, b.data);
     }
@@ -71,6 +77,7 @@ export class RedisLocationStore implements LocationStore {
       number | string
     )[];
     if (reply[0] === 0) return { ok: false, reason: 'out-of-order', uriKey: String(reply[1]) };
+    if (reply[0] === 2) return { ok: false, reason: 'too-many', count: Number(reply[1]) };
     return { ok: true, bindings: reply.slice(1).map((json) => parseBinding(String(json))) };
   }
 

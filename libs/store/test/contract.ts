@@ -117,6 +117,42 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         data: JSON.stringify({ flow: 'f1' }),
       });
 
+      it('refuses an update that would add bindings beyond maxBindings, all or nothing; refreshing still works', async () => {
+        const aor = `sip:many-${randomUUID()}@example.com`;
+        const now = Date.now();
+        const register = (cseq: number, keys: string[], expires = 3600) =>
+          stores.locations.register(
+            aor,
+            { type: 'update', callId: 'm1', cseq, bindings: keys.map((k) => update(k, expires)), maxBindings: 2 },
+            now,
+          );
+        expect((await register(1, ['sip:a@1.1.1.1', 'sip:a@2.2.2.2'])).ok).toBe(true);
+        expect(await register(2, ['sip:a@3.3.3.3'])).toEqual({ ok: false, reason: 'too-many', count: 3 });
+        expect(await register(3, ['sip:a@3.3.3.3', 'sip:a@4.4.4.4', 'sip:a@5.5.5.5'])).toEqual({
+          ok: false,
+          reason: 'too-many',
+          count: 5,
+        });
+        expect((await stores.locations.lookup(aor, now)).map((b) => b.uriKey).sort()).toEqual([
+          'sip:a@1.1.1.1',
+          'sip:a@2.2.2.2',
+        ]);
+        // A refresh, and a swap of one binding for another in one request, stay within the limit.
+        expect((await register(4, ['sip:a@1.1.1.1'])).ok).toBe(true);
+        const swap = await stores.locations.register(
+          aor,
+          {
+            type: 'update',
+            callId: 'm1',
+            cseq: 5,
+            bindings: [update('sip:a@2.2.2.2', 0), update('sip:a@3.3.3.3', 60)],
+            maxBindings: 2,
+          },
+          now,
+        );
+        expect(swap.ok).toBe(true);
+      });
+
       it('registers several contacts and lists them with their expiry', async () => {
         const aor = `sip:alice-${randomUUID()}@example.com`;
         const now = Date.now();

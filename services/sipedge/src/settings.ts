@@ -85,6 +85,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'registrar.minExpires', env: 'SIPEDGE_MIN_EXPIRES', kind: 'int' },
   { key: 'registrar.maxExpires', env: 'SIPEDGE_MAX_EXPIRES', kind: 'int' },
   { key: 'registrar.defaultExpires', env: 'SIPEDGE_DEFAULT_EXPIRES', kind: 'int' },
+  { key: 'registrar.maxContacts', env: 'SIPEDGE_MAX_CONTACTS', kind: 'int' },
   { key: 'auth.realm', env: 'SIPEDGE_AUTH_REALM', kind: 'string' },
   { key: 'auth.secret', env: 'SIPEDGE_AUTH_SECRET', kind: 'string' },
   { key: 'auth.users', env: 'SIPEDGE_AUTH_USERS', kind: 'users' },

@@ -52,7 +52,7 @@ describe('sample configuration files (config/)', () => {
     const { worker } = plan('registrar-digest.yaml');
     expect(worker?.auth).toMatchObject({ realm: 'example.com', register: true, proxy: true, userTable: true });
     expect([...worker!.proxy.domains]).toEqual(['example.com', 'sip.example.com']);
-    expect(worker?.registrar).toEqual({ minExpires: 60, maxExpires: 3600, defaultExpires: 600 });
+    expect(worker?.registrar).toEqual({ minExpires: 60, maxExpires: 3600, defaultExpires: 600, maxContacts: 5 });
   });
 
   it('registrar-digest.yaml wants the secret from the environment and says where to put it', () => {

@@ -40,7 +40,7 @@ export interface WorkerEnvConfig {
     register: boolean;
     proxy: boolean;
   };
-  registrar: { minExpires: number; maxExpires: number; defaultExpires: number };
+  registrar: { minExpires: number; maxExpires: number; defaultExpires: number; maxContacts: number };
   /** Bans and failed-authentication counting (the edges read the same settings). */
   abuse: AbuseSettings;
 }
@@ -97,6 +97,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),
       maxExpires: env.int('SIPEDGE_MAX_EXPIRES', 3600, 1),
       defaultExpires: env.int('SIPEDGE_DEFAULT_EXPIRES', 3600, 1),
+      maxContacts: env.int('SIPEDGE_MAX_CONTACTS', 10, 1),
     },
   };
   const fleetSecret = env.string('SIPEDGE_FLEET_SECRET');

@@ -72,7 +72,7 @@ export interface TuDeps {
   /** The fleet's keys for the tokens in our Record-Route (dialog-trust.ts in libs/proxy). */
   routeTokens: RouteTokenKeys;
   auth?: AuthSettings;
-  registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number };
+  registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number; maxContacts?: number };
   /** Resolves a next hop to addresses in the order to try (RFC 3263, see `resolverFor`); empty when unresolvable. */
   resolve: (hop: NextHop) => Promise<Hop[]>;
   /** Static routes for requests outside the served domains (§16.5). */
