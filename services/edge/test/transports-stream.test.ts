@@ -403,6 +403,15 @@ describe('StreamTransport over TCP', () => {
     expect(server.peers).toHaveLength(2);
   });
 
+  it('connect() to a client’s own address uses the connection the client opened (a Contact naming its source port)', async () => {
+    const { transport, recorder, address } = await startTransport();
+    const client = await tcpClient(address);
+    await vi.waitFor(() => expect(recorder.opened).toHaveLength(1), WAIT);
+    const source = { address: '127.0.0.1', port: client.socket.localPort! };
+    expect(await transport.connect(source)).toBe(recorder.opened[0]!.flowId);
+    expect(recorder.opened).toHaveLength(1);
+  });
+
   it('connect() rejects when nobody listens, for a host name, and after close()', async () => {
     const { transport } = await startTransport();
     const nobody = { address: '127.0.0.1', port: await freePort() };

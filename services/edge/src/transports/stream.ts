@@ -90,8 +90,6 @@ interface Flow extends FlowInfo {
   /** end() was called: nothing more is sent or delivered. */
   closing: boolean;
   graceTimer: NodeJS.Timeout | undefined;
-  /** An outgoing flow's destination and TLS name, under which `connect` reuses it. */
-  reuseKey?: string;
   /** Runs from the first byte of a message until the message is complete (`messageTimeoutMs`). */
   messageTimer: NodeJS.Timeout | undefined;
   /** Settles when the socket has closed. */
@@ -129,9 +127,9 @@ export class StreamTransport {
   readonly #maxMessageSize: number;
   #listeners: Listener[] = [];
   readonly #flows = new Map<string, Flow>();
-  /** Open outgoing flows by destination and TLS name (`connect` reuses them). */
-  readonly #outbound = new Map<string, string>();
-  /** Outgoing connections being opened, by the same key: a second caller waits for the first's. */
+  /** Open flows, accepted and opened, by their remote endpoint (`connect` reuses them). */
+  readonly #byRemote = new Map<string, string>();
+  /** Outgoing connections being opened, by destination and TLS name: a second caller waits for the first's. */
   readonly #connecting = new Map<string, Promise<string>>();
   /** Accepted connections per source address (including TLS ones still in their handshake). */
   readonly #perSource = new Map<string, number>();
@@ -227,28 +225,22 @@ export class StreamTransport {
 
   /**
    * A connection to `destination` (an IP literal), for requests sent out over TCP/TLS and for
-   * §18.2.2 (a response whose connection is gone): the open connection this edge opened to it
-   * before, if there is one (§18.1.1: connections are reused; one per destination and TLS name,
-   * however many requests), else one being opened for an earlier caller, else a new one,
-   * registered as a flow exactly like an accepted one (`flowOpened` is reported, what arrives on
-   * it is read). Resolves with the flow id. Rejects on a connection or TLS verification failure, on
-   * timeout, once closed, or when the process holds `connectionLimit` connections already (then no
-   * socket is opened).
+   * §18.2.2 (a response whose connection is gone): an open connection whose other end is
+   * `destination` if there is one — one the peer opened (§18: a UA that registered or called over
+   * a connection, and names its address in its Contact, is reached on it) or one this edge opened
+   * before (§18.1.1: connections are reused, one per destination however many requests) — else
+   * one being opened for an earlier caller, else a new one, registered as a flow exactly like an
+   * accepted one (`flowOpened` is reported, what arrives on it is read). Resolves with the flow id.
+   * Rejects on a connection or TLS verification failure, on timeout, once closed, or when the
+   * process holds `connectionLimit` connections already (then no socket is opened).
    */
   async connect(destination: Endpoint, options: StreamConnectOptions = {}): Promise<string> {
-    const key = `${formatEndpoint(destination)} ${options.servername ?? ''}`;
-    const open = this.#outbound.get(key);
+    const open = this.#byRemote.get(formatEndpoint(destination));
     if (open !== undefined && this.flow(open) !== undefined) return open;
+    const key = `${formatEndpoint(destination)} ${options.servername ?? ''}`;
     const pending = this.#connecting.get(key);
     if (pending !== undefined) return pending;
-    const connecting = this.#open(destination, options).then((flowId) => {
-      const flow = this.#flows.get(flowId);
-      if (flow !== undefined) {
-        flow.reuseKey = key;
-        this.#outbound.set(key, flowId);
-      }
-      return flowId;
-    });
+    const connecting = this.#open(destination, options);
     this.#connecting.set(key, connecting);
     try {
       return await connecting;
@@ -415,6 +407,7 @@ export class StreamTransport {
     };
     const handler = this.#options.handler;
     this.#flows.set(flow.id, flow);
+    this.#byRemote.set(formatEndpoint(flow.remote), flow.id);
     socket.setNoDelay(true);
     if (this.#idleTimeoutMs > 0) {
       socket.setTimeout(this.#idleTimeoutMs);
@@ -429,9 +422,8 @@ export class StreamTransport {
       clearTimeout(flow.messageTimer);
       flow.closing = true;
       this.#flows.delete(flow.id);
-      if (flow.reuseKey !== undefined && this.#outbound.get(flow.reuseKey) === flow.id) {
-        this.#outbound.delete(flow.reuseKey);
-      }
+      const remote = formatEndpoint(flow.remote);
+      if (this.#byRemote.get(remote) === flow.id) this.#byRemote.delete(remote);
       this.#logger.debug({ flowId: flow.id }, `${this.transport}: flow closed`);
       callHandler(this.#logger, 'flowClosed', () => handler.flowClosed(flow.id));
     });
