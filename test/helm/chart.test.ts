@@ -672,6 +672,7 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
     const worker = plan(m, find(m, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
     expect(worker.worker?.auth?.realm).toBe('example.com');
     expect(worker.worker?.proxy.selfPorts).toEqual(new Set([5060, 5061]));
+    expect(worker.worker?.proxy.advertised).toEqual({ host: 'sip.example.com', port: 5060, tlsPort: 5061 });
     // Abuse protection from the configuration file, alike for edges and workers; the admin token from the Secret.
     for (const abuse of [edge.edge?.abuse, worker.worker?.abuse]) {
       expect(abuse?.bans.durationMs).toBe(900_000);

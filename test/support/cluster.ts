@@ -11,6 +11,9 @@ import { type TuDeps, Worker } from '@sipedge/worker';
 import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
 import type { UdpClient } from './sip-client.js';
 
+/** The fleet secret every worker of the test cluster shares. */
+const ROUTE_TOKENS = { secret: 'cluster-test-fleet-secret-0123456789abcdef' };
+
 export const logger = createLogger({ name: 'cluster', level: process.env.LOG_LEVEL ?? 'silent' });
 
 export interface ClusterOptions {
@@ -80,6 +83,7 @@ export class Cluster {
       const worker = new Worker(
         {
           proxy,
+          routeTokens: ROUTE_TOKENS,
           timers: options.timers ?? DEFAULT_TIMERS,
           timerC: true,
           recordTtlMs: 600_000,
@@ -95,7 +99,7 @@ export class Cluster {
             proxy,
             locations: stores.locations,
             isTrusted: () => true,
-            routeTokens: { secret: 'cluster-test-fleet-secret-0123456789abcdef' },
+            routeTokens: ROUTE_TOKENS,
             registrar: {},
             resolve: async (hop) =>
               isIP(hop.host) === 0

@@ -152,6 +152,8 @@ files, the ops port) written over it.
 {{- $selfPorts = append $selfPorts (int .Values.service.tlsPort) }}
 {{- end }}
 {{- $_ := set $sip "selfPorts" $selfPorts }}
+{{- /* Clients reach TLS at the Service's port: Via and Record-Routes facing TLS name it. */}}
+{{- $_ := set $sip "advertisedTlsPort" (int .Values.service.tlsPort) }}
 {{- end }}
 {{- $owned := dict "sip" $sip "edge" (dict "http" (printf "0.0.0.0:%d" (int $listen.httpPort))) "worker" (dict "http" (printf "0.0.0.0:%d" (int .Values.worker.httpPort))) }}
 {{- $config := mustMergeOverwrite (deepCopy .Values.config) $owned }}

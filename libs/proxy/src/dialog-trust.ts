@@ -1,45 +1,111 @@
 import { type SipMessage, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
-import { type RouteAction, type SelfConfig, isOurRecordRouteUri } from './route.js';
-import { type RouteTokenContent, type RouteTokenKeys, openRouteToken, signRouteToken } from './route-token.js';
+import type { OutboundTransport, RecordRouteSide } from './forward.js';
+import { type PreprocessedRequest, type RouteAction, type SelfConfig, isOurRecordRouteUri } from './route.js';
+import {
+  type RouteTokenContent,
+  type RouteTokenKeys,
+  type TokenFlow,
+  openRouteToken,
+  signRouteToken,
+} from './route-token.js';
 
 /**
- * Which requests belong to a dialog this proxy serves (§12, §16.4). Only a request with a To tag
- * is inside a dialog (§12.2), and the dialogs this proxy serves are those it Record-Routed: their
- * requests come back with our Record-Route URI as their top Route (or, after a strict router, as
- * their Request-URI). That URI carries a token bound to the dialog, so a Route naming us, a made-up
- * To tag, or a Record-Route copied from another call is not taken for a dialog: such a request is
- * an initial one (authentication and the no-relay rule apply).
+ * Which requests belong to a dialog this proxy serves (§12, §16.4), and how its requests reach
+ * each side. Only a request with a To tag is inside a dialog (§12.2), and the dialogs this proxy
+ * serves are those it Record-Routed: their requests come back with our Record-Route URIs as their
+ * top Routes (or, after a strict router, as their Request-URI). Those URIs carry tokens bound to
+ * the dialog, so a Route naming us, a made-up To tag, or a Record-Route copied from another call
+ * is not taken for a dialog: such a request is an initial one (authentication and the no-relay
+ * rule apply).
  *
- * The token is bound to the Call-ID and the From tag of the request that created the dialog: the
- * To tag is not known when the Record-Route is inserted. Every later request of the dialog carries
+ * A token is bound to the Call-ID and the From tag of the request that created the dialog: the To
+ * tag is not known when the Record-Route is inserted. Every later request of the dialog carries
  * that tag as its From tag (sent by the caller, §12.2.1.1) or as its To tag (sent by the callee,
  * whose From and To are the other way round).
+ *
+ * The proxy Record-Routes twice (RFC 5658): the URI on top faces the downstream side (the callee),
+ * the one below it the upstream side (the caller), each with the transport its side reaches us on
+ * and a token naming that side's flow — the connection or the NAT binding its requests came from
+ * (RFC 5626 §5.2, §5.3). A request of the dialog consumes both; it is sent on the flow the last of
+ * them names (the other side's), unless it came on that flow itself.
  */
 
-/** The token for the Record-Route of a request that may create a dialog (§16.6 step 4). */
+/** One side of a dialog as the proxy saw it: the transport it reaches us on, and its flow when it has one. */
+export interface DialogSide {
+  transport: OutboundTransport;
+  flow?: TokenFlow;
+}
+
+/** Where a request came from, to tell whether it came on a flow a token names. */
+export interface Arrival {
+  transport: string;
+  address: string;
+  port: number;
+  flowId?: string;
+}
+
+/** The tokens of a double Record-Route (RFC 5658) for a request that may create a dialog (§16.6 step 4). */
+export function dialogRecordRoute(
+  keys: RouteTokenKeys,
+  request: SipMessage,
+  sides: { downstream: DialogSide; upstream: DialogSide },
+): { downstream: RecordRouteSide; upstream: RecordRouteSide } {
+  const binding = dialogBinding(request.callId, request.from.tag);
+  const side = ({ transport, flow }: DialogSide): RecordRouteSide => ({
+    transport,
+    token: signRouteToken(keys, flow === undefined ? {} : { flow }, binding),
+  });
+  return { downstream: side(sides.downstream), upstream: side(sides.upstream) };
+}
+
+/** The token for a single Record-Route of a request that may create a dialog (no flows). */
 export function dialogRouteToken(keys: RouteTokenKeys, request: SipMessage, content: RouteTokenContent = {}): string {
   return signRouteToken(keys, content, dialogBinding(request.callId, request.from.tag));
 }
 
 /**
- * The content of the token of a dialog this proxy serves, when `request` is inside it: it has a To
- * tag and the Record-Route URI of ours that route pre-processing (§16.4) consumed carries a token
- * for this Call-ID and the From or To tag. Undefined otherwise.
+ * A request inside a dialog this proxy serves: it has a To tag, and every Record-Route URI of ours
+ * it carried as a Route verifies for its Call-ID and its From or To tag — the one route
+ * pre-processing consumed (§16.4: the top Route, or a strict router's Request-URI) and the one of
+ * a double Record-Route right below it, which is consumed here. Returns the request without them
+ * and the flow to send it on (see above), or undefined when the request is not inside such a
+ * dialog.
  */
-export function verifiedDialog(
+export function dialogRoute(
   keys: RouteTokenKeys,
   request: SipMessage,
-  actions: readonly RouteAction[],
+  preprocessed: PreprocessedRequest,
   config: SelfConfig,
-): RouteTokenContent | undefined {
+  arrival: Arrival,
+): { request: SipMessage; flow?: TokenFlow } | undefined {
   const to = request.to.tag;
   if (to === undefined) return undefined;
-  const uri = consumedRecordRoute(actions);
-  if (uri === undefined || uri.kind !== 'sip' || uri.user === null || !isOurRecordRouteUri(uri, config)) {
-    return undefined;
-  }
   const { callId } = request;
-  return openRouteToken(keys, uri.user, [dialogBinding(callId, request.from.tag), dialogBinding(callId, to)]);
+  const bindings = [dialogBinding(callId, request.from.tag), dialogBinding(callId, to)];
+  const open = (uri: Uri | undefined): RouteTokenContent | undefined =>
+    uri === undefined || uri.kind !== 'sip' || uri.user === null || !isOurRecordRouteUri(uri, config)
+      ? undefined
+      : openRouteToken(keys, uri.user, bindings);
+  const first = open(consumedRecordRoute(preprocessed.actions));
+  if (first === undefined) return undefined;
+  let routed = preprocessed.request;
+  let last = first;
+  const below = routed.routes[0]?.uri;
+  if (below !== undefined && below.kind === 'sip' && isOurRecordRouteUri(below, config)) {
+    const second = open(below);
+    if (second === undefined) return undefined;
+    routed = routed.clone();
+    routed.removeFirst('Route');
+    last = second;
+  }
+  const flow = last.flow;
+  return flow === undefined || cameOn(flow, arrival) ? { request: routed } : { request: routed, flow };
+}
+
+/** Whether a request that arrived as `arrival` came on `flow`: its connection, or its UDP 5-tuple. */
+function cameOn(flow: TokenFlow, arrival: Arrival): boolean {
+  if (flow.flowId !== undefined) return flow.flowId === arrival.flowId;
+  return flow.transport === arrival.transport && flow.address === arrival.address && flow.port === arrival.port;
 }
 
 /** The URI of ours that §16.4 removed: the strict router's Request-URI first (¶1), else the top Route (¶3). */

@@ -21,12 +21,24 @@ export const DEFAULT_MAX_FORWARDS = 70;
 /** User part of our Record-Route URIs when the caller gives no token (§16.6 step 4). */
 export const DEFAULT_RR_TOKEN = 'rr';
 
+/** One of the two URIs of a double Record-Route: its user part (a token) and the transport its side reaches us on. */
+export interface RecordRouteSide {
+  token: string;
+  transport: OutboundTransport;
+}
+
 export interface PrepareOptions {
   config: ProxyConfig;
   /** Insert our Record-Route (§16.6 step 4). */
   recordRoute: boolean;
   /** User part of the Record-Route URI (URI unreserved characters); default `DEFAULT_RR_TOKEN`. */
   recordRouteToken?: string;
+  /**
+   * Record-Route twice (RFC 5658 §4), instead of once: the URI the downstream side uses on top,
+   * the one the upstream side uses below it, each with its token and the transport of its side
+   * (so each side gets a Route it can reach, and each token can name its side's flow).
+   */
+  recordRouteSides?: { downstream: RecordRouteSide; upstream: RecordRouteSide };
 }
 
 export interface ViaOptions {
@@ -123,7 +135,19 @@ export function prepareForward(request: SipMessage, target: SipUri | TelUri, opt
   // Step 4.
   if (options.recordRoute) {
     const secure = isSips(target) || isSips(copy.requestUri) || isSips(copy.routes[0]?.uri);
-    copy.prepend('Record-Route', `<${recordRouteUri(config, secure, options.recordRouteToken)}>`);
+    const sides = options.recordRouteSides;
+    if (sides === undefined) {
+      copy.prepend('Record-Route', `<${recordRouteUri(config, secure, options.recordRouteToken)}>`);
+    } else {
+      copy.prepend(
+        'Record-Route',
+        `<${recordRouteUri(config, secure, sides.upstream.token, sides.upstream.transport)}>`,
+      );
+      copy.prepend(
+        'Record-Route',
+        `<${recordRouteUri(config, secure, sides.downstream.token, sides.downstream.transport)}>`,
+      );
+    }
   }
 
   // Step 7.
@@ -161,12 +185,23 @@ export function finishForward(prepared: PreparedRequest, options: ViaOptions): F
   return { message, nextHop, transport };
 }
 
-/** The Record-Route URI this proxy inserts (§16.6 step 4), recognised later by §16.4. */
-export function recordRouteUri(config: SelfConfig, secure: boolean, token = DEFAULT_RR_TOKEN): string {
+/**
+ * The Record-Route URI this proxy inserts (§16.6 step 4), recognised later by §16.4. With a
+ * `transport` (one side of a double Record-Route, RFC 5658) the URI names it (`transport=tcp`,
+ * `transport=tls` with the TLS port) so that side reaches us on it; UDP and SIPS need no parameter.
+ */
+export function recordRouteUri(
+  config: SelfConfig,
+  secure: boolean,
+  token = DEFAULT_RR_TOKEN,
+  transport?: OutboundTransport,
+): string {
   if (!RR_TOKEN.test(token)) throw new TypeError(`Record-Route token "${token}" is not a URI user part`);
-  const port = secure ? config.advertised.tlsPort : config.advertised.port;
+  const tls = secure || transport === 'tls';
+  const port = tls ? config.advertised.tlsPort : config.advertised.port;
   const hostPort = bracketed(config.advertised.host) + (port === undefined ? '' : `:${port}`);
-  return `${secure ? 'sips' : 'sip'}:${token}@${hostPort};lr;${RR_MARKER}`;
+  const param = secure || transport === undefined || transport === 'udp' ? '' : `;transport=${transport}`;
+  return `${secure ? 'sips' : 'sip'}:${token}@${hostPort}${param};lr;${RR_MARKER}`;
 }
 
 /**

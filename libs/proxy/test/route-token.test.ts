@@ -10,7 +10,8 @@ import {
   openRouteToken,
   preprocessRoutes,
   signRouteToken,
-  verifiedDialog,
+  dialogRecordRoute,
+  dialogRoute,
 } from '../src/index.js';
 import { TEST_CONFIG } from './config.js';
 
@@ -71,9 +72,12 @@ function inDialog(
   ]);
 }
 
-function dialogOf(request: SipMessage) {
-  const { actions } = preprocessRoutes(request, TEST_CONFIG);
-  return verifiedDialog(KEYS, request, actions, TEST_CONFIG);
+const SOMEWHERE = { transport: 'udp', address: '198.51.100.1', port: 5060 };
+
+/** The dialog `request` is inside as the proxy sees it: undefined, or the flow to send it on (if any). */
+function dialogOf(request: SipMessage, arrival = SOMEWHERE) {
+  const routed = dialogRoute(KEYS, request, preprocessRoutes(request, TEST_CONFIG), TEST_CONFIG, arrival);
+  return routed === undefined ? undefined : routed.flow === undefined ? {} : { flow: routed.flow };
 }
 
 describe('route tokens', () => {
@@ -148,6 +152,50 @@ describe('dialogs this proxy serves (§12, §16.4)', () => {
     expect(dialogOf(inDialog('BYE', '<sip:rr@127.0.0.1:5060;lr;sipedge>', { from: 'a', to: 'b' }))).toBeUndefined();
     const forged = rr.replace(/sip:([^@]+)@/, (_, t: string) => `sip:${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}@`);
     expect(dialogOf(inDialog('BYE', forged, { from: 'caller-tag', to: 'callee-tag' }))).toBeUndefined();
+  });
+
+  it('a double Record-Route (RFC 5658): each side reaches the other over its flow, both Routes consumed', () => {
+    const caller = {
+      transport: 'tcp',
+      address: '203.0.113.7',
+      port: 50123,
+      edgeId: 'edge-1',
+      flowId: 'f-caller',
+    } as const;
+    const callee = { transport: 'udp', address: '198.51.100.20', port: 40000, edgeId: 'edge-2' } as const;
+    const sides = dialogRecordRoute(KEYS, request, {
+      downstream: { transport: 'udp', flow: callee },
+      upstream: { transport: 'tcp', flow: caller },
+    });
+    const forwarded = forwardRequest(request, request.requestUri as SipUri, {
+      config: TEST_CONFIG,
+      branch: forkBranch('c1', loopHash(request), 0, 0),
+      recordRoute: true,
+      recordRouteSides: sides,
+    });
+    const [down, up] = forwarded.message.values('record-route');
+    expect(down).toMatch(/^<sip:[A-Za-z0-9_-]+@edge\.example\.com:5060;lr;sipedge>$/);
+    expect(up).toMatch(/^<sip:[A-Za-z0-9_-]+@edge\.example\.com:5060;transport=tcp;lr;sipedge>$/);
+    // The caller's route set is the Record-Routes reversed; the callee's, in order (§12.1).
+    const fromCaller = inDialog('BYE', `${up}, ${down}`, { from: 'caller-tag', to: 'callee-tag' });
+    const routed = dialogRoute(KEYS, fromCaller, preprocessRoutes(fromCaller, TEST_CONFIG), TEST_CONFIG, {
+      transport: 'tcp',
+      address: caller.address,
+      port: caller.port,
+      flowId: 'f-caller',
+    });
+    expect(routed?.flow).toEqual(callee);
+    expect(routed?.request.values('route')).toEqual([]);
+    const fromCallee = inDialog('BYE', `${down}, ${up}`, { from: 'callee-tag', to: 'caller-tag' });
+    expect(dialogOf(fromCallee, { transport: 'udp', address: callee.address, port: callee.port })).toEqual({
+      flow: caller,
+    });
+    // A second Route of ours that does not verify makes the request no dialog request at all.
+    const forgedBelow = inDialog('BYE', `${up}, <sip:forged@edge.example.com;lr;sipedge>`, {
+      from: 'caller-tag',
+      to: 'callee-tag',
+    });
+    expect(dialogOf(forgedBelow)).toBeUndefined();
   });
 
   it('a token of ours on a URI that is not ours does not count', () => {

@@ -14,6 +14,11 @@ export interface BindingData extends RegistrationContext {
   readonly instance?: string;
   /** The Contact's `reg-id` (RFC 5626 §4.2), 1 to 2^31-1. */
   readonly regId?: number;
+  /**
+   * The contact is behind a NAT (or asked for a flow, RFC 5626 `ob`/`reg-id`): requests to it go to
+   * `source`, never to the address in the Contact.
+   */
+  readonly nat?: true;
 }
 
 export function encodeBindingData(data: BindingData): string {
@@ -36,6 +41,7 @@ export function decodeBindingData(text: string): BindingData {
     source?: { transport: string; address: string; port: number };
     instance?: string;
     regId?: number;
+    nat?: true;
   } = {};
   if (typeof v.flowId === 'string') out.flowId = v.flowId;
   if (typeof v.edgeId === 'string') out.edgeId = v.edgeId;
@@ -51,5 +57,6 @@ export function decodeBindingData(text: string): BindingData {
   }
   if (typeof v.instance === 'string') out.instance = v.instance;
   if (typeof v.regId === 'number' && Number.isInteger(v.regId)) out.regId = v.regId;
+  if (v.nat === true) out.nat = true;
   return out;
 }

@@ -57,6 +57,23 @@ export function ownAorOnly(username: string, aor: string): boolean {
   return aorUser(aor) === username;
 }
 
+/**
+ * Whether a contact must be reached through the address its REGISTER came from (a NAT binding),
+ * as Kamailio's nathelper tests it: the request left from another address or port than its top Via
+ * says (§18.2.1: a `received`/`rport` the UA did not know), or the Contact names another host than
+ * the source (a private address); or the UA asks for it (RFC 5626 §5.1: `ob` or `reg-id`).
+ */
+function behindNat(request: SipMessage, contact: NameAddr, source: { address: string; port: number }): boolean {
+  const via = request.topVia;
+  const uri = contact.uri;
+  if (uri.kind !== 'sip') return false;
+  const sameHost = (host: string) => stripBrackets(host).toLowerCase() === source.address.toLowerCase();
+  const viaMoved =
+    via !== undefined && (!sameHost(via.host) || (via.port ?? (via.transport === 'TLS' ? 5061 : 5060)) !== source.port);
+  const asksForFlow = uri.params.has('ob') || contact.params.has('reg-id');
+  return viaMoved || !sameHost(uri.maddr ?? uri.host) || asksForFlow;
+}
+
 const HOUR = 3600;
 const DEFAULT_MAX_CONTACTS = 10;
 const Q_VALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
@@ -139,7 +156,7 @@ export async function processRegister(request: SipMessage, options: RegisterOpti
           contact: contact.withParams(contact.params.with('expires', String(expires))).toString(),
           expires,
           q,
-          data: encodeBindingData(bindingData(contact, options.registration)),
+          data: encodeBindingData(bindingData(request, contact, options.registration)),
         });
       }
       if (tooBrief) return answer(423, [['Min-Expires', String(settings.minExpires)]]);
@@ -201,8 +218,13 @@ function qValue(contact: NameAddr): number | undefined {
   return q !== null && Q_VALUE.test(q) ? Number(q) : undefined;
 }
 
-function bindingData(contact: NameAddr, registration: RegistrationContext | undefined): BindingData {
+function bindingData(
+  request: SipMessage,
+  contact: NameAddr,
+  registration: RegistrationContext | undefined,
+): BindingData {
   const data: { -readonly [K in keyof BindingData]: BindingData[K] } = {};
+  if (registration?.source !== undefined && behindNat(request, contact, registration.source)) data.nat = true;
   if (registration?.flowId !== undefined) data.flowId = registration.flowId;
   if (registration?.edgeId !== undefined) data.edgeId = registration.edgeId;
   if (registration?.source !== undefined) data.source = { ...registration.source };

@@ -370,8 +370,36 @@ describe('processRegister: binding metadata', () => {
       ...registration,
       instance: '<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>',
       regId: 1,
+      nat: true,
     });
     const [target] = await targets(r);
     expect(target?.data).toEqual(JSON.parse(binding!.data));
+  });
+
+  it.each([
+    ['a Via and Contact naming the source', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@192.0.2.10:5060>', false],
+    // A third party registering a contact elsewhere on the same host is not a NAT.
+    [
+      'a Contact on another port of the source host',
+      'SIP/2.0/UDP 192.0.2.10:5060',
+      '<sip:alice@192.0.2.10:6000>',
+      false,
+    ],
+    ['a private Contact', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@10.1.2.3:5060>', true],
+    [
+      'a Via the packet did not come from (a NAT rewrote its source)',
+      'SIP/2.0/UDP 10.1.2.3:5060',
+      '<sip:alice@192.0.2.10>',
+      true,
+    ],
+    ['a Via port other than the source port', 'SIP/2.0/UDP 192.0.2.10:5062', '<sip:alice@192.0.2.10:5062>', true],
+    ['a Contact asking for a flow (RFC 5626 ob)', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@192.0.2.10;ob>', true],
+  ])('NAT: %s → nat %s', async (_, via, contact, nat) => {
+    const r = registrar();
+    const request = registerRequest({ contacts: [contact] });
+    request.replaceFirst('Via', `${via};branch=z9hG4bKnat`);
+    await r.send(request, { registration: { source: { transport: 'udp', address: '192.0.2.10', port: 5060 } } });
+    const [binding] = await r.locations.lookup(ALICE, T0);
+    expect(JSON.parse(binding!.data).nat === true).toBe(nat);
   });
 });

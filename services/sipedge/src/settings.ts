@@ -41,6 +41,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sip.tls.clientCert', env: 'SIPEDGE_TLS_CLIENT_CERT', kind: 'string' },
   { key: 'sip.tls.reloadIntervalMs', env: 'SIPEDGE_TLS_RELOAD_INTERVAL_MS', kind: 'int' },
   { key: 'sip.advertised', env: 'SIPEDGE_ADVERTISED', kind: 'host-port' },
+  { key: 'sip.advertisedTlsPort', env: 'SIPEDGE_ADVERTISED_TLS_PORT', kind: 'int' },
   { key: 'sip.aliases', env: 'SIPEDGE_ALIASES', kind: 'list' },
   { key: 'sip.selfPorts', env: 'SIPEDGE_SELF_PORTS', kind: 'ports' },
   // the edge

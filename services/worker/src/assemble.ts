@@ -35,6 +35,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
   return new Worker(
     {
       proxy: config.proxy,
+      routeTokens,
       timers: config.timers,
       timerC: config.timerC,
       stateless: config.stateless,

@@ -2,8 +2,12 @@ import type { InboundMeta } from '@sipedge/handoff';
 import {
   type ContextAction,
   type ContextEvent,
+  type DialogSide,
+  type PrepareOptions,
   type ProxyConfig,
+  type RouteTokenKeys,
   applyContextEvent,
+  dialogRecordRoute,
   forkBranch,
   forwardRequest,
   forwardResponse,
@@ -45,9 +49,38 @@ export type Effect =
 
 export interface EngineSettings {
   proxy: ProxyConfig;
+  /** The fleet's keys for the tokens of our Record-Routes (dialog-trust.ts in libs/proxy). */
+  routeTokens: RouteTokenKeys;
   timers: TimerSettings;
   /** Run Timer C on INVITE forks (§16.6 step 11). */
   timerC: boolean;
+}
+
+/**
+ * The Record-Route options of a request forwarded on `hop` (§16.6 step 4, RFC 5658): none, or
+ * our two URIs, the downstream one naming the hop's flow when the hop is a UA's own flow.
+ */
+export function recordRouteFor(
+  keys: RouteTokenKeys,
+  request: SipMessage,
+  upstream: DialogSide | null,
+  hop: Hop,
+): Pick<PrepareOptions, 'recordRoute' | 'recordRouteSides'> {
+  if (upstream === null) return { recordRoute: false };
+  const downstream: DialogSide =
+    hop.flow === true
+      ? {
+          transport: hop.transport,
+          flow: {
+            transport: hop.transport,
+            address: hop.address,
+            port: hop.port,
+            ...(hop.edgeId === undefined ? {} : { edgeId: hop.edgeId }),
+            ...(hop.flowId === undefined ? {} : { flowId: hop.flowId }),
+          },
+        }
+      : { transport: hop.transport };
+  return { recordRoute: true, recordRouteSides: dialogRecordRoute(keys, request, { downstream, upstream }) };
 }
 
 /** The request to forward on `hop`: with the hop's forced Route on top when it has one (a dispatcher hop). */
@@ -69,8 +102,8 @@ export type Decision =
       /** The request after route pre-processing. */
       template: SipMessage;
       targets: { uri: string; q: number; group: number; hops: Hop[] }[];
-      /** The user part (dialog token) of the Record-Route to insert (§16.6 step 4); null: none. */
-      recordRoute: string | null;
+      /** The upstream side of the double Record-Route to insert (§16.6 step 4, RFC 5658); null: none. */
+      recordRoute: DialogSide | null;
     };
 
 export interface EngineResult {
@@ -376,8 +409,7 @@ class Run {
     const forwarded = forwardRequest(template, parseUri(target) as SipUri | TelUri, {
       config: this.settings.proxy,
       branch: forkBranch(r.id, loopHash(serverRequest(r)), index, attempt),
-      recordRoute: r.recordRoute !== null,
-      ...(r.recordRoute === null ? {} : { recordRouteToken: r.recordRoute }),
+      ...recordRouteFor(this.settings.routeTokens, template, r.recordRoute, hop),
       outboundTransport: hop.transport,
     });
     const forkHop: Hop = { ...hop, transport: forwarded.transport };

@@ -51,7 +51,14 @@ export interface WorkerEnvConfig {
  */
 export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvConfig {
   const env = new EnvReader(environment);
-  const advertised = env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 });
+  // The TLS port of the fleet's address: Via sent-by over TLS and Record-Routes facing TLS
+  // (§16.6 steps 4 and 8); by default the port of the first TLS listener.
+  const tlsListen = env.endpoints('SIPEDGE_TLS', []);
+  const tlsPort = env.int('SIPEDGE_ADVERTISED_TLS_PORT', tlsListen[0]?.port ?? 0);
+  const advertised = {
+    ...env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 }),
+    ...(tlsPort === 0 ? {} : { tlsPort: portOf(String(tlsPort), 'SIPEDGE_ADVERTISED_TLS_PORT') }),
+  };
   const aliases = env.list('SIPEDGE_ALIASES', []);
   const timers = {
     ...DEFAULT_TIMERS,
@@ -75,7 +82,11 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     proxy: {
       advertised,
       selfHosts: new Set([advertised.host, ...aliases].map((h) => h.toLowerCase())),
-      selfPorts: new Set([advertised.port, ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p))]),
+      selfPorts: new Set([
+        advertised.port,
+        ...(advertised.tlsPort === undefined ? [] : [advertised.tlsPort]),
+        ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p, 'SIPEDGE_SELF_PORTS')),
+      ]),
       domains: new Set(env.list('SIPEDGE_DOMAINS', [advertised.host]).map((d) => d.toLowerCase())),
       supported: env.list('SIPEDGE_SUPPORTED', []),
       recordRoute: env.bool('SIPEDGE_RECORD_ROUTE', true),
@@ -157,9 +168,10 @@ function checkedSecret(name: string, secret: string): string {
   return secret;
 }
 
-function portOf(text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
-    throw ConfigError.of('SIPEDGE_SELF_PORTS', `expected ports, got "${text}"`);
+function portOf(text: string, variable: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+    throw ConfigError.of(variable, `expected a port, got "${text}"`);
+  }
   return Number(text);
 }
 

@@ -1,5 +1,5 @@
 import type { InboundMeta } from '@sipedge/handoff';
-import type { ProxyContext } from '@sipedge/proxy';
+import type { DialogSide, ProxyContext } from '@sipedge/proxy';
 import type { TransactionState } from '@sipedge/transaction';
 
 /** Where a message goes: transport, address and port, and the flow/edge to use when known. */
@@ -11,6 +11,11 @@ export interface Hop {
   flowId?: string;
   /** The edge that holds `flowId`, or that received the request. */
   edgeId?: string;
+  /**
+   * This hop is a UA's own flow (the connection it registered or called over, or its NAT binding):
+   * our Record-Route names it, so that the dialog's later requests reach the UA over it too.
+   */
+  flow?: true;
   /**
    * A forced next hop for this attempt only (a dispatcher hop, §16.6 step 6): pushed as the top
    * Route of the forwarded request. Each dispatcher hop's tuples carry their own, so failing over to
@@ -53,8 +58,11 @@ export interface CallRecord {
    * fails with a transport error, a timeout or a 503 is retried on the next one (§16.6 step 7, B19).
    */
   hops: Record<string, Hop[]>;
-  /** The user part (a dialog token, dialog-trust.ts) of our Record-Route in every fork; null: none (§16.6 step 4). */
-  recordRoute: string | null;
+  /**
+   * The upstream side of our double Record-Route (the transport and flow the request came on,
+   * dialog-trust.ts); each fork adds its downstream side. Null: no Record-Route (§16.6 step 4).
+   */
+  recordRoute: DialogSide | null;
   forks: ForkRecord[];
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;

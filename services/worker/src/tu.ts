@@ -20,17 +20,18 @@ import {
   type RouteTokenKeys,
   type StaticRoute,
   determineTargets,
-  dialogRouteToken,
+  type Arrival,
+  type TokenFlow,
+  dialogRoute,
   groupTargets,
   isAddressedToSelf,
   preprocessRoutes,
   prepareForward,
   dispatchOrder,
   validateRequest,
-  verifiedDialog,
   withRoute,
 } from '@sipedge/proxy';
-import { processRegister } from '@sipedge/registrar';
+import { type BindingData, processRegister } from '@sipedge/registrar';
 import {
   type HeaderList,
   type SipMessage,
@@ -125,13 +126,12 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
       : respond(405, { headers: [['Allow', 'OPTIONS']] });
   }
 
-  const { request: template, actions } = preprocessRoutes(request, deps.proxy, {
-    transport: origin.transport,
-    port: origin.local.port,
-  });
-  // §12, §16.4: inside a dialog we serve only with a To tag and our Record-Route's token for it;
+  const preprocessed = preprocessRoutes(request, deps.proxy, { transport: origin.transport, port: origin.local.port });
+  // §12, §16.4: inside a dialog we serve only with a To tag and our Record-Routes' tokens for it;
   // a Route that merely names us makes an initial request (authentication and no relay apply).
-  const inDialog = verifiedDialog(deps.routeTokens, request, actions, deps.proxy) !== undefined;
+  const dialog = dialogRoute(deps.routeTokens, request, preprocessed, deps.proxy, arrivalOf(origin));
+  const inDialog = dialog !== undefined;
+  const template = dialog?.request ?? preprocessed.request;
   const trusted = deps.isTrusted(origin.source.address);
   let authenticated = false;
   if (deps.auth?.proxy === true && !trusted && !inDialog && request.method !== 'ACK' && request.method !== 'CANCEL') {
@@ -182,19 +182,11 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
       continue;
     }
     if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
-    const binding = target.binding;
-    if (binding?.flowId !== undefined && binding.source !== undefined) {
-      const flow: Hop = {
-        transport: binding.source.transport as Hop['transport'],
-        address: binding.source.address,
-        port: binding.source.port,
-        flowId: binding.flowId,
-        ...(binding.edgeId === undefined ? {} : { edgeId: binding.edgeId }),
-      };
-      targets.push({ uri: target.uri, q: target.q, flow, flowOnly: binding.regId !== undefined });
-    } else {
-      targets.push({ uri: target.uri, q: target.q });
-    }
+    const flow = dialog?.flow !== undefined ? hopOfFlow(dialog.flow) : bindingFlow(target.binding);
+    // A UDP flow is a NAT binding: the Contact behind it is not reachable, so nothing replaces it;
+    // an RFC 5626 flow (reg-id) may not be replaced either (§5.3).
+    const flowOnly = flow?.transport === 'udp' || target.binding?.regId !== undefined;
+    targets.push({ uri: target.uri, q: target.q, ...(flow === undefined ? {} : { flow, flowOnly }) });
   }
 
   const grouped = groupTargets(targets);
@@ -214,8 +206,63 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
     if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
   }
   if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
-  const recordRoute = deps.proxy.recordRoute ? dialogRouteToken(deps.routeTokens, request) : null;
+  // RFC 5658, RFC 5626 §5.3: the upstream side of our double Record-Route names the flow this
+  // request came on, so that the dialog's requests from downstream reach the UA over it.
+  const recordRoute = deps.proxy.recordRoute ? { transport: origin.transport, flow: flowOf(origin) } : null;
   return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute };
+}
+
+/** Where a request came from, as dialog-trust.ts compares it with a token's flow. */
+export function arrivalOf(origin: InboundMeta): Arrival {
+  const { address, port } = origin.source;
+  return {
+    transport: origin.transport,
+    address,
+    port,
+    ...(origin.flowId === undefined ? {} : { flowId: origin.flowId }),
+  };
+}
+
+/** The flow a request came on: its connection (TCP/TLS) or its source (UDP), through the edge that received it. */
+export function flowOf(origin: InboundMeta): TokenFlow {
+  const { address, port } = origin.source;
+  return {
+    transport: origin.transport,
+    address,
+    port,
+    edgeId: origin.edgeId,
+    ...(origin.flowId === undefined ? {} : { flowId: origin.flowId }),
+  };
+}
+
+/** The hop that sends on a token's flow (the edge holding its connection, or facing its NAT binding). */
+export function hopOfFlow(flow: TokenFlow): Hop {
+  return {
+    transport: flow.transport as Hop['transport'],
+    address: flow.address,
+    port: flow.port,
+    flow: true,
+    ...(flow.edgeId === undefined ? {} : { edgeId: flow.edgeId }),
+    ...(flow.flowId === undefined ? {} : { flowId: flow.flowId }),
+  };
+}
+
+/**
+ * The flow a registered contact is reached on, when it has one: the connection it registered over
+ * (TCP/TLS), or over UDP the address its REGISTER came from when the registrar found it behind a
+ * NAT (`BindingData.nat`): requests go there, never to the private Contact.
+ */
+function bindingFlow(binding: BindingData | undefined): Hop | undefined {
+  const source = binding?.source;
+  if (binding === undefined || source === undefined) return undefined;
+  if (binding.flowId === undefined && !(source.transport === 'udp' && binding.nat === true)) return undefined;
+  return hopOfFlow({
+    transport: source.transport as TokenFlow['transport'],
+    address: source.address,
+    port: source.port,
+    ...(binding.edgeId === undefined ? {} : { edgeId: binding.edgeId }),
+    ...(binding.flowId === undefined ? {} : { flowId: binding.flowId }),
+  });
 }
 
 /** The tuples of every dispatcher hop in dispatch order, each carrying its hop as the Route to push. */

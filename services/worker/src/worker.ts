@@ -22,7 +22,7 @@ import {
   preprocessRoutes,
   statelessBranch,
   validateRequest,
-  verifiedDialog,
+  dialogRoute,
 } from '@sipedge/proxy';
 import {
   type SipMessage,
@@ -55,13 +55,14 @@ import {
   type EngineSettings,
   applyToCall,
   createCall,
+  recordRouteFor,
   requestForHop,
 } from './engine.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { type CallRecord, type Hop, isFinished } from './record.js';
-import { type TuDeps, decide } from './tu.js';
+import { type TuDeps, arrivalOf, decide, hopOfFlow } from './tu.js';
 
 export interface WorkerDeps {
   bus: Bus;
@@ -330,8 +331,7 @@ export class Worker {
     const forwarded = forwardRequest(requestForHop(decision.template, hop), parseUri(target.uri) as SipUri, {
       config: this.settings.proxy,
       branch: statelessBranch(message),
-      recordRoute: decision.recordRoute !== null,
-      ...(decision.recordRoute === null ? {} : { recordRouteToken: decision.recordRoute }),
+      ...recordRouteFor(this.settings.routeTokens, decision.template, decision.recordRoute, hop),
       outboundTransport: hop.transport,
     });
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
@@ -370,16 +370,16 @@ export class Worker {
       }
       return;
     }
-    const { request, actions } = preprocessRoutes(message, this.settings.proxy, {
+    const preprocessed = preprocessRoutes(message, this.settings.proxy, {
       transport: meta.transport,
       port: meta.local.port,
     });
     const tu = this.deps.tu;
+    const dialog = dialogRoute(tu.routeTokens, message, preprocessed, tu.proxy, arrivalOf(meta));
     // Not when we are the UAS (F2), and no open relay: from an untrusted source only a request of a
-    // dialog we serve (a 2xx ACK with our Record-Route's token) is forwarded.
+    // dialog we serve (a 2xx ACK with our Record-Routes' tokens) is forwarded.
     const forward =
-      !isAddressedToSelf(message, this.settings.proxy) &&
-      (tu.isTrusted(meta.source.address) || verifiedDialog(tu.routeTokens, message, actions, tu.proxy) !== undefined);
+      !isAddressedToSelf(message, this.settings.proxy) && (dialog !== undefined || tu.isTrusted(meta.source.address));
     if (!forward) {
       // An unmatched CANCEL gets 481 (§9.2), as a UAS answers it; an unmatched ACK is dropped (§17.2.3).
       if (message.method === 'CANCEL') {
@@ -388,14 +388,18 @@ export class Worker {
       }
       return;
     }
+    const request = dialog?.request ?? preprocessed.request;
     const target = request.requestUri;
     if (target.kind !== 'sip') return;
+    // Inside a dialog whose other side has a flow, on that flow (RFC 5626 §5.3); else by the route.
+    const flow = dialog?.flow === undefined ? undefined : hopOfFlow(dialog.flow);
     const forwarded = forwardRequest(request, target as SipUri, {
       config: this.settings.proxy,
       branch: statelessBranch(message),
       recordRoute: false,
+      ...(flow === undefined ? {} : { outboundTransport: flow.transport }),
     });
-    const [hop] = await this.deps.tu.resolve(forwarded.nextHop);
+    const [hop] = flow === undefined ? await this.deps.tu.resolve(forwarded.nextHop) : [flow];
     if (hop === undefined) return;
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
   }

@@ -27,6 +27,7 @@ export const ROUTE_TOKENS = { secret: 'worker-test-fleet-secret-0123456789abcdef
 
 export const SETTINGS: WorkerSettings = {
   proxy: PROXY,
+  routeTokens: ROUTE_TOKENS,
   timers: DEFAULT_TIMERS,
   timerC: true,
   recordTtlMs: 600_000,
