@@ -64,6 +64,7 @@ describe('edge under a SIPp load from a trusted source', () => {
         connections: stores.connections,
         edges: stores.edges,
         abuse: stores.abuse,
+        locations: stores.locations,
         logger,
         processMetrics: false,
       },

@@ -25,6 +25,11 @@ export interface PhoneOptions {
   address?: string;
   /** TLS: the CA file that signed sipedge's certificate. */
   caFile?: string;
+  /**
+   * Run inside this network namespace (a phone behind a NAT): `address` is its address there, and
+   * the control port listens on `controlAddress`, on a link of its own to the test.
+   */
+  netns?: { name: string; controlAddress: string };
 }
 
 /** A baresip event (ctrl_tcp): its type and the fields baresip sends with it. */
@@ -113,7 +118,10 @@ export class Phone {
   private async launch(): Promise<void> {
     const { user, domain, transport, proxy, password = 'pw', caFile } = this.options;
     const address = this.options.address ?? '127.0.0.1';
-    const [sipPort, controlPort] = [await freePort(), await freePort()];
+    const netns = this.options.netns;
+    // A namespace of the test's own has every port free.
+    const [sipPort, controlPort] = netns === undefined ? [await freePort(), await freePort()] : [5060, 4444];
+    const controlAddress = netns?.controlAddress ?? '127.0.0.1';
     const config = [
       'poll_method epoll',
       `sip_listen ${address}:${sipPort}`,
@@ -131,26 +139,28 @@ export class Phone {
       'module_app account.so',
       'module_app menu.so',
       'module_app ctrl_tcp.so',
-      `ctrl_tcp_listen 127.0.0.1:${controlPort}`,
+      `ctrl_tcp_listen ${controlAddress}:${controlPort}`,
     ];
     const outbound = `sip:${proxy.host}:${proxy.port};transport=${transport}`;
     const account = `<sip:${user}@${domain};transport=${transport}>;auth_pass=${password};answermode=auto;regint=300;outbound="${outbound}"`;
     writeFileSync(join(this.dir, 'config'), `${config.join('\n')}\n`);
     writeFileSync(join(this.dir, 'accounts'), `${account}\n`);
-    this.child = spawn('baresip', ['-4', '-f', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = ['baresip', '-4', '-f', this.dir];
+    const [file, ...args] = netns === undefined ? command : ['ip', 'netns', 'exec', netns.name, ...command];
+    this.child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const append = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-64 * 1024));
     this.child.stdout!.on('data', append);
     this.child.stderr!.on('data', append);
-    this.control = await this.connectControl(controlPort);
+    this.control = await this.connectControl(controlAddress, controlPort);
   }
 
   /** Connects to ctrl_tcp once baresip listens on it. */
-  private async connectControl(port: number): Promise<Socket> {
+  private async connectControl(host: string, port: number): Promise<Socket> {
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
         const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+          const s = connect({ host, port }, () => resolve(s));
           s.once('error', reject);
         });
         socket.on('data', (chunk: Buffer) => this.read(chunk));

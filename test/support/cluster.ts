@@ -57,6 +57,7 @@ export class Cluster {
         connections: edgeStores.connections,
         edges: edgeStores.edges,
         abuse: edgeStores.abuse,
+        locations: edgeStores.locations,
         logger,
         processMetrics: false,
       },

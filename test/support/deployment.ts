@@ -30,25 +30,31 @@ export interface Deployment {
 export interface DeploymentOptions {
   /** Settings every sipedge process gets (environment variables). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Standalone: an address of this host the proxy also listens on (same port) and advertises,
+   * for clients that cannot reach its loopback (a phone in a network namespace).
+   */
+  publicAddress?: string;
 }
 
 export async function startDeployment(mode: Mode, options: DeploymentOptions = {}): Promise<Deployment> {
   return mode === 'standalone' ? startStandalone(options) : Distributed.start(options);
 }
 
-/** The listen, advertised and ops settings of a proxy at 127.0.0.1:<port>. */
-async function addressing(port: number): Promise<NodeJS.ProcessEnv> {
+/** The listen, advertised and ops settings of a proxy at 127.0.0.1:<port> (and `publicAddress`:<port>). */
+async function addressing(port: number, publicAddress?: string): Promise<NodeJS.ProcessEnv> {
+  const listen = ['127.0.0.1', ...(publicAddress === undefined ? [] : [publicAddress])].map((a) => `${a}:${port}`);
   return {
-    SIPEDGE_UDP: `127.0.0.1:${port}`,
-    SIPEDGE_TCP: `127.0.0.1:${port}`,
-    SIPEDGE_ADVERTISED: `127.0.0.1:${port}`,
+    SIPEDGE_UDP: listen.join(','),
+    SIPEDGE_TCP: listen.join(','),
+    SIPEDGE_ADVERTISED: `${publicAddress ?? '127.0.0.1'}:${port}`,
     SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
   };
 }
 
 async function startStandalone(options: DeploymentOptions): Promise<Deployment> {
   const port = await freePort();
-  const env = { ...(await addressing(port)), ...options.env };
+  const env = { ...(await addressing(port, options.publicAddress)), ...options.env };
   const all = await startProcess('sipedge all', roleCommand('all'), env, 'sipedge standalone: ready');
   return {
     mode: 'standalone',

@@ -6,14 +6,29 @@
  * | `sipedge.in` | `workers` | edge → one worker | a received SIP message (request over TCP/TLS: NATS request, the worker acknowledges) |
  * | `sipedge.edge.<edgeId>.out` | — | worker → that edge | a message to send on a flow the edge holds, or from the edge that received the trigger |
  * | `sipedge.out` | `edges` | worker → any edge | a message any live edge may send |
+ * | `sipedge.edge.<edgeId>.keepalive` | — | worker → that edge | a registration behind a NAT to keep open (JSON `KeepaliveTarget`) |
  *
- * The payload is always the raw SIP bytes; metadata travels in NATS headers (see `headers.ts`).
+ * The payload is the raw SIP bytes, metadata in NATS headers (see `headers.ts`), but for the
+ * keep-alive subject.
  */
 export const SUBJECTS = {
   inbound: 'sipedge.in',
   edgeOutbound: (edgeId: string) => `sipedge.edge.${edgeId}.out`,
   anyEdgeOutbound: 'sipedge.out',
+  edgeKeepalive: (edgeId: string) => `sipedge.edge.${edgeId}.keepalive`,
 } as const;
+
+/**
+ * A registration behind a NAT (RFC 5626 §4.4, Kamailio's nathelper pings) that the edge which
+ * received it keeps open until `until` (epoch ms): keep-alives to `destination`, and when the
+ * contact stops answering, its bindings (`contacts`, contact keys of `aor`) are removed.
+ */
+export interface KeepaliveTarget {
+  destination: { address: string; port: number };
+  until: number;
+  aor: string;
+  contacts: string[];
+}
 
 export const QUEUES = {
   workers: 'workers',

@@ -10,7 +10,7 @@ import {
   stripBrackets,
 } from '@sipedge/sip';
 import type { Binding, BindingUpdate, LocationStore, RegisterOp } from '@sipedge/store';
-import { type BindingData, type RegistrationContext, encodeBindingData } from './binding-data.js';
+import { type BindingData, type RegistrationContext, decodeBindingData, encodeBindingData } from './binding-data.js';
 import { aorOf, aorUser, contactKey } from './keys.js';
 
 export interface RegisterOptions {
@@ -48,7 +48,15 @@ export interface RegisterOptions {
 }
 
 export type RegisterOutcome =
-  | { readonly kind: 'response'; readonly response: SipMessage }
+  | {
+      readonly kind: 'response';
+      readonly response: SipMessage;
+      /**
+       * Contacts this REGISTER bound from behind a NAT (`BindingData.nat`): their contact keys and
+       * the latest end of their bindings, for keep-alives to the source (RFC 5626 §4.4).
+       */
+      readonly behindNat?: { readonly aor: string; readonly contacts: readonly string[]; readonly until: number };
+    }
   /** The Request-URI names no domain we serve: the caller proxies the REGISTER (§10.3 step 1). */
   | { readonly kind: 'not-ours' };
 
@@ -167,7 +175,12 @@ export async function processRegister(request: SipMessage, options: RegisterOpti
     // §10.3 steps 6-7: an older or repeated CSeq for the same Call-ID fails the whole request. 400,
     // as Kamailio and OpenSIPS answer it: the request itself is stale, retrying it cannot succeed.
     if (!result.ok) return answer(400, undefined, 'Invalid CSeq Number');
-    return ok(request, options, result.bindings);
+    const natted =
+      op.type === 'update' ? op.bindings.filter((b) => b.expires > 0 && decodeBindingData(b.data).nat) : [];
+    const outcome = ok(request, options, result.bindings);
+    if (natted.length === 0 || outcome.kind !== 'response') return outcome;
+    const until = now + Math.max(...natted.map((b) => b.expires)) * 1000;
+    return { ...outcome, behindNat: { aor, contacts: natted.map((b) => b.uriKey), until } };
   } catch (e) {
     // A header we read could not be parsed (a message that passed validateMessage has none).
     if (e instanceof SipParseError) return answer(400, undefined, e.reason);

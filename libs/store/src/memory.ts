@@ -83,6 +83,13 @@ export class MemoryLocationStore implements LocationStore {
     return [...(this.aors.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now).map(binding);
   }
 
+  async remove(aor: string, uriKeys: readonly string[]): Promise<void> {
+    const bindings = this.aors.get(aor);
+    if (bindings === undefined) return;
+    for (const uriKey of uriKeys) bindings.delete(uriKey);
+    if (bindings.size === 0) this.aors.delete(aor);
+  }
+
   clear(): void {
     this.aors.clear();
   }

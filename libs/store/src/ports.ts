@@ -88,6 +88,8 @@ export interface LocationStore {
   register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult>;
   /** The current bindings of an AOR; expired ones are dropped. */
   lookup(aor: string, now: number): Promise<Binding[]>;
+  /** Removes bindings (by contact key) that are not to be used any more (a contact that stopped answering). */
+  remove(aor: string, uriKeys: readonly string[]): Promise<void>;
 }
 
 /** Which edge holds a TCP/TLS/WS flow, refreshed while the connection lives. */

@@ -85,6 +85,11 @@ export class RedisLocationStore implements LocationStore {
     const all = await guarded(this.client, () => this.client.hvals(storeKeys.bindings(aor)));
     return all.map(parseBinding).filter((b) => b.expiresAt > now);
   }
+
+  async remove(aor: string, uriKeys: readonly string[]): Promise<void> {
+    if (uriKeys.length === 0) return;
+    await guarded(this.client, () => this.client.hdel(storeKeys.bindings(aor), ...uriKeys));
+  }
 }
 
 function parseBinding(json: string): Binding {

@@ -153,6 +153,18 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         expect(swap.ok).toBe(true);
       });
 
+      it('removes bindings by contact key, the others staying', async () => {
+        const aor = `sip:gone-${randomUUID()}@example.com`;
+        const now = Date.now();
+        const bindings = [update('sip:a@1.1.1.1', 3600), update('sip:a@2.2.2.2', 3600)];
+        await stores.locations.register(aor, { type: 'update', callId: 'g1', cseq: 1, bindings }, now);
+        await stores.locations.remove(aor, ['sip:a@1.1.1.1', 'sip:nobody@3.3.3.3']);
+        expect((await stores.locations.lookup(aor, now)).map((b) => b.uriKey)).toEqual(['sip:a@2.2.2.2']);
+        await stores.locations.remove(aor, ['sip:a@2.2.2.2']);
+        expect(await stores.locations.lookup(aor, now)).toEqual([]);
+        await stores.locations.remove(`sip:never-${randomUUID()}@example.com`, ['sip:a@1.1.1.1']);
+      });
+
       it('registers several contacts and lists them with their expiry', async () => {
         const aor = `sip:alice-${randomUUID()}@example.com`;
         const now = Date.now();

@@ -1,4 +1,5 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
+import type { KeepaliveSettings } from './nat-keepalive.js';
 import type { TlsCredentials, TlsFiles } from './transports/index.js';
 import type { Endpoint } from './transports/types.js';
 
@@ -39,6 +40,8 @@ export interface EdgeConfig {
   abuse: AbuseSettings;
   /** The admin API's bearer token (`/admin/*` on the ops port); no admin API without one. */
   adminToken?: string;
+  /** Keep-alives to the UDP contacts behind a NAT that registered through this edge. */
+  natKeepalive: KeepaliveSettings;
   handoff: {
     /** TCP/TLS: how long to wait for a worker's acknowledgement before trying another worker. */
     ackTimeoutMs: number;
@@ -101,6 +104,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   },
   denyList: [],
   abuse: abuseSettingsFromEnv({}),
+  natKeepalive: { mode: 'options', intervalMs: 25_000, misses: 3 },
   handoff: { ackTimeoutMs: 500, attempts: 3 },
   flowTtlMs: 90_000,
   heartbeatTtlMs: 3_000,

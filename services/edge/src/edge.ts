@@ -1,6 +1,6 @@
 import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
-import type { Bus } from '@sipedge/bus';
-import { checkEdgeId } from '@sipedge/handoff';
+import type { Bus, Subscription } from '@sipedge/bus';
+import { type KeepaliveTarget, SUBJECTS, checkEdgeId } from '@sipedge/handoff';
 import type { ConnectionDirectory, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
@@ -8,6 +8,7 @@ import { adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
 import { type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
+import { NatKeepalive } from './nat-keepalive.js';
 import { EdgeMetrics } from './metrics.js';
 import { checkOpenFileLimit } from './open-files.js';
 import { OutboundDelivery } from './outbound.js';
@@ -31,6 +32,8 @@ export interface EdgeDeps {
   edges: EdgeRegistry;
   /** The fleet's abuse counters and bans (Redis, or the in-memory twin). */
   abuse: AbuseState;
+  /** The location service: bindings of a contact behind a NAT that stopped answering are removed. */
+  locations: { remove(aor: string, contacts: readonly string[]): Promise<void> };
   logger?: Logger;
   /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
   processMetrics?: boolean;
@@ -51,6 +54,8 @@ export class Edge {
   /** The fleet's bans as this edge sees them; its admin API manages them. */
   readonly bans: Bans;
   private readonly pike: Pike;
+  private readonly keepalive: NatKeepalive;
+  private keepaliveSubscription: Subscription | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private ops: OpsServer | undefined;
   private readonly self: SelfIdentity;
@@ -99,6 +104,14 @@ export class Edge {
     const { abuse } = config;
     this.bans = new Bans(deps.abuse, deps.bus, (a) => abuse.exempt.has(a), abuse.bans, log('abuse'));
     this.pike = new Pike(deps.abuse, this.bans, abuse.pike, log('abuse'));
+    this.keepalive = new NatKeepalive(config.natKeepalive, {
+      send: async (data, destination) => {
+        await this.udp?.send(data, destination);
+      },
+      remove: (aor, contacts) => deps.locations.remove(aor, contacts),
+      advertised: config.advertised,
+      logger: log('nat'),
+    });
     this.inbound = new InboundPipeline({
       edgeId: config.edgeId,
       self: (this.self = this.selfIdentity()),
@@ -107,6 +120,7 @@ export class Edge {
       bans: this.bans,
       banAction: abuse.banAction,
       pike: this.pike,
+      keepalives: this.keepalive,
       limiter: new RateLimiter(config.rateLimit),
       rateLimit: config.rateLimit,
       handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
@@ -129,6 +143,10 @@ export class Edge {
     const bound = this.listening();
     for (const e of [...bound.udp, ...bound.tcp, ...bound.tls]) (this.self.ports as Set<number>).add(e.port);
     await this.outbound.start();
+    this.keepaliveSubscription = await this.deps.bus.subscribe(SUBJECTS.edgeKeepalive(this.config.edgeId), (m) =>
+      this.keepOpen(m.data),
+    );
+    this.keepalive.start();
     await this.heartbeat();
     this.every(this.config.heartbeatTtlMs / 3, () => this.heartbeat());
     this.every(this.config.flowTtlMs / 3, () => this.refreshFlows());
@@ -181,6 +199,8 @@ export class Edge {
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
     this.pike.stop();
+    this.keepalive.stop();
+    await this.keepaliveSubscription?.unsubscribe();
     await this.bans.stop();
     await this.deps.edges.remove(this.config.edgeId).catch(() => undefined);
     await this.ops?.close();
@@ -204,6 +224,17 @@ export class Edge {
         this.deps.connections.remove(flowId, this.config.edgeId).catch(() => undefined);
       },
     };
+  }
+
+  /** A registration behind a NAT a worker asks this edge to keep open (SUBJECTS.edgeKeepalive). */
+  private keepOpen(data: Uint8Array): void {
+    try {
+      const target = JSON.parse(Buffer.from(data).toString('utf8')) as KeepaliveTarget;
+      if (typeof target.destination?.address !== 'string' || typeof target.destination.port !== 'number') return;
+      this.keepalive.keep(target, Date.now());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'nat keep-alive request not understood');
+    }
   }
 
   private async heartbeat(): Promise<void> {

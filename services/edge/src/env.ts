@@ -42,6 +42,11 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     },
     denyList: env.list('SIPEDGE_DENY', d.denyList),
     abuse: abuseSettingsFromEnv(environment),
+    natKeepalive: {
+      mode: env.oneOf('SIPEDGE_NAT_KEEPALIVE', ['options', 'crlf', 'off'], d.natKeepalive.mode),
+      intervalMs: env.int('SIPEDGE_NAT_KEEPALIVE_INTERVAL_MS', d.natKeepalive.intervalMs, 1000),
+      misses: env.int('SIPEDGE_NAT_KEEPALIVE_MISSES', d.natKeepalive.misses, 1),
+    },
     handoff: {
       ackTimeoutMs: env.int('SIPEDGE_HANDOFF_ACK_TIMEOUT_MS', d.handoff.ackTimeoutMs, 1),
       attempts: env.int('SIPEDGE_HANDOFF_ATTEMPTS', d.handoff.attempts, 1),

@@ -17,6 +17,7 @@ import type { DropReason } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
 import { type Senders, streamSender } from './senders.js';
 import { type SelfIdentity, type Verdict, verdictForError, verdictForMessage } from './stateless.js';
+import { isStunBindingRequest, stunBindingSuccess } from './stun.js';
 import type { Arrival, TransportName } from './transports/types.js';
 
 /** The counters the pipeline reports to (EdgeMetrics implements them). */
@@ -38,6 +39,8 @@ export interface InboundDeps {
   /** Fleet-wide flood detection (`Pike`): counts every message that passed the deny list and bans. */
   pike: { count(address: string): void };
   limiter: { take(address: string, now: number): boolean };
+  /** Our NAT keep-alive OPTIONS: their responses end here (`NatKeepalive`). */
+  keepalives?: { answered(response: SipMessage): boolean };
   rateLimit: { action: 'reject' | 'drop'; retryAfterSeconds: number };
   handoff: Handoff;
   senders: Senders;
@@ -78,6 +81,8 @@ export class InboundPipeline {
     if (!this.admit(arrival, () => parseMessage(data, { validate: false, maxSize: this.deps.maxMessageSize }))) {
       return Promise.resolve();
     }
+    // RFC 5626 §4.4.2: a UA behind a NAT keeps its binding open with STUN on the SIP port.
+    if (isStunBindingRequest(data)) return this.answerStun(data, arrival);
     let message: SipMessage;
     try {
       message = parseMessage(data, { maxSize: this.deps.maxMessageSize });
@@ -126,6 +131,16 @@ export class InboundPipeline {
     return false;
   }
 
+  private async answerStun(request: Buffer, arrival: Arrival): Promise<void> {
+    const response = stunBindingSuccess(request, arrival.source);
+    if (response === undefined) return;
+    try {
+      await this.deps.senders.udp?.send(response, arrival.source);
+    } catch (error) {
+      this.deps.logger.debug({ err: error }, 'stun response not sent');
+    }
+  }
+
   /** A stateless refusal of a message that is not let in, when its head can be answered. */
   private refuse(
     arrival: Arrival,
@@ -169,6 +184,7 @@ export class InboundPipeline {
     if (message.isRequest) this.deps.counters.received(arrival.transport, 'request', message.method);
     else this.deps.counters.received(arrival.transport, 'response', message.status);
     if (message.isRequest) stampReceived(message, arrival.source.address, arrival.source.port);
+    else if (this.deps.keepalives?.answered(message) === true) return;
     const verdict = verdictForMessage(message, this.deps.self);
     if (verdict.action === 'drop') {
       this.deps.counters.dropped(verdict.reason);

@@ -94,6 +94,7 @@ async function startEdge(
     connections: stores.connections,
     edges: stores.edges,
     abuse: stores.abuse,
+    locations: stores.locations,
     logger,
     processMetrics: false,
   });

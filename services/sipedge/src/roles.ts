@@ -168,8 +168,8 @@ async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: 
 
 async function startEdge(config: EdgeConfig, adapters: Adapters, logger: Logger): Promise<{ edge: Edge; stop: Stop }> {
   const bus = await adapters.bus(`edge-${config.edgeId}`);
-  const { connections, edges, abuse } = adapters.stores;
-  const edge = new Edge(config, { bus, connections, edges, abuse, logger });
+  const { connections, edges, abuse, locations } = adapters.stores;
+  const edge = new Edge(config, { bus, connections, edges, abuse, locations, logger });
   await edge.start();
   logger.info({ edgeId: config.edgeId, sip: edge.listening(), http: edge.httpAddress }, 'edge started');
   return {

@@ -1,4 +1,4 @@
-import type { InboundMeta } from '@sipedge/handoff';
+import type { InboundMeta, KeepaliveTarget } from '@sipedge/handoff';
 import {
   type ContextAction,
   type ContextEvent,
@@ -94,7 +94,13 @@ export type Decision =
    * Answer locally. `stateless`: send without creating a record (a digest challenge, §8.2.7, D7):
    * its retransmissions get the identical response and its ACK is absorbed.
    */
-  | { kind: 'respond'; response: SipMessage; stateless?: boolean }
+  | {
+      kind: 'respond';
+      response: SipMessage;
+      stateless?: boolean;
+      /** A registration behind a NAT the edge that received it is to keep open (RFC 5626 §4.4). */
+      keepalive?: KeepaliveTarget;
+    }
   /** Nothing at all: the source is banned (abuse protection), it gets no answer and leaves no state. */
   | { kind: 'ignore' }
   | {

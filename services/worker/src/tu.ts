@@ -312,10 +312,16 @@ async function register(
     },
   });
   if (outcome.kind === 'response') {
+    const natted = outcome.behindNat;
+    const keepalive =
+      natted === undefined || origin.transport !== 'udp'
+        ? undefined
+        : { destination: { ...origin.source }, until: natted.until, aor: natted.aor, contacts: [...natted.contacts] };
     return {
       kind: 'respond',
       response: outcome.response,
       ...(deps.statelessResponses === true ? { stateless: true } : {}),
+      ...(keepalive === undefined ? {} : { keepalive }),
     };
   }
   return respond(404);

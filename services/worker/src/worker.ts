@@ -239,6 +239,7 @@ export class Worker {
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
       const decision = await this.orderHops(await decide(message, meta, this.tu, now), now);
       if (decision.kind === 'ignore') return;
+      this.keepOpen(decision, meta);
       if (decision.kind === 'respond' && decision.stateless === true) {
         await this.sendLocalResponse(decision.response, message, meta);
         return;
@@ -324,6 +325,7 @@ export class Worker {
       now,
     );
     if (decision.kind === 'ignore') return;
+    this.keepOpen(decision, meta);
     if (decision.kind === 'respond') return this.sendLocalResponse(decision.response, message, meta);
     const [target] = decision.targets;
     const hop = target?.hops[0];
@@ -335,6 +337,15 @@ export class Worker {
       outboundTransport: hop.transport,
     });
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
+  }
+
+  /** Asks the edge that received a REGISTER from behind a NAT to keep its binding open (best effort). */
+  private keepOpen(decision: Decision, meta: InboundMeta): void {
+    if (decision.kind !== 'respond' || decision.keepalive === undefined) return;
+    const data = Buffer.from(JSON.stringify(decision.keepalive), 'utf8');
+    this.deps.bus.publish(SUBJECTS.edgeKeepalive(meta.edgeId), data).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error }, 'nat keep-alive request not published');
+    });
   }
 
   /** B20: each target's hops with the blacklisted tuples last. */

@@ -81,9 +81,9 @@ export class UdpTransport {
   }
 
   /**
-   * Sends one datagram to `destination` (an IP literal, no DNS here) from the first listening
-   * socket of its address family, or from the socket bound exactly to `from` when given (e.g. the
-   * `local` endpoint of the request being answered). Rejects when there is no such socket, when
+   * Sends one datagram to `destination` (an IP literal, no DNS here) from a listening socket of
+   * its address family that can reach it (`#socketFor`), or from the socket bound exactly to `from`
+   * when given (e.g. the `local` endpoint of the request being answered). Rejects when there is no such socket, when
    * the transport is not open, or when the kernel refuses the datagram (e.g. EMSGSIZE).
    */
   send(data: Uint8Array, destination: Endpoint, from?: Endpoint): Promise<void> {
@@ -97,7 +97,7 @@ export class UdpTransport {
     }
     const bound = from
       ? this.#bound.find((b) => b.family === family && b.local.address === from.address && b.local.port === from.port)
-      : this.#bound.find((b) => b.family === family);
+      : this.#socketFor(destination.address, family);
     if (!bound) {
       const wanted = from ? `bound to ${formatEndpoint(from)}` : `of family IPv${family}`;
       return Promise.reject(
@@ -113,6 +113,21 @@ export class UdpTransport {
         }
       });
     });
+  }
+
+  /**
+   * The socket to send from when none is named: one bound to the wildcard address, else one on
+   * the loopback for a loopback destination and off it for any other (a socket bound to 127.0.0.1
+   * cannot send to another host), else the first of the family.
+   */
+  #socketFor(destination: string, family: AddressFamily): Bound | undefined {
+    const sockets = this.#bound.filter((b) => b.family === family);
+    const loopback = isLoopback(destination);
+    return (
+      sockets.find((b) => b.local.address === '0.0.0.0' || b.local.address === '::') ??
+      sockets.find((b) => isLoopback(b.local.address) === loopback) ??
+      sockets[0]
+    );
   }
 
   /** Closes every socket; idempotent. */
@@ -185,4 +200,8 @@ function closeSocket(socket: Socket): Promise<void> {
       resolve(); // never bound, or already closed
     }
   });
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
 }
