@@ -285,8 +285,11 @@ export class Worker {
         span,
       );
       if (handled) return;
-      // A late response to an earlier attempt of a fork that has moved on (B19): ours, but finished.
-      if (branch.attempt > 0 || (await this.hasRecord(id))) return;
+      // A late response to an earlier attempt of a fork that has moved on (B19), or to a fork whose
+      // transaction ended: ours, but finished — except a 2xx to an INVITE, which is forwarded
+      // whenever it comes, so that the caller ACKs it and the callee stops retransmitting (§16.7 step 5).
+      const invite2xx = message.cseq.method === 'INVITE' && message.status >= 200 && message.status < 300;
+      if (!invite2xx && (branch.attempt > 0 || (await this.hasRecord(id)))) return;
     }
     // No context (a late 2xx, a stateless branch): forward statelessly to the next Via (§16.7, §16.11, D18).
     const forwarded = forwardResponse(message);

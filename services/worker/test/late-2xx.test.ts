@@ -1,0 +1,78 @@
+/**
+ * §16.7 step 5: a 2xx to an INVITE is forwarded whenever it comes, also after the fork's client
+ * transaction ended (Timer C ran out twice: CANCEL, then 408 upstream) — so the caller can ACK it
+ * and the callee stops retransmitting.
+ */
+import { buildResponse, type SipMessage } from '@sipedge/sip';
+import { DEFAULT_TIMERS } from '@sipedge/transaction';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, sip } from './harness.js';
+
+const CALLER = { address: '192.0.2.1', port: 5060 };
+const CALLEE = { address: '192.0.2.20', port: 5070 };
+
+describe('a 2xx after the fork’s transaction ended (§16.7 step 5)', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+
+  it('reaches the caller after Timer C gave up on the fork', async () => {
+    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 50, timerC: 300 } });
+    await h.receive(
+      sip([
+        'REGISTER sip:example.com SIP/2.0',
+        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKlate-reg`,
+        'Max-Forwards: 70',
+        'To: <sip:bob@example.com>',
+        'From: <sip:bob@example.com>;tag=r',
+        'Call-ID: late-reg',
+        'CSeq: 1 REGISTER',
+        `Contact: <sip:bob@${CALLEE.address}:${CALLEE.port}>`,
+      ]),
+      CALLEE,
+    );
+    await h.waitFor((s) => s.message.status === 200);
+    await h.receive(
+      sip([
+        'INVITE sip:bob@example.com SIP/2.0',
+        `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bKlate-inv`,
+        'Max-Forwards: 70',
+        'To: <sip:bob@example.com>',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: late-2xx',
+        'CSeq: 1 INVITE',
+        `Contact: <sip:alice@${CALLER.address}:${CALLER.port}>`,
+      ]),
+      CALLER,
+    );
+    const fork = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    await h.receive(buildResponse(fork, 180, { toTag: 'b1' }).toString(), CALLEE);
+    // Timer C: a CANCEL; the callee does not answer it; Timer C again: 408 upstream.
+    await h.waitFor((s) => s.message.isRequest && s.message.method === 'CANCEL', 5000);
+    await h.waitFor((s) => s.message.status === 408 && s.meta.destination.address === CALLER.address, 20_000);
+    const ok = buildResponse(fork, 200, { toTag: 'b1', headers: [['Contact', `<sip:bob@${CALLEE.address}>`]] });
+    await h.receive(ok.toString(), CALLEE);
+    const forwarded = await h.waitFor(
+      (s) =>
+        s.message.status === 200 && s.message.cseq.method === 'INVITE' && s.meta.destination.address === CALLER.address,
+    );
+    expect((forwarded.message as SipMessage).topVia?.branch).toBe('z9hG4bKlate-inv');
+    // The caller ACKs it through our Record-Routes (its route set: them reversed, §12.1.2).
+    const routes = [...forwarded.message.values('record-route')].reverse();
+    await h.receive(
+      sip([
+        `ACK sip:bob@${CALLEE.address} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bKlate-ack`,
+        'Max-Forwards: 70',
+        ...routes.map((r) => `Route: ${r}`),
+        'To: <sip:bob@example.com>;tag=b1',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: late-2xx',
+        'CSeq: 1 ACK',
+      ]),
+      CALLER,
+    );
+    await h.waitFor(
+      (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === CALLEE.address,
+    );
+  }, 30_000);
+});
