@@ -120,12 +120,23 @@ export interface EngineResult {
 const reliable = (hop: { transport: string }) => hop.transport !== 'udp';
 const wireOf = (m: SipMessage) => m.toBuffer().toString('latin1');
 
-/** Creates the record of a new request: its server transaction, then the TU's decision. */
+/**
+ * The timer of a record whose decision is under way (`createCall` without one): if the decision
+ * has not come when it fires (the deciding worker died), the request is answered 500.
+ */
+const DECISION_TIMER = 'd.D';
+
+/**
+ * Creates the record of a new request: its server transaction (an INVITE's sends 100 Trying at
+ * once, §17.2.1), then the TU's decision — or, with `decision` null, none yet: the record waits
+ * for it (a `decision` event) while retransmissions are absorbed by the server transaction, and
+ * answers 500 if it has not come within 64·T1.
+ */
 export function createCall(
   id: string,
   request: SipMessage,
   origin: InboundMeta,
-  decision: Decision,
+  decision: Decision | null,
   now: number,
   settings: EngineSettings,
 ): EngineResult {
@@ -145,20 +156,11 @@ export function createCall(
   };
   const run = new Run(record, now, settings);
   run.serverStep('s', created);
-  if (decision.kind === 'ignore') throw new TypeError('createCall: an ignored request has no call');
-  if (decision.kind === 'respond') {
-    run.sendResponse(decision.response);
+  if (decision === null) {
+    record.deciding = true;
+    run.awaitDecision();
   } else {
-    record.template = wireOf(decision.template);
-    record.recordRoute = decision.recordRoute;
-    for (const t of decision.targets) record.hops[t.uri] = t.hops;
-    const started = startContext(
-      id,
-      request.method,
-      decision.targets.map((t) => ({ uri: t.uri, group: t.group })),
-    );
-    record.proxy = started.context;
-    run.contextActions(started.actions);
+    run.decide(decision);
   }
   return run.result();
 }
@@ -171,7 +173,9 @@ export type CallEvent =
   /** The edge could not deliver a fork's request (§16.9). */
   | { type: 'transport-error'; fork: number }
   /** A CANCEL for this request (§16.10), or its retransmission. */
-  | { type: 'cancel'; message: SipMessage; origin: InboundMeta };
+  | { type: 'cancel'; message: SipMessage; origin: InboundMeta }
+  /** The TU's decision for a record created without one. */
+  | { type: 'decision'; decision: Decision };
 
 /** Applies one event to a loaded record; the input record is not changed. */
 export function applyToCall(input: CallRecord, event: CallEvent, now: number, settings: EngineSettings): EngineResult {
@@ -233,10 +237,57 @@ class Run {
         return this.timer(event.timer, event.generation);
       case 'cancel':
         return this.cancel(event.message, event.origin);
+      case 'decision':
+        if (r.deciding !== true) return;
+        delete r.deciding;
+        this.effects.push({ type: 'cancel-timer', timer: DECISION_TIMER, generation: 1 });
+        // A CANCEL while deciding was answered 487 already (§9.2): nothing left to decide.
+        if (r.server?.kind === 'ist' && r.server.state !== 'proceeding') return;
+        return this.decide(event.decision);
     }
   }
 
+  /** Waits for the decision of a record created without one (DECISION_TIMER). */
+  awaitDecision(): void {
+    this.effects.push({
+      type: 'schedule',
+      timer: DECISION_TIMER,
+      delayMs: 64 * this.settings.timers.t1,
+      generation: 1,
+    });
+  }
+
+  /** Applies the TU's decision: a local answer, or the proxy's response context and its forks (§16.6). */
+  decide(decision: Decision): void {
+    const r = this.record;
+    if (decision.kind === 'ignore') throw new TypeError('an ignored request has no call');
+    if (decision.kind === 'respond') {
+      this.sendResponse(decision.response);
+      return;
+    }
+    const request = serverRequest(r);
+    r.template = wireOf(decision.template);
+    r.recordRoute = decision.recordRoute;
+    for (const t of decision.targets) r.hops[t.uri] = t.hops;
+    const started = startContext(
+      r.id,
+      request.method,
+      decision.targets.map((t) => ({ uri: t.uri, group: t.group })),
+    );
+    r.proxy = started.context;
+    this.contextActions(started.actions);
+  }
+
   private timer(name: string, generation: number): void {
+    const r0 = this.record;
+    if (name === DECISION_TIMER) {
+      if (r0.deciding !== true) return;
+      delete r0.deciding;
+      this.sendResponse(
+        parseMessage(buildResponse(serverRequest(r0), 500, { reason: 'Decision Not Made' }).toBuffer()),
+      );
+      return;
+    }
     const dot = name.indexOf('.');
     const txId = name.slice(0, dot) as TxId;
     const timer = name.slice(dot + 1) as TimerName;

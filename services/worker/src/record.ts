@@ -64,6 +64,11 @@ export interface CallRecord {
    */
   recordRoute: DialogSide | null;
   forks: ForkRecord[];
+  /**
+   * The request was taken (its server transaction answers retransmissions, an INVITE's has sent
+   * 100 Trying) and the TU's decision is under way; absent once it has come.
+   */
+  deciding?: true;
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;
   cancelOrigin: InboundMeta | null;

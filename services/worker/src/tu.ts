@@ -93,13 +93,30 @@ export interface TuDeps {
   statelessResponses?: boolean;
 }
 
+/** The TU's first, quick part of a decision: a final one, or the routing still to do (`route`). */
+export type Preparation = { kind: 'decided'; decision: Decision } | { kind: 'route'; route: () => Promise<Decision> };
+
+const decided = (decision: Decision): Preparation => ({ kind: 'decided', decision });
+
+/** The TU's decision for a new request: `prepare`, then its routing when it is proxied. */
+export async function decide(request: SipMessage, origin: InboundMeta, deps: TuDeps, now: number): Promise<Decision> {
+  const prepared = await prepare(request, origin, deps, now);
+  return prepared.kind === 'decided' ? prepared.decision : prepared.route();
+}
+
 /**
  * The transaction user for a new request, in a fixed order (F4): validation (§16.3), requests
- * addressed to the proxy itself (F1, F2), authentication, the registrar (§10.3), route
- * pre-processing (§16.4), target determination (§16.5) with the relay policy, and next-hop
- * resolution. Reads shared state (locations, nonces) but keeps none: the caller commits the decision.
+ * addressed to the proxy itself (F1, F2), the registrar (§10.3), route pre-processing and dialog
+ * trust (§16.4), authentication — decided at once — then, as `route`, target determination
+ * (§16.5) with the relay policy and next-hop resolution, which may wait on the location service
+ * and DNS. Reads shared state (locations, nonces) but keeps none: the caller commits the decision.
  */
-export async function decide(request: SipMessage, origin: InboundMeta, deps: TuDeps, now: number): Promise<Decision> {
+export async function prepare(
+  request: SipMessage,
+  origin: InboundMeta,
+  deps: TuDeps,
+  now: number,
+): Promise<Preparation> {
   const stateless = deps.statelessResponses === true;
   const respond = (status: number, options: { reason?: string; headers?: HeaderList } = {}): Decision => ({
     kind: 'respond',
@@ -112,18 +129,20 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
     ...(stateless ? { stateless: true } : {}),
   });
   const valid = validateRequest(request, deps.proxy);
-  if (!valid.ok) return respond(valid.status, { reason: valid.reason, headers: valid.headers });
+  if (!valid.ok) return decided(respond(valid.status, { reason: valid.reason, headers: valid.headers }));
 
   const domain = requestDomain(request);
   const served = domain !== undefined && deps.proxy.domains.has(domain);
-  if (request.method === 'REGISTER' && served) return register(request, origin, deps, now, respond);
+  if (request.method === 'REGISTER' && served) return decided(await register(request, origin, deps, now, respond));
   if (isAddressedToSelf(request, deps.proxy) && request.method !== 'REGISTER') {
     // F2: we hold no dialogs, so a request inside one (a To tag) matches none: 481 (§12.2.2).
-    if (request.to.tag !== undefined) return respond(481, { reason: 'Call/Transaction Does Not Exist' });
+    if (request.to.tag !== undefined) return decided(respond(481, { reason: 'Call/Transaction Does Not Exist' }));
     // F1, F2: OPTIONS to the proxy is answered 200 with Allow; other methods 405.
-    return request.method === 'OPTIONS'
-      ? respond(200, { headers: [['Allow', ALLOW]] })
-      : respond(405, { headers: [['Allow', 'OPTIONS']] });
+    return decided(
+      request.method === 'OPTIONS'
+        ? respond(200, { headers: [['Allow', ALLOW]] })
+        : respond(405, { headers: [['Allow', 'OPTIONS']] }),
+    );
   }
 
   const preprocessed = preprocessRoutes(request, deps.proxy, { transport: origin.transport, port: origin.local.port });
@@ -136,80 +155,87 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
   let authenticated = false;
   if (deps.auth?.proxy === true && !trusted && !inDialog && request.method !== 'ACK' && request.method !== 'CANCEL') {
     const checked = await authenticate(template, 'proxy-authorization', deps.auth, origin.source.address, now);
-    if (checked.kind === 'banned') return { kind: 'ignore' };
-    if (checked.kind === 'challenge') return challenge(request, checked.challenge);
+    if (checked.kind === 'banned') return decided({ kind: 'ignore' });
+    if (checked.kind === 'challenge') return decided(challenge(request, checked.challenge));
     authenticated = true;
   }
   // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or
   // authenticated users — and a CANCEL, which cannot be challenged (§22.1), follows its INVITE.
   const mayRelay = trusted || inDialog || authenticated || (deps.auth?.proxy === true && request.method === 'CANCEL');
 
-  const outcome = await determineTargets(template, {
-    config: deps.proxy,
-    locations: deps.locations,
-    now,
-    staticRoutes: deps.staticRoutes ?? [],
-    // No user enumeration: with authentication configured, an untrusted source that has not
-    // authenticated is not told whether a user exists (480 for all users without bindings).
-    ...(deps.isKnownUser === undefined || (deps.auth !== undefined && !trusted && !authenticated && !inDialog)
-      ? {}
-      : { isKnownUser: deps.isKnownUser }),
-  });
-  if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
-  let forwardTemplate = template;
-  /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
-  const targets: { uri: string; q: number; flow?: Hop; flowOnly?: boolean; dispatch?: string[] }[] = [];
-  for (const target of outcome.targets) {
-    // A maddr Request-URI (§16.5) is the only target and may point anywhere: relaying too.
-    if ((target.source === 'foreign' || target.source === 'maddr') && !mayRelay) {
-      return respond(403, { reason: 'Relaying Denied' });
-    }
-    if (target.dispatcher !== undefined) {
-      const set = deps.dispatchers?.[target.dispatcher];
-      const counter = set === undefined ? 0 : (deps.dispatchCounter?.(set.name) ?? 0);
-      const dispatch =
-        set === undefined
-          ? []
-          : dispatchOrder(set, {
-              counter,
-              callId: request.callId,
-              now,
-              health: deps.dispatchHealth?.() ?? EMPTY_HEALTH,
-            });
-      if (dispatch.length === 0)
-        return respond(503, { reason: 'No Next Hop Available', headers: [['Retry-After', '5']] });
-      targets.push({ uri: target.uri, q: target.q, dispatch });
-      continue;
-    }
-    if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
-    const flow = dialog?.flow !== undefined ? hopOfFlow(dialog.flow) : bindingFlow(target.binding);
-    // A UDP flow is a NAT binding: the Contact behind it is not reachable, so nothing replaces it;
-    // an RFC 5626 flow (reg-id) may not be replaced either (§5.3).
-    const flowOnly = flow?.transport === 'udp' || target.binding?.regId !== undefined;
-    targets.push({ uri: target.uri, q: target.q, ...(flow === undefined ? {} : { flow, flowOnly }) });
-  }
+  // What is left may be slow (the location service, DNS): the caller may take the request first
+  // (an INVITE's 100 Trying, §17.2.1; retransmissions absorbed) and route it then.
+  return {
+    kind: 'route',
+    route: async () => {
+      const outcome = await determineTargets(template, {
+        config: deps.proxy,
+        locations: deps.locations,
+        now,
+        staticRoutes: deps.staticRoutes ?? [],
+        // No user enumeration: with authentication configured, an untrusted source that has not
+        // authenticated is not told whether a user exists (480 for all users without bindings).
+        ...(deps.isKnownUser === undefined || (deps.auth !== undefined && !trusted && !authenticated && !inDialog)
+          ? {}
+          : { isKnownUser: deps.isKnownUser }),
+      });
+      if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
+      let forwardTemplate = template;
+      /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
+      const targets: { uri: string; q: number; flow?: Hop; flowOnly?: boolean; dispatch?: string[] }[] = [];
+      for (const target of outcome.targets) {
+        // A maddr Request-URI (§16.5) is the only target and may point anywhere: relaying too.
+        if ((target.source === 'foreign' || target.source === 'maddr') && !mayRelay) {
+          return respond(403, { reason: 'Relaying Denied' });
+        }
+        if (target.dispatcher !== undefined) {
+          const set = deps.dispatchers?.[target.dispatcher];
+          const counter = set === undefined ? 0 : (deps.dispatchCounter?.(set.name) ?? 0);
+          const dispatch =
+            set === undefined
+              ? []
+              : dispatchOrder(set, {
+                  counter,
+                  callId: request.callId,
+                  now,
+                  health: deps.dispatchHealth?.() ?? EMPTY_HEALTH,
+                });
+          if (dispatch.length === 0)
+            return respond(503, { reason: 'No Next Hop Available', headers: [['Retry-After', '5']] });
+          targets.push({ uri: target.uri, q: target.q, dispatch });
+          continue;
+        }
+        if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
+        const flow = dialog?.flow !== undefined ? hopOfFlow(dialog.flow) : bindingFlow(target.binding);
+        // A UDP flow is a NAT binding: the Contact behind it is not reachable, so nothing replaces it;
+        // an RFC 5626 flow (reg-id) may not be replaced either (§5.3).
+        const flowOnly = flow?.transport === 'udp' || target.binding?.regId !== undefined;
+        targets.push({ uri: target.uri, q: target.q, ...(flow === undefined ? {} : { flow, flowOnly }) });
+      }
 
-  const grouped = groupTargets(targets);
-  const resolved: { uri: string; q: number; group: number; hops: Hop[] }[] = [];
-  for (const g of grouped) {
-    const target = targets.find((t) => t.uri === g.uri)!;
-    // A contact registered over a connection is tried on that connection first (it may be the only
-    // way through a NAT); if it is gone, the Contact URI is resolved and connected to (§18.1.1,
-    // RFC 3263) — except for an RFC 5626 flow (reg-id), which nothing else may replace (§5.3).
-    const hops =
-      target.dispatch !== undefined
-        ? await dispatchHops(forwardTemplate, g.uri, target.dispatch, deps)
-        : [
-            ...(target.flow === undefined ? [] : [target.flow]),
-            ...(target.flowOnly === true ? [] : await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))),
-          ];
-    if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
-  }
-  if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
-  // RFC 5658, RFC 5626 §5.3: the upstream side of our double Record-Route names the flow this
-  // request came on, so that the dialog's requests from downstream reach the UA over it.
-  const recordRoute = deps.proxy.recordRoute ? { transport: origin.transport, flow: flowOf(origin) } : null;
-  return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute };
+      const grouped = groupTargets(targets);
+      const resolved: { uri: string; q: number; group: number; hops: Hop[] }[] = [];
+      for (const g of grouped) {
+        const target = targets.find((t) => t.uri === g.uri)!;
+        // A contact registered over a connection is tried on that connection first (it may be the only
+        // way through a NAT); if it is gone, the Contact URI is resolved and connected to (§18.1.1,
+        // RFC 3263) — except for an RFC 5626 flow (reg-id), which nothing else may replace (§5.3).
+        const hops =
+          target.dispatch !== undefined
+            ? await dispatchHops(forwardTemplate, g.uri, target.dispatch, deps)
+            : [
+                ...(target.flow === undefined ? [] : [target.flow]),
+                ...(target.flowOnly === true ? [] : await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))),
+              ];
+        if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
+      }
+      if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
+      // RFC 5658, RFC 5626 §5.3: the upstream side of our double Record-Route names the flow this
+      // request came on, so that the dialog's requests from downstream reach the UA over it.
+      const recordRoute = deps.proxy.recordRoute ? { transport: origin.transport, flow: flowOf(origin) } : null;
+      return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute };
+    },
+  };
 }
 
 /** Where a request came from, as dialog-trust.ts compares it with a token's flow. */

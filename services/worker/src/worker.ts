@@ -62,7 +62,7 @@ import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { type CallRecord, type Hop, isFinished } from './record.js';
-import { type TuDeps, arrivalOf, decide, hopOfFlow } from './tu.js';
+import { type TuDeps, arrivalOf, decide, hopOfFlow, prepare } from './tu.js';
 
 export interface WorkerDeps {
   bus: Bus;
@@ -237,7 +237,35 @@ export class Worker {
     if (await this.update(id, (record) => apply(record, now), span)) return;
     const attributes = { ...span.attributes, ...endpointAttributes('client', meta.source) };
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
-      const decision = await this.orderHops(await decide(message, meta, this.tu, now), now);
+      const prepared = await prepare(message, meta, this.tu, now);
+      if (prepared.kind === 'route' && message.method === 'INVITE') {
+        // §17.2.1: the INVITE is taken first (100 Trying at once, retransmissions absorbed by its
+        // server transaction), then routed; the record waits for the decision.
+        let created = false;
+        await this.update(
+          id,
+          (record) => {
+            created = record === null;
+            return (
+              apply(record, Date.now()) ?? this.created(createCall(id, message, meta, null, Date.now(), this.settings))
+            );
+          },
+          span,
+        );
+        if (!created) return;
+        const decision = await this.orderHops(await prepared.route(), Date.now());
+        // Its effects (the forks) run in this server transaction's span, as when created with it.
+        await this.update(id, (record) =>
+          record?.deciding === true
+            ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
+            : null,
+        );
+        return;
+      }
+      const decision = await this.orderHops(
+        prepared.kind === 'decided' ? prepared.decision : await prepared.route(),
+        now,
+      );
       if (decision.kind === 'ignore') return;
       this.keepOpen(decision, meta);
       if (decision.kind === 'respond' && decision.stateless === true) {

@@ -10,20 +10,31 @@ const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 /**
  * A DNS server of the test's own on 127.0.0.1 (UDP, random port): answers from a fixed zone, NXDOMAIN
  * for names it does not hold, NOERROR with no answers for a held name without that type (NODATA),
- * and SERVFAIL for the names in `failing`.
+ * and SERVFAIL for the names in `failing`; each answer after `delayMs`. `queries` lists what it was
+ * asked (`TYPE name`), `answered` how many answers it has sent.
  */
 export class TestDnsServer {
-  private constructor(
-    private readonly socket: Socket,
-    readonly port: number,
-  ) {}
+  readonly queries: string[] = [];
+  answered = 0;
 
-  static async start(zone: readonly ZoneRecord[], failing: readonly string[] = []): Promise<TestDnsServer> {
+  private constructor(private readonly socket: Socket) {}
+
+  get port(): number {
+    return (this.socket.address() as AddressInfo).port;
+  }
+
+  static async start(
+    zone: readonly ZoneRecord[],
+    failing: readonly string[] = [],
+    delayMs = 0,
+  ): Promise<TestDnsServer> {
     const socket = createSocket('udp4');
+    const server = new TestDnsServer(socket);
     socket.on('message', (data, from) => {
       const query = dnsPacket.decode(data);
       const question = query.questions?.[0];
       if (question === undefined) return;
+      server.queries.push(`${question.type} ${question.name.toLowerCase()}`);
       const name = question.name.toLowerCase();
       const held = zone.filter((r) => r.name.toLowerCase() === name);
       const rcode = failing.includes(name) ? RCODE.SERVFAIL : held.length === 0 ? RCODE.NXDOMAIN : RCODE.NOERROR;
@@ -35,10 +46,13 @@ export class TestDnsServer {
         questions: [question],
         answers,
       });
-      socket.send(reply, from.port, from.address);
+      setTimeout(() => {
+        server.answered++;
+        socket.send(reply, from.port, from.address);
+      }, delayMs);
     });
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return new TestDnsServer(socket, (socket.address() as AddressInfo).port);
+    return server;
   }
 
   close(): void {
