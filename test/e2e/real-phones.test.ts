@@ -73,4 +73,48 @@ describe.each<Mode>(['standalone', 'distributed'])('real phones through sipedge 
     },
     60_000,
   );
+
+  it('a TLS phone and a UDP phone call each other both ways; BYE from either side passes (RFC 5658)', async () => {
+    const phones: Phone[] = [];
+    try {
+      const tls = await Softphone.start({
+        user: 'tls-mixed',
+        domain: '127.0.0.1',
+        transport: 'tls',
+        proxy: { host: '127.0.0.1', port: tlsPort },
+        caFile,
+      });
+      phones.push(tls);
+      const udp = await Softphone.start({
+        user: 'udp-mixed',
+        domain: '127.0.0.1',
+        transport: 'udp',
+        proxy: { host: '127.0.0.1', port: deployment.port },
+      });
+      phones.push(udp);
+      const logged = deployment.processes().map((p) => p.output().length);
+      // TLS calls UDP and the UDP callee hangs up; then UDP calls TLS and the TLS callee hangs up.
+      for (const [caller, callee, hangsUp] of [
+        [tls, udp, udp],
+        [udp, tls, tls],
+      ] as const) {
+        const seen = [caller.events.length, callee.events.length] as const;
+        const after = (phone: Phone, from: number, type: string) =>
+          phone.waitFor((e) => e.type === type && phone.events.indexOf(e) >= from);
+        caller.dial(callee.aor);
+        await after(caller, seen[0], 'CALL_ESTABLISHED');
+        await after(callee, seen[1], 'CALL_ESTABLISHED');
+        hangsUp.hangup();
+        await after(caller, seen[0], 'CALL_CLOSED');
+        await after(callee, seen[1], 'CALL_CLOSED');
+      }
+      const failures = deployment
+        .processes()
+        .flatMap((p, i) => p.output().slice(logged[i]).split('\n'))
+        .filter((line) => DELIVERY_FAILURE.test(line));
+      expect(failures).toEqual([]);
+    } finally {
+      await Promise.all(phones.map((p) => p.stop()));
+    }
+  }, 60_000);
 });
