@@ -126,6 +126,9 @@ const wireOf = (m: SipMessage) => m.toBuffer().toString('latin1');
  */
 const DECISION_TIMER = 'd.D';
 
+/** The timer of an INVITE with an Expires: when it fires before a final response, the forks are CANCELled. */
+const EXPIRES_TIMER = 'e.E';
+
 /**
  * Creates the record of a new request: its server transaction (an INVITE's sends 100 Trying at
  * once, §17.2.1), then the TU's decision — or, with `decision` null, none yet: the record waits
@@ -195,7 +198,13 @@ class Run {
   ) {}
 
   result(): EngineResult {
-    return { record: this.record, effects: this.effects };
+    const r = this.record;
+    // Once a final response went upstream the INVITE's Expires has nothing left to end.
+    if (r.expiresArmed === true && r.proxy?.finalForwarded === true) {
+      delete r.expiresArmed;
+      this.effects.push({ type: 'cancel-timer', timer: EXPIRES_TIMER, generation: 1 });
+    }
+    return { record: r, effects: this.effects };
   }
 
   event(event: CallEvent): void {
@@ -276,10 +285,22 @@ class Run {
     );
     r.proxy = started.context;
     this.contextActions(started.actions);
+    // An INVITE's Expires (§20.19, §13.3.1): when it runs out unanswered, its branches are CANCELled.
+    const expires = request.method === 'INVITE' ? request.expires : undefined;
+    if (expires !== undefined && expires > 0) {
+      this.effects.push({ type: 'schedule', timer: EXPIRES_TIMER, delayMs: expires * 1000, generation: 1 });
+      r.expiresArmed = true;
+    }
   }
 
   private timer(name: string, generation: number): void {
     const r0 = this.record;
+    if (name === EXPIRES_TIMER) {
+      delete r0.expiresArmed;
+      const context = r0.proxy;
+      if (context !== null && !context.stopped && !context.finalForwarded) this.contextEvent({ type: 'cancel' });
+      return;
+    }
     if (name === DECISION_TIMER) {
       if (r0.deciding !== true) return;
       delete r0.deciding;

@@ -69,6 +69,8 @@ export interface CallRecord {
    * 100 Trying) and the TU's decision is under way; absent once it has come.
    */
   deciding?: true;
+  /** The INVITE's Expires timer is armed (its forks are CANCELled when it fires before a final response). */
+  expiresArmed?: true;
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;
   cancelOrigin: InboundMeta | null;

@@ -1,7 +1,8 @@
 /**
- * §16.7 step 5: a 2xx to an INVITE is forwarded whenever it comes, also after the fork's client
- * transaction ended (Timer C ran out twice: CANCEL, then 408 upstream) — so the caller can ACK it
- * and the callee stops retransmitting.
+ * How a proxied INVITE ends: a 2xx is forwarded whenever it comes (§16.7 step 5), also after the
+ * fork's client transaction ended (Timer C ran out twice: CANCEL, then 408 upstream) — so the
+ * caller can ACK it and the callee stops retransmitting; and an INVITE's Expires, when it runs out
+ * unanswered, CANCELs its branches.
  */
 import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
@@ -75,4 +76,34 @@ describe('a 2xx after the fork’s transaction ended (§16.7 step 5)', () => {
       (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === CALLEE.address,
     );
   }, 30_000);
+});
+
+describe('an INVITE’s Expires (§20.19)', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+
+  it('CANCELs the branches when it runs out unanswered; the 487 reaches the caller', async () => {
+    h = await Harness.start(1);
+    await h.receive(
+      sip([
+        'INVITE sip:carol@192.0.2.30:5070 SIP/2.0',
+        `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bKexpires`,
+        'Max-Forwards: 70',
+        'To: <sip:carol@192.0.2.30>',
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: expires-1',
+        'CSeq: 1 INVITE',
+        'Expires: 1',
+      ]),
+      CALLER,
+    );
+    const fork = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    const forked = Date.now();
+    await h.receive(buildResponse(fork, 180, { toTag: 'c1' }).toString(), { address: '192.0.2.30', port: 5070 });
+    const cancel = await h.waitFor((s) => s.message.isRequest && s.message.method === 'CANCEL', 5000);
+    expect(Date.now() - forked).toBeGreaterThanOrEqual(900);
+    expect(cancel.message.topVia?.branch).toBe(fork.topVia?.branch);
+    await h.receive(buildResponse(fork, 487, { toTag: 'c1' }).toString(), { address: '192.0.2.30', port: 5070 });
+    await h.waitFor((s) => s.message.status === 487 && s.meta.destination.address === CALLER.address);
+  }, 10_000);
 });
