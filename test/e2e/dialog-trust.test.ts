@@ -7,50 +7,14 @@
  * tag, with a made-up To tag, or with the Record-Route of the real call under another Call-ID get
  * 403, and nothing reaches that UA. Over UDP and TCP.
  */
-import type { SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 import { type PeerTransport, SipPeer } from '../support/sip-peer.js';
+import { type RequestHeaders, isFinal, isRequest, requestLines as lines } from '../support/sip-requests.js';
 
 const UNTRUSTED = '127.0.0.2';
 const BESIDE = '127.0.0.3';
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
-
-const isRequest = (method: string, callId: string) => (m: SipMessage) =>
-  m.isRequest && m.method === method && m.callId === callId;
-const isFinal = (method: string, callId: string, cseq?: number) => (m: SipMessage) =>
-  m.isResponse &&
-  m.status >= 200 &&
-  m.callId === callId &&
-  m.cseq.method === method &&
-  (cseq === undefined || m.cseq.seq === cseq);
-
-interface Headers {
-  method: string;
-  uri: string;
-  callId: string;
-  cseq: number;
-  from: string;
-  to: string;
-  route?: string[];
-  contact?: string;
-  extra?: string[];
-}
-
-function lines(peer: SipPeer, h: Headers): string[] {
-  return [
-    `${h.method} ${h.uri} SIP/2.0`,
-    `Via: ${peer.via()}`,
-    'Max-Forwards: 70',
-    ...(h.route ?? []).map((r) => `Route: ${r}`),
-    `From: ${h.from}`,
-    `To: ${h.to}`,
-    `Call-ID: ${h.callId}`,
-    `CSeq: ${h.cseq} ${h.method}`,
-    ...(h.contact === undefined ? [] : [`Contact: ${h.contact}`]),
-    ...(h.extra ?? []),
-  ];
-}
 
 describe.each<Mode>(['standalone', 'distributed'])('dialog trust (%s)', (mode) => {
   let deployment: Deployment;
@@ -111,7 +75,7 @@ describe.each<Mode>(['standalone', 'distributed'])('dialog trust (%s)', (mode) =
         const calleeContact = ok.values('contact')[0]!.replace(/^<|>$/g, '');
         const callerRoute = [...ok.values('record-route')].reverse();
         const calleeRoute = recordRoutes;
-        const inDialog = (method: string, cseq: number, extra: Partial<Headers> = {}) =>
+        const inDialog = (method: string, cseq: number, extra: Partial<RequestHeaders> = {}) =>
           lines(caller, { method, uri: calleeContact, callId, cseq, from, to: toTagged, route: callerRoute, ...extra });
 
         caller.send(inDialog('ACK', 1));
@@ -142,7 +106,7 @@ describe.each<Mode>(['standalone', 'distributed'])('dialog trust (%s)', (mode) =
         // Forged dialogs towards a UA beside the proxy: never relayed.
         const target = `sip:victim@${BESIDE}:${beside.port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
         const plainRoute = `<sip:127.0.0.1:${deployment.port};lr>`;
-        const forgeries: [string, Partial<Headers>][] = [
+        const forgeries: [string, Partial<RequestHeaders>][] = [
           ['our Route, no To tag', { route: [plainRoute] }],
           ['our Route, a made-up To tag', { route: [plainRoute], to: '<sip:victim@127.0.0.3>;tag=made-up' }],
           ['the real Record-Route under another Call-ID', { route: callerRoute, to: toTagged }],

@@ -35,26 +35,33 @@ export interface DeploymentOptions {
    * for clients that cannot reach its loopback (a phone in a network namespace).
    */
   publicAddress?: string;
+  /** Also listen on [::1] at the same port and advertise it to IPv6 peers (SIPEDGE_ADVERTISED_IPV6). */
+  ipv6?: boolean;
 }
 
 export async function startDeployment(mode: Mode, options: DeploymentOptions = {}): Promise<Deployment> {
   return mode === 'standalone' ? startStandalone(options) : Distributed.start(options);
 }
 
-/** The listen, advertised and ops settings of a proxy at 127.0.0.1:<port> (and `publicAddress`:<port>). */
-async function addressing(port: number, publicAddress?: string): Promise<NodeJS.ProcessEnv> {
-  const listen = ['127.0.0.1', ...(publicAddress === undefined ? [] : [publicAddress])].map((a) => `${a}:${port}`);
+/**
+ * The listen, advertised and ops settings of a proxy at 127.0.0.1:<port> (and `publicAddress`:<port>,
+ * and [::1]:<port> with `ipv6`).
+ */
+async function addressing(port: number, { publicAddress, ipv6 }: DeploymentOptions): Promise<NodeJS.ProcessEnv> {
+  const addresses = ['127.0.0.1', ...(publicAddress === undefined ? [] : [publicAddress]), ...(ipv6 ? ['[::1]'] : [])];
+  const listen = addresses.map((a) => `${a}:${port}`).join(',');
   return {
-    SIPEDGE_UDP: listen.join(','),
-    SIPEDGE_TCP: listen.join(','),
+    SIPEDGE_UDP: listen,
+    SIPEDGE_TCP: listen,
     SIPEDGE_ADVERTISED: `${publicAddress ?? '127.0.0.1'}:${port}`,
+    ...(ipv6 ? { SIPEDGE_ADVERTISED_IPV6: '::1' } : {}),
     SIPEDGE_HTTP: `127.0.0.1:${await freePort()}`,
   };
 }
 
 async function startStandalone(options: DeploymentOptions): Promise<Deployment> {
   const port = await freePort();
-  const env = { ...(await addressing(port, options.publicAddress)), ...options.env };
+  const env = { ...(await addressing(port, options)), ...options.env };
   const all = await startProcess('sipedge all', roleCommand('all'), env, 'sipedge standalone: ready');
   return {
     mode: 'standalone',
@@ -89,7 +96,7 @@ export class Distributed implements Deployment {
     const d = new Distributed(await freePort());
     [d.redis, d.nats] = await Promise.all([startRedis(), startNats()]);
     d.env = {
-      ...(await addressing(d.port)),
+      ...(await addressing(d.port, options)),
       NATS_URL: d.nats.url,
       REDIS_URL: d.redis.url,
       SIPEDGE_FLEET_SECRET: 'e2e-fleet-secret-e2e-fleet-secret-e2e-fleet',

@@ -36,7 +36,7 @@ export class SipPeer {
   ): Promise<SipPeer> {
     const peer = new SipPeer(transport, address, proxy);
     if (transport === 'udp') {
-      const socket = createSocket('udp4');
+      const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
       socket.on('message', (data) => peer.take(data));
       await new Promise<void>((resolve) => socket.bind(0, address, resolve));
       peer.udp = socket;
@@ -67,13 +67,18 @@ export class SipPeer {
     return this.transport === 'udp' ? this.contactPort : this.connection!.localPort!;
   }
 
+  /** Its address as a URI or Via host wants it (an IPv6 one in brackets). */
+  get host(): string {
+    return this.address.includes(':') ? `[${this.address}]` : this.address;
+  }
+
   contact(user: string): string {
-    return `<sip:${user}@${this.address}:${this.port}${this.transport === 'tcp' ? ';transport=tcp' : ''}>`;
+    return `<sip:${user}@${this.host}:${this.port}${this.transport === 'tcp' ? ';transport=tcp' : ''}>`;
   }
 
   /** The Via of a request this peer sends, with a new branch unless one is given. */
   via(branch = `z9hG4bKpeer${++branches}`): string {
-    return `SIP/2.0/${this.transport.toUpperCase()} ${this.address}:${this.sourcePort};branch=${branch};rport`;
+    return `SIP/2.0/${this.transport.toUpperCase()} ${this.host}:${this.sourcePort};branch=${branch};rport`;
   }
 
   /** Sends a message to the proxy; `lines` without Content-Length, which is added. */

@@ -1,5 +1,5 @@
 import { type SipMessage, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
-import type { OutboundTransport, RecordRouteSide } from './forward.js';
+import { type AddressFamily, type OutboundTransport, type RecordRouteSide, addressFamily } from './forward.js';
 import { type PreprocessedRequest, type RouteAction, type SelfConfig, isOurRecordRouteUri } from './route.js';
 import {
   type RouteTokenContent,
@@ -34,6 +34,8 @@ import {
 export interface DialogSide {
   transport: OutboundTransport;
   flow?: TokenFlow;
+  /** The family of its peer's address (default: its flow's). */
+  family?: AddressFamily;
 }
 
 /** Where a request came from, to tell whether it came on a flow a token names. */
@@ -51,10 +53,14 @@ export function dialogRecordRoute(
   sides: { downstream: DialogSide; upstream: DialogSide },
 ): { downstream: RecordRouteSide; upstream: RecordRouteSide } {
   const binding = dialogBinding(request.callId, request.from.tag);
-  const side = ({ transport, flow }: DialogSide): RecordRouteSide => ({
-    transport,
-    token: signRouteToken(keys, flow === undefined ? {} : { flow }, binding),
-  });
+  const side = ({ transport, flow, family }: DialogSide): RecordRouteSide => {
+    const peer = family ?? (flow === undefined ? undefined : addressFamily(flow.address));
+    return {
+      transport,
+      token: signRouteToken(keys, flow === undefined ? {} : { flow }, binding),
+      ...(peer === undefined ? {} : { family: peer }),
+    };
+  };
   return { downstream: side(sides.downstream), upstream: side(sides.upstream) };
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   MAGIC_COOKIE,
   type ResponseDestination,
@@ -25,6 +26,17 @@ export const DEFAULT_RR_TOKEN = 'rr';
 export interface RecordRouteSide {
   token: string;
   transport: OutboundTransport;
+  /** The address family of that side's peer: its URI names our address of that family. */
+  family?: AddressFamily;
+}
+
+/** An IP address family. */
+export type AddressFamily = 4 | 6;
+
+/** The family of an IP address (brackets allowed); undefined for a host name. */
+export function addressFamily(address: string): AddressFamily | undefined {
+  const family = isIP(stripBrackets(address));
+  return family === 4 || family === 6 ? family : undefined;
 }
 
 export interface PrepareOptions {
@@ -50,6 +62,8 @@ export interface ViaOptions {
    * hop's transport, else udp.
    */
   outboundTransport?: OutboundTransport;
+  /** The family of the address it is sent to: the Via names our address of that family. */
+  outboundFamily?: AddressFamily;
 }
 
 export type ForwardOptions = PrepareOptions & ViaOptions;
@@ -139,14 +153,9 @@ export function prepareForward(request: SipMessage, target: SipUri | TelUri, opt
     if (sides === undefined) {
       copy.prepend('Record-Route', `<${recordRouteUri(config, secure, options.recordRouteToken)}>`);
     } else {
-      copy.prepend(
-        'Record-Route',
-        `<${recordRouteUri(config, secure, sides.upstream.token, sides.upstream.transport)}>`,
-      );
-      copy.prepend(
-        'Record-Route',
-        `<${recordRouteUri(config, secure, sides.downstream.token, sides.downstream.transport)}>`,
-      );
+      for (const side of [sides.upstream, sides.downstream]) {
+        copy.prepend('Record-Route', `<${recordRouteUri(config, secure, side.token, side.transport, side.family)}>`);
+      }
     }
   }
 
@@ -177,10 +186,11 @@ export function finishForward(prepared: PreparedRequest, options: ViaOptions): F
   }
   const message = prepared.message.clone();
   if (transport === 'udp' && nextHop.uri.transport !== 'udp') {
-    const size = message.toBuffer().length + Buffer.byteLength(`Via: ${viaValue(config, 'udp', branch)}\r\n`, 'latin1');
+    const via = viaValue(config, 'udp', branch, options.outboundFamily);
+    const size = message.toBuffer().length + Buffer.byteLength(`Via: ${via}\r\n`, 'latin1');
     if (size > config.udpMtu) transport = 'tcp';
   }
-  message.prepend('Via', viaValue(config, transport, branch));
+  message.prepend('Via', viaValue(config, transport, branch, options.outboundFamily));
   if (transport !== 'udp') message.ensureContentLength();
   return { message, nextHop, transport };
 }
@@ -195,11 +205,12 @@ export function recordRouteUri(
   secure: boolean,
   token = DEFAULT_RR_TOKEN,
   transport?: OutboundTransport,
+  family?: AddressFamily,
 ): string {
   if (!RR_TOKEN.test(token)) throw new TypeError(`Record-Route token "${token}" is not a URI user part`);
   const tls = secure || transport === 'tls';
   const port = tls ? config.advertised.tlsPort : config.advertised.port;
-  const hostPort = bracketed(config.advertised.host) + (port === undefined ? '' : `:${port}`);
+  const hostPort = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
   const param = secure || transport === undefined || transport === 'udp' ? '' : `;transport=${transport}`;
   return `${secure ? 'sips' : 'sip'}:${token}@${hostPort}${param};lr;${RR_MARKER}`;
 }
@@ -257,10 +268,15 @@ function nextHopOf(uri: SipUri, secureTarget: boolean): NextHop {
   return hop;
 }
 
-function viaValue(config: SelfConfig, transport: OutboundTransport, branch: string): string {
+function viaValue(config: SelfConfig, transport: OutboundTransport, branch: string, family?: AddressFamily): string {
   const port = transport === 'tls' ? config.advertised.tlsPort : config.advertised.port;
-  const sentBy = bracketed(config.advertised.host) + (port === undefined ? '' : `:${port}`);
+  const sentBy = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
   return `SIP/2.0/${transport.toUpperCase()} ${sentBy};branch=${branch}`;
+}
+
+/** Our address facing a peer of `family`: the IPv6 one for IPv6 peers when configured, else the advertised host. */
+function advertisedHost(config: SelfConfig, family: AddressFamily | undefined): string {
+  return family === 6 && config.advertised.ipv6Host !== undefined ? config.advertised.ipv6Host : config.advertised.host;
 }
 
 /** An IPv6 address as a URI/sent-by host wants it: in brackets. */

@@ -35,7 +35,12 @@ export interface PreprocessedRequest {
 /** A host name or address of this proxy (IPv6 with or without brackets; case-insensitive). */
 export function isOurHost(host: string, config: SelfConfig): boolean {
   const h = stripBrackets(host).toLowerCase();
-  return config.selfHosts.has(h) || h === stripBrackets(config.advertised.host).toLowerCase();
+  const { ipv6Host } = config.advertised;
+  return (
+    config.selfHosts.has(h) ||
+    h === stripBrackets(config.advertised.host).toLowerCase() ||
+    (ipv6Host !== undefined && h === stripBrackets(ipv6Host).toLowerCase())
+  );
 }
 
 /** A port this proxy listens on or advertises. */

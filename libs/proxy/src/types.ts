@@ -14,6 +14,11 @@ export interface ProxyConfig {
      * Absent: those carry no port, so the default 5061 / RFC 3263 resolution of `host` applies.
      */
     tlsPort?: number;
+    /**
+     * The fleet's IPv6 address (or a name of it), in the Via sent-by and Record-Route URIs facing
+     * IPv6 peers (RFC 5658: each side gets an address of its family). Absent: `host` for every peer.
+     */
+    ipv6Host?: string;
   };
   /** Every host name and address that means this proxy (advertised host, aliases, listen addresses). */
   selfHosts: ReadonlySet<string>;

@@ -3,6 +3,7 @@ import { type SipMessage, buildResponse, parseMessage, parseSipUriStrict, parseU
 import { describe, expect, it } from 'vitest';
 import {
   type ProxyConfig,
+  addressFamily,
   forkBranch,
   forwardRequest,
   forwardResponse,
@@ -248,6 +249,56 @@ describe('§16.6 step 4: Record-Route (D14, B11)', () => {
     expect(header(message, 'Record-Route')).toEqual(['Record-Route: <sips:rr@edge.example.com;lr;sipedge>']);
     expect(header(message, 'Via')[0]).toBe(`Via: SIP/2.0/TLS edge.example.com;branch=${branch}`);
     expect(nextHop).toMatchObject({ host: 'p2.example.net', transport: 'tls' });
+  });
+});
+
+describe('RFC 5658: a request crossing between IPv4 and IPv6', () => {
+  const dual: ProxyConfig = {
+    ...config,
+    advertised: { host: '192.0.2.10', port: 5060, ipv6Host: '2001:db8::10' },
+  };
+
+  it("the Record-Route facing each side and the Via name our address of that side's family", () => {
+    const prepared = prepareForward(
+      invite('sip:bob@example.com', ['Content-Length: 0']),
+      parseSipUriStrict('sip:bob@[2001:db8::44]'),
+      {
+        config: dual,
+        recordRoute: true,
+        recordRouteSides: {
+          downstream: { token: 'down', transport: 'udp', family: 6 },
+          upstream: { token: 'up', transport: 'udp', family: 4 },
+        },
+      },
+    );
+    const out = finishForward(prepared, { config: dual, branch, outboundFamily: 6 });
+    expect(header(out.message, 'Record-Route')).toEqual([
+      'Record-Route: <sip:down@[2001:db8::10]:5060;lr;sipedge>',
+      'Record-Route: <sip:up@192.0.2.10:5060;lr;sipedge>',
+    ]);
+    expect(header(out.message, 'Via')[0]).toBe(`Via: SIP/2.0/UDP [2001:db8::10]:5060;branch=${branch}`);
+    // The response coming back through that Via is ours, and so is a request routed by either URI.
+    expect(isOurVia(out.message.topVia!, dual)).toBe(true);
+    for (const rr of out.message.values('Record-Route')) {
+      const bye = invite('sip:alice@192.0.2.101', [`Route: ${rr}`, 'Content-Length: 0']);
+      expect(preprocessRoutes(bye, dual).actions).toEqual([{ kind: 'own-route-removed', route: rr }]);
+    }
+  });
+
+  it('an IPv4 peer, a host name or no IPv6 address configured: the advertised host', () => {
+    const toV4 = finishForward(
+      prepareForward(invite(), parseSipUriStrict('sip:bob@192.0.2.44'), { config: dual, recordRoute: false }),
+      { config: dual, branch, outboundFamily: 4 },
+    );
+    expect(toV4.message.topVia!.host).toBe('192.0.2.10');
+    const v6WithoutAddress = finishForward(
+      prepareForward(invite(), parseSipUriStrict('sip:bob@[2001:db8::44]'), { config, recordRoute: false }),
+      { config, branch, outboundFamily: 6 },
+    );
+    expect(v6WithoutAddress.message.topVia!.host).toBe('edge.example.com');
+    expect(addressFamily('[2001:db8::44]')).toBe(6);
+    expect(addressFamily('192.0.2.44')).toBe(4);
+    expect(addressFamily('bob.example.com')).toBeUndefined();
   });
 });
 

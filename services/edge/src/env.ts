@@ -27,7 +27,11 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     udp: env.endpoints('SIPEDGE_UDP', d.udp),
     tcp: env.endpoints('SIPEDGE_TCP', d.tcp),
     advertised: env.hostPort('SIPEDGE_ADVERTISED', d.advertised),
-    aliases: env.list('SIPEDGE_ALIASES', d.aliases),
+    // The fleet's IPv6 address means this edge too (stateless answers, its own Vias).
+    aliases: [
+      ...env.list('SIPEDGE_ALIASES', d.aliases),
+      ...env.list('SIPEDGE_ADVERTISED_IPV6', []).map((h) => h.replace(/^\[|\]$/g, '')),
+    ],
     maxMessageSize: env.int('SIPEDGE_MAX_MESSAGE_SIZE', d.maxMessageSize, 1024),
     idleTimeoutMs: env.int('SIPEDGE_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
     messageTimeoutMs: env.int('SIPEDGE_MESSAGE_TIMEOUT_MS', d.messageTimeoutMs),

@@ -42,6 +42,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sip.tls.reloadIntervalMs', env: 'SIPEDGE_TLS_RELOAD_INTERVAL_MS', kind: 'int' },
   { key: 'sip.advertised', env: 'SIPEDGE_ADVERTISED', kind: 'host-port' },
   { key: 'sip.advertisedTlsPort', env: 'SIPEDGE_ADVERTISED_TLS_PORT', kind: 'int' },
+  { key: 'sip.advertisedIpv6', env: 'SIPEDGE_ADVERTISED_IPV6', kind: 'string' },
   { key: 'sip.aliases', env: 'SIPEDGE_ALIASES', kind: 'list' },
   { key: 'sip.selfPorts', env: 'SIPEDGE_SELF_PORTS', kind: 'ports' },
   // the edge

@@ -6,6 +6,8 @@ import {
   type PrepareOptions,
   type ProxyConfig,
   type RouteTokenKeys,
+  type AddressFamily,
+  addressFamily,
   applyContextEvent,
   dialogRecordRoute,
   forkBranch,
@@ -80,7 +82,20 @@ export function recordRouteFor(
           },
         }
       : { transport: hop.transport };
-  return { recordRoute: true, recordRouteSides: dialogRecordRoute(keys, request, { downstream, upstream }) };
+  const family = addressFamily(hop.address);
+  return {
+    recordRoute: true,
+    recordRouteSides: dialogRecordRoute(keys, request, {
+      downstream: family === undefined ? downstream : { ...downstream, family },
+      upstream,
+    }),
+  };
+}
+
+/** The `outboundFamily` option of a request sent to `address` (its Via names our address of that family). */
+export function familyOf(address: string): { outboundFamily?: AddressFamily } {
+  const family = addressFamily(address);
+  return family === undefined ? {} : { outboundFamily: family };
 }
 
 /** The request to forward on `hop`: with the hop's forced Route on top when it has one (a dispatcher hop). */
@@ -489,6 +504,7 @@ class Run {
       branch: forkBranch(r.id, loopHash(serverRequest(r)), index, attempt),
       ...recordRouteFor(this.settings.routeTokens, template, r.recordRoute, hop),
       outboundTransport: hop.transport,
+      ...familyOf(hop.address),
     });
     const forkHop: Hop = { ...hop, transport: forwarded.transport };
     const created = createClientTransaction(

@@ -55,9 +55,15 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   // (§16.6 steps 4 and 8); by default the port of the first TLS listener.
   const tlsListen = env.endpoints('SIPEDGE_TLS', []);
   const tlsPort = env.int('SIPEDGE_ADVERTISED_TLS_PORT', tlsListen[0]?.port ?? 0);
+  // The fleet's IPv6 address, facing IPv6 peers in Vias and Record-Routes (RFC 5658).
+  const ipv6Host = env.string('SIPEDGE_ADVERTISED_IPV6');
+  if (ipv6Host !== undefined && !ipv6Host.includes(':') && !/^[A-Za-z0-9.-]+$/.test(ipv6Host)) {
+    throw ConfigError.of('SIPEDGE_ADVERTISED_IPV6', `expected an IPv6 address or a host name, got "${ipv6Host}"`);
+  }
   const advertised = {
     ...env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 }),
     ...(tlsPort === 0 ? {} : { tlsPort: portOf(String(tlsPort), 'SIPEDGE_ADVERTISED_TLS_PORT') }),
+    ...(ipv6Host === undefined ? {} : { ipv6Host: ipv6Host.replace(/^\[|\]$/g, '') }),
   };
   const aliases = env.list('SIPEDGE_ALIASES', []);
   const timers = {
@@ -81,13 +87,24 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     workerId: env.string('SIPEDGE_WORKER_ID') ?? `worker-${process.pid}`,
     proxy: {
       advertised,
-      selfHosts: new Set([advertised.host, ...aliases].map((h) => h.toLowerCase())),
+      selfHosts: new Set(
+        [advertised.host, ...(advertised.ipv6Host === undefined ? [] : [advertised.ipv6Host]), ...aliases].map((h) =>
+          h.toLowerCase(),
+        ),
+      ),
       selfPorts: new Set([
         advertised.port,
         ...(advertised.tlsPort === undefined ? [] : [advertised.tlsPort]),
         ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p, 'SIPEDGE_SELF_PORTS')),
       ]),
-      domains: new Set(env.list('SIPEDGE_DOMAINS', [advertised.host]).map((d) => d.toLowerCase())),
+      domains: new Set(
+        env
+          .list('SIPEDGE_DOMAINS', [
+            advertised.host,
+            ...(advertised.ipv6Host === undefined ? [] : [advertised.ipv6Host]),
+          ])
+          .map((d) => d.toLowerCase()),
+      ),
       supported: env.list('SIPEDGE_SUPPORTED', []),
       recordRoute: env.bool('SIPEDGE_RECORD_ROUTE', true),
       udpMtu: env.int('SIPEDGE_UDP_MTU', 1300, 512),

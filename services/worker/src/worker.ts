@@ -14,11 +14,13 @@ import {
 } from '@sipedge/handoff';
 import {
   contextIdOfBranch,
+  finishForward,
   forwardRequest,
   forwardResponse,
   isAddressedToSelf,
   isOurVia,
   parseOurBranch,
+  prepareForward,
   preprocessRoutes,
   statelessBranch,
   validateRequest,
@@ -55,6 +57,7 @@ import {
   type EngineSettings,
   applyToCall,
   createCall,
+  familyOf,
   recordRouteFor,
   requestForHop,
 } from './engine.js';
@@ -366,6 +369,7 @@ export class Worker {
       branch: statelessBranch(message),
       ...recordRouteFor(this.settings.routeTokens, decision.template, decision.recordRoute, hop),
       outboundTransport: hop.transport,
+      ...familyOf(hop.address),
     });
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
   }
@@ -435,14 +439,15 @@ export class Worker {
     if (target.kind !== 'sip') return;
     // Inside a dialog whose other side has a flow, on that flow (RFC 5626 §5.3); else by the route.
     const flow = dialog?.flow === undefined ? undefined : hopOfFlow(dialog.flow);
-    const forwarded = forwardRequest(request, target as SipUri, {
+    const prepared = prepareForward(request, target as SipUri, { config: this.settings.proxy, recordRoute: false });
+    const [hop] = flow === undefined ? await this.deps.tu.resolve(prepared.nextHop) : [flow];
+    if (hop === undefined) return;
+    const forwarded = finishForward(prepared, {
       config: this.settings.proxy,
       branch: statelessBranch(message),
-      recordRoute: false,
-      ...(flow === undefined ? {} : { outboundTransport: flow.transport }),
+      outboundTransport: hop.transport,
+      ...familyOf(hop.address),
     });
-    const [hop] = flow === undefined ? await this.deps.tu.resolve(forwarded.nextHop) : [flow];
-    if (hop === undefined) return;
     await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
   }
 

@@ -11,6 +11,15 @@ describe('workerConfigFromEnv', () => {
     expect(config.auth).toBeUndefined();
   });
 
+  it('SIPEDGE_ADVERTISED_IPV6 is the address facing IPv6 peers: ours, and a served domain by default', () => {
+    const config = workerConfigFromEnv({ SIPEDGE_ADVERTISED: '192.0.2.10', SIPEDGE_ADVERTISED_IPV6: '[2001:DB8::10]' });
+    expect(config.proxy.advertised.ipv6Host).toBe('2001:DB8::10');
+    expect(config.proxy.selfHosts.has('2001:db8::10')).toBe(true);
+    expect([...config.proxy.domains]).toEqual(['192.0.2.10', '2001:db8::10']);
+    expect(workerConfigFromEnv({}).proxy.advertised.ipv6Host).toBeUndefined();
+    expect(() => workerConfigFromEnv({ SIPEDGE_ADVERTISED_IPV6: 'not an address' })).toThrow(/SIPEDGE_ADVERTISED_IPV6/);
+  });
+
   it('serves no ops HTTP by default; SIPEDGE_WORKER_HTTP sets where it listens', () => {
     expect(workerConfigFromEnv({}).http).toBeUndefined();
     expect(workerConfigFromEnv({ SIPEDGE_WORKER_HTTP: '' }).http).toBeUndefined();
