@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 /**
  * A configuration error that names the setting and what was expected. When it is about one
@@ -91,6 +92,17 @@ export class EnvReader {
     if (v === undefined) return [...fallback];
     if (v.trim() === '') return [];
     return v.split(',').map((part) => parseEndpointOrThrow(name, part.trim()));
+  }
+
+  /** A host without a port: a name, an IPv4 address or an IPv6 one (brackets allowed, removed). */
+  host(name: string): string | undefined {
+    const v = this.string(name);
+    if (v === undefined) return undefined;
+    const host = v.trim().replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host) === 0 && !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) {
+      throw ConfigError.of(name, `expected a host name or an IP address, got "${v}"`);
+    }
+    return host;
   }
 
   /** `host[:port]`, the port defaulting to `defaultPort`. */

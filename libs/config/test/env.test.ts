@@ -53,4 +53,13 @@ describe('EnvReader', () => {
     expect(env.oneOf('UNSET', ['a', 'b'], 'b')).toBe('b');
     expect(() => env.oneOf('LIST', ['a', 'b'], 'a')).toThrow('LIST: expected one of "a", "b", got "a, b,,c"');
   });
+
+  it('reads a host: a name or an IP address, an IPv6 one with or without brackets', () => {
+    const hosts = new EnvReader({ V6: '[2001:db8::1]', BARE: '2001:db8::2', NAME: 'sip6.example.net', BAD: 'a b' });
+    expect(hosts.host('V6')).toBe('2001:db8::1');
+    expect(hosts.host('BARE')).toBe('2001:db8::2');
+    expect(hosts.host('NAME')).toBe('sip6.example.net');
+    expect(hosts.host('UNSET')).toBeUndefined();
+    expect(() => hosts.host('BAD')).toThrow('BAD: expected a host name or an IP address, got "a b"');
+  });
 });

@@ -10,8 +10,11 @@ export interface EdgeConfig {
   udp: Endpoint[];
   tcp: Endpoint[];
   tls?: EdgeTlsConfig;
-  /** The address the fleet is reached at: Via sent-by of stateless responses and our own Via check. */
-  advertised: { host: string; port: number };
+  /**
+   * The address the fleet is reached at: Via sent-by of stateless responses and our own Via check;
+   * `ipv6Host`, its IPv6 address, faces IPv6 peers (RFC 5658).
+   */
+  advertised: { host: string; port: number; ipv6Host?: string };
   /** Other names and addresses that mean "this edge" in a Request-URI (OPTIONS to self, F1). */
   aliases: string[];
   maxMessageSize: number;

@@ -269,7 +269,7 @@ export class Edge {
     const { advertised, aliases, udp, tcp, tls } = this.config;
     const listen = [...udp, ...tcp, ...(tls?.listen ?? [])];
     const hosts = new Set(
-      [advertised.host, ...aliases, ...listen.map((e) => e.address)]
+      [advertised.host, ...(advertised.ipv6Host ?? []), ...aliases, ...listen.map((e) => e.address)]
         .filter((h) => h !== '0.0.0.0' && h !== '::')
         .map((h) => h.toLowerCase()),
     );

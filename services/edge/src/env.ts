@@ -21,17 +21,18 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     throw ConfigError.of('SIPEDGE_EDGE_ID', (error as Error).message);
   }
   const action = env.oneOf('SIPEDGE_RATE_LIMIT_ACTION', ['reject', 'drop'], d.rateLimit.action);
+  // The fleet's IPv6 address, facing IPv6 peers (RFC 5658).
+  const ipv6Host = env.host('SIPEDGE_ADVERTISED_IPV6');
   const config: EdgeConfig = {
     ...d,
     edgeId,
     udp: env.endpoints('SIPEDGE_UDP', d.udp),
     tcp: env.endpoints('SIPEDGE_TCP', d.tcp),
-    advertised: env.hostPort('SIPEDGE_ADVERTISED', d.advertised),
-    // The fleet's IPv6 address means this edge too (stateless answers, its own Vias).
-    aliases: [
-      ...env.list('SIPEDGE_ALIASES', d.aliases),
-      ...env.list('SIPEDGE_ADVERTISED_IPV6', []).map((h) => h.replace(/^\[|\]$/g, '')),
-    ],
+    advertised: {
+      ...env.hostPort('SIPEDGE_ADVERTISED', d.advertised),
+      ...(ipv6Host === undefined ? {} : { ipv6Host }),
+    },
+    aliases: env.list('SIPEDGE_ALIASES', d.aliases),
     maxMessageSize: env.int('SIPEDGE_MAX_MESSAGE_SIZE', d.maxMessageSize, 1024),
     idleTimeoutMs: env.int('SIPEDGE_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
     messageTimeoutMs: env.int('SIPEDGE_MESSAGE_TIMEOUT_MS', d.messageTimeoutMs),

@@ -22,7 +22,7 @@ export interface KeepaliveDeps {
   /** Removes bindings of a contact that stopped answering. */
   remove(aor: string, contacts: readonly string[]): Promise<void>;
   /** The fleet's address, for the OPTIONS' Via and From. */
-  advertised: { host: string; port: number };
+  advertised: { host: string; port: number; ipv6Host?: string };
   logger: Logger;
 }
 
@@ -144,8 +144,11 @@ export class NatKeepalive {
 
   /** An OPTIONS to the contact's public address (§11): any answer shows its binding is open. */
   #options(destination: Endpoint, branch: string): Buffer {
-    const { host, port } = this.deps.advertised;
-    const target = destination.address.includes(':') ? `[${destination.address}]` : destination.address;
+    const { port, ipv6Host } = this.deps.advertised;
+    const v6 = destination.address.includes(':');
+    // Our address of the contact's family (RFC 5658), so that its answer comes back.
+    const host = v6 && ipv6Host !== undefined ? ipv6Host : this.deps.advertised.host;
+    const target = v6 ? `[${destination.address}]` : destination.address;
     const ours = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
     return Buffer.from(
       [

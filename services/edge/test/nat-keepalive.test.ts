@@ -16,7 +16,7 @@ function keeper(settings: Partial<KeepaliveSettings> = {}) {
     {
       send: async (data, to) => void sent.push({ data: data.toString('latin1'), to }),
       remove: async (aor, contacts) => void removed.push([aor, contacts]),
-      advertised: { host: 'sip.example.com', port: 5060 },
+      advertised: { host: 'sip.example.com', port: 5060, ipv6Host: '2001:db8::5' },
       logger,
     },
   );
@@ -37,6 +37,18 @@ describe('NAT keep-alives (RFC 5626 §4.4, nathelper)', () => {
     const options = parseMessage(Buffer.from(sent[0]!.data, 'latin1'));
     expect([options.method, options.requestUriText, sent[0]!.to]).toEqual(['OPTIONS', 'sip:203.0.113.9:40001', PHONE]);
     expect(options.topVia?.sentBy).toBe('sip.example.com:5060');
+  });
+
+  it('an IPv6 contact gets an OPTIONS from our IPv6 address (RFC 5658)', async () => {
+    const { nat, sent } = keeper();
+    const phone6 = { address: '2001:db8::99', port: 40002 };
+    nat.keep({ destination: phone6, until: T0 + 3_600_000, aor: 'sip:carol@example.com', contacts: [] }, T0);
+    await nat.tick(T0 + 12_500);
+    const options = sent.map((s) => parseMessage(Buffer.from(s.data, 'latin1')));
+    const toPhone6 = options[sent.findIndex((s) => s.to === phone6)]!;
+    expect(toPhone6.requestUriText).toBe('sip:[2001:db8::99]:40002');
+    expect(toPhone6.topVia?.sentBy).toBe('[2001:db8::5]:5060');
+    expect(options[sent.findIndex((s) => s.to === PHONE)]!.topVia?.sentBy).toBe('sip.example.com:5060');
   });
 
   it('an answered ping keeps the contact; unanswered ones in a row remove its bindings', async () => {

@@ -56,14 +56,11 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   const tlsListen = env.endpoints('SIPEDGE_TLS', []);
   const tlsPort = env.int('SIPEDGE_ADVERTISED_TLS_PORT', tlsListen[0]?.port ?? 0);
   // The fleet's IPv6 address, facing IPv6 peers in Vias and Record-Routes (RFC 5658).
-  const ipv6Host = env.string('SIPEDGE_ADVERTISED_IPV6');
-  if (ipv6Host !== undefined && !ipv6Host.includes(':') && !/^[A-Za-z0-9.-]+$/.test(ipv6Host)) {
-    throw ConfigError.of('SIPEDGE_ADVERTISED_IPV6', `expected an IPv6 address or a host name, got "${ipv6Host}"`);
-  }
+  const ipv6Host = env.host('SIPEDGE_ADVERTISED_IPV6');
   const advertised = {
     ...env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 }),
     ...(tlsPort === 0 ? {} : { tlsPort: portOf(String(tlsPort), 'SIPEDGE_ADVERTISED_TLS_PORT') }),
-    ...(ipv6Host === undefined ? {} : { ipv6Host: ipv6Host.replace(/^\[|\]$/g, '') }),
+    ...(ipv6Host === undefined ? {} : { ipv6Host }),
   };
   const aliases = env.list('SIPEDGE_ALIASES', []);
   const timers = {
