@@ -10,7 +10,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 import { type PeerTransport, SipPeer } from '../support/sip-peer.js';
-import { type RequestHeaders, isFinal, isRequest, requestLines as lines } from '../support/sip-requests.js';
+import {
+  type RequestHeaders,
+  hangUp,
+  isFinal,
+  isRequest,
+  register,
+  requestLines as lines,
+  sendInvite,
+} from '../support/sip-requests.js';
 
 const UNTRUSTED = '127.0.0.2';
 const BESIDE = '127.0.0.3';
@@ -35,36 +43,13 @@ describe.each<Mode>(['standalone', 'distributed'])('dialog trust (%s)', (mode) =
         const bob = `bob-${mode}-${transport}`;
         const tag = `${mode}-${transport}`;
         const callId = `dialog-${tag}`;
-        callee.send(
-          lines(callee, {
-            method: 'REGISTER',
-            uri: `sip:${domain}`,
-            callId: `reg-${tag}`,
-            cseq: 1,
-            from: `<sip:${bob}@127.0.0.1>;tag=reg`,
-            to: `<sip:${bob}@127.0.0.1>`,
-            contact: callee.contact(bob),
-            extra: ['Expires: 300'],
-          }),
-        );
-        expect((await callee.next(isFinal('REGISTER', `reg-${tag}`))).status).toBe(200);
+        const registrar = `sip:${domain}`;
+        expect(await register(callee, { registrar, user: bob, domain: '127.0.0.1', callId: `reg-${tag}` })).toBe(200);
 
         // The real call: INVITE through the proxy, answered; our Record-Route is its route set.
         const from = `<sip:alice@127.0.0.1>;tag=caller-${tag}`;
         const to = `<sip:${bob}@127.0.0.1>`;
-        caller.send(
-          lines(caller, {
-            method: 'INVITE',
-            uri: `sip:${bob}@127.0.0.1`,
-            callId,
-            cseq: 1,
-            from,
-            to,
-            contact: caller.contact('alice'),
-            extra: ['Content-Type: application/sdp'],
-          }),
-          SDP,
-        );
+        sendInvite(caller, { uri: `sip:${bob}@127.0.0.1`, callId, from, to, user: 'alice' }, SDP);
         const invite = await callee.next(isRequest('INVITE', callId));
         const recordRoutes = invite.values('record-route');
         expect(recordRoutes.length).toBeGreaterThan(0);
@@ -88,20 +73,14 @@ describe.each<Mode>(['standalone', 'distributed'])('dialog trust (%s)', (mode) =
         caller.send(inDialog('ACK', 2));
         await callee.next((m) => isRequest('ACK', callId)(m) && m.cseq.seq === 2);
         // The callee hangs up: From and To the other way round, to the caller's Contact (§12.2.1.1).
-        callee.send(
-          lines(callee, {
-            method: 'BYE',
-            uri: caller.contact('alice').replace(/^<|>$/g, ''),
-            callId,
-            cseq: 1,
-            from: `${to};tag=callee-${tag}`,
-            to: from,
-            route: calleeRoute,
-          }),
+        const uri = caller.contact('alice').replace(/^<|>$/g, '');
+        const bye = await hangUp(
+          callee,
+          caller,
+          { uri, callId, from: `${to};tag=callee-${tag}`, to: from, route: calleeRoute },
+          { remoteUser: 'alice', remoteTag: `caller-${tag}` },
         );
-        const bye = await caller.next(isRequest('BYE', callId));
-        caller.answer(bye, 200, 'alice', `caller-${tag}`);
-        expect((await callee.next(isFinal('BYE', callId))).status).toBe(200);
+        expect(bye.status).toBe(200);
 
         // Forged dialogs towards a UA beside the proxy: never relayed.
         const target = `sip:victim@${BESIDE}:${beside.port}${transport === 'tcp' ? ';transport=tcp' : ''}`;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 import { type PeerTransport, SipPeer } from '../support/sip-peer.js';
-import { isFinal, isRequest, requestLines } from '../support/sip-requests.js';
+import { isFinal, isRequest, hangUp, register, requestLines, sendInvite } from '../support/sip-requests.js';
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 
@@ -30,35 +30,12 @@ describe.each<Mode>(['standalone', 'distributed'])('IPv4 ↔ IPv6 (%s)', (mode) 
         const tag = `${mode}-${transport}`;
         const bob = `bob6-${tag}`;
         const callId = `ipv6-${tag}`;
-        callee.send(
-          requestLines(callee, {
-            method: 'REGISTER',
-            uri: `sip:[::1]:${port}`,
-            callId: `reg6-${tag}`,
-            cseq: 1,
-            from: `<sip:${bob}@127.0.0.1>;tag=reg`,
-            to: `<sip:${bob}@127.0.0.1>`,
-            contact: callee.contact(bob),
-            extra: ['Expires: 300'],
-          }),
-        );
-        expect((await callee.next(isFinal('REGISTER', `reg6-${tag}`))).status).toBe(200);
+        const registrar = `sip:[::1]:${port}`;
+        expect(await register(callee, { registrar, user: bob, domain: '127.0.0.1', callId: `reg6-${tag}` })).toBe(200);
 
         const from = `<sip:alice@127.0.0.1>;tag=caller-${tag}`;
         const to = `<sip:${bob}@127.0.0.1>`;
-        caller.send(
-          requestLines(caller, {
-            method: 'INVITE',
-            uri: `sip:${bob}@127.0.0.1`,
-            callId,
-            cseq: 1,
-            from,
-            to,
-            contact: caller.contact('alice'),
-            extra: ['Content-Type: application/sdp'],
-          }),
-          SDP,
-        );
+        sendInvite(caller, { uri: `sip:${bob}@127.0.0.1`, callId, from, to, user: 'alice' }, SDP);
         const invite = await callee.next(isRequest('INVITE', callId));
         const transportParam = transport === 'tcp' ? ';transport=tcp' : '';
         expect(invite.topVia!.host).toBe('[::1]');
@@ -93,22 +70,16 @@ describe.each<Mode>(['standalone', 'distributed'])('IPv4 ↔ IPv6 (%s)', (mode) 
         expect(ack.topVia!.host).toBe('[::1]');
 
         // The callee hangs up over IPv6: its route set starts with our IPv6 URI (§12.1.1).
-        callee.send(
-          requestLines(callee, {
-            method: 'BYE',
-            uri: caller.contact('alice').replace(/^<|>$/g, ''),
-            callId,
-            cseq: 1,
-            from: `${to};tag=callee-${tag}`,
-            to: from,
-            route: recordRoutes,
-          }),
+        const uri = caller.contact('alice').replace(/^<|>$/g, '');
+        const bye = await hangUp(
+          callee,
+          caller,
+          { uri, callId, from: `${to};tag=callee-${tag}`, to: from, route: recordRoutes },
+          { remoteUser: 'alice', remoteTag: `caller-${tag}` },
         );
-        const bye = await caller.next(isRequest('BYE', callId));
-        expect(bye.topVia!.host).toBe('127.0.0.1');
-        expect(bye.has('route')).toBe(false);
-        caller.answer(bye, 200, 'alice', `caller-${tag}`);
-        expect((await callee.next(isFinal('BYE', callId))).status).toBe(200);
+        expect(bye.received.topVia!.host).toBe('127.0.0.1');
+        expect(bye.received.has('route')).toBe(false);
+        expect(bye.status).toBe(200);
       } finally {
         callee.close();
         caller.close();

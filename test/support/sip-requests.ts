@@ -42,3 +42,65 @@ export const isFinal = (method: string, callId: string, cseq?: number) => (m: Si
   m.callId === callId &&
   m.cseq.method === method &&
   (cseq === undefined || m.cseq.seq === cseq);
+
+/**
+ * Registers `user`@`domain` at the peer's Contact (no authentication: the proxy must not ask) with
+ * a REGISTER to `registrar`; resolves to the final response's status.
+ */
+export async function register(
+  peer: SipPeer,
+  { registrar, user, domain, callId }: { registrar: string; user: string; domain: string; callId: string },
+): Promise<number> {
+  const aor = `<sip:${user}@${domain}>`;
+  peer.send(
+    requestLines(peer, {
+      method: 'REGISTER',
+      uri: registrar,
+      callId,
+      cseq: 1,
+      from: `${aor};tag=reg`,
+      to: aor,
+      contact: peer.contact(user),
+      extra: ['Expires: 300'],
+    }),
+  );
+  return (await peer.next(isFinal('REGISTER', callId))).status;
+}
+
+/** Sends an initial INVITE with an SDP offer from `user` at the peer's Contact (CSeq 1). */
+export function sendInvite(
+  peer: SipPeer,
+  { uri, callId, from, to, user }: { uri: string; callId: string; from: string; to: string; user: string },
+  sdp: string,
+): void {
+  peer.send(
+    requestLines(peer, {
+      method: 'INVITE',
+      uri,
+      callId,
+      cseq: 1,
+      from,
+      to,
+      contact: peer.contact(user),
+      extra: ['Content-Type: application/sdp'],
+    }),
+    sdp,
+  );
+}
+
+/**
+ * `peer` hangs up (§15.1.1): a BYE with its route set to `remote`'s Contact `uri`, which answers
+ * it 200 (as `remoteUser`, To tag `remoteTag`). Resolves to the BYE as `remote` got it and the
+ * status `peer` got back.
+ */
+export async function hangUp(
+  peer: SipPeer,
+  remote: SipPeer,
+  bye: { uri: string; callId: string; from: string; to: string; route: string[] },
+  answerAs: { remoteUser: string; remoteTag: string },
+): Promise<{ received: SipMessage; status: number }> {
+  peer.send(requestLines(peer, { method: 'BYE', cseq: 1, ...bye }));
+  const received = await remote.next(isRequest('BYE', bye.callId));
+  remote.answer(received, 200, answerAs.remoteUser, answerAs.remoteTag);
+  return { received, status: (await peer.next(isFinal('BYE', bye.callId))).status };
+}
