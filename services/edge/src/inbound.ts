@@ -13,10 +13,11 @@ import {
 } from '@sipedge/sip';
 import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import type { Handoff } from './handoff.js';
-import type { DropReason } from './metrics.js';
+import type { DropReason, UdpKeepaliveKind } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
 import { type Senders, streamSender } from './senders.js';
 import { type SelfIdentity, type Verdict, verdictForError, verdictForMessage } from './stateless.js';
+import { isKeepaliveDatagram } from './keepalive-datagram.js';
 import { isStunBindingRequest, stunBindingSuccess } from './stun.js';
 import type { Arrival, TransportName } from './transports/types.js';
 
@@ -26,6 +27,8 @@ export interface InboundCounters {
   dropped(reason: DropReason): void;
   statelessResponse(status: number): void;
   handoff(seconds: number): void;
+  /** A UDP keep-alive: a STUN binding request answered, or a CRLF datagram ignored. */
+  udpKeepalive(kind: UdpKeepaliveKind): void;
 }
 
 export interface InboundDeps {
@@ -82,7 +85,14 @@ export class InboundPipeline {
       return Promise.resolve();
     }
     // RFC 5626 §4.4.2: a UA behind a NAT keeps its binding open with STUN on the SIP port.
-    if (isStunBindingRequest(data)) return this.answerStun(data, arrival);
+    if (isStunBindingRequest(data)) {
+      this.deps.counters.udpKeepalive('stun');
+      return this.answerStun(data, arrival);
+    }
+    if (isKeepaliveDatagram(data)) {
+      this.deps.counters.udpKeepalive('crlf');
+      return Promise.resolve();
+    }
     let message: SipMessage;
     try {
       message = parseMessage(data, { maxSize: this.deps.maxMessageSize });

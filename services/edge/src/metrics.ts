@@ -24,6 +24,11 @@ export type DropReason =
   | 'draining'
   | 'handoff-failed';
 
+/** A UDP keep-alive: `stun`, a STUN binding request (answered); `crlf`, a CRLF/NUL datagram (ignored). */
+export type UdpKeepaliveKind = 'stun' | 'crlf';
+
+const UDP_KEEPALIVE_KINDS: readonly UdpKeepaliveKind[] = ['stun', 'crlf'];
+
 export const DROP_REASONS: readonly DropReason[] = [
   'unparseable',
   'no-via',
@@ -124,6 +129,7 @@ export class EdgeMetrics {
   readonly #connectionsRejected: DualCounter<'reason'>;
   readonly #openFlows: DualUpDownCounter;
   readonly #handoff: DualHistogram;
+  readonly #udpKeepalives: DualCounter<'kind'>;
 
   constructor(options: EdgeMetricsOptions = {}) {
     const sinks = new DualMetrics(options.meter);
@@ -181,6 +187,12 @@ export class EdgeMetrics {
       unit: 's',
       buckets: HANDOFF_BUCKETS,
     });
+    this.#udpKeepalives = sinks.counter({
+      otelName: 'sipedge.edge.udp_keepalives',
+      promName: 'sipedge_edge_udp_keepalives_total',
+      description: 'UDP keep-alives received: STUN binding requests (answered) and CRLF datagrams (ignored), by kind.',
+      labelNames: ['kind'],
+    });
 
     for (const transport of TRANSPORTS) {
       for (const kind of KINDS) this.#received.add({ transport, kind }, 0);
@@ -188,6 +200,7 @@ export class EdgeMetrics {
     for (const method of [...METHODS, 'other']) this.#requests.add({ method }, 0);
     for (const c of RESPONSE_CLASSES) this.#responses.add({ class: c }, 0);
     for (const reason of DROP_REASONS) this.#dropped.add({ reason }, 0);
+    for (const kind of UDP_KEEPALIVE_KINDS) this.#udpKeepalives.add({ kind }, 0);
     for (const reason of CONNECTION_REJECT_REASONS) this.#connectionsRejected.add({ reason }, 0);
     this.#rateLimited.add({}, 0);
     this.#openFlows.add(0);
@@ -228,6 +241,11 @@ export class EdgeMetrics {
     if (reason === 'rate-limited') {
       this.#rateLimited.add();
     }
+  }
+
+  /** A UDP keep-alive arrived (RFC 5626 §4.4). */
+  udpKeepalive(kind: UdpKeepaliveKind): void {
+    this.#udpKeepalives.add({ kind });
   }
 
   /** A hand-off to the workers took this long, in seconds. */

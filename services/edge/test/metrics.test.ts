@@ -74,6 +74,17 @@ describe('EdgeMetrics', () => {
     expect(sample(text, 'sipedge_edge_stateless_responses_total{status="400"}')).toBe(1);
   });
 
+  it('counts UDP keep-alives by kind, both kinds exposed from the start', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    expect(sample(await metrics.registry.metrics(), 'sipedge_edge_udp_keepalives_total{kind="stun"}')).toBe(0);
+    metrics.udpKeepalive('crlf');
+    metrics.udpKeepalive('crlf');
+    metrics.udpKeepalive('stun');
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'sipedge_edge_udp_keepalives_total{kind="crlf"}')).toBe(2);
+    expect(sample(text, 'sipedge_edge_udp_keepalives_total{kind="stun"}')).toBe(1);
+  });
+
   it('tracks open flows', async () => {
     const metrics = new EdgeMetrics({ defaultMetrics: false });
     metrics.flowOpened();

@@ -45,6 +45,8 @@ describe('edge receive path', () => {
   let denied = new Set<string>();
   let banned = new Set<string>();
   let counted: string[] = [];
+  let keepalives: string[] = [];
+  let stunSent: Buffer[] = [];
 
   beforeEach(async () => {
     hub = new MemoryBusHub();
@@ -63,6 +65,8 @@ describe('edge receive path', () => {
     denied = new Set();
     banned = new Set();
     counted = [];
+    keepalives = [];
+    stunSent = [];
     const sent: Harness['sent'] = [];
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
@@ -79,7 +83,9 @@ describe('edge receive path', () => {
       senders: {
         udp: {
           send: async (data, to) => {
-            sent.push({ data: parseMessage(data, { validate: false }), to });
+            // A STUN message's first two bits are zero (RFC 5389 §6); a SIP message starts with a letter.
+            if ((data[0]! & 0xc0) === 0) stunSent.push(data);
+            else sent.push({ data: parseMessage(data, { validate: false }), to });
           },
         },
       },
@@ -88,6 +94,7 @@ describe('edge receive path', () => {
         dropped: (r) => dropped.push(r),
         statelessResponse: () => undefined,
         handoff: () => undefined,
+        udpKeepalive: (kind) => keepalives.push(kind),
       },
       logger,
       transactionLifetimeMs: 32_000,
@@ -119,6 +126,27 @@ describe('edge receive path', () => {
       local: LOCAL,
       edgeId: 'edge1',
     });
+  });
+
+  it('RFC 5626 §4.4: a CRLF or NUL keep-alive datagram is counted and ignored, not a parse error', async () => {
+    for (const ping of ['\r\n\r\n', '\r\n', '\0\0\0\0', '']) {
+      await h.pipeline.datagram(Buffer.from(ping, 'latin1'), h.arrival());
+    }
+    await h.pipeline.datagram(Buffer.from('\r\nX\r\n', 'latin1'), h.arrival());
+    await settle();
+    expect(keepalives).toEqual(['crlf', 'crlf', 'crlf', 'crlf']);
+    expect([h.sent, h.handedOff, h.dropped]).toEqual([[], [], ['unparseable']]);
+  });
+
+  it('RFC 5626 §4.4.2: a STUN binding request is counted and answered with the source address', async () => {
+    const binding = Buffer.alloc(20);
+    binding.writeUInt16BE(0x0001, 0);
+    binding.writeUInt32BE(0x2112a442, 4);
+    await h.pipeline.datagram(binding, h.arrival());
+    expect(keepalives).toEqual(['stun']);
+    expect(stunSent).toHaveLength(1);
+    expect(stunSent[0]!.readUInt16BE(0)).toBe(0x0101);
+    expect([h.sent, h.handedOff, h.dropped]).toEqual([[], [], []]);
   });
 
   it('A7: drops a request without Call-ID: a 400 to it would have no Call-ID either (§8.2.6.2)', async () => {
