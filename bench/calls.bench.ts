@@ -2,7 +2,8 @@
  * npm run bench: calls per second, latency and cost per call of sipedge, side by side with
  * Kamailio and with SIPp calling SIPp directly (the rig's limit). Not part of `npm test`.
  *
- *   npm run bench                          every system, 200 … 3000 calls/s, 10 s a step
+ *   npm run bench                          every system, 200 … 3000 calls/s, 40 s a step
+ *   npm run bench -- --help                the options
  *   npm run bench -- --quick               100 and 200 calls/s, 3 s a step (tries the rig)
  *   npm run bench -- --systems standalone,kamailio --rates 500,1000 --seconds 5
  *   npm run bench -- --profile             also CPU-profile the sipedge processes
@@ -36,18 +37,51 @@ import { resultFile, writeResultJson } from './support/results.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: 'string' },
-    seconds: { type: 'string' },
-    systems: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    'keep-going': { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
-    'kamailio-children': { type: 'string', default: '8' },
-  },
-});
+const USAGE = `npm run bench -- [options]: calls per second and cost per call, sipedge beside Kamailio
+
+  --rates R1,R2,…          the steps, in calls/s (default 200,300,500,750,1000,1500,2000,3000)
+  --seconds N              how long each step offers calls (default 40: long enough for every
+                           timer of a call to fire or be removed within its step)
+  --systems S1,S2,…        of ${SYSTEM_NAMES.join(', ')} (default all)
+  --quick                  100 and 200 calls/s, 3 s a step: tries the rig
+  --keep-going             do not stop a system at its first step with a failed call
+  --profile                CPU-profile the sipedge processes
+  --no-write               print only; do not replace bench/results/calls.*
+  --kamailio-children N    Kamailio's UDP worker processes (default 8)
+  -h, --help               this text`;
+
+/** The command line, or the usage and exit 2 when it is wrong (no stack trace for a typo). */
+function commandLine() {
+  try {
+    return parseArgs({
+      options: {
+        rates: { type: 'string' },
+        seconds: { type: 'string' },
+        systems: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        'keep-going': { type: 'boolean', default: false },
+        'no-write': { type: 'boolean', default: false },
+        profile: { type: 'boolean', default: false },
+        'kamailio-children': { type: 'string', default: '8' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const args = commandLine();
+if (args.help) {
+  out(USAGE);
+  process.exit(0);
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
 
 const list = (text: string) =>
   text
@@ -56,16 +90,16 @@ const list = (text: string) =>
     .filter((s) => s !== '');
 const positive = (name: string, text: string) => {
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: ${text} is not a positive whole number`);
+  if (!Number.isInteger(n) || n <= 0) usageError(`--${name}: ${text} is not a positive whole number`);
   return n;
 };
 const rates = list(args.rates ?? (args.quick ? '100,200' : '200,300,500,750,1000,1500,2000,3000')).map((r) =>
   positive('rates', r),
 );
-const seconds = positive('seconds', args.seconds ?? (args.quick ? '3' : '10'));
+const seconds = positive('seconds', args.seconds ?? (args.quick ? '3' : '40'));
 const systems = list(args.systems ?? SYSTEM_NAMES.join(',')).map((name) => {
   if (!(SYSTEM_NAMES as readonly string[]).includes(name))
-    throw new Error(`--systems: unknown system ${name} (${SYSTEM_NAMES.join(', ')})`);
+    usageError(`--systems: unknown system ${name} (${SYSTEM_NAMES.join(', ')})`);
   return name as SystemName;
 });
 const kamailioChildren = positive('kamailio-children', args['kamailio-children']!);
