@@ -87,7 +87,6 @@ export class Cluster {
           routeTokens: ROUTE_TOKENS,
           timers: options.timers ?? DEFAULT_TIMERS,
           timerC: true,
-          recordTtlMs: 600_000,
           deliveryTimeoutMs: 1000,
         },
         {

@@ -41,7 +41,6 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
       stateless: config.stateless,
       blacklist: { ttlMs: config.blacklistTtlMs },
       probe: config.probe,
-      recordTtlMs: 600_000,
       deliveryTimeoutMs: 2000,
     },
     {

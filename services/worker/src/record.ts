@@ -1,6 +1,6 @@
 import type { InboundMeta } from '@sipedge/handoff';
 import type { DialogSide, ProxyContext } from '@sipedge/proxy';
-import type { TransactionState } from '@sipedge/transaction';
+import type { TimerSettings, TransactionState } from '@sipedge/transaction';
 
 /** Where a message goes: transport, address and port, and the flow/edge to use when known. */
 export interface Hop {
@@ -90,4 +90,18 @@ export function isFinished(record: CallRecord): boolean {
     record.cancelServer === null &&
     record.forks.every((f) => f.tx === null && f.cancel === null)
   );
+}
+
+/** What a call record's TTL keeps beyond its longest wait, for a timer fired late by a worker that took over. */
+const RECORD_TTL_MARGIN_MS = 60_000;
+
+/**
+ * The TTL of a call record, renewed by every commit: longer than the longest a record waits
+ * between two of its events — Timer C (§16.6 step 11), Timer D, the 64·T1 of Timers B, F, H and J
+ * and of a decision — plus 64·T1 for the transaction that follows and a margin. Derived from the
+ * timer settings, so that a long `SIPEDGE_TIMER_C_MS` cannot outlive its record.
+ */
+export function recordTtlMs(timers: TimerSettings): number {
+  const transaction = 64 * timers.t1;
+  return Math.max(timers.timerC, timers.timerD, timers.t4, transaction) + transaction + RECORD_TTL_MARGIN_MS;
 }

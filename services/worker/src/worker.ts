@@ -64,7 +64,7 @@ import {
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
-import { type CallRecord, type Hop, isFinished } from './record.js';
+import { type CallRecord, type Hop, isFinished, recordTtlMs } from './record.js';
 import { type TuDeps, arrivalOf, decide, hopOfFlow, prepare } from './tu.js';
 
 export interface WorkerDeps {
@@ -80,8 +80,6 @@ export interface WorkerDeps {
 }
 
 export interface WorkerSettings extends EngineSettings {
-  /** TTL of a call record; longer than its longest timer (Timer C + 64·T1 + margin). */
-  recordTtlMs: number;
   /** How long to wait for an edge to report a request's delivery. */
   deliveryTimeoutMs: number;
   /** How often the live-edge list is refreshed (when `edges` is given); default 1000 ms. */
@@ -502,7 +500,7 @@ export class Worker {
             key,
             expectedVersion: stored?.version ?? 0,
             value: finished ? null : JSON.stringify(result.record),
-            ttlMs: this.settings.recordTtlMs,
+            ttlMs: recordTtlMs(this.settings.timers),
           },
         ]),
       );

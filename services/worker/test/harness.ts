@@ -30,7 +30,6 @@ export const SETTINGS: WorkerSettings = {
   routeTokens: ROUTE_TOKENS,
   timers: DEFAULT_TIMERS,
   timerC: true,
-  recordTtlMs: 600_000,
   deliveryTimeoutMs: 500,
 };
 
