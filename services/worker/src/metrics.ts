@@ -3,6 +3,9 @@ import { DualMetrics } from '@sipedge/telemetry';
 /** Latency buckets in seconds (0.1 ms to 64 s): hand-offs and Redis calls, timer lateness, transactions. */
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32, 64];
 
+/** The kinds of effect an event has (`Effect` of engine.ts). */
+const EFFECTS = ['send', 'schedule', 'cancel-timer', 'hop-health'] as const;
+
 /**
  * The worker's metrics. Each measurement is recorded once, here, into two sinks (DualMetrics of
  * @sipedge/telemetry, as the edge's):
@@ -48,8 +51,22 @@ export class WorkerMetrics {
     ['operation'],
   );
 
+  readonly #effectFailures = this.#sinks.counter<'effect'>({
+    otelName: 'sipedge.worker.effect_failures',
+    promName: 'sipedge_worker_effect_failures_total',
+    description:
+      'Effects of a committed event that failed (a message not handed to an edge, a timer not scheduled or cancelled, a blacklist update), by effect.',
+    labelNames: ['effect'],
+  });
+
   constructor() {
     this.#active.add(0);
+    for (const effect of EFFECTS) this.#effectFailures.add({ effect }, 0);
+  }
+
+  /** An effect of a committed event failed (logged where it happened). */
+  effectFailed(effect: (typeof EFFECTS)[number]): void {
+    this.#effectFailures.add({ effect });
   }
 
   /** One histogram in both sinks: `sipedge.worker.<otelName>` (unit s) and `sipedge_worker_<promName>`. */

@@ -520,14 +520,22 @@ export class Worker {
   }
 
   /**
-   * Responses to the upstream go out first, so that one call's responses leave in the order their
-   * events committed: a 180 whose timer work (Timer C restart, Timer A/B cancel) waits on Redis
-   * must not reach the caller after the 200 of the next event (§16.7 step 5 forwards provisional
-   * responses only until the final one). Everything else keeps the engine's order.
+   * The effects of a committed event. Responses to the upstream go out first, one after the other,
+   * so that one call's responses leave in the order their events committed: a 180 whose timer work
+   * (Timer C restart, Timer A/B cancel) waits on Redis must not reach the caller after the 200 of
+   * the next event (§16.7 step 5 forwards provisional responses only until the final one). The
+   * rest then runs together. Each effect stands alone: one that fails is logged and counted and
+   * the others still run; a fork's request that could not be handed to an edge is that fork's
+   * transport error (§16.7 step 1, §16.9), an event of its own.
    */
   private async perform(key: string, record: CallRecord, effects: Effect[]): Promise<void> {
     const upstream = (e: Effect) => e.type === 'send' && e.kind === 'response';
-    for (const effect of [...effects.filter(upstream), ...effects.filter((e) => !upstream(e))]) {
+    for (const effect of effects.filter(upstream)) await this.performOne(key, record, effect);
+    await Promise.all(effects.filter((e) => !upstream(e)).map((effect) => this.performOne(key, record, effect)));
+  }
+
+  private async performOne(key: string, record: CallRecord, effect: Effect): Promise<void> {
+    try {
       if (effect.type === 'schedule') {
         await this.deps.timers.schedule(key, effect.timer, effect.delayMs, effect.generation);
       } else if (effect.type === 'cancel-timer') {
@@ -539,17 +547,37 @@ export class Worker {
         const report = effect.fork;
         const send = () => this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);
         const delivered =
-          report === undefined ? await send() : await this.clientTransaction(effect.wire, effect.hop, report, send);
-        if (!delivered && report !== undefined) {
-          const id = record.id;
-          await this.update(id, (r) =>
-            r?.forks[report]?.tx != null
-              ? applyToCall(r, { type: 'transport-error', fork: report }, Date.now(), this.settings)
-              : null,
-          );
-        }
+          report === undefined
+            ? await send()
+            : await this.clientTransaction(effect.wire, effect.hop, report, send).catch((error: unknown) => {
+                this.effectFailed(record, effect, error);
+                return false;
+              });
+        if (!delivered && report !== undefined) await this.forkUndelivered(record.id, report);
       }
+    } catch (error) {
+      this.effectFailed(record, effect, error);
     }
+  }
+
+  private effectFailed(record: CallRecord, effect: Effect, error: unknown): void {
+    this.metrics.effectFailed(effect.type);
+    this.deps.logger.warn(
+      {
+        err: (error as Error).message,
+        call: record.id,
+        effect: effect.type,
+        ...('timer' in effect ? { timer: effect.timer } : {}),
+      },
+      'effect failed',
+    );
+  }
+
+  /** A fork's request that no edge took: its transport error (§16.9), applied as an event. */
+  private async forkUndelivered(id: string, fork: number): Promise<void> {
+    await this.update(id, (r) =>
+      r?.forks[fork]?.tx != null ? applyToCall(r, { type: 'transport-error', fork }, Date.now(), this.settings) : null,
+    );
   }
 
   /** A fork's request sent in a `sip.client_transaction` span (the edge's `sip.send` is its child). */

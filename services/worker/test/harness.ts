@@ -64,6 +64,11 @@ export class Harness {
   readonly autoAnswer = new Map<string, number>();
   /** Every destination (`address:port`) a message was handed to the edge for, reachable or not. */
   readonly tried: string[] = [];
+  /**
+   * A NATS blip: the next message a worker publishes for an edge that matches (its first line)
+   * fails to publish, once.
+   */
+  failNextPublish: ((firstLine: string) => boolean) | undefined;
 
   /**
    * `timerLatencyMs` delays every schedule and cancel, as the Redis round trips of BullMQ do, so
@@ -101,7 +106,7 @@ export class Harness {
       const worker = new Worker(
         { ...SETTINGS, ...settings },
         {
-          bus: h.hub.connect({ logger }),
+          bus: h.blipping(h.hub.connect({ logger })),
           records: h.stores.records,
           edges: h.stores.edges,
           timers: delayed(new MemoryTimers({ hub: h.timerHub, logger }), timerLatencyMs),
@@ -121,6 +126,28 @@ export class Harness {
       h.workers.push(worker);
     }
     return h;
+  }
+
+  /** A worker's bus whose publishes and requests fail once for a message `failNextPublish` picks. */
+  private blipping(bus: Bus): Bus {
+    const blip = (data: Uint8Array) => {
+      const firstLine = Buffer.from(data).toString('latin1').split('\r\n', 1)[0]!;
+      if (this.failNextPublish?.(firstLine) !== true) return;
+      this.failNextPublish = undefined;
+      throw new Error('NATS: publish failed (test blip)');
+    };
+    return new Proxy(bus, {
+      get: (target, property, receiver) => {
+        if (property === 'publish' || property === 'request') {
+          return async (subject: string, data: Uint8Array, ...rest: unknown[]) => {
+            blip(data);
+            return (target[property] as (...args: unknown[]) => Promise<unknown>).call(target, subject, data, ...rest);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   }
 
   /** The edge hands a message received from `source` over `transport` to a worker. */
