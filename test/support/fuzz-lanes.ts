@@ -12,7 +12,7 @@
  */
 import { type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { type Server, type Socket, connect, createServer } from 'node:net';
-import { StreamReplies, datagramReplyProblem } from './reply-check.js';
+import { type ReplyPolicy, StreamReplies, datagramReplyProblem } from './reply-check.js';
 
 export interface LaneTiming {
   /** How long a case waits when nothing comes back. */
@@ -37,6 +37,7 @@ export class UdpLane {
   private constructor(
     readonly address: string,
     private readonly socket: UdpSocket,
+    private readonly policy: ReplyPolicy,
   ) {
     socket.on('message', (data) => {
       this.inbox.push(data);
@@ -44,13 +45,13 @@ export class UdpLane {
     });
   }
 
-  static async open(address: string): Promise<UdpLane> {
+  static async open(address: string, policy: ReplyPolicy = {}): Promise<UdpLane> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(0, address, () => resolve());
     });
-    return new UdpLane(address, socket);
+    return new UdpLane(address, socket, policy);
   }
 
   get port(): number {
@@ -94,7 +95,7 @@ export class UdpLane {
 
   /** Checks one datagram into `replies`; true when it is a final response. */
   private record(data: Buffer, replies: CaseReplies): boolean {
-    const problem = datagramReplyProblem(data);
+    const problem = datagramReplyProblem(data, this.policy);
     if (problem !== undefined) replies.problems.push(problem);
     const status = STATUS.exec(data.toString('latin1', 0, 16));
     if (status === null) return false;
@@ -139,23 +140,24 @@ export class TcpLane {
   private constructor(
     readonly address: string,
     private readonly server: Server,
+    private readonly policy: ReplyPolicy,
   ) {
     server.on('connection', (socket) => {
       this.accepted.add(socket);
-      const replies = new StreamReplies();
+      const replies = new StreamReplies(policy);
       socket.on('data', (chunk: Buffer) => collect(replies.push(chunk), this.listenerReplies));
       socket.on('error', () => undefined);
       socket.on('close', () => this.accepted.delete(socket));
     });
   }
 
-  static async open(address: string): Promise<TcpLane> {
+  static async open(address: string, policy: ReplyPolicy = {}): Promise<TcpLane> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, address, () => resolve());
     });
-    return new TcpLane(address, server);
+    return new TcpLane(address, server, policy);
   }
 
   /** The listener's port: the sent-by port of this lane's Vias. */
@@ -172,7 +174,7 @@ export class TcpLane {
     } catch (error) {
       return { ...outcome, refused: (error as Error).message };
     }
-    const replies = new StreamReplies();
+    const replies = new StreamReplies(this.policy);
     let current: CaseReplies = { statuses: [], problems: [] };
     let lastActivity = Date.now();
     let closed = false;

@@ -8,7 +8,7 @@ import { type CaseReplies, type LaneTiming, TcpLane, UdpLane } from './fuzz-lane
 import { type FuzzCase, asResponse, planConnections, planDatagrams } from './fuzz-plan.js';
 import { type SeedTransport, requestSeeds, responseSeeds } from './fuzz-seeds.js';
 import { type GuardPolicy, datagramProblem, streamProblem } from './loopback-guard.js';
-import { printable } from './reply-check.js';
+import { noteRegisteredContacts, printable } from './reply-check.js';
 
 export interface FuzzRunOptions {
   /** The run's seed; lane `i` draws from `seed + 1000·i`. */
@@ -91,7 +91,9 @@ export class FuzzRun {
 
   /** One UDP lane: a datagram per case, each waited for. */
   async udpLane({ address, index, count, onlyResponses }: LaneOptions): Promise<void> {
-    const lane = await UdpLane.open(address);
+    // The contacts this lane's REGISTER cases named: the registrar may reach them through the lane.
+    const registered = new Set<string>();
+    const lane = await UdpLane.open(address, { registered });
     const plan = planDatagrams({
       seed: this.options.seed + 1000 * index,
       tag: `u${index}`,
@@ -104,6 +106,7 @@ export class FuzzRun {
     const tally = onlyResponses ? this.udp.responses : this.udp.requests;
     let last: FuzzCase | undefined;
     for (const c of plan.items) {
+      noteRegisteredContacts(c.bytes, registered);
       if (Date.now() > this.options.deadline) break;
       const replies = await lane.exchange(c.bytes, this.options.proxyPort, this.options.udpTiming);
       tally.add(replies);
@@ -117,7 +120,8 @@ export class FuzzRun {
 
   /** One TCP lane: connections of several cases, one after another. */
   async tcpLane({ address, index, count, onlyResponses }: LaneOptions): Promise<void> {
-    const lane = await TcpLane.open(address);
+    const registered = new Set<string>();
+    const lane = await TcpLane.open(address, { registered });
     const plan = planConnections({
       seed: this.options.seed + 1000 * index,
       tag: `t${index}`,
@@ -129,6 +133,7 @@ export class FuzzRun {
     this.tcp.refused += plan.refused;
     const tally = onlyResponses ? this.tcp.responses : this.tcp.requests;
     for (const connection of plan.items) {
+      for (const c of connection.cases) noteRegisteredContacts(c.bytes, registered);
       if (Date.now() > this.options.deadline) break;
       const script = { ...connection, cases: connection.cases.map((c) => c.bytes) };
       const outcome = await lane.connection(script, this.options.proxyPort, this.options.tcpTiming);

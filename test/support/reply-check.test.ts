@@ -1,6 +1,6 @@
 /** What the fuzz run accepts coming back (reply-check.ts). */
 import { describe, expect, it } from 'vitest';
-import { StreamReplies, datagramReplyProblem } from './reply-check.js';
+import { StreamReplies, datagramReplyProblem, noteRegisteredContacts } from './reply-check.js';
 
 const RESPONSE = [
   'SIP/2.0 400 Bad Request',
@@ -35,6 +35,23 @@ describe('reply check', () => {
     expect(
       datagramReplyProblem(bytes(RESPONSE.replace('To: <sip:bob@127.0.0.1>;tag=b', 'To: <sip:bob@127.0.0.1'))),
     ).toMatch(/^malformed \(Bad To/);
+  });
+
+  it('takes a request for a contact the client registered (its NAT binding), and no other request', () => {
+    const registered = new Set<string>();
+    const register = RESPONSE.replace('SIP/2.0 400 Bad Request', 'REGISTER sip:127.0.0.1 SIP/2.0').replace(
+      'CSeq: 1 INVITE',
+      'CSeq: 1 REGISTER\r\nContact: <sip:carol@127.0.0.1:5099>, <sip:127.0.0.1>',
+    );
+    noteRegisteredContacts(bytes(register), registered);
+    noteRegisteredContacts(bytes('not a message'), registered);
+    expect([...registered]).toEqual(['carol@127.0.0.1:5099', '@127.0.0.1:5060']);
+    const toContact = RESPONSE.replace('SIP/2.0 400 Bad Request', 'INVITE sip:carol@127.0.0.1:5099 SIP/2.0');
+    expect(datagramReplyProblem(bytes(toContact), { registered })).toBeUndefined();
+    expect(datagramReplyProblem(bytes(toContact))).toBe('a request came back: INVITE sip:carol@127.0.0.1:5099 SIP/2.0');
+    const elsewhere = RESPONSE.replace('SIP/2.0 400 Bad Request', 'INVITE sip:carol@127.0.0.1 SIP/2.0');
+    expect(datagramReplyProblem(bytes(elsewhere), { registered })).toMatch(/^a request came back/);
+    expect(new StreamReplies({ registered }).push(bytes(toContact)).problems).toEqual([]);
   });
 
   it('frames a stream, skipping CRLF pongs, and reports what is not a response', () => {

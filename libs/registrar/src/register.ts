@@ -10,6 +10,7 @@ import {
   stripBrackets,
 } from '@sipedge/sip';
 import type { Binding, BindingUpdate, LocationStore, RegisterOp } from '@sipedge/store';
+import { isPrivateAddress } from './private-address.js';
 import { type BindingData, type RegistrationContext, decodeBindingData, encodeBindingData } from './binding-data.js';
 import { aorOf, aorUser, contactKey } from './keys.js';
 
@@ -67,9 +68,11 @@ export function ownAorOnly(username: string, aor: string): boolean {
 
 /**
  * Whether a contact must be reached through the address its REGISTER came from (a NAT binding),
- * as Kamailio's nathelper tests it: the request left from another address or port than its top Via
- * says (§18.2.1: a `received`/`rport` the UA did not know), or the Contact names another host than
- * the source (a private address); or the UA asks for it (RFC 5626 §5.1: `ob` or `reg-id`).
+ * as Kamailio's nathelper tests it (`nat_uac_test` flags 1, 2 and 16): the request left from another
+ * address or port than its top Via says (§18.2.1: a `received`/`rport` the UA did not know), or the
+ * Contact names a private address other than the source; or the UA asks for it (RFC 5626 §5.1:
+ * `ob` or `reg-id`). A Contact naming another public host is a third-party registration (§10.2),
+ * reached at that Contact.
  */
 function behindNat(request: SipMessage, contact: NameAddr, source: { address: string; port: number }): boolean {
   const via = request.topVia;
@@ -79,7 +82,8 @@ function behindNat(request: SipMessage, contact: NameAddr, source: { address: st
   const viaMoved =
     via !== undefined && (!sameHost(via.host) || (via.port ?? (via.transport === 'TLS' ? 5061 : 5060)) !== source.port);
   const asksForFlow = uri.params.has('ob') || contact.params.has('reg-id');
-  return viaMoved || !sameHost(uri.maddr ?? uri.host) || asksForFlow;
+  const contactHost = uri.maddr ?? uri.host;
+  return viaMoved || (isPrivateAddress(contactHost) && !sameHost(contactHost)) || asksForFlow;
 }
 
 const HOUR = 3600;

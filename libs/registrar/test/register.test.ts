@@ -386,6 +386,11 @@ describe('processRegister: binding metadata', () => {
       false,
     ],
     ['a private Contact', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@10.1.2.3:5060>', true],
+    ['a carrier-grade NAT Contact (RFC 6598)', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@100.64.7.1>', true],
+    ['an IPv6 unique local Contact', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@[fd00::5]>', true],
+    // A third party registering a contact on another public host (§10.2): reached at that Contact.
+    ['a Contact on another public host', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@198.51.100.7:5060>', false],
+    ['a Contact naming a host name', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@pbx.example.com>', false],
     [
       'a Via the packet did not come from (a NAT rewrote its source)',
       'SIP/2.0/UDP 10.1.2.3:5060',

@@ -63,6 +63,10 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     ...(ipv6Host === undefined ? {} : { ipv6Host }),
   };
   const aliases = env.list('SIPEDGE_ALIASES', []);
+  // The edges' own listen addresses mean this proxy too (a phone may use one as its outbound proxy,
+  // and its Route then names it, §16.4); wildcards name no one.
+  const listen = [...env.endpoints('SIPEDGE_UDP', []), ...env.endpoints('SIPEDGE_TCP', []), ...tlsListen];
+  const listenHosts = listen.map((e) => e.address).filter((a) => a !== '0.0.0.0' && a !== '::');
   const timers = {
     ...DEFAULT_TIMERS,
     t1: env.int('SIPEDGE_T1_MS', DEFAULT_TIMERS.t1, 1),
@@ -85,13 +89,17 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     proxy: {
       advertised,
       selfHosts: new Set(
-        [advertised.host, ...(advertised.ipv6Host === undefined ? [] : [advertised.ipv6Host]), ...aliases].map((h) =>
-          h.toLowerCase(),
-        ),
+        [
+          advertised.host,
+          ...(advertised.ipv6Host === undefined ? [] : [advertised.ipv6Host]),
+          ...aliases,
+          ...listenHosts,
+        ].map((h) => h.toLowerCase()),
       ),
       selfPorts: new Set([
         advertised.port,
         ...(advertised.tlsPort === undefined ? [] : [advertised.tlsPort]),
+        ...listen.map((e) => e.port),
         ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p, 'SIPEDGE_SELF_PORTS')),
       ]),
       domains: new Set(

@@ -206,7 +206,13 @@ export async function prepare(
           continue;
         }
         if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
-        const flow = dialog?.flow !== undefined ? hopOfFlow(dialog.flow) : bindingFlow(target.binding);
+        // A Route left on the request is its next hop (§16.6 steps 6–7): the target's flow is the
+        // last hop's business, not ours.
+        const flow = forwardTemplate.has('route')
+          ? undefined
+          : dialog?.flow !== undefined
+            ? hopOfFlow(dialog.flow)
+            : bindingFlow(target.binding);
         // A UDP flow is a NAT binding: the Contact behind it is not reachable, so nothing replaces it;
         // an RFC 5626 flow (reg-id) may not be replaced either (§5.3).
         const flowOnly = flow?.transport === 'udp' || target.binding?.regId !== undefined;

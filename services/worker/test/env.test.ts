@@ -20,6 +20,16 @@ describe('workerConfigFromEnv', () => {
     expect(() => workerConfigFromEnv({ SIPEDGE_ADVERTISED_IPV6: 'not an address' })).toThrow(/SIPEDGE_ADVERTISED_IPV6/);
   });
 
+  it('takes the configured listen addresses and ports for its own, wildcards aside (§16.4)', () => {
+    const config = workerConfigFromEnv({
+      SIPEDGE_ADVERTISED: '198.51.100.1:5060',
+      SIPEDGE_UDP: '127.0.0.1:5070,0.0.0.0:5080',
+      SIPEDGE_TCP: '[::1]:5070',
+    });
+    expect([...config.proxy.selfHosts].sort()).toEqual(['127.0.0.1', '198.51.100.1', '::1']);
+    expect([...config.proxy.selfPorts].sort()).toEqual([5060, 5070, 5080]);
+  });
+
   it('serves no ops HTTP by default; SIPEDGE_WORKER_HTTP sets where it listens', () => {
     expect(workerConfigFromEnv({}).http).toBeUndefined();
     expect(workerConfigFromEnv({ SIPEDGE_WORKER_HTTP: '' }).http).toBeUndefined();
