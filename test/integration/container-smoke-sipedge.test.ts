@@ -155,11 +155,18 @@ describe.skipIf(!present && !inCi)(`sipedge image ${image}: two edges, two worke
         pauseMs: 200,
         timeoutS: 30,
       });
+      // The REGISTER comes from another SIPp than the callee (a third-party registration). Through a
+      // published UDP port it would leave Docker's proxy from another port than its Via names, which
+      // is how a NAT looks (nathelper's test 16): the registrar would reach the contact through that
+      // port, the registering SIPp's, which is gone. So over UDP it goes to edge-1's own address on
+      // the network, from the port its Via names; over TCP the published port is fine.
+      const registrar =
+        transport === 'udp' ? `${edges[0]!.container.getIpAddress(network.getName())}:5060` : `127.0.0.1:${edge1Port}`;
       const registered = await runSipp({
         scenario: 'register-contact',
         fill: { expect: 200 },
         transport,
-        target: `127.0.0.1:${edge1Port}`,
+        target: registrar,
         service: CALLEE,
         auth: { username: CALLEE, password: passwordOf(CALLEE), uri: DOMAIN },
         keys: { domain: DOMAIN, contact_host: gateway, contact_port: callee.port },
