@@ -48,8 +48,8 @@ try {
     ),
   );
   out(
-    `Redis per schedule + cancel: ${n(timers[0]!.redisRoundTripsPerScheduleCancel, 1)} round trips, ` +
-      `${n(timers[0]!.redisCommandsPerScheduleCancel, 1)} commands executed (incl. inside BullMQ's scripts)`,
+    `Redis per add + disarm: ${n(timers[0]!.redisRoundTripsPerAddDisarm, 1)} round trips, ` +
+      `${n(timers[0]!.redisCommandsPerAddDisarm, 1)} commands executed (incl. inside BullMQ's scripts)`,
   );
   const file = await writeResultJson('adapters.json', {
     date: new Date().toISOString(),

@@ -12,6 +12,7 @@
  */
 import { createLogger } from '@sipedge/telemetry';
 import { createBullmqTimers } from '@sipedge/timers';
+import { dueOf } from './timers.js';
 
 export type WorkerToParent = { type: 'ready' } | { type: 'fires'; fires: [string, number][] } | { type: 'closed' };
 export type ParentToWorker = { type: 'stop' };
@@ -54,6 +55,6 @@ process.on('disconnect', () => {
 });
 
 await timers.startWorker(async (fire) => {
-  batch.push([fire.key, Date.now() - fire.dueAt]);
+  batch.push([fire.key, Date.now() - dueOf(fire.key)]);
 });
 send({ type: 'ready' });

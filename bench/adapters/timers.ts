@@ -1,5 +1,5 @@
 /**
- * BullMQ timers benchmark: fire lateness under a burst, and the Redis commands a schedule + cancel
+ * BullMQ timers benchmark: fire lateness under a burst, and the Redis commands a add + disarm
  * costs. A library function (the caller prints); run it from this repository with the
  * `development` condition so that workspace packages resolve to their sources, e.g.
  *
@@ -7,11 +7,11 @@
  *     const { benchTimers } = await import('./bench/adapters/timers.ts');
  *     console.log(await benchTimers('redis://127.0.0.1:6379', { workers: 2 }));"
  *
- * 1. Cost: 1000 schedule + cancel pairs (timers due in 60 s, so nothing fires) on a queue no worker
+ * 1. Cost: 1000 add + disarm pairs (timers due in 60 s, so nothing fires) on a queue no worker
  *    listens to (a worker's BZPOPMIN, woken by every new delayed job, would add commands that
- *    depend on timing). Measured as `INFO commandstats` deltas: `redisCommandsPerScheduleCancel`
+ *    depend on timing). Measured as `INFO commandstats` deltas: `redisCommandsPerAddDisarm`
  *    counts every command Redis executed, including those inside BullMQ's Lua scripts;
- *    `redisRoundTripsPerScheduleCancel` counts what the client sent (EVALSHA/EVAL).
+ *    `redisRoundTripsPerAddDisarm` counts what the client sent (EVALSHA/EVAL).
  *    Other clients of the same Redis would be counted too: use a Redis of your own.
  * 2. Lateness: 10 000 timers, each scheduled with a 500 ms delay (at most 256 schedules in flight),
  *    fired by one worker (this process) or two (this process and a child process started with
@@ -37,17 +37,17 @@ export interface TimersBenchResult {
   latenessP50Ms: number;
   latenessP99Ms: number;
   latenessMaxMs: number;
-  /** All commands Redis executed per schedule + cancel, script-internal ones included. */
-  redisCommandsPerScheduleCancel: number;
-  /** Commands the client sent per schedule + cancel (network round trips when not pipelined). */
-  redisRoundTripsPerScheduleCancel: number;
+  /** All commands Redis executed per add + disarm, script-internal ones included. */
+  redisCommandsPerAddDisarm: number;
+  /** Commands the client sent per add + disarm (network round trips when not pipelined). */
+  redisRoundTripsPerAddDisarm: number;
   /** Fires of a timer that had already fired (0 expected). */
   duplicateFires: number;
   /** Fires handled by the second worker (a separate process); 0 with one worker. */
   firedBySecondWorker: number;
-  /** Wall time to schedule the 10 000 timers. */
+  /** Wall time to add the 10 000 deadlines. */
   scheduleMs: number;
-  /** From the first schedule to the last fire. */
+  /** From the first add to the last fire. */
   totalMs: number;
 }
 
@@ -67,6 +67,9 @@ function adminClient(redisUrl: string): Redis {
   return client;
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A bench deadline's key carries its due time (`bench-<i>@<dueAt>`), so that any process can tell its lateness. */
+export const dueOf = (key: string): number => Number(key.slice(key.lastIndexOf('@') + 1));
 
 export async function benchTimers(redisUrl: string, options: TimersBenchOptions): Promise<TimersBenchResult> {
   const run = `${process.pid}-${Date.now()}`;
@@ -92,7 +95,7 @@ export async function benchTimers(redisUrl: string, options: TimersBenchOptions)
 
   let child: ChildProcess | undefined;
   try {
-    await timers.startWorker(async (fire) => record(fire.key, Date.now() - fire.dueAt));
+    await timers.startWorker(async (fire) => record(fire.key, Date.now() - dueOf(fire.key)));
     if (options.workers === 2) {
       child = await startChild(redisUrl, queueName, prefix, (fires) => {
         firedBySecondWorker += fires.length;
@@ -108,7 +111,7 @@ export async function benchTimers(redisUrl: string, options: TimersBenchOptions)
       Array.from({ length: IN_FLIGHT }, async () => {
         while (next < TIMERS) {
           const i = next++;
-          await timers.schedule(`bench-${i}`, 'A', DELAY_MS, 1);
+          await timers.add(`bench-${i}@${Date.now() + DELAY_MS}`, 1, Date.now() + DELAY_MS);
         }
       }),
     );
@@ -130,8 +133,8 @@ export async function benchTimers(redisUrl: string, options: TimersBenchOptions)
       latenessP50Ms: percentile(lateness, 0.5),
       latenessP99Ms: percentile(lateness, 0.99),
       latenessMaxMs: lateness.at(-1) ?? Number.NaN,
-      redisCommandsPerScheduleCancel: cost.commands,
-      redisRoundTripsPerScheduleCancel: cost.roundTrips,
+      redisCommandsPerAddDisarm: cost.commands,
+      redisRoundTripsPerAddDisarm: cost.roundTrips,
       duplicateFires,
       firedBySecondWorker,
       scheduleMs,
@@ -152,14 +155,14 @@ async function measureCost(
   const admin = adminClient(redisUrl);
   const timers = createBullmqTimers({ redis: redisUrl, queueName, prefix, logger: silent });
   try {
-    await timers.schedule('warm-up', 'A', 60_000, 1); // loads the Lua scripts
-    await timers.cancel('warm-up', 'A', 1);
+    await timers.add('warm-up', 1, Date.now() + 60_000); // loads the Lua scripts
+    await timers.disarm('warm-up', 1);
     const before = await commandCalls(admin);
     for (let start = 0; start < COST_PAIRS; start += 100) {
       await Promise.all(
         Array.from({ length: 100 }, async (_, j) => {
-          await timers.schedule(`cost-${start + j}`, 'A', 60_000, 1);
-          await timers.cancel(`cost-${start + j}`, 'A', 1);
+          await timers.add(`cost-${start + j}`, 1, Date.now() + 60_000);
+          await timers.disarm(`cost-${start + j}`, 1);
         }),
       );
     }

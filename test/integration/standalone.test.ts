@@ -134,12 +134,12 @@ describe('sipedge all, in memory (standalone mode)', () => {
     for (const series of [
       'sipedge_worker_active_transactions',
       'sipedge_worker_transaction_duration_seconds_count',
-      'sipedge_worker_timer_lateness_seconds_count',
       'sipedge_worker_handoff_latency_seconds_count',
       'sipedge_worker_redis_duration_seconds_count{operation="commit"}',
     ]) {
       expect(workerMetrics).toContain(`\n${series} `);
     }
+    expect(workerMetrics).toContain('\n# TYPE sipedge_worker_timer_lateness_seconds histogram');
     expect(workerMetrics).toMatch(/^sipedge_worker_handoff_latency_seconds_count [1-9]/m);
     expect((await fetch(`http://127.0.0.1:${workerHttp}/healthz`)).status).toBe(200);
     proc.child.kill('SIGTERM');

@@ -8,13 +8,16 @@ import {
 } from '@sipedge/timers';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dueTracker } from '../support/deadlines.js';
 import { timersContract } from '../../libs/timers/test/contract.js';
 import { freePort } from '../support/containers.js';
 import { startRedisCluster, type StartedRedisCluster } from '../support/redis-cluster.js';
 
+const { due, addIn } = dueTracker();
+
 // BullMQ timers on a three-master Redis Cluster (`redis: { cluster: seeds }`): the shared contract
 // with three shards, plus what only a cluster shows: the shard queues live on different masters,
-// a schedule + cancel still costs two round trips (no redirections), and the precise wake-up
+// an add + disarm still costs two round trips (no redirections), and the precise wake-up
 // still works through BullMQ's cluster blocking connections. Then masters go away, one and then
 // all, and come back: fail-fast, the shards that stay up keep working, recovery by itself.
 
@@ -142,7 +145,7 @@ describe('BullMQ timers on a Redis Cluster', () => {
 
     // And the keys really are there: every key of a shard's queue on its master, none elsewhere.
     const keys = Array.from({ length: 30 }, (_, i) => `z9hG4bK-spread-${i}`);
-    await Promise.all(keys.map((key) => timers.schedule(key, 'B', 60_000, 1)));
+    await Promise.all(keys.map((key) => addIn(timers, key, 60_000)));
     expect(new Set(keys.map((key) => timers.shardOf(key))).size).toBe(3);
     for (const [shard, prefix] of timers.shardPrefixes.entries()) {
       const holders: number[] = [];
@@ -156,10 +159,10 @@ describe('BullMQ timers on a Redis Cluster', () => {
     for (const key of keys) {
       const shard = timers.shardOf(key);
       const admin = admins[placement[shard]!.node]!;
-      const jobKey = `${timers.shardPrefixes[shard]}:${options.queueName}:t/${encodeURIComponent(key)}/B/1`;
+      const jobKey = `${timers.shardPrefixes[shard]}:${options.queueName}:d/${encodeURIComponent(key)}/1`;
       expect(await admin.exists(jobKey)).toBe(1);
     }
-    await Promise.all(keys.map((key) => timers.cancel(key, 'B', 1)));
+    await Promise.all(keys.map((key) => timers.disarm(key, 1)));
     annotate(
       timers.shardPrefixes
         .map((prefix, i) => `${prefix} → slot ${placement[i]!.slot} on :${cluster.nodes[placement[i]!.node]!.port}`)
@@ -167,20 +170,20 @@ describe('BullMQ timers on a Redis Cluster', () => {
     );
   });
 
-  it('costs two round trips per schedule + cancel, as on one server (no redirections)', async () => {
+  it('costs two round trips per add + disarm, as on one server (no redirections)', async () => {
     const timers = createBullmqTimers(settings());
     open.push(timers);
     for (let shard = 0; shard < 3; shard++) {
       // Loads the scripts on every master and the slot map.
       const key = Array.from({ length: 20 }, (_, i) => `warm-up-${i}`).find((k) => timers.shardOf(k) === shard)!;
-      await timers.schedule(key, 'A', 60_000, 1);
-      await timers.cancel(key, 'A', 1);
+      await addIn(timers, key, 60_000);
+      await timers.disarm(key, 1);
     }
     const pairs = 60;
     const before = await commandCalls();
     for (let i = 0; i < pairs; i++) {
-      await timers.schedule(`tx-cost-${i}`, 'A', 60_000, 1);
-      await timers.cancel(`tx-cost-${i}`, 'A', 1);
+      await addIn(timers, `tx-cost-${i}`, 60_000);
+      await timers.disarm(`tx-cost-${i}`, 1);
     }
     const used = delta(before, await commandCalls());
     used.delete('info'); // our own INFO, once per node
@@ -196,12 +199,10 @@ describe('BullMQ timers on a Redis Cluster', () => {
     open.push(timers);
     const lateness: number[] = [];
     await timers.startWorker(async (fire) => {
-      lateness.push(Date.now() - fire.dueAt);
+      lateness.push(Date.now() - due.get(fire.key)!);
     });
     const count = 30;
-    await Promise.all(
-      Array.from({ length: count }, (_, i) => timers.schedule(`tx-on-time-${i}`, 'E', 300 + i * 23, 1)),
-    );
+    await Promise.all(Array.from({ length: count }, (_, i) => addIn(timers, `tx-on-time-${i}`, 300 + i * 23)));
     expect(await until(() => lateness.length === count, 5000)).toBe(true);
     const sorted = [...lateness].sort((a, b) => a - b);
     const p50 = sorted[Math.floor(count / 2)]!;
@@ -287,30 +288,30 @@ describe('BullMQ timers while Redis Cluster masters are down', () => {
     expect(kept.length).toBeGreaterThan(0);
 
     const sanity = [0, 1, 2].map((shard) => keyOfShard(timers, 'before', shard));
-    await Promise.all(sanity.map((key) => timers.schedule(key, 'A', 100, 1)));
+    await Promise.all(sanity.map((key) => addIn(timers, key, 100)));
     expect(await until(() => sanity.every((key) => firedKeys().includes(key)), 3000)).toBe(true);
 
     // 1. One master goes away (no replica to promote): its shard fails within commandTimeoutMs,
     // the shards on the other masters keep scheduling and firing.
     await stopNode(started, lostPort);
     const lostKey = keyOfShard(timers, 'lost', 0);
-    const lost = await timed(timers.schedule(lostKey, 'A', 100, 1));
+    const lost = await timed(addIn(timers, lostKey, 100));
     expect(lost.error).toBeInstanceOf(TimersUnavailableError);
     expect(lost.ms).toBeLessThan(1500);
     const alive = kept.map(({ shard }) => keyOfShard(timers, 'alive', shard));
     for (const key of alive) {
-      const result = await timed(timers.schedule(key, 'A', 100, 1));
+      const result = await timed(addIn(timers, key, 100));
       expect(result.error).toBeUndefined();
     }
     expect(await until(() => alive.every((key) => firedKeys().includes(key)), 3000)).toBe(true);
 
     // 2. Every master goes away: once the loss is known, calls fail at once.
     await Promise.all(kept.map(({ port }) => stopNode(started, port)));
-    const first = await timed(timers.schedule('during-1', 'A', 100, 1));
+    const first = await timed(addIn(timers, 'during-1', 100));
     expect(first.error).toBeInstanceOf(TimersUnavailableError);
     expect(first.ms).toBeLessThan(1500);
-    expect(await until(async () => (await timed(timers.schedule('probe', 'A', 100, 1))).ms < 50, 3000)).toBe(true);
-    for (const call of [timers.schedule('during-2', 'A', 100, 1), timers.cancel('during-1', 'A', 1)]) {
+    expect(await until(async () => (await timed(addIn(timers, 'probe', 100))).ms < 50, 3000)).toBe(true);
+    for (const call of [addIn(timers, 'during-2', 100), timers.disarm('during-1', 1)]) {
       const result = await timed(call);
       expect(result.error).toBeInstanceOf(TimersUnavailableError);
       expect((result.error as Error).message).toMatch(/unreachable/);
@@ -328,21 +329,21 @@ describe('BullMQ timers while Redis Cluster masters are down', () => {
     expect(await until(() => clusterOk(started), 30_000, 100)).toBe(true);
     const convergedMs = Date.now() - restartedAt;
     const after = [0, 1, 2].map((shard) => keyOfShard(timers, 'after', shard));
-    expect(
-      await until(async () => (await timed(timers.schedule(after[0]!, 'A', 200, 1))).error === undefined, 10_000, 100),
-    ).toBe(true);
+    expect(await until(async () => (await timed(addIn(timers, after[0]!, 200))).error === undefined, 10_000, 100)).toBe(
+      true,
+    );
     const recoveredMs = Date.now() - restartedAt;
     for (const key of after.slice(1)) {
-      await timers.schedule(key, 'C', 300, 1);
+      await addIn(timers, key, 300);
     }
-    await timers.schedule('after-cancelled', 'C', 300, 1);
-    await timers.cancel('after-cancelled', 'C', 1);
+    await addIn(timers, 'after-cancelled', 300);
+    await timers.disarm('after-cancelled', 1);
 
     // The workers from before the outage fire them, on every shard.
     expect(await until(() => after.every((key) => firedKeys().includes(key)), 10_000)).toBe(true);
     for (const { fire, at } of fired.filter((f) => after.includes(f.fire.key))) {
-      expect(at).toBeGreaterThanOrEqual(fire.dueAt);
-      expect(at - fire.dueAt).toBeLessThan(1000);
+      expect(at).toBeGreaterThanOrEqual(due.get(fire.key)!);
+      expect(at - due.get(fire.key)!).toBeLessThan(1000);
     }
     await sleep(500);
     for (const key of after) {
@@ -373,11 +374,11 @@ describe('BullMQ timers while Redis Cluster masters are down', () => {
       logger: silent,
       connectTimeoutMs: 300,
     });
-    const first = await timed(timers.schedule('tx', 'A', 100, 1));
+    const first = await timed(addIn(timers, 'tx', 100));
     expect(first.error).toBeInstanceOf(TimersUnavailableError);
     expect(first.ms).toBeGreaterThanOrEqual(250);
     expect(first.ms).toBeLessThan(1000);
-    const cancel = await timed(timers.cancel('tx', 'A', 1));
+    const cancel = await timed(timers.disarm('tx', 1));
     expect(cancel.error).toBeInstanceOf(TimersUnavailableError);
     expect(cancel.ms).toBeLessThan(1000);
     const started = await timed(timers.startWorker(async () => undefined));

@@ -1,7 +1,10 @@
 import { captureLogs, createLogger } from '@sipedge/telemetry';
 import { TimersUnavailableError, createBullmqTimers, type BullmqTimers, type TimerFire } from '@sipedge/timers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dueTracker } from '../support/deadlines.js';
 import { freePort, startContainerAgain, startRedis, stopContainer, type StartedRedis } from '../support/containers.js';
+
+const { due, addIn } = dueTracker();
 
 // Redis goes away under the BullMQ timers and comes back (the container is stopped and started
 // again on the same host port). What is guaranteed, and asserted:
@@ -81,22 +84,22 @@ describe('BullMQ timers while Redis is down', () => {
     });
     const firedKeys = () => fired.map((f) => f.fire.key);
 
-    await timers.schedule('before-sanity', 'A', 100, 1);
+    await addIn(timers, 'before-sanity', 100);
     expect(await until(() => firedKeys().includes('before-sanity'), 3000)).toBe(true);
     // Due after Redis is back: fires only if Redis kept its data.
-    await timers.schedule('before-outage', 'B', 3000, 1);
+    await addIn(timers, 'before-outage', 3000);
     const beforeOutageDueAt = Date.now() + 3000;
 
     await stopContainer(redis.container);
 
     // The first call may still find the connection open: it fails when the socket closes, or
     // at the latest after commandTimeoutMs.
-    const first = await timed(timers.schedule('during-1', 'A', 100, 1));
+    const first = await timed(addIn(timers, 'during-1', 100));
     expect(first.error).toBeInstanceOf(TimersUnavailableError);
     expect(first.ms).toBeLessThan(1500);
     // Once the loss is known, calls fail at once.
-    expect(await until(async () => (await timed(timers.schedule('probe', 'A', 100, 1))).ms < 50, 3000)).toBe(true);
-    for (const call of [timers.schedule('during-2', 'A', 100, 1), timers.cancel('before-outage', 'B', 1)]) {
+    expect(await until(async () => (await timed(addIn(timers, 'probe', 100))).ms < 50, 3000)).toBe(true);
+    for (const call of [addIn(timers, 'during-2', 100), timers.disarm('before-outage', 1)]) {
       const result = await timed(call);
       expect(result.error).toBeInstanceOf(TimersUnavailableError);
       expect((result.error as Error).message).toMatch(/unreachable/);
@@ -112,19 +115,19 @@ describe('BullMQ timers while Redis is down', () => {
     const restartedAt = Date.now();
 
     // The producer reconnects by itself (reconnect interval at most 1 s).
-    expect(
-      await until(async () => (await timed(timers.schedule('after-1', 'A', 200, 1))).error === undefined, 10_000, 100),
-    ).toBe(true);
+    expect(await until(async () => (await timed(addIn(timers, 'after-1', 200))).error === undefined, 10_000, 100)).toBe(
+      true,
+    );
     const recoveredMs = Date.now() - restartedAt;
-    await timers.schedule('after-2', 'C', 300, 1);
-    await timers.schedule('after-cancelled', 'C', 300, 1);
-    await timers.cancel('after-cancelled', 'C', 1);
+    await addIn(timers, 'after-2', 300);
+    await addIn(timers, 'after-cancelled', 300);
+    await timers.disarm('after-cancelled', 1);
 
     // The worker from before the outage fires them: it reconnected by itself.
     expect(await until(() => firedKeys().includes('after-1') && firedKeys().includes('after-2'), 10_000)).toBe(true);
     for (const { fire, at } of fired.filter((f) => f.fire.key.startsWith('after-'))) {
-      expect(at).toBeGreaterThanOrEqual(fire.dueAt);
-      expect(at - fire.dueAt).toBeLessThan(1000);
+      expect(at).toBeGreaterThanOrEqual(due.get(fire.key)!);
+      expect(at - due.get(fire.key)!).toBeLessThan(1000);
     }
 
     // Observe the timer scheduled before the outage (at most once, and not before it was due).
@@ -132,7 +135,7 @@ describe('BullMQ timers while Redis is down', () => {
     const survivors = fired.filter((f) => f.fire.key === 'before-outage');
     expect(survivors.length).toBeLessThanOrEqual(1);
     for (const { fire, at } of survivors) {
-      expect(at).toBeGreaterThanOrEqual(fire.dueAt);
+      expect(at).toBeGreaterThanOrEqual(due.get(fire.key)!);
     }
     annotate(
       `first call after the stop failed in ${first.ms} ms; close during the outage took ${closing.ms} ms; ` +
@@ -160,11 +163,11 @@ describe('BullMQ timers while Redis is down', () => {
     });
 
     // The first calls wait for the first connection for connectTimeoutMs, no longer.
-    const first = await timed(timers.schedule('tx', 'A', 100, 1));
+    const first = await timed(addIn(timers, 'tx', 100));
     expect(first.error).toBeInstanceOf(TimersUnavailableError);
     expect(first.ms).toBeGreaterThanOrEqual(250);
     expect(first.ms).toBeLessThan(1000);
-    const cancel = await timed(timers.cancel('tx', 'A', 1));
+    const cancel = await timed(timers.disarm('tx', 1));
     expect(cancel.error).toBeInstanceOf(TimersUnavailableError);
     expect(cancel.ms).toBeLessThan(1000);
 

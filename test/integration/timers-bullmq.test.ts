@@ -6,7 +6,7 @@ import { timersContract } from '../../libs/timers/test/contract.js';
 import { startRedis, type StartedRedis } from '../support/containers.js';
 
 // BullMQ timers against a real Redis: the shared contract (one queue, and three shards), plus what
-// only a real Redis shows: the keys each shard writes, the commands a schedule + cancel costs, and
+// only a real Redis shows: the keys each shard writes, the commands an add, a move and a disarm cost, and
 // that fired jobs do not stay behind.
 
 const silent = createLogger({ name: 'timers-test', level: 'silent' });
@@ -89,39 +89,41 @@ describe('BullMQ timers on Redis', () => {
     const { timers, settings } = pair({ shards: 3, prefix: 'shard-test' });
     open.push(timers);
     const keys = Array.from({ length: 30 }, (_, i) => `z9hG4bK-shard-${i}`);
-    await Promise.all(keys.map((key) => timers.schedule(key, 'B', 60_000, 1)));
+    await Promise.all(keys.map((key) => timers.add(key, 1, Date.now() + 60_000)));
 
     const stored = await admin.keys('{shard-test-*');
     const tags = new Set(stored.map((key) => /^\{([^}]*)\}/.exec(key)?.[1]));
     expect([...tags].sort()).toEqual(['shard-test-0', 'shard-test-1', 'shard-test-2']);
     for (const key of keys) {
       const shard = timers.shardOf(key);
-      const jobKey = `{shard-test-${shard}}:${settings.queueName}:t/${encodeURIComponent(key)}/B/1`;
+      const jobKey = `{shard-test-${shard}}:${settings.queueName}:d/${encodeURIComponent(key)}/1`;
       expect(await admin.exists(jobKey)).toBe(1);
     }
-    await Promise.all(keys.map((key) => timers.cancel(key, 'B', 1)));
-    const left = await admin.keys(`{shard-test-*}:${settings.queueName}:t/*`);
+    await Promise.all(keys.map((key) => timers.disarm(key, 1)));
+    const left = await admin.keys(`{shard-test-*}:${settings.queueName}:d/*`);
     expect(left).toEqual([]);
   });
 
-  it('costs two round trips per schedule + cancel', async () => {
+  it('costs one round trip each to add, move and disarm', async () => {
     const { timers } = pair();
     open.push(timers);
-    await timers.schedule('warm-up', 'A', 60_000, 1); // loads the scripts
-    await timers.cancel('warm-up', 'A', 1);
-    const pairs = 50;
+    await timers.add('warm-up', 1, Date.now() + 60_000); // loads the scripts
+    await timers.move('warm-up', 1, Date.now() + 30_000);
+    await timers.disarm('warm-up', 1);
+    const deadlines = 50;
     const before = await commandCalls();
-    for (let i = 0; i < pairs; i++) {
-      await timers.schedule(`tx-cost-${i}`, 'A', 60_000, 1);
-      await timers.cancel(`tx-cost-${i}`, 'A', 1);
+    for (let i = 0; i < deadlines; i++) {
+      await timers.add(`tx-cost-${i}`, 1, Date.now() + 60_000);
+      await timers.move(`tx-cost-${i}`, 1, Date.now() + 30_000);
+      await timers.disarm(`tx-cost-${i}`, 1);
     }
     const used = delta(before, await commandCalls());
     used.set('info', (used.get('info') ?? 1) - 1); // our own INFO
     const roundTrips = (used.get('evalsha') ?? 0) + (used.get('eval') ?? 0);
     const total = [...used.values()].reduce((sum, n) => sum + n, 0);
-    expect(roundTrips / pairs).toBe(2);
-    // Inside the two scripts: about 11 commands to add, 12 to remove (BullMQ 5.81).
-    expect(total / pairs).toBeLessThan(30);
+    expect(roundTrips / deadlines).toBe(3);
+    // Inside the three scripts: about 11 commands to add, 9 to move, 12 to remove (BullMQ 5.81).
+    expect(total / deadlines).toBeLessThan(40);
   });
 
   it('removes fired jobs, keeping no job data behind', async () => {
@@ -131,14 +133,14 @@ describe('BullMQ timers on Redis', () => {
     await timers.startWorker(async () => {
       fired++;
     });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => timers.schedule(`tx-gone-${i}`, 'A', 50, 1)));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => timers.add(`tx-gone-${i}`, 1, Date.now() + 50)));
     const deadline = Date.now() + 5000;
     while (fired < 20 && Date.now() < deadline) {
       await sleep(20);
     }
     await sleep(100);
     expect(fired).toBe(20);
-    expect(await admin.keys(`{sipedge-timers-0}:${settings.queueName}:t/*`)).toEqual([]);
+    expect(await admin.keys(`{sipedge-timers-0}:${settings.queueName}:d/*`)).toEqual([]);
     expect(await admin.zcard(`{sipedge-timers-0}:${settings.queueName}:completed`)).toBe(0);
   });
 
@@ -155,7 +157,7 @@ describe('BullMQ timers on Redis', () => {
       started.push(fire);
       await new Promise(() => undefined); // hangs: the process "dies" during the fire
     });
-    await dying.schedule('tx-orphaned', 'B', 50, 3);
+    await dying.add('tx-orphaned', 3, Date.now() + 50);
     expect(await until(() => started.length === 1, 3000)).toBe(true);
 
     const closeStart = Date.now();
@@ -183,18 +185,18 @@ describe('BullMQ timers on Redis', () => {
       calls++;
       throw new Error('always');
     });
-    await timers.schedule('tx-failed', 'A', 20, 1);
+    await timers.add('tx-failed', 1, Date.now() + 20);
     const failedKey = `{sipedge-timers-0}:${settings.queueName}:failed`;
     const deadline = Date.now() + 5000;
     while ((await admin.zcard(failedKey)) === 0 && Date.now() < deadline) {
       await sleep(20);
     }
     expect(calls).toBe(2);
-    expect(await admin.zrange(failedKey, 0, -1)).toEqual(['t/tx-failed/A/1']);
+    expect(await admin.zrange(failedKey, 0, -1)).toEqual(['d/tx-failed/1']);
     expect(lines.map((l) => [l.level, l.msg, l.attempt, l.attempts])).toEqual([
       ['warn', 'timer handler failed; retrying', 1, 2],
       ['error', 'timer handler failed; giving up', 2, 2],
     ]);
-    expect(lines[1]).toMatchObject({ key: 'tx-failed', timer: 'A', generation: 1, err: { message: 'always' } });
+    expect(lines[1]).toMatchObject({ key: 'tx-failed', seq: 1, err: { message: 'always' } });
   });
 });

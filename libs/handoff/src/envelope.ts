@@ -26,6 +26,11 @@ export interface InboundMeta {
   edgeId: string;
   /** Epoch ms when the edge read it. */
   receivedAt: number;
+  /**
+   * The edge handed off the same initial request (Via branch and sent-by, Call-ID, CSeq) lately:
+   * this is a retransmission of a request already taken, never shed as new work (overload.ts).
+   */
+  retransmission?: true;
 }
 
 /** What a worker asks an edge to send. */
@@ -50,6 +55,7 @@ export const H = {
   flow: 'sip-flow',
   edge: 'sip-edge',
   receivedAt: 'sip-received-at',
+  retransmission: 'sip-retransmission',
   kind: 'sip-kind',
   /** Set by an edge in its reply to an outbound request that could not be delivered. */
   deliveryError: 'sip-delivery-error',
@@ -76,6 +82,7 @@ export function encodeInbound(meta: InboundMeta, extra: BusHeaders = {}): BusHea
     [H.receivedAt]: String(meta.receivedAt),
   };
   if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
+  if (meta.retransmission === true) headers[H.retransmission] = '1';
   return injectTraceContext(headers);
 }
 
@@ -89,6 +96,7 @@ export function decodeInbound(headers: BusHeaders): InboundMeta {
   };
   const flow = headers[H.flow];
   if (flow !== undefined) meta.flowId = flow;
+  if (headers[H.retransmission] === '1') meta.retransmission = true;
   return meta;
 }
 

@@ -12,3 +12,4 @@ export {
   type Transport,
 } from './envelope.js';
 export { traceContextOf, sipAttributes, endpointAttributes, transportAttributes } from './trace.js';
+export { DEFAULT_OVERLOAD, overloadSettingsFromEnv, shouldShed, type OverloadSettings } from './overload.js';

@@ -23,6 +23,8 @@ describe('hand-off envelope', () => {
     expect(headers['sip-source']).toBe('[2001:db8::1]:40000');
     expect(headers.traceparent).toMatch(/^00-/);
     expect(decodeInbound(headers)).toEqual(meta);
+    const again = { ...meta, retransmission: true as const };
+    expect(decodeInbound(encodeInbound(again))).toEqual(again);
   });
 
   it('round-trips outbound metadata and rejects malformed headers', () => {

@@ -1,18 +1,21 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
-import { Queue, Worker, type Job, type KeepJobs, type RedisClient, type WorkerOptions } from 'bullmq';
+import { Job, Queue, Worker, type KeepJobs, type RedisClient, type WorkerOptions } from 'bullmq';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { checkTimerArgs, shardOf, timerJobId } from './job-id.js';
+import { checkDeadlineArgs, deadlineJobId, shardOf } from './job-id.js';
 import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
 
 /**
- * Durable timers as BullMQ delayed jobs.
+ * Durable deadlines as BullMQ delayed jobs.
  *
- * - Job id = (key, timer, generation) ({@link timerJobId}): a second `schedule` of a pending job is
- *   a no-op inside BullMQ's add script (the first delay wins). A fired job is removed at once (by
- *   default), so scheduling the same id after its fire arms it again; the transaction layer's
- *   generation check makes such a fire harmless.
- * - `cancel` removes the delayed job (`Queue.remove`); a job that is firing right now is locked and
- *   BullMQ leaves it alone, so a late cancel is a no-op, not an error.
+ * - Job id = (key, seq) ({@link deadlineJobId}): a second `add` of an existing job is a no-op
+ *   inside BullMQ's add script (the first due time wins). A fired job is removed at once (by
+ *   default), so adding the same id after its fire adds it again; the record's seq check makes
+ *   such a fire harmless.
+ * - `move` is BullMQ's `changeDelay`, which moves a job only while it is in the delayed set
+ *   (pending, or waiting for a retry); for one that is due, firing or gone it changes nothing and
+ *   `move` resolves false.
+ * - `disarm` removes the delayed job (`Queue.remove`); a job that is firing right now is locked and
+ *   BullMQ leaves it alone, so a late disarm is a no-op, not an error.
  * - Sharding: `shards` queues with the same name, each under its own hash-tagged prefix
  *   `{<prefix>-<i>}`, so that a Redis Cluster places them on different slots (BullMQ's scripts
  *   need all keys of one queue in one slot). The shard of a key is {@link shardOf}; every process
@@ -27,8 +30,9 @@ import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerSe
  *   dies mid-fire leaves a locked job that the stalled-job check of another worker re-fires once
  *   the lock has lapsed (`lockDurationMs`, renewed every half of it while the handler runs) plus
  *   up to two checks (`stalledIntervalMs`; a Redis key throttles the check across all workers of
- *   a queue, so every process should use the same value). A job that stalls twice fails
- *   (BullMQ `maxStalledCount: 1`).
+ *   a queue, so every process should use the same value). A job that stalls again and again (a
+ *   fire that kills its worker) fails after `MAX_STALLS` stalls, not after the second: a deadline
+ *   is not dropped because two workers died in a row.
  * - Redis Cluster (`redis: { cluster: seeds }`): the same connections as ioredis `Cluster`s; each
  *   shard's queue lives in the slot of its hash tag, so `shards` spreads the queues (and their
  *   load) over the masters. See {@link RedisClusterSeeds} for what changes.
@@ -62,9 +66,9 @@ export interface BullmqTimersOptions {
   connectTimeoutMs?: number;
   /** Upper bound of the reconnect interval (used unless `redis.retryStrategy` is given); default 1000 ms. */
   reconnectMaxMs?: number;
-  /** Lock of a firing job; a dead worker's fires are retaken after it expires; default 10 000 ms. */
+  /** Lock of a firing job; a dead worker's fires are retaken after it expires; default 4000 ms. */
   lockDurationMs?: number;
-  /** How often each worker looks for jobs whose lock expired; default 5000 ms. */
+  /** How often each worker looks for jobs whose lock expired; default 1000 ms. */
   stalledIntervalMs?: number;
   /** Longest idle block of a worker on an empty queue (BullMQ `drainDelay`, seconds); default 5. */
   drainDelaySeconds?: number;
@@ -109,12 +113,16 @@ export interface RedisClusterSeeds {
 /** What a job carries (its `data`). */
 export interface TimerJobData {
   key: string;
-  timer: string;
-  generation: number;
-  dueAt: number;
+  seq: number;
 }
 
+/** BullMQ's changeDelay on a job that is not in the delayed set, or that does not exist. */
+const NOT_PENDING = /^(?:Missing key for job|Job .* is not in the delayed state)/;
+
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
+
+/** Stalls (its worker died while firing it) after which a job fails for good. */
+const MAX_STALLS = 10;
 
 /** Failures that mean "Redis is unreachable or cannot take writes right now". */
 const UNAVAILABLE =
@@ -321,8 +329,8 @@ export class BullmqTimers implements TimerService {
       keepFired: options.keepFired ?? { count: 0 },
       keepFailed: options.keepFailed ?? { age: 24 * 3600, count: 1000 },
       connectTimeoutMs: nonNegative('connectTimeoutMs', options.connectTimeoutMs ?? 2000),
-      lockDurationMs: positiveInteger('lockDurationMs', options.lockDurationMs ?? 10_000),
-      stalledIntervalMs: positiveInteger('stalledIntervalMs', options.stalledIntervalMs ?? 5000),
+      lockDurationMs: positiveInteger('lockDurationMs', options.lockDurationMs ?? 4000),
+      stalledIntervalMs: positiveInteger('stalledIntervalMs', options.stalledIntervalMs ?? 1000),
       drainDelaySeconds: positive('drainDelaySeconds', options.drainDelaySeconds ?? 5),
       closeTimeoutMs: nonNegative('closeTimeoutMs', options.closeTimeoutMs ?? 5000),
       localWaitMs: nonNegative('localWaitMs', options.localWaitMs ?? 200),
@@ -370,34 +378,52 @@ export class BullmqTimers implements TimerService {
     return shardOf(key, this.queues.length);
   }
 
-  async schedule(key: string, timer: string, delayMs: number, generation: number): Promise<void> {
-    checkTimerArgs(key, timer, generation, delayMs);
+  async add(key: string, seq: number, dueAt: number): Promise<void> {
+    checkDeadlineArgs(key, seq, dueAt);
     const queue = await this.writableQueue(key);
     const now = Date.now();
-    const delay = Math.ceil(delayMs);
-    const data: TimerJobData = { key, timer, generation, dueAt: now + delay };
     try {
       // `timestamp` pins BullMQ's due time (timestamp + delay) to exactly `dueAt`.
-      await queue.add(timer, data, {
-        jobId: timerJobId(key, timer, generation),
-        delay,
-        timestamp: now,
-        attempts: this.settings.attempts,
-        backoff: { type: 'exponential', delay: this.settings.backoffMs },
-      });
+      await queue.add(
+        'deadline',
+        { key, seq },
+        {
+          jobId: deadlineJobId(key, seq),
+          delay: Math.max(0, Math.ceil(dueAt) - now),
+          timestamp: now,
+          attempts: this.settings.attempts,
+          backoff: { type: 'exponential', delay: this.settings.backoffMs },
+        },
+      );
     } catch (error) {
-      throw this.translate(error, 'schedule');
+      throw this.translate(error, 'add');
     }
   }
 
-  async cancel(key: string, timer: string, generation: number): Promise<void> {
-    checkTimerArgs(key, timer, generation);
+  async move(key: string, seq: number, dueAt: number): Promise<boolean> {
+    checkDeadlineArgs(key, seq, dueAt);
+    const queue = await this.writableQueue(key);
+    // changeDelay needs only the id: no read of the job first.
+    const job = new Job<TimerJobData>(queue, 'deadline', { key, seq }, {}, deadlineJobId(key, seq));
+    try {
+      await job.changeDelay(Math.max(0, Math.ceil(dueAt) - Date.now()));
+      return true;
+    } catch (error) {
+      if (error instanceof Error && NOT_PENDING.test(error.message)) {
+        return false;
+      }
+      throw this.translate(error, 'move');
+    }
+  }
+
+  async disarm(key: string, seq: number): Promise<void> {
+    checkDeadlineArgs(key, seq);
     const queue = await this.writableQueue(key);
     try {
       // 1: removed (or never existed); 0: locked by a worker that is firing it (too late).
-      await queue.remove(timerJobId(key, timer, generation), { removeChildren: false });
+      await queue.remove(deadlineJobId(key, seq), { removeChildren: false });
     } catch (error) {
-      throw this.translate(error, 'cancel');
+      throw this.translate(error, 'disarm');
     }
   }
 
@@ -427,7 +453,7 @@ export class BullmqTimers implements TimerService {
         drainDelay: this.settings.drainDelaySeconds,
         lockDuration: this.settings.lockDurationMs,
         stalledInterval: this.settings.stalledIntervalMs,
-        maxStalledCount: 1,
+        maxStalledCount: MAX_STALLS,
         // BullMQ waits this long before retrying a failed fetch (default 15 s): recover faster.
         runRetryDelay: 1000,
         removeOnComplete: this.settings.keepFired,
@@ -501,8 +527,8 @@ export class BullmqTimers implements TimerService {
   }
 
   private async fire(job: Job<TimerJobData>, handler: TimerHandler): Promise<void> {
-    const { key, timer, generation, dueAt } = job.data;
-    const fire: TimerFire = { key, timer, generation, dueAt };
+    const { key, seq } = job.data;
+    const fire: TimerFire = { key, seq };
     const running = (async () => handler(fire))();
     this.inFlight.add(running);
     try {

@@ -1,5 +1,5 @@
 export { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
-export { timerJobId, shardOf } from './job-id.js';
+export { deadlineJobId, shardOf } from './job-id.js';
 export {
   BullmqTimers,
   createBullmqTimers,

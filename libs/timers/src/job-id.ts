@@ -1,13 +1,13 @@
 /**
- * Identity of a timer job and the shard it lives in, shared by both adapters.
+ * Identity of a deadline's job and the shard it lives in, shared by both adapters.
  *
  * BullMQ rejects custom job ids that contain ':' (it reserves them for its own repeatable-job ids)
- * and ids that parse as integers. Keys and timer names are percent-encoded (`encodeURIComponent`
- * encodes ':' and '/', among others) and joined with '/', so the id is unambiguous for any key,
- * never contains ':' and never looks like an integer (it starts with `t/`).
+ * and ids that parse as integers. The key is percent-encoded (`encodeURIComponent` encodes ':' and
+ * '/', among others) and joined to the seq with '/', so the id is unambiguous for any key, never
+ * contains ':' and never looks like an integer (it starts with `d/`).
  */
-export function timerJobId(key: string, timer: string, generation: number): string {
-  return `t/${encodeURIComponent(key)}/${encodeURIComponent(timer)}/${generation}`;
+export function deadlineJobId(key: string, seq: number): string {
+  return `d/${encodeURIComponent(key)}/${seq}`;
 }
 
 /**
@@ -28,17 +28,14 @@ export function shardOf(key: string, shards: number): number {
 }
 
 /** Checks the arguments every adapter takes the same way; throws RangeError/TypeError. */
-export function checkTimerArgs(key: string, timer: string, generation: number, delayMs?: number): void {
+export function checkDeadlineArgs(key: string, seq: number, dueAt?: number): void {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new TypeError('timer key: expected a non-empty string');
+    throw new TypeError('deadline key: expected a non-empty string');
   }
-  if (typeof timer !== 'string' || timer.length === 0) {
-    throw new TypeError('timer name: expected a non-empty string');
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new RangeError(`deadline seq: expected a non-negative integer, got ${seq}`);
   }
-  if (!Number.isSafeInteger(generation) || generation < 0) {
-    throw new RangeError(`timer generation: expected a non-negative integer, got ${generation}`);
-  }
-  if (delayMs !== undefined && (!Number.isFinite(delayMs) || delayMs < 0)) {
-    throw new RangeError(`timer delay: expected a finite number of ms >= 0, got ${delayMs}`);
+  if (dueAt !== undefined && (!Number.isFinite(dueAt) || dueAt < 0)) {
+    throw new RangeError(`deadline due time: expected epoch ms >= 0, got ${dueAt}`);
   }
 }

@@ -1,16 +1,16 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
-import { checkTimerArgs, timerJobId } from './job-id.js';
+import { checkDeadlineArgs, deadlineJobId } from './job-id.js';
 import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
 
 /**
  * The in-memory twin of the BullMQ timers, for standalone mode and tests: `setTimeout` based, with
  * the same semantics as the BullMQ adapter:
  *
- * - a job is identified by (key, timer, generation); scheduling it again while it is pending,
- *   firing or waiting for a retry is a no-op (the first delay wins). Once it has fired (or failed
- *   for good) it is forgotten, so scheduling it again arms it again, as BullMQ does with
- *   completed jobs removed;
- * - `cancel` removes a pending job or a pending retry; it is a no-op while the handler runs;
+ * - a deadline is identified by (key, seq); adding it again while it exists is a no-op (the first
+ *   due time wins); `move` changes the due time of a pending one (or one waiting for a retry) and
+ *   says false for one that is due, firing or absent. Once it has fired (or failed for good) it is
+ *   forgotten, so adding it again adds it again, as BullMQ does with completed jobs removed;
+ * - `disarm` removes a pending deadline or a pending retry; it is a no-op while the handler runs;
  * - a fire never comes before `dueAt` (a timeout that wakes early is re-armed);
  * - a handler error is logged and the fire retried `attempts - 1` times with exponential back-off;
  * - a due job with no worker waits until a worker starts.
@@ -85,19 +85,31 @@ export class MemoryTimerHub {
   }
 
   /** @internal */
-  schedule(fire: TimerFire): void {
-    const id = timerJobId(fire.key, fire.timer, fire.generation);
+  add(fire: TimerFire, dueAt: number): void {
+    const id = deadlineJobId(fire.key, fire.seq);
     if (this.jobs.has(id)) {
       return;
     }
-    const job: MemoryJob = { id, fire, state: 'delayed', attemptsMade: 0, runAt: fire.dueAt, timeout: undefined };
+    const job: MemoryJob = { id, fire, state: 'delayed', attemptsMade: 0, runAt: dueAt, timeout: undefined };
     this.jobs.set(id, job);
-    this.arm(job);
+    this.wake(job);
+  }
+
+  /** @internal Moves a pending deadline; false when there is none pending (due, firing, or absent). */
+  move(key: string, seq: number, dueAt: number): boolean {
+    const job = this.jobs.get(deadlineJobId(key, seq));
+    if (job === undefined || job.state !== 'delayed') {
+      return false;
+    }
+    clearTimeout(job.timeout);
+    job.runAt = dueAt;
+    this.wake(job);
+    return true;
   }
 
   /** @internal */
-  cancel(key: string, timer: string, generation: number): void {
-    const job = this.jobs.get(timerJobId(key, timer, generation));
+  disarm(key: string, seq: number): void {
+    const job = this.jobs.get(deadlineJobId(key, seq));
     if (!job || job.state === 'active') {
       return;
     }
@@ -127,7 +139,7 @@ export class MemoryTimerHub {
     await Promise.allSettled([...(worker?.running ?? [])]);
   }
 
-  private arm(job: MemoryJob): void {
+  private wake(job: MemoryJob): void {
     const wait = job.runAt - Date.now();
     if (wait <= 0) {
       job.state = 'waiting';
@@ -136,8 +148,8 @@ export class MemoryTimerHub {
       return;
     }
     job.state = 'delayed';
-    // A timeout may wake a millisecond early by the wall clock: arm() runs again and re-arms.
-    job.timeout = setTimeout(() => this.arm(job), wait);
+    // A timeout may wake a millisecond early by the wall clock: wake() runs again and re-arms.
+    job.timeout = setTimeout(() => this.wake(job), wait);
   }
 
   private dispatch(job: MemoryJob): void {
@@ -181,7 +193,7 @@ export class MemoryTimerHub {
         return;
       }
       job.runAt = Date.now() + retry;
-      this.arm(job);
+      this.wake(job);
     }
   }
 }
@@ -212,17 +224,22 @@ export class MemoryTimers implements TimerService {
     this.hub.join(this);
   }
 
-  async schedule(key: string, timer: string, delayMs: number, generation: number): Promise<void> {
-    checkTimerArgs(key, timer, generation, delayMs);
+  async add(key: string, seq: number, dueAt: number): Promise<void> {
+    checkDeadlineArgs(key, seq, dueAt);
     this.assertOpen();
-    const dueAt = Date.now() + Math.ceil(delayMs);
-    this.hub.schedule(Object.freeze({ key, timer, generation, dueAt }));
+    this.hub.add(Object.freeze({ key, seq }), Math.ceil(dueAt));
   }
 
-  async cancel(key: string, timer: string, generation: number): Promise<void> {
-    checkTimerArgs(key, timer, generation);
+  async move(key: string, seq: number, dueAt: number): Promise<boolean> {
+    checkDeadlineArgs(key, seq, dueAt);
     this.assertOpen();
-    this.hub.cancel(key, timer, generation);
+    return this.hub.move(key, seq, Math.ceil(dueAt));
+  }
+
+  async disarm(key: string, seq: number): Promise<void> {
+    checkDeadlineArgs(key, seq);
+    this.assertOpen();
+    this.hub.disarm(key, seq);
   }
 
   async startWorker(handler: TimerHandler): Promise<void> {

@@ -5,7 +5,7 @@ import {
   createMemoryTimerHub,
   createMemoryTimers,
   shardOf,
-  timerJobId,
+  deadlineJobId,
   type TimerFire,
 } from '../src/index.js';
 import { timersContract } from './contract.js';
@@ -44,8 +44,8 @@ describe('MemoryTimers', () => {
     await timers.startWorker(async (fire) => {
       fired.push(fire);
     });
-    await timers.schedule('tx', 'B', 50, 1);
-    await timers.schedule('tx', 'D', 80, 1);
+    await timers.add('tx', 1, Date.now() + 50);
+    await timers.add('tx', 2, Date.now() + 80);
     expect(timers.hub.size).toBe(2);
     await timers.close();
     expect(timers.hub.size).toBe(0);
@@ -57,16 +57,16 @@ describe('MemoryTimers', () => {
     const hub = createMemoryTimerHub();
     const first = make({ hub });
     const second = make({ hub });
-    await first.schedule('tx', 'B', 10_000, 1);
+    await first.add('tx', 1, Date.now() + 10_000);
     await first.close();
     expect(hub.size).toBe(1);
     await second.close();
     expect(hub.size).toBe(0);
   });
 
-  it('holds a due timer until a worker starts', async () => {
+  it('holds a due deadline until a worker starts', async () => {
     const timers = make();
-    await timers.schedule('tx', 'A', 20, 1);
+    await timers.add('tx', 1, Date.now() + 20);
     await sleep(80);
     const fired: { fire: TimerFire; at: number }[] = [];
     const started = Date.now();
@@ -78,20 +78,20 @@ describe('MemoryTimers', () => {
     expect(fired[0]!.at - started).toBeLessThan(20);
   });
 
-  it('arms a timer again once it has fired (a fired job is forgotten)', async () => {
+  it('adds a deadline again once it has fired (a fired job is forgotten)', async () => {
     const timers = make();
     const fired: TimerFire[] = [];
     await timers.startWorker(async (fire) => {
       fired.push(fire);
     });
-    await timers.schedule('tx', 'A', 20, 1);
+    await timers.add('tx', 1, Date.now() + 20);
     await sleep(60);
-    await timers.schedule('tx', 'A', 20, 1);
+    await timers.add('tx', 1, Date.now() + 20);
     await sleep(60);
     expect(fired).toHaveLength(2);
   });
 
-  it('ignores a cancel while the handler runs, and a schedule of the same job meanwhile', async () => {
+  it('ignores a disarm while the handler runs, and an add of the same deadline meanwhile', async () => {
     const timers = make();
     let release: () => void = () => undefined;
     const calls: TimerFire[] = [];
@@ -99,29 +99,29 @@ describe('MemoryTimers', () => {
       calls.push(fire);
       await new Promise<void>((resolve) => (release = resolve));
     });
-    await timers.schedule('tx', 'A', 10, 1);
+    await timers.add('tx', 1, Date.now() + 10);
     await sleep(40);
     expect(calls).toHaveLength(1);
-    await timers.cancel('tx', 'A', 1);
-    await timers.schedule('tx', 'A', 10, 1);
+    await timers.disarm('tx', 1);
+    await timers.add('tx', 1, Date.now() + 10);
     release();
     await sleep(40);
     expect(calls).toHaveLength(1);
     expect(timers.hub.size).toBe(0);
   });
 
-  it('cancels a pending retry', async () => {
+  it('disarms a pending retry', async () => {
     const timers = make({ backoffMs: 200 });
     let calls = 0;
     await timers.startWorker(async () => {
       calls++;
       throw new Error('boom');
     });
-    await timers.schedule('tx', 'A', 10, 1);
+    await timers.add('tx', 1, Date.now() + 10);
     await sleep(60);
     expect(calls).toBe(1);
     expect(timers.hub.size).toBe(1);
-    await timers.cancel('tx', 'A', 1);
+    await timers.disarm('tx', 1);
     expect(timers.hub.size).toBe(0);
     await sleep(300);
     expect(calls).toBe(1);
@@ -135,7 +135,7 @@ describe('MemoryTimers', () => {
       calls++;
       throw new Error('handler down');
     });
-    await timers.schedule('tx-log', 'H', 5, 2);
+    await timers.add('tx-log', 2, Date.now() + 5);
     await sleep(200);
     expect(calls).toBe(3);
     expect(timers.hub.size).toBe(0);
@@ -144,7 +144,7 @@ describe('MemoryTimers', () => {
       ['warn', 'timer handler failed; retrying', 2],
       ['error', 'timer handler failed; giving up', 3],
     ]);
-    expect(lines[2]).toMatchObject({ key: 'tx-log', timer: 'H', generation: 2, err: { message: 'handler down' } });
+    expect(lines[2]).toMatchObject({ key: 'tx-log', seq: 2, err: { message: 'handler down' } });
   });
 
   it('refuses a second worker on one instance and bad settings', async () => {
@@ -157,21 +157,21 @@ describe('MemoryTimers', () => {
 });
 
 describe('job ids and shards', () => {
-  it('encodes (key, timer, generation) without ":" and without collisions', () => {
+  it('encodes (key, seq) without ":" and without collisions', () => {
     const ids = [
-      timerJobId('a:b', 'A', 1),
-      timerJobId('a', 'b:A', 1),
-      timerJobId('a/b', 'A', 1),
-      timerJobId('a', 'b/A', 1),
-      timerJobId('a:b', 'A', 11),
-      timerJobId('1', '2', 3),
+      deadlineJobId('a:b', 1),
+      deadlineJobId('a', 1),
+      deadlineJobId('a/1', 1),
+      deadlineJobId('a', 11),
+      deadlineJobId('a:b', 11),
+      deadlineJobId('1', 2),
     ];
     expect(new Set(ids).size).toBe(ids.length);
     for (const jobId of ids) {
       expect(jobId).not.toContain(':');
       expect(`${parseInt(jobId, 10)}`).not.toBe(jobId);
     }
-    expect(timerJobId('z9hG4bK:1', 'A', 2)).toBe('t/z9hG4bK%3A1/A/2');
+    expect(deadlineJobId('z9hG4bK:1', 2)).toBe('d/z9hG4bK%3A1/2');
   });
 
   it('maps a key to a stable shard in range, spreading keys', () => {

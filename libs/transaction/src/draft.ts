@@ -17,7 +17,7 @@ export class Draft {
   constructor(
     state: TransactionState,
     readonly settings: TimerSettings,
-    now: number,
+    private readonly now: number,
   ) {
     this.state = { ...state, timers: { ...state.timers }, updatedAt: now };
   }
@@ -48,7 +48,7 @@ export class Draft {
     if (delay === null) return;
     this.cancel(timer);
     const generation = ++this.state.gen;
-    this.state.timers[timer] = { gen: generation, interval: delay };
+    this.state.timers[timer] = { gen: generation, interval: delay, due: this.now + delay };
     if (delay === 0) this.dueNow.push({ timer, generation });
     else this.actions.push({ type: 'start-timer', timer, delayMs: delay, generation });
   }

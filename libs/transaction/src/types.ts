@@ -9,10 +9,12 @@ export type TransactionStateName =
 /** A JSON value: what the caller may attach to a transaction (e.g. where a client transaction sends). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** An armed timer: its generation and the interval it was started with (for doubling). */
+/** An armed timer: its generation, the interval it was started with (for doubling) and when it is due. */
 export interface ArmedTimer {
   gen: number;
   interval: number;
+  /** Epoch ms at which it fires: the caller fires every armed timer whose time has come. */
+  due: number;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
+import { DEFAULT_OVERLOAD, type OverloadSettings } from '@sipedge/handoff';
 import type { KeepaliveSettings } from './nat-keepalive.js';
 import type { TlsCredentials, TlsFiles } from './transports/index.js';
 import type { Endpoint } from './transports/types.js';
@@ -37,6 +38,11 @@ export interface EdgeConfig {
     retryAfterSeconds: number;
     maxTrackedSources: number;
   };
+  /**
+   * Overload control: as this process' event loop lags past `maxDelayMs`, new initial requests
+   * are refused at once with 503 and Retry-After (@sipedge/handoff overload.ts).
+   */
+  overload: OverloadSettings;
   /** Sources (CIDRs) whose traffic is dropped unread. */
   denyList: string[];
   /** Fleet-wide bans (pike, failed authentications) and what a banned source gets. */
@@ -105,6 +111,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
     retryAfterSeconds: 5,
     maxTrackedSources: 100_000,
   },
+  overload: DEFAULT_OVERLOAD,
   denyList: [],
   abuse: abuseSettingsFromEnv({}),
   natKeepalive: { mode: 'options', intervalMs: 25_000, misses: 3 },

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
 import { adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
-import { type OpsServer, startOpsServer } from './http.js';
+import { EventLoopLagMonitor, type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
 import { NatKeepalive } from './nat-keepalive.js';
 import { EdgeMetrics } from './metrics.js';
@@ -25,6 +25,13 @@ import {
   UdpTransport,
   tcpSockets,
 } from './transports/index.js';
+
+/**
+ * The window of the event-loop lag that drives overload control: short, so that shedding starts
+ * within a fraction of Timer A (a caller retransmits its INVITE after T1 = 500 ms) and stops as
+ * soon as the loop has caught up.
+ */
+const OVERLOAD_LAG_WINDOW_MS = 100;
 
 export interface EdgeDeps {
   bus: Bus;
@@ -57,6 +64,8 @@ export class Edge {
   private readonly keepalive: NatKeepalive;
   private keepaliveSubscription: Subscription | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The event-loop lag that drives overload control (none when it is off). */
+  private lag: EventLoopLagMonitor | undefined;
   private ops: OpsServer | undefined;
   private readonly self: SelfIdentity;
   private lastHeartbeatOk = 0;
@@ -123,6 +132,8 @@ export class Edge {
       keepalives: this.keepalive,
       limiter: new RateLimiter(config.rateLimit),
       rateLimit: config.rateLimit,
+      overload: config.overload,
+      lagMs: () => this.lag?.lagMs() ?? 0,
       handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
       senders,
       counters: this.metrics,
@@ -138,6 +149,7 @@ export class Edge {
     // The bans first: a banned source is refused from the first message on.
     await this.bans.start();
     this.pike.start();
+    if (this.config.overload.maxDelayMs > 0) this.lag = new EventLoopLagMonitor(OVERLOAD_LAG_WINDOW_MS);
     await Promise.all([this.udp?.start(), this.tcp?.start(), this.tls?.start()]);
     // Ports configured as 0 are known only now.
     const bound = this.listening();
@@ -196,6 +208,8 @@ export class Edge {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.lag?.stop();
+    this.lag = undefined;
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
     this.pike.stop();

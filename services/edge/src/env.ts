@@ -1,6 +1,6 @@
 import { abuseSettingsFromEnv } from '@sipedge/abuse';
 import { ConfigError, EnvReader } from '@sipedge/config';
-import { checkEdgeId } from '@sipedge/handoff';
+import { checkEdgeId, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
 import { tlsConfigFromEnv } from './tls-env.js';
@@ -45,6 +45,7 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
       trusted: env.list('SIPEDGE_RATE_LIMIT_TRUSTED', d.rateLimit.trusted),
       action,
     },
+    overload: overloadSettingsFromEnv(environment),
     denyList: env.list('SIPEDGE_DENY', d.denyList),
     abuse: abuseSettingsFromEnv(environment),
     natKeepalive: {

@@ -1,5 +1,11 @@
 import { BusUnavailableError } from '@sipedge/bus';
-import { type InboundMeta, endpointAttributes, sipAttributes } from '@sipedge/handoff';
+import {
+  type InboundMeta,
+  type OverloadSettings,
+  endpointAttributes,
+  shouldShed,
+  sipAttributes,
+} from '@sipedge/handoff';
 import {
   type SipMessage,
   SipParseError,
@@ -45,6 +51,10 @@ export interface InboundDeps {
   /** Our NAT keep-alive OPTIONS: their responses end here (`NatKeepalive`). */
   keepalives?: { answered(response: SipMessage): boolean };
   rateLimit: { action: 'reject' | 'drop'; retryAfterSeconds: number };
+  /** Overload control: new initial requests are shed (503) as this process' event loop lags. */
+  overload: OverloadSettings;
+  /** The event loop's current lag in ms (`EventLoopLag`). */
+  lagMs: () => number;
   handoff: Handoff;
   senders: Senders;
   counters: InboundCounters;
@@ -201,18 +211,37 @@ export class InboundPipeline {
       return;
     }
     if (verdict.action === 'respond') return this.respond(message, arrival, verdict);
+    // §17.2.3 / §8.2.7: the ACK of a non-2xx response sent without state (a challenge, a 503) has
+    // nothing to end: it stops here instead of costing a worker a record lookup.
+    if (message.method === 'ACK' && message.to.tag === statelessToTag(message)) {
+      this.deps.counters.dropped('stateless-ack');
+      return;
+    }
     const initial = initialRequestKey(message);
+    let retransmission = false;
     if (initial !== undefined) {
-      if (this.draining && !this.recent.has(initial, arrival.receivedAt)) {
+      retransmission = this.recent.has(initial, arrival.receivedAt);
+      if (!retransmission && this.draining) {
         this.deps.counters.dropped('draining');
         return this.respond(message, arrival, { action: 'respond', status: 503, headers: [['Retry-After', '1']] });
       }
+      // Overload control (@sipedge/handoff overload.ts): a new call is refused at once, before it
+      // costs a hand-off; a shed request is not remembered, so its retransmissions are shed too.
+      if (!retransmission && shouldShed(this.deps.lagMs(), this.deps.overload)) {
+        this.deps.counters.dropped('overload');
+        const retryAfter = String(this.deps.overload.retryAfterSeconds);
+        return this.respond(message, arrival, {
+          action: 'respond',
+          status: 503,
+          headers: [['Retry-After', retryAfter]],
+        });
+      }
       this.recent.record(initial, arrival.receivedAt);
     }
-    await this.forward(message, arrival);
+    await this.forward(message, arrival, retransmission);
   }
 
-  private async forward(message: SipMessage, arrival: Arrival): Promise<void> {
+  private async forward(message: SipMessage, arrival: Arrival, retransmission: boolean): Promise<void> {
     const meta: InboundMeta = {
       transport: arrival.transport,
       source: arrival.source,
@@ -221,6 +250,7 @@ export class InboundPipeline {
       receivedAt: arrival.receivedAt,
     };
     if (arrival.flowId !== undefined) meta.flowId = arrival.flowId;
+    if (retransmission) meta.retransmission = true;
     this.inFlight++;
     const started = process.hrtime.bigint();
     let delivered = false;

@@ -22,6 +22,8 @@ export type DropReason =
   | 'too-large'
   | 'message-timeout'
   | 'draining'
+  | 'overload'
+  | 'stateless-ack'
   | 'handoff-failed';
 
 /** A UDP keep-alive: `stun`, a STUN binding request (answered); `crlf`, a CRLF/NUL datagram (ignored). */
@@ -39,6 +41,8 @@ export const DROP_REASONS: readonly DropReason[] = [
   'too-large',
   'message-timeout',
   'draining',
+  'overload',
+  'stateless-ack',
   'handoff-failed',
 ];
 

@@ -30,6 +30,17 @@ const INVITE = [
   'CSeq: 1 INVITE',
 ];
 
+/** A second call's INVITE, and a BYE in the first call's dialog. */
+const OTHER_INVITE = request([
+  ...INVITE.map((l) => l.replace('z9hG4bKpipe1', 'z9hG4bKpipe2').replace('pipe-1', 'pipe-2')),
+  'l: 0',
+]);
+const BYE = request([
+  'BYE sip:bob@example.com SIP/2.0',
+  ...INVITE.slice(1).map((l) => (l.startsWith('To:') ? `${l};tag=b` : l.replace('1 INVITE', '2 BYE'))),
+  'l: 0',
+]);
+
 interface Harness {
   pipeline: InboundPipeline;
   sent: { data: SipMessage; to: Endpoint }[];
@@ -47,6 +58,8 @@ describe('edge receive path', () => {
   let counted: string[] = [];
   let keepalives: string[] = [];
   let stunSent: Buffer[] = [];
+  /** The event-loop lag the pipeline sees (ms); overload control sheds above 100. */
+  let lagMs = 0;
 
   beforeEach(async () => {
     hub = new MemoryBusHub();
@@ -67,6 +80,7 @@ describe('edge receive path', () => {
     counted = [];
     keepalives = [];
     stunSent = [];
+    lagMs = 0;
     const sent: Harness['sent'] = [];
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
@@ -79,6 +93,8 @@ describe('edge receive path', () => {
       pike: { count: (a) => counted.push(a) },
       limiter: { take: (a) => !limited.has(a) },
       rateLimit: { action: 'reject', retryAfterSeconds: 7 },
+      overload: { maxDelayMs: 100, retryAfterSeconds: 3 },
+      lagMs: () => lagMs,
       handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
       senders: {
         udp: {
@@ -305,20 +321,55 @@ describe('edge receive path', () => {
     await h.pipeline.datagram(first, h.arrival());
     h.pipeline.startDraining();
     await h.pipeline.datagram(first, h.arrival());
-    const other = request([
-      ...INVITE.map((l) => l.replace('z9hG4bKpipe1', 'z9hG4bKpipe2').replace('pipe-1', 'pipe-2')),
-      'l: 0',
-    ]);
-    await h.pipeline.datagram(other, h.arrival());
-    const bye = request([
-      'BYE sip:bob@example.com SIP/2.0',
-      ...INVITE.slice(1).map((l) => (l.startsWith('To:') ? `${l};tag=b` : l.replace('1 INVITE', '2 BYE'))),
-      'l: 0',
-    ]);
-    await h.pipeline.datagram(bye, h.arrival());
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await h.pipeline.datagram(BYE, h.arrival());
     await settle();
     expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).method)).toEqual(['INVITE', 'INVITE', 'BYE']);
     expect(h.sent.map((s) => s.data.status)).toEqual([503]);
     expect(h.dropped).toEqual(['draining']);
+  });
+
+  it('overload: a lagging event loop refuses new initial requests with 503 and Retry-After, never a call already taken', async () => {
+    const first = request([...INVITE, 'l: 0']);
+    await h.pipeline.datagram(first, h.arrival());
+    lagMs = 200; // twice the limit: every new initial request is shed
+    await h.pipeline.datagram(first, h.arrival());
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await h.pipeline.datagram(BYE, h.arrival());
+    await settle();
+    expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).method)).toEqual(['INVITE', 'INVITE', 'BYE']);
+    // The INVITE handed off again is marked a retransmission: no worker sheds it either.
+    expect(h.handedOff.map((m) => decodeInbound(m.headers).retransmission)).toEqual([undefined, true, undefined]);
+    // The shed INVITE is not remembered: its retransmission gets the identical 503.
+    expect(h.sent.map((s) => [s.data.status, s.data.get('Retry-After')])).toEqual([
+      [503, '3'],
+      [503, '3'],
+    ]);
+    expect(h.sent[0]!.data.to.tag).toBe(h.sent[1]!.data.to.tag);
+    expect(h.dropped).toEqual(['overload', 'overload']);
+    lagMs = 100; // at the limit: nothing is shed
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await settle();
+    expect(h.handedOff).toHaveLength(4);
+  });
+
+  it('§8.2.7: the ACK of a stateless non-2xx response ends at the edge; other ACKs are handed off', async () => {
+    lagMs = 200;
+    const invite = request([...INVITE, 'l: 0']);
+    await h.pipeline.datagram(invite, h.arrival());
+    await settle();
+    const refused = h.sent[0]!.data;
+    const ack = (toTag: string) =>
+      request([
+        'ACK sip:bob@example.com SIP/2.0',
+        ...INVITE.slice(1).map((l) => (l.startsWith('To:') ? `${l};tag=${toTag}` : l.replace('1 INVITE', '1 ACK'))),
+        'l: 0',
+      ]);
+    await h.pipeline.datagram(ack(refused.to.tag!), h.arrival());
+    await h.pipeline.datagram(ack('callee-tag'), h.arrival());
+    await settle();
+    expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).to.tag)).toEqual(['callee-tag']);
+    expect(h.dropped).toEqual(['overload', 'stateless-ack']);
   });
 });

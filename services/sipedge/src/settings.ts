@@ -61,6 +61,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'edge.handoff.ackTimeoutMs', env: 'SIPEDGE_HANDOFF_ACK_TIMEOUT_MS', kind: 'int' },
   { key: 'edge.handoff.attempts', env: 'SIPEDGE_HANDOFF_ATTEMPTS', kind: 'int' },
   { key: 'edge.drainDeadlineMs', env: 'SIPEDGE_DRAIN_DEADLINE_MS', kind: 'int' },
+  { key: 'overload.maxDelayMs', env: 'SIPEDGE_OVERLOAD_MAX_DELAY_MS', kind: 'int' },
+  { key: 'overload.retryAfterSeconds', env: 'SIPEDGE_OVERLOAD_RETRY_AFTER', kind: 'int' },
   { key: 'nat.keepalive', env: 'SIPEDGE_NAT_KEEPALIVE', kind: 'string' },
   { key: 'nat.keepaliveIntervalMs', env: 'SIPEDGE_NAT_KEEPALIVE_INTERVAL_MS', kind: 'int' },
   { key: 'nat.keepaliveMisses', env: 'SIPEDGE_NAT_KEEPALIVE_MISSES', kind: 'int' },

@@ -41,6 +41,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
       stateless: config.stateless,
       blacklist: { ttlMs: config.blacklistTtlMs },
       probe: config.probe,
+      overload: config.overload,
       deliveryTimeoutMs: 2000,
     },
     {

@@ -32,20 +32,18 @@ import {
   type Step,
   type TimerName,
   type TimerSettings,
-  type TransactionAction,
   type TransactionEvent,
   type TransactionState,
   applyEvent,
   createClientTransaction,
   createServerTransaction,
 } from '@sipedge/transaction';
+import { DECISION_TIMER, EXPIRES_TIMER, dueTimers } from './deadlines.js';
 import type { CallRecord, Hop, TxId } from './record.js';
 
 /** What the worker does after committing a record. */
 export type Effect =
   | { type: 'send'; wire: Buffer; hop: Hop; kind: 'request' | 'response'; fork?: number }
-  | { type: 'schedule'; timer: string; delayMs: number; generation: number }
-  | { type: 'cancel-timer'; timer: string; generation: number }
   /** B20: a downstream hop failed (transport error, Timer B/F, 503) or answered. */
   | { type: 'hop-health'; hop: Hop; ok: boolean };
 
@@ -135,14 +133,8 @@ export interface EngineResult {
 const reliable = (hop: { transport: string }) => hop.transport !== 'udp';
 const wireOf = (m: SipMessage) => m.toBuffer().toString('latin1');
 
-/**
- * The timer of a record whose decision is under way (`createCall` without one): if the decision
- * has not come when it fires (the deciding worker died), the request is answered 500.
- */
-const DECISION_TIMER = 'd.D';
-
-/** The timer of an INVITE with an Expires: when it fires before a final response, the forks are CANCELled. */
-const EXPIRES_TIMER = 'e.E';
+/** At most this many timers fire in one step (a bound, not a limit any record reaches). */
+const MAX_DUE_PER_STEP = 100;
 
 /**
  * Creates the record of a new request: its server transaction (an INVITE's sends 100 Trying at
@@ -174,12 +166,8 @@ export function createCall(
   };
   const run = new Run(record, now, settings);
   run.serverStep('s', created);
-  if (decision === null) {
-    record.deciding = true;
-    run.awaitDecision();
-  } else {
-    run.decide(decision);
-  }
+  if (decision === null) record.decisionDue = now + 64 * settings.timers.t1;
+  else run.decide(decision);
   return run.result();
 }
 
@@ -187,7 +175,6 @@ export type CallEvent =
   /** A retransmission of the request, or the ACK of a non-2xx final response. */
   | { type: 'request'; message: SipMessage }
   | { type: 'response'; fork: number; message: SipMessage }
-  | { type: 'timer'; timer: string; generation: number }
   /** The edge could not deliver a fork's request (§16.9). */
   | { type: 'transport-error'; fork: number }
   /** A CANCEL for this request (§16.10), or its retransmission. */
@@ -195,11 +182,21 @@ export type CallEvent =
   /** The TU's decision for a record created without one. */
   | { type: 'decision'; decision: Decision };
 
-/** Applies one event to a loaded record; the input record is not changed. */
+/**
+ * Applies one event to a loaded record; the input record is not changed. The record's timers that
+ * are due by `now` fire first, in due order: what happened by then happened before the event.
+ */
 export function applyToCall(input: CallRecord, event: CallEvent, now: number, settings: EngineSettings): EngineResult {
   const run = new Run(structuredClone(input), now, settings);
+  run.fireDue();
   run.event(event);
   return run.result();
+}
+
+/** Fires the record's timers due by `now` (deadlines.ts); null when none is. */
+export function fireDueTimers(input: CallRecord, now: number, settings: EngineSettings): EngineResult | null {
+  const run = new Run(structuredClone(input), now, settings);
+  return run.fireDue() === 0 ? null : run.result();
 }
 
 /** One step over a record: feeds transactions and the response context, collecting effects. */
@@ -215,11 +212,19 @@ class Run {
   result(): EngineResult {
     const r = this.record;
     // Once a final response went upstream the INVITE's Expires has nothing left to end.
-    if (r.expiresArmed === true && r.proxy?.finalForwarded === true) {
-      delete r.expiresArmed;
-      this.effects.push({ type: 'cancel-timer', timer: EXPIRES_TIMER, generation: 1 });
-    }
+    if (r.expiresDue !== undefined && r.proxy?.finalForwarded === true) delete r.expiresDue;
     return { record: r, effects: this.effects };
+  }
+
+  /** Fires the timers due by now, earliest first; returns how many fired. */
+  fireDue(): number {
+    let fired = 0;
+    for (; fired < MAX_DUE_PER_STEP; fired++) {
+      const [next] = dueTimers(this.record, this.now);
+      if (next === undefined) break;
+      this.timer(next.name, next.generation);
+    }
+    return fired;
   }
 
   event(event: CallEvent): void {
@@ -257,28 +262,15 @@ class Run {
           this.forkStep(event.fork, applyEvent(fork.tx, { type: 'transport-error' }, this.now, this.settings.timers));
         return;
       }
-      case 'timer':
-        return this.timer(event.timer, event.generation);
       case 'cancel':
         return this.cancel(event.message, event.origin);
       case 'decision':
-        if (r.deciding !== true) return;
-        delete r.deciding;
-        this.effects.push({ type: 'cancel-timer', timer: DECISION_TIMER, generation: 1 });
+        if (r.decisionDue === undefined) return;
+        delete r.decisionDue;
         // A CANCEL while deciding was answered 487 already (§9.2): nothing left to decide.
         if (r.server?.kind === 'ist' && r.server.state !== 'proceeding') return;
         return this.decide(event.decision);
     }
-  }
-
-  /** Waits for the decision of a record created without one (DECISION_TIMER). */
-  awaitDecision(): void {
-    this.effects.push({
-      type: 'schedule',
-      timer: DECISION_TIMER,
-      delayMs: 64 * this.settings.timers.t1,
-      generation: 1,
-    });
   }
 
   /** Applies the TU's decision: a local answer, or the proxy's response context and its forks (§16.6). */
@@ -302,23 +294,20 @@ class Run {
     this.contextActions(started.actions);
     // An INVITE's Expires (§20.19, §13.3.1): when it runs out unanswered, its branches are CANCELled.
     const expires = request.method === 'INVITE' ? request.expires : undefined;
-    if (expires !== undefined && expires > 0) {
-      this.effects.push({ type: 'schedule', timer: EXPIRES_TIMER, delayMs: expires * 1000, generation: 1 });
-      r.expiresArmed = true;
-    }
+    if (expires !== undefined && expires > 0) r.expiresDue = this.now + expires * 1000;
   }
 
   private timer(name: string, generation: number): void {
     const r0 = this.record;
     if (name === EXPIRES_TIMER) {
-      delete r0.expiresArmed;
+      delete r0.expiresDue;
       const context = r0.proxy;
       if (context !== null && !context.stopped && !context.finalForwarded) this.contextEvent({ type: 'cancel' });
       return;
     }
     if (name === DECISION_TIMER) {
-      if (r0.deciding !== true) return;
-      delete r0.deciding;
+      if (r0.decisionDue === undefined) return;
+      delete r0.decisionDue;
       this.sendResponse(
         parseMessage(buildResponse(serverRequest(r0), 500, { reason: 'Decision Not Made' }).toBuffer()),
       );
@@ -388,7 +377,7 @@ class Run {
     for (const action of step.actions) {
       if (action.type === 'send') {
         this.effects.push({ type: 'send', wire: action.wire, hop: responseHop(step.state, origin), kind: 'response' });
-      } else this.timerAction(id, action);
+      }
     }
   }
 
@@ -421,8 +410,6 @@ class Run {
         case 'cancel-branch':
           this.contextEvent({ type: 'timer-c', fork: index });
           break;
-        default:
-          this.timerAction(`f${index}`, action);
       }
     }
   }
@@ -433,20 +420,6 @@ class Run {
     for (const action of step.actions) {
       if (action.type === 'send')
         this.effects.push({ type: 'send', wire: action.wire, hop: fork.hop, kind: 'request' });
-      else this.timerAction(`x${index}`, action);
-    }
-  }
-
-  private timerAction(id: TxId, action: TransactionAction): void {
-    if (action.type === 'start-timer') {
-      this.effects.push({
-        type: 'schedule',
-        timer: `${id}.${action.timer}`,
-        delayMs: action.delayMs,
-        generation: action.generation,
-      });
-    } else if (action.type === 'cancel-timer') {
-      this.effects.push({ type: 'cancel-timer', timer: `${id}.${action.timer}`, generation: action.generation });
     }
   }
 

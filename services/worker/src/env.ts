@@ -1,6 +1,7 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
+import { type OverloadSettings, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ROUTE_SECRET_BYTES, type ProxyConfig, type RouteTokenKeys } from '@sipedge/proxy';
 import { NO_ROUTING, type Routing, loadRouting, parseRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
@@ -30,6 +31,8 @@ export interface WorkerEnvConfig {
   probe: { intervalMs: number; timeoutMs: number; holdDownMs: number };
   /** How long a failed next-hop tuple is tried last (B20). */
   blacklistTtlMs: number;
+  /** Overload control: new initial requests that waited past `maxDelayMs` for the worker get 503. */
+  overload: OverloadSettings;
   auth?: {
     realm: string;
     users: StaticUserDirectory;
@@ -125,6 +128,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       holdDownMs: env.int('SIPEDGE_PROBE_HOLD_DOWN_MS', 30_000, 1),
     },
     blacklistTtlMs: env.int('SIPEDGE_BLACKLIST_TTL_MS', 60_000, 1),
+    overload: overloadSettingsFromEnv(environment),
     abuse: abuseSettingsFromEnv(environment),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),

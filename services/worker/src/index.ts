@@ -1,8 +1,10 @@
-export { Worker, type WorkerDeps, type WorkerSettings, contextIdOf, recordKey } from './worker.js';
+export { Worker, type WorkerDeps, type WorkerSettings, contextIdOf } from './worker.js';
+export { type Committed, recordKey } from './call-store.js';
 export { decide, type TuDeps, type AuthSettings, ALLOW } from './tu.js';
 export {
   createCall,
   applyToCall,
+  fireDueTimers,
   buildCancel,
   type Decision,
   type Effect,

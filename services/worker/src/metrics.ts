@@ -4,7 +4,7 @@ import { DualMetrics } from '@sipedge/telemetry';
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32, 64];
 
 /** The kinds of effect an event has (`Effect` of engine.ts). */
-const EFFECTS = ['send', 'schedule', 'cancel-timer', 'hop-health'] as const;
+const EFFECTS = ['send', 'hop-health', 'disarm'] as const;
 
 /**
  * The worker's metrics. Each measurement is recorded once, here, into two sinks (DualMetrics of
@@ -34,10 +34,11 @@ export class WorkerMetrics {
     'transaction_duration_seconds',
     'From the edge receiving a request to the end of its call record.',
   );
-  readonly #lateness = this.#histogram(
+  readonly #lateness = this.#histogram<'timer'>(
     'timer.lateness',
     'timer_lateness_seconds',
-    'How late a timer fired after it was due.',
+    "How late a timer fired after it was due, by timer: a call record's durable deadline or a local retransmission.",
+    ['timer'],
   );
   readonly #handoff = this.#histogram(
     'handoff.latency',
@@ -59,9 +60,21 @@ export class WorkerMetrics {
     labelNames: ['effect'],
   });
 
+  readonly #shed = this.#sinks.counter({
+    otelName: 'sipedge.worker.shed',
+    promName: 'sipedge_worker_shed_total',
+    description: 'New initial requests refused with 503 because they waited too long for a worker (overload control).',
+  });
+
   constructor() {
     this.#active.add(0);
+    this.#shed.add({}, 0);
     for (const effect of EFFECTS) this.#effectFailures.add({ effect }, 0);
+  }
+
+  /** A new initial request was shed (overload control). */
+  shed(): void {
+    this.#shed.add({});
   }
 
   /** An effect of a committed event failed (logged where it happened). */
@@ -92,8 +105,9 @@ export class WorkerMetrics {
     this.#duration.record(Math.max(0, now - receivedAt) / 1000);
   }
 
-  timerFired(dueAt: number, now: number): void {
-    this.#lateness.record(Math.max(0, now - dueAt) / 1000);
+  /** A call record's durable deadline (any worker) or a local retransmission timer fired. */
+  timerFired(timer: 'deadline' | 'retransmission', dueAt: number, now: number): void {
+    this.#lateness.record(Math.max(0, now - dueAt) / 1000, { timer });
   }
 
   handedOff(receivedAt: number, now: number): void {

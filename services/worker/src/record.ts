@@ -66,11 +66,22 @@ export interface CallRecord {
   forks: ForkRecord[];
   /**
    * The request was taken (its server transaction answers retransmissions, an INVITE's has sent
-   * 100 Trying) and the TU's decision is under way; absent once it has come.
+   * 100 Trying) and the TU's decision is under way until this time (epoch ms): if it has not come
+   * by then (the deciding worker died), the request is answered 500. Absent once it has come.
    */
-  deciding?: true;
-  /** The INVITE's Expires timer is armed (its forks are CANCELled when it fires before a final response). */
-  expiresArmed?: true;
+  decisionDue?: number;
+  /** When the INVITE's Expires runs out (epoch ms): its forks are CANCELled unless a final response went upstream. */
+  expiresDue?: number;
+  /**
+   * The record's durable deadline as armed in the timer service (deadlines.ts): when it is due and
+   * which of the record's deadline jobs it is. It may be earlier than the record's earliest durable
+   * timer (a deadline is moved later only by its own fire), never later.
+   */
+  deadline?: { due: number; seq: number };
+  /** The last deadline seq used: a new deadline job takes the next. */
+  deadlineSeq?: number;
+  /** Nothing left but absorbing retransmissions (deadlines.ts `isSettled`): counted as finished. */
+  settled?: true;
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;
   cancelOrigin: InboundMeta | null;
@@ -92,16 +103,24 @@ export function isFinished(record: CallRecord): boolean {
   );
 }
 
-/** What a call record's TTL keeps beyond its longest wait, for a timer fired late by a worker that took over. */
+/** What a call record's TTL keeps beyond its last timer, for a deadline fired late by a worker that took over. */
 const RECORD_TTL_MARGIN_MS = 60_000;
 
 /**
  * The TTL of a call record, renewed by every commit: longer than the longest a record waits
  * between two of its events — Timer C (§16.6 step 11), Timer D, the 64·T1 of Timers B, F, H and J
  * and of a decision — plus 64·T1 for the transaction that follows and a margin. Derived from the
- * timer settings, so that a long `SIPEDGE_TIMER_C_MS` cannot outlive its record.
+ * timer settings, so that a long `SIPEDGE_TIMER_C_MS` cannot outlive its record. A record's own
+ * timers may ask for more (`latest`, an INVITE's long Expires), and a settled one for less: until
+ * its last absorbing timer.
  */
-export function recordTtlMs(timers: TimerSettings): number {
+export function recordTtlMs(timers: TimerSettings, now: number, latest: number | null, settled: boolean): number {
   const transaction = 64 * timers.t1;
-  return Math.max(timers.timerC, timers.timerD, timers.t4, transaction) + transaction + RECORD_TTL_MARGIN_MS;
+  const untilLatest = latest === null ? 0 : Math.max(0, latest - now);
+  if (settled) return untilLatest + SETTLED_TTL_MARGIN_MS;
+  const longestWait = Math.max(timers.timerC, timers.timerD, timers.t4, transaction) + transaction;
+  return Math.max(longestWait, untilLatest) + RECORD_TTL_MARGIN_MS;
 }
+
+/** A settled record is kept this long after its last absorbing timer (its end is its TTL). */
+const SETTLED_TTL_MARGIN_MS = 1000;

@@ -8,6 +8,8 @@ import {
   decodeInbound,
   encodeOutbound,
   endpointAttributes,
+  type OverloadSettings,
+  shouldShed,
   sipAttributes,
   traceContextOf,
   transportAttributes,
@@ -57,6 +59,7 @@ import {
   type EngineSettings,
   applyToCall,
   createCall,
+  fireDueTimers,
   familyOf,
   recordRouteFor,
   requestForHop,
@@ -64,7 +67,8 @@ import {
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
-import { type CallRecord, type Hop, isFinished, recordTtlMs } from './record.js';
+import { CallStore, type Committed, idOfRecordKey } from './call-store.js';
+import type { CallRecord, Hop } from './record.js';
 import { type TuDeps, arrivalOf, decide, hopOfFlow, prepare } from './tu.js';
 
 export interface WorkerDeps {
@@ -77,6 +81,12 @@ export interface WorkerDeps {
   logger: Logger;
   /** The fleet's bans as this worker sees them (kept in sync while the worker runs). */
   bans?: { start(): Promise<void>; stop(): Promise<void> };
+  /**
+   * Fault injection for tests: runs right after each commit, before its effects. A test makes it
+   * never resolve to stand for a process that dies there (the record and its deadline are
+   * committed, nothing was sent).
+   */
+  afterCommit?: (committed: Committed) => Promise<void>;
 }
 
 export interface WorkerSettings extends EngineSettings {
@@ -94,9 +104,13 @@ export interface WorkerSettings extends EngineSettings {
   blacklist?: BlacklistSettings;
   /** OPTIONS probing of dispatcher hops (when there are dispatcher sets); false turns it off. */
   probe?: ProbeSettings | false;
+  /**
+   * Overload control: a new initial request that waited longer than `maxDelayMs` between its edge
+   * reading it and this worker taking it is shed with 503 (@sipedge/handoff overload.ts). Default off.
+   */
+  overload?: OverloadSettings;
 }
 
-const MAX_ATTEMPTS = 20;
 /** How old the live-edge list may be before an edge missing from it is looked up again (ms). */
 const LIVE_EDGES_RECHECK_MS = 250;
 
@@ -105,9 +119,6 @@ interface EventSpan {
   name: 'sip.request' | 'sip.response' | 'sip.timer';
   attributes: Attributes;
 }
-
-/** The key of a call record; everything of the call lives under the hash tag of its context id. */
-export const recordKey = (id: string) => `sipedge:call:{${id}}`;
 
 /** A context id from a server transaction key: token characters only, so it can sit in a branch. */
 export function contextIdOf(key: string): string {
@@ -135,12 +146,17 @@ export class Worker {
   private readonly tu: TuDeps;
   /** The worker's metrics; `metrics.registry` is what its ops server serves on `/metrics`. */
   readonly metrics = new WorkerMetrics();
+  private readonly calls: CallStore;
+  /** The local retransmission timer (deadlines.ts) of each record this worker committed one for. */
+  private readonly retransmissions = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private stopping = false;
 
   constructor(
     private readonly settings: WorkerSettings,
     private readonly deps: WorkerDeps,
   ) {
     this.blacklist = new SharedBlacklist(deps.records, deps.logger, settings.blacklist);
+    this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
     const sets = Object.values(deps.tu.dispatchers ?? {});
     if (sets.length > 0 && settings.probe !== false) {
       const prober = new DispatcherProber(
@@ -176,6 +192,9 @@ export class Worker {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const { timer } of this.retransmissions.values()) clearTimeout(timer);
+    this.retransmissions.clear();
     clearInterval(this.liveEdgesTimer);
     this.prober?.stop();
     await this.subscription?.unsubscribe();
@@ -189,6 +208,7 @@ export class Worker {
       const meta = decodeInbound(bus.headers);
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
+      if (this.shed(message, meta)) return { data: new Uint8Array(0) };
       // The edge's `sip.receive` span is the parent of what this message starts.
       await withContext(traceContextOf(bus.headers), () =>
         message.isResponse ? this.response(message) : this.request(message, meta),
@@ -201,6 +221,28 @@ export class Worker {
       }
     }
     return { data: new Uint8Array(0) };
+  }
+
+  /**
+   * Overload control (@sipedge/handoff overload.ts): a new initial request that waited too long to
+   * be taken is answered 503 with Retry-After at once, before it costs a record, a lookup or a
+   * deadline. A retransmission (the edge marks those it handed off before), a request in a dialog,
+   * an ACK or CANCEL, and every response belong to calls already taken, and are never shed.
+   */
+  private shed(message: SipMessage, meta: InboundMeta): boolean {
+    const overload = this.settings.overload;
+    if (overload === undefined || !message.isRequest || meta.retransmission === true) return false;
+    if (message.method === 'ACK' || message.method === 'CANCEL' || message.to.tag !== undefined) return false;
+    if (!shouldShed(Date.now() - meta.receivedAt, overload)) return false;
+    this.metrics.shed();
+    const response = buildResponse(message, 503, {
+      headers: [['Retry-After', String(overload.retryAfterSeconds)]],
+      toTag: statelessToTag(message),
+    });
+    this.sendLocalResponse(response, message, meta).catch((error: unknown) => {
+      this.deps.logger.warn({ err: (error as Error).message }, 'overload 503 not sent');
+    });
+    return true;
   }
 
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {
@@ -257,7 +299,7 @@ export class Worker {
         const decision = await this.orderHops(await prepared.route(), Date.now());
         // Its effects (the forks) run in this server transaction's span, as when created with it.
         await this.update(id, (record) =>
-          record?.deciding === true
+          record?.decisionDue !== undefined
             ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
             : null,
         );
@@ -327,23 +369,48 @@ export class Worker {
     await this.send(forwarded.message.toBuffer(), { transport, ...forwarded.destination }, 'response', null);
   }
 
-  private async fire(fire: TimerFire): Promise<void> {
-    const id = /\{([^}]+)\}/.exec(fire.key)?.[1];
+  /** A record's durable deadline fired (on whichever worker): its due timers fire, and the next is armed. */
+  private async fire({ key, seq }: TimerFire): Promise<void> {
+    const id = idOfRecordKey(key);
     if (id === undefined) return;
-    this.metrics.timerFired(fire.dueAt, Date.now());
     await this.update(
       id,
-      (record) =>
-        record === null
-          ? null
-          : applyToCall(
-              record,
-              { type: 'timer', timer: fire.timer, generation: fire.generation },
-              Date.now(),
-              this.settings,
-            ),
-      { name: 'sip.timer', attributes: { 'sip.timer': fire.timer, 'sip.timer_generation': fire.generation } },
+      (record) => {
+        // A deadline the record has replaced (moved on, or ended) is stale.
+        if (record?.deadline?.seq !== seq) return null;
+        this.metrics.timerFired('deadline', record.deadline.due, Date.now());
+        return fireDueTimers(record, Date.now(), this.settings) ?? { record: structuredClone(record), effects: [] };
+      },
+      { name: 'sip.timer', attributes: { 'sip.deadline_seq': seq } },
+      seq,
     );
+  }
+
+  /** A record's retransmission timer, local to this worker (deadlines.ts). */
+  private retransmitLater(id: string, at: number | null): void {
+    const current = this.retransmissions.get(id);
+    if (current !== undefined && current.at === at) return;
+    if (current !== undefined) clearTimeout(current.timer);
+    if (at === null || this.stopping) {
+      this.retransmissions.delete(id);
+      return;
+    }
+    const timer = setTimeout(
+      () => {
+        this.retransmissions.delete(id);
+        this.metrics.timerFired('retransmission', at, Date.now());
+        this.update(id, (record) => (record === null ? null : fireDueTimers(record, Date.now(), this.settings)), {
+          name: 'sip.timer',
+          attributes: { 'sip.retransmission': true },
+        }).catch((error: unknown) => {
+          // The durable timer of the same transaction ends it (B, F, H).
+          this.deps.logger.warn({ err: (error as Error).message, call: id }, 'retransmission failed');
+        });
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.retransmissions.set(id, { at, timer });
   }
 
   /** §16.11 for every request: decide, then forward to the first target (or answer) without state. */
@@ -450,8 +517,7 @@ export class Worker {
   }
 
   private async hasRecord(id: string): Promise<boolean> {
-    const [stored] = await this.deps.records.load([recordKey(id)]);
-    return stored !== null && stored !== undefined;
+    return (await this.calls.load(id)) !== null;
   }
 
   /**
@@ -477,46 +543,33 @@ export class Worker {
   }
 
   /**
-   * Load → apply → compare-and-set commit, retried on a conflict; effects only after the commit.
-   * `apply` returns null when the record does not take this event. Returns whether it was taken.
-   * The effects of an event on an existing record run in `span`, a child of the record's trace
-   * linked to the message's own (so a timer fired by another worker joins the call's trace).
+   * Load → apply → compare-and-set commit with the record's deadline armed (call-store.ts); effects
+   * only after the commit. `apply` returns null when the record does not take this event. Returns
+   * whether it was taken. The effects of an event on an existing record run in `span`, a child of
+   * the record's trace linked to the message's own (so a timer fired by another worker joins the
+   * call's trace). `firing`: the deadline job firing now (see CallStore.update).
    */
   private async update(
     id: string,
     apply: (record: CallRecord | null) => EngineResult | null,
     span?: EventSpan,
+    firing?: number,
   ): Promise<boolean> {
-    const key = recordKey(id);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const [stored] = await this.metrics.redis('load', () => this.deps.records.load([key]));
-      const record = stored === null || stored === undefined ? null : (JSON.parse(stored.value) as CallRecord);
-      const result = apply(record);
-      if (result === null) return false;
-      const finished = isFinished(result.record);
-      const committed = await this.metrics.redis('commit', () =>
-        this.deps.records.commit([
-          {
-            key,
-            expectedVersion: stored?.version ?? 0,
-            value: finished ? null : JSON.stringify(result.record),
-            ttlMs: recordTtlMs(this.settings.timers),
-          },
-        ]),
-      );
-      if (!committed.ok) continue;
-      if (record === null) this.metrics.transactionOpened();
-      if (finished) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
-      const perform = () => this.perform(key, result.record, result.effects);
-      const trace = record?.trace;
-      if (span === undefined || trace === undefined) await perform();
-      else {
-        const options = { parent: traceparentContext(trace), links: [activeContext()], attributes: span.attributes };
-        await inSpan(span.name, options, perform);
-      }
-      return true;
+    const committed = await this.calls.update(id, apply, firing);
+    if (committed === null) return false;
+    const { before, result } = committed;
+    if (before === null) this.metrics.transactionOpened();
+    if (committed.endedNow) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
+    await this.deps.afterCommit?.(committed);
+    this.retransmitLater(id, committed.retransmitAt);
+    const perform = () => this.perform(committed);
+    const trace = before?.trace;
+    if (span === undefined || trace === undefined) await perform();
+    else {
+      const options = { parent: traceparentContext(trace), links: [activeContext()], attributes: span.attributes };
+      await inSpan(span.name, options, perform);
     }
-    throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+    return true;
   }
 
   /**
@@ -528,19 +581,19 @@ export class Worker {
    * the others still run; a fork's request that could not be handed to an edge is that fork's
    * transport error (§16.7 step 1, §16.9), an event of its own.
    */
-  private async perform(key: string, record: CallRecord, effects: Effect[]): Promise<void> {
+  private async perform({ key, result, disarm }: Committed): Promise<void> {
+    const { record, effects } = result;
     const upstream = (e: Effect) => e.type === 'send' && e.kind === 'response';
-    for (const effect of effects.filter(upstream)) await this.performOne(key, record, effect);
-    await Promise.all(effects.filter((e) => !upstream(e)).map((effect) => this.performOne(key, record, effect)));
+    for (const effect of effects.filter(upstream)) await this.performOne(record, effect);
+    await Promise.all([
+      ...effects.filter((e) => !upstream(e)).map((effect) => this.performOne(record, effect)),
+      ...(disarm === undefined ? [] : [this.calls.disarm(key, disarm)]),
+    ]);
   }
 
-  private async performOne(key: string, record: CallRecord, effect: Effect): Promise<void> {
+  private async performOne(record: CallRecord, effect: Effect): Promise<void> {
     try {
-      if (effect.type === 'schedule') {
-        await this.deps.timers.schedule(key, effect.timer, effect.delayMs, effect.generation);
-      } else if (effect.type === 'cancel-timer') {
-        await this.deps.timers.cancel(key, effect.timer, effect.generation);
-      } else if (effect.type === 'hop-health') {
+      if (effect.type === 'hop-health') {
         if (effect.ok) await this.blacklist.answered(effect.hop, Date.now());
         else await this.blacklist.failed(effect.hop, Date.now());
       } else {
@@ -562,15 +615,7 @@ export class Worker {
 
   private effectFailed(record: CallRecord, effect: Effect, error: unknown): void {
     this.metrics.effectFailed(effect.type);
-    this.deps.logger.warn(
-      {
-        err: (error as Error).message,
-        call: record.id,
-        effect: effect.type,
-        ...('timer' in effect ? { timer: effect.timer } : {}),
-      },
-      'effect failed',
-    );
+    this.deps.logger.warn({ err: (error as Error).message, call: record.id, effect: effect.type }, 'effect failed');
   }
 
   /** A fork's request that no edge took: its transport error (§16.9), applied as an event. */

@@ -6,7 +6,7 @@
 import type { InboundMeta } from '@sipedge/handoff';
 import { parseMessage } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
-import { applyToCall, createCall } from '../src/index.js';
+import { applyToCall, createCall, fireDueTimers } from '../src/index.js';
 import { SETTINGS, sip } from './harness.js';
 
 const ORIGIN: InboundMeta = {
@@ -36,13 +36,12 @@ const sentStatuses = (effects: ReturnType<typeof createCall>['effects']) =>
 describe('a record waiting for its decision', () => {
   it('sends 100 at once and arms the decision timer, which answers 500 if no decision comes', () => {
     const created = createCall('c1', invite, ORIGIN, null, 0, SETTINGS);
-    expect(created.record.deciding).toBe(true);
+    expect(created.record.decisionDue).toBe(64 * SETTINGS.timers.t1);
     expect(sentStatuses(created.effects)).toEqual([100]);
-    const timer = created.effects.find((e) => e.type === 'schedule' && e.timer === 'd.D');
-    expect(timer).toMatchObject({ delayMs: 64 * SETTINGS.timers.t1 });
-    const fired = applyToCall(created.record, { type: 'timer', timer: 'd.D', generation: 1 }, 32_000, SETTINGS);
+    expect(fireDueTimers(created.record, 31_999, SETTINGS)).toBeNull();
+    const fired = fireDueTimers(created.record, 32_000, SETTINGS)!;
     expect(sentStatuses(fired.effects)).toEqual([500]);
-    expect(fired.record.deciding).toBeUndefined();
+    expect(fired.record.decisionDue).toBeUndefined();
   });
 
   it('a CANCEL while deciding is answered 487; the decision after it starts no fork', () => {

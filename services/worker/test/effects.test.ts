@@ -7,22 +7,9 @@
  */
 import { buildResponse } from '@sipedge/sip';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, sip } from './harness.js';
+import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
 
-const CALLER = { address: '192.0.2.1', port: 5060 };
-const CALLEE = { address: '192.0.2.30', port: 5080 };
-
-const invite = (callId: string) =>
-  sip([
-    `INVITE sip:carol@${CALLEE.address}:${CALLEE.port} SIP/2.0`,
-    `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bK${callId}`,
-    'Max-Forwards: 70',
-    'To: <sip:carol@example.net>',
-    'From: <sip:alice@example.com>;tag=a1',
-    `Call-ID: ${callId}`,
-    'CSeq: 1 INVITE',
-    `Contact: <sip:alice@${CALLER.address}:${CALLER.port}>`,
-  ]);
+const invite = (callId: string) => sip(inviteLines(callId));
 
 async function failures(h: Harness, effect: string): Promise<number> {
   const text = await h.workers[0]!.metrics.registry.metrics();

@@ -1,13 +1,13 @@
 import { isIP } from 'node:net';
 import { MemoryBusHub, type Bus, type BusMessage } from '@sipedge/bus';
-import { H, SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
+import { H, type InboundMeta, SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
 import type { NextHop, ProxyConfig } from '@sipedge/proxy';
 import { type SipMessage, buildResponse, parseMessage } from '@sipedge/sip';
 import { createMemoryStores, type Stores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService } from '@sipedge/timers';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
-import { type Hop, Worker, type WorkerSettings } from '../src/index.js';
+import { type Committed, type Hop, Worker, type WorkerSettings } from '../src/index.js';
 import type { TuDeps } from '../src/tu.js';
 
 export const logger = createLogger({ name: 'worker-test', level: process.env.LOG_LEVEL ?? 'silent' });
@@ -69,6 +69,8 @@ export class Harness {
    * fails to publish, once.
    */
   failNextPublish: ((firstLine: string) => boolean) | undefined;
+  /** Runs in worker `index` right after each commit (Worker `afterCommit`): a crash point. */
+  afterCommit: ((index: number, committed: Committed) => Promise<void>) | undefined;
 
   /**
    * `timerLatencyMs` delays every schedule and cancel, as the Redis round trips of BullMQ do, so
@@ -103,6 +105,7 @@ export class Harness {
     await h.edge.subscribe(SUBJECTS.edgeOutbound('e1'), record);
     await h.edge.subscribe(SUBJECTS.anyEdgeOutbound, record, { queue: 'edges' });
     for (let i = 0; i < workers; i++) {
+      const index = i;
       const worker = new Worker(
         { ...SETTINGS, ...settings },
         {
@@ -120,6 +123,7 @@ export class Harness {
             ...tu,
           },
           logger,
+          afterCommit: async (committed) => h.afterCommit?.(index, committed),
         },
       );
       await worker.start();
@@ -155,13 +159,14 @@ export class Harness {
     wire: string,
     source = { address: '192.0.2.1', port: 5060 },
     transport: 'udp' | 'tcp' = 'udp',
+    edge: Pick<InboundMeta, 'receivedAt' | 'retransmission'> = { receivedAt: Date.now() },
   ): Promise<void> {
     const headers = encodeInbound({
       transport,
       source,
       local: { address: '127.0.0.1', port: 5060 },
       edgeId: 'e1',
-      receivedAt: Date.now(),
+      ...edge,
       ...(transport === 'tcp' ? { flowId: 'f-e1-1' } : {}),
     });
     const data = Buffer.from(wire, 'latin1');
@@ -189,18 +194,22 @@ export class Harness {
   }
 }
 
-/** A timer service whose schedule and cancel take `ms` longer. */
+/** A timer service whose add, move and disarm take `ms` longer. */
 function delayed(timers: TimerService, ms: number): TimerService {
   if (ms === 0) return timers;
   const pause = () => new Promise((resolve) => setTimeout(resolve, ms));
   return {
-    schedule: async (...args) => {
+    add: async (...args) => {
       await pause();
-      return timers.schedule(...args);
+      return timers.add(...args);
     },
-    cancel: async (...args) => {
+    move: async (...args) => {
       await pause();
-      return timers.cancel(...args);
+      return timers.move(...args);
+    },
+    disarm: async (...args) => {
+      await pause();
+      return timers.disarm(...args);
     },
     startWorker: (handler) => timers.startWorker(handler),
     close: () => timers.close(),
@@ -210,3 +219,19 @@ function delayed(timers: TimerService, ms: number): TimerService {
 export function sip(lines: string[], body = ''): string {
   return `${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
+
+/** A caller and a callee at literal addresses: a call between them needs no location lookup. */
+export const CALLER = { address: '192.0.2.1', port: 5060 };
+export const CALLEE = { address: '192.0.2.30', port: 5080 };
+
+/** The lines of CALLER's INVITE to CALLEE (a UDP Via whose branch ends with `callId`). */
+export const inviteLines = (callId: string): string[] => [
+  `INVITE sip:carol@${CALLEE.address}:${CALLEE.port} SIP/2.0`,
+  `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bK${callId}`,
+  'Max-Forwards: 70',
+  'To: <sip:carol@example.net>',
+  'From: <sip:alice@example.com>;tag=a1',
+  `Call-ID: ${callId}`,
+  'CSeq: 1 INVITE',
+  `Contact: <sip:alice@${CALLER.address}:${CALLER.port}>`,
+];

@@ -48,7 +48,7 @@ describe('worker /metrics', () => {
     await h.receive(REGISTER, UAS);
     await h.waitFor((s) => s.message.status === 200);
 
-    // Timer J (64·T1) ends the call record: then the duration is recorded.
+    // The 200 settles the call record (only Timer J's absorbing is left): then the duration is recorded.
     let text = '';
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline) {
@@ -61,10 +61,10 @@ describe('worker /metrics', () => {
     }
     expect(sample(text, 'sipedge_worker_transaction_duration_seconds_count')).toBe(1);
     expect(sample(text, 'sipedge_worker_active_transactions')).toBe(0);
-    expect(sample(text, 'sipedge_worker_timer_lateness_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('# TYPE sipedge_worker_timer_lateness_seconds histogram');
     expect(sample(text, 'sipedge_worker_handoff_latency_seconds_count')).toBe(1);
     expect(sample(text, 'sipedge_worker_redis_duration_seconds_count{operation="load"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'sipedge_worker_redis_duration_seconds_count{operation="commit"}')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'sipedge_worker_redis_duration_seconds_count{operation="commit"}')).toBeGreaterThanOrEqual(1);
     expect(text).toContain('# TYPE sipedge_worker_transaction_duration_seconds histogram');
 
     const health = await fetch(`${base}/healthz`);

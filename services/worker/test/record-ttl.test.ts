@@ -14,12 +14,16 @@ describe('the TTL of a call record', () => {
   let h: Harness;
   afterEach(() => h?.stop());
 
-  it('is longer than Timer C, Timer D and 64·T1 plus a transaction after them', () => {
-    expect(recordTtlMs(DEFAULT_TIMERS)).toBe(181_000 + 32_000 + 60_000);
+  it('is longer than Timer C, Timer D and 64·T1 plus a transaction after them, and than its own timers', () => {
+    expect(recordTtlMs(DEFAULT_TIMERS, 0, null, false)).toBe(181_000 + 32_000 + 60_000);
     const longC = { ...DEFAULT_TIMERS, timerC: 900_000 };
-    expect(recordTtlMs(longC)).toBeGreaterThan(900_000 + 64 * longC.t1);
-    const slowT1 = { ...DEFAULT_TIMERS, t1: 5000, timerC: 1000 };
-    expect(recordTtlMs(slowT1)).toBeGreaterThan(2 * 64 * 5000);
+    expect(recordTtlMs(longC, 0, null, false)).toBeGreaterThan(900_000 + 64 * longC.t1);
+    const slowT1 = { ...DEFAULT_TIMERS, t1: 5000, timerC: 181_000 };
+    expect(recordTtlMs(slowT1, 0, null, false)).toBeGreaterThan(2 * 64 * 5000);
+    // An INVITE with a long Expires keeps its record until then.
+    expect(recordTtlMs(DEFAULT_TIMERS, 1000, 1000 + 3_600_000, false)).toBeGreaterThan(3_600_000);
+    // A settled record lives until its last absorbing timer, and a moment.
+    expect(recordTtlMs(DEFAULT_TIMERS, 1000, 33_000, true)).toBe(33_000);
   });
 
   it('is what the worker commits with: SIPEDGE_TIMER_C_MS of 15 minutes keeps the record 15 minutes and more', async () => {

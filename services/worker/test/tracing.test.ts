@@ -8,7 +8,8 @@ import { captureSpans, inSpan } from '@sipedge/telemetry';
 import { serverKey } from '@sipedge/transaction';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../src/record.js';
-import { contextIdOf, recordKey } from '../src/worker.js';
+import { recordKey } from '../src/call-store.js';
+import { contextIdOf } from '../src/worker.js';
 import { Harness, sip } from './harness.js';
 
 const UAS = { address: '192.0.2.20', port: 5070 };

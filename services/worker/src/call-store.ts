@@ -1,0 +1,144 @@
+import type { RecordStore } from '@sipedge/store';
+import type { Logger } from '@sipedge/telemetry';
+import type { TimerService } from '@sipedge/timers';
+import type { TimerSettings } from '@sipedge/transaction';
+import { earliest, isSettled, latestDue } from './deadlines.js';
+import type { EngineResult } from './engine.js';
+import type { WorkerMetrics } from './metrics.js';
+import { type CallRecord, isFinished, recordTtlMs } from './record.js';
+
+/** Commits that meet a conflict are retried with a fresh load this many times at most. */
+const MAX_ATTEMPTS = 20;
+
+/** The key of a call record; everything of the call lives under the hash tag of its context id. */
+export const recordKey = (id: string) => `sipedge:call:{${id}}`;
+
+/** The context id in a record key (its hash tag). */
+export const idOfRecordKey = (key: string): string | undefined => /\{([^}]+)\}/.exec(key)?.[1];
+
+/** An event applied and committed. */
+export interface Committed {
+  key: string;
+  /** The record as loaded (null: the event created it). */
+  before: CallRecord | null;
+  result: EngineResult;
+  /** The record is gone: every transaction ended. */
+  finished: boolean;
+  /** The record has just become settled (deadlines.ts) or gone: the call's work is done. */
+  endedNow: boolean;
+  /** After the commit: the deadline job the record no longer needs (the caller disarms it). */
+  disarm?: number;
+  /** The next retransmission (a local timer of this worker), or null. */
+  retransmitAt: number | null;
+}
+
+/**
+ * The call records and their durable deadlines: load → apply → arm → compare-and-set commit,
+ * retried with a fresh load on a conflict. The record's one deadline job (@sipedge/timers) is due
+ * at the earliest of its durable timers (deadlines.ts). It is armed or moved earlier *before* the
+ * commit that needs it, so that no process dies with a committed timer that nothing will fire;
+ * it is removed after the commit that leaves nothing durable; it is never moved later: a deadline
+ * that comes too early fires, finds nothing due, and arms the next (`firing`).
+ */
+export class CallStore {
+  constructor(
+    private readonly records: RecordStore,
+    private readonly timers: TimerService,
+    private readonly settings: { timers: TimerSettings },
+    private readonly metrics: WorkerMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async load(id: string): Promise<CallRecord | null> {
+    const [stored] = await this.metrics.redis('load', () => this.records.load([recordKey(id)]));
+    return stored == null ? null : (JSON.parse(stored.value) as CallRecord);
+  }
+
+  /**
+   * Applies `apply` to the record and commits it. `apply` returns null when the record does not
+   * take this event: nothing is committed and the result is null. `firing`: the seq of the deadline
+   * job that is firing now (it cannot be moved, and is gone once its handler returns).
+   */
+  async update(
+    id: string,
+    apply: (record: CallRecord | null) => EngineResult | null,
+    firing?: number,
+  ): Promise<Committed | null> {
+    const key = recordKey(id);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const [stored] = await this.metrics.redis('load', () => this.records.load([key]));
+      const before = stored == null ? null : (JSON.parse(stored.value) as CallRecord);
+      const result = apply(before);
+      if (result === null) return null;
+      const record = result.record;
+      const now = Date.now();
+      const finished = isFinished(record);
+      const settled = finished || isSettled(record);
+      const disarm = await this.armFor(key, before, record, finished ? null : earliest(record, 'durable'), firing);
+      if (settled) record.settled = true;
+      else delete record.settled;
+      const ttlMs = recordTtlMs(this.settings.timers, now, latestDue(record), settled);
+      const committed = await this.metrics.redis('commit', () =>
+        this.records.commit([
+          { key, expectedVersion: stored?.version ?? 0, value: finished ? null : JSON.stringify(record), ttlMs },
+        ]),
+      );
+      if (!committed.ok) continue;
+      return {
+        key,
+        before,
+        result,
+        finished,
+        endedNow: settled && before?.settled !== true,
+        ...(disarm === undefined ? {} : { disarm }),
+        retransmitAt: finished ? null : earliest(record, 'retransmit'),
+      };
+    }
+    throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+  }
+
+  /**
+   * Makes the timer service's deadline of `record` (about to be committed) cover `want`, its
+   * earliest durable timer, and records it in `record.deadline`. Returns the seq to disarm after
+   * the commit, if the old deadline is no longer needed.
+   */
+  private async armFor(
+    key: string,
+    before: CallRecord | null,
+    record: CallRecord,
+    want: number | null,
+    firing: number | undefined,
+  ): Promise<number | undefined> {
+    const current = before?.deadline;
+    const usable = current !== undefined && current.seq !== firing ? current : undefined;
+    if (want === null) {
+      delete record.deadline;
+      return usable?.seq;
+    }
+    if (usable !== undefined && usable.due <= want) {
+      record.deadline = usable;
+      return undefined;
+    }
+    if (usable !== undefined && (await this.timers.move(key, usable.seq, want))) {
+      record.deadline = { due: want, seq: usable.seq };
+      return undefined;
+    }
+    const seq = Math.max(before?.deadlineSeq ?? 0, current?.seq ?? 0) + 1;
+    await this.timers.add(key, seq, want);
+    record.deadline = { due: want, seq };
+    record.deadlineSeq = seq;
+    // A deadline that could not be moved is firing (or has fired): it ends by itself.
+    return undefined;
+  }
+
+  /** Removes a deadline job the record no longer needs (after its commit); a failure is only logged. */
+  async disarm(key: string, seq: number): Promise<void> {
+    try {
+      await this.timers.disarm(key, seq);
+    } catch (error) {
+      this.metrics.effectFailed('disarm');
+      // Harmless: the deadline fires, finds the record without it, and does nothing.
+      this.logger.warn({ err: (error as Error).message, key, seq }, 'deadline not disarmed');
+    }
+  }
+}

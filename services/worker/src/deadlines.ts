@@ -1,0 +1,97 @@
+import type { TransactionState } from '@sipedge/transaction';
+import type { CallRecord, TxId } from './record.js';
+
+/**
+ * The timers of a call record, read from the record itself: each transaction's armed RFC 3261
+ * timers (with their due times) and the record's own (a decision under way, an INVITE's Expires).
+ * Nothing else holds a call's timers: what must survive the process is the record's one durable
+ * deadline (`timers` of @sipedge/timers), what need not runs on a local timer.
+ *
+ * - durable: B, C, F, H, the decision and the Expires: their fire changes what the caller hears
+ *   (408, 500, a CANCEL). The record's deadline is the earliest of them.
+ * - retransmit: A, E, G resend a message on an unreliable transport. They run on a local timer of
+ *   the worker that committed them: if that worker dies, the retransmissions stop and the durable
+ *   timer of the same transaction (B, F, H) ends it.
+ * - absorb: D, I, J, K, L, M only keep a finished transaction around to absorb retransmissions and
+ *   then delete it: they are the record's TTL, and a record loaded after one is due fires it first.
+ */
+export type TimerKind = 'durable' | 'retransmit' | 'absorb';
+
+export interface RecordTimer {
+  /** `<tx>.<timer>` for a transaction's (`s.B`, `f0.A`, `x1.F`), or `decision` / `expires`. */
+  name: string;
+  generation: number;
+  due: number;
+  kind: TimerKind;
+}
+
+/** The record's own timers (not a transaction's): a decision under way, an INVITE's Expires. */
+export const DECISION_TIMER = 'decision';
+export const EXPIRES_TIMER = 'expires';
+
+const RETRANSMIT = new Set(['A', 'E', 'G']);
+const ABSORB = new Set(['D', 'I', 'J', 'K', 'L', 'M']);
+
+/** Every timer armed in a record. */
+export function recordTimers(record: CallRecord): RecordTimer[] {
+  const timers: RecordTimer[] = [];
+  const add = (id: TxId, tx: TransactionState | null) => {
+    for (const [timer, armed] of Object.entries(tx?.timers ?? {})) {
+      if (armed === undefined) continue;
+      const kind: TimerKind = RETRANSMIT.has(timer) ? 'retransmit' : ABSORB.has(timer) ? 'absorb' : 'durable';
+      timers.push({ name: `${id}.${timer}`, generation: armed.gen, due: armed.due, kind });
+    }
+  };
+  add('s', record.server);
+  add('k', record.cancelServer);
+  record.forks.forEach((fork, i) => {
+    add(`f${i}`, fork.tx);
+    add(`x${i}`, fork.cancel);
+  });
+  if (record.decisionDue !== undefined) {
+    timers.push({ name: DECISION_TIMER, generation: 1, due: record.decisionDue, kind: 'durable' });
+  }
+  if (record.expiresDue !== undefined) {
+    timers.push({ name: EXPIRES_TIMER, generation: 1, due: record.expiresDue, kind: 'durable' });
+  }
+  return timers;
+}
+
+/**
+ * The timers due at `now`, earliest first, retransmissions last: a retransmission that is overdue
+ * together with a timer that ends its transaction (a worker took over a dead one's deadline) is
+ * not sent after all.
+ */
+export function dueTimers(record: CallRecord, now: number): RecordTimer[] {
+  const last = (t: RecordTimer) => (t.kind === 'retransmit' ? 1 : 0);
+  return recordTimers(record)
+    .filter((t) => t.due <= now)
+    .sort((a, b) => last(a) - last(b) || a.due - b.due);
+}
+
+/** The earliest due time of the record's timers of `kind`, or null when none is armed. */
+export function earliest(record: CallRecord, kind: TimerKind): number | null {
+  let min: number | null = null;
+  for (const t of recordTimers(record)) if (t.kind === kind && (min === null || t.due < min)) min = t.due;
+  return min;
+}
+
+/** The latest due time of any timer of the record, or null when none is armed. */
+export function latestDue(record: CallRecord): number | null {
+  let max: number | null = null;
+  for (const t of recordTimers(record)) if (max === null || t.due > max) max = t.due;
+  return max;
+}
+
+/**
+ * Whether the record has nothing left to do but absorb retransmissions: no durable or
+ * retransmission timer, and no transaction still waiting for its final response (an INVITE
+ * client without Timer C waits in Proceeding with no timer at all).
+ */
+export function isSettled(record: CallRecord): boolean {
+  const live = (tx: TransactionState | null) =>
+    tx !== null && (tx.state === 'calling' || tx.state === 'trying' || tx.state === 'proceeding');
+  if (live(record.server) || live(record.cancelServer)) return false;
+  if (record.forks.some((f) => live(f.tx) || live(f.cancel))) return false;
+  return recordTimers(record).every((t) => t.kind === 'absorb');
+}
