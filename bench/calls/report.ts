@@ -121,7 +121,7 @@ function judge(ratio: number, bound: RatioBound, at: number): boolean | undefine
   return ratio < at ? false : undefined;
 }
 
-/** Issue 9's targets: standalone ≥ 1.0× Kamailio, distributed ≥ 0.5×, timer lateness p99 ≤ 20 ms, ≤ 12 Redis commands per call. */
+/** Issue 16's targets: standalone ≥ 1.0× Kamailio, distributed ≥ 0.5×, timer lateness p99 ≤ 20 ms, ≤ 80 Redis commands per call (timer work included). */
 export function checkTargets(summaries: readonly Summary[]): TargetCheck[] {
   const of = (name: SystemName) => summaries.find((s) => s.system === name);
   const ratio = (name: SystemName, at: number): TargetCheck => {
@@ -153,9 +153,9 @@ export function checkTargets(summaries: readonly Summary[]): TargetCheck[] {
       met: worstLate?.p99 === undefined || Number.isNaN(worstLate.p99) ? undefined : worstLate.p99 <= 20,
     },
     {
-      target: '≤ 12 Redis commands per call (distributed, at the clean rate)',
+      target: '≤ 80 Redis commands per call, timers included (distributed, at the clean rate)',
       measured: mostCommands === undefined ? 'not measured' : `${fmt(mostCommands.n, 1)} (${mostCommands.s.label})`,
-      met: mostCommands?.n === undefined ? undefined : mostCommands.n <= 12,
+      met: mostCommands?.n === undefined ? undefined : mostCommands.n <= 80,
     },
   ];
 }

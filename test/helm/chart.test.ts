@@ -257,6 +257,7 @@ describe('helm lint', () => {
       'hpa-servicemonitor-tls.yaml',
       'in-cluster-redis-nats.yaml',
       'nodeport.yaml',
+      'redis-cluster-sentinel.yaml',
     ]);
   });
 
@@ -426,7 +427,11 @@ describe('helm template with the defaults (defaults.yaml: only Redis, NATS and t
 
   it('passes the checks sipedge makes at start, for an edge and a worker pod', () => {
     const edge = plan(m, find(m, 'Deployment', `${FULLNAME}-edge`), 'edge', EDGE_POD);
-    expect(edge.connections).toEqual({ redisUrl: 'redis://redis-master.redis:6379', natsUrl: 'nats://nats.nats:4222' });
+    expect(edge.connections).toEqual({
+      redis: { url: 'redis://redis-master.redis:6379' },
+      natsUrl: 'nats://nats.nats:4222',
+      timerShards: 1,
+    });
     expect(edge.edge?.edgeId).toBe(EDGE_POD);
     expect(edge.edge?.udp).toEqual([{ address: '0.0.0.0', port: 5060 }]);
     expect(edge.edge?.tcp).toEqual([{ address: '0.0.0.0', port: 5060 }]);
@@ -687,8 +692,9 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
       key: 'SIPEDGE_ADMIN_TOKEN',
     });
     expect(worker.connections).toEqual({
-      redisUrl: 'rediss://:password@redis.example.net:6380',
+      redis: { url: 'rediss://:password@redis.example.net:6380' },
       natsUrl: 'nats://nats-0.nats:4222,nats://nats-1.nats:4222',
+      timerShards: 1,
     });
   });
 });
@@ -763,8 +769,9 @@ describe('helm template with Redis and NATS in the release (in-cluster-redis-nat
     const worker = plan(m, find(m, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
     for (const p of [edge, worker]) {
       expect(p.connections).toEqual({
-        redisUrl: `redis://${RELEASE}-redis:6379`,
+        redis: { url: `redis://${RELEASE}-redis:6379` },
         natsUrl: `nats://${RELEASE}-nats:4222`,
+        timerShards: 1,
       });
     }
   });
@@ -794,6 +801,50 @@ describe('helm template with Redis and NATS in the release (in-cluster-redis-nat
     ]);
     expect(secretValue(onlyNats, FULLNAME, 'REDIS_URL')).toBe('redis://redis-master.redis:6379');
     expect(secretValue(onlyNats, FULLNAME, 'NATS_URL')).toBe(`nats://${RELEASE}-nats:4222`);
+  });
+});
+
+describe('helm template with a Redis Cluster or Sentinels (redis-cluster-sentinel.yaml)', () => {
+  it('gives both roles the seed nodes, no REDIS_URL, and the processes accept them', async () => {
+    const m = await render(['redis-cluster-sentinel.yaml']);
+    expect(secretValue(m, FULLNAME, 'REDIS_URL')).toBeUndefined();
+    for (const [name, role, pod] of [
+      [`${FULLNAME}-edge`, 'edge', EDGE_POD],
+      [`${FULLNAME}-worker`, 'worker', WORKER_POD],
+    ] as const) {
+      const workload = find(m, 'Deployment', name);
+      expect(envVar(container(workload), 'REDIS_URL')).toBeUndefined();
+      const planned = plan(m, workload, role, pod);
+      expect(planned.connections).toEqual({
+        redis: {
+          cluster: [
+            { host: 'redis-cluster-0.redis-cluster', port: 6379 },
+            { host: 'redis-cluster-1.redis-cluster', port: 6379 },
+          ],
+        },
+        natsUrl: 'nats://nats.nats:4222',
+        timerShards: 3,
+      });
+      if (role === 'edge') expect(planned.edge?.overload).toEqual({ maxDelayMs: 150, retryAfterSeconds: 5 });
+      else expect(planned.worker?.overload).toEqual({ maxDelayMs: 150, retryAfterSeconds: 5 });
+    }
+  });
+
+  it('gives both roles the Sentinels and the master group name', async () => {
+    const m = await render(
+      ['redis-cluster-sentinel.yaml'],
+      ['redis.cluster=null', 'redis.sentinels={s-0.sentinel:26379,s-1.sentinel:26379}', 'redis.sentinelMaster=calls'],
+    );
+    const worker = plan(m, find(m, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
+    expect(worker.connections).toMatchObject({
+      redis: {
+        sentinels: [
+          { host: 's-0.sentinel', port: 26379 },
+          { host: 's-1.sentinel', port: 26379 },
+        ],
+        name: 'calls',
+      },
+    });
   });
 });
 

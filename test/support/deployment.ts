@@ -37,6 +37,11 @@ export interface DeploymentOptions {
   publicAddress?: string;
   /** Also listen on [::1] at the same port and advertise it to IPv6 peers (SIPEDGE_ADVERTISED_IPV6). */
   ipv6?: boolean;
+  /**
+   * Distributed: the Redis settings of a Redis the test runs itself (e.g. REDIS_CLUSTER), instead
+   * of a Redis container of the deployment's own.
+   */
+  redisEnv?: NodeJS.ProcessEnv;
 }
 
 export async function startDeployment(mode: Mode, options: DeploymentOptions = {}): Promise<Deployment> {
@@ -85,7 +90,7 @@ export class Distributed implements Deployment {
   readonly mode = 'distributed';
   readonly workers: ManagedProcess[] = [];
   private fleet!: ManagedProcess;
-  private redis!: StartedRedis;
+  private redis: StartedRedis | undefined;
   private nats!: StartedNats;
   private env: NodeJS.ProcessEnv = {};
   private workersStarted = 0;
@@ -94,11 +99,14 @@ export class Distributed implements Deployment {
 
   static async start(options: DeploymentOptions, workers = 2): Promise<Distributed> {
     const d = new Distributed(await freePort());
-    [d.redis, d.nats] = await Promise.all([startRedis(), startNats()]);
+    [d.redis, d.nats] = await Promise.all([
+      options.redisEnv === undefined ? startRedis() : Promise.resolve(undefined),
+      startNats(),
+    ]);
     d.env = {
       ...(await addressing(d.port, options)),
       NATS_URL: d.nats.url,
-      REDIS_URL: d.redis.url,
+      ...(d.redis === undefined ? options.redisEnv : { REDIS_URL: d.redis.url }),
       SIPEDGE_FLEET_SECRET: 'e2e-fleet-secret-e2e-fleet-secret-e2e-fleet',
       ...options.env,
     };
@@ -118,6 +126,7 @@ export class Distributed implements Deployment {
   }
 
   get redisUrl(): string {
+    if (this.redis === undefined) throw new Error('this deployment runs on a Redis of the test (redisEnv)');
     return this.redis.url;
   }
 

@@ -211,14 +211,25 @@ securityContext:
 {{- end }}
 
 {{/*
-Environment both roles share: Redis and NATS from the Secret, OpenTelemetry.
+Environment both roles share: Redis (a Redis Cluster's seed nodes, Sentinels, or REDIS_URL from the
+Secret), NATS from the Secret, OpenTelemetry.
 */}}
 {{- define "sipedge.commonEnv" -}}
+{{- if .Values.redis.cluster }}
+- name: REDIS_CLUSTER
+  value: {{ join "," .Values.redis.cluster | quote }}
+{{- else if .Values.redis.sentinels }}
+- name: REDIS_SENTINELS
+  value: {{ join "," .Values.redis.sentinels | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinelMaster | default "mymaster" | quote }}
+{{- else }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "sipedge.secretName" . }}
       key: REDIS_URL
+{{- end }}
 - name: NATS_URL
   valueFrom:
     secretKeyRef:

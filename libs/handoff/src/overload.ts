@@ -22,6 +22,12 @@ export interface OverloadSettings {
   retryAfterSeconds: number;
 }
 
+/**
+ * 100 ms: above a garbage-collection pause or a busy moment of a healthy process (a shed INVITE is
+ * a failed call), and well below T1 (500 ms), so that the queue never holds a request long enough
+ * for its sender to retransmit it and add to the load (measured: at twice the clean rate a
+ * standalone edge completed 1.3× the clean rate's calls with 100 ms, 0.9× with 200 ms).
+ */
 export const DEFAULT_OVERLOAD: OverloadSettings = { maxDelayMs: 100, retryAfterSeconds: 2 };
 
 /** Whether to shed a new initial request at `delayMs` (`random` in [0, 1), for tests). */

@@ -1,10 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { Cluster, Redis, ReplyError, type ClusterNode } from 'ioredis';
+import { Cluster, Redis, ReplyError } from 'ioredis';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { StoreUnavailableError } from './ports.js';
 
-/** Where Redis is: one server (`redis://host:port/db`) or the seed nodes of a Redis Cluster. */
-export type RedisConnection = { url: string } | { cluster: ClusterNode[] };
+/**
+ * Where Redis is: one server (`redis://host:port/db`), the seed nodes of a Redis Cluster, or the
+ * Sentinels that watch the master group `name` (the client asks them for the current master and
+ * follows a failover).
+ */
+export type RedisConnection = { url: string } | { cluster: RedisNode[] } | { sentinels: RedisNode[]; name: string };
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
 
 export type RedisClient = Redis | Cluster;
 
@@ -21,17 +30,27 @@ export async function connectRedis(
   const log = logger ?? createLogger({ name: 'store' });
   const failFast = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false };
   const retryStrategy = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
+  const single = { ...failFast, enableOfflineQueue: false, lazyConnect: true, retryStrategy };
   const client: RedisClient =
     'url' in connection
-      ? new Redis(connection.url, { ...failFast, enableOfflineQueue: false, lazyConnect: true, retryStrategy })
-      : new Cluster(connection.cluster, {
-          // The Cluster queues its own ready check while node connections come up; `guarded`
-          // still refuses commands while the cluster is not ready, so nothing waits on an outage.
-          enableOfflineQueue: true,
-          lazyConnect: true,
-          clusterRetryStrategy: retryStrategy,
-          redisOptions: failFast,
-        });
+      ? new Redis(connection.url, single)
+      : 'sentinels' in connection
+        ? new Redis({
+            ...single,
+            sentinels: connection.sentinels,
+            name: connection.name,
+            sentinelRetryStrategy: retryStrategy,
+            // A master demoted by a failover answers writes with READONLY: ask the Sentinels again.
+            reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+          })
+        : new Cluster(connection.cluster, {
+            // The Cluster queues its own ready check while node connections come up; `guarded`
+            // still refuses commands while the cluster is not ready, so nothing waits on an outage.
+            enableOfflineQueue: true,
+            lazyConnect: true,
+            clusterRetryStrategy: retryStrategy,
+            redisOptions: failFast,
+          });
   let lastError = '';
   client.on('error', (error: Error) => {
     // Logged once per distinct message: a Redis outage repeats the same error at every retry.

@@ -22,6 +22,7 @@ import {
   type StreamRejectReason,
   StreamTransport,
   type TransportHandler,
+  UdpQueueProbe,
   UdpTransport,
   tcpSockets,
 } from './transports/index.js';
@@ -64,8 +65,12 @@ export class Edge {
   private readonly keepalive: NatKeepalive;
   private keepaliveSubscription: Subscription | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** The event-loop lag that drives overload control (none when it is off). */
+  /**
+   * What drives overload control: the event-loop lag (none when it is off) and the wait in the
+   * UDP receive queue, whichever is longer.
+   */
   private lag: EventLoopLagMonitor | undefined;
+  private readonly udpQueue = new UdpQueueProbe();
   private ops: OpsServer | undefined;
   private readonly self: SelfIdentity;
   private lastHeartbeatOk = 0;
@@ -95,7 +100,14 @@ export class Edge {
       onMessageTimeout: () => this.metrics.dropped('message-timeout'),
     };
     this.udp =
-      config.udp.length > 0 ? new UdpTransport({ listen: config.udp, handler, logger: log('udp') }) : undefined;
+      config.udp.length > 0
+        ? new UdpTransport({
+            listen: config.udp,
+            handler,
+            logger: log('udp'),
+            ...(config.overload.maxDelayMs > 0 ? { queueProbe: this.udpQueue } : {}),
+          })
+        : undefined;
     this.tcp =
       config.tcp.length > 0
         ? new StreamTransport({ ...streamOptions, sockets: tcpSockets(), listen: config.tcp, logger: log('tcp') })
@@ -133,7 +145,7 @@ export class Edge {
       limiter: new RateLimiter(config.rateLimit),
       rateLimit: config.rateLimit,
       overload: config.overload,
-      lagMs: () => this.lag?.lagMs() ?? 0,
+      delayMs: () => Math.max(this.lag?.lagMs() ?? 0, this.udpQueue.delayMs(Date.now())),
       handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
       senders,
       counters: this.metrics,

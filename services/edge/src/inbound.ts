@@ -51,10 +51,10 @@ export interface InboundDeps {
   /** Our NAT keep-alive OPTIONS: their responses end here (`NatKeepalive`). */
   keepalives?: { answered(response: SipMessage): boolean };
   rateLimit: { action: 'reject' | 'drop'; retryAfterSeconds: number };
-  /** Overload control: new initial requests are shed (503) as this process' event loop lags. */
+  /** Overload control: new initial requests are shed (503) as this edge reads late. */
   overload: OverloadSettings;
-  /** The event loop's current lag in ms (`EventLoopLag`). */
-  lagMs: () => number;
+  /** How late this edge reads what arrives now (ms): its event-loop lag or its UDP receive queue's wait. */
+  delayMs: () => number;
   handoff: Handoff;
   senders: Senders;
   counters: InboundCounters;
@@ -227,7 +227,7 @@ export class InboundPipeline {
       }
       // Overload control (@sipedge/handoff overload.ts): a new call is refused at once, before it
       // costs a hand-off; a shed request is not remembered, so its retransmissions are shed too.
-      if (!retransmission && shouldShed(this.deps.lagMs(), this.deps.overload)) {
+      if (!retransmission && shouldShed(this.deps.delayMs(), this.deps.overload)) {
         this.deps.counters.dropped('overload');
         const retryAfter = String(this.deps.overload.retryAfterSeconds);
         return this.respond(message, arrival, {

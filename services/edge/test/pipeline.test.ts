@@ -94,7 +94,7 @@ describe('edge receive path', () => {
       limiter: { take: (a) => !limited.has(a) },
       rateLimit: { action: 'reject', retryAfterSeconds: 7 },
       overload: { maxDelayMs: 100, retryAfterSeconds: 3 },
-      lagMs: () => lagMs,
+      delayMs: () => lagMs,
       handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
       senders: {
         udp: {

@@ -1,13 +1,13 @@
 /**
  * The process roles: `edge` (SIP sockets, protection, hand-off), `worker` (transactions, proxy,
  * registrar) and `all` (both in one process). An edge and a worker run on Redis, NATS and BullMQ;
- * `all` without REDIS_URL and NATS_URL runs on their in-memory twins instead (standalone mode).
+ * `all` without Redis and NATS settings runs on their in-memory twins instead (standalone mode).
  */
 import { randomBytes } from 'node:crypto';
 import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
-import { type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
+import { type RedisConnection, type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
 import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
 import { type WorkerEnvConfig, createWorker, startWorkerOpsServer, workerConfigFromEnv } from '@sipedge/worker';
@@ -25,11 +25,19 @@ export function roleLogger(role: Role, env: Environment): Logger {
   return createLogger({ name: role === 'all' ? 'sipedge' : role, level });
 }
 
+/** NATS, Redis and how the timers spread over Redis. */
+export interface SharedConnections {
+  natsUrl: string;
+  redis: RedisConnection;
+  /** BullMQ queues the deadlines are spread over (a Redis Cluster places each on its own slot). */
+  timerShards: number;
+}
+
 /** A role's checked settings: what it connects to and the configuration of its edge and worker. */
 export interface RolePlan {
   role: Role;
   /** Redis and NATS, or the in-memory twins (`all` only). */
-  connections: { natsUrl: string; redisUrl: string } | 'memory';
+  connections: SharedConnections | 'memory';
   edge?: EdgeConfig;
   worker?: WorkerEnvConfig;
   /** Standalone mode without SIPEDGE_FLEET_SECRET: the worker signs with a random secret of this process. */
@@ -103,16 +111,43 @@ export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
   };
 }
 
-/** The Redis and NATS URLs, or `memory` for `all` with neither set (no silent fallback with one). */
+/**
+ * NATS and Redis, or `memory` for `all` with neither set (no silent fallback with one). Redis is one
+ * server (REDIS_URL), a Redis Cluster (REDIS_CLUSTER, seed nodes) or a master group watched by
+ * Sentinels (REDIS_SENTINELS and REDIS_SENTINEL_MASTER): exactly one of them.
+ */
 function connectionsOf(role: Role, env: Environment): RolePlan['connections'] {
   const reader = new EnvReader(env);
-  const urls = { natsUrl: reader.string('NATS_URL'), redisUrl: reader.string('REDIS_URL') };
-  if (role === 'all' && urls.natsUrl === undefined && urls.redisUrl === undefined) return 'memory';
-  const why =
-    role === 'all' ? ' (with one of REDIS_URL and NATS_URL set, both are needed; neither runs in memory)' : '';
+  const natsUrl = reader.string('NATS_URL');
+  const redisVariables = REDIS_VARIABLES.filter((name) => reader.string(name) !== undefined);
+  if (role === 'all' && natsUrl === undefined && redisVariables.length === 0) return 'memory';
+  const why = role === 'all' ? ' (with one of Redis and NATS set, both are needed; neither runs in memory)' : '';
+  if (redisVariables.length > 1) {
+    throw ConfigError.of(redisVariables[1]!, `set only one of ${REDIS_VARIABLES.join(', ')}`);
+  }
   return {
     natsUrl: reader.required('NATS_URL', `nats://host:port${why}`),
-    redisUrl: reader.required('REDIS_URL', `redis://host:port${why}`),
+    redis: redisOf(reader, why),
+    timerShards: reader.int('SIPEDGE_TIMER_SHARDS', 1, 1),
+  };
+}
+
+const REDIS_VARIABLES = ['REDIS_URL', 'REDIS_CLUSTER', 'REDIS_SENTINELS'] as const;
+
+function redisOf(reader: EnvReader, why: string): RedisConnection {
+  const nodes = (name: string) => reader.endpoints(name, []).map(({ address, port }) => ({ host: address, port }));
+  if (reader.string('REDIS_CLUSTER') !== undefined) {
+    const cluster = nodes('REDIS_CLUSTER');
+    if (cluster.length === 0) throw ConfigError.of('REDIS_CLUSTER', 'expected host:port[,host:port…]');
+    return { cluster };
+  }
+  if (reader.string('REDIS_SENTINELS') !== undefined) {
+    const sentinels = nodes('REDIS_SENTINELS');
+    if (sentinels.length === 0) throw ConfigError.of('REDIS_SENTINELS', 'expected host:port[,host:port…]');
+    return { sentinels, name: reader.string('REDIS_SENTINEL_MASTER') ?? 'mymaster' };
+  }
+  return {
+    url: reader.required('REDIS_URL', `redis://host:port, or REDIS_CLUSTER or REDIS_SENTINELS${why}`),
   };
 }
 
@@ -133,12 +168,18 @@ function memoryAdapters(logger: Logger): Adapters {
   };
 }
 
-async function sharedAdapters(urls: { natsUrl: string; redisUrl: string }, logger: Logger): Promise<Adapters> {
-  const stores = await createRedisStores({ url: urls.redisUrl }, logger);
+async function sharedAdapters(connections: SharedConnections, logger: Logger): Promise<Adapters> {
+  const { redis } = connections;
+  const stores = await createRedisStores(redis, logger);
   return {
-    bus: (name) => connectNatsBus({ servers: urls.natsUrl, name, logger }),
+    bus: (name) => connectNatsBus({ servers: connections.natsUrl, name, logger }),
     stores,
-    timers: () => createBullmqTimers({ redis: urls.redisUrl, logger }),
+    timers: () =>
+      createBullmqTimers({
+        redis: 'url' in redis ? redis.url : redis,
+        shards: connections.timerShards,
+        logger,
+      }),
   };
 }
 

@@ -112,6 +112,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'admin.token', env: 'SIPEDGE_ADMIN_TOKEN', kind: 'string' },
   // connections and logging
   { key: 'redis.url', env: 'REDIS_URL', kind: 'string' },
+  { key: 'redis.cluster', env: 'REDIS_CLUSTER', kind: 'endpoints' },
+  { key: 'redis.sentinels', env: 'REDIS_SENTINELS', kind: 'endpoints' },
+  { key: 'redis.sentinelMaster', env: 'REDIS_SENTINEL_MASTER', kind: 'string' },
+  { key: 'timers.shards', env: 'SIPEDGE_TIMER_SHARDS', kind: 'int' },
   { key: 'nats.url', env: 'NATS_URL', kind: 'string' },
   { key: 'log.level', env: 'LOG_LEVEL', kind: 'string' },
 ];

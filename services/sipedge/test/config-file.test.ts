@@ -135,7 +135,7 @@ log: { level: warn }
   it('names a missing setting both ways when a file is in use', () => {
     const path = configFile('redis:\n  url: redis://127.0.0.1:6379\n');
     expect(startError(path, {}).message).toBe(
-      `nats.url (in ${path}) or NATS_URL: expected nats://host:port (with one of REDIS_URL and NATS_URL set, both are needed; neither runs in memory)`,
+      `nats.url (in ${path}) or NATS_URL: expected nats://host:port (with one of Redis and NATS set, both are needed; neither runs in memory)`,
     );
     expect(startError(path, { NATS_URL: 'nats://127.0.0.1:4222' }, 'edge').message).toMatch(
       /^edge\.id \(in .*\) or SIPEDGE_EDGE_ID: expected a unique edge id/,
@@ -188,10 +188,50 @@ describe('roles and connections', () => {
     expect(() => planRole('all', urls)).toThrow(/SIPEDGE_EDGE_ID/);
     expect(planRole('all', { ...urls, SIPEDGE_EDGE_ID: 'e1' }).connections).toEqual({
       natsUrl: urls.NATS_URL,
-      redisUrl: urls.REDIS_URL,
+      redis: { url: urls.REDIS_URL },
+      timerShards: 1,
     });
     expect(() => planRole('all', { REDIS_URL: urls.REDIS_URL })).toThrow(/^NATS_URL: expected nats:\/\/host:port/);
     expect(() => planRole('all', { NATS_URL: urls.NATS_URL })).toThrow(/^REDIS_URL: expected redis:\/\/host:port/);
+  });
+
+  it('takes a Redis Cluster or Sentinels instead of one server, and exactly one of the three', () => {
+    const fleet = { NATS_URL: 'nats://127.0.0.1:4222', SIPEDGE_FLEET_SECRET: FLEET_SECRET };
+    expect(
+      planRole('worker', { ...fleet, REDIS_CLUSTER: '10.0.0.1:7000,[fd00::2]:7001', SIPEDGE_TIMER_SHARDS: '3' })
+        .connections,
+    ).toEqual({
+      natsUrl: fleet.NATS_URL,
+      redis: {
+        cluster: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: 'fd00::2', port: 7001 },
+        ],
+      },
+      timerShards: 3,
+    });
+    expect(planRole('worker', { ...fleet, REDIS_SENTINELS: 's1:26379,s2:26379' }).connections).toMatchObject({
+      redis: {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26379 },
+        ],
+        name: 'mymaster',
+      },
+    });
+    expect(
+      planRole('worker', { ...fleet, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'calls' }).connections,
+    ).toMatchObject({ redis: { name: 'calls' } });
+    expect(() => planRole('worker', { ...fleet, REDIS_URL: 'redis://r:6379', REDIS_CLUSTER: 'r:7000' })).toThrow(
+      /^REDIS_CLUSTER: set only one of REDIS_URL, REDIS_CLUSTER, REDIS_SENTINELS/,
+    );
+    expect(() => planRole('worker', { ...fleet, REDIS_CLUSTER: '' })).toThrow(/^REDIS_CLUSTER: expected host:port/);
+    expect(() => planRole('worker', { ...fleet, REDIS_CLUSTER: 'nowhere' })).toThrow(/^REDIS_CLUSTER/);
+    expect(() => planRole('worker', { ...fleet, REDIS_URL: 'redis://r', SIPEDGE_TIMER_SHARDS: '0' })).toThrow(
+      /^SIPEDGE_TIMER_SHARDS/,
+    );
+    // Any of the three counts as Redis set: `all` then needs NATS too instead of running in memory.
+    expect(() => planRole('all', { REDIS_SENTINELS: 's1:26379' })).toThrow(/^NATS_URL/);
   });
 
   it('needs REDIS_URL and NATS_URL for an edge or a worker, and configures only its part', () => {

@@ -48,9 +48,15 @@ describe('docs/configuration.md and the table of settings', () => {
     const read = variablesRead();
     expect(read.size).toBeGreaterThan(40);
     expect(
-      [...read, 'REDIS_URL', 'NATS_URL', 'LOG_LEVEL'].filter(
-        (name) => !inTable.has(name) && !COMMAND_LINE_ONLY.includes(name),
-      ),
+      [
+        ...read,
+        'REDIS_URL',
+        'REDIS_CLUSTER',
+        'REDIS_SENTINELS',
+        'REDIS_SENTINEL_MASTER',
+        'NATS_URL',
+        'LOG_LEVEL',
+      ].filter((name) => !inTable.has(name) && !COMMAND_LINE_ONLY.includes(name)),
     ).toEqual([]);
   });
 

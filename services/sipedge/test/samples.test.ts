@@ -32,7 +32,11 @@ describe('sample configuration files (config/)', () => {
       const standalone = plan(name);
       expect(standalone.edge?.edgeId).toBe('standalone');
       expect(standalone.worker?.workerId).toBe('standalone');
-      expect(plan(name, fleet).connections).toEqual({ natsUrl: fleet.NATS_URL, redisUrl: fleet.REDIS_URL });
+      expect(plan(name, fleet).connections).toEqual({
+        natsUrl: fleet.NATS_URL,
+        redis: { url: fleet.REDIS_URL },
+        timerShards: 1,
+      });
     },
   );
 

@@ -3,6 +3,10 @@ import { DualMetrics } from '@sipedge/telemetry';
 /** Latency buckets in seconds (0.1 ms to 64 s): hand-offs and Redis calls, timer lateness, transactions. */
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32, 64];
 
+/** Why overload control refused a message (`Worker.refuse`, `Worker.queueFull`). */
+const SHED_REASONS = ['late', 'queue-full'] as const;
+export type ShedReason = (typeof SHED_REASONS)[number];
+
 /** The kinds of effect an event has (`Effect` of engine.ts). */
 const EFFECTS = ['send', 'hop-health', 'disarm'] as const;
 
@@ -60,21 +64,23 @@ export class WorkerMetrics {
     labelNames: ['effect'],
   });
 
-  readonly #shed = this.#sinks.counter({
+  readonly #shed = this.#sinks.counter<'reason'>({
     otelName: 'sipedge.worker.shed',
     promName: 'sipedge_worker_shed_total',
-    description: 'New initial requests refused with 503 because they waited too long for a worker (overload control).',
+    description:
+      'Overload control, by reason: late, new calls refused with 503 because they waited too long for a worker; queue-full, messages refused (a new call 503, the rest dropped) because the admission queue was full.',
+    labelNames: ['reason'],
   });
 
   constructor() {
     this.#active.add(0);
-    this.#shed.add({}, 0);
+    for (const reason of SHED_REASONS) this.#shed.add({ reason }, 0);
     for (const effect of EFFECTS) this.#effectFailures.add({ effect }, 0);
   }
 
-  /** A new initial request was shed (overload control). */
-  shed(): void {
-    this.#shed.add({});
+  /** A message was refused by overload control. */
+  shed(reason: ShedReason): void {
+    this.#shed.add({ reason });
   }
 
   /** An effect of a committed event failed (logged where it happened). */

@@ -8,6 +8,7 @@ import {
   decodeInbound,
   encodeOutbound,
   endpointAttributes,
+  DEFAULT_OVERLOAD,
   type OverloadSettings,
   shouldShed,
   sipAttributes,
@@ -65,7 +66,8 @@ import {
   requestForHop,
 } from './engine.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
-import { WorkerMetrics } from './metrics.js';
+import { AdmissionQueue } from './admission.js';
+import { type ShedReason, WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { CallStore, type Committed, idOfRecordKey } from './call-store.js';
 import type { CallRecord, Hop } from './record.js';
@@ -150,6 +152,8 @@ export class Worker {
   /** The local retransmission timer (deadlines.ts) of each record this worker committed one for. */
   private readonly retransmissions = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private stopping = false;
+  /** What this worker works on at once; the rest waits here, where overload control sees the wait. */
+  private readonly admission = new AdmissionQueue();
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -184,9 +188,15 @@ export class Worker {
       this.liveEdgesTimer = setInterval(() => void this.refreshLiveEdges(), this.settings.liveEdgesRefreshMs ?? 1000);
       this.liveEdgesTimer.unref();
     }
-    this.subscription = await this.deps.bus.subscribe(SUBJECTS.inbound, (m) => this.inbound(m), {
-      queue: QUEUES.workers,
-    });
+    this.subscription = await this.deps.bus.subscribe(
+      SUBJECTS.inbound,
+      (m) =>
+        this.admission.run(
+          () => this.inbound(m),
+          () => this.queueFull(m),
+        ),
+      { queue: QUEUES.workers },
+    );
     await this.deps.timers.startWorker((fire) => this.fire(fire));
     this.prober?.start();
   }
@@ -208,7 +218,10 @@ export class Worker {
       const meta = decodeInbound(bus.headers);
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
-      if (this.shed(message, meta)) return { data: new Uint8Array(0) };
+      if (this.isNewCall(message, meta) && this.isLate(meta)) {
+        this.refuse(message, meta, 'late');
+        return { data: new Uint8Array(0) };
+      }
       // The edge's `sip.receive` span is the parent of what this message starts.
       await withContext(traceContextOf(bus.headers), () =>
         message.isResponse ? this.response(message) : this.request(message, meta),
@@ -224,25 +237,49 @@ export class Worker {
   }
 
   /**
-   * Overload control (@sipedge/handoff overload.ts): a new initial request that waited too long to
-   * be taken is answered 503 with Retry-After at once, before it costs a record, a lookup or a
-   * deadline. A retransmission (the edge marks those it handed off before), a request in a dialog,
-   * an ACK or CANCEL, and every response belong to calls already taken, and are never shed.
+   * Overload control (@sipedge/handoff overload.ts). Only a new call is ever refused: an initial
+   * request that is not a retransmission (the edge marks those it handed off before). A request in
+   * a dialog, an ACK or CANCEL, and every response belong to calls already taken.
    */
-  private shed(message: SipMessage, meta: InboundMeta): boolean {
+  private isNewCall(message: SipMessage, meta: InboundMeta): boolean {
+    if (!message.isRequest || meta.retransmission === true) return false;
+    return message.method !== 'ACK' && message.method !== 'CANCEL' && message.to.tag === undefined;
+  }
+
+  /** Whether a message waited too long between its edge and now (hand-off and admission queue). */
+  private isLate(meta: InboundMeta): boolean {
     const overload = this.settings.overload;
-    if (overload === undefined || !message.isRequest || meta.retransmission === true) return false;
-    if (message.method === 'ACK' || message.method === 'CANCEL' || message.to.tag !== undefined) return false;
-    if (!shouldShed(Date.now() - meta.receivedAt, overload)) return false;
-    this.metrics.shed();
+    return overload !== undefined && shouldShed(Date.now() - meta.receivedAt, overload);
+  }
+
+  /** A new call answered 503 with Retry-After at once, before it costs a record, a lookup or a deadline. */
+  private refuse(message: SipMessage, meta: InboundMeta, reason: ShedReason): void {
+    this.metrics.shed(reason);
     const response = buildResponse(message, 503, {
-      headers: [['Retry-After', String(overload.retryAfterSeconds)]],
+      headers: [
+        ['Retry-After', String(this.settings.overload?.retryAfterSeconds ?? DEFAULT_OVERLOAD.retryAfterSeconds)],
+      ],
       toTag: statelessToTag(message),
     });
     this.sendLocalResponse(response, message, meta).catch((error: unknown) => {
       this.deps.logger.warn({ err: (error as Error).message }, 'overload 503 not sent');
     });
-    return true;
+  }
+
+  /**
+   * The admission queue is full: a new call is refused with 503, anything else is dropped (a
+   * retransmission comes again; a lost response is retransmitted by its sender).
+   */
+  private queueFull(bus: BusMessage): BusReply {
+    try {
+      const meta = decodeInbound(bus.headers);
+      const message = parseMessage(Buffer.from(bus.data));
+      if (this.isNewCall(message, meta)) this.refuse(message, meta, 'queue-full');
+      else this.metrics.shed('queue-full');
+    } catch (error) {
+      this.deps.logger.warn({ err: (error as Error).message }, 'hand-off dropped: admission queue full');
+    }
+    return { data: new Uint8Array(0) };
   }
 
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {

@@ -15,7 +15,7 @@ async function sample(h: Harness, series: string): Promise<number> {
   const text = await h.workers[0]!.metrics.registry.metrics();
   return Number(new RegExp(`^${series} (\\d+)$`, 'm').exec(text)?.[1]);
 }
-const shed = (h: Harness) => sample(h, 'sipedge_worker_shed_total');
+const shed = (h: Harness) => sample(h, 'sipedge_worker_shed_total\\{reason="late"\\}');
 
 describe('overload control in the worker', () => {
   let h: Harness;

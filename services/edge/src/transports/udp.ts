@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '@sipedge/telemetry';
 import { endpointOf, familyOf, formatEndpoint, type AddressFamily } from './endpoint.js';
 import { callHandler, messageOf } from './internal.js';
 import type { Endpoint, TransportHandler } from './types.js';
+import type { UdpQueueProbe } from './udp-queue-probe.js';
 
 export interface UdpTransportOptions {
   /**
@@ -16,6 +17,8 @@ export interface UdpTransportOptions {
   recvBufferSize?: number;
   /** SO_SNDBUF asked for (default 1 MiB); the kernel may cap it (Linux: `net.core.wmem_max`). */
   sendBufferSize?: number;
+  /** Measures the receive queue's wait by probes through the first socket (overload control). */
+  queueProbe?: UdpQueueProbe;
   logger?: Logger;
 }
 
@@ -72,6 +75,7 @@ export class UdpTransport {
     this.#bound = bound;
     this.#state = 'open';
     for (const b of bound) this.#listen(b);
+    this.#startProbe(bound[0]!);
     this.#logger.info({ addresses: bound.map((b) => formatEndpoint(b.local)) }, 'udp: listening');
   }
 
@@ -130,8 +134,20 @@ export class UdpTransport {
     );
   }
 
+  /** The probe goes to the first socket's own address (its family's loopback for a wildcard bind). */
+  #startProbe({ socket, local, family }: Bound): void {
+    const wildcard = local.address === '0.0.0.0' || local.address === '::';
+    const to = wildcard ? (family === 6 ? '::1' : '127.0.0.1') : local.address;
+    this.#options.queueProbe?.start((probe) => {
+      socket.send(probe, local.port, to, (error) => {
+        if (error) this.#logger.debug({ err: error }, 'udp: queue probe not sent');
+      });
+    });
+  }
+
   /** Closes every socket; idempotent. */
   close(): Promise<void> {
+    this.#options.queueProbe?.stop();
     if (!this.#closing) {
       const bound = this.#bound;
       this.#bound = [];
@@ -177,7 +193,9 @@ export class UdpTransport {
 
   #listen({ socket, local }: Bound): void {
     const handler = this.#options.handler;
+    const probe = this.#options.queueProbe;
     socket.on('message', (data, remote) => {
+      if (data[0] === 0 && probe?.received(data, Date.now()) === true) return;
       const arrival = {
         transport: 'udp' as const,
         source: endpointOf(remote.address, remote.port),

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+
+/** How often a probe is sent (ms). */
+const PROBE_INTERVAL_MS = 50;
+/** Probes in flight at most: beyond, the oldest is forgotten. */
+const MAX_OUTSTANDING = 200;
+/**
+ * A probe not read back after this long was dropped by the kernel (a full receive queue drops
+ * datagrams): that is itself a wait this long, and the probe is given up so that the figure can
+ * fall again once later probes come back.
+ */
+const LOST_AFTER_MS = 2000;
+/** A probe starts with NUL: no SIP message or STUN request does (RFC 5626 §4.4.2 STUN starts 0x00 0x01). */
+const MAGIC = Buffer.from('\0sipedge-queue-probe:', 'latin1');
+
+/**
+ * How long a datagram waits before this edge reads it. Node cannot timestamp a datagram on arrival,
+ * and when the process is saturated the wait is mostly in the kernel's receive queue (libuv reads a
+ * few dozen datagrams per loop turn): the event loop's lag stays moderate while the queue holds
+ * seconds of traffic. So the edge sends itself a probe through its own listening socket every
+ * PROBE_INTERVAL_MS and measures when it reads it back: the probe waits behind everything queued
+ * before it. A probe carries a random token of this process and a send time; a datagram that
+ * does not carry the token is not a probe (and is handled as any other).
+ */
+export class UdpQueueProbe {
+  readonly #token = randomBytes(16).toString('hex');
+  readonly #prefix = Buffer.concat([MAGIC, Buffer.from(`${this.#token}:`, 'latin1')]);
+  /** Send times (performance-like ms) of the probes not yet read back, oldest first. */
+  readonly #outstanding: number[] = [];
+  #lastDelayMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** Starts sending a probe every PROBE_INTERVAL_MS through `send` (to the edge's own socket). */
+  start(send: (probe: Buffer) => void, now: () => number = Date.now): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => send(this.probe(now())), PROBE_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#outstanding.length = 0;
+    this.#lastDelayMs = 0;
+  }
+
+  /** A probe sent at `sentAt` (public for tests). */
+  probe(sentAt: number): Buffer {
+    this.#outstanding.push(sentAt);
+    if (this.#outstanding.length > MAX_OUTSTANDING) this.#outstanding.shift();
+    return Buffer.concat([this.#prefix, Buffer.from(String(sentAt), 'latin1')]);
+  }
+
+  /** True when `data` is one of this process' probes, read at `now`: its wait is noted. */
+  received(data: Buffer, now: number): boolean {
+    if (
+      data.length <= this.#prefix.length ||
+      data[0] !== 0 ||
+      !data.subarray(0, this.#prefix.length).equals(this.#prefix)
+    ) {
+      return false;
+    }
+    const sentAt = Number(data.subarray(this.#prefix.length).toString('latin1'));
+    const index = this.#outstanding.indexOf(sentAt);
+    if (index < 0) return true;
+    this.#outstanding.splice(0, index + 1);
+    this.#lastDelayMs = Math.max(0, now - sentAt);
+    return true;
+  }
+
+  /**
+   * The wait a datagram arriving now can expect (ms): the last probe's, or longer while a probe
+   * sent earlier is still queued.
+   */
+  delayMs(now: number): number {
+    while (this.#outstanding.length > 0 && now - this.#outstanding[0]! > LOST_AFTER_MS) {
+      this.#outstanding.shift();
+      this.#lastDelayMs = Math.max(this.#lastDelayMs, LOST_AFTER_MS);
+    }
+    const oldest = this.#outstanding[0];
+    // A probe is expected back within one interval; until then it says nothing new.
+    const waiting = oldest === undefined ? 0 : now - oldest - PROBE_INTERVAL_MS;
+    return Math.max(this.#lastDelayMs, waiting);
+  }
+}
