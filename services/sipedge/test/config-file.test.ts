@@ -225,7 +225,10 @@ describe('roles and connections', () => {
     expect(() => planRole('worker', { ...fleet, REDIS_URL: 'redis://r:6379', REDIS_CLUSTER: 'r:7000' })).toThrow(
       /^REDIS_CLUSTER: set only one of REDIS_URL, REDIS_CLUSTER, REDIS_SENTINELS/,
     );
-    expect(() => planRole('worker', { ...fleet, REDIS_CLUSTER: '' })).toThrow(/^REDIS_CLUSTER: expected host:port/);
+    // Empty is unset, as for every variable: then one of the three is missing.
+    expect(() => planRole('worker', { ...fleet, REDIS_CLUSTER: '' })).toThrow(
+      /^REDIS_URL: expected redis:\/\/host:port, or REDIS_CLUSTER or REDIS_SENTINELS/,
+    );
     expect(() => planRole('worker', { ...fleet, REDIS_CLUSTER: 'nowhere' })).toThrow(/^REDIS_CLUSTER/);
     expect(() => planRole('worker', { ...fleet, REDIS_URL: 'redis://r', SIPEDGE_TIMER_SHARDS: '0' })).toThrow(
       /^SIPEDGE_TIMER_SHARDS/,
