@@ -12,4 +12,12 @@ export {
   type Transport,
 } from './envelope.js';
 export { traceContextOf, sipAttributes, endpointAttributes, transportAttributes } from './trace.js';
-export { DEFAULT_OVERLOAD, overloadSettingsFromEnv, shouldShed, type OverloadSettings } from './overload.js';
+export {
+  DEFAULT_OVERLOAD,
+  STANDING_WINDOW_MS,
+  StandingDelay,
+  judgedDelay,
+  overloadSettingsFromEnv,
+  shouldShed,
+  type OverloadSettings,
+} from './overload.js';

@@ -7,10 +7,10 @@ import { EnvReader } from '@sipedge/config';
  * Retry-After (RFC 3261 §21.5.4; RFC 7339 §1 on why early, cheap refusal keeps goodput up) keeps
  * the calls that are taken on time.
  *
- * The signal is a delay: an edge's event-loop lag (everything the process does is late by it),
- * a worker's queueing delay (how long a request waited between the edge reading it and the worker
- * taking it). Below `maxDelayMs` nothing is shed; above it new initial requests are shed in
- * proportion to the excess, all of them at twice the limit. Proportional rather than on/off, so
+ * The signal is a standing delay (`StandingDelay`): the wait of an edge's UDP receive queue
+ * (measured by probes through it), a worker's queueing delay (how long a message waited between the
+ * edge reading it and the worker starting on it). Below `maxDelayMs` nothing is shed; above it new
+ * initial requests are shed in proportion to the excess, all of them at twice the limit. Proportional rather than on/off, so
  * that the admitted load settles near capacity instead of swinging between all and nothing.
  * Only new initial requests are shed: retransmissions, in-dialog requests, CANCEL, ACK and
  * responses belong to calls already taken, which is what the shedding protects.
@@ -44,4 +44,58 @@ export function overloadSettingsFromEnv(environment: NodeJS.ProcessEnv): Overloa
     maxDelayMs: env.int('SIPEDGE_OVERLOAD_MAX_DELAY_MS', DEFAULT_OVERLOAD.maxDelayMs),
     retryAfterSeconds: env.int('SIPEDGE_OVERLOAD_RETRY_AFTER', DEFAULT_OVERLOAD.retryAfterSeconds, 1),
   };
+}
+
+/** The window over which a delay must have stood (ms): a burst drains within it, overload does not. */
+export const STANDING_WINDOW_MS = 500;
+
+/**
+ * The least delay seen over the last complete window (CoDel's rule, RFC 8289 §3): a burst leaves a
+ * queue that drains, so some message of every window is taken quickly, while above capacity the
+ * queue stands and even the quickest waits. Shedding on this, not on the latest delay, keeps a
+ * burst of new calls (a trunk's busy hour, a test's hundred calls at once) from being refused.
+ */
+export class StandingDelay {
+  #windowStart = 0;
+  #currentMin = Infinity;
+  #seen = 0;
+  #lastMin = 0;
+
+  constructor(
+    private readonly windowMs = STANDING_WINDOW_MS,
+    /** Fewer delays than this in a window are light traffic, not a standing queue. */
+    private readonly minSamples = 10,
+  ) {}
+
+  /** One delay seen at `now` (ms). */
+  observe(delayMs: number, now: number): void {
+    this.#roll(now);
+    this.#seen++;
+    if (delayMs < this.#currentMin) this.#currentMin = delayMs;
+  }
+
+  /** The least delay of the last complete window (0 when it saw too little to tell). */
+  value(now: number): number {
+    this.#roll(now);
+    return this.#lastMin;
+  }
+
+  #roll(now: number): void {
+    if (now - this.#windowStart < this.windowMs) return;
+    // A window that ended more than a window ago is stale: nothing was seen since.
+    const fresh = now - this.#windowStart < 2 * this.windowMs;
+    this.#lastMin = fresh && this.#seen >= this.minSamples ? this.#currentMin : 0;
+    this.#currentMin = Infinity;
+    this.#seen = 0;
+    this.#windowStart = now;
+  }
+}
+
+/**
+ * The delay overload control judges (CoDel's two states): nothing while the delays do not stand
+ * above the limit (a burst), the latest delay while they do, so that shedding follows the queue as
+ * it grows and shrinks instead of waiting a window to react.
+ */
+export function judgedDelay(latestMs: number, standingMs: number, settings: OverloadSettings): number {
+  return standingMs > settings.maxDelayMs ? latestMs : 0;
 }

@@ -39,8 +39,8 @@ export interface EdgeConfig {
     maxTrackedSources: number;
   };
   /**
-   * Overload control: as this process' event loop lags past `maxDelayMs`, new initial requests
-   * are refused at once with 503 and Retry-After (@sipedge/handoff overload.ts).
+   * Overload control: as the standing wait of the UDP receive queue grows past `maxDelayMs`, new
+   * initial requests are refused at once with 503 and Retry-After (@sipedge/handoff overload.ts).
    */
   overload: OverloadSettings;
   /** Sources (CIDRs) whose traffic is dropped unread. */

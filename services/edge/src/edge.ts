@@ -1,12 +1,12 @@
 import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
 import type { Bus, Subscription } from '@sipedge/bus';
-import { type KeepaliveTarget, SUBJECTS, checkEdgeId } from '@sipedge/handoff';
+import { type KeepaliveTarget, SUBJECTS, checkEdgeId, judgedDelay } from '@sipedge/handoff';
 import type { ConnectionDirectory, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
 import { adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
-import { EventLoopLagMonitor, type OpsServer, startOpsServer } from './http.js';
+import { type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
 import { NatKeepalive } from './nat-keepalive.js';
 import { EdgeMetrics } from './metrics.js';
@@ -26,13 +26,6 @@ import {
   UdpTransport,
   tcpSockets,
 } from './transports/index.js';
-
-/**
- * The window of the event-loop lag that drives overload control: short, so that shedding starts
- * within a fraction of Timer A (a caller retransmits its INVITE after T1 = 500 ms) and stops as
- * soon as the loop has caught up.
- */
-const OVERLOAD_LAG_WINDOW_MS = 100;
 
 export interface EdgeDeps {
   bus: Bus;
@@ -65,11 +58,7 @@ export class Edge {
   private readonly keepalive: NatKeepalive;
   private keepaliveSubscription: Subscription | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  /**
-   * What drives overload control: the event-loop lag (none when it is off) and the wait in the
-   * UDP receive queue, whichever is longer.
-   */
-  private lag: EventLoopLagMonitor | undefined;
+  /** What drives overload control at the edge: the standing wait of its UDP receive queue. */
   private readonly udpQueue = new UdpQueueProbe();
   private ops: OpsServer | undefined;
   private readonly self: SelfIdentity;
@@ -145,7 +134,10 @@ export class Edge {
       limiter: new RateLimiter(config.rateLimit),
       rateLimit: config.rateLimit,
       overload: config.overload,
-      delayMs: () => Math.max(this.lag?.lagMs() ?? 0, this.udpQueue.delayMs(Date.now())),
+      delayMs: () => {
+        const now = Date.now();
+        return judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
+      },
       handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
       senders,
       counters: this.metrics,
@@ -161,7 +153,6 @@ export class Edge {
     // The bans first: a banned source is refused from the first message on.
     await this.bans.start();
     this.pike.start();
-    if (this.config.overload.maxDelayMs > 0) this.lag = new EventLoopLagMonitor(OVERLOAD_LAG_WINDOW_MS);
     await Promise.all([this.udp?.start(), this.tcp?.start(), this.tls?.start()]);
     // Ports configured as 0 are known only now.
     const bound = this.listening();
@@ -220,8 +211,6 @@ export class Edge {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    this.lag?.stop();
-    this.lag = undefined;
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
     this.pike.stop();

@@ -53,7 +53,7 @@ export interface InboundDeps {
   rateLimit: { action: 'reject' | 'drop'; retryAfterSeconds: number };
   /** Overload control: new initial requests are shed (503) as this edge reads late. */
   overload: OverloadSettings;
-  /** How late this edge reads what arrives now (ms): its event-loop lag or its UDP receive queue's wait. */
+  /** How long what arrives now waits before this edge reads it (ms): its UDP receive queue's standing wait. */
   delayMs: () => number;
   handoff: Handoff;
   senders: Senders;

@@ -111,6 +111,8 @@ export interface WorkerSettings extends EngineSettings {
    * reading it and this worker taking it is shed with 503 (@sipedge/handoff overload.ts). Default off.
    */
   overload?: OverloadSettings;
+  /** Messages worked on at once (the admission queue's places); default 128. */
+  concurrency?: number;
 }
 
 /** How old the live-edge list may be before an edge missing from it is looked up again (ms). */
@@ -153,7 +155,7 @@ export class Worker {
   private readonly retransmissions = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private stopping = false;
   /** What this worker works on at once; the rest waits here, where overload control sees the wait. */
-  private readonly admission = new AdmissionQueue();
+  private readonly admission: AdmissionQueue;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -161,6 +163,7 @@ export class Worker {
   ) {
     this.blacklist = new SharedBlacklist(deps.records, deps.logger, settings.blacklist);
     this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
+    this.admission = new AdmissionQueue(settings.concurrency);
     const sets = Object.values(deps.tu.dispatchers ?? {});
     if (sets.length > 0 && settings.probe !== false) {
       const prober = new DispatcherProber(
@@ -218,7 +221,7 @@ export class Worker {
       const meta = decodeInbound(bus.headers);
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
-      if (this.isNewCall(message, meta) && this.isLate(meta)) {
+      if (this.isNewCall(message, meta) && this.isLate(Date.now() - meta.receivedAt)) {
         this.refuse(message, meta, 'late');
         return { data: new Uint8Array(0) };
       }
@@ -246,10 +249,15 @@ export class Worker {
     return message.method !== 'ACK' && message.method !== 'CANCEL' && message.to.tag === undefined;
   }
 
-  /** Whether a message waited too long between its edge and now (hand-off and admission queue). */
-  private isLate(meta: InboundMeta): boolean {
+  /**
+   * Whether to refuse a new call that `waited` between its edge and now (hand-off and admission
+   * queue): only while messages wait for a place in the admission queue, that is while this
+   * worker is saturated. A burst it can take at once, or a pause (a garbage collection, a slow
+   * hand-off) with nothing waiting, refuses nothing.
+   */
+  private isLate(waited: number): boolean {
     const overload = this.settings.overload;
-    return overload !== undefined && shouldShed(Date.now() - meta.receivedAt, overload);
+    return overload !== undefined && this.admission.waiting > 0 && shouldShed(waited, overload);
   }
 
   /** A new call answered 503 with Retry-After at once, before it costs a record, a lookup or a deadline. */

@@ -1,8 +1,9 @@
 /**
- * Overload control in the worker (issue 16): a new initial request that waited past the limit
- * between its edge reading it and a worker taking it gets 503 with Retry-After at once, and costs
- * no call record; a retransmission the edge marks, and everything of a call already taken, is
- * never shed.
+ * Overload control in the worker (issue 16): while messages wait for a place in the admission
+ * queue (the worker is saturated), a new call that waited past the limit gets 503 with Retry-After
+ * at once and costs no call record; with nothing waiting (a pause, a burst the worker takes at
+ * once) nothing is refused, and a retransmission the edge marks, or anything of a call already
+ * taken, never is.
  */
 import { buildResponse } from '@sipedge/sip';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,42 +11,62 @@ import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
 
 const OVERLOAD = { maxDelayMs: 100, retryAfterSeconds: 4 };
 
-/** A series of the worker's /metrics (no labels). */
+/** A series of the worker's /metrics. */
 async function sample(h: Harness, series: string): Promise<number> {
   const text = await h.workers[0]!.metrics.registry.metrics();
   return Number(new RegExp(`^${series} (\\d+)$`, 'm').exec(text)?.[1]);
 }
 const shed = (h: Harness) => sample(h, 'sipedge_worker_shed_total\\{reason="late"\\}');
 
+/** `count` new calls at once, each INVITE having waited `waitMs` before the worker. */
+async function calls(h: Harness, prefix: string, count: number, waitMs: number, retransmission = false): Promise<void> {
+  const edge = { receivedAt: Date.now() - waitMs, ...(retransmission ? { retransmission: true as const } : {}) };
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => h.receive(sip(inviteLines(`${prefix}-${i}`)), CALLER, 'udp', edge)),
+  );
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 600));
+
 describe('overload control in the worker', () => {
   let h: Harness;
   afterEach(() => h?.stop());
 
-  it('answers a new INVITE that waited twice the limit with 503 and Retry-After, and keeps no record', async () => {
-    h = await Harness.start(1, {}, { overload: OVERLOAD });
-    await h.receive(sip(inviteLines('late')), CALLER, 'udp', { receivedAt: Date.now() - 250 });
-    const refused = await h.waitFor((s) => s.message.status === 503);
-    expect(refused.message.get('Retry-After')).toBe('4');
-    expect(refused.meta.destination).toEqual(CALLER);
-    expect(await shed(h)).toBe(1);
-    expect(await sample(h, 'sipedge_worker_active_transactions')).toBe(0);
-    expect(h.sent.some((s) => s.message.isRequest)).toBe(false);
+  it('answers late new calls with 503 and Retry-After while messages wait for a place, keeping no record', async () => {
+    // Arming each call's deadline takes 50 ms: the first call holds the one place meanwhile.
+    h = await Harness.start(1, {}, { overload: OVERLOAD, concurrency: 1 }, 50);
+    await calls(h, 'late', 5, 250);
+    await settle();
+    const refused = h.sent.filter((s) => s.message.status === 503);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const r of refused) {
+      expect(r.message.get('Retry-After')).toBe('4');
+      expect(r.meta.destination).toEqual(CALLER);
+      expect(h.sent.some((s) => s.message.isRequest && s.message.callId === r.message.callId)).toBe(false);
+    }
+    expect(await shed(h)).toBe(refused.length);
+    // The calls taken opened records; the refused ones did not.
+    expect(await sample(h, 'sipedge_worker_active_transactions')).toBe(5 - refused.length);
   });
 
-  it('takes a late retransmission the edge marked, and a late in-dialog request, as usual', async () => {
+  it('refuses nothing late when nothing waits for a place (a pause, a burst taken at once)', async () => {
     h = await Harness.start(1, {}, { overload: OVERLOAD });
-    const late = { receivedAt: Date.now() - 250, retransmission: true as const };
-    await h.receive(sip(inviteLines('marked')), CALLER, 'udp', late);
-    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
-    await h.receive(buildResponse(invite, 200, { toTag: 'c1' }).toString(), CALLEE, 'udp', late);
-    await h.waitFor((s) => s.message.status === 200 && s.meta.destination.address === CALLER.address);
+    await calls(h, 'paused', 5, 250);
+    await settle();
+    expect(h.sent.filter((s) => s.message.status === 100)).toHaveLength(5);
     expect(await shed(h)).toBe(0);
   });
 
-  it('sheds nothing when the request waited no longer than the limit', async () => {
-    h = await Harness.start(1, {}, { overload: OVERLOAD });
-    await h.receive(sip(inviteLines('on-time')), CALLER, 'udp', { receivedAt: Date.now() - 50 });
-    await h.waitFor((s) => s.message.status === 100);
+  it('takes late retransmissions the edge marked, and the responses of a call, while saturated', async () => {
+    h = await Harness.start(1, {}, { overload: OVERLOAD, concurrency: 1 }, 50);
+    await calls(h, 'marked', 5, 250, true);
+    await settle();
+    expect(h.sent.filter((s) => s.message.status === 100)).toHaveLength(5);
+    const invite = h.sent.find((s) => s.message.isRequest && s.message.method === 'INVITE')!.message;
+    await h.receive(buildResponse(invite, 200, { toTag: 'c1' }).toString(), CALLEE, 'udp', {
+      receivedAt: Date.now() - 250,
+    });
+    await h.waitFor((s) => s.message.status === 200 && s.message.callId === invite.callId);
     expect(await shed(h)).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { StandingDelay } from '@sipedge/handoff';
 
 /** How often a probe is sent (ms). */
 const PROBE_INTERVAL_MS = 50;
@@ -6,12 +7,20 @@ const PROBE_INTERVAL_MS = 50;
 const MAX_OUTSTANDING = 200;
 /**
  * A probe not read back after this long was dropped by the kernel (a full receive queue drops
- * datagrams): that is itself a wait this long, and the probe is given up so that the figure can
- * fall again once later probes come back.
+ * datagrams): the queue stands at least this long, for a window; the probe is given up so that the
+ * figure can fall again once later probes come back.
  */
 const LOST_AFTER_MS = 2000;
 /** A probe starts with NUL: no SIP message or STUN request does (RFC 5626 §4.4.2 STUN starts 0x00 0x01). */
 const MAGIC = Buffer.from('\0sipedge-queue-probe:', 'latin1');
+
+/**
+ * The probes' standing wait: the least of STANDING_PROBES probes or more within PROBE_STANDING_WINDOW_MS
+ * (a queue that held every probe of that long stands; a burst that drains lets one through).
+ */
+export const PROBE_STANDING_WINDOW_MS = 200;
+const STANDING_PROBES = 3;
+const newStandingDelay = () => new StandingDelay(PROBE_STANDING_WINDOW_MS, STANDING_PROBES);
 
 /**
  * How long a datagram waits before this edge reads it. Node cannot timestamp a datagram on arrival,
@@ -27,7 +36,12 @@ export class UdpQueueProbe {
   readonly #prefix = Buffer.concat([MAGIC, Buffer.from(`${this.#token}:`, 'latin1')]);
   /** Send times (performance-like ms) of the probes not yet read back, oldest first. */
   readonly #outstanding: number[] = [];
-  #lastDelayMs = 0;
+  /** The probes' waits, as a standing delay: a burst that drains does not count. */
+  #waits = newStandingDelay();
+  /** A probe was lost (a full queue drops datagrams): the queue stands at least this long. */
+  #lostAt: number | undefined;
+  /** The wait of the probe read back last. */
+  #lastMs = 0;
   #timer: NodeJS.Timeout | undefined;
 
   /** Starts sending a probe every PROBE_INTERVAL_MS through `send` (to the edge's own socket). */
@@ -41,7 +55,9 @@ export class UdpQueueProbe {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#outstanding.length = 0;
-    this.#lastDelayMs = 0;
+    this.#waits = newStandingDelay();
+    this.#lostAt = undefined;
+    this.#lastMs = 0;
   }
 
   /** A probe sent at `sentAt` (public for tests). */
@@ -64,22 +80,30 @@ export class UdpQueueProbe {
     const index = this.#outstanding.indexOf(sentAt);
     if (index < 0) return true;
     this.#outstanding.splice(0, index + 1);
-    this.#lastDelayMs = Math.max(0, now - sentAt);
+    this.#lastMs = Math.max(0, now - sentAt);
+    this.#waits.observe(this.#lastMs, now);
     return true;
   }
 
   /**
-   * The wait a datagram arriving now can expect (ms): the last probe's, or longer while a probe
-   * sent earlier is still queued.
+   * The wait that stands in the receive queue now (ms): the least wait of the probes read back
+   * over the last window; at least a whole window while a probe has been queued longer than that;
+   * LOST_AFTER_MS for a window after a probe was lost.
    */
-  delayMs(now: number): number {
+  standingMs(now: number): number {
     while (this.#outstanding.length > 0 && now - this.#outstanding[0]! > LOST_AFTER_MS) {
       this.#outstanding.shift();
-      this.#lastDelayMs = Math.max(this.#lastDelayMs, LOST_AFTER_MS);
+      this.#lostAt = now;
     }
+    if (this.#lostAt !== undefined && now - this.#lostAt < PROBE_STANDING_WINDOW_MS) return LOST_AFTER_MS;
     const oldest = this.#outstanding[0];
-    // A probe is expected back within one interval; until then it says nothing new.
-    const waiting = oldest === undefined ? 0 : now - oldest - PROBE_INTERVAL_MS;
-    return Math.max(this.#lastDelayMs, waiting);
+    const waiting = oldest === undefined ? 0 : now - oldest;
+    return Math.max(this.#waits.value(now), waiting > PROBE_STANDING_WINDOW_MS ? waiting : 0);
+  }
+
+  /** The wait now (ms): the last probe's, or longer while one sent before is still queued. */
+  latestMs(now: number): number {
+    const oldest = this.#outstanding[0];
+    return Math.max(this.#lastMs, oldest === undefined ? 0 : now - oldest - PROBE_INTERVAL_MS);
   }
 }
