@@ -7,10 +7,12 @@ import { EnvReader } from '@sipedge/config';
  * Retry-After (RFC 3261 §21.5.4; RFC 7339 §1 on why early, cheap refusal keeps goodput up) keeps
  * the calls that are taken on time.
  *
- * The signal is a standing delay (`StandingDelay`): the wait of an edge's UDP receive queue
- * (measured by probes through it), a worker's queueing delay (how long a message waited between the
- * edge reading it and the worker starting on it). Below `maxDelayMs` nothing is shed; above it new
- * initial requests are shed in proportion to the excess, all of them at twice the limit. Proportional rather than on/off, so
+ * The signal is a wait, judged only while requests really stand in line (so that a burst that
+ * drains, or a pause, refuses nothing): an edge's UDP receive queue, measured by probes through it,
+ * once it stands (`StandingDelay`, `judgedDelay`); at a worker, how long a request waited between
+ * its edge reading it and the worker starting on it, while messages wait for a place in its
+ * admission queue. Below `maxDelayMs` nothing is shed; above it new initial requests are shed in
+ * proportion to the excess, all of them at twice the limit. Proportional rather than on/off, so
  * that the admitted load settles near capacity instead of swinging between all and nothing.
  * Only new initial requests are shed: retransmissions, in-dialog requests, CANCEL, ACK and
  * responses belong to calls already taken, which is what the shedding protects.
