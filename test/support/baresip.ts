@@ -60,7 +60,7 @@ export class Phone {
    */
   static async start(options: PhoneOptions, timeoutMs = 15_000): Promise<Phone> {
     const phone = new Phone(options);
-    await phone.launch();
+    await phone.launchWithFreePorts();
     const deadline = Date.now() + timeoutMs;
     while (!/\{0\/\w+\/v4\} 200 OK/.test(phone.output)) {
       if (Date.now() > deadline || phone.child.exitCode !== null) {
@@ -113,6 +113,23 @@ export class Phone {
       clearTimeout(timer);
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * baresip also binds its SIP port + 1 (SIP over TLS) and other ports of its own, which the free
+   * ports picked here cannot all reserve: when one of them was taken meanwhile ("Address already
+   * in use"), it is started again on other ports, up to three times.
+   */
+  private async launchWithFreePorts(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.launch();
+        return;
+      } catch (error) {
+        if (attempt >= 3 || !this.output.includes('Address already in use')) throw error;
+        this.output = '';
+      }
+    }
   }
 
   private async launch(): Promise<void> {
