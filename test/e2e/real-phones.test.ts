@@ -18,6 +18,14 @@ import { type Deployment, type Mode, startDeployment } from '../support/deployme
 
 const DELIVERY_FAILURE = /not delivered|delivery not confirmed|stateless response not sent/;
 
+/** The delivery failures the deployment's processes logged after `logged` (their output lengths then). */
+function deliveryFailuresSince(deployment: Deployment, logged: number[]): string[] {
+  return deployment
+    .processes()
+    .flatMap((p, i) => p.output().slice(logged[i]).split('\n'))
+    .filter((line) => DELIVERY_FAILURE.test(line));
+}
+
 describe.each<Mode>(['standalone', 'distributed'])('real phones through sipedge (%s)', (mode) => {
   let deployment: Deployment;
   let tlsPort: number;
@@ -62,11 +70,7 @@ describe.each<Mode>(['standalone', 'distributed'])('real phones through sipedge 
         caller.hangup();
         await callee.waitFor((e) => e.type === 'CALL_CLOSED');
         await caller.waitFor((e) => e.type === 'CALL_CLOSED');
-        const failures = deployment
-          .processes()
-          .flatMap((p, i) => p.output().slice(logged[i]).split('\n'))
-          .filter((line) => DELIVERY_FAILURE.test(line));
-        expect(failures).toEqual([]);
+        expect(deliveryFailuresSince(deployment, logged)).toEqual([]);
       } finally {
         await Promise.all(phones.map((p) => p.stop()));
       }
@@ -108,11 +112,7 @@ describe.each<Mode>(['standalone', 'distributed'])('real phones through sipedge 
         await after(caller, seen[0], 'CALL_CLOSED');
         await after(callee, seen[1], 'CALL_CLOSED');
       }
-      const failures = deployment
-        .processes()
-        .flatMap((p, i) => p.output().slice(logged[i]).split('\n'))
-        .filter((line) => DELIVERY_FAILURE.test(line));
-      expect(failures).toEqual([]);
+      expect(deliveryFailuresSince(deployment, logged)).toEqual([]);
     } finally {
       await Promise.all(phones.map((p) => p.stop()));
     }
