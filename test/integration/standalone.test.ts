@@ -1,7 +1,8 @@
 /**
  * The `sipedge` executable as a process. `sipedge all` (`npm start`) without REDIS_URL and NATS_URL:
- * one edge and one worker on the in-memory twins, no Redis or NATS; a UA registers, another calls it
- * over real UDP sockets, and SIGTERM drains and exits 0. The same from a YAML configuration file
+ * one edge and one worker on the in-memory twins, no Redis or NATS, the worker on a thread of its
+ * own or on the edge's; a UA registers, another calls it over real UDP sockets, and SIGTERM drains
+ * and exits 0. The same from a YAML configuration file
  * (`--config`), and a file with an unknown key refused at start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -72,7 +73,10 @@ async function registerBob(ua: UdpClient, domain: string, sipPort: number): Prom
   return next(ua, (m) => m.isResponse);
 }
 
-describe('sipedge all, in memory (standalone mode)', () => {
+describe.each([
+  { threads: '2', worker: 'on a thread of its own' },
+  { threads: '1', worker: 'on the edge’s thread' },
+])('sipedge all, in memory (standalone mode), the worker $worker', ({ threads }) => {
   let proc: Sipedge;
   let sipPort: number;
   let edgeHttp: number;
@@ -89,6 +93,7 @@ describe('sipedge all, in memory (standalone mode)', () => {
       SIPEDGE_WORKER_HTTP: `127.0.0.1:${workerHttp}`,
       SIPEDGE_ADVERTISED: `127.0.0.1:${sipPort}`,
       SIPEDGE_DOMAINS: 'example.com',
+      SIPEDGE_THREADS: threads,
       LOG_LEVEL: 'info',
     });
     await proc.printed('sipedge standalone: ready');
@@ -101,7 +106,12 @@ describe('sipedge all, in memory (standalone mode)', () => {
   it('says where it listens and how to place a first call', () => {
     expect(proc.output()).toContain(`"port":${sipPort}`);
     expect(proc.output()).toContain('then call sip:bob@127.0.0.1');
-    expect(proc.output()).toContain('"msg":"worker started"');
+    const started = proc
+      .output()
+      .split('\n')
+      .find((line) => line.includes('"msg":"worker started"'));
+    expect(started).toBeDefined();
+    expect(started!.includes('"thread":"worker"')).toBe(threads === '2');
     expect(proc.output()).toContain('"msg":"edge started"');
   });
 

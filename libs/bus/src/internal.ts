@@ -46,6 +46,14 @@ export function checkSubject(subject: string, wildcards: boolean): void {
   });
 }
 
+/** Checks a request's subject and timeout (every adapter's `request` starts with it). */
+export function checkRequest(subject: string, timeoutMs: number): void {
+  checkSubject(subject, false);
+  if (!(timeoutMs > 0)) {
+    throw new RangeError(`bus: timeoutMs must be positive, got ${timeoutMs}`);
+  }
+}
+
 /** A queue group name: non-empty, no whitespace. */
 export function checkQueue(queue: string): void {
   if (typeof queue !== 'string' || queue.length === 0 || /\s/.test(queue)) {

@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { checkQueue, checkSubject, copyHeaders, ERROR_HEADER, runHandler, settleAll, type Reply } from './internal.js';
+import { checkRequest } from './internal.js';
 import {
   BusNoRespondersError,
   BusRemoteError,
@@ -200,10 +201,7 @@ export class MemoryBus implements Bus {
   }
 
   async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
-    checkSubject(subject, false);
-    if (!(options.timeoutMs > 0)) {
-      throw new RangeError(`bus: timeoutMs must be positive, got ${options.timeoutMs}`);
-    }
+    checkRequest(subject, options.timeoutMs);
     const headers = copyHeaders(options.headers);
     this.#assertAvailable();
     const inbox = `${this.#inboxPrefix}${this.#nextInbox++}`;

@@ -13,6 +13,7 @@ import {
   type Subscription as NatsSubscription,
 } from 'nats';
 import { checkQueue, checkSubject, copyHeaders, ERROR_HEADER, runHandler, settleAll, type Reply } from './internal.js';
+import { checkRequest } from './internal.js';
 import {
   BusError,
   BusNoRespondersError,
@@ -205,10 +206,7 @@ export class NatsBus implements Bus {
   }
 
   async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
-    checkSubject(subject, false);
-    if (!(options.timeoutMs > 0)) {
-      throw new RangeError(`bus: timeoutMs must be positive, got ${options.timeoutMs}`);
-    }
+    checkRequest(subject, options.timeoutMs);
     const hdrs = toNatsHeaders(options.headers);
     this.#assertAvailable();
     const reply = await new Promise<Msg>((resolve, reject) => {

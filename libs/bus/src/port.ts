@@ -74,3 +74,11 @@ export class BusNoRespondersError extends BusError {
 export class BusRemoteError extends BusError {
   override name = 'BusRemoteError';
 }
+
+/** The bus errors by class name, for adapters that carry errors across a boundary by name. */
+export const BUS_ERRORS: Readonly<Record<string, new (message: string) => BusError>> = {
+  BusUnavailableError,
+  BusTimeoutError,
+  BusNoRespondersError,
+  BusRemoteError,
+};

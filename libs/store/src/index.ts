@@ -21,4 +21,5 @@ export {
 } from './redis.js';
 export { MemoryAbuseStore, type MemoryAbuseLimits } from './memory-abuse.js';
 export { RedisAbuseStore } from './redis-abuse.js';
+export { portStores, serveStoresOnPort, type ServedStores } from './port-stores.js';
 export { connectRedis, type RedisConnection, type RedisClient } from './redis-client.js';

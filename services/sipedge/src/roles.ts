@@ -4,6 +4,7 @@
  * `all` without Redis and NATS settings runs on their in-memory twins instead (standalone mode).
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
@@ -12,6 +13,7 @@ import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/
 import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
 import { type WorkerEnvConfig, createWorker, startWorkerOpsServer, workerConfigFromEnv } from '@sipedge/worker';
 import type { Environment } from './config-file.js';
+import { startWorkerThread } from './worker-thread-host.js';
 
 export const ROLES = ['all', 'edge', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -42,13 +44,18 @@ export interface RolePlan {
   worker?: WorkerEnvConfig;
   /** Standalone mode without SIPEDGE_FLEET_SECRET: the worker signs with a random secret of this process. */
   randomFleetSecret?: true;
+  /**
+   * Standalone mode with `SIPEDGE_THREADS` 2: the worker runs on a thread of its own, started from
+   * these settings (those of the process, with the fleet secret the worker signs with).
+   */
+  workerThread?: { env: Environment };
 }
 
 /** Checks every setting a role needs (nothing connects yet); a bad one is a ConfigError naming it. */
 export function planRole(role: Role, env: Environment): RolePlan {
   const connections = connectionsOf(role, env);
   // Standalone mode names its edge and worker; in a fleet the edge must be named, a worker gets its pid.
-  const settings =
+  let settings: Environment =
     connections === 'memory' ? { SIPEDGE_EDGE_ID: 'standalone', SIPEDGE_WORKER_ID: 'standalone', ...env } : env;
   const plan: RolePlan = {
     role,
@@ -64,10 +71,22 @@ export function planRole(role: Role, env: Environment): RolePlan {
         'required in a fleet: at least 32 characters, the same on every worker',
       );
     }
-    plan.worker.fleetSecret = { secret: randomBytes(32).toString('base64url') };
+    const secret = randomBytes(32).toString('base64url');
+    plan.worker.fleetSecret = { secret };
     plan.randomFleetSecret = true;
+    settings = { ...settings, SIPEDGE_FLEET_SECRET: secret };
   }
+  if (connections === 'memory' && standaloneThreads(settings) === 2) plan.workerThread = { env: settings };
   return plan;
+}
+
+/**
+ * Standalone mode's threads: 2 runs the worker on a thread of its own beside the edge's (two
+ * cores' worth of work), 1 runs both on one. By default 2 when the machine has two cores or more.
+ */
+function standaloneThreads(env: Environment): 1 | 2 {
+  const fallback = availableParallelism() >= 2 ? '2' : '1';
+  return new EnvReader(env).oneOf('SIPEDGE_THREADS', ['1', '2'] as const, fallback) === '2' ? 2 : 1;
 }
 
 /**
@@ -88,7 +107,11 @@ export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
       'SIPEDGE_FLEET_SECRET is not set: Record-Routes are signed with a random secret of this process, so dialogs do not outlive it',
     );
   }
-  if (plan.worker !== undefined) stops.push(await startWorker(plan.worker, adapters, logger));
+  if (plan.workerThread !== undefined) {
+    stops.push(await startWorkerThread(plan.workerThread.env, adapters, logger));
+  } else if (plan.worker !== undefined) {
+    stops.push(await startWorker(plan.worker, adapters, logger));
+  }
   if (plan.edge !== undefined) {
     const { edge, stop } = await startEdge(plan.edge, adapters, logger);
     stops.unshift(stop);
@@ -152,7 +175,7 @@ function redisOf(reader: EnvReader, why: string): RedisConnection {
 }
 
 /** What an edge and a worker run on. */
-interface Adapters {
+export interface Adapters {
   bus(name: string): Promise<Bus>;
   stores: Stores;
   timers(): TimerService;
@@ -183,7 +206,7 @@ async function sharedAdapters(connections: SharedConnections, logger: Logger): P
   };
 }
 
-async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: Logger): Promise<Stop> {
+export async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: Logger): Promise<Stop> {
   const bus = await adapters.bus(config.workerId);
   const worker = createWorker(config, { bus, stores: adapters.stores, timers: adapters.timers(), logger });
   await worker.start();

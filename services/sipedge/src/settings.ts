@@ -117,6 +117,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'redis.sentinelMaster', env: 'REDIS_SENTINEL_MASTER', kind: 'string' },
   { key: 'timers.shards', env: 'SIPEDGE_TIMER_SHARDS', kind: 'int' },
   { key: 'nats.url', env: 'NATS_URL', kind: 'string' },
+  { key: 'standalone.threads', env: 'SIPEDGE_THREADS', kind: 'int' },
   { key: 'log.level', env: 'LOG_LEVEL', kind: 'string' },
 ];
 

@@ -179,6 +179,24 @@ describe('roles and connections', () => {
     expect([plan.edge?.edgeId, plan.worker?.workerId]).toEqual(['standalone', 'standalone']);
   });
 
+  it('runs the standalone worker on a thread of its own with SIPEDGE_THREADS 2, signing with the process’s secret', () => {
+    const plan = planRole('all', { SIPEDGE_THREADS: '2' });
+    expect(plan.workerThread?.env.SIPEDGE_THREADS).toBe('2');
+    expect(plan.workerThread?.env.SIPEDGE_FLEET_SECRET).toBe(plan.worker?.fleetSecret?.secret);
+    expect(plan.workerThread?.env.SIPEDGE_WORKER_ID).toBe('standalone');
+    expect(planRole('all', { SIPEDGE_THREADS: '1' }).workerThread).toBeUndefined();
+    expect(() => planRole('all', { SIPEDGE_THREADS: '3' })).toThrow(/^SIPEDGE_THREADS: expected one of "1", "2"/);
+    // In a fleet, processes scale instead: the setting is for standalone mode only.
+    const fleet = {
+      NATS_URL: 'nats://127.0.0.1:4222',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      SIPEDGE_FLEET_SECRET: FLEET_SECRET,
+      SIPEDGE_EDGE_ID: 'e1',
+      SIPEDGE_THREADS: '2',
+    };
+    expect(planRole('all', fleet).workerThread).toBeUndefined();
+  });
+
   it('runs all on Redis and NATS with both set, and refuses only one of them', () => {
     const urls = {
       NATS_URL: 'nats://127.0.0.1:4222',
