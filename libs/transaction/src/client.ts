@@ -44,7 +44,6 @@ function inviteClientResponse(d: Draft, response: SipMessage): void {
     d.cancel('A');
     d.cancel('B');
     d.cancel('C');
-    s.response = wireOf(response);
     if (status < 300) {
       d.take(`ict:${s.state}:2xx`);
       d.go('accepted');
@@ -159,7 +158,6 @@ export function nonInviteClient(d: Draft, event: TransactionEvent): void {
         d.take(`nict:${s.state}:200-699`);
         d.cancel('E');
         d.cancel('F');
-        s.response = wireOf(event.message);
         d.go('completed');
         d.start('K');
         return d.toTu(event.message);

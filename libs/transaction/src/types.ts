@@ -31,7 +31,10 @@ export interface TransactionState {
   reliable: boolean;
   /** The request that created the transaction. */
   request: string;
-  /** Client: the last response received. Server: the last response sent (retransmitted on request retransmission). */
+  /**
+   * Server: the last response sent (retransmitted on request retransmission). Client: null (what
+   * it receives goes to the TU; a non-2xx's ACK is kept in `ack`).
+   */
   response: string | null;
   /** INVITE client: the ACK sent for a non-2xx final response (§17.1.1.3). */
   ack: string | null;

@@ -10,6 +10,9 @@ import { type CallRecord, isFinished, recordTtlMs } from './record.js';
 /** Commits that meet a conflict are retried with a fresh load this many times at most. */
 const MAX_ATTEMPTS = 20;
 
+/** Records kept parsed after their commit (the most recent ones), for the next event of each. */
+const PARSED_KEPT = 4096;
+
 /** The key of a call record; everything of the call lives under the hash tag of its context id. */
 export const recordKey = (id: string) => `sipedge:call:{${id}}`;
 
@@ -41,6 +44,13 @@ export interface Committed {
  * that comes too early fires, finds nothing due, and arms the next (`firing`).
  */
 export class CallStore {
+  /**
+   * The last record this store committed under each key, with its JSON: a load that finds that
+   * JSON takes the record instead of parsing it again (the next event of a call usually comes to the
+   * worker that handled the last). A committed record is never changed: events apply to a copy.
+   */
+  readonly #parsed = new Map<string, { value: string; record: CallRecord }>();
+
   constructor(
     private readonly records: RecordStore,
     private readonly timers: TimerService,
@@ -67,7 +77,7 @@ export class CallStore {
     const key = recordKey(id);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const [stored] = await this.metrics.redis('load', () => this.records.load([key]));
-      const before = stored == null ? null : (JSON.parse(stored.value) as CallRecord);
+      const before = stored == null ? null : this.#parse(key, stored.value);
       const result = apply(before);
       if (result === null) return null;
       const record = result.record;
@@ -78,12 +88,12 @@ export class CallStore {
       if (settled) record.settled = true;
       else delete record.settled;
       const ttlMs = recordTtlMs(this.settings.timers, now, latestDue(record), settled);
+      const value = finished ? null : JSON.stringify(record);
       const committed = await this.metrics.redis('commit', () =>
-        this.records.commit([
-          { key, expectedVersion: stored?.version ?? 0, value: finished ? null : JSON.stringify(record), ttlMs },
-        ]),
+        this.records.commit([{ key, expectedVersion: stored?.version ?? 0, value, ttlMs }]),
       );
       if (!committed.ok) continue;
+      this.#keep(key, value === null ? null : { value, record });
       return {
         key,
         before,
@@ -95,6 +105,19 @@ export class CallStore {
       };
     }
     throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+  }
+
+  #parse(key: string, value: string): CallRecord {
+    const kept = this.#parsed.get(key);
+    if (kept !== undefined && kept.value === value) return kept.record;
+    return JSON.parse(value) as CallRecord;
+  }
+
+  #keep(key: string, parsed: { value: string; record: CallRecord } | null): void {
+    this.#parsed.delete(key);
+    if (parsed === null) return;
+    if (this.#parsed.size >= PARSED_KEPT) this.#parsed.delete(this.#parsed.keys().next().value!);
+    this.#parsed.set(key, parsed);
   }
 
   /**

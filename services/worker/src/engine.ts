@@ -163,6 +163,7 @@ export function createCall(
     forks: [],
     cancelServer: null,
     cancelOrigin: null,
+    responseTo: responseDestinationOf(request, origin),
   };
   const run = new Run(record, now, settings);
   run.serverStep('s', created);
@@ -376,7 +377,13 @@ class Run {
     else r.cancelServer = step.state.state === 'terminated' ? null : step.state;
     for (const action of step.actions) {
       if (action.type === 'send') {
-        this.effects.push({ type: 'send', wire: action.wire, hop: responseHop(step.state, origin), kind: 'response' });
+        const to = id === 's' ? r.responseTo : undefined;
+        this.effects.push({
+          type: 'send',
+          wire: action.wire,
+          hop: responseHop(step.state, origin, to),
+          kind: 'response',
+        });
       }
     }
   }
@@ -490,7 +497,7 @@ class Run {
       this.now,
     );
     // A previous attempt's transaction is replaced: its late responses no longer match (worker.ts).
-    r.forks[index] = { tx: null, cancel: null, hop: forkHop, attempt, request: wireOf(forwarded.message) };
+    r.forks[index] = { tx: null, cancel: null, hop: forkHop, attempt };
     this.forkStep(index, created);
   }
 
@@ -502,11 +509,14 @@ class Run {
     this.sendResponse(forwarded.message);
   }
 
-  /** §9.1: a CANCEL with the fork's Request-URI, Call-ID, From, To, CSeq number, top Via and Route. */
+  /**
+   * §9.1: a CANCEL with the fork's Request-URI, Call-ID, From, To, CSeq number, top Via and Route,
+   * copied from the request its client transaction sent; none for a fork whose transaction ended.
+   */
   private cancelFork(index: number): void {
     const fork = this.record.forks[index];
-    if (fork === undefined || fork.cancel !== null) return;
-    const cancel = buildCancel(parseMessage(Buffer.from(fork.request, 'latin1')));
+    if (fork === undefined || fork.cancel !== null || fork.tx === null) return;
+    const cancel = buildCancel(parseMessage(Buffer.from(fork.tx.request, 'latin1')));
     const created = createClientTransaction(
       cancel,
       { reliable: reliable(fork.hop), settings: this.settings.timers },
@@ -521,11 +531,19 @@ function serverRequest(record: CallRecord): SipMessage {
   return parseMessage(Buffer.from(record.template ?? '', 'latin1'));
 }
 
-/** Responses go back the way the request came (§18.2.2): its flow, else its Via destination. */
-function responseHop(state: TransactionState, origin: InboundMeta): Hop {
-  const request = parseMessage(Buffer.from(state.request, 'latin1'), { validate: false });
+/** Where the responses to `request` go (§18.2.2): its top Via's destination, else its source. */
+function responseDestinationOf(request: SipMessage, origin: InboundMeta): { address: string; port: number } {
   const via = request.topVia;
-  const destination = via === undefined ? origin.source : responseDestination(via);
+  return via === undefined ? origin.source : responseDestination(via);
+}
+
+/**
+ * Responses go back the way the request came (§18.2.2): its flow, else its Via destination — the
+ * one stored with the record (`to`), or from the transaction's request.
+ */
+function responseHop(state: TransactionState, origin: InboundMeta, to?: { address: string; port: number }): Hop {
+  const destination =
+    to ?? responseDestinationOf(parseMessage(Buffer.from(state.request, 'latin1'), { validate: false }), origin);
   const hop: Hop = {
     transport: origin.transport,
     address: destination.address,

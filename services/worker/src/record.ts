@@ -32,8 +32,6 @@ export interface ForkRecord {
   hop: Hop;
   /** Which of the target's resolved hops this is (RFC 3263 failover, B19); part of the branch. */
   attempt: number;
-  /** The forked request as sent (binary string): a CANCEL copies its fields. */
-  request: string;
 }
 
 /**
@@ -85,6 +83,8 @@ export interface CallRecord {
   /** The server transaction of a CANCEL received for this request (§16.10). */
   cancelServer: TransactionState | null;
   cancelOrigin: InboundMeta | null;
+  /** Where the server transaction's responses go (§18.2.2), from the request's top Via, derived once. */
+  responseTo?: { address: string; port: number };
   /**
    * W3C `traceparent` of the span that created the record (the server transaction): later events on
    * the record, on any worker, are traced as its children. Absent when tracing is off.
