@@ -1,44 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Bus, BusMessage, BusReply, Subscription } from '@sipedge/bus';
 import {
-  H,
   type InboundMeta,
   QUEUES,
   SUBJECTS,
   decodeInbound,
-  encodeOutbound,
   endpointAttributes,
   DEFAULT_OVERLOAD,
   type OverloadSettings,
   shouldShed,
   sipAttributes,
   traceContextOf,
-  transportAttributes,
 } from '@sipedge/handoff';
-import {
-  contextIdOfBranch,
-  finishForward,
-  forwardRequest,
-  forwardResponse,
-  isAddressedToSelf,
-  isOurVia,
-  parseOurBranch,
-  prepareForward,
-  preprocessRoutes,
-  statelessBranch,
-  validateRequest,
-  dialogRoute,
-} from '@sipedge/proxy';
-import {
-  type SipMessage,
-  SipParseError,
-  type SipUri,
-  buildResponse,
-  parseMessage,
-  parseUri,
-  responseDestination,
-  statelessToTag,
-} from '@sipedge/sip';
+import { contextIdOfBranch, forwardResponse, isOurVia, parseOurBranch } from '@sipedge/proxy';
+import { type SipMessage, SipParseError, buildResponse, parseMessage, statelessToTag } from '@sipedge/sip';
 import type { EdgeRegistry, RecordStore } from '@sipedge/store';
 import {
   type Attributes,
@@ -55,23 +30,22 @@ import { cancelledInviteKey, serverKey } from '@sipedge/transaction';
 import {
   type CallEvent,
   type Decision,
-  type Effect,
   type EngineResult,
   type EngineSettings,
   applyToCall,
   createCall,
   fireDueTimers,
-  familyOf,
-  recordRouteFor,
-  requestForHop,
 } from './engine.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { AdmissionQueue } from './admission.js';
 import { type ShedReason, WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { CallStore, type Committed, idOfRecordKey } from './call-store.js';
+import { EdgeDirectory } from './edge-directory.js';
+import { EffectRunner } from './effects.js';
+import { StatelessProxy } from './stateless.js';
 import type { CallRecord, Hop } from './record.js';
-import { type TuDeps, arrivalOf, decide, hopOfFlow, prepare } from './tu.js';
+import { type TuDeps, prepare } from './tu.js';
 
 export interface WorkerDeps {
   bus: Bus;
@@ -115,9 +89,6 @@ export interface WorkerSettings extends EngineSettings {
   concurrency?: number;
 }
 
-/** How old the live-edge list may be before an edge missing from it is looked up again (ms). */
-const LIVE_EDGES_RECHECK_MS = 250;
-
 /** The span an event on an existing call record is traced in, parented to the record's stored trace. */
 interface EventSpan {
   name: 'sip.request' | 'sip.response' | 'sip.timer';
@@ -133,16 +104,14 @@ export function contextIdOf(key: string): string {
  * A transaction worker: takes messages handed off by edges (queue group `workers`) and timer fires,
  * and for each one loads the call record, applies the event (engine.ts), commits the new record
  * with compare-and-set (retrying on a conflict with a fresh load) and only then performs the
- * effects: messages to edges, timers to schedule or cancel. Nothing a later event needs stays in
- * this process.
+ * effects (effects.ts): messages to edges, timers to schedule or cancel. Nothing a later event
+ * needs stays in this process. With `stateless` set it keeps no records at all (stateless.ts).
  */
 export class Worker {
   private subscription: Subscription | undefined;
-  /** Edges with a current heartbeat; undefined until first read (or without a registry). */
-  private liveEdges: Set<string> | undefined;
-  /** When the live-edge list was last read (epoch ms). */
-  private liveEdgesReadAt = 0;
-  private liveEdgesTimer: NodeJS.Timeout | undefined;
+  private readonly edges: EdgeDirectory;
+  private readonly effects: EffectRunner;
+  private readonly stateless: StatelessProxy;
 
   private readonly blacklist: SharedBlacklist;
   private readonly prober: DispatcherProber | undefined;
@@ -164,6 +133,16 @@ export class Worker {
     this.blacklist = new SharedBlacklist(deps.records, deps.logger, settings.blacklist);
     this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
     this.admission = new AdmissionQueue(settings.concurrency);
+    this.edges = new EdgeDirectory(deps.edges, deps.logger, settings.liveEdgesRefreshMs);
+    this.effects = new EffectRunner(settings, {
+      bus: deps.bus,
+      edges: this.edges,
+      calls: this.calls,
+      blacklist: this.blacklist,
+      metrics: this.metrics,
+      logger: deps.logger,
+      forkUndelivered: (id, fork) => this.forkUndelivered(id, fork),
+    });
     const sets = Object.values(deps.tu.dispatchers ?? {});
     if (sets.length > 0 && settings.probe !== false) {
       const prober = new DispatcherProber(
@@ -172,7 +151,7 @@ export class Worker {
         {
           records: deps.records,
           resolve: deps.tu.resolve,
-          send: (wire, hop) => this.send(wire, hop, 'request', null, true),
+          send: (wire, hop) => this.effects.send(wire, hop, 'request', null, true),
           logger: deps.logger,
         },
         settings.probe,
@@ -182,15 +161,16 @@ export class Worker {
     } else {
       this.tu = deps.tu;
     }
+    this.stateless = new StatelessProxy(settings, {
+      tu: this.tu,
+      effects: this.effects,
+      orderHops: (decision, now) => this.orderHops(decision, now),
+    });
   }
 
   async start(): Promise<void> {
     await this.deps.bans?.start();
-    if (this.deps.edges !== undefined) {
-      await this.refreshLiveEdges();
-      this.liveEdgesTimer = setInterval(() => void this.refreshLiveEdges(), this.settings.liveEdgesRefreshMs ?? 1000);
-      this.liveEdgesTimer.unref();
-    }
+    await this.edges.start();
     this.subscription = await this.deps.bus.subscribe(
       SUBJECTS.inbound,
       (m) =>
@@ -208,7 +188,7 @@ export class Worker {
     this.stopping = true;
     for (const { timer } of this.retransmissions.values()) clearTimeout(timer);
     this.retransmissions.clear();
-    clearInterval(this.liveEdgesTimer);
+    this.edges.stop();
     this.prober?.stop();
     await this.subscription?.unsubscribe();
     await this.deps.timers.close();
@@ -269,7 +249,7 @@ export class Worker {
       ],
       toTag: statelessToTag(message),
     });
-    this.sendLocalResponse(response, message, meta).catch((error: unknown) => {
+    this.effects.sendLocalResponse(response, message, meta).catch((error: unknown) => {
       this.deps.logger.warn({ err: (error as Error).message }, 'overload 503 not sent');
     });
   }
@@ -292,7 +272,7 @@ export class Worker {
 
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {
     const now = Date.now();
-    if (this.settings.stateless === true) return this.statelessProxy(message, meta, now);
+    if (this.settings.stateless === true) return this.stateless.proxy(message, meta, now);
     const span: EventSpan = { name: 'sip.request', attributes: sipAttributes(message, meta.transport) };
     if (message.method === 'CANCEL') {
       const id = contextIdOf(cancelledInviteKey(message));
@@ -302,7 +282,7 @@ export class Worker {
           record === null ? null : applyToCall(record, { type: 'cancel', message, origin: meta }, now, this.settings),
         span,
       );
-      if (!handled) await this.statelessRequest(message, meta);
+      if (!handled) await this.stateless.forward(message, meta);
       return;
     }
     const key = serverKey(message);
@@ -316,7 +296,7 @@ export class Worker {
       );
       // The ACK of a response we sent statelessly (a challenge) ends here; an ACK for a 2xx is its
       // own transaction, forwarded statelessly end to end (§16.7 step 5, D23).
-      if (!handled && message.to.tag !== statelessToTag(message)) await this.statelessRequest(message, meta);
+      if (!handled && message.to.tag !== statelessToTag(message)) await this.stateless.forward(message, meta);
       return;
     }
     const event: CallEvent = { type: 'request', message };
@@ -355,9 +335,9 @@ export class Worker {
         now,
       );
       if (decision.kind === 'ignore') return;
-      this.keepOpen(decision, meta);
+      this.effects.keepOpen(decision, meta);
       if (decision.kind === 'respond' && decision.stateless === true) {
-        await this.sendLocalResponse(decision.response, message, meta);
+        await this.effects.sendLocalResponse(decision.response, message, meta);
         return;
       }
       await this.update(
@@ -411,7 +391,7 @@ export class Worker {
     const forwarded = forwardResponse(message);
     if (forwarded === undefined) return;
     const transport = forwarded.via.transport.toLowerCase() as Hop['transport'];
-    await this.send(forwarded.message.toBuffer(), { transport, ...forwarded.destination }, 'response', null);
+    await this.effects.send(forwarded.message.toBuffer(), { transport, ...forwarded.destination }, 'response', null);
   }
 
   /** A record's durable deadline fired (on whichever worker): its due timers fire, and the next is armed. */
@@ -458,41 +438,6 @@ export class Worker {
     this.retransmissions.set(id, { at, timer });
   }
 
-  /** §16.11 for every request: decide, then forward to the first target (or answer) without state. */
-  private async statelessProxy(message: SipMessage, meta: InboundMeta, now: number): Promise<void> {
-    if (message.method === 'ACK' && message.to.tag === statelessToTag(message)) return;
-    // A CANCEL takes the INVITE's route (location lookup included) and, since the branch does not
-    // depend on the method, the INVITE's branch (§16.11: it must reach the same next hop).
-    if (message.method === 'ACK') return this.statelessRequest(message, meta);
-    const decision = await this.orderHops(
-      await decide(message, meta, { ...this.tu, statelessResponses: true }, now),
-      now,
-    );
-    if (decision.kind === 'ignore') return;
-    this.keepOpen(decision, meta);
-    if (decision.kind === 'respond') return this.sendLocalResponse(decision.response, message, meta);
-    const [target] = decision.targets;
-    const hop = target?.hops[0];
-    if (target === undefined || hop === undefined) return;
-    const forwarded = forwardRequest(requestForHop(decision.template, hop), parseUri(target.uri) as SipUri, {
-      config: this.settings.proxy,
-      branch: statelessBranch(message),
-      ...recordRouteFor(this.settings.routeTokens, decision.template, decision.recordRoute, hop),
-      outboundTransport: hop.transport,
-      ...familyOf(hop.address),
-    });
-    await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
-  }
-
-  /** Asks the edge that received a REGISTER from behind a NAT to keep its binding open (best effort). */
-  private keepOpen(decision: Decision, meta: InboundMeta): void {
-    if (decision.kind !== 'respond' || decision.keepalive === undefined) return;
-    const data = Buffer.from(JSON.stringify(decision.keepalive), 'utf8');
-    this.deps.bus.publish(SUBJECTS.edgeKeepalive(meta.edgeId), data).catch((error: unknown) => {
-      this.deps.logger.warn({ err: error }, 'nat keep-alive request not published');
-    });
-  }
-
   /** B20: each target's hops with the blacklisted tuples last. */
   private async orderHops(decision: Decision, now: number): Promise<Decision> {
     if (decision.kind !== 'proxy') return decision;
@@ -502,89 +447,8 @@ export class Worker {
     return { ...decision, targets };
   }
 
-  /** A response the worker answers without a transaction: back to the request's Via (§18.2.2), on its flow. */
-  private async sendLocalResponse(response: SipMessage, request: SipMessage, meta: InboundMeta): Promise<void> {
-    const to = responseDestination(request.topVia!);
-    const hop: Hop = {
-      transport: meta.transport,
-      ...to,
-      ...(meta.flowId === undefined ? {} : { flowId: meta.flowId }),
-    };
-    await this.send(response.toBuffer(), hop, 'response', meta);
-  }
-
-  /** §16.11: forward without state (2xx ACK, CANCEL without context): route, new deterministic branch. */
-  private async statelessRequest(message: SipMessage, meta: InboundMeta): Promise<void> {
-    // §16.3 as for every request forwarded (e.g. an ACK with Max-Forwards 0, a Route that is not a
-    // SIP URI): an ACK that fails it is dropped (§17), a CANCEL answered.
-    const valid = validateRequest(message, this.settings.proxy);
-    if (!valid.ok) {
-      if (message.method === 'CANCEL') {
-        const { status, reason, headers } = valid;
-        const response = buildResponse(message, status, { reason, headers, toTag: statelessToTag(message) });
-        await this.sendLocalResponse(response, message, meta);
-      }
-      return;
-    }
-    const preprocessed = preprocessRoutes(message, this.settings.proxy, {
-      transport: meta.transport,
-      port: meta.local.port,
-    });
-    const tu = this.deps.tu;
-    const dialog = dialogRoute(tu.routeTokens, message, preprocessed, tu.proxy, arrivalOf(meta));
-    // Not when we are the UAS (F2), and no open relay: from an untrusted source only a request of a
-    // dialog we serve (a 2xx ACK with our Record-Routes' tokens) is forwarded.
-    const forward =
-      !isAddressedToSelf(message, this.settings.proxy) && (dialog !== undefined || tu.isTrusted(meta.source.address));
-    if (!forward) {
-      // An unmatched CANCEL gets 481 (§9.2), as a UAS answers it; an unmatched ACK is dropped (§17.2.3).
-      if (message.method === 'CANCEL') {
-        const response = buildResponse(message, 481, { toTag: statelessToTag(message) });
-        await this.sendLocalResponse(response, message, meta);
-      }
-      return;
-    }
-    const request = dialog?.request ?? preprocessed.request;
-    const target = request.requestUri;
-    if (target.kind !== 'sip') return;
-    // Inside a dialog whose other side has a flow, on that flow (RFC 5626 §5.3); else by the route.
-    const flow = dialog?.flow === undefined ? undefined : hopOfFlow(dialog.flow);
-    const prepared = prepareForward(request, target as SipUri, { config: this.settings.proxy, recordRoute: false });
-    const [hop] = flow === undefined ? await this.deps.tu.resolve(prepared.nextHop) : [flow];
-    if (hop === undefined) return;
-    const forwarded = finishForward(prepared, {
-      config: this.settings.proxy,
-      branch: statelessBranch(message),
-      outboundTransport: hop.transport,
-      ...familyOf(hop.address),
-    });
-    await this.send(forwarded.message.toBuffer(), { ...hop, transport: forwarded.transport }, 'request', meta);
-  }
-
   private async hasRecord(id: string): Promise<boolean> {
     return (await this.calls.load(id)) !== null;
-  }
-
-  /**
-   * Whether an edge has a current heartbeat. An edge missing from a list more than
-   * LIVE_EDGES_RECHECK_MS old is looked up again first: it may have started since (an edge that
-   * starts after its worker, as in standalone mode, is not in the worker's first list).
-   */
-  private async isLiveEdge(edgeId: string): Promise<boolean> {
-    if (this.liveEdges === undefined || this.liveEdges.has(edgeId)) return true;
-    if (Date.now() - this.liveEdgesReadAt > LIVE_EDGES_RECHECK_MS) await this.refreshLiveEdges();
-    return this.liveEdges.has(edgeId);
-  }
-
-  private async refreshLiveEdges(): Promise<void> {
-    try {
-      const now = Date.now();
-      this.liveEdges = new Set(await this.deps.edges!.live(now));
-      this.liveEdgesReadAt = now;
-    } catch (error) {
-      // Keep the last known list: sending to a named edge is the better guess while Redis is away.
-      this.deps.logger.warn({ err: (error as Error).message }, 'live edges not refreshed');
-    }
   }
 
   /**
@@ -607,7 +471,7 @@ export class Worker {
     if (committed.endedNow) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
     await this.deps.afterCommit?.(committed);
     this.retransmitLater(id, committed.retransmitAt);
-    const perform = () => this.perform(committed);
+    const perform = () => this.effects.perform(committed);
     const trace = before?.trace;
     if (span === undefined || trace === undefined) await perform();
     else {
@@ -617,109 +481,10 @@ export class Worker {
     return true;
   }
 
-  /**
-   * The effects of a committed event. Responses to the upstream go out first, one after the other,
-   * so that one call's responses leave in the order their events committed: a 180 whose timer work
-   * (Timer C restart, Timer A/B cancel) waits on Redis must not reach the caller after the 200 of
-   * the next event (§16.7 step 5 forwards provisional responses only until the final one). The
-   * rest then runs together. Each effect stands alone: one that fails is logged and counted and
-   * the others still run; a fork's request that could not be handed to an edge is that fork's
-   * transport error (§16.7 step 1, §16.9), an event of its own.
-   */
-  private async perform({ key, result, disarm }: Committed): Promise<void> {
-    const { record, effects } = result;
-    const upstream = (e: Effect) => e.type === 'send' && e.kind === 'response';
-    for (const effect of effects.filter(upstream)) await this.performOne(record, effect);
-    await Promise.all([
-      ...effects.filter((e) => !upstream(e)).map((effect) => this.performOne(record, effect)),
-      ...(disarm === undefined ? [] : [this.calls.disarm(key, disarm)]),
-    ]);
-  }
-
-  private async performOne(record: CallRecord, effect: Effect): Promise<void> {
-    try {
-      if (effect.type === 'hop-health') {
-        if (effect.ok) await this.blacklist.answered(effect.hop, Date.now());
-        else await this.blacklist.failed(effect.hop, Date.now());
-      } else {
-        const report = effect.fork;
-        const send = () => this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);
-        const delivered =
-          report === undefined
-            ? await send()
-            : await this.clientTransaction(effect.wire, effect.hop, report, send).catch((error: unknown) => {
-                this.effectFailed(record, effect, error);
-                return false;
-              });
-        if (!delivered && report !== undefined) await this.forkUndelivered(record.id, report);
-      }
-    } catch (error) {
-      this.effectFailed(record, effect, error);
-    }
-  }
-
-  private effectFailed(record: CallRecord, effect: Effect, error: unknown): void {
-    this.metrics.effectFailed(effect.type);
-    this.deps.logger.warn({ err: (error as Error).message, call: record.id, effect: effect.type }, 'effect failed');
-  }
-
   /** A fork's request that no edge took: its transport error (§16.9), applied as an event. */
   private async forkUndelivered(id: string, fork: number): Promise<void> {
     await this.update(id, (r) =>
       r?.forks[fork]?.tx != null ? applyToCall(r, { type: 'transport-error', fork }, Date.now(), this.settings) : null,
     );
-  }
-
-  /** A fork's request sent in a `sip.client_transaction` span (the edge's `sip.send` is its child). */
-  private clientTransaction(wire: Buffer, hop: Hop, fork: number, send: () => Promise<boolean>): Promise<boolean> {
-    const attributes = {
-      'sip.fork_index': fork,
-      ...transportAttributes(hop.transport),
-      ...endpointAttributes('server', hop),
-    };
-    return inSpan('sip.client_transaction', { kind: SpanKind.CLIENT, attributes }, (span) => {
-      if (span.isRecording()) span.setAttributes(sipAttributes(parseMessage(wire)));
-      return send();
-    });
-  }
-
-  /**
-   * Publishes a message for an edge: the edge holding the flow, else the edge the request came in
-   * on, else (or when that edge has no current heartbeat) any live edge (`sipedge.out`). With
-   * `report`, waits for the edge's delivery result.
-   */
-  private async send(
-    wire: Buffer,
-    hop: Hop,
-    kind: 'request' | 'response',
-    origin: InboundMeta | null,
-    report = false,
-  ): Promise<boolean> {
-    let edgeId = hop.edgeId ?? origin?.edgeId;
-    let flowId = hop.flowId;
-    if (edgeId !== undefined && !(await this.isLiveEdge(edgeId))) {
-      // The edge is gone, and its connections with it: any live edge sends it (a response over a
-      // new connection, §18.2.2; a request on a flow that is gone is reported back, §16.9).
-      edgeId = undefined;
-      if (kind === 'response') flowId = undefined;
-    }
-    const subject = edgeId === undefined ? SUBJECTS.anyEdgeOutbound : SUBJECTS.edgeOutbound(edgeId);
-    const headers = encodeOutbound({
-      transport: hop.transport,
-      destination: { address: hop.address, port: hop.port },
-      kind,
-      ...(flowId === undefined ? {} : { flowId }),
-    });
-    if (!report || hop.transport === 'udp') {
-      await this.deps.bus.publish(subject, wire, headers);
-      return true;
-    }
-    try {
-      const reply = await this.deps.bus.request(subject, wire, { timeoutMs: this.settings.deliveryTimeoutMs, headers });
-      return reply.headers[H.deliveryError] === undefined;
-    } catch (error) {
-      this.deps.logger.warn({ err: (error as Error).message }, 'delivery not confirmed');
-      return false;
-    }
   }
 }
