@@ -4,7 +4,6 @@
  * `all` without Redis and NATS settings runs on their in-memory twins instead (standalone mode).
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
@@ -82,11 +81,12 @@ export function planRole(role: Role, env: Environment): RolePlan {
 
 /**
  * Standalone mode's threads: 2 runs the worker on a thread of its own beside the edge's (two
- * cores' worth of work), 1 runs both on one. By default 2 when the machine has two cores or more.
+ * cores' worth of work), 1 (the default) runs both on one. Not 2 by default: above capacity the
+ * backlog then builds up between the threads, where the edge's overload control does not see it,
+ * and a run at twice the clean rate collapsed (docs/performance.md).
  */
 function standaloneThreads(env: Environment): 1 | 2 {
-  const fallback = availableParallelism() >= 2 ? '2' : '1';
-  return new EnvReader(env).oneOf('SIPEDGE_THREADS', ['1', '2'] as const, fallback) === '2' ? 2 : 1;
+  return new EnvReader(env).oneOf('SIPEDGE_THREADS', ['1', '2'] as const, '1') === '2' ? 2 : 1;
 }
 
 /**

@@ -185,6 +185,7 @@ describe('roles and connections', () => {
     expect(plan.workerThread?.env.SIPEDGE_FLEET_SECRET).toBe(plan.worker?.fleetSecret?.secret);
     expect(plan.workerThread?.env.SIPEDGE_WORKER_ID).toBe('standalone');
     expect(planRole('all', { SIPEDGE_THREADS: '1' }).workerThread).toBeUndefined();
+    expect(planRole('all', {}).workerThread).toBeUndefined();
     expect(() => planRole('all', { SIPEDGE_THREADS: '3' })).toThrow(/^SIPEDGE_THREADS: expected one of "1", "2"/);
     // In a fleet, processes scale instead: the setting is for standalone mode only.
     const fleet = {

@@ -8,6 +8,7 @@ import {
   endpointAttributes,
   DEFAULT_OVERLOAD,
   type OverloadSettings,
+  StandingDelay,
   shouldShed,
   sipAttributes,
   traceContextOf,
@@ -125,6 +126,8 @@ export class Worker {
   private stopping = false;
   /** What this worker works on at once; the rest waits here, where overload control sees the wait. */
   private readonly admission: AdmissionQueue;
+  /** How long messages waited between their edge and this worker, standing over a window (overload control). */
+  private readonly handoffWaits = new StandingDelay();
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -201,7 +204,9 @@ export class Worker {
       const meta = decodeInbound(bus.headers);
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
-      if (this.isNewCall(message, meta) && this.isLate(Date.now() - meta.receivedAt)) {
+      const now = Date.now();
+      this.handoffWaits.observe(now - meta.receivedAt, now);
+      if (this.isNewCall(message, meta) && this.isLate(now - meta.receivedAt, now)) {
         this.refuse(message, meta, 'late');
         return { data: new Uint8Array(0) };
       }
@@ -231,13 +236,18 @@ export class Worker {
 
   /**
    * Whether to refuse a new call that `waited` between its edge and now (hand-off and admission
-   * queue): only while messages wait for a place in the admission queue, that is while this
-   * worker is saturated. A burst it can take at once, or a pause (a garbage collection, a slow
-   * hand-off) with nothing waiting, refuses nothing.
+   * queue): only while this worker is saturated, that is while messages wait for a place in the
+   * admission queue, or while even the quickest hand-off of the last window waited above the limit
+   * (the backlog is before the worker: a NATS subscription's, or the MessagePort of a standalone
+   * worker thread). A burst it can take at once, or a pause shorter than the window (a garbage
+   * collection, a slow hand-off), refuses nothing. The edge's and the worker's clocks must agree
+   * within a fraction of the limit (NTP).
    */
-  private isLate(waited: number): boolean {
+  private isLate(waited: number, now: number): boolean {
     const overload = this.settings.overload;
-    return overload !== undefined && this.admission.waiting > 0 && shouldShed(waited, overload);
+    if (overload === undefined) return false;
+    const saturated = this.admission.waiting > 0 || this.handoffWaits.value(now) > overload.maxDelayMs;
+    return saturated && shouldShed(waited, overload);
   }
 
   /** A new call answered 503 with Retry-After at once, before it costs a record, a lookup or a deadline. */

@@ -1,6 +1,6 @@
 /**
  * Overload control in the worker (issue 16): while messages wait for a place in the admission
- * queue (the worker is saturated), a new call that waited past the limit gets 503 with Retry-After
+ * queue, or the hand-offs' wait stands above the limit over a window (the worker is saturated), a new call that waited past the limit gets 503 with Retry-After
  * at once and costs no call record; with nothing waiting (a pause, a burst the worker takes at
  * once) nothing is refused, and a retransmission the edge marks, or anything of a call already
  * taken, never is.
@@ -55,6 +55,21 @@ describe('overload control in the worker', () => {
     await settle();
     expect(h.sent.filter((s) => s.message.status === 100)).toHaveLength(5);
     expect(await shed(h)).toBe(0);
+  });
+
+  it('refuses late new calls while even the quickest hand-off of a window waited past the limit (a backlog before the worker)', async () => {
+    h = await Harness.start(1, {}, { overload: OVERLOAD });
+    // A steady stream, every message 250 ms late, for longer than a window: a standing backlog.
+    for (let i = 0; i < 14; i++) {
+      await calls(h, `backlog-${i}`, 1, 250);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await calls(h, 'after', 5, 250);
+    await settle();
+    const refusedAfter = h.sent.filter((s) => s.message.status === 503 && s.message.callId.startsWith('after'));
+    expect(refusedAfter).toHaveLength(5);
+    expect(h.sent.some((s) => s.message.isRequest && s.message.callId.startsWith('after'))).toBe(false);
+    expect(await shed(h)).toBeGreaterThanOrEqual(5);
   });
 
   it('takes late retransmissions the edge marked, and the responses of a call, while saturated', async () => {
