@@ -28,9 +28,7 @@ export async function connectRedis(
   connectTimeoutMs = 10_000,
 ): Promise<RedisClient> {
   const log = logger ?? createLogger({ name: 'store' });
-  // Commands issued in one turn of the event loop go in one write (ioredis auto-pipelining): a busy
-  // worker makes one system call for many, instead of one each.
-  const failFast = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, enableAutoPipelining: true };
+  const failFast = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false };
   const retryStrategy = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
   const single = { ...failFast, enableOfflineQueue: false, lazyConnect: true, retryStrategy };
   const client: RedisClient =
@@ -51,7 +49,6 @@ export async function connectRedis(
             enableOfflineQueue: true,
             lazyConnect: true,
             clusterRetryStrategy: retryStrategy,
-            enableAutoPipelining: true,
             redisOptions: failFast,
           });
   let lastError = '';
