@@ -1,7 +1,7 @@
 /**
  * What the shared services and sipedge's workers report, read before and after each step: Redis
- * commands by name (INFO commandstats), NATS messages (the monitoring endpoint's /varz) and the
- * workers' timer-lateness histograms (their Prometheus /metrics).
+ * commands by name (INFO commandstats), NATS messages (the monitoring endpoint's /varz), and the
+ * workers' timer-lateness histograms and Redis round trips (their Prometheus /metrics).
  */
 import { Redis } from 'ioredis';
 import { commandCalls } from '../support/redis.js';
@@ -27,6 +27,24 @@ export async function natsMessagesIn(monitorUrl: string): Promise<number> {
 }
 
 const TIMER_LATENESS = 'sipedge_worker_timer_lateness_seconds';
+
+/**
+ * The Redis calls the workers made, summed over workers and operations: each record load and
+ * commit and each deadline add, move and removal is one round trip, awaited one after another.
+ */
+export async function redisRoundTrips(metricsUrls: readonly string[]): Promise<number> {
+  let sum = 0;
+  for (const url of metricsUrls) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    for (const [, count] of (await response.text()).matchAll(
+      /^sipedge_worker_redis_duration_seconds_count\{[^}]*\} (\d+)$/gm,
+    )) {
+      sum += Number(count);
+    }
+  }
+  return sum;
+}
 
 /** The timer-lateness histogram summed over workers' /metrics URLs. */
 export async function timerLateness(metricsUrls: readonly string[]): Promise<Buckets> {

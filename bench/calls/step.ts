@@ -9,7 +9,7 @@ import { freePort } from '../../test/support/containers.js';
 import { bucketDelta, type Buckets, histogramQuantile, percentile } from '../support/stats.js';
 import { exitedChildrenCpuSeconds, treeCpuSeconds } from './cpu.js';
 import { udpPortBound } from './probe.js';
-import { natsMessagesIn, redisCommands, timerLateness } from './probes.js';
+import { natsMessagesIn, redisCommands, redisRoundTrips, timerLateness } from './probes.js';
 import { type FinishedSipp, setupTimesMs, startSipp } from './sipp.js';
 import type { RunningSystem } from './systems.js';
 
@@ -38,6 +38,8 @@ export interface StepResult {
   /** CPU seconds per attempted call, by process (the system's, then SIPp's). */
   cpuMsPerCall: Record<string, number>;
   redisCommandsPerCall?: number;
+  /** The workers' Redis round trips per call (record loads and commits, deadline jobs' changes). */
+  redisRoundTripsPerCall?: number;
   /** The commands behind that figure, per call, most frequent first. */
   redisCommandMix?: Record<string, number>;
   natsMessagesPerCall?: number;
@@ -50,6 +52,7 @@ export interface StepResult {
 interface Snapshot {
   cpu: Map<string, number>;
   redis?: Map<string, number>;
+  roundTrips?: number;
   nats?: number;
   lateness?: Buckets;
 }
@@ -58,7 +61,12 @@ async function snapshot(system: RunningSystem): Promise<Snapshot> {
   const cpu = treeCpuSeconds(system.processes.map((p) => p.pid));
   return {
     cpu: new Map(system.processes.map(({ name, pid }) => [name, cpu.get(pid)!])),
-    ...(system.redisUrl === undefined ? {} : { redis: await redisCommands(system.redisUrl) }),
+    ...(system.redisUrl === undefined
+      ? {}
+      : {
+          redis: await redisCommands(system.redisUrl),
+          roundTrips: await redisRoundTrips(system.workerMetricsUrls),
+        }),
     ...(system.natsMonitorUrl === undefined ? {} : { nats: await natsMessagesIn(system.natsMonitorUrl) }),
     ...(system.workerMetricsUrls.length === 0 ? {} : { lateness: await timerLateness(system.workerMetricsUrls) }),
   };
@@ -128,6 +136,9 @@ export async function runStep(
     clean,
     cpuMsPerCall,
     ...redisCost(before, after, perCall),
+    ...(before.roundTrips === undefined
+      ? {}
+      : { redisRoundTripsPerCall: perCall(after.roundTrips! - before.roundTrips) }),
     ...(before.nats === undefined ? {} : { natsMessagesPerCall: perCall(after.nats! - before.nats) }),
     ...(before.lateness === undefined
       ? {}

@@ -142,12 +142,15 @@ export class CallStore {
       record.deadline = usable;
       return undefined;
     }
-    if (usable !== undefined && (await this.timers.move(key, usable.seq, want))) {
+    if (
+      usable !== undefined &&
+      (await this.metrics.redis('deadline-move', () => this.timers.move(key, usable.seq, want)))
+    ) {
       record.deadline = { due: want, seq: usable.seq };
       return undefined;
     }
     const seq = Math.max(before?.deadlineSeq ?? 0, current?.seq ?? 0) + 1;
-    await this.timers.add(key, seq, want);
+    await this.metrics.redis('deadline-add', () => this.timers.add(key, seq, want));
     record.deadline = { due: want, seq };
     record.deadlineSeq = seq;
     // A deadline that could not be moved is firing (or has fired): it ends by itself.
@@ -157,7 +160,7 @@ export class CallStore {
   /** Removes a deadline job the record no longer needs (after its commit); a failure is only logged. */
   async disarm(key: string, seq: number): Promise<void> {
     try {
-      await this.timers.disarm(key, seq);
+      await this.metrics.redis('deadline-disarm', () => this.timers.disarm(key, seq));
     } catch (error) {
       this.metrics.effectFailed('disarm');
       // Harmless: the deadline fires, finds the record without it, and does nothing.

@@ -10,6 +10,9 @@ export type ShedReason = (typeof SHED_REASONS)[number];
 /** The kinds of effect an event has (`Effect` of engine.ts). */
 const EFFECTS = ['send', 'hop-health', 'disarm'] as const;
 
+/** The Redis calls a worker times: its call records' and their deadline jobs'. */
+export type RedisOperation = 'load' | 'commit' | 'deadline-add' | 'deadline-move' | 'deadline-disarm';
+
 /**
  * The worker's metrics. Each measurement is recorded once, here, into two sinks (DualMetrics of
  * @sipedge/telemetry, as the edge's):
@@ -52,7 +55,7 @@ export class WorkerMetrics {
   readonly #redis = this.#histogram<'operation'>(
     'redis.duration',
     'redis_duration_seconds',
-    'Call record loads and commits, by operation.',
+    "Call record loads and commits and the record's deadline job's add, move and removal (the BullMQ timers' round trips), by operation.",
     ['operation'],
   );
 
@@ -120,8 +123,8 @@ export class WorkerMetrics {
     this.#handoff.record(Math.max(0, now - receivedAt) / 1000);
   }
 
-  /** Times a Redis call. */
-  async redis<T>(operation: 'load' | 'commit', call: () => Promise<T>): Promise<T> {
+  /** Times a Redis call (each is one round trip). */
+  async redis<T>(operation: RedisOperation, call: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       return await call();
