@@ -38,6 +38,13 @@ export interface EdgeDeps {
   logger?: Logger;
   /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
   processMetrics?: boolean;
+  /**
+   * A wait (ms) the workers report that this edge cannot see itself: the standing hand-off wait of
+   * a standalone worker on its own thread, whose backlog builds up between the threads. Overload
+   * control judges the larger of it and the UDP receive queue's, so that new calls are refused
+   * here, before they cost the saturated worker anything.
+   */
+  workerBacklogMs?: () => number;
 }
 
 /**
@@ -136,7 +143,8 @@ export class Edge {
       overload: config.overload,
       delayMs: () => {
         const now = Date.now();
-        return judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
+        const udp = judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
+        return Math.max(udp, deps.workerBacklogMs?.() ?? 0);
       },
       handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
       senders,

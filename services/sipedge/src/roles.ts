@@ -10,7 +10,13 @@ import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
 import { type RedisConnection, type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
 import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
-import { type WorkerEnvConfig, createWorker, startWorkerOpsServer, workerConfigFromEnv } from '@sipedge/worker';
+import {
+  type Worker,
+  type WorkerEnvConfig,
+  createWorker,
+  startWorkerOpsServer,
+  workerConfigFromEnv,
+} from '@sipedge/worker';
 import type { Environment } from './config-file.js';
 import { startWorkerThread } from './worker-thread-host.js';
 
@@ -107,13 +113,16 @@ export async function startRole(plan: RolePlan, logger: Logger): Promise<Stop> {
       'SIPEDGE_FLEET_SECRET is not set: Record-Routes are signed with a random secret of this process, so dialogs do not outlive it',
     );
   }
+  let workerBacklogMs: (() => number) | undefined;
   if (plan.workerThread !== undefined) {
-    stops.push(await startWorkerThread(plan.workerThread.env, adapters, logger));
+    const thread = await startWorkerThread(plan.workerThread.env, adapters, logger);
+    workerBacklogMs = thread.backlogMs;
+    stops.push(thread.stop);
   } else if (plan.worker !== undefined) {
-    stops.push(await startWorker(plan.worker, adapters, logger));
+    stops.push((await startWorker(plan.worker, adapters, logger)).stop);
   }
   if (plan.edge !== undefined) {
-    const { edge, stop } = await startEdge(plan.edge, adapters, logger);
+    const { edge, stop } = await startEdge(plan.edge, adapters, logger, workerBacklogMs);
     stops.unshift(stop);
     if (plan.worker !== undefined) {
       const { host, port } = plan.worker.proxy.advertised;
@@ -206,7 +215,13 @@ async function sharedAdapters(connections: SharedConnections, logger: Logger): P
   };
 }
 
-export async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: Logger): Promise<Stop> {
+/** A started worker and how to stop it. */
+export interface RunningWorker {
+  worker: Worker;
+  stop: Stop;
+}
+
+export async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: Logger): Promise<RunningWorker> {
   const bus = await adapters.bus(config.workerId);
   const worker = createWorker(config, { bus, stores: adapters.stores, timers: adapters.timers(), logger });
   await worker.start();
@@ -223,17 +238,33 @@ export async function startWorker(config: WorkerEnvConfig, adapters: Adapters, l
     },
     'worker started',
   );
-  return async () => {
-    await ops?.close();
-    await worker.stop();
-    await bus.close();
+  return {
+    worker,
+    stop: async () => {
+      await ops?.close();
+      await worker.stop();
+      await bus.close();
+    },
   };
 }
 
-async function startEdge(config: EdgeConfig, adapters: Adapters, logger: Logger): Promise<{ edge: Edge; stop: Stop }> {
+async function startEdge(
+  config: EdgeConfig,
+  adapters: Adapters,
+  logger: Logger,
+  workerBacklogMs: (() => number) | undefined,
+): Promise<{ edge: Edge; stop: Stop }> {
   const bus = await adapters.bus(`edge-${config.edgeId}`);
   const { connections, edges, abuse, locations } = adapters.stores;
-  const edge = new Edge(config, { bus, connections, edges, abuse, locations, logger });
+  const edge = new Edge(config, {
+    bus,
+    connections,
+    edges,
+    abuse,
+    locations,
+    logger,
+    ...(workerBacklogMs === undefined ? {} : { workerBacklogMs }),
+  });
   await edge.start();
   logger.info({ edgeId: config.edgeId, sip: edge.listening(), http: edge.httpAddress }, 'edge started');
   return {

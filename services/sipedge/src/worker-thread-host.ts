@@ -2,7 +2,9 @@
  * Standalone mode on two cores: the transaction worker on a thread of its own (worker-thread.ts),
  * the edge on the main thread. The worker thread reaches the main thread's in-memory bus and
  * stores over MessagePorts (@sipedge/bus PortBus, @sipedge/store portStores); its call records
- * and timers are its own, as only the worker uses them.
+ * and timers are its own, as only the worker uses them. The worker's hand-off backlog comes back
+ * through shared memory, for the edge's overload control (`EdgeDeps.workerBacklogMs`): above
+ * capacity the backlog is between the threads, where the edge's UDP queue probe does not see it.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { serveBusOnPort } from '@sipedge/bus';
@@ -59,13 +61,19 @@ function nextNotice(thread: Worker): Promise<ThreadNotice> {
  * Starts the worker on its own thread and resolves once it has started. A thread that fails later
  * stops the process (exit code 1): without its worker the edge could only refuse calls.
  */
-export async function startWorkerThread(env: Environment, adapters: Adapters, logger: Logger): Promise<Stop> {
+export async function startWorkerThread(
+  env: Environment,
+  adapters: Adapters,
+  logger: Logger,
+): Promise<{ stop: Stop; backlogMs: () => number }> {
   const bus = new MessageChannel();
   const stores = new MessageChannel();
   const ownBus = await adapters.bus('worker-thread');
   serveBusOnPort(bus.port2, ownBus, logger);
   serveStoresOnPort(stores.port2, adapters.stores);
-  const data: ThreadData = { env, bus: bus.port1, stores: stores.port1 };
+  const backlog = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+  const backlogMs = new Int32Array(backlog);
+  const data: ThreadData = { env, bus: bus.port1, stores: stores.port1, backlog };
   const thread = new Worker(threadEntry(), { workerData: data, transferList: [bus.port1, stores.port1] });
   const started = await nextNotice(thread).catch((error: unknown) => ({ t: 'failed', error: String(error) }) as const);
   if (started.t !== 'started') {
@@ -80,7 +88,7 @@ export async function startWorkerThread(env: Environment, adapters: Adapters, lo
   };
   thread.on('error', fail);
   thread.on('exit', (code) => fail(new Error(`the worker thread exited with code ${code}`)));
-  return async () => {
+  const stop = async () => {
     stopping = true;
     const stopped = nextNotice(thread).catch(() => undefined);
     thread.postMessage({ t: 'stop' });
@@ -91,4 +99,5 @@ export async function startWorkerThread(env: Environment, adapters: Adapters, lo
     stores.port2.close();
     await ownBus.close();
   };
+  return { stop, backlogMs: () => Atomics.load(backlogMs, 0) };
 }

@@ -18,18 +18,26 @@ export interface ThreadData {
   env: Environment;
   bus: MessagePort;
   stores: MessagePort;
+  /**
+   * One Int32: the worker's hand-off backlog (ms, `Worker.handoffBacklogMs`), written every
+   * BACKLOG_REPORT_MS for the edge's overload control on the main thread.
+   */
+  backlog: SharedArrayBuffer;
 }
+
+/** How often the worker thread writes its hand-off backlog for the edge. */
+const BACKLOG_REPORT_MS = 50;
 
 export type ThreadNotice = { t: 'started' } | { t: 'failed'; error: string } | { t: 'stopped' };
 
-async function run(host: MessagePort, { env, bus, stores }: ThreadData): Promise<void> {
+async function run(host: MessagePort, { env, bus, stores, backlog }: ThreadData): Promise<void> {
   const notify = (notice: ThreadNotice) => host.postMessage(notice);
   const logger = roleLogger('all', env).child({ thread: 'worker' });
   try {
     const stopTelemetry = await startTelemetry({ serviceName: 'sipedge' });
     const remote = portStores(stores);
     const timerHub = new MemoryTimerHub();
-    const stopWorker = await startWorker(
+    const running = await startWorker(
       workerConfigFromEnv(env),
       {
         bus: async () => new PortBus(bus, { logger }),
@@ -38,9 +46,15 @@ async function run(host: MessagePort, { env, bus, stores }: ThreadData): Promise
       },
       logger,
     );
+    const backlogMs = new Int32Array(backlog);
+    const reporting = setInterval(
+      () => Atomics.store(backlogMs, 0, running.worker.handoffBacklogMs(Date.now())),
+      BACKLOG_REPORT_MS,
+    );
     host.once('message', () => {
       void (async () => {
-        await stopWorker();
+        clearInterval(reporting);
+        await running.stop();
         await remote.close();
         await stopTelemetry();
         notify({ t: 'stopped' });

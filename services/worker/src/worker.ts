@@ -9,6 +9,7 @@ import {
   DEFAULT_OVERLOAD,
   type OverloadSettings,
   StandingDelay,
+  judgedDelay,
   shouldShed,
   sipAttributes,
   traceContextOf,
@@ -128,6 +129,8 @@ export class Worker {
   private readonly admission: AdmissionQueue;
   /** How long messages waited between their edge and this worker, standing over a window (overload control). */
   private readonly handoffWaits = new StandingDelay();
+  /** The wait of the latest message from an edge. */
+  private lastHandoffWait = 0;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -205,7 +208,8 @@ export class Worker {
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
       const now = Date.now();
-      this.handoffWaits.observe(now - meta.receivedAt, now);
+      this.lastHandoffWait = now - meta.receivedAt;
+      this.handoffWaits.observe(this.lastHandoffWait, now);
       if (this.isNewCall(message, meta) && this.isLate(now - meta.receivedAt, now)) {
         this.refuse(message, meta, 'late');
         return { data: new Uint8Array(0) };
@@ -232,6 +236,17 @@ export class Worker {
   private isNewCall(message: SipMessage, meta: InboundMeta): boolean {
     if (!message.isRequest || meta.retransmission === true) return false;
     return message.method !== 'ACK' && message.method !== 'CANCEL' && message.to.tag === undefined;
+  }
+
+  /**
+   * The wait overload control judges at this worker's hand-offs (judgedDelay): the latest one while
+   * even the quickest of a window stood above the limit, else 0. A standalone worker thread reports
+   * it to its edge, which then refuses new calls before handing them off.
+   */
+  handoffBacklogMs(now: number): number {
+    const overload = this.settings.overload;
+    if (overload === undefined) return 0;
+    return judgedDelay(this.lastHandoffWait, this.handoffWaits.value(now), overload);
   }
 
   /**
