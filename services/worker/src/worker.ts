@@ -210,7 +210,7 @@ export class Worker {
       const now = Date.now();
       this.lastHandoffWait = now - meta.receivedAt;
       this.handoffWaits.observe(this.lastHandoffWait, now);
-      if (this.isNewCall(message, meta) && this.isLate(now - meta.receivedAt, now)) {
+      if (this.isNewCall(message, meta) && this.isLate(this.lastHandoffWait, now)) {
         this.refuse(message, meta, 'late');
         return { data: new Uint8Array(0) };
       }
