@@ -1,9 +1,8 @@
 import type { BusHeaders } from '@sipedge/bus';
+import { type Transport, isTransport } from '@sipedge/sip';
 import { injectTraceContext } from '@sipedge/telemetry';
 
-export type Transport = 'udp' | 'tcp' | 'tls';
-
-const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
+export type { Transport };
 
 /** `host:port`, IPv6 hosts in brackets. */
 export function formatEndpoint(address: string, port: number): string {
@@ -62,8 +61,8 @@ export const H = {
 } as const;
 
 function transportOf(value: string | undefined): Transport {
-  if (!TRANSPORTS.includes(value as Transport)) throw new TypeError(`bad ${H.transport} "${value}"`);
-  return value as Transport;
+  if (!isTransport(value)) throw new TypeError(`bad ${H.transport} "${value}"`);
+  return value;
 }
 
 function required(headers: BusHeaders, name: string): string {

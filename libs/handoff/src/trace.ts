@@ -1,4 +1,4 @@
-import type { SipMessage } from '@sipedge/sip';
+import { type SipMessage, isSecureTransport, isWebSocket } from '@sipedge/sip';
 import { type Attributes, type Context, extractTraceContext } from '@sipedge/telemetry';
 import type { Transport } from './envelope.js';
 
@@ -26,11 +26,17 @@ export function sipAttributes(message: SipMessage, transport?: Transport): Attri
   return attributes;
 }
 
-/** `network.transport` (`udp` or `tcp`), and `tls.protocol.name` over TLS. */
+/**
+ * `network.transport` (`udp` or `tcp`), `tls.protocol.name` over TLS and WSS, and
+ * `network.protocol.name` `websocket` over WS and WSS (RFC 7118).
+ */
 export function transportAttributes(transport: Transport): Attributes {
-  return transport === 'tls'
-    ? { 'network.transport': 'tcp', 'tls.protocol.name': 'tls' }
-    : { 'network.transport': transport };
+  if (transport === 'udp' || transport === 'tcp') return { 'network.transport': transport };
+  return {
+    'network.transport': 'tcp',
+    ...(isSecureTransport(transport) ? { 'tls.protocol.name': 'tls' } : {}),
+    ...(isWebSocket(transport) ? { 'network.protocol.name': 'websocket' } : {}),
+  };
 }
 
 /** `client.*` or `server.*` attributes of an endpoint. */

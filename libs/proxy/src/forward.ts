@@ -5,6 +5,7 @@ import {
   type SipMessage,
   type SipUri,
   type TelUri,
+  type Transport,
   type Via,
   isToken,
   responseDestination,
@@ -13,8 +14,8 @@ import {
 import { RR_MARKER, type SelfConfig, isOurHost, isOurPort } from './route.js';
 import type { NextHop, ProxyConfig } from './types.js';
 
-/** A transport a request can be sent on (§18). */
-export type OutboundTransport = 'udp' | 'tcp' | 'tls';
+/** A transport a request can be sent on (§18; WS and WSS only on a flow a client opened, RFC 7118). */
+export type OutboundTransport = Transport;
 
 /** Max-Forwards added when a request has none (§16.6 step 3). */
 export const DEFAULT_MAX_FORWARDS = 70;
@@ -208,10 +209,9 @@ export function recordRouteUri(
   family?: AddressFamily,
 ): string {
   if (!RR_TOKEN.test(token)) throw new TypeError(`Record-Route token "${token}" is not a URI user part`);
-  const tls = secure || transport === 'tls';
-  const port = tls ? config.advertised.tlsPort : config.advertised.port;
+  const port = advertisedPort(config, secure ? 'tls' : (transport ?? 'udp'));
   const hostPort = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
-  const param = secure || transport === undefined || transport === 'udp' ? '' : `;transport=${transport}`;
+  const param = secure || transport === undefined || transport === 'udp' ? '' : `;transport=${uriTransport(transport)}`;
   return `${secure ? 'sips' : 'sip'}:${token}@${hostPort}${param};lr;${RR_MARKER}`;
 }
 
@@ -269,9 +269,29 @@ function nextHopOf(uri: SipUri, secureTarget: boolean): NextHop {
 }
 
 function viaValue(config: SelfConfig, transport: OutboundTransport, branch: string, family?: AddressFamily): string {
-  const port = transport === 'tls' ? config.advertised.tlsPort : config.advertised.port;
+  const port = advertisedPort(config, transport);
   const sentBy = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
   return `SIP/2.0/${transport.toUpperCase()} ${sentBy};branch=${branch}`;
+}
+
+/** The fleet's port for `transport`: the TLS port over TLS, the WebSocket ports over WS and WSS (RFC 7118). */
+function advertisedPort(config: SelfConfig, transport: OutboundTransport): number | undefined {
+  const { port, tlsPort, wsPort, wssPort } = config.advertised;
+  switch (transport) {
+    case 'tls':
+      return tlsPort;
+    case 'ws':
+      return wsPort ?? port;
+    case 'wss':
+      return wssPort ?? tlsPort;
+    default:
+      return port;
+  }
+}
+
+/** The `transport` URI parameter: RFC 7118 §5.2 names WS and WSS both `ws` (WSS is a sips URI's). */
+function uriTransport(transport: OutboundTransport): string {
+  return transport === 'wss' ? 'ws' : transport;
 }
 
 /** Our address facing a peer of `family`: the IPv6 one for IPv6 peers when configured, else the advertised host. */

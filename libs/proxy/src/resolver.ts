@@ -1,5 +1,6 @@
 import { NODATA, NOTFOUND, promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
+import type { Transport as SipTransport } from '@sipedge/sip';
 import type { NextHop } from './types.js';
 
 /**
@@ -10,14 +11,20 @@ import type { NextHop } from './types.js';
  * so the logic is tested with a fake zone; `nodeDns` is the production adapter.
  */
 
+/** The transports RFC 3263 resolves a URI to (WebSocket clients are reached only on their flows). */
 export type Transport = 'udp' | 'tcp' | 'tls';
 
-/** One place to send a request: a tuple of RFC 3263 §4. */
-export interface ResolvedTarget {
-  readonly transport: Transport;
+/** A transport, address and port: where a request was sent (the blacklist's unit). */
+export interface Tuple {
+  readonly transport: SipTransport;
   /** IPv4 or IPv6 address, without brackets. */
   readonly address: string;
   readonly port: number;
+}
+
+/** One place to send a request: a tuple of RFC 3263 §4. */
+export interface ResolvedTarget extends Tuple {
+  readonly transport: Transport;
 }
 
 export interface NaptrRecord {
@@ -224,12 +231,12 @@ export const DEFAULT_BLACKLIST_TTL_MS = 60_000;
 export const DEFAULT_BLACKLIST_MAX_ENTRIES = 1000;
 
 /** `udp:192.0.2.1:5060`, `tls:[2001:db8::1]:5061`. */
-export function tupleKey(t: ResolvedTarget): string {
+export function tupleKey(t: Tuple): string {
   const address = t.address.includes(':') ? `[${t.address}]` : t.address;
   return `${t.transport}:${address}:${t.port}`;
 }
 
-export function isBlacklisted(list: Blacklist, tuple: ResolvedTarget, now: number): boolean {
+export function isBlacklisted(list: Blacklist, tuple: Tuple, now: number): boolean {
   const until = list.entries[tupleKey(tuple)];
   return until !== undefined && until > now;
 }
@@ -240,7 +247,7 @@ export function isBlacklisted(list: Blacklist, tuple: ResolvedTarget, now: numbe
  */
 export function addFailure(
   list: Blacklist,
-  tuple: ResolvedTarget,
+  tuple: Tuple,
   now: number,
   ttlMs = DEFAULT_BLACKLIST_TTL_MS,
   maxEntries = DEFAULT_BLACKLIST_MAX_ENTRIES,
@@ -252,7 +259,7 @@ export function addFailure(
 }
 
 /** The tuple worked (a response came back): off the blacklist. Expired entries are dropped. */
-export function clearFailure(list: Blacklist, tuple: ResolvedTarget, now: number): Blacklist {
+export function clearFailure(list: Blacklist, tuple: Tuple, now: number): Blacklist {
   const entries = live(list, now);
   delete entries[tupleKey(tuple)];
   return { entries };
@@ -262,7 +269,7 @@ export function clearFailure(list: Blacklist, tuple: ResolvedTarget, now: number
  * The tuples with the blacklisted ones moved to the end, each group keeping its order (stable).
  * When every tuple is blacklisted the order is unchanged: the preferred one is tried anyway.
  */
-export function orderWithBlacklist<T extends ResolvedTarget>(tuples: readonly T[], list: Blacklist, now: number): T[] {
+export function orderWithBlacklist<T extends Tuple>(tuples: readonly T[], list: Blacklist, now: number): T[] {
   const ok = tuples.filter((t) => !isBlacklisted(list, t, now));
   const bad = tuples.filter((t) => isBlacklisted(list, t, now));
   return [...ok, ...bad];

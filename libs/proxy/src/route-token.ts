@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type Transport, isTransport } from '@sipedge/sip';
 
 /**
  * Signed tokens that this proxy places in the user part of the URIs it puts on a request's path
@@ -24,7 +25,7 @@ export interface RouteTokenKeys {
 }
 
 /** A transport a flow runs on (RFC 5626 §3: UDP 5-tuple or a connection). */
-export type FlowTransport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
+export type FlowTransport = Transport;
 
 /** How to reach a UA: the source its request came from, and (streams) the edge and connection. */
 export interface TokenFlow {
@@ -51,7 +52,6 @@ export const MIN_ROUTE_SECRET_BYTES = 32;
 const VERSION = 1;
 const MAC_BYTES = 16;
 const LABEL = 'sipedge route token v1\0';
-const FLOW_TRANSPORTS: ReadonlySet<string> = new Set(['udp', 'tcp', 'tls', 'ws', 'wss']);
 const TOKEN_TEXT = /^[A-Za-z0-9_-]+$/;
 
 /** Checks the keys up front (at start-up): a RangeError names the short one. */
@@ -113,7 +113,7 @@ function encodeFlow(flow: TokenFlow): string {
 
 function decodeFlow(text: string): TokenFlow | undefined {
   const [transport, address, port, edgeId, flowId, ...rest] = text.split('|');
-  if (rest.length > 0 || transport === undefined || !FLOW_TRANSPORTS.has(transport) || !address) return undefined;
+  if (rest.length > 0 || transport === undefined || !isTransport(transport) || !address) return undefined;
   const portNumber = Number(port);
   if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) return undefined;
   return {

@@ -1,4 +1,4 @@
-import { SipMessage, type SipUri, type Uri, hostType, splitList, stripBrackets } from '@sipedge/sip';
+import { SipMessage, type SipUri, type Transport, type Uri, hostType, splitList, stripBrackets } from '@sipedge/sip';
 import type { ProxyConfig } from './types.js';
 
 /**
@@ -13,7 +13,7 @@ export type SelfConfig = Pick<ProxyConfig, 'advertised' | 'selfHosts' | 'selfPor
 
 /** Transport a request arrived on (for the maddr rule of §16.4). */
 export interface ReceivedOn {
-  transport: 'udp' | 'tcp' | 'tls';
+  transport: Transport;
   port: number;
 }
 

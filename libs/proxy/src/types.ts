@@ -15,6 +15,12 @@ export interface ProxyConfig {
      */
     tlsPort?: number;
     /**
+     * Ports of the fleet's WebSocket listeners (RFC 7118), written in the Via sent-by and the
+     * Record-Route URI facing a WS or WSS client. Absent: `port` (WS) and `tlsPort` (WSS).
+     */
+    wsPort?: number;
+    wssPort?: number;
+    /**
      * The fleet's IPv6 address (or a name of it), in the Via sent-by and Record-Route URIs facing
      * IPv6 peers (RFC 5658: each side gets an address of its family). Absent: `host` for every peer.
      */

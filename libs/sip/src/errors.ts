@@ -17,6 +17,7 @@ export type SipErrorCode =
   | 'duplicate-header'
   | 'bad-content-length'
   | 'truncated-body'
+  | 'trailing-octets'
   | 'cseq-method-mismatch';
 
 export interface SipParseErrorDetails {

@@ -50,4 +50,5 @@ export { quote, unquote, splitList, SyntaxError as SipSyntaxError } from './scan
 export { unescape, decodeUtf8, encodeUtf8, isToken } from './charsets.js';
 export { reasonPhrase } from './status-codes.js';
 export { newBranch, newTag, newCallId, randomToken } from './ids.js';
+export { type Transport, TRANSPORTS, isTransport, isWebSocket, isSecureTransport } from './transport.js';
 export { stampReceived, responseDestination, type ResponseDestination } from './via-routing.js';

@@ -4,8 +4,11 @@ import { headerKey } from './header-names.js';
 import { type HeaderRow, SipMessage, type StartLine } from './message.js';
 import { validateMessage } from './validate.js';
 
-/** How the message arrived: a datagram (UDP, §18.3 rules for Content-Length) or a framed stream message. */
-export type Framing = 'datagram' | 'stream';
+/**
+ * How the message arrived: a datagram (UDP, §18.3 rules for Content-Length), a framed stream message,
+ * or a WebSocket message (RFC 7118 §5: exactly one SIP message, Content-Length optional).
+ */
+export type Framing = 'datagram' | 'stream' | 'websocket';
 
 export interface ParseOptions {
   /** Default 'datagram'. A 'stream' message is exactly one framed message (see StreamFramer). */
@@ -42,13 +45,18 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   const framing = options.framing ?? 'datagram';
   let bodyEnd: number;
   if (length === undefined) {
-    // §18.3: without Content-Length a datagram's body is the rest of it; a stream message has none.
-    bodyEnd = framing === 'datagram' ? buf.length : bodyStart;
+    // §18.3: without Content-Length a datagram's body is the rest of it (RFC 7118 §5: so is a
+    // WebSocket message's); a stream message has none.
+    bodyEnd = framing === 'stream' ? bodyStart : buf.length;
   } else {
     bodyEnd = bodyStart + length;
     if (bodyEnd > buf.length) {
       throw withPartial(failure('truncated-body', 'Content-Length exceeds body', 'Content-Length'), message);
     }
+  }
+  // RFC 7118 §5: a WebSocket message holds one SIP message, never a second one or part of it.
+  if (framing === 'websocket' && bodyEnd < buf.length) {
+    throw withPartial(failure('trailing-octets', 'Octets after Content-Length', 'Content-Length'), message);
   }
   // Octets after Content-Length in a datagram are discarded (§18.3, RFC 4475 §3.1.1.8).
   message.attachReceived(buf.subarray(bodyStart, bodyEnd), buf.subarray(start, bodyEnd));

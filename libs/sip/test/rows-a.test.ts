@@ -311,6 +311,16 @@ describe('A9 Content-Length framing', () => {
     expect(e.status).toBe(400);
   });
 
+  it('WebSocket: one message per WebSocket message, Content-Length optional (RFC 7118 §5)', () => {
+    const framing = 'websocket';
+    expect(parseMessage(wire(INVITE_HEAD, body20), { framing }).body.toString()).toBe(body20);
+    const two = Buffer.concat([wire([...INVITE_HEAD, 'Content-Length: 0']), wire([...INVITE_HEAD, 'l: 0'])]);
+    const trailing = parseErrorOf(() => parseMessage(two, { framing }));
+    expect([trailing.code, trailing.status, trailing.partial?.cseq.seq]).toEqual(['trailing-octets', 400, 314159]);
+    const half = parseErrorOf(() => parseMessage(wire([...INVITE_HEAD, 'Content-Length: 30'], body20), { framing }));
+    expect(half.code).toBe('truncated-body');
+  });
+
   it('TCP: two messages in one segment and one message split across segments', () => {
     const one = wire([...INVITE_HEAD, 'Content-Length: 20'], body20);
     const two = wire([...INVITE_HEAD.map((l) => l.replace('314159', '314160')), 'Content-Length: 0']);

@@ -11,6 +11,8 @@ export interface EdgeConfig {
   udp: Endpoint[];
   tcp: Endpoint[];
   tls?: EdgeTlsConfig;
+  /** SIP over WebSocket (RFC 7118): WS and WSS listeners (WSS serves `tls`'s credentials). */
+  websocket: EdgeWebSocketConfig;
   /**
    * The address the fleet is reached at: Via sent-by of stateless responses and our own Via check;
    * `ipv6Host`, its IPv6 address, faces IPv6 peers (RFC 5658).
@@ -68,6 +70,18 @@ export interface EdgeConfig {
   http: Endpoint;
 }
 
+/** The WebSocket listeners and what they accept. */
+export interface EdgeWebSocketConfig {
+  ws: Endpoint[];
+  wss: Endpoint[];
+  /** Origins browsers may connect from; empty: any (a handshake without Origin is not a browser's). */
+  origins: string[];
+  /** Proxies (CIDRs) whose `X-Forwarded-For` names the client. */
+  trustedProxies: string[];
+  /** WebSocket pings this often; a flow that misses one is closed (0: never). */
+  pingIntervalMs: number;
+}
+
 /** Client certificates (mutual TLS): not asked for, asked for (a client may go without), or required. */
 export type ClientCertMode = 'off' | 'request' | 'require';
 
@@ -98,6 +112,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   ],
   advertised: { host: '127.0.0.1', port: 5060 },
   aliases: [],
+  websocket: { ws: [], wss: [], origins: [], trustedProxies: [], pingIntervalMs: 30_000 },
   maxMessageSize: 65535,
   idleTimeoutMs: 300_000,
   messageTimeoutMs: 10_000,

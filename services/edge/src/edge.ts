@@ -24,6 +24,8 @@ import {
   type TransportHandler,
   UdpQueueProbe,
   UdpTransport,
+  WebSocketTransport,
+  type WebSocketRejectReason,
   tcpSockets,
 } from './transports/index.js';
 
@@ -57,6 +59,8 @@ export class Edge {
   private readonly udp: UdpTransport | undefined;
   private readonly tcp: StreamTransport | undefined;
   private readonly tls: StreamTransport | undefined;
+  private readonly ws: WebSocketTransport | undefined;
+  private readonly wss: WebSocketTransport | undefined;
   private readonly inbound: InboundPipeline;
   private readonly outbound: OutboundDelivery;
   /** The fleet's bans as this edge sees them; its admin API manages them. */
@@ -89,7 +93,7 @@ export class Edge {
       idleTimeoutMs: config.idleTimeoutMs,
       messageTimeoutMs: config.messageTimeoutMs,
       maxConnectionsPerSource: config.maxConnectionsPerSource,
-      // One limit for TCP and TLS together: it guards the process's file descriptors and memory.
+      // One limit for TCP, TLS and WebSocket together: it guards the process's file descriptors and memory.
       connectionLimit: new ConnectionLimit(config.maxConnections),
       onRejected: (reason: StreamRejectReason) => this.metrics.connectionRejected(reason),
       isBanned: (address: string) => this.bans.isBanned(address, Date.now()),
@@ -117,7 +121,43 @@ export class Edge {
             logger: log('tls'),
           })
         : undefined;
-    const senders = { udp: this.udp, tcp: this.tcp, tls: this.tls };
+    const { websocket } = config;
+    const webSocketOptions = {
+      edgeId: config.edgeId,
+      handler,
+      maxMessageSize: config.maxMessageSize,
+      maxConnectionsPerSource: config.maxConnectionsPerSource,
+      connectionLimit: streamOptions.connectionLimit,
+      isBanned: streamOptions.isBanned,
+      onRejected: (reason: WebSocketRejectReason) => this.metrics.connectionRejected(reason),
+      origins: websocket.origins,
+      trustedProxies: websocket.trustedProxies,
+      pingIntervalMs: websocket.pingIntervalMs,
+    };
+    this.ws =
+      websocket.ws.length > 0
+        ? new WebSocketTransport({
+            ...webSocketOptions,
+            transport: 'ws',
+            sockets: tcpSockets(),
+            listen: websocket.ws,
+            logger: log('ws'),
+          })
+        : undefined;
+    if (websocket.wss.length > 0 && config.tls === undefined) {
+      throw new Error('WSS listeners need the TLS credentials (config.tls)');
+    }
+    this.wss =
+      websocket.wss.length > 0 && config.tls !== undefined
+        ? new WebSocketTransport({
+            ...webSocketOptions,
+            transport: 'wss',
+            sockets: edgeTlsSockets(config.tls, log('wss')),
+            listen: websocket.wss,
+            logger: log('wss'),
+          })
+        : undefined;
+    const senders = { udp: this.udp, tcp: this.tcp, tls: this.tls, ws: this.ws, wss: this.wss };
     const { abuse } = config;
     this.bans = new Bans(deps.abuse, deps.bus, (a) => abuse.exempt.has(a), abuse.bans, log('abuse'));
     this.pike = new Pike(deps.abuse, this.bans, abuse.pike, log('abuse'));
@@ -157,14 +197,13 @@ export class Edge {
 
   /** Binds the listeners, subscribes for outbound work, starts heartbeats and the ops server. */
   async start(): Promise<void> {
-    if (this.tcp !== undefined || this.tls !== undefined) checkOpenFileLimit(this.config.maxConnections, this.logger);
+    if (this.connectionTransports().length > 0) checkOpenFileLimit(this.config.maxConnections, this.logger);
     // The bans first: a banned source is refused from the first message on.
     await this.bans.start();
     this.pike.start();
-    await Promise.all([this.udp?.start(), this.tcp?.start(), this.tls?.start()]);
+    await Promise.all([this.udp?.start(), ...this.connectionTransports().map((t) => t.start())]);
     // Ports configured as 0 are known only now.
-    const bound = this.listening();
-    for (const e of [...bound.udp, ...bound.tcp, ...bound.tls]) (this.self.ports as Set<number>).add(e.port);
+    for (const e of Object.values(this.listening()).flat()) (this.self.ports as Set<number>).add(e.port);
     await this.outbound.start();
     this.keepaliveSubscription = await this.deps.bus.subscribe(SUBJECTS.edgeKeepalive(this.config.edgeId), (m) =>
       this.keepOpen(m.data),
@@ -187,12 +226,19 @@ export class Edge {
   }
 
   /** Where SIP is received (real ports when 0 was configured). */
-  listening(): { udp: Endpoint[]; tcp: Endpoint[]; tls: Endpoint[] } {
+  listening(): { udp: Endpoint[]; tcp: Endpoint[]; tls: Endpoint[]; ws: Endpoint[]; wss: Endpoint[] } {
     return {
       udp: this.udp?.addresses() ?? [],
       tcp: this.tcp?.addresses() ?? [],
       tls: this.tls?.addresses() ?? [],
+      ws: this.ws?.addresses() ?? [],
+      wss: this.wss?.addresses() ?? [],
     };
+  }
+
+  /** The transports whose flows are connections: TCP, TLS, WS and WSS. */
+  private connectionTransports(): (StreamTransport | WebSocketTransport)[] {
+    return [this.tcp, this.tls, this.ws, this.wss].filter((t) => t !== undefined);
   }
 
   get httpAddress(): Endpoint | undefined {
@@ -220,7 +266,7 @@ export class Edge {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.outbound.stop();
-    await Promise.all([this.udp?.close(), this.tcp?.close(), this.tls?.close()]);
+    await Promise.all([this.udp?.close(), ...this.connectionTransports().map((t) => t.close())]);
     this.pike.stop();
     this.keepalive.stop();
     await this.keepaliveSubscription?.unsubscribe();
@@ -270,7 +316,7 @@ export class Edge {
   }
 
   private async refreshFlows(): Promise<void> {
-    const flows = [...(this.tcp?.flows() ?? []), ...(this.tls?.flows() ?? [])];
+    const flows = this.connectionTransports().flatMap((t) => t.flows());
     await Promise.all(
       flows.map((flowId) =>
         this.deps.connections.register(flowId, this.config.edgeId, this.config.flowTtlMs).catch(() => undefined),
@@ -289,8 +335,8 @@ export class Edge {
 
   /** Names and ports that mean this edge in a Via or Request-URI. */
   private selfIdentity(): SelfIdentity {
-    const { advertised, aliases, udp, tcp, tls } = this.config;
-    const listen = [...udp, ...tcp, ...(tls?.listen ?? [])];
+    const { advertised, aliases, udp, tcp, tls, websocket } = this.config;
+    const listen = [...udp, ...tcp, ...(tls?.listen ?? []), ...websocket.ws, ...websocket.wss];
     const hosts = new Set(
       [advertised.host, ...(advertised.ipv6Host ?? []), ...aliases, ...listen.map((e) => e.address)]
         .filter((h) => h !== '0.0.0.0' && h !== '::')

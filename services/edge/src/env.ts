@@ -1,5 +1,6 @@
 import { abuseSettingsFromEnv } from '@sipedge/abuse';
 import { ConfigError, EnvReader } from '@sipedge/config';
+import { CidrSet } from '@sipedge/net';
 import { checkEdgeId, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
@@ -33,6 +34,13 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
       ...(ipv6Host === undefined ? {} : { ipv6Host }),
     },
     aliases: env.list('SIPEDGE_ALIASES', d.aliases),
+    websocket: {
+      ws: env.endpoints('SIPEDGE_WS', d.websocket.ws),
+      wss: env.endpoints('SIPEDGE_WSS', d.websocket.wss),
+      origins: env.list('SIPEDGE_WS_ORIGINS', d.websocket.origins),
+      trustedProxies: cidrList(env, 'SIPEDGE_WS_TRUSTED_PROXIES', d.websocket.trustedProxies),
+      pingIntervalMs: env.int('SIPEDGE_WS_PING_INTERVAL_MS', d.websocket.pingIntervalMs),
+    },
     maxMessageSize: env.int('SIPEDGE_MAX_MESSAGE_SIZE', d.maxMessageSize, 1024),
     idleTimeoutMs: env.int('SIPEDGE_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
     messageTimeoutMs: env.int('SIPEDGE_MESSAGE_TIMEOUT_MS', d.messageTimeoutMs),
@@ -67,7 +75,18 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     }
     config.adminToken = adminToken;
   }
-  const tls = tlsConfigFromEnv(env);
+  const tls = tlsConfigFromEnv(env, config.websocket.wss.length > 0);
   if (tls !== undefined) config.tls = tls;
   return config;
+}
+
+/** A list of CIDRs, each checked now: a bad one is a ConfigError naming the variable. */
+function cidrList(env: EnvReader, name: string, fallback: readonly string[]): string[] {
+  const list = env.list(name, fallback);
+  try {
+    new CidrSet(list, name);
+  } catch (error) {
+    throw ConfigError.of(name, (error as Error).message);
+  }
+  return list;
 }

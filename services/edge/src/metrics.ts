@@ -5,6 +5,7 @@ import {
   type DualUpDownCounter,
   type Meter,
 } from '@sipedge/telemetry';
+import { TRANSPORTS } from '@sipedge/sip';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { TransportName } from './transports/types.js';
 
@@ -47,12 +48,21 @@ export const DROP_REASONS: readonly DropReason[] = [
 ];
 
 /**
- * Why the edge refused a stream (TCP/TLS) connection. Includes the stream transport's own
- * `StreamRejectReason`s (`banned`, `per-source-limit`, `total-limit`, `handshake-failed`), so its
- * `onRejected` callback can pass its reason straight through.
+ * Why the edge refused a stream (TCP/TLS) or WebSocket connection. Includes the transports' own
+ * `StreamRejectReason`s and `WebSocketRejectReason`s, so their `onRejected` callbacks can pass
+ * their reasons straight through.
  */
 export type ConnectionRejectReason =
-  'denied' | 'banned' | 'rate-limited' | 'per-source-limit' | 'total-limit' | 'handshake-failed' | 'draining';
+  | 'denied'
+  | 'banned'
+  | 'rate-limited'
+  | 'per-source-limit'
+  | 'total-limit'
+  | 'handshake-failed'
+  | 'draining'
+  | 'bad-origin'
+  | 'no-sip-subprotocol'
+  | 'not-websocket';
 
 export const CONNECTION_REJECT_REASONS: readonly ConnectionRejectReason[] = [
   'denied',
@@ -62,11 +72,12 @@ export const CONNECTION_REJECT_REASONS: readonly ConnectionRejectReason[] = [
   'total-limit',
   'handshake-failed',
   'draining',
+  'bad-origin',
+  'no-sip-subprotocol',
+  'not-websocket',
 ];
 
 export type MessageKind = 'request' | 'response';
-
-const TRANSPORTS: readonly TransportName[] = ['udp', 'tcp', 'tls'];
 
 /** The request methods counted by name (RFC 3261 and the common extensions); any other is `other`. */
 export const METHODS: readonly string[] = [

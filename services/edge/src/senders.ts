@@ -5,7 +5,7 @@ export interface DatagramSender {
   send(data: Buffer, destination: Endpoint): Promise<void>;
 }
 
-/** What the core needs from a TCP or TLS transport. */
+/** What the core needs from a TCP, TLS or WebSocket transport. */
 export interface StreamSender {
   /** Writes on an open flow; false when the flow is unknown or closed. */
   send(flowId: string, data: Buffer): boolean;
@@ -19,8 +19,10 @@ export interface Senders {
   udp?: DatagramSender;
   tcp?: StreamSender;
   tls?: StreamSender;
+  ws?: StreamSender;
+  wss?: StreamSender;
 }
 
 export function streamSender(senders: Senders, transport: TransportName): StreamSender | undefined {
-  return transport === 'tcp' ? senders.tcp : transport === 'tls' ? senders.tls : undefined;
+  return transport === 'udp' ? undefined : senders[transport];
 }

@@ -23,13 +23,13 @@ const FILE_VARIABLES = {
 
 /**
  * The TLS listener's settings (services/edge/README.md), or undefined when SIPEDGE_TLS names no
- * address. The files are read and checked now, as they will be served (certificates and keys that
+ * address and no WSS listener (`forWss`) needs the credentials. The files are read and checked now, as they will be served (certificates and keys that
  * belong together, SNI certificates with DNS names, the protocol floor and ciphers); a problem is
  * a ConfigError naming the variable (and the file).
  */
-export function tlsConfigFromEnv(env: EnvReader): EdgeTlsConfig | undefined {
+export function tlsConfigFromEnv(env: EnvReader, forWss = false): EdgeTlsConfig | undefined {
   const listen = env.endpoints('SIPEDGE_TLS', []);
-  if (listen.length === 0) return undefined;
+  if (listen.length === 0 && !forWss) return undefined;
   const minVersion = minVersionOf(env);
   const ciphers = env.string('SIPEDGE_TLS_CIPHERS');
   const protocol = tlsProtocol({ minVersion, ciphers });
@@ -73,8 +73,10 @@ function minVersionOf(env: EnvReader): 'TLSv1.2' | 'TLSv1.3' {
 function tlsFilesOf(env: EnvReader): TlsFiles {
   const keyFile = env.string('SIPEDGE_TLS_KEY_FILE');
   const certFile = env.string('SIPEDGE_TLS_CERT_FILE');
-  if (keyFile === undefined) throw ConfigError.of('SIPEDGE_TLS_KEY_FILE', 'required when SIPEDGE_TLS is set');
-  if (certFile === undefined) throw ConfigError.of('SIPEDGE_TLS_CERT_FILE', 'required when SIPEDGE_TLS is set');
+  if (keyFile === undefined)
+    throw ConfigError.of('SIPEDGE_TLS_KEY_FILE', 'required when SIPEDGE_TLS or SIPEDGE_WSS is set');
+  if (certFile === undefined)
+    throw ConfigError.of('SIPEDGE_TLS_CERT_FILE', 'required when SIPEDGE_TLS or SIPEDGE_WSS is set');
   const caFile = env.string('SIPEDGE_TLS_CA_FILE');
   const sni = env.list('SIPEDGE_TLS_SNI_CERTS', []).map(sniPairOf);
   return { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }), ...(sni.length > 0 ? { sni } : {}) };

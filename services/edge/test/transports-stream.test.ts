@@ -1,7 +1,6 @@
 import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SipMessage, SipParseError } from '@sipedge/sip';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -9,14 +8,12 @@ import {
   StreamTransport,
   tcpSockets,
   tlsSockets,
-  type Arrival,
   type Endpoint,
   type StreamRejectReason,
   type StreamTransportOptions,
-  type TransportHandler,
-  type TransportName,
 } from '../src/transports/index.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls.js';
+import { Recorder } from './support/transport-recorder.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
 const WAIT = { timeout: 2000, interval: 5 };
@@ -62,44 +59,6 @@ const OK_200 = Buffer.from(
     'CSeq: 1 OPTIONS\r\n' +
     'Content-Length: 0\r\n\r\n',
 );
-
-type Event =
-  | { kind: 'message'; message: SipMessage; arrival: Arrival }
-  | { kind: 'error'; error: SipParseError; fatal: boolean; arrival: Arrival }
-  | { kind: 'opened'; flowId: string; transport: TransportName; remote: Endpoint }
-  | { kind: 'closed'; flowId: string };
-
-class Recorder {
-  readonly events: Event[] = [];
-  /** Hooks a test sets to act inside a callback (e.g. answer a fatal error at once). */
-  onError: ((error: SipParseError, fatal: boolean, arrival: Arrival) => void) | undefined;
-
-  readonly handler: TransportHandler = {
-    datagram: () => {
-      throw new Error('a stream transport reported a datagram');
-    },
-    streamMessage: (message, arrival) => this.events.push({ kind: 'message', message, arrival }),
-    streamError: (error, fatal, arrival) => {
-      this.events.push({ kind: 'error', error, fatal, arrival });
-      this.onError?.(error, fatal, arrival);
-    },
-    flowOpened: (flowId, transport, remote) => this.events.push({ kind: 'opened', flowId, transport, remote }),
-    flowClosed: (flowId) => this.events.push({ kind: 'closed', flowId }),
-  };
-
-  get messages(): Array<Extract<Event, { kind: 'message' }>> {
-    return this.events.filter((e): e is Extract<Event, { kind: 'message' }> => e.kind === 'message');
-  }
-  get errors(): Array<Extract<Event, { kind: 'error' }>> {
-    return this.events.filter((e): e is Extract<Event, { kind: 'error' }> => e.kind === 'error');
-  }
-  get opened(): Array<Extract<Event, { kind: 'opened' }>> {
-    return this.events.filter((e): e is Extract<Event, { kind: 'opened' }> => e.kind === 'opened');
-  }
-  get closed(): string[] {
-    return this.events.flatMap((e) => (e.kind === 'closed' ? [e.flowId] : []));
-  }
-}
 
 /** A peer's socket with everything it has received and whether it has closed. */
 interface Peer {

@@ -58,17 +58,31 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   // (§16.6 steps 4 and 8); by default the port of the first TLS listener.
   const tlsListen = env.endpoints('SIPEDGE_TLS', []);
   const tlsPort = env.int('SIPEDGE_ADVERTISED_TLS_PORT', tlsListen[0]?.port ?? 0);
+  // The WebSocket ports (RFC 7118): Via sent-by and Record-Routes facing browsers; by default the
+  // first WS/WSS listener's (behind an ingress, the port browsers connect to).
+  const wsListen = env.endpoints('SIPEDGE_WS', []);
+  const wssListen = env.endpoints('SIPEDGE_WSS', []);
+  const wsPort = env.int('SIPEDGE_ADVERTISED_WS_PORT', wsListen[0]?.port ?? 0);
+  const wssPort = env.int('SIPEDGE_ADVERTISED_WSS_PORT', wssListen[0]?.port ?? 0);
   // The fleet's IPv6 address, facing IPv6 peers in Vias and Record-Routes (RFC 5658).
   const ipv6Host = env.host('SIPEDGE_ADVERTISED_IPV6');
   const advertised = {
     ...env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 }),
     ...(tlsPort === 0 ? {} : { tlsPort: portOf(String(tlsPort), 'SIPEDGE_ADVERTISED_TLS_PORT') }),
+    ...(wsPort === 0 ? {} : { wsPort: portOf(String(wsPort), 'SIPEDGE_ADVERTISED_WS_PORT') }),
+    ...(wssPort === 0 ? {} : { wssPort: portOf(String(wssPort), 'SIPEDGE_ADVERTISED_WSS_PORT') }),
     ...(ipv6Host === undefined ? {} : { ipv6Host }),
   };
   const aliases = env.list('SIPEDGE_ALIASES', []);
   // The edges' own listen addresses mean this proxy too (a phone may use one as its outbound proxy,
   // and its Route then names it, §16.4); wildcards name no one.
-  const listen = [...env.endpoints('SIPEDGE_UDP', []), ...env.endpoints('SIPEDGE_TCP', []), ...tlsListen];
+  const listen = [
+    ...env.endpoints('SIPEDGE_UDP', []),
+    ...env.endpoints('SIPEDGE_TCP', []),
+    ...tlsListen,
+    ...wsListen,
+    ...wssListen,
+  ];
   const listenHosts = listen.map((e) => e.address).filter((a) => a !== '0.0.0.0' && a !== '::');
   const timers = {
     ...DEFAULT_TIMERS,
@@ -101,7 +115,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
       ),
       selfPorts: new Set([
         advertised.port,
-        ...(advertised.tlsPort === undefined ? [] : [advertised.tlsPort]),
+        ...[advertised.tlsPort, advertised.wsPort, advertised.wssPort].filter((p) => p !== undefined),
         ...listen.map((e) => e.port),
         ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p, 'SIPEDGE_SELF_PORTS')),
       ]),

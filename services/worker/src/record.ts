@@ -1,13 +1,14 @@
 import type { InboundMeta } from '@sipedge/handoff';
+import type { Transport } from '@sipedge/sip';
 import type { DialogSide, ProxyContext } from '@sipedge/proxy';
 import type { TimerSettings, TransactionState } from '@sipedge/transaction';
 
 /** Where a message goes: transport, address and port, and the flow/edge to use when known. */
 export interface Hop {
-  transport: 'udp' | 'tcp' | 'tls';
+  transport: Transport;
   address: string;
   port: number;
-  /** Send on this TCP/TLS connection (a registered contact's flow, or the request's own). */
+  /** Send on this TCP/TLS/WebSocket connection (a registered contact's flow, or the request's own). */
   flowId?: string;
   /** The edge that holds `flowId`, or that received the request. */
   edgeId?: string;

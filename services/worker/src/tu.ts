@@ -38,6 +38,7 @@ import {
   type SipUri,
   buildResponse,
   parseMessage,
+  isWebSocket,
   parseUri,
   statelessToTag,
 } from '@sipedge/sip';
@@ -213,9 +214,13 @@ export async function prepare(
           : dialog?.flow !== undefined
             ? hopOfFlow(dialog.flow)
             : bindingFlow(target.binding);
-        // A UDP flow is a NAT binding: the Contact behind it is not reachable, so nothing replaces it;
-        // an RFC 5626 flow (reg-id) may not be replaced either (§5.3).
-        const flowOnly = flow?.transport === 'udp' || target.binding?.regId !== undefined;
+        // A UDP flow is a NAT binding and a WebSocket client accepts no connections (RFC 7118 §5): the
+        // Contact behind either is not reachable, so nothing replaces the flow; an RFC 5626 flow
+        // (reg-id) may not be replaced either (§5.3).
+        const flowOnly =
+          flow?.transport === 'udp' ||
+          (flow !== undefined && isWebSocket(flow.transport)) ||
+          target.binding?.regId !== undefined;
         targets.push({ uri: target.uri, q: target.q, ...(flow === undefined ? {} : { flow, flowOnly }) });
       }
 

@@ -3,6 +3,13 @@ export { UdpTransport, type UdpTransportOptions } from './udp.js';
 export { UdpQueueProbe } from './udp-queue-probe.js';
 export { StreamTransport, type StreamTransportOptions, type StreamRejectReason, type FlowInfo } from './stream.js';
 export { ConnectionLimit } from './connection-limit.js';
+export { AcceptGate, type GateRefusal } from './accept-gate.js';
+export {
+  WebSocketTransport,
+  SIP_SUBPROTOCOL,
+  type WebSocketTransportOptions,
+  type WebSocketRejectReason,
+} from './websocket.js';
 export {
   tcpSockets,
   tlsSockets,

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE, StreamFramer } from '@sipedge/sip';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { endpointOf, familyOf, formatEndpoint } from './endpoint.js';
 import { newFlowId } from './flow-id.js';
+import { AcceptGate, type GateRefusal } from './accept-gate.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { callHandler, messageOf } from './internal.js';
 import type { StreamConnectOptions, StreamSockets } from './stream-sockets.js';
@@ -14,7 +15,7 @@ import type { Arrival, Endpoint, TransportHandler } from './types.js';
  * (`connectionLimit`; both refused at once, before any TLS work), or (TLS) closed or failed before
  * its handshake completed.
  */
-export type StreamRejectReason = 'banned' | 'per-source-limit' | 'total-limit' | 'handshake-failed';
+export type StreamRejectReason = GateRefusal | 'handshake-failed';
 
 export interface StreamTransportOptions {
   /** TCP or TLS: `tcpSockets()` or `tlsSockets(settings, logger)`; one per transport. */
@@ -119,7 +120,6 @@ export class StreamTransport {
   readonly #options: StreamTransportOptions;
   readonly #logger: Logger;
   readonly #idleTimeoutMs: number;
-  readonly #maxPerSource: number;
   readonly #connections: ConnectionLimit;
   readonly #messageTimeoutMs: number;
   readonly #closeGraceMs: number;
@@ -131,8 +131,8 @@ export class StreamTransport {
   readonly #byRemote = new Map<string, string>();
   /** Outgoing connections being opened, by destination and TLS name: a second caller waits for the first's. */
   readonly #connecting = new Map<string, Promise<string>>();
-  /** Accepted connections per source address (including TLS ones still in their handshake). */
-  readonly #perSource = new Map<string, number>();
+  /** Bans, the per-source limit and the total, for accepted connections (TLS handshakes included). */
+  readonly #gate: AcceptGate;
   /** Accepted connections not yet flows (TLS handshakes). */
   readonly #pending = new Set<Socket>();
   readonly #abort = new AbortController();
@@ -150,8 +150,12 @@ export class StreamTransport {
     this.#options = options;
     this.#logger = options.logger ?? createLogger({ name: 'edge' }).child({ component: this.transport });
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.#maxPerSource = options.maxConnectionsPerSource ?? DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
     this.#connections = options.connectionLimit ?? new ConnectionLimit(DEFAULT_MAX_CONNECTIONS);
+    this.#gate = new AcceptGate({
+      maxPerSource: options.maxConnectionsPerSource ?? DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+      connections: this.#connections,
+      ...(options.isBanned === undefined ? {} : { isBanned: options.isBanned }),
+    });
     this.#messageTimeoutMs = options.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS;
     this.#closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.#maxWriteBuffer = options.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES;
@@ -345,27 +349,14 @@ export class StreamTransport {
       raw.destroy();
       return;
     }
-    if (this.#options.isBanned?.(source.address) === true) {
-      this.#refuse(raw, 'banned', source, 0);
+    const refusal = this.#gate.admit(raw, source.address);
+    if (refusal !== undefined) {
+      this.#refuse(raw, refusal, source);
       return;
     }
-    const count = this.#perSource.get(source.address) ?? 0;
-    if (count >= this.#maxPerSource) {
-      this.#refuse(raw, 'per-source-limit', source, this.#maxPerSource);
-      return;
-    }
-    if (!this.#connections.acquire()) {
-      this.#refuse(raw, 'total-limit', source, this.#connections.max);
-      return;
-    }
-    this.#perSource.set(source.address, count + 1);
     this.#pending.add(raw);
     raw.once('close', () => {
-      this.#connections.release();
       this.#pending.delete(raw);
-      const left = (this.#perSource.get(source.address) ?? 1) - 1;
-      if (left > 0) this.#perSource.set(source.address, left);
-      else this.#perSource.delete(source.address);
       if (!ready && this.#state === 'open') this.#reject('handshake-failed', source);
     });
     this.#options.sockets.accept(raw, (socket) => {
@@ -380,9 +371,9 @@ export class StreamTransport {
   }
 
   /** Refuses an accepted connection over a limit: destroyed at once, before any TLS work. */
-  #refuse(raw: Socket, reason: 'banned' | 'per-source-limit' | 'total-limit', source: Endpoint, limit: number): void {
+  #refuse(raw: Socket, reason: GateRefusal, source: Endpoint): void {
     raw.destroy();
-    this.#logger.debug({ remote: formatEndpoint(source), limit }, `${this.transport}: connection refused, ${reason}`);
+    this.#logger.debug({ remote: formatEndpoint(source) }, `${this.transport}: connection refused, ${reason}`);
     this.#reject(reason, source);
   }
 

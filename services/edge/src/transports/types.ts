@@ -1,6 +1,6 @@
-import type { SipMessage, SipParseError } from '@sipedge/sip';
+import type { SipMessage, SipParseError, Transport } from '@sipedge/sip';
 
-export type TransportName = 'udp' | 'tcp' | 'tls';
+export type TransportName = Transport;
 
 /** An IP endpoint. IPv6 addresses are written without brackets. */
 export interface Endpoint {
