@@ -1,14 +1,20 @@
 /**
- * A scriptable SIP user agent over UDP or TCP for end-to-end tests: it sends requests to a proxy,
- * collects and parses what reaches it, and answers. Over TCP it keeps one connection to the proxy
- * (what it registers over, so the proxy reaches it on that flow, RFC 5626 / §18.1.1) and also
- * accepts connections at its Contact port.
+ * A scriptable SIP user agent over UDP, TCP or WebSocket for end-to-end tests: it sends requests to
+ * a proxy, collects and parses what reaches it, and answers. Over TCP it keeps one connection to the
+ * proxy (what it registers over, so the proxy reaches it on that flow, RFC 5626 / §18.1.1) and also
+ * accepts connections at its Contact port. Over WS it is a browser UA as RFC 7118 describes one:
+ * one WebSocket connection (`sip` subprotocol), one SIP message per WebSocket message, a `.invalid`
+ * host in its Via and Contact, reachable only on that connection.
  */
 import { type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { type SipMessage, StreamFramer, buildResponse, parseMessage } from '@sipedge/sip';
+import WebSocket from 'ws';
 
-export type PeerTransport = 'udp' | 'tcp';
+export type PeerTransport = 'udp' | 'tcp' | 'ws';
+
+/** The host a browser UA names itself by: it has no address a peer could reach (RFC 7118 §5.2). */
+const WS_HOST = 'peer7118.invalid';
 
 let branches = 0;
 
@@ -17,6 +23,7 @@ export class SipPeer {
   private udp: UdpSocket | undefined;
   private server: Server | undefined;
   private connection: Socket | undefined;
+  private ws: WebSocket | undefined;
   private readonly accepted: Socket[] = [];
   /** The connection each message came on (TCP): its response goes back on it (§18.2.2). */
   private readonly arrivedOn = new WeakMap<SipMessage, Socket>();
@@ -35,7 +42,22 @@ export class SipPeer {
     address = '127.0.0.1',
   ): Promise<SipPeer> {
     const peer = new SipPeer(transport, address, proxy);
-    if (transport === 'udp') {
+    if (transport === 'ws') {
+      const ws = new WebSocket(
+        `ws://${proxy.address.includes(':') ? `[${proxy.address}]` : proxy.address}:${proxy.port}`,
+        ['sip'],
+        {
+          localAddress: address,
+        },
+      );
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.on('message', (data: Buffer) => peer.take(data));
+      ws.on('error', () => undefined);
+      peer.ws = ws;
+    } else if (transport === 'udp') {
       const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
       socket.on('message', (data) => peer.take(data));
       await new Promise<void>((resolve) => socket.bind(0, address, resolve));
@@ -64,20 +86,24 @@ export class SipPeer {
 
   /** The port the proxy sees requests come from (the UDP socket, or the TCP connection's local port). */
   get sourcePort(): number {
+    if (this.transport === 'ws') return (this.ws as unknown as { _socket: Socket })._socket.localPort!;
     return this.transport === 'udp' ? this.contactPort : this.connection!.localPort!;
   }
 
-  /** Its address as a URI or Via host wants it (an IPv6 one in brackets). */
+  /** Its address as a URI or Via host wants it (an IPv6 one in brackets; over WS its `.invalid` name). */
   get host(): string {
+    if (this.transport === 'ws') return WS_HOST;
     return this.address.includes(':') ? `[${this.address}]` : this.address;
   }
 
   contact(user: string): string {
+    if (this.transport === 'ws') return `<sip:${user}@${WS_HOST};transport=ws>`;
     return `<sip:${user}@${this.host}:${this.port}${this.transport === 'tcp' ? ';transport=tcp' : ''}>`;
   }
 
   /** The Via of a request this peer sends, with a new branch unless one is given. */
   via(branch = `z9hG4bKpeer${++branches}`): string {
+    if (this.transport === 'ws') return `SIP/2.0/WS ${WS_HOST};branch=${branch};rport`;
     return `SIP/2.0/${this.transport.toUpperCase()} ${this.host}:${this.sourcePort};branch=${branch};rport`;
   }
 
@@ -115,6 +141,7 @@ export class SipPeer {
 
   close(): void {
     this.udp?.close();
+    this.ws?.terminate();
     this.connection?.destroy();
     for (const socket of this.accepted) socket.destroy();
     this.server?.close();
@@ -122,6 +149,7 @@ export class SipPeer {
 
   private sendRaw(data: Buffer, connection = this.connection): void {
     if (this.udp !== undefined) this.udp.send(data, this.proxy.port, this.proxy.address);
+    else if (this.ws !== undefined) this.ws.send(data.toString('utf8'));
     else connection!.write(data);
   }
 

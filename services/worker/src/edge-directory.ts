@@ -7,6 +7,9 @@ const DEFAULT_REFRESH_MS = 1000;
 /** How old the live-edge list may be before an edge missing from it is looked up again (ms). */
 const LIVE_EDGES_RECHECK_MS = 250;
 
+/** Edge ids remembered as seen (edges come and go with their pods): beyond this the memory starts over. */
+const MAX_SEEN_EDGES = 10_000;
+
 /**
  * The edges with a current heartbeat, as this worker sees them: a copy of the live-edge registry
  * read at `start` and every `refreshMs` after. A message for an edge that is gone goes to any live
@@ -15,6 +18,8 @@ const LIVE_EDGES_RECHECK_MS = 250;
 export class EdgeDirectory {
   /** Edges with a current heartbeat; undefined until first read (or without a registry). */
   private liveEdges: Set<string> | undefined;
+  /** Every edge some list has named: one never named is looked up at once (it has just started). */
+  private readonly seenEdges = new Set<string>();
   /** When the live-edge list was last read (epoch ms). */
   private liveEdgesReadAt = 0;
   private liveEdgesTimer: NodeJS.Timeout | undefined;
@@ -38,13 +43,16 @@ export class EdgeDirectory {
   }
 
   /**
-   * Whether an edge has a current heartbeat. An edge missing from a list more than
-   * LIVE_EDGES_RECHECK_MS old is looked up again first: it may have started since (an edge that
-   * starts after its worker, as in standalone mode, is not in the worker's first list).
+   * Whether an edge has a current heartbeat. An edge missing from the list is looked up again first
+   * when no list has named it yet (it has just started: an edge that starts after its worker, as in
+   * standalone mode, is not in the worker's first list, yet hands off messages at once), or when
+   * the list is more than LIVE_EDGES_RECHECK_MS old.
    */
   async isLiveEdge(edgeId: string): Promise<boolean> {
     if (this.liveEdges === undefined || this.liveEdges.has(edgeId)) return true;
-    if (Date.now() - this.liveEdgesReadAt > LIVE_EDGES_RECHECK_MS) await this.refreshLiveEdges();
+    if (!this.seenEdges.has(edgeId) || Date.now() - this.liveEdgesReadAt > LIVE_EDGES_RECHECK_MS) {
+      await this.refreshLiveEdges();
+    }
     return this.liveEdges.has(edgeId);
   }
 
@@ -53,6 +61,8 @@ export class EdgeDirectory {
       const now = Date.now();
       this.liveEdges = new Set(await this.edges!.live(now));
       this.liveEdgesReadAt = now;
+      if (this.seenEdges.size > MAX_SEEN_EDGES) this.seenEdges.clear();
+      for (const edgeId of this.liveEdges) this.seenEdges.add(edgeId);
     } catch (error) {
       // Keep the last known list: sending to a named edge is the better guess while Redis is away.
       this.logger.warn({ err: (error as Error).message }, 'live edges not refreshed');
