@@ -103,14 +103,9 @@ describe.each<Mode>(['standalone', 'distributed'])('SIP over WebSocket (%s)', (m
       // Two connections through the fleet's shared address land on its two edges (round-robin).
       expect(edges.size).toBe(mode === 'distributed' ? 2 : 1);
     } catch (error) {
-      // What the sipedge processes said, for the CI log.
-      console.log(
-        deployment
-          .processes()
-          .map((p) => p.output().slice(-4000))
-          .join('\n'),
-      );
-      throw error;
+      // What the sipedge processes said goes into the CI log with the failure.
+      const said = deployment.processes().map((p) => p.output().slice(-4000));
+      throw new Error(`${(error as Error).message}\n${said.join('\n')}`, { cause: error });
     } finally {
       for (const { peer } of [phone, ...browsers]) peer.close();
     }
