@@ -65,6 +65,11 @@ export interface ViaOptions {
   outboundTransport?: OutboundTransport;
   /** The family of the address it is sent to: the Via names our address of that family. */
   outboundFamily?: AddressFamily;
+  /**
+   * Send over udp whatever the size: the retry over UDP of a request the size rule moved to TCP,
+   * whose connection was refused or reset (§18.1.1).
+   */
+  keepUdp?: boolean;
 }
 
 export type ForwardOptions = PrepareOptions & ViaOptions;
@@ -186,7 +191,7 @@ export function finishForward(prepared: PreparedRequest, options: ViaOptions): F
     throw new TypeError(`a SIPS next hop (${nextHop.uri.toString()}) must be reached over TLS, not ${transport}`);
   }
   const message = prepared.message.clone();
-  if (transport === 'udp' && nextHop.uri.transport !== 'udp') {
+  if (transport === 'udp' && nextHop.uri.transport !== 'udp' && options.keepUdp !== true) {
     const via = viaValue(config, 'udp', branch, options.outboundFamily);
     const size = message.toBuffer().length + Buffer.byteLength(`Via: ${via}\r\n`, 'latin1');
     if (size > config.udpMtu) transport = 'tcp';

@@ -85,7 +85,7 @@ describe('WebSocketTransport (RFC 7118) over real sockets', () => {
     const client = await open(`ws://127.0.0.1:${port}`);
     expect(client.ws.protocol).toBe('sip');
     await vi.waitFor(() => expect(recorder.opened).toHaveLength(1), WAIT);
-    const [{ flowId, transport: name }] = recorder.opened;
+    const { flowId, transport: name } = recorder.opened[0]!;
     expect(name).toBe('ws');
     client.ws.send(register(1));
     await vi.waitFor(() => expect(recorder.messages).toHaveLength(1), WAIT);

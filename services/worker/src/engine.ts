@@ -410,6 +410,7 @@ class Run {
           this.contextEvent({ type: 'timeout', fork: index });
           break;
         case 'transport-error':
+          if (this.retryOverUdp(index)) break;
           this.effects.push({ type: 'hop-health', hop: fork.hop, ok: false });
           if (this.retryFork(index)) break;
           this.contextEvent({ type: 'transport-error', fork: index });
@@ -474,8 +475,29 @@ class Run {
     return true;
   }
 
-  /** §16.6: forward the request to one target on a new client transaction, with its own branch. */
-  private startFork(index: number, target: string, attempt = 0): void {
+  /**
+   * §18.1.1: "If an element sends a request over TCP because of these message size constraints, and
+   * that request would have otherwise been sent over UDP, if the attempt to establish the connection
+   * generates either an ICMP Protocol Not Supported, or results in a TCP reset, the element SHOULD
+   * retry the request, using UDP." False when that is not this fork's case (or it was retried so).
+   */
+  private retryOverUdp(index: number): boolean {
+    const r = this.record;
+    const fork = r.forks[index];
+    const context = r.proxy;
+    if (fork === undefined || context === null || context.stopped || context.finalForwarded) return false;
+    const target = context.forks[index]?.target;
+    const planned = target === undefined ? undefined : r.hops[target]?.[fork.attempt];
+    if (planned?.transport !== 'udp' || fork.hop.transport !== 'tcp' || fork.udpRetry === true) return false;
+    this.startFork(index, target!, fork.attempt, true);
+    return true;
+  }
+
+  /**
+   * §16.6: forward the request to one target on a new client transaction, with its own branch
+   * (`keepUdp`: over UDP whatever its size, the same branch as the TCP attempt it replaces).
+   */
+  private startFork(index: number, target: string, attempt = 0, keepUdp = false): void {
     const r = this.record;
     const hop = r.hops[target]![attempt]!;
     const template = requestForHop(parseMessage(Buffer.from(r.template!, 'latin1')), hop);
@@ -485,6 +507,7 @@ class Run {
       ...recordRouteFor(this.settings.routeTokens, template, r.recordRoute, hop),
       outboundTransport: hop.transport,
       ...familyOf(hop.address),
+      keepUdp,
     });
     const forkHop: Hop = { ...hop, transport: forwarded.transport };
     const created = createClientTransaction(
@@ -497,7 +520,7 @@ class Run {
       this.now,
     );
     // A previous attempt's transaction is replaced: its late responses no longer match (worker.ts).
-    r.forks[index] = { tx: null, cancel: null, hop: forkHop, attempt };
+    r.forks[index] = { tx: null, cancel: null, hop: forkHop, attempt, ...(keepUdp ? { udpRetry: true } : {}) };
     this.forkStep(index, created);
   }
 

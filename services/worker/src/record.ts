@@ -33,6 +33,11 @@ export interface ForkRecord {
   hop: Hop;
   /** Which of the target's resolved hops this is (RFC 3263 failover, B19); part of the branch. */
   attempt: number;
+  /**
+   * This attempt is the retry over UDP of one the size rule moved from UDP to TCP and whose
+   * connection failed (§18.1.1); it has the same branch.
+   */
+  udpRetry?: true;
 }
 
 /**

@@ -58,7 +58,10 @@ export class Harness {
   readonly workers: Worker[] = [];
   private edge!: Bus;
 
-  /** Destinations (`address:port`) the edge cannot reach: requests to them are reported undeliverable. */
+  /**
+   * Destinations the edge cannot reach (`address:port`, or `transport:address:port` for one
+   * transport only): requests to them are reported undeliverable.
+   */
   readonly unreachable = new Set<string>();
   /** Destinations (`address:port`) that answer every request but ACK at once with the given status. */
   readonly autoAnswer = new Map<string, number>();
@@ -91,7 +94,8 @@ export class Harness {
     const record = (m: BusMessage) => {
       const meta = decodeOutbound(m.headers);
       h.tried.push(`${meta.destination.address}:${meta.destination.port}`);
-      if (h.unreachable.has(`${meta.destination.address}:${meta.destination.port}`)) {
+      const at = `${meta.destination.address}:${meta.destination.port}`;
+      if (h.unreachable.has(at) || h.unreachable.has(`${meta.transport}:${at}`)) {
         return { data: new Uint8Array(0), headers: { [H.deliveryError]: 'connection refused' } };
       }
       const message = parseMessage(Buffer.from(m.data), { validate: false });

@@ -200,6 +200,39 @@ describe('issue 6 rows at the worker', () => {
     expect(h.sent.some((s) => s.message.status === 503 || s.message.status === 500)).toBe(false);
   });
 
+  it('§18.1.1: a request the size rule moved from UDP to TCP is retried over UDP when the connection is refused', async () => {
+    h = await Harness.start(1);
+    const D = { address: '192.0.2.70', port: 5060 };
+    h.unreachable.add(`tcp:${D.address}:${D.port}`);
+    const sdp = `v=0\r\n${'a=candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host\r\n'.repeat(40)}`;
+    const big = sip(
+      [
+        `INVITE sip:carol@${D.address}:${D.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKmtu`,
+        'Max-Forwards: 70',
+        `To: <sip:carol@${D.address}>`,
+        'From: <sip:alice@example.com>;tag=a1',
+        'Call-ID: mtu',
+        'CSeq: 1 INVITE',
+        'Content-Type: application/sdp',
+      ],
+      sdp,
+    );
+    await h.receive(big, UAC);
+    const sent = await h.waitFor((s) => s.message.isRequest && s.meta.destination.address === D.address);
+    expect(sent.meta.transport).toBe('udp');
+    expect(sent.message.topVia!.transport).toBe('UDP');
+    expect(sent.message.toBuffer().length).toBeGreaterThan(1300);
+    // The TCP attempt came first (the size rule), then the same branch over UDP.
+    expect(h.tried.filter((d) => d === `${D.address}:${D.port}`)).toHaveLength(2);
+    expect(parseOurBranch(sent.message.topVia!.branch!)).toMatchObject({ attempt: 0 });
+    await h.receive(buildResponse(sent.message, 200, { toTag: 'c' }).toString(), D);
+    const ok = await h.waitFor(
+      (s) => s.message.isResponse && s.message.get('Call-ID') === 'mtu' && s.message.status >= 200,
+    );
+    expect(ok.message.status).toBe(200);
+  });
+
   describe('B20: the connection blacklist', () => {
     // TCP: the edge reports a refused connection at once (a transport error, §18.4).
     const X = { transport: 'tcp' as const, address: '192.0.2.60', port: 5060 };
