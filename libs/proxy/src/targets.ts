@@ -169,6 +169,16 @@ export function withRoute(request: SipMessage, routeUri: string): SipMessage {
   return copy;
 }
 
+/**
+ * A copy of `request` with `routeSet` (Route header values, in order) on top of its Routes: a
+ * preloaded route set, such as a registered contact's Path (RFC 3327 §5.3).
+ */
+export function withRouteSet(request: SipMessage, routeSet: readonly string[]): SipMessage {
+  const copy = request.clone();
+  for (const value of [...routeSet].reverse()) copy.prepend('Route', value);
+  return copy;
+}
+
 /** Checks static routes at start-up: a TypeError naming the first bad entry. */
 export function validateStaticRoutes(routes: readonly StaticRoute[]): void {
   routes.forEach((r, i) => {

@@ -6,6 +6,11 @@ export interface RegistrationContext {
   readonly edgeId?: string;
   /** The packet's source address (the `received`/`rport` of §18.2.1 and RFC 3581). */
   readonly source?: { readonly transport: string; readonly address: string; readonly port: number };
+  /**
+   * The REGISTER's Path (RFC 3327 §5.3), in order: the proxies between the registrar and the UA,
+   * the preloaded route set of every request to the contact.
+   */
+  readonly path?: readonly string[];
 }
 
 /** The registrar's per-binding metadata, stored as JSON in `Binding.data`. */
@@ -42,6 +47,7 @@ export function decodeBindingData(text: string): BindingData {
     instance?: string;
     regId?: number;
     nat?: true;
+    path?: string[];
   } = {};
   if (typeof v.flowId === 'string') out.flowId = v.flowId;
   if (typeof v.edgeId === 'string') out.edgeId = v.edgeId;
@@ -58,5 +64,8 @@ export function decodeBindingData(text: string): BindingData {
   if (typeof v.instance === 'string') out.instance = v.instance;
   if (typeof v.regId === 'number' && Number.isInteger(v.regId)) out.regId = v.regId;
   if (v.nat === true) out.nat = true;
+  if (Array.isArray(v.path) && v.path.length > 0 && v.path.every((p) => typeof p === 'string')) {
+    out.path = v.path as string[];
+  }
   return out;
 }

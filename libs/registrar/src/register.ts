@@ -136,6 +136,10 @@ export async function processRegister(request: SipMessage, options: RegisterOpti
     // user list, so no 404 for unknown users.
     if (!domains.has(hostOf(to.host))) return answer(404);
 
+    // RFC 3327 §5.3: the Path is stored with the bindings; each value must be a SIP URI.
+    const path = request.values('path');
+    if (path.some((value) => !isSipNameAddr(value))) return answer(400, undefined, 'Bad Path');
+
     const now = options.now;
     const contacts = request.contacts;
     if (contacts.length === 0) {
@@ -168,7 +172,7 @@ export async function processRegister(request: SipMessage, options: RegisterOpti
           contact: contact.withParams(contact.params.with('expires', String(expires))).toString(),
           expires,
           q,
-          data: encodeBindingData(bindingData(request, contact, options.registration)),
+          data: encodeBindingData(bindingData(request, contact, options.registration, path)),
         });
       }
       if (tooBrief) return answer(423, [['Min-Expires', String(settings.minExpires)]]);
@@ -192,11 +196,17 @@ export async function processRegister(request: SipMessage, options: RegisterOpti
   }
 }
 
-/** Step 8: 200 with every current binding (its remaining time as `expires`) and a Date; no Record-Route. */
+/**
+ * Step 8: 200 with every current binding (its remaining time as `expires`) and a Date; no
+ * Record-Route. RFC 3327 §5.3: the request's Path is copied into it when the UA supports Path.
+ */
 function ok(request: SipMessage, options: RegisterOptions, bindings: readonly Binding[]): RegisterOutcome {
   const now = options.now;
   const headers: [string, string][] = bindings.map((b) => ['Contact', renderBinding(b, now)]);
   headers.push(['Date', new Date(now).toUTCString()]);
+  if (request.supported.some((tag) => tag.toLowerCase() === 'path')) {
+    for (const value of request.values('path')) headers.push(['Path', value]);
+  }
   return { kind: 'response', response: buildResponse(request, 200, { headers, toTag: options.toTag }) };
 }
 
@@ -239,8 +249,10 @@ function bindingData(
   request: SipMessage,
   contact: NameAddr,
   registration: RegistrationContext | undefined,
+  path: readonly string[],
 ): BindingData {
   const data: { -readonly [K in keyof BindingData]: BindingData[K] } = {};
+  if (path.length > 0) data.path = [...path];
   if (registration?.source !== undefined && behindNat(request, contact, registration.source)) data.nat = true;
   if (registration?.flowId !== undefined) data.flowId = registration.flowId;
   if (registration?.edgeId !== undefined) data.edgeId = registration.edgeId;
@@ -250,6 +262,14 @@ function bindingData(
   const regId = contact.params.text('reg-id');
   if (regId !== undefined && REG_ID.test(regId) && Number(regId) < 2 ** 31) data.regId = Number(regId);
   return data;
+}
+
+function isSipNameAddr(value: string): boolean {
+  try {
+    return parseNameAddr(value).uri.kind === 'sip';
+  } catch {
+    return false;
+  }
 }
 
 function hostOf(host: string): string {

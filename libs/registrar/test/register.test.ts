@@ -408,3 +408,38 @@ describe('processRegister: binding metadata', () => {
     expect(JSON.parse(binding!.data).nat === true).toBe(nat);
   });
 });
+
+describe('processRegister: Path (RFC 3327 §5.3)', () => {
+  const PATH = ['<sip:edge1.example.net;lr>', '<sip:p2.example.net;lr>'];
+
+  it('stores the Path with the binding, in order, and returns it when the UA supports path', async () => {
+    const r = registrar();
+    const res = await r.send(
+      registerRequest({
+        contacts: ['<sip:alice@192.0.2.10>'],
+        extra: [`Path: ${PATH[0]}`, `Path: ${PATH[1]}`, 'Supported: path'],
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.values('path')).toEqual(PATH);
+    const [target] = await targets(r);
+    expect(target?.data.path).toEqual(PATH);
+  });
+
+  it('stores a Path the UA does not know of, but returns none', async () => {
+    const r = registrar();
+    const res = await r.send(registerRequest({ contacts: ['<sip:alice@192.0.2.10>'], extra: [`Path: ${PATH[0]}`] }));
+    expect(res.status).toBe(200);
+    expect(res.has('path')).toBe(false);
+    expect((await targets(r))[0]?.data.path).toEqual([PATH[0]]);
+  });
+
+  it('a Path value that is not a SIP URI: 400, nothing stored', async () => {
+    const r = registrar();
+    const res = await r.send(
+      registerRequest({ contacts: ['<sip:alice@192.0.2.10>'], extra: ['Path: <tel:+15551234>'] }),
+    );
+    expect(res.status).toBe(400);
+    expect(await bindingsOf(r)).toEqual([]);
+  });
+});

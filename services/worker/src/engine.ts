@@ -16,6 +16,7 @@ import {
   loopHash,
   startContext,
   withRoute,
+  withRouteSet,
 } from '@sipedge/proxy';
 import {
   type HeaderRow,
@@ -98,7 +99,8 @@ export function familyOf(address: string): { outboundFamily?: AddressFamily } {
 
 /** The request to forward on `hop`: with the hop's forced Route on top when it has one (a dispatcher hop). */
 export function requestForHop(template: SipMessage, hop: Hop): SipMessage {
-  return hop.route === undefined ? template : withRoute(template, hop.route);
+  const routed = hop.routeSet === undefined ? template : withRouteSet(template, hop.routeSet);
+  return hop.route === undefined ? routed : withRoute(routed, hop.route);
 }
 
 /** How the TU decided to handle a new request (see tu.ts). */

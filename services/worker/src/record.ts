@@ -23,6 +23,11 @@ export interface Hop {
    * the next hop changes the Route too.
    */
   route?: string;
+  /**
+   * The registered contact's Path (RFC 3327 §5.3), Route values in order: preloaded on the
+   * forwarded request, its first URI the next hop.
+   */
+  routeSet?: string[];
 }
 
 export interface ForkRecord {

@@ -30,6 +30,7 @@ import {
   dispatchOrder,
   validateRequest,
   withRoute,
+  withRouteSet,
 } from '@sipedge/proxy';
 import { type BindingData, processRegister } from '@sipedge/registrar';
 import {
@@ -183,7 +184,15 @@ export async function prepare(
       if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
       let forwardTemplate = template;
       /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
-      const targets: { uri: string; q: number; flow?: Hop; flowOnly?: boolean; dispatch?: string[] }[] = [];
+      /** `path`: the contact's Path (RFC 3327), its preloaded route set. */
+      const targets: {
+        uri: string;
+        q: number;
+        flow?: Hop;
+        flowOnly?: boolean;
+        dispatch?: string[];
+        path?: string[];
+      }[] = [];
       for (const target of outcome.targets) {
         // A maddr Request-URI (§16.5) is the only target and may point anywhere: relaying too.
         if ((target.source === 'foreign' || target.source === 'maddr') && !mayRelay) {
@@ -207,6 +216,13 @@ export async function prepare(
           continue;
         }
         if (target.route !== undefined) forwardTemplate = withRoute(forwardTemplate, target.route);
+        // RFC 3327 §5.3: a contact registered through proxies that added Path is reached through them;
+        // reaching it (its NAT, its connection) is the first of them's business.
+        const path = target.binding?.path;
+        if (path !== undefined && !forwardTemplate.has('route')) {
+          targets.push({ uri: target.uri, q: target.q, path: [...path] });
+          continue;
+        }
         // A Route left on the request is its next hop (§16.6 steps 6–7): the target's flow is the
         // last hop's business, not ours.
         const flow = forwardTemplate.has('route')
@@ -234,10 +250,14 @@ export async function prepare(
         const hops =
           target.dispatch !== undefined
             ? await dispatchHops(forwardTemplate, g.uri, target.dispatch, deps)
-            : [
-                ...(target.flow === undefined ? [] : [target.flow]),
-                ...(target.flowOnly === true ? [] : await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))),
-              ];
+            : target.path !== undefined
+              ? await pathHops(forwardTemplate, g.uri, target.path, deps)
+              : [
+                  ...(target.flow === undefined ? [] : [target.flow]),
+                  ...(target.flowOnly === true
+                    ? []
+                    : await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))),
+                ];
         if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
       }
       if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
@@ -300,6 +320,12 @@ function bindingFlow(binding: BindingData | undefined): Hop | undefined {
     ...(binding.edgeId === undefined ? {} : { edgeId: binding.edgeId }),
     ...(binding.flowId === undefined ? {} : { flowId: binding.flowId }),
   });
+}
+
+/** The tuples of a Path's first URI (RFC 3327 §5.3), each carrying the Path as its preloaded route set. */
+async function pathHops(template: SipMessage, target: string, path: string[], deps: TuDeps): Promise<Hop[]> {
+  const tuples = await deps.resolve(nextHopOf(withRouteSet(template, path), target, deps.proxy));
+  return tuples.map((tuple) => ({ ...tuple, routeSet: path }));
 }
 
 /** The tuples of every dispatcher hop in dispatch order, each carrying its hop as the Route to push. */
