@@ -108,6 +108,33 @@ export function dialogRoute(
   return flow === undefined || cameOn(flow, arrival) ? { request: routed } : { request: routed, flow };
 }
 
+/**
+ * What a Path token (RFC 3327) is signed over: no dialog's Call-ID or tag — the URI this proxy adds
+ * as Path to a REGISTER it forwards is good for every request the registrar's side sends the UA.
+ */
+const PATH_BINDING: readonly string[] = ['path'];
+
+/** The token of the Path URI this proxy adds to a REGISTER it forwards (RFC 3327 §5.1): the UA's flow. */
+export function pathToken(keys: RouteTokenKeys, flow: TokenFlow): string {
+  return signRouteToken(keys, { flow }, PATH_BINDING);
+}
+
+/**
+ * A request sent to a UA through the Path this proxy added to its REGISTER (RFC 3327 §5.3: the
+ * registrar preloads it as a Route): the UA's flow its token names, or undefined when the Route
+ * route pre-processing consumed is not such a URI of ours.
+ */
+export function pathRoute(
+  keys: RouteTokenKeys,
+  preprocessed: PreprocessedRequest,
+  config: SelfConfig,
+): TokenFlow | undefined {
+  const uri = consumedRecordRoute(preprocessed.actions);
+  if (uri === undefined || uri.kind !== 'sip' || uri.user === null || !isOurRecordRouteUri(uri, config))
+    return undefined;
+  return openRouteToken(keys, uri.user, [PATH_BINDING])?.flow;
+}
+
 /** Whether a request that arrived as `arrival` came on `flow`: its connection, or its UDP 5-tuple. */
 function cameOn(flow: TokenFlow, arrival: Arrival): boolean {
   if (flow.flowId !== undefined) return flow.flowId === arrival.flowId;

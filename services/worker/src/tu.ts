@@ -23,6 +23,9 @@ import {
   type Arrival,
   type TokenFlow,
   dialogRoute,
+  pathRoute,
+  pathToken,
+  recordRouteUri,
   groupTargets,
   isAddressedToSelf,
   preprocessRoutes,
@@ -152,6 +155,8 @@ export async function prepare(
   // a Route that merely names us makes an initial request (authentication and no relay apply).
   const dialog = dialogRoute(deps.routeTokens, request, preprocessed, deps.proxy, arrivalOf(origin));
   const inDialog = dialog !== undefined;
+  // RFC 3327: a request the registrar's side sends a UA through the Path we added to its REGISTER.
+  const pathFlow = inDialog ? undefined : pathRoute(deps.routeTokens, preprocessed, deps.proxy);
   const template = dialog?.request ?? preprocessed.request;
   const trusted = deps.isTrusted(origin.source.address);
   let authenticated = false;
@@ -163,7 +168,12 @@ export async function prepare(
   }
   // No open relay: foreign domains only for trusted sources, dialogs we Record-Routed, or
   // authenticated users — and a CANCEL, which cannot be challenged (§22.1), follows its INVITE.
-  const mayRelay = trusted || inDialog || authenticated || (deps.auth?.proxy === true && request.method === 'CANCEL');
+  const mayRelay =
+    trusted ||
+    inDialog ||
+    pathFlow !== undefined ||
+    authenticated ||
+    (deps.auth?.proxy === true && request.method === 'CANCEL');
 
   // What is left may be slow (the location service, DNS): the caller may take the request first
   // (an INVITE's 100 Trying, §17.2.1; retransmissions absorbed) and route it then.
@@ -182,7 +192,9 @@ export async function prepare(
           : { isKnownUser: deps.isKnownUser }),
       });
       if (outcome.kind === 'respond') return respond(outcome.status, { reason: outcome.reason });
-      let forwardTemplate = template;
+      let forwardTemplate = withOurPath(template, origin, deps);
+      // The flow a dialog's Record-Route or our Path names: the request goes to its UA on it.
+      const requestFlow = dialog?.flow ?? pathFlow;
       /** `flow`: the connection the contact registered over; `flowOnly`: an RFC 5626 flow, nothing else may reach it. */
       /** `path`: the contact's Path (RFC 3327), its preloaded route set. */
       const targets: {
@@ -227,8 +239,8 @@ export async function prepare(
         // last hop's business, not ours.
         const flow = forwardTemplate.has('route')
           ? undefined
-          : dialog?.flow !== undefined
-            ? hopOfFlow(dialog.flow)
+          : requestFlow !== undefined
+            ? hopOfFlow(requestFlow)
             : bindingFlow(target.binding);
         // A UDP flow is a NAT binding and a WebSocket client accepts no connections (RFC 7118 §5): the
         // Contact behind either is not reachable, so nothing replaces the flow; an RFC 5626 flow
@@ -267,6 +279,18 @@ export async function prepare(
       return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute };
     },
   };
+}
+
+/**
+ * RFC 3327 §5.1: a REGISTER for another registrar, from a UA that supports Path, gets our Path URI
+ * on top, its token naming the flow the REGISTER came on: the registrar then sends requests for
+ * the UA through us, and we send them on that flow (`pathRoute`). Anything else is unchanged.
+ */
+function withOurPath(request: SipMessage, origin: InboundMeta, deps: TuDeps): SipMessage {
+  if (request.method !== 'REGISTER' || !request.supported.some((tag) => tag.toLowerCase() === 'path')) return request;
+  const copy = request.clone();
+  copy.prepend('Path', `<${recordRouteUri(deps.proxy, false, pathToken(deps.routeTokens, flowOf(origin)))}>`);
+  return copy;
 }
 
 /** Where a request came from, as dialog-trust.ts compares it with a token's flow. */

@@ -54,3 +54,58 @@ describe('Path (RFC 3327)', () => {
     expect(invite.message.values('route')).toEqual(PATH);
   });
 });
+
+describe('Path (RFC 3327) as an edge in front of another registrar', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+  const REGISTRAR = { address: '192.0.2.95', port: 5060 };
+
+  it('adds a Path naming the UA flow to a REGISTER it forwards, and sends what comes back through it on that flow', async () => {
+    // Only the UA's network is trusted: the registrar's requests pass on the strength of the Path token.
+    h = await Harness.start(1, { isTrusted: (address) => address === UAC.address });
+    await h.receive(
+      sip([
+        `REGISTER sip:${REGISTRAR.address}:${REGISTRAR.port} SIP/2.0`,
+        `Via: SIP/2.0/TCP ${UAC.address}:${UAC.port};branch=z9hG4bKpath-fwd`,
+        'Max-Forwards: 70',
+        'To: <sip:dave@other.example.net>',
+        'From: <sip:dave@other.example.net>;tag=d1',
+        'Call-ID: path-fwd',
+        'CSeq: 1 REGISTER',
+        'Supported: path',
+        `Contact: <sip:dave@${UAC.address}:${UAC.port};transport=tcp>`,
+      ]),
+      UAC,
+      'tcp',
+    );
+    const forwarded = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'path-fwd');
+    expect(forwarded.meta.destination).toEqual(REGISTRAR);
+    const [path] = forwarded.message.values('path');
+    expect(path).toMatch(/^<sip:[A-Za-z0-9_-]+@127\.0\.0\.1(:\d+)?;lr;sipedge>$/);
+
+    // The registrar calls the UA through the Path it stored (§5.3): a preloaded Route.
+    const inviteTo = (callId: string, route: string) =>
+      sip([
+        `INVITE sip:dave@${UAC.address}:${UAC.port};transport=tcp SIP/2.0`,
+        `Via: SIP/2.0/UDP ${REGISTRAR.address}:${REGISTRAR.port};branch=z9hG4bK${callId}`,
+        'Max-Forwards: 70',
+        `Route: ${route}`,
+        'To: <sip:dave@other.example.net>',
+        'From: <sip:erin@other.example.net>;tag=e1',
+        `Call-ID: ${callId}`,
+        'CSeq: 1 INVITE',
+      ]);
+    await h.receive(inviteTo('path-in', path!), REGISTRAR);
+    const invite = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'path-in');
+    expect(invite.meta).toMatchObject({ transport: 'tcp', flowId: 'f-e1-1', destination: UAC });
+    expect(invite.message.has('route')).toBe(false);
+
+    // A Route naming us without a Path token of ours is no way through (no open relay).
+    const forged = path!.replace(/sip:[A-Za-z0-9_-]+@/, 'sip:AQAAAAAAAAAAAAAAAAAAAAA@');
+    await h.receive(inviteTo('path-forged', forged), REGISTRAR);
+    const refused = await h.waitFor(
+      (s) => s.message.isResponse && s.message.get('Call-ID') === 'path-forged' && s.message.status >= 200,
+    );
+    expect(refused.message.status).toBe(403);
+  });
+});
