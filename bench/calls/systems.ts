@@ -5,10 +5,11 @@
  * local processes).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/containers.js';
+import { kamailioModules, startKamailio as startKamailioProcess } from '../../test/support/kamailio.js';
 import { type ManagedProcess, roleCommand, startProcess } from '../../test/support/processes.js';
 import { sipAnswers } from './probe.js';
 
@@ -89,32 +90,15 @@ function stopAll(processes: ManagedProcess[]): () => Promise<void> {
 
 const measured = (name: string, p: ManagedProcess): MeasuredProcess => ({ name, pid: p.child.pid! });
 
-/** The Debian package's module directory (or another multiarch/local one). */
-function kamailioModules(): string | undefined {
-  return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib64']
-    .map((lib) => `${lib}/kamailio/modules`)
-    .find((dir) => existsSync(`${dir}/tm.so`));
-}
-
 async function startKamailio(options: SystemOptions): Promise<RunningSystem> {
   const port = await freePort();
-  const modules = kamailioModules();
-  if (modules === undefined) throw new Error('Kamailio: no module directory with tm.so found');
   const config = readFileSync(new URL('./kamailio/kamailio.cfg', import.meta.url), 'utf8')
     .replaceAll('{{port}}', String(port))
-    .replaceAll('{{children}}', String(options.kamailioChildren))
-    .replaceAll('{{modules}}', `${modules}/`);
-  const file = join(mkdtempSync(join(tmpdir(), 'sipedge-bench-kamailio-')), 'kamailio.cfg');
-  writeFileSync(file, config);
-  // -DD: stay in the foreground with its children; -E: log to stderr; -x tlsf: the TLSF memory manager;
-  // -m 1024: shared memory enough for its transactions at 2,000 calls/s and more (with 256 MB it
-  // answers "500 No error (2/SL)" there: the reference would be a configuration's limit, not its own).
-  const kamailio = await startProcess(
-    'kamailio',
-    { file: 'kamailio', args: ['-DD', '-E', '-x', 'tlsf', '-m', '1024', '-M', '16', '-f', file] },
-    {},
-    'Listening on',
-  );
+    .replaceAll('{{children}}', String(options.kamailioChildren));
+  // -x tlsf: the TLSF memory manager; -m 1024: shared memory enough for its transactions at 2,000
+  // calls/s and more (with 256 MB it answers "500 No error (2/SL)" there: the reference would be a
+  // configuration's limit, not its own).
+  const kamailio = await startKamailioProcess(config, ['-x', 'tlsf', '-m', '1024', '-M', '16']);
   const target = `127.0.0.1:${port}`;
   try {
     await sipAnswers(target, 15_000);

@@ -11,9 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/containers.js';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 import { SipPeer } from '../support/sip-peer.js';
-import { hangUp, isFinal, isRequest, register, requestLines as lines, sendInvite } from '../support/sip-requests.js';
-
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+import { type Party, call, register } from '../support/sip-requests.js';
 
 /** The edge holding the flow a Record-Route URI's token names (its content is `transport|address|port|edge|flow`). */
 function edgeOfRecordRoute(value: string): string | undefined {
@@ -21,48 +19,6 @@ function edgeOfRecordRoute(value: string): string | undefined {
   if (token === undefined) return undefined;
   const fields = Buffer.from(token, 'base64url').subarray(17).toString('utf8').split('|');
   return fields[3];
-}
-
-interface Party {
-  peer: SipPeer;
-  user: string;
-}
-
-/**
- * A call from `caller` to `callee` through the proxy, answered, acknowledged and hung up by the
- * callee. Returns the Record-Routes the callee saw on the INVITE.
- */
-async function call(caller: Party, callee: Party, domain: string, callId: string): Promise<string[]> {
-  const from = `<sip:${caller.user}@${domain}>;tag=from-${callId}`;
-  const to = `<sip:${callee.user}@${domain}>`;
-  sendInvite(caller.peer, { uri: `sip:${callee.user}@${domain}`, callId, from, to, user: caller.user }, SDP);
-  const invite = await callee.peer.next(isRequest('INVITE', callId), 10_000);
-  const recordRoutes = invite.values('record-route');
-  callee.peer.answer(invite, 200, callee.user, `to-${callId}`, SDP);
-  const ok = await caller.peer.next(isFinal('INVITE', callId, 1), 10_000);
-  expect(ok.status).toBe(200);
-  const route = [...ok.values('record-route')].reverse();
-  const calleeContact = ok.values('contact')[0]!.replace(/^<|>$/g, '');
-  const toTagged = `${to};tag=to-${callId}`;
-  caller.peer.send(
-    lines(caller.peer, { method: 'ACK', uri: calleeContact, callId, cseq: 1, from, to: toTagged, route }),
-  );
-  await callee.peer.next(isRequest('ACK', callId), 10_000);
-  // The callee hangs up (§15.1.1), to the caller's Contact along the route set it learnt.
-  const bye = await hangUp(
-    callee.peer,
-    caller.peer,
-    {
-      uri: caller.peer.contact(caller.user).replace(/^<|>$/g, ''),
-      callId,
-      from: `${to};tag=to-${callId}`,
-      to: from,
-      route: recordRoutes,
-    },
-    { remoteUser: caller.user, remoteTag: `from-${callId}` },
-  );
-  expect(bye.status).toBe(200);
-  return recordRoutes;
 }
 
 describe.each<Mode>(['standalone', 'distributed'])('SIP over WebSocket (%s)', (mode) => {
