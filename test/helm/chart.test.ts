@@ -3,7 +3,7 @@
  * `helm lint --strict` with every values file of test/helm/values; `helm template` with them, the
  * manifests parsed and checked (Services, ports, probes, environment, arguments, the configuration
  * file, replicas, HPAs, PDBs, the drain's grace period, the optional Redis and NATS subcharts and
- * the URLs pointing at them, the NOTES); the configuration file and each pod's
+ * the URLs pointing at them, the WebSocket Service and Ingress, the NOTES); the configuration file and each pod's
  * environment run through sipedge's own loader and role planning (`planRole`, which checks every
  * setting as the processes do at start); and values files the chart must refuse (test/helm/values/bad).
  */
@@ -80,10 +80,16 @@ interface PodSpec {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
 }
+interface IngressRule {
+  host?: string;
+  http: {
+    paths: { path: string; pathType: string; backend: { service: { name: string; port: { name: string } } } }[];
+  };
+}
 interface Manifest {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   data?: Record<string, string>;
   type?: string;
   spec?: {
@@ -94,6 +100,12 @@ interface Manifest {
     type?: string;
     externalTrafficPolicy?: string;
     ports?: { name: string; port: number; targetPort: string | number; protocol: string; nodePort?: number }[];
+    sessionAffinity?: string;
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+    // Ingress
+    ingressClassName?: string;
+    tls?: { secretName: string; hosts?: string[] }[];
+    rules?: IngressRule[];
     // HorizontalPodAutoscaler
     scaleTargetRef?: { kind: string; name: string };
     minReplicas?: number;
@@ -258,6 +270,7 @@ describe('helm lint', () => {
       'in-cluster-redis-nats.yaml',
       'nodeport.yaml',
       'redis-cluster-sentinel.yaml',
+      'websocket-ingress.yaml',
     ]);
   });
 
@@ -699,6 +712,283 @@ describe('helm template with HPAs, a ServiceMonitor, TLS and digest authenticati
   });
 });
 
+describe('helm template with SIP over WebSocket behind an Ingress (websocket-ingress.yaml)', () => {
+  const WS_SERVICE = `${FULLNAME}-websocket`;
+  let m: Manifest[];
+  beforeAll(async () => {
+    m = await render(['websocket-ingress.yaml']);
+  });
+
+  it('adds a WebSocket Service, an Ingress and the certificate Secret, and no SIP over TLS', () => {
+    expect(kinds(m)).toEqual([
+      `ConfigMap/${FULLNAME}`,
+      `Deployment/${FULLNAME}-edge`,
+      `Deployment/${FULLNAME}-worker`,
+      `Ingress/${WS_SERVICE}`,
+      `PodDisruptionBudget/${FULLNAME}-edge`,
+      `PodDisruptionBudget/${FULLNAME}-worker`,
+      `Secret/${FULLNAME}`,
+      `Secret/${FULLNAME}-tls`,
+      `Service/${FULLNAME}-http`,
+      `Service/${FULLNAME}-tcp`,
+      `Service/${FULLNAME}-udp`,
+      `Service/${WS_SERVICE}`,
+      `ServiceAccount/${FULLNAME}`,
+    ]);
+    // WSS alone: no TLS port on the TCP Service or the pod.
+    expect(find(m, 'Service', `${FULLNAME}-tcp`).spec!.ports).toEqual([
+      { name: 'sip-tcp', port: 5060, targetPort: 'sip-tcp', protocol: 'TCP' },
+    ]);
+  });
+
+  it('serves WS and WSS from the edge pods, selected by a ClusterIP Service of their own behind the Ingress', () => {
+    const edgeDeployment = find(m, 'Deployment', `${FULLNAME}-edge`);
+    expect(container(edgeDeployment).ports).toEqual([
+      { name: 'sip-udp', containerPort: 5060, protocol: 'UDP' },
+      { name: 'sip-tcp', containerPort: 5060, protocol: 'TCP' },
+      { name: 'ws', containerPort: 8088, protocol: 'TCP' },
+      { name: 'wss', containerPort: 8089, protocol: 'TCP' },
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+    ]);
+    const service = find(m, 'Service', WS_SERVICE);
+    expect(service.metadata.labels?.['sipedge/service']).toBe('websocket');
+    expect(service.spec).toMatchObject({ type: 'ClusterIP', sessionAffinity: 'None' });
+    expect(service.spec!.externalTrafficPolicy).toBeUndefined();
+    expect(service.spec!.ports).toEqual([
+      { name: 'ws', port: 8088, targetPort: 'ws', protocol: 'TCP' },
+      { name: 'wss', port: 8089, targetPort: 'wss', protocol: 'TCP' },
+    ]);
+    const selector = (service.spec as { selector: Record<string, string> }).selector;
+    expect(selector['app.kubernetes.io/component']).toBe('edge');
+    for (const [key, value] of Object.entries(selector)) {
+      expect(edgeDeployment.spec!.template!.metadata.labels[key]).toBe(value);
+    }
+    // The SIP Services stay load balancers.
+    expect(find(m, 'Service', `${FULLNAME}-udp`).spec!.type).toBe('LoadBalancer');
+    expect(find(m, 'Service', `${FULLNAME}-tcp`).spec!.type).toBe('LoadBalancer');
+  });
+
+  it('routes the Ingress host and path to the ws port of that Service, with the WebSocket timeouts', () => {
+    const ingress = find(m, 'Ingress', WS_SERVICE);
+    expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
+    expect(ingress.metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+      'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+      'nginx.ingress.kubernetes.io/proxy-body-size': '64k',
+    });
+    expect(ingress.spec!.ingressClassName).toBe('nginx');
+    expect(ingress.spec!.tls).toEqual([{ secretName: 'phone-example-com-tls', hosts: ['phone.example.com'] }]);
+    expect(ingress.spec!.rules).toEqual([
+      {
+        host: 'phone.example.com',
+        http: {
+          paths: [
+            {
+              path: '/sip',
+              pathType: 'Prefix',
+              backend: { service: { name: WS_SERVICE, port: { name: 'ws' } } },
+            },
+          ],
+        },
+      },
+    ]);
+    // The backend's port exists on the Service and leads to the pods' ws port.
+    const port = find(m, 'Service', WS_SERVICE).spec!.ports?.find((p) => p.name === 'ws');
+    expect(port?.targetPort).toBe('ws');
+  });
+
+  it('writes sip.ws.*, sip.wss.listen, the advertised ports (443 behind the Ingress) and the self ports', () => {
+    const config = configFile(m);
+    expect(dottedKeys(config).filter((key) => !documentedKeys.has(key))).toEqual([]);
+    expect(config.sip).toEqual({
+      advertised: 'sip.example.com',
+      udp: ['0.0.0.0:5060'],
+      tcp: ['0.0.0.0:5060'],
+      // The certificate WSS serves, without a TLS listener.
+      tls: { keyFile: '/etc/sipedge/tls/tls.key', certFile: '/etc/sipedge/tls/tls.crt' },
+      ws: {
+        listen: ['0.0.0.0:8088'],
+        origins: ['https://phone.example.com', 'https://softphone.example.com:8443'],
+        trustedProxies: ['10.42.0.0/16'],
+        pingIntervalMs: 20000,
+      },
+      wss: { listen: ['0.0.0.0:8089'] },
+      advertisedWsPort: 443,
+      advertisedWssPort: 8089,
+      selfPorts: [5070, 8088, 8089],
+    });
+    const sources = podSpec(find(m, 'Deployment', `${FULLNAME}-edge`)).volumes?.find((v) => v.name === 'config')
+      ?.projected?.sources;
+    expect(sources?.[1]?.secret?.name).toBe(`${FULLNAME}-tls`);
+  });
+
+  it('passes the checks sipedge makes at start: the edge listens on WS and WSS with the certificate, the worker advertises them', () => {
+    const edge = plan(m, find(m, 'Deployment', `${FULLNAME}-edge`), 'edge', EDGE_POD);
+    expect(edge.edge?.websocket).toEqual({
+      ws: [{ address: '0.0.0.0', port: 8088 }],
+      wss: [{ address: '0.0.0.0', port: 8089 }],
+      origins: ['https://phone.example.com', 'https://softphone.example.com:8443'],
+      trustedProxies: ['10.42.0.0/16'],
+      pingIntervalMs: 20000,
+    });
+    expect(edge.edge?.tls?.listen).toEqual([]);
+    expect(edge.edge?.tls?.cert).toContain('BEGIN CERTIFICATE');
+    const worker = plan(m, find(m, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
+    expect(worker.worker?.proxy.advertised).toEqual({
+      host: 'sip.example.com',
+      port: 5060,
+      wsPort: 443,
+      wssPort: 8089,
+    });
+    expect(worker.worker?.proxy.selfPorts).toEqual(new Set([5060, 443, 8088, 8089, 5070]));
+  });
+
+  it('tells in NOTES.txt where browsers connect and that the ingress controller must be a trusted proxy', async () => {
+    const result = await helm([
+      'install',
+      RELEASE,
+      chart,
+      '--namespace',
+      'voip',
+      '--dry-run=client',
+      '--values',
+      join(valuesDir, 'websocket-ingress.yaml'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const notes = result.stdout.slice(result.stdout.indexOf('NOTES:'));
+    expect(notes).toContain(`kubectl --namespace voip get service ${WS_SERVICE}`);
+    expect(notes).toContain('wss://phone.example.com/sip');
+    expect(notes).toContain("websocket.trustedProxies must hold the ingress controller pods' CIDR");
+    expect(notes).toContain('WS port 443, WSS port 8089');
+  });
+
+  it('exposes the WebSocket Service itself without the Ingress: its type, load balancer settings, node ports and affinity', async () => {
+    const other = await render(
+      ['websocket-ingress.yaml'],
+      [
+        'websocket.ingress.enabled=false',
+        'service.websocket.type=NodePort',
+        'service.websocket.port=80',
+        'service.websocket.wssPort=443',
+        'service.websocket.nodePort=30080',
+        'service.websocket.wssNodePort=30443',
+        'service.websocket.sessionAffinity=ClientIP',
+        'service.websocket.sessionAffinityTimeoutSeconds=600',
+        'service.annotations.lb\\.example\\.com/shared-ip=sip',
+        'service.websocket.annotations.lb\\.example\\.com/protocol=websocket',
+      ],
+    );
+    expect(kinds(other)).not.toContain(`Ingress/${WS_SERVICE}`);
+    const service = find(other, 'Service', WS_SERVICE);
+    expect(service.metadata.annotations).toEqual({
+      'lb.example.com/shared-ip': 'sip',
+      'lb.example.com/protocol': 'websocket',
+    });
+    expect(service.spec).toMatchObject({
+      type: 'NodePort',
+      externalTrafficPolicy: 'Local',
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
+    });
+    expect(service.spec!.ports).toEqual([
+      { name: 'ws', port: 80, targetPort: 'ws', protocol: 'TCP', nodePort: 30080 },
+      { name: 'wss', port: 443, targetPort: 'wss', protocol: 'TCP', nodePort: 30443 },
+    ]);
+    // Without the Ingress both advertised ports are the Service's, and the Service ports mean this proxy.
+    const sip = configFile(other).sip as Record<string, unknown>;
+    expect([sip.advertisedWsPort, sip.advertisedWssPort]).toEqual([80, 443]);
+    expect(sip.selfPorts).toEqual([5070, 80, 8088, 443, 8089]);
+    const worker = plan(other, find(other, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
+    expect(worker.worker?.proxy.advertised).toMatchObject({ wsPort: 80, wssPort: 443 });
+  });
+
+  it('follows the Ingress values: no host, no TLS (port 80), a default annotation removed, the wss port as backend', async () => {
+    const other = await render(
+      ['websocket-ingress.yaml'],
+      [
+        'websocket.ingress.hosts=null',
+        'websocket.ingress.tls=null',
+        'websocket.ingress.className=',
+        'websocket.ingress.servicePort=wss',
+        'websocket.ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-send-timeout=null',
+      ],
+    );
+    const ingress = find(other, 'Ingress', WS_SERVICE);
+    expect(ingress.spec!.ingressClassName).toBeUndefined();
+    expect(ingress.spec!.tls).toBeUndefined();
+    expect(ingress.spec!.rules).toEqual([
+      {
+        http: {
+          paths: [
+            {
+              path: '/sip',
+              pathType: 'Prefix',
+              backend: { service: { name: WS_SERVICE, port: { name: 'wss' } } },
+            },
+          ],
+        },
+      },
+    ]);
+    expect(ingress.metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+      'nginx.ingress.kubernetes.io/proxy-body-size': '64k',
+    });
+    // The Ingress now carries WSS on port 80 (no TLS of its own); WS keeps the Service's port.
+    const sip = configFile(other).sip as Record<string, unknown>;
+    expect([sip.advertisedWsPort, sip.advertisedWssPort]).toEqual([8088, 80]);
+  });
+
+  it('takes advertised ports set in the values, and adds SIP over TLS beside WSS on the same certificate', async () => {
+    const other = await render(
+      ['websocket-ingress.yaml'],
+      ['websocket.advertisedPort=8443', 'websocket.wss.advertisedPort=9443', 'tls.enabled=true'],
+    );
+    const sip = configFile(other).sip as { tls: Record<string, unknown>; selfPorts: number[] } & Record<
+      string,
+      unknown
+    >;
+    expect([sip.advertisedWsPort, sip.advertisedWssPort, sip.advertisedTlsPort]).toEqual([8443, 9443, 5061]);
+    expect(sip.tls.listen).toEqual(['0.0.0.0:5061']);
+    expect(sip.selfPorts).toEqual([5070, 5061, 8088, 8089]);
+    expect(find(other, 'Service', `${FULLNAME}-tcp`).spec!.ports?.map((p) => p.name)).toEqual(['sip-tcp', 'sip-tls']);
+    const edge = plan(other, find(other, 'Deployment', `${FULLNAME}-edge`), 'edge', EDGE_POD);
+    expect(edge.edge?.tls?.listen).toEqual([{ address: '0.0.0.0', port: 5061 }]);
+    expect(edge.edge?.websocket.wss).toEqual([{ address: '0.0.0.0', port: 8089 }]);
+    const worker = plan(other, find(other, 'Deployment', `${FULLNAME}-worker`), 'worker', WORKER_POD);
+    expect(worker.worker?.proxy.advertised).toEqual({
+      host: 'sip.example.com',
+      port: 5060,
+      tlsPort: 5061,
+      wsPort: 8443,
+      wssPort: 9443,
+    });
+  });
+
+  it('serves plain WS only with websocket.enabled and the defaults: a LoadBalancer Service, no certificate', async () => {
+    const other = await render(['defaults.yaml'], ['websocket.enabled=true']);
+    expect(kinds(other).filter((k) => /websocket|tls/.test(k))).toEqual([`Service/${WS_SERVICE}`]);
+    const service = find(other, 'Service', WS_SERVICE).spec!;
+    expect(service.type).toBe('LoadBalancer');
+    expect(service.externalTrafficPolicy).toBe('Local');
+    expect(service.ports).toEqual([{ name: 'ws', port: 8088, targetPort: 'ws', protocol: 'TCP' }]);
+    expect(configFile(other).sip).toEqual({
+      advertised: 'sip.example.com',
+      udp: ['0.0.0.0:5060'],
+      tcp: ['0.0.0.0:5060'],
+      ws: { listen: ['0.0.0.0:8088'] },
+      advertisedWsPort: 8088,
+      selfPorts: [8088],
+    });
+    const edge = plan(other, find(other, 'Deployment', `${FULLNAME}-edge`), 'edge', EDGE_POD);
+    expect(edge.edge?.websocket).toMatchObject({
+      ws: [{ address: '0.0.0.0', port: 8088 }],
+      wss: [],
+      pingIntervalMs: 30000,
+    });
+    expect(edge.edge?.tls).toBeUndefined();
+  });
+});
+
 describe('helm template with Redis and NATS in the release (in-cluster-redis-nats.yaml: the local subcharts)', () => {
   let m: Manifest[];
   beforeAll(async () => {
@@ -898,6 +1188,13 @@ describe('values the chart refuses (helm template exits non-zero naming the fiel
     ['grace-period-too-short.yaml', 'edge.terminationGracePeriodSeconds (30) must exceed'],
     ['tls-without-certificate.yaml', 'tls.enabled needs tls.existingSecret, or tls.cert and tls.key'],
     ['client-cert-without-ca.yaml', 'tls.clientCert request/require needs the CA'],
+    ['wss-without-certificate.yaml', 'websocket.wss.enabled needs the TLS certificate it serves'],
+    ['wss-without-websocket.yaml', 'websocket.wss.enabled needs websocket.enabled'],
+    ['websocket-port-out-of-range.yaml', "at '/websocket/port': maximum: got 70,000, want 65,535"],
+    ['websocket-port-clash.yaml', 'websocket.port (5060) is also edge.listen.port'],
+    ['websocket-origin-with-path.yaml', "at '/websocket/origins/0': 'https://phone.example.com/' does not match"],
+    ['ingress-without-websocket.yaml', 'websocket.ingress.enabled needs websocket.enabled'],
+    ['ingress-to-wss-without-wss.yaml', 'websocket.ingress.servicePort wss needs websocket.wss.enabled'],
   ];
 
   it('has a case for every file of test/helm/values/bad', () => {

@@ -85,6 +85,22 @@ describe('deploy/compose.yaml', () => {
     );
   });
 
+  it("publishes each edge's WebSocket listener (SIPEDGE_WS) over TCP, edge-1 on the port the workers advertise", () => {
+    for (const name of ['edge-1', 'edge-2']) {
+      const ws = services[name]!.environment!.SIPEDGE_WS;
+      expect(ws, name).toMatch(/^0\.0\.0\.0:\d+$/);
+      const port = ws!.split(':')[1];
+      expect(services[name]!.ports, name).toContainEqual(expect.stringMatching(new RegExp(`^\\d+:${port}/tcp$`)));
+    }
+    // No SIPEDGE_ADVERTISED_WS_PORT: the workers advertise the listener's port, which edge-1 publishes as is.
+    for (const name of ['worker-1', 'worker-2']) {
+      expect(services[name]!.environment!.SIPEDGE_WS, name).toBe(services['edge-1']!.environment!.SIPEDGE_WS);
+      expect(services[name]!.environment!.SIPEDGE_ADVERTISED_WS_PORT, name).toBeUndefined();
+    }
+    const port = services['edge-1']!.environment!.SIPEDGE_WS!.split(':')[1];
+    expect(services['edge-1']!.ports).toContain(`${port}:${port}/tcp`);
+  });
+
   it('mounts a collector configuration whose pipelines use what it defines and export to Jaeger', () => {
     const mount = services['otel-collector']!.volumes![0]!.split(':')[0]!;
     const path = `${root}deploy/${mount.replace(/^\.\//, '')}`;

@@ -111,6 +111,46 @@ NATS_URL: nats.url, or with nats.enabled the Service of the nats subchart (named
 {{- end }}
 {{- end }}
 
+{{/* "true" when the edges serve WSS (websocket.wss.enabled, under websocket.enabled); else empty. */}}
+{{- define "sipedge.wss" -}}
+{{- if and .Values.websocket.enabled .Values.websocket.wss.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the edges need the TLS certificate (mounted from the TLS Secret, sip.tls.keyFile and
+certFile): for SIP over TLS (tls.enabled) or for WSS; else empty.
+*/}}
+{{- define "sipedge.tlsCertificate" -}}
+{{- if or .Values.tls.enabled (include "sipedge.wss" .) }}true{{ end }}
+{{- end }}
+
+{{/* The type of the WebSocket Service: service.websocket.type, or ClusterIP behind the Ingress, or service.type. */}}
+{{- define "sipedge.wsServiceType" -}}
+{{- .Values.service.websocket.type | default (ternary "ClusterIP" .Values.service.type .Values.websocket.ingress.enabled) }}
+{{- end }}
+
+{{/* The port browsers reach the Ingress at: 443 with TLS at the Ingress, else 80. */}}
+{{- define "sipedge.ingressPort" -}}
+{{- ternary 443 80 (gt (len (.Values.websocket.ingress.tls | default list)) 0) }}
+{{- end }}
+
+{{/*
+sip.advertisedWsPort / sip.advertisedWssPort, (dict "ctx" $ "transport" "ws"|"wss"): the value if
+set, else the Ingress's port when it sends to that transport, else the WebSocket Service's port.
+*/}}
+{{- define "sipedge.wsAdvertisedPort" -}}
+{{- $ := .ctx }}
+{{- $ws := $.Values.websocket }}
+{{- $set := ternary $ws.advertisedPort $ws.wss.advertisedPort (eq .transport "ws") }}
+{{- if not (kindIs "invalid" $set) }}
+{{- int $set }}
+{{- else if and $ws.ingress.enabled (eq $ws.ingress.servicePort .transport) }}
+{{- include "sipedge.ingressPort" $ }}
+{{- else }}
+{{- int (ternary $.Values.service.websocket.port $.Values.service.websocket.wssPort (eq .transport "ws")) }}
+{{- end }}
+{{- end }}
+
 {{/* Whether client certificates are verified (sip.tls.caFile). */}}
 {{- define "sipedge.tlsCaKey" -}}
 {{- if .Values.tls.existingSecret }}{{ .Values.tls.caKey }}{{ else if .Values.tls.ca }}ca.crt{{ end }}
@@ -131,8 +171,18 @@ files, the ops port) written over it.
 {{- $tlsListen = append $tlsListen (printf "%s:%d" . (int $.Values.tls.port)) }}
 {{- end }}
 {{- $sip := dict "udp" $udp "tcp" $tcp }}
+{{- $selfPorts := list }}
+{{- range ((.Values.config.sip | default dict).selfPorts | default list) }}
+{{- $selfPorts = append $selfPorts (int .) }}
+{{- end }}
+{{- /* The ports clients reach the fleet at (the Services' TLS and WebSocket ports, the pods' WebSocket ports) mean this proxy. */}}
+{{- $ownPorts := list }}
+{{- if include "sipedge.tlsCertificate" . }}
+{{- /* WSS serves the same certificate, with or without a TLS listener. */}}
+{{- $tls := dict "keyFile" (printf "%s/tls.key" (include "sipedge.tlsDir" .)) "certFile" (printf "%s/tls.crt" (include "sipedge.tlsDir" .)) }}
 {{- if .Values.tls.enabled }}
-{{- $tls := dict "listen" $tlsListen "keyFile" (printf "%s/tls.key" (include "sipedge.tlsDir" .)) "certFile" (printf "%s/tls.crt" (include "sipedge.tlsDir" .)) }}
+{{- $_ := set $tls "listen" $tlsListen }}
+{{- end }}
 {{- $caKey := include "sipedge.tlsCaKey" . }}
 {{- if $caKey }}
 {{- $_ := set $tls "caFile" (printf "%s/%s" (include "sipedge.tlsDir" .) $caKey) }}
@@ -144,16 +194,42 @@ files, the ops port) written over it.
 {{- $_ := set $tls "reloadIntervalMs" (int .Values.tls.reloadIntervalMs) }}
 {{- end }}
 {{- $_ := set $sip "tls" $tls }}
-{{- $selfPorts := list }}
-{{- range ((.Values.config.sip | default dict).selfPorts | default list) }}
-{{- $selfPorts = append $selfPorts (int .) }}
 {{- end }}
-{{- if not (has (int .Values.service.tlsPort) $selfPorts) }}
-{{- $selfPorts = append $selfPorts (int .Values.service.tlsPort) }}
-{{- end }}
-{{- $_ := set $sip "selfPorts" $selfPorts }}
+{{- if .Values.tls.enabled }}
+{{- $ownPorts = append $ownPorts (int .Values.service.tlsPort) }}
 {{- /* Clients reach TLS at the Service's port: Via and Record-Routes facing TLS name it. */}}
 {{- $_ := set $sip "advertisedTlsPort" (int .Values.service.tlsPort) }}
+{{- end }}
+{{- $ws := .Values.websocket }}
+{{- if $ws.enabled }}
+{{- $wsListen := list }}
+{{- $wssListen := list }}
+{{- range $listen.addresses }}
+{{- $wsListen = append $wsListen (printf "%s:%d" . (int $ws.port)) }}
+{{- $wssListen = append $wssListen (printf "%s:%d" . (int $ws.wss.port)) }}
+{{- end }}
+{{- $wsConfig := dict "listen" $wsListen }}
+{{- with $ws.origins }}{{ $_ := set $wsConfig "origins" . }}{{ end }}
+{{- with $ws.trustedProxies }}{{ $_ := set $wsConfig "trustedProxies" . }}{{ end }}
+{{- if not (kindIs "invalid" $ws.pingIntervalMs) }}
+{{- $_ := set $wsConfig "pingIntervalMs" (int $ws.pingIntervalMs) }}
+{{- end }}
+{{- $_ := set $sip "ws" $wsConfig }}
+{{- $_ := set $sip "advertisedWsPort" (include "sipedge.wsAdvertisedPort" (dict "ctx" . "transport" "ws") | int) }}
+{{- $ownPorts = concat $ownPorts (list (int .Values.service.websocket.port) (int $ws.port)) }}
+{{- if include "sipedge.wss" . }}
+{{- $_ := set $sip "wss" (dict "listen" $wssListen) }}
+{{- $_ := set $sip "advertisedWssPort" (include "sipedge.wsAdvertisedPort" (dict "ctx" . "transport" "wss") | int) }}
+{{- $ownPorts = concat $ownPorts (list (int .Values.service.websocket.wssPort) (int $ws.wss.port)) }}
+{{- end }}
+{{- end }}
+{{- range $ownPorts }}
+{{- if not (has . $selfPorts) }}
+{{- $selfPorts = append $selfPorts . }}
+{{- end }}
+{{- end }}
+{{- if $selfPorts }}
+{{- $_ := set $sip "selfPorts" $selfPorts }}
 {{- end }}
 {{- $owned := dict "sip" $sip "edge" (dict "http" (printf "0.0.0.0:%d" (int $listen.httpPort))) "worker" (dict "http" (printf "0.0.0.0:%d" (int .Values.worker.httpPort))) }}
 {{- $config := mustMergeOverwrite (deepCopy .Values.config) $owned }}
@@ -188,11 +264,44 @@ files, the ops port) written over it.
 {{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (not (and .Values.tls.cert .Values.tls.key)) }}
 {{- fail "tls.enabled needs tls.existingSecret, or tls.cert and tls.key" }}
 {{- end }}
-{{- if and .Values.tls.enabled (has .Values.tls.clientCert (list "request" "require")) (not (include "sipedge.tlsCaKey" .)) }}
+{{- if and (include "sipedge.tlsCertificate" .) (has .Values.tls.clientCert (list "request" "require")) (not (include "sipedge.tlsCaKey" .)) }}
 {{- fail "tls.clientCert request/require needs the CA that client certificates are verified against: tls.ca, or tls.caKey of tls.existingSecret" }}
 {{- end }}
 {{- if not (or .Values.edge.listen.udp .Values.edge.listen.tcp .Values.tls.enabled) }}
 {{- fail "edge.listen: enable at least one of udp, tcp and tls.enabled" }}
+{{- end }}
+{{- include "sipedge.validateWebSocket" . }}
+{{- end }}
+
+{{/* The WebSocket values' checks. */}}
+{{- define "sipedge.validateWebSocket" -}}
+{{- $ws := .Values.websocket }}
+{{- if and $ws.wss.enabled (not $ws.enabled) }}
+{{- fail "websocket.wss.enabled needs websocket.enabled" }}
+{{- end }}
+{{- if and $ws.ingress.enabled (not $ws.enabled) }}
+{{- fail "websocket.ingress.enabled needs websocket.enabled" }}
+{{- end }}
+{{- if and (include "sipedge.wss" .) (not .Values.tls.existingSecret) (not (and .Values.tls.cert .Values.tls.key)) }}
+{{- fail "websocket.wss.enabled needs the TLS certificate it serves: tls.existingSecret, or tls.cert and tls.key (tls.enabled, SIP over TLS, is not needed)" }}
+{{- end }}
+{{- if and $ws.enabled $ws.ingress.enabled (eq $ws.ingress.servicePort "wss") (not $ws.wss.enabled) }}
+{{- fail "websocket.ingress.servicePort wss needs websocket.wss.enabled" }}
+{{- end }}
+{{- if $ws.enabled }}
+{{- /* The edge pods' TCP ports: a WebSocket listener on a port already bound would fail at start. */}}
+{{- $taken := dict (toString (int .Values.edge.listen.httpPort)) "edge.listen.httpPort" }}
+{{- if .Values.edge.listen.tcp }}{{ $_ := set $taken (toString (int .Values.edge.listen.port)) "edge.listen.port" }}{{ end }}
+{{- if .Values.tls.enabled }}{{ $_ := set $taken (toString (int .Values.tls.port)) "tls.port" }}{{ end }}
+{{- $wanted := list (list "websocket.port" (int $ws.port)) }}
+{{- if $ws.wss.enabled }}{{ $wanted = append $wanted (list "websocket.wss.port" (int $ws.wss.port)) }}{{ end }}
+{{- range $wanted }}
+{{- $key := toString (index . 1) }}
+{{- if hasKey $taken $key }}
+{{- fail (printf "%s (%s) is also %s: the edge pods' TCP ports must differ" (index . 0) $key (index $taken $key)) }}
+{{- end }}
+{{- $_ := set $taken $key (index . 0) }}
+{{- end }}
 {{- end }}
 {{- end }}
 

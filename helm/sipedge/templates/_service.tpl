@@ -2,12 +2,21 @@
 The spec fields the UDP and TCP Services share: type, traffic policy, load balancer settings.
 */}}
 {{- define "sipedge.sipServiceSpec" -}}
-{{- $svc := .Values.service -}}
-type: {{ $svc.type }}
-{{- if and (ne $svc.type "ClusterIP") $svc.externalTrafficPolicy }}
+{{- include "sipedge.edgeServiceSpec" (dict "ctx" . "type" .Values.service.type) }}
+{{- end }}
+
+{{/*
+Those fields for a Service of the edges of another type (the WebSocket Service):
+(dict "ctx" $ "type" "ClusterIP").
+*/}}
+{{- define "sipedge.edgeServiceSpec" -}}
+{{- $ := .ctx -}}
+{{- $svc := $.Values.service -}}
+type: {{ .type }}
+{{- if and (ne .type "ClusterIP") $svc.externalTrafficPolicy }}
 externalTrafficPolicy: {{ $svc.externalTrafficPolicy }}
 {{- end }}
-{{- if eq $svc.type "LoadBalancer" }}
+{{- if eq .type "LoadBalancer" }}
 {{- with $svc.loadBalancerIP }}
 loadBalancerIP: {{ . }}
 {{- end }}
@@ -20,7 +29,7 @@ loadBalancerSourceRanges:
 {{- end }}
 {{- end }}
 selector:
-  {{- include "sipedge.componentSelectorLabels" (dict "ctx" . "component" "edge") | nindent 2 }}
+  {{- include "sipedge.componentSelectorLabels" (dict "ctx" $ "component" "edge") | nindent 2 }}
 {{- end }}
 
 {{- define "sipedge.serviceMetadata" -}}
