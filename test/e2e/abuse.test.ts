@@ -13,9 +13,8 @@ import { answerChallenge } from '@sipedge/auth';
 import type { SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
-import { type ManagedProcess, root, roleCommand, startProcess } from '../support/processes.js';
+import { type ManagedProcess, roleCommand, sipedgeAdmin, startProcess } from '../support/processes.js';
 import { SipPeer } from '../support/sip-peer.js';
-import { spawn } from 'node:child_process';
 
 const TOKEN = 'abuse-test-admin-token-0123456789abcdef';
 const USERS = 'alice:right-password';
@@ -215,20 +214,6 @@ describe('two edges sharing Redis and NATS', () => {
     }
   }, 60_000);
 });
-
-/** Runs `sipedge admin ARGS` from the sources; its exit code and output. */
-function sipedgeAdmin(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-  const { file, args: base } = roleCommand('all');
-  const child = spawn(file, [...base.slice(0, -1), 'admin', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
-}
 
 describe('the admin API and CLI of sipedge all', () => {
   let all: ManagedProcess;

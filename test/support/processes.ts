@@ -100,3 +100,17 @@ export async function startProcess(
     kill: () => stopWith('SIGKILL', 0),
   };
 }
+
+/** Runs `sipedge admin ARGS` from the sources; its exit code and output. */
+export function sipedgeAdmin(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  const { file, args: base } = roleCommand('all');
+  const child = spawn(file, [...base.slice(0, -1), 'admin', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}

@@ -59,6 +59,12 @@ export class ExpiringMap<T> {
     if (entry !== undefined && entry.expiresAt > now) entry.value = value;
   }
 
+  /** The live entries, in no particular order. */
+  *live(): IterableIterator<[string, T]> {
+    const now = this.sweep();
+    for (const [key, entry] of this.entries) if (entry.expiresAt > now) yield [key, entry.value];
+  }
+
   delete(key: string): void {
     this.sweep();
     const entry = this.entries.get(key);

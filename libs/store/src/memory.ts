@@ -11,6 +11,8 @@ import type {
   RecordWrite,
   RegisterOp,
   RegisterResult,
+  RegistrationList,
+  RegistrationQuery,
   StoredRecord,
   UserTable,
 } from './ports.js';
@@ -81,6 +83,19 @@ export class MemoryLocationStore implements LocationStore {
 
   async lookup(aor: string, now: number): Promise<Binding[]> {
     return [...(this.aors.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now).map(binding);
+  }
+
+  async list(query: RegistrationQuery, now: number): Promise<RegistrationList> {
+    const match = query.match?.toLowerCase();
+    const registrations: RegistrationList['registrations'] = [];
+    for (const [aor, bindings] of this.aors.live()) {
+      if (match !== undefined && !aor.toLowerCase().includes(match)) continue;
+      const current = [...bindings.values()].filter((b) => b.expiresAt > now).map(binding);
+      if (current.length > 0) registrations.push({ aor, bindings: current });
+      if (registrations.length > query.limit) break;
+    }
+    registrations.sort((a, b) => (a.aor < b.aor ? -1 : a.aor > b.aor ? 1 : 0));
+    return { registrations: registrations.slice(0, query.limit), truncated: registrations.length > query.limit };
   }
 
   async remove(aor: string, uriKeys: readonly string[]): Promise<void> {

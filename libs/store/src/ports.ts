@@ -90,6 +90,24 @@ export interface LocationStore {
   lookup(aor: string, now: number): Promise<Binding[]>;
   /** Removes bindings (by contact key) that are not to be used any more (a contact that stopped answering). */
   remove(aor: string, uriKeys: readonly string[]): Promise<void>;
+  /**
+   * AORs with current bindings whose AOR contains `match` (without case; every one without it): at
+   * most `limit` of them (which ones, when there are more, is the adapter's choice), ordered by
+   * AOR. For operators (the admin API), never for routing: an adapter may examine a bounded number
+   * of keys per call, and `truncated` says more may exist.
+   */
+  list(query: RegistrationQuery, now: number): Promise<RegistrationList>;
+}
+
+export interface RegistrationQuery {
+  match?: string;
+  limit: number;
+}
+
+export interface RegistrationList {
+  registrations: { aor: string; bindings: Binding[] }[];
+  /** More may exist than were returned (the limit was reached, or the adapter stopped looking). */
+  truncated: boolean;
 }
 
 /** Which edge holds a TCP/TLS/WS flow, refreshed while the connection lives. */

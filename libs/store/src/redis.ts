@@ -1,5 +1,6 @@
 import type { Logger } from '@sipedge/telemetry';
-import { assertOneSlot, storeKeys } from './keys.js';
+import { Cluster } from 'ioredis';
+import { assertOneSlot, hashTag, storeKeys } from './keys.js';
 import type {
   Binding,
   CommitResult,
@@ -12,6 +13,8 @@ import type {
   RecordWrite,
   RegisterOp,
   RegisterResult,
+  RegistrationList,
+  RegistrationQuery,
   StoredRecord,
   UserTable,
 } from './ports.js';
@@ -90,7 +93,48 @@ export class RedisLocationStore implements LocationStore {
     if (uriKeys.length === 0) return;
     await guarded(this.client, () => this.client.hdel(storeKeys.bindings(aor), ...uriKeys));
   }
+
+  /**
+   * SCAN over every primary's keys (`sipedge:loc:{*}`), the AORs filtered here (a glob would need the
+   * user's text escaped), each one's bindings read with `lookup`; it stops once it has more than
+   * `limit` or has examined LIST_MAX_EXAMINED keys, so one call costs bounded work on a big keyspace.
+   */
+  async list(query: RegistrationQuery, now: number): Promise<RegistrationList> {
+    const match = query.match?.toLowerCase();
+    const primaries = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const registrations: RegistrationList['registrations'] = [];
+    let examined = 0;
+    let complete = true;
+    for (const node of primaries) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await guarded(this.client, () =>
+          node.scan(cursor, 'MATCH', storeKeys.bindings('*'), 'COUNT', LIST_SCAN_COUNT),
+        );
+        cursor = next;
+        examined += keys.length;
+        for (const key of keys) {
+          const aor = hashTag(key);
+          if (match !== undefined && !aor.toLowerCase().includes(match)) continue;
+          const bindings = await this.lookup(aor, now);
+          if (bindings.length > 0) registrations.push({ aor, bindings });
+        }
+      } while (cursor !== '0' && examined < LIST_MAX_EXAMINED && registrations.length <= query.limit);
+      if (cursor !== '0') complete = false;
+      if (!complete) break;
+    }
+    registrations.sort((a, b) => (a.aor < b.aor ? -1 : a.aor > b.aor ? 1 : 0));
+    return {
+      registrations: registrations.slice(0, query.limit),
+      truncated: !complete || registrations.length > query.limit,
+    };
+  }
 }
+
+/** Keys SCAN is asked for per call when listing registrations. */
+const LIST_SCAN_COUNT = 1000;
+/** Location keys one listing examines at most. */
+const LIST_MAX_EXAMINED = 100_000;
 
 function parseBinding(json: string): Binding {
   const b = JSON.parse(json) as Binding;

@@ -165,6 +165,36 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         await stores.locations.remove(`sip:never-${randomUUID()}@example.com`, ['sip:a@1.1.1.1']);
       });
 
+      it('lists registrations for operators: by a part of the AOR, ordered, limited, without expired ones', async () => {
+        const run = randomUUID();
+        const now = Date.now();
+        const aors = ['c', 'a', 'b'].map((n) => `sip:${n}-${run}@example.com`);
+        for (const aor of aors) {
+          await stores.locations.register(
+            aor,
+            { type: 'update', callId: aor, cseq: 1, bindings: [update('sip:x@1.1.1.1', 3600)] },
+            now,
+          );
+        }
+        const gone = `sip:gone-${run}@example.com`;
+        await stores.locations.register(
+          gone,
+          { type: 'update', callId: gone, cseq: 1, bindings: [update('sip:x@1.1.1.1', 1)] },
+          now,
+        );
+        const later = now + 2000;
+        const all = await stores.locations.list({ match: run.toUpperCase(), limit: 10 }, later);
+        expect(all.registrations.map((r) => r.aor)).toEqual([...aors].sort());
+        expect(all.registrations[0]!.bindings.map((b) => b.uriKey)).toEqual(['sip:x@1.1.1.1']);
+        expect(all.truncated).toBe(false);
+        const two = await stores.locations.list({ match: run, limit: 2 }, later);
+        expect(two.registrations).toHaveLength(2);
+        expect(two.truncated).toBe(true);
+        expect(
+          (await stores.locations.list({ match: `b-${run}`, limit: 10 }, later)).registrations.map((r) => r.aor),
+        ).toEqual([aors[2]]);
+      });
+
       it('registers several contacts and lists them with their expiry', async () => {
         const aor = `sip:alice-${randomUUID()}@example.com`;
         const now = Date.now();

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Ban, canonicalAddress } from '@sipedge/abuse';
 import { type HttpHandler, type HttpRoute, sendText } from '@sipedge/net';
+import type { Binding, RegistrationList, RegistrationQuery } from '@sipedge/store';
 
 /** The ban list as the admin API manages it (`Bans` of `@sipedge/abuse`). */
 export interface BanAdmin {
@@ -10,10 +11,20 @@ export interface BanAdmin {
   lift(address: string): Promise<boolean>;
 }
 
+/** The location service as the admin API reads and changes it (`LocationStore` of `@sipedge/store`). */
+export interface RegistrationAdmin {
+  list(query: RegistrationQuery, now: number): Promise<RegistrationList>;
+  lookup(aor: string, now: number): Promise<Binding[]>;
+  remove(aor: string, uriKeys: readonly string[]): Promise<void>;
+}
+
 export interface AdminOptions {
   /** The bearer token every request must carry (`Authorization: Bearer <token>`). */
   token: string;
   bans: BanAdmin;
+  registrations: RegistrationAdmin;
+  /** Starts this edge's drain (readiness false, new calls refused); the process goes on running. */
+  drain: () => void;
 }
 
 /** The shortest admin token accepted. */
@@ -21,6 +32,8 @@ export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_BAN_SECONDS = 366 * 24 * 3600;
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
 
 /**
  * The admin API on the ops port (never on the SIP ports), every request authenticated with the
@@ -29,7 +42,15 @@ const MAX_BAN_SECONDS = 366 * 24 * 3600;
  * - `GET /admin/bans`: the fleet's bans in force, as JSON `{ bans: Ban[] }`;
  * - `POST /admin/bans?address=A[&seconds=N][&reason=TEXT]`: bans A fleet-wide (201 with the ban;
  *   409 for a trusted source, which is never banned; 400 for a bad address or duration);
- * - `DELETE /admin/bans?address=A`: lifts A's ban fleet-wide (200, or 404 when it had none).
+ * - `DELETE /admin/bans?address=A`: lifts A's ban fleet-wide (200, or 404 when it had none);
+ * - `GET /admin/registrations[?match=TEXT][&limit=N]`: the fleet's registrations whose AOR contains
+ *   TEXT (at most N, default 100, up to 1000), each contact with its expiry and how it is reached
+ *   (`{ registrations: [{ aor, contacts }], truncated }`);
+ * - `DELETE /admin/registrations?aor=AOR[&contact=KEY]`: removes the AOR's bindings (or the one
+ *   whose contact key is KEY) from the location service: calls no longer reach them (200 with the
+ *   keys removed, 404 when there was none);
+ * - `POST /admin/drain`: this edge drains as on SIGTERM (202): readiness turns false and new calls
+ *   are refused with 503, in-flight work goes on.
  */
 export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
   const authorized = bearerCheck(options.token);
@@ -43,8 +64,46 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
       }
       await handler(res, new URL(req.url ?? '/', 'http://ops').searchParams);
     };
-  const { bans } = options;
+  const { bans, registrations } = options;
   return {
+    '/admin/registrations': {
+      GET: guarded(async (res, query) => {
+        const limit = query.get('limit') === null ? DEFAULT_LIST_LIMIT : Number(query.get('limit'));
+        if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIST_LIMIT)) {
+          sendJson(res, 400, { error: `limit: expected a whole number from 1 to ${MAX_LIST_LIMIT}` });
+          return;
+        }
+        const match = query.get('match') ?? undefined;
+        const list = await registrations.list({ limit, ...(match === undefined ? {} : { match }) }, Date.now());
+        sendJson(res, 200, {
+          registrations: list.registrations.map(({ aor, bindings }) => ({ aor, contacts: bindings.map(contactOf) })),
+          truncated: list.truncated,
+        });
+      }),
+      DELETE: guarded(async (res, query) => {
+        const aor = query.get('aor') ?? '';
+        if (aor === '') {
+          sendJson(res, 400, { error: 'aor: expected the address of record, e.g. sip:alice@example.com' });
+          return;
+        }
+        const contact = query.get('contact');
+        const keys = (await registrations.lookup(aor, Date.now()))
+          .map((b) => b.uriKey)
+          .filter((key) => contact === null || key === contact);
+        if (keys.length === 0) {
+          sendJson(res, 404, { error: `${aor} has no ${contact === null ? 'registration' : `contact ${contact}`}` });
+          return;
+        }
+        await registrations.remove(aor, keys);
+        sendJson(res, 200, { aor, removed: keys });
+      }),
+    },
+    '/admin/drain': {
+      POST: guarded(async (res) => {
+        options.drain();
+        sendJson(res, 202, { draining: true });
+      }),
+    },
     '/admin/bans': {
       GET: guarded(async (res) => sendJson(res, 200, { bans: await bans.list(Date.now()) })),
       POST: guarded(async (res, query) => {
@@ -74,6 +133,23 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
         sendJson(res, lifted ? 200 : 404, lifted ? { lifted: address } : { error: `${address} is not banned` });
       }),
     },
+  };
+}
+
+/** A binding as the admin API shows it: the contact, its key, its expiry and the registrar's data. */
+function contactOf(binding: Binding): Record<string, unknown> {
+  let data: unknown = {};
+  try {
+    data = JSON.parse(binding.data);
+  } catch {
+    // Not the registrar's JSON: shown without it.
+  }
+  return {
+    contact: binding.contact,
+    key: binding.uriKey,
+    expiresAt: new Date(binding.expiresAt).toISOString(),
+    q: binding.q,
+    ...(typeof data === 'object' && data !== null ? data : {}),
   };
 }
 

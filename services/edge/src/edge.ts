@@ -4,7 +4,7 @@ import { type KeepaliveTarget, SUBJECTS, checkEdgeId, judgedDelay } from '@siped
 import type { ConnectionDirectory, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
-import { adminRoutes } from './admin.js';
+import { type RegistrationAdmin, adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
 import { type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
@@ -35,8 +35,11 @@ export interface EdgeDeps {
   edges: EdgeRegistry;
   /** The fleet's abuse counters and bans (Redis, or the in-memory twin). */
   abuse: AbuseState;
-  /** The location service: bindings of a contact behind a NAT that stopped answering are removed. */
-  locations: { remove(aor: string, contacts: readonly string[]): Promise<void> };
+  /**
+   * The location service: bindings of a contact behind a NAT that stopped answering are removed;
+   * the admin API lists and removes registrations.
+   */
+  locations: RegistrationAdmin;
   logger?: Logger;
   /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
   processMetrics?: boolean;
@@ -219,7 +222,14 @@ export class Edge {
       metrics: this.metrics.registry,
       logger: this.logger.child({ component: 'ops' }),
       routes:
-        this.config.adminToken === undefined ? {} : adminRoutes({ token: this.config.adminToken, bans: this.bans }),
+        this.config.adminToken === undefined
+          ? {}
+          : adminRoutes({
+              token: this.config.adminToken,
+              bans: this.bans,
+              registrations: this.deps.locations,
+              drain: () => void this.drain(),
+            }),
     });
     this.started = true;
     this.logger.info({ edgeId: this.config.edgeId, sip: this.listening(), http: this.ops.address }, 'edge listening');

@@ -55,3 +55,57 @@ describe('sipedge admin bans', () => {
     expect((await runAdmin(['bans'], {}, fakeFetch(200, '{}').fetch)).exitCode).toBe(2);
   });
 });
+
+describe('sipedge admin registrations and drain', () => {
+  it('lists registrations as a table, searched and limited', async () => {
+    const registrations = [
+      {
+        aor: 'sip:alice@example.com',
+        contacts: [{ contact: '<sip:alice@192.0.2.1>', expiresAt: '2030-01-01T00:00:00.000Z', edgeId: 'edge-1' }],
+      },
+    ];
+    const { calls, fetch } = fakeFetch(200, JSON.stringify({ registrations, truncated: true }));
+    const result = await runAdmin(['registrations', '--match', 'ali', '--limit', '5'], ENV, fetch);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['GET', 'http://edge-1:8080/admin/registrations?match=ali&limit=5'],
+    ]);
+    expect(result.stdout).toBe(
+      'AOR                    CONTACT                EXPIRES                   EDGE\n' +
+        'sip:alice@example.com  <sip:alice@192.0.2.1>  2030-01-01T00:00:00.000Z  edge-1\n' +
+        '(more registrations exist: narrow with --match or raise --limit)\n',
+    );
+    const empty = await runAdmin(
+      ['registrations', 'list'],
+      ENV,
+      fakeFetch(200, '{"registrations":[],"truncated":false}').fetch,
+    );
+    expect(empty.stdout).toBe('no registrations\n');
+  });
+
+  it('removes a registration or one contact, and drains an edge', async () => {
+    const { calls, fetch } = fakeFetch(200, '{}');
+    await runAdmin(['registrations', 'remove', 'sip:alice@example.com'], ENV, fetch);
+    await runAdmin(
+      ['registrations', 'remove', 'sip:alice@example.com', '--contact', 'sip:alice@192.0.2.1'],
+      ENV,
+      fetch,
+    );
+    await runAdmin(['drain', '--url', 'http://edge-2:8080'], ENV, fetch);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['DELETE', 'http://edge-1:8080/admin/registrations?aor=sip%3Aalice%40example.com'],
+      [
+        'DELETE',
+        'http://edge-1:8080/admin/registrations?aor=sip%3Aalice%40example.com&contact=sip%3Aalice%40192.0.2.1',
+      ],
+      ['POST', 'http://edge-2:8080/admin/drain'],
+    ]);
+    for (const args of [
+      ['registrations', 'remove'],
+      ['registrations', 'purge'],
+      ['registrations', 'list', 'x'],
+      ['drain', 'now'],
+    ]) {
+      expect((await runAdmin(args, ENV, fakeFetch(200, '{}').fetch)).exitCode).toBe(2);
+    }
+  });
+});
