@@ -62,6 +62,7 @@ describe('edge under a SIPp load from a trusted source', () => {
       {
         bus: edgeBus,
         connections: stores.connections,
+        dialogs: stores.dialogs,
         edges: stores.edges,
         abuse: stores.abuse,
         locations: stores.locations,

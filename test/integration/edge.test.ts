@@ -102,6 +102,7 @@ describe('edge over real sockets', () => {
       {
         bus: edgeBus,
         connections: stores.connections,
+        dialogs: stores.dialogs,
         edges: stores.edges,
         abuse: stores.abuse,
         locations: stores.locations,
@@ -425,6 +426,7 @@ describe('edge over real sockets', () => {
       {
         bus: edgeBus,
         connections: stores.connections,
+        dialogs: stores.dialogs,
         edges: stores.edges,
         abuse: stores.abuse,
         locations: stores.locations,

@@ -55,6 +55,7 @@ export class Cluster {
       {
         bus: edgeBus,
         connections: edgeStores.connections,
+        dialogs: edgeStores.dialogs,
         edges: edgeStores.edges,
         abuse: edgeStores.abuse,
         locations: edgeStores.locations,
@@ -92,6 +93,7 @@ export class Cluster {
         {
           bus,
           records: stores.records,
+          dialogs: stores.dialogs,
           edges: stores.edges,
           timers,
           logger,

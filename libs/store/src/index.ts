@@ -9,6 +9,7 @@ export {
   MemoryEdgeRegistry,
   MemoryNonceStore,
   MemoryUserTable,
+  MemoryDialogStore,
 } from './memory.js';
 export {
   createRedisStores,
@@ -18,6 +19,7 @@ export {
   RedisEdgeRegistry,
   RedisNonceStore,
   RedisUserTable,
+  RedisDialogStore,
 } from './redis.js';
 export { MemoryAbuseStore, type MemoryAbuseLimits } from './memory-abuse.js';
 export { RedisAbuseStore } from './redis-abuse.js';

@@ -28,6 +28,9 @@ export const storeKeys = {
   edges: () => 'sipedge:edges',
   nonce: (nonce: string) => `sipedge:nonce:{${nonce}}`,
   users: (realm: string) => `sipedge:users:{${realm}}`,
+  /** The live dialogs: their descriptions and their expiry index, under one hash tag (one script). */
+  dialogs: () => 'sipedge:{dialogs}:info',
+  dialogEnds: () => 'sipedge:{dialogs}:ends',
   /** One hash per request-counter window (address → count): one key, so one slot per batch. */
   requests: (window: number) => `sipedge:pike:{${window}}`,
   /** One counter per failed-authentication key, each in its own slot. */

@@ -3,6 +3,8 @@ import type {
   Binding,
   CommitResult,
   ConnectionDirectory,
+  DialogInfo,
+  DialogStore,
   EdgeRegistry,
   LocationStore,
   NonceCheck,
@@ -203,6 +205,28 @@ export class MemoryUserTable implements UserTable {
   }
 }
 
+export class MemoryDialogStore implements DialogStore {
+  private readonly dialogs = new Map<string, { dialog: DialogInfo; endsAt: number }>();
+
+  async open(dialog: DialogInfo, endsAt: number): Promise<void> {
+    this.dialogs.set(dialog.id, { dialog: { ...dialog }, endsAt });
+  }
+
+  async close(id: string): Promise<void> {
+    this.dialogs.delete(id);
+  }
+
+  async list(limit: number, now: number): Promise<{ total: number; dialogs: DialogInfo[] }> {
+    for (const [id, { endsAt }] of this.dialogs) if (endsAt <= now) this.dialogs.delete(id);
+    const live = [...this.dialogs.values()].sort((a, b) => b.endsAt - a.endsAt);
+    return { total: live.length, dialogs: live.slice(0, limit).map(({ dialog }) => ({ ...dialog })) };
+  }
+
+  clear(): void {
+    this.dialogs.clear();
+  }
+}
+
 /** The in-memory twins of every store port, for standalone mode. */
 export function createMemoryStores(): Stores {
   const parts = {
@@ -212,6 +236,7 @@ export function createMemoryStores(): Stores {
     edges: new MemoryEdgeRegistry(),
     nonces: new MemoryNonceStore(),
     users: new MemoryUserTable(),
+    dialogs: new MemoryDialogStore(),
     abuse: new MemoryAbuseStore(),
   };
   return {

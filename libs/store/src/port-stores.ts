@@ -14,7 +14,16 @@ import type { Stores } from './stores.js';
 export type ServedStores = Omit<Stores, 'close'>;
 type StoreName = keyof ServedStores;
 
-const STORE_NAMES: readonly StoreName[] = ['records', 'locations', 'connections', 'edges', 'nonces', 'users', 'abuse'];
+const STORE_NAMES: readonly StoreName[] = [
+  'records',
+  'locations',
+  'connections',
+  'edges',
+  'nonces',
+  'users',
+  'dialogs',
+  'abuse',
+];
 
 interface Call {
   id: number;

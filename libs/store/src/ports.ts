@@ -110,6 +110,29 @@ export interface RegistrationList {
   truncated: boolean;
 }
 
+/** A dialog the fleet's proxy is in (its INVITE's 2xx forwarded, Record-Routed), as operators see it. */
+export interface DialogInfo {
+  /** Call-ID and both tags (`dialogId` of the worker): the same from either side. */
+  readonly id: string;
+  readonly callId: string;
+  /** The From and To URIs of the INVITE. */
+  readonly caller: string;
+  readonly callee: string;
+  /** Epoch ms of the 2xx. */
+  readonly startedAt: number;
+}
+
+/**
+ * The fleet's live dialogs (dialog-stateful tracking): opened when a 2xx to an initial INVITE is
+ * forwarded, closed by the dialog's BYE, or ended at `endsAt` when no BYE came through.
+ */
+export interface DialogStore {
+  open(dialog: DialogInfo, endsAt: number): Promise<void>;
+  close(id: string): Promise<void>;
+  /** How many dialogs are live, and the `limit` most recent of them (0: only the count). */
+  list(limit: number, now: number): Promise<{ total: number; dialogs: DialogInfo[] }>;
+}
+
 /** Which edge holds a TCP/TLS/WS flow, refreshed while the connection lives. */
 export interface ConnectionDirectory {
   register(flowId: string, edgeId: string, ttlMs: number): Promise<void>;

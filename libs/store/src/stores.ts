@@ -1,6 +1,7 @@
 import type {
   AbuseStore,
   ConnectionDirectory,
+  DialogStore,
   EdgeRegistry,
   LocationStore,
   NonceStore,
@@ -16,6 +17,8 @@ export interface Stores {
   edges: EdgeRegistry;
   nonces: NonceStore;
   users: UserTable;
+  /** The live dialogs (dialog-stateful tracking, for operators and the active-dialog gauge). */
+  dialogs: DialogStore;
   /** Request and failure counters and the ban list (pike / fail2ban, fleet-wide). */
   abuse: AbuseStore;
   /** Closes connections (Redis) or drops the data (memory). */

@@ -328,6 +328,36 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       });
     });
 
+    describe('live dialogs', () => {
+      it('opens, lists (most recent first), closes, and ends a dialog nobody closed at its time', async () => {
+        const run = randomUUID();
+        const now = Date.now();
+        const before = (await stores.dialogs.list(0, now)).total;
+        const dialog = (n: number) => ({
+          id: `${run}-${n}`,
+          callId: `call-${run}-${n}`,
+          caller: 'sip:alice@example.com',
+          callee: `sip:bob${n}@example.com`,
+          startedAt: now + n,
+        });
+        await stores.dialogs.open(dialog(1), now + 60_000);
+        await stores.dialogs.open(dialog(2), now + 60_001);
+        await stores.dialogs.open(dialog(3), now + 500);
+        const listed = await stores.dialogs.list(2, now);
+        expect(listed.total - before).toBe(3);
+        expect(listed.dialogs).toEqual([dialog(2), dialog(1)]);
+        await stores.dialogs.close(dialog(2).id);
+        await stores.dialogs.close('never-opened');
+        expect((await stores.dialogs.list(0, now)).total - before).toBe(2);
+        // Dialog 3 ends at now + 500 without a BYE.
+        const later = await stores.dialogs.list(10, now + 1000);
+        expect(later.total - before).toBe(1);
+        expect(later.dialogs.map((d) => d.id)).toContain(dialog(1).id);
+        expect(later.dialogs.map((d) => d.id)).not.toContain(dialog(3).id);
+        await stores.dialogs.close(dialog(1).id);
+      });
+    });
+
     describe('user table', () => {
       it('stores, replaces and removes entries per realm', async () => {
         const realm = `realm-${randomUUID()}`;

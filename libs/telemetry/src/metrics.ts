@@ -92,6 +92,27 @@ export class DualMetrics {
     };
   }
 
+  /**
+   * A gauge whose value is read when it is collected (a Prometheus scrape, an OTLP export) from
+   * `read`; a read that fails leaves the OTLP export without it and the Prometheus gauge at its last value.
+   */
+  observableGauge(options: DualMetricOptions<never>, read: () => Promise<number>): void {
+    const otel = this.#meter.createObservableGauge(options.otelName, { description: options.description });
+    otel.addCallback(async (result) => {
+      const value = await read().catch(() => undefined);
+      if (value !== undefined) result.observe(value);
+    });
+    new Gauge({
+      name: options.promName,
+      help: options.description,
+      registers: [this.registry],
+      async collect() {
+        const value = await read().catch(() => undefined);
+        if (value !== undefined) this.set(value);
+      },
+    });
+  }
+
   histogram<L extends string = never>(options: DualHistogramOptions<L>): DualHistogram<L> {
     const otel = this.#meter.createHistogram(options.otelName, {
       description: options.description,

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Ban, canonicalAddress } from '@sipedge/abuse';
 import { type HttpHandler, type HttpRoute, sendText } from '@sipedge/net';
-import type { Binding, RegistrationList, RegistrationQuery } from '@sipedge/store';
+import type { Binding, DialogStore, RegistrationList, RegistrationQuery } from '@sipedge/store';
 
 /** The ban list as the admin API manages it (`Bans` of `@sipedge/abuse`). */
 export interface BanAdmin {
@@ -23,6 +23,8 @@ export interface AdminOptions {
   token: string;
   bans: BanAdmin;
   registrations: RegistrationAdmin;
+  /** The fleet's live dialogs (`DialogStore` of `@sipedge/store`). */
+  dialogs: Pick<DialogStore, 'list'>;
   /** Starts this edge's drain (readiness false, new calls refused); the process goes on running. */
   drain: () => void;
 }
@@ -49,6 +51,8 @@ const MAX_LIST_LIMIT = 1000;
  * - `DELETE /admin/registrations?aor=AOR[&contact=KEY]`: removes the AOR's bindings (or the one
  *   whose contact key is KEY) from the location service: calls no longer reach them (200 with the
  *   keys removed, 404 when there was none);
+ * - `GET /admin/calls[?limit=N]`: the fleet's live calls (dialogs confirmed and not yet ended by a
+ *   BYE), the N most recent (default 100, up to 1000) and how many there are (`{ total, calls }`);
  * - `POST /admin/drain`: this edge drains as on SIGTERM (202): readiness turns false and new calls
  *   are refused with 503, in-flight work goes on.
  */
@@ -68,8 +72,8 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
   return {
     '/admin/registrations': {
       GET: guarded(async (res, query) => {
-        const limit = query.get('limit') === null ? DEFAULT_LIST_LIMIT : Number(query.get('limit'));
-        if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIST_LIMIT)) {
+        const limit = limitOf(query);
+        if (limit === undefined) {
           sendJson(res, 400, { error: `limit: expected a whole number from 1 to ${MAX_LIST_LIMIT}` });
           return;
         }
@@ -96,6 +100,20 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
         }
         await registrations.remove(aor, keys);
         sendJson(res, 200, { aor, removed: keys });
+      }),
+    },
+    '/admin/calls': {
+      GET: guarded(async (res, query) => {
+        const limit = limitOf(query);
+        if (limit === undefined) {
+          sendJson(res, 400, { error: `limit: expected a whole number from 1 to ${MAX_LIST_LIMIT}` });
+          return;
+        }
+        const { total, dialogs } = await options.dialogs.list(limit, Date.now());
+        sendJson(res, 200, {
+          total,
+          calls: dialogs.map((d) => ({ ...d, startedAt: new Date(d.startedAt).toISOString() })),
+        });
       }),
     },
     '/admin/drain': {
@@ -134,6 +152,12 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
       }),
     },
   };
+}
+
+/** The `limit` query parameter: DEFAULT_LIST_LIMIT when absent, undefined when not 1…MAX_LIST_LIMIT. */
+function limitOf(query: URLSearchParams): number | undefined {
+  const limit = query.get('limit') === null ? DEFAULT_LIST_LIMIT : Number(query.get('limit'));
+  return Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIST_LIMIT ? limit : undefined;
 }
 
 /** A binding as the admin API shows it: the contact, its key, its expiry and the registrar's data. */

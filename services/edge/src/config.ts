@@ -1,5 +1,6 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { DEFAULT_OVERLOAD, type OverloadSettings } from '@sipedge/handoff';
+import type { HepSettings } from './hep/exporter.js';
 import type { KeepaliveSettings } from './nat-keepalive.js';
 import type { TlsCredentials, TlsFiles } from './transports/index.js';
 import type { Endpoint } from './transports/types.js';
@@ -53,6 +54,11 @@ export interface EdgeConfig {
   adminToken?: string;
   /** Keep-alives to the UDP contacts behind a NAT that registered through this edge. */
   natKeepalive: KeepaliveSettings;
+  /**
+   * HEP v3 export of every SIP message this edge receives and sends to a capture server (Homer);
+   * off when absent.
+   */
+  hep?: HepSettings;
   handoff: {
     /** TCP/TLS: how long to wait for a worker's acknowledgement before trying another worker. */
     ackTimeoutMs: number;

@@ -1,11 +1,12 @@
 import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
 import type { Bus, Subscription } from '@sipedge/bus';
 import { type KeepaliveTarget, SUBJECTS, checkEdgeId, judgedDelay } from '@sipedge/handoff';
-import type { ConnectionDirectory, EdgeRegistry } from '@sipedge/store';
+import type { ConnectionDirectory, DialogStore, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
 import { type RegistrationAdmin, adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
+import { HepExporter, capturingHandler, capturingSenders, wildcardResolver } from './hep/index.js';
 import { type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
 import { NatKeepalive } from './nat-keepalive.js';
@@ -14,6 +15,7 @@ import { checkOpenFileLimit } from './open-files.js';
 import { OutboundDelivery } from './outbound.js';
 import { DenyList } from './protection/deny-list.js';
 import { RateLimiter } from './protection/rate-limit.js';
+import type { Senders } from './senders.js';
 import type { SelfIdentity } from './stateless.js';
 import { edgeTlsSockets } from './tls.js';
 import {
@@ -40,6 +42,8 @@ export interface EdgeDeps {
    * the admin API lists and removes registrations.
    */
   locations: RegistrationAdmin;
+  /** The fleet's live dialogs, which the admin API lists. */
+  dialogs: Pick<DialogStore, 'list'>;
   logger?: Logger;
   /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
   processMetrics?: boolean;
@@ -58,6 +62,8 @@ export interface EdgeDeps {
  */
 export class Edge {
   readonly metrics: EdgeMetrics;
+  /** HEP export to a capture server (`hep.*` settings); undefined when off. */
+  readonly hep: HepExporter | undefined;
   private readonly logger: Logger;
   private readonly udp: UdpTransport | undefined;
   private readonly tcp: StreamTransport | undefined;
@@ -87,8 +93,14 @@ export class Edge {
     checkEdgeId(config.edgeId);
     this.logger = deps.logger ?? createLogger({ name: 'edge' });
     this.metrics = new EdgeMetrics({ defaultMetrics: deps.processMetrics ?? true });
-    const handler = this.transportHandler();
     const log = (component: string) => this.logger.child({ component });
+    // HEP capture wraps what the listeners report to and what the core sends through (hep/capture.ts).
+    this.hep = config.hep === undefined ? undefined : new HepExporter(config.hep, { logger: log('hep') });
+    const resolveLocal = wildcardResolver(config.advertised);
+    const handler =
+      this.hep === undefined
+        ? this.transportHandler()
+        : capturingHandler(this.transportHandler(), this.hep, resolveLocal);
     const streamOptions = {
       edgeId: config.edgeId,
       handler,
@@ -160,13 +172,14 @@ export class Edge {
             logger: log('wss'),
           })
         : undefined;
-    const senders = { udp: this.udp, tcp: this.tcp, tls: this.tls, ws: this.ws, wss: this.wss };
+    const transports = { udp: this.udp, tcp: this.tcp, tls: this.tls, ws: this.ws, wss: this.wss };
+    const senders: Senders = this.hep === undefined ? transports : capturingSenders(transports, this.hep, resolveLocal);
     const { abuse } = config;
     this.bans = new Bans(deps.abuse, deps.bus, (a) => abuse.exempt.has(a), abuse.bans, log('abuse'));
     this.pike = new Pike(deps.abuse, this.bans, abuse.pike, log('abuse'));
     this.keepalive = new NatKeepalive(config.natKeepalive, {
       send: async (data, destination) => {
-        await this.udp?.send(data, destination);
+        await senders.udp?.send(data, destination);
       },
       remove: (aor, contacts) => deps.locations.remove(aor, contacts),
       advertised: config.advertised,
@@ -228,11 +241,16 @@ export class Edge {
               token: this.config.adminToken,
               bans: this.bans,
               registrations: this.deps.locations,
+              dialogs: this.deps.dialogs,
               drain: () => void this.drain(),
             }),
     });
     this.started = true;
     this.logger.info({ edgeId: this.config.edgeId, sip: this.listening(), http: this.ops.address }, 'edge listening');
+    if (this.hep !== undefined && this.config.hep !== undefined) {
+      const { collector, agentId, samplingPercent } = this.config.hep;
+      this.logger.info({ collector, agentId, samplingPercent }, 'hep: exporting what this edge sends and receives');
+    }
   }
 
   /** Where SIP is received (real ports when 0 was configured). */
@@ -277,6 +295,7 @@ export class Edge {
     for (const t of this.timers) clearInterval(t);
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), ...this.connectionTransports().map((t) => t.close())]);
+    await this.hep?.close();
     this.pike.stop();
     this.keepalive.stop();
     await this.keepaliveSubscription?.unsubscribe();

@@ -4,6 +4,8 @@ import { CidrSet } from '@sipedge/net';
 import { checkEdgeId, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
+import type { HepSettings } from './hep/exporter.js';
+import { familyOf } from './transports/endpoint.js';
 import { tlsConfigFromEnv } from './tls-env.js';
 
 export { ConfigError };
@@ -77,7 +79,41 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
   }
   const tls = tlsConfigFromEnv(env, config.websocket.wss.length > 0);
   if (tls !== undefined) config.tls = tls;
+  const hep = hepSettingsFromEnv(env);
+  if (hep !== undefined) config.hep = hep;
   return config;
+}
+
+/** Default capture agent id (chunk 0x000c), as Kamailio's and OpenSIPS's HEP modules default to. */
+export const DEFAULT_HEP_AGENT_ID = 1;
+/** Default share of calls captured, in percent. */
+export const DEFAULT_HEP_SAMPLING = 100;
+
+/**
+ * HEP export (`hep.*`): on when SIPEDGE_HEP_ADDRESS names the collector (an IP literal and a
+ * port). The other settings are checked even when it is off, so that a mistake shows at once.
+ */
+function hepSettingsFromEnv(env: EnvReader): HepSettings | undefined {
+  const agentId = env.int('SIPEDGE_HEP_AGENT_ID', DEFAULT_HEP_AGENT_ID);
+  if (agentId > 0xffffffff) throw ConfigError.of('SIPEDGE_HEP_AGENT_ID', `expected at most 4294967295, got ${agentId}`);
+  const samplingPercent = env.int('SIPEDGE_HEP_SAMPLING', DEFAULT_HEP_SAMPLING);
+  if (samplingPercent > 100) {
+    throw ConfigError.of('SIPEDGE_HEP_SAMPLING', `expected a percentage 0–100, got ${samplingPercent}`);
+  }
+  const password = env.string('SIPEDGE_HEP_PASSWORD');
+  if (password !== undefined && Buffer.byteLength(password) > 1024) {
+    throw ConfigError.of('SIPEDGE_HEP_PASSWORD', 'expected at most 1024 bytes');
+  }
+  const collectors = env.endpoints('SIPEDGE_HEP_ADDRESS', []);
+  if (collectors.length === 0) return undefined;
+  const collector = collectors[0]!;
+  if (collectors.length > 1 || familyOf(collector.address) === undefined || collector.port === 0) {
+    throw ConfigError.of(
+      'SIPEDGE_HEP_ADDRESS',
+      'expected one ip:port (IPv6 as [addr]:port, a port other than 0) of the HEP collector',
+    );
+  }
+  return { collector, agentId, samplingPercent, ...(password === undefined ? {} : { password }) };
 }
 
 /** A list of CIDRs, each checked now: a bad one is a ConfigError naming the variable. */

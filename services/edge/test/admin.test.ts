@@ -3,7 +3,7 @@
  * in-memory location service: listed, searched, removed (and then gone from lookups), every
  * request authenticated.
  */
-import { MemoryLocationStore } from '@sipedge/store';
+import { MemoryDialogStore, MemoryLocationStore } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,10 +17,12 @@ describe('admin API: registrations and drain', () => {
   let server: OpsServer;
   let base: string;
   let locations: MemoryLocationStore;
+  let dialogs: MemoryDialogStore;
   let drains = 0;
 
   beforeEach(async () => {
     locations = new MemoryLocationStore();
+    dialogs = new MemoryDialogStore();
     drains = 0;
     const now = Date.now();
     for (const user of ['alice', 'bob', 'alina']) {
@@ -44,6 +46,7 @@ describe('admin API: registrations and drain', () => {
         token: TOKEN,
         bans: { list: async () => [], ban: async () => undefined, lift: async () => false },
         registrations: locations,
+        dialogs,
         drain: () => drains++,
       }),
     });
@@ -104,6 +107,22 @@ describe('admin API: registrations and drain', () => {
     expect((await call('DELETE', '/admin/registrations?aor=sip:bob@example.com')).status).toBe(404);
     expect((await call('DELETE', '/admin/registrations?aor=sip:alice@example.com&contact=sip:x@y')).status).toBe(404);
     expect((await call('DELETE', '/admin/registrations')).status).toBe(400);
+  });
+
+  it('lists the live calls, the most recent first, with their number', async () => {
+    const now = Date.now();
+    for (const n of [1, 2, 3]) {
+      const dialog = { id: `c${n};a;b`, callId: `c${n}`, caller: 'sip:a@x', callee: `sip:b${n}@x`, startedAt: now + n };
+      await dialogs.open(dialog, now + 60_000 + n);
+    }
+    const res = await call('GET', '/admin/calls?limit=2');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { total: number; calls: { callId: string; startedAt: string }[] };
+    expect(body.total).toBe(3);
+    expect(body.calls.map((c) => c.callId)).toEqual(['c3', 'c2']);
+    expect(body.calls[0]!.startedAt).toBe(new Date(now + 3).toISOString());
+    expect((await call('GET', '/admin/calls', 'nope')).status).toBe(401);
+    expect((await call('GET', '/admin/calls?limit=5000')).status).toBe(400);
   });
 
   it('drains the edge on POST /admin/drain', async () => {

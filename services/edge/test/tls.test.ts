@@ -92,6 +92,7 @@ async function startEdge(
   const edge = new Edge(config, {
     bus,
     connections: stores.connections,
+    dialogs: stores.dialogs,
     edges: stores.edges,
     abuse: stores.abuse,
     locations: stores.locations,

@@ -10,6 +10,7 @@ export const ADMIN_USAGE = `Usage: sipedge admin bans [list]
        sipedge admin bans lift ADDRESS
        sipedge admin registrations [list] [--match TEXT] [--limit N]
        sipedge admin registrations remove AOR [--contact KEY]
+       sipedge admin calls [--limit N]
        sipedge admin drain
 
 Options:
@@ -132,13 +133,18 @@ function requestOf(
       set('aor', argument);
       set('contact', values.contact);
       return { method: 'DELETE', path: '/admin/registrations', query };
+    case 'calls':
+      if (action !== undefined && action !== 'list') return `unknown action "${action}" (expected list)`;
+      if (argument !== undefined) return 'calls takes no argument';
+      set('limit', values.limit);
+      return { method: 'GET', path: '/admin/calls', query, table: callTable };
     case 'drain':
       if (action !== undefined) return 'drain takes no action';
       return { method: 'POST', path: '/admin/drain', query };
     default:
       return topic === undefined
-        ? 'expected "bans", "registrations" or "drain"'
-        : `unknown topic "${topic}" (expected bans, registrations or drain)`;
+        ? 'expected "bans", "registrations", "calls" or "drain"'
+        : `unknown topic "${topic}" (expected bans, registrations, calls or drain)`;
   }
 }
 
@@ -155,6 +161,16 @@ function banTable(body: string): string {
   return `${'ADDRESS'.padEnd(width)}  ${'UNTIL'.padEnd(24)}  REASON\n${lines.join('\n')}\n`;
 }
 
+/** The live calls as a table: when each started, caller, callee, Call-ID; then how many there are. */
+function callTable(body: string): string {
+  const { total, calls } = JSON.parse(body) as {
+    total: number;
+    calls: { callId: string; caller: string; callee: string; startedAt: string }[];
+  };
+  const rows = calls.map((c) => [c.startedAt, c.caller, c.callee, c.callId]);
+  return `${table(['STARTED', 'CALLER', 'CALLEE', 'CALL-ID'], rows)}${total} live call${total === 1 ? '' : 's'}\n`;
+}
+
 /** The registrations as a table: one line per contact (AOR, contact, expiry, edge). */
 function registrationTable(body: string): string {
   const { registrations, truncated } = JSON.parse(body) as {
@@ -163,10 +179,15 @@ function registrationTable(body: string): string {
   };
   const rows = registrations.flatMap((r) => r.contacts.map((c) => [r.aor, c.contact, c.expiresAt, c.edgeId ?? '-']));
   if (rows.length === 0) return 'no registrations\n';
-  const header = ['AOR', 'CONTACT', 'EXPIRES', 'EDGE'];
+  const more = truncated ? '(more registrations exist: narrow with --match or raise --limit)\n' : '';
+  return `${table(['AOR', 'CONTACT', 'EXPIRES', 'EDGE'], rows)}${more}`;
+}
+
+/** Rows under a header, each column as wide as its widest cell, two spaces apart; nothing without rows. */
+function table(header: string[], rows: string[][]): string {
+  if (rows.length === 0) return '';
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
     row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ');
-  const more = truncated ? '(more registrations exist: narrow with --match or raise --limit)\n' : '';
-  return `${[header, ...rows].map(line).join('\n')}\n${more}`;
+  return `${[header, ...rows].map(line).join('\n')}\n`;
 }

@@ -73,6 +73,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'nat.keepalive', env: 'SIPEDGE_NAT_KEEPALIVE', kind: 'string' },
   { key: 'nat.keepaliveIntervalMs', env: 'SIPEDGE_NAT_KEEPALIVE_INTERVAL_MS', kind: 'int' },
   { key: 'nat.keepaliveMisses', env: 'SIPEDGE_NAT_KEEPALIVE_MISSES', kind: 'int' },
+  { key: 'hep.address', env: 'SIPEDGE_HEP_ADDRESS', kind: 'endpoint' },
+  { key: 'hep.agentId', env: 'SIPEDGE_HEP_AGENT_ID', kind: 'int' },
+  { key: 'hep.password', env: 'SIPEDGE_HEP_PASSWORD', kind: 'string' },
+  { key: 'hep.sampling', env: 'SIPEDGE_HEP_SAMPLING', kind: 'int' },
   // the worker: proxy, timers, routing, registrar, authentication
   { key: 'worker.id', env: 'SIPEDGE_WORKER_ID', kind: 'string' },
   { key: 'worker.http', env: 'SIPEDGE_WORKER_HTTP', kind: 'endpoint' },

@@ -109,3 +109,22 @@ describe('sipedge admin registrations and drain', () => {
     }
   });
 });
+
+describe('sipedge admin calls', () => {
+  it('lists the live calls as a table with their number', async () => {
+    const calls = [
+      { callId: 'c1', caller: 'sip:a@x', callee: 'sip:b@x', startedAt: '2030-01-01T00:00:00.000Z', id: 'c1;a;b' },
+    ];
+    const { calls: requests, fetch } = fakeFetch(200, JSON.stringify({ total: 7, calls }));
+    const result = await runAdmin(['calls', '--limit', '1'], ENV, fetch);
+    expect(requests.map((c) => [c.method, c.url])).toEqual([['GET', 'http://edge-1:8080/admin/calls?limit=1']]);
+    expect(result.stdout).toBe(
+      'STARTED                   CALLER   CALLEE   CALL-ID\n' +
+        '2030-01-01T00:00:00.000Z  sip:a@x  sip:b@x  c1\n' +
+        '7 live calls\n',
+    );
+    const none = await runAdmin(['calls'], ENV, fakeFetch(200, '{"total":0,"calls":[]}').fetch);
+    expect(none.stdout).toBe('0 live calls\n');
+    expect((await runAdmin(['calls', 'kill'], ENV, fakeFetch(200, '{}').fetch)).exitCode).toBe(2);
+  });
+});

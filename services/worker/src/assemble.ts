@@ -47,6 +47,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
     {
       bus,
       records: stores.records,
+      dialogs: stores.dialogs,
       edges: stores.edges,
       timers,
       logger,

@@ -9,9 +9,11 @@ import {
   transportAttributes,
 } from '@sipedge/handoff';
 import { type SipMessage, parseMessage, responseDestination } from '@sipedge/sip';
+import type { DialogStore } from '@sipedge/store';
 import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import type { SharedBlacklist } from './blacklist.js';
 import type { CallStore, Committed } from './call-store.js';
+import { DIALOG_LIFETIME_MS } from './dialogs.js';
 import type { EdgeDirectory } from './edge-directory.js';
 import type { Decision, Effect } from './engine.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -25,6 +27,8 @@ export interface EffectDeps {
   calls: CallStore;
   /** Where `hop-health` effects go (B20). */
   blacklist: SharedBlacklist;
+  /** Where `dialog-open` and `dialog-close` effects go (dialogs.ts). */
+  dialogs: DialogStore;
   metrics: WorkerMetrics;
   logger: Logger;
   /** A fork's request that no edge took: applies it as that fork's transport error (§16.9), an event. */
@@ -66,6 +70,12 @@ export class EffectRunner {
       if (effect.type === 'hop-health') {
         if (effect.ok) await this.deps.blacklist.answered(effect.hop, Date.now());
         else await this.deps.blacklist.failed(effect.hop, Date.now());
+      } else if (effect.type === 'dialog-open') {
+        await this.deps.metrics.redis('dialog', () =>
+          this.deps.dialogs.open(effect.dialog, Date.now() + DIALOG_LIFETIME_MS),
+        );
+      } else if (effect.type === 'dialog-close') {
+        await this.deps.metrics.redis('dialog', () => this.deps.dialogs.close(effect.id));
       } else {
         const report = effect.fork;
         const send = () => this.send(effect.wire, effect.hop, effect.kind, record.origin, report !== undefined);

@@ -39,6 +39,8 @@ import {
   createClientTransaction,
   createServerTransaction,
 } from '@sipedge/transaction';
+import type { DialogInfo } from '@sipedge/store';
+import { dialogId } from './dialogs.js';
 import { DECISION_TIMER, EXPIRES_TIMER, dueTimers } from './deadlines.js';
 import type { CallRecord, Hop, TxId } from './record.js';
 
@@ -46,7 +48,10 @@ import type { CallRecord, Hop, TxId } from './record.js';
 export type Effect =
   | { type: 'send'; wire: Buffer; hop: Hop; kind: 'request' | 'response'; fork?: number }
   /** B20: a downstream hop failed (transport error, Timer B/F, 503) or answered. */
-  | { type: 'hop-health'; hop: Hop; ok: boolean };
+  | { type: 'hop-health'; hop: Hop; ok: boolean }
+  /** A dialog we stay in was confirmed (dialogs.ts), or its BYE came. */
+  | { type: 'dialog-open'; dialog: DialogInfo }
+  | { type: 'dialog-close'; id: string };
 
 export interface EngineSettings {
   proxy: ProxyConfig;
@@ -125,6 +130,8 @@ export type Decision =
       targets: { uri: string; q: number; group: number; hops: Hop[] }[];
       /** The upstream side of the double Record-Route to insert (§16.6 step 4, RFC 5658); null: none. */
       recordRoute: DialogSide | null;
+      /** A BYE inside a dialog we serve: that dialog's id (dialogs.ts), closed as it is forwarded. */
+      endsDialog?: string;
     };
 
 export interface EngineResult {
@@ -285,6 +292,7 @@ class Run {
       return;
     }
     const request = serverRequest(r);
+    if (decision.endsDialog !== undefined) this.effects.push({ type: 'dialog-close', id: decision.endsDialog });
     r.template = wireOf(decision.template);
     r.recordRoute = decision.recordRoute;
     for (const t of decision.targets) r.hops[t.uri] = t.hops;
@@ -532,6 +540,26 @@ class Run {
     if (forwarded === undefined) return;
     for (const [name, value] of addHeaders) forwarded.message.append(name, value);
     this.sendResponse(forwarded.message);
+    this.dialogConfirmed(forwarded.message);
+  }
+
+  /** A 2xx to an initial INVITE we Record-Routed, forwarded upstream: a dialog we stay in (dialogs.ts). */
+  private dialogConfirmed(response: SipMessage): void {
+    const r = this.record;
+    if (r.recordRoute === null || response.status < 200 || response.status >= 300) return;
+    if (response.cseq.method !== 'INVITE' || response.to.tag === undefined) return;
+    const request = serverRequest(r);
+    if (request.to.tag !== undefined) return; // a re-INVITE: its dialog is open already
+    this.effects.push({
+      type: 'dialog-open',
+      dialog: {
+        id: dialogId(request.callId, request.from.tag, response.to.tag),
+        callId: request.callId,
+        caller: request.from.uri.toString(),
+        callee: request.to.uri.toString(),
+        startedAt: this.now,
+      },
+    });
   }
 
   /**

@@ -8,10 +8,10 @@ const SHED_REASONS = ['late', 'queue-full'] as const;
 export type ShedReason = (typeof SHED_REASONS)[number];
 
 /** The kinds of effect an event has (`Effect` of engine.ts). */
-const EFFECTS = ['send', 'hop-health', 'disarm'] as const;
+const EFFECTS = ['send', 'hop-health', 'dialog-open', 'dialog-close', 'disarm'] as const;
 
 /** The Redis calls a worker times: its call records' and their deadline jobs'. */
-export type RedisOperation = 'load' | 'commit' | 'deadline-add' | 'deadline-move' | 'deadline-disarm';
+export type RedisOperation = 'load' | 'commit' | 'deadline-add' | 'deadline-move' | 'deadline-disarm' | 'dialog';
 
 /**
  * The worker's metrics. Each measurement is recorded once, here, into two sinks (DualMetrics of
@@ -124,6 +124,19 @@ export class WorkerMetrics {
   }
 
   /** Times a Redis call (each is one round trip). */
+  /** The fleet's live dialogs (dialogs.ts), read from the dialog store at each collection. */
+  observeDialogs(read: () => Promise<number>): void {
+    this.#sinks.observableGauge(
+      {
+        otelName: 'sipedge.dialogs.active',
+        promName: 'sipedge_dialogs_active',
+        description:
+          'Dialogs the fleet is in (2xx to an INVITE forwarded, no BYE yet), fleet-wide: every worker reports the same count.',
+      },
+      read,
+    );
+  }
+
   async redis<T>(operation: RedisOperation, call: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {

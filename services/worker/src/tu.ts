@@ -47,6 +47,7 @@ import {
   statelessToTag,
 } from '@sipedge/sip';
 import type { LocationStore } from '@sipedge/store';
+import { dialogId } from './dialogs.js';
 import type { Decision } from './engine.js';
 import type { Hop } from './record.js';
 
@@ -276,7 +277,15 @@ export async function prepare(
       // RFC 5658, RFC 5626 §5.3: the upstream side of our double Record-Route names the flow this
       // request came on, so that the dialog's requests from downstream reach the UA over it.
       const recordRoute = deps.proxy.recordRoute ? { transport: origin.transport, flow: flowOf(origin) } : null;
-      return { kind: 'proxy', template: forwardTemplate, targets: resolved, recordRoute };
+      const endsDialog =
+        inDialog && request.method === 'BYE' ? dialogId(request.callId, request.from.tag, request.to.tag) : undefined;
+      return {
+        kind: 'proxy',
+        template: forwardTemplate,
+        targets: resolved,
+        recordRoute,
+        ...(endsDialog === undefined ? {} : { endsDialog }),
+      };
     },
   };
 }

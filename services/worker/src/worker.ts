@@ -16,7 +16,7 @@ import {
 } from '@sipedge/handoff';
 import { contextIdOfBranch, forwardResponse, isOurVia, parseOurBranch } from '@sipedge/proxy';
 import { type SipMessage, SipParseError, buildResponse, parseMessage, statelessToTag } from '@sipedge/sip';
-import type { EdgeRegistry, RecordStore } from '@sipedge/store';
+import type { DialogStore, EdgeRegistry, RecordStore } from '@sipedge/store';
 import {
   type Attributes,
   type Logger,
@@ -52,6 +52,8 @@ import { type TuDeps, prepare } from './tu.js';
 export interface WorkerDeps {
   bus: Bus;
   records: RecordStore;
+  /** The live dialogs (dialog-stateful tracking). */
+  dialogs: DialogStore;
   /** The live-edge registry: a message for an edge that is gone goes to any live edge instead. */
   edges?: EdgeRegistry;
   timers: TimerService;
@@ -140,11 +142,13 @@ export class Worker {
     this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
     this.admission = new AdmissionQueue(settings.concurrency);
     this.edges = new EdgeDirectory(deps.edges, deps.logger, settings.liveEdgesRefreshMs);
+    this.metrics.observeDialogs(async () => (await deps.dialogs.list(0, Date.now())).total);
     this.effects = new EffectRunner(settings, {
       bus: deps.bus,
       edges: this.edges,
       calls: this.calls,
       blacklist: this.blacklist,
+      dialogs: deps.dialogs,
       metrics: this.metrics,
       logger: deps.logger,
       forkUndelivered: (id, fork) => this.forkUndelivered(id, fork),

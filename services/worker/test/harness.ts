@@ -115,6 +115,7 @@ export class Harness {
         {
           bus: h.blipping(h.hub.connect({ logger })),
           records: h.stores.records,
+          dialogs: h.stores.dialogs,
           edges: h.stores.edges,
           timers: delayed(new MemoryTimers({ hub: h.timerHub, logger }), timerLatencyMs),
           tu: {

@@ -206,6 +206,13 @@ export class WebSocketTransport {
     return [...this.#flows.values()].filter((f) => !f.closing).map((f) => f.id);
   }
 
+  /** An open flow's endpoints (the client as `remote`); undefined when unknown or closing. */
+  flow(flowId: string): { id: string; transport: 'ws' | 'wss'; remote: Endpoint; local: Endpoint } | undefined {
+    const flow = this.#flows.get(flowId);
+    if (flow === undefined || flow.closing) return undefined;
+    return { id: flow.id, transport: this.transport, remote: { ...flow.remote }, local: { ...flow.local } };
+  }
+
   /**
    * Sends one SIP message as one WebSocket message (RFC 7118 §5: a text message when it is UTF-8,
    * else binary). False when the flow is unknown or closing, or when its write queue would pass

@@ -1,0 +1,88 @@
+/**
+ * Dialog-stateful tracking (checklist F3): the active-dialog gauge rises after the 200 of an INVITE
+ * the proxy Record-Routed and falls after the dialog's BYE; the dialog is listed in between.
+ */
+import { buildResponse } from '@sipedge/sip';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
+
+async function gauge(h: Harness): Promise<number> {
+  const text = await h.workers[0]!.metrics.registry.metrics();
+  const line = /^sipedge_dialogs_active (\d+)$/m.exec(text);
+  if (line === null) throw new Error(`no sipedge_dialogs_active in:\n${text}`);
+  return Number(line[1]);
+}
+
+describe('dialog tracking (F3)', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+
+  it('opens a dialog with the 200 of an INVITE, lists it, and closes it with its BYE', async () => {
+    h = await Harness.start(2);
+    expect(await gauge(h)).toBe(0);
+    await h.receive(sip(inviteLines('dlg')), CALLER);
+    const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
+    const recordRoutes = invite.values('record-route');
+    const ok = buildResponse(invite, 200, {
+      toTag: 'c1',
+      headers: [
+        ['Contact', `<sip:carol@${CALLEE.address}:${CALLEE.port}>`],
+        ...recordRoutes.map((rr): [string, string] => ['Record-Route', rr]),
+      ],
+    });
+    await h.receive(ok.toString(), CALLEE);
+    await h.waitFor((s) => s.message.isResponse && s.message.status === 200 && s.message.get('Call-ID') === 'dlg');
+    await expect.poll(() => gauge(h)).toBe(1);
+    const { dialogs } = await h.stores.dialogs.list(10, Date.now());
+    expect(dialogs).toEqual([
+      {
+        id: expect.stringMatching(/^dlg;/),
+        callId: 'dlg',
+        caller: 'sip:alice@example.com',
+        callee: 'sip:carol@example.net',
+        startedAt: expect.any(Number),
+      },
+    ]);
+
+    // The callee hangs up: its BYE carries our Record-Routes as its route set (§12.1.1).
+    await h.receive(
+      sip([
+        `BYE sip:alice@${CALLER.address}:${CALLER.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKdlg-bye`,
+        'Max-Forwards: 70',
+        ...recordRoutes.map((rr) => `Route: ${rr}`),
+        'From: <sip:carol@example.net>;tag=c1',
+        'To: <sip:alice@example.com>;tag=a1',
+        'Call-ID: dlg',
+        'CSeq: 1 BYE',
+      ]),
+      CALLEE,
+    );
+    await h.waitFor((s) => s.message.isRequest && s.message.method === 'BYE');
+    await expect.poll(() => gauge(h)).toBe(0);
+    expect((await h.stores.dialogs.list(10, Date.now())).dialogs).toEqual([]);
+  });
+
+  it('a BYE that forges the dialog (no token of ours) closes nothing', async () => {
+    h = await Harness.start(1);
+    await h.stores.dialogs.open(
+      { id: 'x;a;b', callId: 'x', caller: 'sip:a@example.com', callee: 'sip:b@example.com', startedAt: 1 },
+      Date.now() + 60_000,
+    );
+    await h.receive(
+      sip([
+        `BYE sip:alice@${CALLER.address}:${CALLER.port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKforged-bye`,
+        'Max-Forwards: 70',
+        'Route: <sip:127.0.0.1:5060;lr>',
+        'From: <sip:b@example.com>;tag=b',
+        'To: <sip:a@example.com>;tag=a',
+        'Call-ID: x',
+        'CSeq: 1 BYE',
+      ]),
+      CALLEE,
+    );
+    await h.waitFor((s) => s.message.isResponse || (s.message.isRequest && s.message.method === 'BYE'));
+    expect((await h.stores.dialogs.list(10, Date.now())).total).toBe(1);
+  });
+});
