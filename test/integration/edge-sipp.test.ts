@@ -63,6 +63,7 @@ describe('edge under a SIPp load from a trusted source', () => {
         bus: edgeBus,
         connections: stores.connections,
         dialogs: stores.dialogs,
+        captures: stores.captures,
         edges: stores.edges,
         abuse: stores.abuse,
         locations: stores.locations,

@@ -56,6 +56,7 @@ export class Cluster {
         bus: edgeBus,
         connections: edgeStores.connections,
         dialogs: edgeStores.dialogs,
+        captures: edgeStores.captures,
         edges: edgeStores.edges,
         abuse: edgeStores.abuse,
         locations: edgeStores.locations,

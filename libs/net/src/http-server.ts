@@ -20,7 +20,10 @@ export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** The paths served, by exact path. */
+  /**
+   * The paths served, by exact path; a key ending in `/*` serves every path below it (the longest
+   * such prefix wins; an exact path wins over any prefix). A handler reads the rest from `req.url`.
+   */
   routes: Record<string, HttpRoute>;
   logger: HttpServerLogger;
   /** Names the server in its log lines (`<name> listening`, `<name> request failed`). */
@@ -40,6 +43,21 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
   res.end(body);
 }
 
+/** The longest `<prefix>/*` key whose prefix `path` is below (`/a/*` serves `/a/b`, not `/a` or `/ab`). */
+function longestPrefix(prefixes: readonly string[], path: string): string | undefined {
+  let best: string | undefined;
+  for (const key of prefixes) {
+    if (
+      path.startsWith(key.slice(0, -1)) &&
+      path.length > key.length - 1 &&
+      (best === undefined || key.length > best.length)
+    ) {
+      best = key;
+    }
+  }
+  return best;
+}
+
 /**
  * A small operations HTTP server (node:http) for health, metrics and admin endpoints: the given
  * routes (a function: GET and HEAD; or handlers by method, HEAD served as GET), 405 for another
@@ -48,10 +66,11 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { host, port, routes, logger, name } = options;
   const text = 'text/plain; charset=utf-8';
+  const prefixes = Object.keys(routes).filter((key) => key.endsWith('/*'));
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://ops').pathname;
-    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const route = Object.hasOwn(routes, path) ? routes[path] : routes[longestPrefix(prefixes, path) ?? ''];
     if (route === undefined) {
       sendText(res, 404, text, 'not found\n');
       return;

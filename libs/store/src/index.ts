@@ -10,6 +10,7 @@ export {
   MemoryNonceStore,
   MemoryUserTable,
   MemoryDialogStore,
+  MemoryCaptureStore,
 } from './memory.js';
 export {
   createRedisStores,
@@ -20,6 +21,7 @@ export {
   RedisNonceStore,
   RedisUserTable,
   RedisDialogStore,
+  RedisCaptureStore,
 } from './redis.js';
 export { MemoryAbuseStore, type MemoryAbuseLimits } from './memory-abuse.js';
 export { RedisAbuseStore } from './redis-abuse.js';

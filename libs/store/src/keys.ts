@@ -31,6 +31,10 @@ export const storeKeys = {
   /** The live dialogs: their descriptions and their expiry index, under one hash tag (one script). */
   dialogs: () => 'sipedge:{dialogs}:info',
   dialogEnds: () => 'sipedge:{dialogs}:ends',
+  /** The captured calls (call-flow page), all under one hash tag: one script adds a batch. */
+  captureIndex: () => 'sipedge:{capture}:calls',
+  captureSummaries: () => 'sipedge:{capture}:summary',
+  captureMessages: (callId: string) => `sipedge:{capture}:msgs:${callId}`,
   /** One hash per request-counter window (address → count): one key, so one slot per batch. */
   requests: (window: number) => `sipedge:pike:{${window}}`,
   /** One counter per failed-authentication key, each in its own slot. */

@@ -22,6 +22,7 @@ const STORE_NAMES: readonly StoreName[] = [
   'nonces',
   'users',
   'dialogs',
+  'captures',
   'abuse',
 ];
 

@@ -133,6 +133,70 @@ export interface DialogStore {
   list(limit: number, now: number): Promise<{ total: number; dialogs: DialogInfo[] }>;
 }
 
+/** A SIP message an edge received or sent, as the call-flow page shows it. */
+export interface CapturedSipMessage {
+  readonly callId: string;
+  /** Epoch ms (fractions: sub-millisecond order). */
+  readonly at: number;
+  readonly edgeId: string;
+  /** Received by the edge (`in`) or sent by it (`out`). */
+  readonly direction: 'in' | 'out';
+  readonly transport: string;
+  readonly source: { readonly address: string; readonly port: number };
+  readonly destination: { readonly address: string; readonly port: number };
+  /** The whole message as text, credentials redacted. */
+  readonly text: string;
+}
+
+/** What a captured message says of its call, for the call's summary. */
+export interface CaptureFacts {
+  /** A request: its method and its From and To URIs. */
+  readonly method?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** A response: its status and its CSeq method. */
+  readonly status?: number;
+  readonly cseqMethod?: string;
+}
+
+/** A captured call: its first request, that request's final status (null while none), its messages. */
+export interface CapturedCall {
+  readonly callId: string;
+  readonly method: string | null;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly status: number | null;
+  readonly startedAt: number;
+  readonly lastAt: number;
+  readonly messages: number;
+}
+
+/** How much a capture store keeps. */
+export interface CaptureLimits {
+  /** A call is forgotten this long after its last message. */
+  readonly retentionMs: number;
+  /** Calls kept at most (the oldest forgotten first). */
+  readonly maxCalls: number;
+  /** Messages kept per call at most (the latest). */
+  readonly maxMessagesPerCall: number;
+}
+
+/**
+ * The captured messages of recent calls, shared by the fleet's edges (the call-flow page). Bounded
+ * by `CaptureLimits`; for operators, never on the path of a call.
+ */
+export interface CaptureStore {
+  add(
+    entries: readonly { message: CapturedSipMessage; facts: CaptureFacts }[],
+    limits: CaptureLimits,
+    now: number,
+  ): Promise<void>;
+  /** The `limit` calls with the latest last message, latest first (a summary each). */
+  calls(limit: number, now: number): Promise<CapturedCall[]>;
+  /** A call's messages in time order; empty when it is not (or no longer) captured. */
+  messages(callId: string): Promise<CapturedSipMessage[]>;
+}
+
 /** Which edge holds a TCP/TLS/WS flow, refreshed while the connection lives. */
 export interface ConnectionDirectory {
   register(flowId: string, edgeId: string, ttlMs: number): Promise<void>;

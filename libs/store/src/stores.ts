@@ -1,5 +1,6 @@
 import type {
   AbuseStore,
+  CaptureStore,
   ConnectionDirectory,
   DialogStore,
   EdgeRegistry,
@@ -19,6 +20,8 @@ export interface Stores {
   users: UserTable;
   /** The live dialogs (dialog-stateful tracking, for operators and the active-dialog gauge). */
   dialogs: DialogStore;
+  /** Captured messages of recent calls (the call-flow page). */
+  captures: CaptureStore;
   /** Request and failure counters and the ban list (pike / fail2ban, fleet-wide). */
   abuse: AbuseStore;
   /** Closes connections (Redis) or drops the data (memory). */

@@ -358,6 +358,89 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       });
     });
 
+    describe('captured calls (call-flow page)', () => {
+      const limits = { retentionMs: 60_000, maxCalls: 1000, maxMessagesPerCall: 3 };
+      const message = (callId: string, at: number, text: string, direction: 'in' | 'out' = 'in') => ({
+        callId,
+        at,
+        edgeId: 'edge-1',
+        direction,
+        transport: 'udp',
+        source: { address: '192.0.2.1', port: 5060 },
+        destination: { address: '192.0.2.2', port: 5060 },
+        text,
+      });
+
+      it("keeps each call's messages in time order with a summary of its first request and final status", async () => {
+        const callId = `cap-${randomUUID()}`;
+        const t = Date.now();
+        const invite = { method: 'INVITE', from: 'sip:a@x', to: 'sip:b@x' };
+        await stores.captures.add(
+          [
+            { message: message(callId, t, 'INVITE'), facts: invite },
+            { message: message(callId, t + 2, '180', 'out'), facts: { status: 180, cseqMethod: 'INVITE' } },
+            { message: message(callId, t + 1, '100', 'out'), facts: { status: 100, cseqMethod: 'INVITE' } },
+          ],
+          limits,
+          t,
+        );
+        await stores.captures.add(
+          [
+            { message: message(callId, t + 3, '486'), facts: { status: 486, cseqMethod: 'INVITE' } },
+            { message: message(callId, t + 4, '200'), facts: { status: 200, cseqMethod: 'INVITE' } },
+            { message: message(callId, t + 5, '503'), facts: { status: 503, cseqMethod: 'INVITE' } },
+            { message: message(callId, t + 6, 'BYE 200'), facts: { status: 200, cseqMethod: 'BYE' } },
+          ],
+          limits,
+          t,
+        );
+        // At most 3 messages kept per call: the latest.
+        expect((await stores.captures.messages(callId)).map((m) => m.text)).toEqual(['200', '503', 'BYE 200']);
+        const [summary] = (await stores.captures.calls(1000, t)).filter((c) => c.callId === callId);
+        expect(summary).toEqual({
+          callId,
+          method: 'INVITE',
+          from: 'sip:a@x',
+          to: 'sip:b@x',
+          status: 200,
+          startedAt: t,
+          lastAt: t + 6,
+          messages: 7,
+        });
+        expect(await stores.captures.messages(`never-${randomUUID()}`)).toEqual([]);
+      });
+
+      it('lists the calls by their last message, latest first, and forgets old ones', async () => {
+        const run = randomUUID();
+        const t = Date.now();
+        for (const n of [1, 2, 3]) {
+          await stores.captures.add(
+            [{ message: message(`${run}-${n}`, t + n, 'OPTIONS'), facts: { method: 'OPTIONS' } }],
+            limits,
+            t,
+          );
+        }
+        await stores.captures.add(
+          [{ message: message(`${run}-1`, t + 10, '200'), facts: { status: 200, cseqMethod: 'OPTIONS' } }],
+          limits,
+          t,
+        );
+        const ours = (await stores.captures.calls(1000, t)).filter((c) => c.callId.startsWith(run));
+        expect(ours.map((c) => c.callId)).toEqual([`${run}-1`, `${run}-3`, `${run}-2`]);
+        expect(ours[0]!.status).toBe(200);
+        expect(ours[1]!.status).toBeNull();
+        // A batch after the retention has passed forgets them.
+        const later = t + limits.retentionMs + 100;
+        await stores.captures.add(
+          [{ message: message(`${run}-4`, later, 'OPTIONS'), facts: { method: 'OPTIONS' } }],
+          limits,
+          later,
+        );
+        const left = (await stores.captures.calls(1000, later)).filter((c) => c.callId.startsWith(run));
+        expect(left.map((c) => c.callId)).toEqual([`${run}-4`]);
+      });
+    });
+
     describe('user table', () => {
       it('stores, replaces and removes entries per realm', async () => {
         const realm = `realm-${randomUUID()}`;

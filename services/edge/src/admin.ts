@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Ban, canonicalAddress } from '@sipedge/abuse';
 import { type HttpHandler, type HttpRoute, sendText } from '@sipedge/net';
-import type { Binding, DialogStore, RegistrationList, RegistrationQuery } from '@sipedge/store';
+import type { Binding, CaptureStore, DialogStore, RegistrationList, RegistrationQuery } from '@sipedge/store';
 
 /** The ban list as the admin API manages it (`Bans` of `@sipedge/abuse`). */
 export interface BanAdmin {
@@ -25,6 +25,8 @@ export interface AdminOptions {
   registrations: RegistrationAdmin;
   /** The fleet's live dialogs (`DialogStore` of `@sipedge/store`). */
   dialogs: Pick<DialogStore, 'list'>;
+  /** Captured messages of recent calls (the call-flow page). */
+  captures: Pick<CaptureStore, 'calls' | 'messages'>;
   /** Starts this edge's drain (readiness false, new calls refused); the process goes on running. */
   drain: () => void;
 }
@@ -35,6 +37,8 @@ export const MIN_ADMIN_TOKEN_LENGTH = 32;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_BAN_SECONDS = 366 * 24 * 3600;
 const DEFAULT_LIST_LIMIT = 100;
+/** Recorded calls a search of the call-flow page looks through (the most recent). */
+const CAPTURE_SEARCHED = 1000;
 const MAX_LIST_LIMIT = 1000;
 
 /**
@@ -53,20 +57,25 @@ const MAX_LIST_LIMIT = 1000;
  *   keys removed, 404 when there was none);
  * - `GET /admin/calls[?limit=N]`: the fleet's live calls (dialogs confirmed and not yet ended by a
  *   BYE), the N most recent (default 100, up to 1000) and how many there are (`{ total, calls }`);
+ * - `GET /admin/capture/calls[?match=TEXT][&status=N][&limit=N]`: the recorded calls whose Call-ID,
+ *   From or To contains TEXT (without case) and whose first request ended with status N, latest
+ *   first (`{ calls }`; the call-flow page at `/calls` reads it);
+ * - `GET /admin/capture/calls/<Call-ID>`: one recorded call's messages in time order (`{ callId,
+ *   messages }`; 404 when it is not recorded);
  * - `POST /admin/drain`: this edge drains as on SIGTERM (202): readiness turns false and new calls
  *   are refused with 503, in-flight work goes on.
  */
 export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
   const authorized = bearerCheck(options.token);
   const guarded =
-    (handler: (res: ServerResponse, query: URLSearchParams) => Promise<void>): HttpHandler =>
+    (handler: (res: ServerResponse, query: URLSearchParams, req: IncomingMessage) => Promise<void>): HttpHandler =>
     async (res, req) => {
       if (!authorized(req)) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="sipedge admin"');
         sendJson(res, 401, { error: 'a valid bearer token is required' });
         return;
       }
-      await handler(res, new URL(req.url ?? '/', 'http://ops').searchParams);
+      await handler(res, new URL(req.url ?? '/', 'http://ops').searchParams, req);
     };
   const { bans, registrations } = options;
   return {
@@ -116,6 +125,52 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
         });
       }),
     },
+    '/admin/capture/calls': {
+      GET: guarded(async (res, query) => {
+        const limit = limitOf(query);
+        const status = query.get('status') === null ? undefined : Number(query.get('status'));
+        if (
+          limit === undefined ||
+          (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 699))
+        ) {
+          sendJson(res, 400, { error: `limit: 1 to ${MAX_LIST_LIMIT}; status: a SIP status code` });
+          return;
+        }
+        const match = query.get('match')?.toLowerCase();
+        // The most recent calls the store keeps, filtered here: a bounded read (CaptureStore).
+        const calls = (await options.captures.calls(CAPTURE_SEARCHED, Date.now()))
+          .filter((c) => status === undefined || c.status === status)
+          .filter(
+            (c) =>
+              match === undefined || [c.callId, c.from ?? '', c.to ?? ''].some((v) => v.toLowerCase().includes(match)),
+          )
+          .slice(0, limit)
+          .map((c) => ({ ...c, startedAt: iso(c.startedAt), lastAt: iso(c.lastAt) }));
+        sendJson(res, 200, { calls });
+      }),
+    },
+    '/admin/capture/calls/*': {
+      GET: guarded(async (res, _query, req) => {
+        const path = new URL(req.url ?? '/', 'http://ops').pathname;
+        let callId: string;
+        try {
+          callId = decodeURIComponent(path.slice('/admin/capture/calls/'.length));
+        } catch {
+          sendJson(res, 400, { error: 'the Call-ID is not a valid percent-encoded path segment' });
+          return;
+        }
+        const messages = await options.captures.messages(callId);
+        if (messages.length === 0) {
+          sendJson(res, 404, { error: `call ${callId} is not recorded` });
+          return;
+        }
+        const firstLine = (text: string) => text.slice(0, text.search(/\r?\n|$/));
+        sendJson(res, 200, {
+          callId,
+          messages: messages.map((m) => ({ ...m, at: iso(m.at), firstLine: firstLine(m.text) })),
+        });
+      }),
+    },
     '/admin/drain': {
       POST: guarded(async (res) => {
         options.drain();
@@ -152,6 +207,11 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
       }),
     },
   };
+}
+
+/** Epoch ms as an ISO 8601 time (milliseconds kept). */
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** The `limit` query parameter: DEFAULT_LIST_LIMIT when absent, undefined when not 1…MAX_LIST_LIMIT. */

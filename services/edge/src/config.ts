@@ -1,5 +1,6 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { DEFAULT_OVERLOAD, type OverloadSettings } from '@sipedge/handoff';
+import type { CallFlowSettings } from './callflow/recorder.js';
 import type { HepSettings } from './hep/exporter.js';
 import type { KeepaliveSettings } from './nat-keepalive.js';
 import type { TlsCredentials, TlsFiles } from './transports/index.js';
@@ -59,6 +60,8 @@ export interface EdgeConfig {
    * off when absent.
    */
   hep?: HepSettings;
+  /** Messages recorded for the call-flow page (`capture.*`); undefined when off (sampling 0). */
+  callFlow?: CallFlowSettings;
   handoff: {
     /** TCP/TLS: how long to wait for a worker's acknowledgement before trying another worker. */
     ackTimeoutMs: number;

@@ -1,12 +1,13 @@
 import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
 import type { Bus, Subscription } from '@sipedge/bus';
 import { type KeepaliveTarget, SUBJECTS, checkEdgeId, judgedDelay } from '@sipedge/handoff';
-import type { ConnectionDirectory, DialogStore, EdgeRegistry } from '@sipedge/store';
+import type { CaptureStore, ConnectionDirectory, DialogStore, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
 import { type RegistrationAdmin, adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
-import { HepExporter, capturingHandler, capturingSenders, wildcardResolver } from './hep/index.js';
+import { CallFlowRecorder } from './callflow/recorder.js';
+import { HepExporter, capturingHandler, capturingSenders, fanOut, wildcardResolver } from './hep/index.js';
 import { type OpsServer, startOpsServer } from './http.js';
 import { InboundPipeline } from './inbound.js';
 import { NatKeepalive } from './nat-keepalive.js';
@@ -44,6 +45,8 @@ export interface EdgeDeps {
   locations: RegistrationAdmin;
   /** The fleet's live dialogs, which the admin API lists. */
   dialogs: Pick<DialogStore, 'list'>;
+  /** Captured messages of recent calls: this edge records into it, its admin API reads it. */
+  captures: CaptureStore;
   logger?: Logger;
   /** Collect Node's default process metrics (off when several edges share a process, as in tests). */
   processMetrics?: boolean;
@@ -64,6 +67,8 @@ export class Edge {
   readonly metrics: EdgeMetrics;
   /** HEP export to a capture server (`hep.*` settings); undefined when off. */
   readonly hep: HepExporter | undefined;
+  /** The messages this edge records for the call-flow page (`capture.*` settings); undefined when off. */
+  readonly callFlow: CallFlowRecorder | undefined;
   private readonly logger: Logger;
   private readonly udp: UdpTransport | undefined;
   private readonly tcp: StreamTransport | undefined;
@@ -94,13 +99,22 @@ export class Edge {
     this.logger = deps.logger ?? createLogger({ name: 'edge' });
     this.metrics = new EdgeMetrics({ defaultMetrics: deps.processMetrics ?? true });
     const log = (component: string) => this.logger.child({ component });
-    // HEP capture wraps what the listeners report to and what the core sends through (hep/capture.ts).
+    // Capture (HEP export, the call-flow page) wraps what the listeners report to and what the core
+    // sends through (hep/capture.ts).
     this.hep = config.hep === undefined ? undefined : new HepExporter(config.hep, { logger: log('hep') });
+    this.callFlow =
+      config.callFlow === undefined
+        ? undefined
+        : new CallFlowRecorder(config.callFlow, {
+            store: deps.captures,
+            edgeId: config.edgeId,
+            logger: log('capture'),
+          });
+    const sinks = [this.hep, this.callFlow].filter((sink) => sink !== undefined);
+    const sink = sinks.length === 0 ? undefined : fanOut(sinks);
     const resolveLocal = wildcardResolver(config.advertised);
     const handler =
-      this.hep === undefined
-        ? this.transportHandler()
-        : capturingHandler(this.transportHandler(), this.hep, resolveLocal);
+      sink === undefined ? this.transportHandler() : capturingHandler(this.transportHandler(), sink, resolveLocal);
     const streamOptions = {
       edgeId: config.edgeId,
       handler,
@@ -173,7 +187,7 @@ export class Edge {
           })
         : undefined;
     const transports = { udp: this.udp, tcp: this.tcp, tls: this.tls, ws: this.ws, wss: this.wss };
-    const senders: Senders = this.hep === undefined ? transports : capturingSenders(transports, this.hep, resolveLocal);
+    const senders: Senders = sink === undefined ? transports : capturingSenders(transports, sink, resolveLocal);
     const { abuse } = config;
     this.bans = new Bans(deps.abuse, deps.bus, (a) => abuse.exempt.has(a), abuse.bans, log('abuse'));
     this.pike = new Pike(deps.abuse, this.bans, abuse.pike, log('abuse'));
@@ -242,6 +256,7 @@ export class Edge {
               bans: this.bans,
               registrations: this.deps.locations,
               dialogs: this.deps.dialogs,
+              captures: this.deps.captures,
               drain: () => void this.drain(),
             }),
     });
@@ -296,6 +311,7 @@ export class Edge {
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), ...this.connectionTransports().map((t) => t.close())]);
     await this.hep?.close();
+    await this.callFlow?.close();
     this.pike.stop();
     this.keepalive.stop();
     await this.keepaliveSubscription?.unsubscribe();

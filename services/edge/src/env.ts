@@ -4,6 +4,7 @@ import { CidrSet } from '@sipedge/net';
 import { checkEdgeId, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
+import type { CallFlowSettings } from './callflow/recorder.js';
 import type { HepSettings } from './hep/exporter.js';
 import { familyOf } from './transports/endpoint.js';
 import { tlsConfigFromEnv } from './tls-env.js';
@@ -81,7 +82,25 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
   if (tls !== undefined) config.tls = tls;
   const hep = hepSettingsFromEnv(env);
   if (hep !== undefined) config.hep = hep;
+  const callFlow = callFlowSettingsFromEnv(env);
+  if (callFlow !== undefined) config.callFlow = callFlow;
   return config;
+}
+
+/**
+ * The call-flow page's recording (`capture.*`): off unless SIPEDGE_CAPTURE_SAMPLING names a share of
+ * calls (the messages hold the calls' content: recording them is a choice). The limits are checked
+ * even when it is off.
+ */
+function callFlowSettingsFromEnv(env: EnvReader): CallFlowSettings | undefined {
+  const samplingPercent = env.int('SIPEDGE_CAPTURE_SAMPLING', 0);
+  if (samplingPercent > 100) {
+    throw ConfigError.of('SIPEDGE_CAPTURE_SAMPLING', `expected a percentage 0–100, got ${samplingPercent}`);
+  }
+  const retentionMs = env.int('SIPEDGE_CAPTURE_RETENTION_S', 3600, 1) * 1000;
+  const maxCalls = env.int('SIPEDGE_CAPTURE_MAX_CALLS', 1000, 1);
+  const maxMessagesPerCall = env.int('SIPEDGE_CAPTURE_MAX_MESSAGES', 100, 1);
+  return samplingPercent === 0 ? undefined : { samplingPercent, retentionMs, maxCalls, maxMessagesPerCall };
 }
 
 /** Default capture agent id (chunk 0x000c), as Kamailio's and OpenSIPS's HEP modules default to. */

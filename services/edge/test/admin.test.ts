@@ -3,7 +3,7 @@
  * in-memory location service: listed, searched, removed (and then gone from lookups), every
  * request authenticated.
  */
-import { MemoryDialogStore, MemoryLocationStore } from '@sipedge/store';
+import { MemoryCaptureStore, MemoryDialogStore, MemoryLocationStore } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,6 +47,7 @@ describe('admin API: registrations and drain', () => {
         bans: { list: async () => [], ban: async () => undefined, lift: async () => false },
         registrations: locations,
         dialogs,
+        captures: new MemoryCaptureStore(),
         drain: () => drains++,
       }),
     });

@@ -10,7 +10,7 @@ import { ConfigError, edgeConfigFromEnv } from '../src/env.js';
 import { type DecodedHep, decodeHep } from '../src/hep/codec.js';
 import {
   type FlowSender,
-  type HepSink,
+  type CaptureSink,
   capturingHandler,
   capturingSenders,
   udpLocal,
@@ -48,7 +48,15 @@ async function collector(): Promise<{ socket: Socket; packets: DecodedHep[]; end
 }
 
 function message(overrides: Partial<CapturedMessage> = {}): CapturedMessage {
-  return { transport: 'udp', source: UA, destination: EDGE, payload: OPTIONS, callId: 'opt-1', ...overrides };
+  return {
+    direction: 'in',
+    transport: 'udp',
+    source: UA,
+    destination: EDGE,
+    payload: OPTIONS,
+    callId: 'opt-1',
+    ...overrides,
+  };
 }
 
 describe('HepExporter', () => {
@@ -189,7 +197,7 @@ describe('HepExporter', () => {
 });
 
 /** A sink that keeps what it is given. */
-function recordingSink(): HepSink & { captured: CapturedMessage[] } {
+function recordingSink(): CaptureSink & { captured: CapturedMessage[] } {
   let t = 1_000_000;
   const captured: CapturedMessage[] = [];
   return { captured, capture: (m) => void captured.push(m), now: () => ++t };
@@ -230,7 +238,7 @@ describe('capture of what the listeners receive', () => {
     wrapped.datagram(Buffer.from('garbage'), arrival());
     expect(calls).toEqual([`datagram ${OPTIONS.length}`, 'datagram 20', 'datagram 4', 'datagram 7']);
     expect(sink.captured).toEqual([
-      { transport: 'udp', source: UA, destination: EDGE, payload: OPTIONS, callId: 'opt-1' },
+      { direction: 'in', transport: 'udp', source: UA, destination: EDGE, payload: OPTIONS, callId: 'opt-1' },
     ]);
   });
 
@@ -355,6 +363,7 @@ describe('capture of what the core sends', () => {
       expect(calls).toEqual(['send f1', 'send gone', 'send f1', 'connect 5070', 'close f1']);
       expect(sink.captured).toEqual([
         {
+          direction: 'out',
           transport,
           source: { address: '127.0.0.1', port: 5061 },
           destination: { address: '127.0.0.1', port: 41000 },

@@ -93,6 +93,7 @@ async function startEdge(
     bus,
     connections: stores.connections,
     dialogs: stores.dialogs,
+    captures: stores.captures,
     edges: stores.edges,
     abuse: stores.abuse,
     locations: stores.locations,

@@ -255,12 +255,13 @@ async function startEdge(
   workerBacklogMs: (() => number) | undefined,
 ): Promise<{ edge: Edge; stop: Stop }> {
   const bus = await adapters.bus(`edge-${config.edgeId}`);
-  const { connections, edges, abuse, locations, dialogs } = adapters.stores;
+  const { connections, edges, abuse, locations, dialogs, captures } = adapters.stores;
   const edge = new Edge(config, {
     bus,
     connections,
     edges,
     dialogs,
+    captures,
     abuse,
     locations,
     logger,

@@ -77,6 +77,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'hep.agentId', env: 'SIPEDGE_HEP_AGENT_ID', kind: 'int' },
   { key: 'hep.password', env: 'SIPEDGE_HEP_PASSWORD', kind: 'string' },
   { key: 'hep.sampling', env: 'SIPEDGE_HEP_SAMPLING', kind: 'int' },
+  { key: 'capture.sampling', env: 'SIPEDGE_CAPTURE_SAMPLING', kind: 'int' },
+  { key: 'capture.retentionS', env: 'SIPEDGE_CAPTURE_RETENTION_S', kind: 'int' },
+  { key: 'capture.maxCalls', env: 'SIPEDGE_CAPTURE_MAX_CALLS', kind: 'int' },
+  { key: 'capture.maxMessagesPerCall', env: 'SIPEDGE_CAPTURE_MAX_MESSAGES', kind: 'int' },
   // the worker: proxy, timers, routing, registrar, authentication
   { key: 'worker.id', env: 'SIPEDGE_WORKER_ID', kind: 'string' },
   { key: 'worker.http', env: 'SIPEDGE_WORKER_HTTP', kind: 'endpoint' },

@@ -6,7 +6,7 @@ import { callIdOf, looksLikeSip } from './sniff.js';
 
 /**
  * The capture points of an edge, as decorators around what it already has, so that the receive
- * pipeline and outbound delivery know nothing of HEP:
+ * pipeline and outbound delivery know nothing of who listens (HEP export, the call-flow page):
  *
  * - received: the TransportHandler every listener reports to (a UDP datagram that is a SIP message,
  *   each framed TCP/TLS message and each WebSocket message), captured before the core sees it;
@@ -18,11 +18,22 @@ import { callIdOf, looksLikeSip } from './sniff.js';
  * captured either; the edge's 400 to them is.
  */
 
-/** What a capture point hands the exporter (HepExporter implements it). */
-export interface HepSink {
+/** What a capture point hands what it captured to (HepExporter, CallFlowRecorder). */
+export interface CaptureSink {
   capture(message: CapturedMessage): void;
   /** A send's timestamp, taken as it is issued (epoch µs). */
   now(): number;
+}
+
+/** One sink that hands every message to each of `sinks` (the first one's clock). */
+export function fanOut(sinks: readonly CaptureSink[]): CaptureSink {
+  if (sinks.length === 1) return sinks[0]!;
+  return {
+    capture: (message) => {
+      for (const sink of sinks) sink.capture(message);
+    },
+    now: () => sinks[0]!.now(),
+  };
 }
 
 /** A stream transport whose flows can be looked up (StreamTransport, WebSocketTransport). */
@@ -61,11 +72,12 @@ export function wildcardResolver(advertised: { host: string; ipv6Host?: string }
 /** The handler the listeners get: captures what is SIP, then hands everything to `handler` unchanged. */
 export function capturingHandler(
   handler: TransportHandler,
-  sink: HepSink,
+  sink: CaptureSink,
   resolveLocal: (local: Endpoint) => Endpoint = (l) => l,
 ): TransportHandler {
   const received = (payload: Uint8Array, arrival: Arrival) =>
     sink.capture({
+      direction: 'in',
       transport: arrival.transport,
       source: arrival.source,
       destination: resolveLocal(arrival.local),
@@ -91,7 +103,7 @@ export function capturingHandler(
 /** Senders that capture each SIP message the transport took, then behave exactly as `senders`. */
 export function capturingSenders(
   senders: CaptureSenders,
-  sink: HepSink,
+  sink: CaptureSink,
   resolveLocal: (local: Endpoint) => Endpoint = (l) => l,
 ): Senders {
   const out: Senders = {};
@@ -106,6 +118,7 @@ export function capturingSenders(
         const local = udpLocal(udp.addresses(), destination.address);
         if (local === undefined) return;
         sink.capture({
+          direction: 'out',
           transport: 'udp',
           source: resolveLocal(local),
           destination,
@@ -123,7 +136,7 @@ export function capturingSenders(
   return out;
 }
 
-function capturingStream(transport: TransportName, stream: FlowSender, sink: HepSink): StreamSender {
+function capturingStream(transport: TransportName, stream: FlowSender, sink: CaptureSink): StreamSender {
   return {
     send: (flowId, data) => {
       // The flow's endpoints before the write: a write over the flow's buffer limit destroys it.
@@ -132,6 +145,7 @@ function capturingStream(transport: TransportName, stream: FlowSender, sink: Hep
       const ok = stream.send(flowId, data);
       if (ok && flow !== undefined) {
         sink.capture({
+          direction: 'out',
           transport,
           source: flow.local,
           destination: flow.remote,

@@ -19,6 +19,8 @@ export interface HepSettings {
 
 /** One SIP message the edge received or sent. */
 export interface CapturedMessage {
+  /** Received by this edge (`in`) or sent by it (`out`). */
+  direction: 'in' | 'out';
   transport: TransportName;
   source: Endpoint;
   destination: Endpoint;

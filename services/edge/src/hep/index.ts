@@ -28,5 +28,6 @@ export {
   wildcardResolver,
   type CaptureSenders,
   type FlowSender,
-  type HepSink,
+  type CaptureSink,
+  fanOut,
 } from './capture.js';

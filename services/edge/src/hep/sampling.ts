@@ -34,7 +34,7 @@ export function samplePoint(key: string): number {
  * when its sample point is below `percent / 100`.
  */
 export function keySampler(percent: number): (key: string) => boolean {
-  if (!(percent >= 0 && percent <= 100)) throw new RangeError(`hep: sampling must be 0–100 %, got ${percent}`);
+  if (!(percent >= 0 && percent <= 100)) throw new RangeError(`sampling must be 0–100 %, got ${percent}`);
   if (percent === 0) return () => false;
   if (percent === 100) return () => true;
   const threshold = percent / 100;
