@@ -83,8 +83,11 @@ async function exportedMetrics(): Promise<string> {
     'deadline-add',
     'deadline-move',
     'deadline-disarm',
+    'dialog',
   ];
   for (const operation of operations) await worker.redis(operation, async () => undefined);
+  // As every Worker registers it: the fleet's live dialogs, read from the dialog store.
+  worker.observeDialogs(async () => 2);
   return `${await edge.registry.metrics()}\n${await worker.registry.metrics()}`;
 }
 
@@ -177,7 +180,7 @@ describe('the PromQL checks (test/grafana/promql.ts)', () => {
     expect(exposition.families.get('sipedge_worker_redis_duration_seconds')).toBe('histogram');
     expect(exposition.families.get('sipedge_edge_nodejs_eventloop_lag_p99_seconds')).toBe('gauge');
     expect(exposition.series.get('sipedge_worker_redis_duration_seconds_bucket')?.get('operation')).toEqual(
-      new Set(['load', 'commit', 'deadline-add', 'deadline-move', 'deadline-disarm']),
+      new Set(['load', 'commit', 'deadline-add', 'deadline-move', 'deadline-disarm', 'dialog']),
     );
   });
 });
@@ -266,6 +269,7 @@ describe('the Grafana dashboard (helm/sipedge/dashboards/sipedge.json)', () => {
     expect(exprs('Responses/s by class')[0]).toContain('sum by (class)');
     expect(exprs('Error responses/s by class').join()).toContain('sipedge_edge_stateless_responses_total');
     expect(exprs('Active transactions')[0]).toContain('sipedge_worker_active_transactions');
+    expect(exprs('Active dialogs')[0]).toBe('max(sipedge_dialogs_active{namespace=~"$namespace"})');
     expect(exprs('Open flows')[0]).toContain('sipedge_edge_open_flows');
     expect(exprs('Hand-off publish latency (edge to NATS)')[0]).toContain('sipedge_edge_handoff_seconds_bucket');
     expect(exprs('Hand-off latency (edge read to worker take)')[0]).toContain('sipedge_worker_handoff_latency');

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '@sipedge/telemetry';
 import type { EdgeConfig } from './config.js';
 import { type RegistrationAdmin, adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
+import { callFlowPageRoute } from './callflow/page.js';
 import { CallFlowRecorder } from './callflow/recorder.js';
 import { HepExporter, capturingHandler, capturingSenders, fanOut, wildcardResolver } from './hep/index.js';
 import { type OpsServer, startOpsServer } from './http.js';
@@ -248,17 +249,21 @@ export class Edge {
       readiness: () => this.readiness(),
       metrics: this.metrics.registry,
       logger: this.logger.child({ component: 'ops' }),
+      // The admin API, and the call-flow page that reads it (the page holds no data of its own).
       routes:
         this.config.adminToken === undefined
           ? {}
-          : adminRoutes({
-              token: this.config.adminToken,
-              bans: this.bans,
-              registrations: this.deps.locations,
-              dialogs: this.deps.dialogs,
-              captures: this.deps.captures,
-              drain: () => void this.drain(),
-            }),
+          : {
+              ...adminRoutes({
+                token: this.config.adminToken,
+                bans: this.bans,
+                registrations: this.deps.locations,
+                dialogs: this.deps.dialogs,
+                captures: this.deps.captures,
+                drain: () => void this.drain(),
+              }),
+              ...callFlowPageRoute(),
+            },
     });
     this.started = true;
     this.logger.info({ edgeId: this.config.edgeId, sip: this.listening(), http: this.ops.address }, 'edge listening');
