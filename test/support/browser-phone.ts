@@ -198,6 +198,11 @@ export class BrowserHandle {
     }
   }
 
+  /** Opens a plain page (no phone) in this browser, for tests of other web pages; close it with `page.close()`. */
+  newPage(): Promise<Page> {
+    return withTimeout(this.browser.newPage(), PAGE_CALL_TIMEOUT_MS, 'opening a page');
+  }
+
   /**
    * Checks that Chromium takes `sdp` as the answer to an offer of its own (a fake microphone, one
    * audio m-line, mid 0): the promise rejects with Chromium's error when it does not.
