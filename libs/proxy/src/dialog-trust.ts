@@ -5,9 +5,12 @@ import {
   type RouteTokenContent,
   type RouteTokenKeys,
   type TokenFlow,
+  dialogBinding,
   openRouteToken,
+  sealRouteToken,
   signRouteToken,
 } from './route-token.js';
+import { unmaskedContact } from './topology.js';
 
 /**
  * Which requests belong to a dialog this proxy serves (§12, §16.4), and how its requests reach
@@ -28,12 +31,21 @@ import {
  * and a token naming that side's flow — the connection or the NAT binding its requests came from
  * (RFC 5626 §5.2, §5.3). A request of the dialog consumes both; it is sent on the flow the last of
  * them names (the other side's), unless it came on that flow itself.
+ *
+ * Under topology hiding (topology.ts) both tokens are sealed, and the last one a request takes also
+ * carries the route set beyond it that the sender was not shown: it is restored as the request's
+ * next Routes, and a Request-URI that is one of our masked Contacts becomes that Contact again.
  */
 
 /** One side of a dialog as the proxy saw it: the transport it reaches us on, and its flow when it has one. */
 export interface DialogSide {
   transport: OutboundTransport;
   flow?: TokenFlow;
+  /**
+   * The Route values beyond us towards this side that the other side is not to see (topology
+   * hiding): carried in this side's sealed token, restored on the requests sent to this side.
+   */
+  routes?: readonly string[];
   /** The family of its peer's address (default: its flow's). */
   family?: AddressFamily;
 }
@@ -50,14 +62,18 @@ export interface Arrival {
 export function dialogRecordRoute(
   keys: RouteTokenKeys,
   request: SipMessage,
-  sides: { downstream: DialogSide; upstream: DialogSide },
+  sides: { downstream: DialogSide; upstream: DialogSide; sealed?: boolean },
 ): { downstream: RecordRouteSide; upstream: RecordRouteSide } {
   const binding = dialogBinding(request.callId, request.from.tag);
-  const side = ({ transport, flow, family }: DialogSide): RecordRouteSide => {
+  const side = ({ transport, flow, family, routes }: DialogSide): RecordRouteSide => {
     const peer = family ?? (flow === undefined ? undefined : addressFamily(flow.address));
+    const content = {
+      ...(flow === undefined ? {} : { flow }),
+      ...(routes === undefined || routes.length === 0 ? {} : { routes }),
+    };
     return {
       transport,
-      token: signRouteToken(keys, flow === undefined ? {} : { flow }, binding),
+      token: sides.sealed === true ? sealRouteToken(keys, content, binding) : signRouteToken(keys, content, binding),
       ...(peer === undefined ? {} : { family: peer }),
     };
   };
@@ -75,7 +91,8 @@ export function dialogRouteToken(keys: RouteTokenKeys, request: SipMessage, cont
  * pre-processing consumed (§16.4: the top Route, or a strict router's Request-URI) and the one of
  * a double Record-Route right below it, which is consumed here. Returns the request without them
  * and the flow to send it on (see above), or undefined when the request is not inside such a
- * dialog.
+ * dialog. What topology hiding took from the sender's view is put back: the routes the last token
+ * carries on top of its Route set, and the Contact a masked Request-URI stands for.
  */
 export function dialogRoute(
   keys: RouteTokenKeys,
@@ -103,6 +120,12 @@ export function dialogRoute(
     routed = routed.clone();
     routed.removeFirst('Route');
     last = second;
+  }
+  const contact = unmaskedContact(keys, config, routed.requestUri, callId, [request.from.tag, to]);
+  if (last.routes !== undefined || contact !== undefined) {
+    routed = routed.clone();
+    for (const route of [...(last.routes ?? [])].reverse()) routed.prepend('Route', route);
+    if (contact !== undefined) routed.setRequestUri(contact);
   }
   const flow = last.flow;
   return flow === undefined || cameOn(flow, arrival) ? { request: routed } : { request: routed, flow };
@@ -150,8 +173,4 @@ function consumedRecordRoute(actions: readonly RouteAction[]): Uri | undefined {
     if (action.kind === 'own-route-removed') return parseNameAddr(action.route).uri;
   }
   return undefined;
-}
-
-function dialogBinding(callId: string, tag: string | undefined): readonly string[] {
-  return ['dialog', callId, tag ?? ''];
 }

@@ -213,11 +213,27 @@ export function recordRouteUri(
   transport?: OutboundTransport,
   family?: AddressFamily,
 ): string {
-  if (!RR_TOKEN.test(token)) throw new TypeError(`Record-Route token "${token}" is not a URI user part`);
+  return `${proxyUri(config, secure, token, transport, family)};lr;${RR_MARKER}`;
+}
+
+/**
+ * A URI naming this proxy with `user` (URI unreserved characters, §25.1) as its user part, as a
+ * side reaches it: our address of its family, the port of its transport (the TLS port when
+ * `secure`, a SIPS URI) and, over a stream transport, the `transport` parameter. The Record-Route
+ * URIs (above) and the Contacts topology hiding puts in place of a UA's (topology.ts).
+ */
+export function proxyUri(
+  config: SelfConfig,
+  secure: boolean,
+  user: string,
+  transport?: OutboundTransport,
+  family?: AddressFamily,
+): string {
+  if (!RR_TOKEN.test(user)) throw new TypeError(`token "${user}" is not a URI user part`);
   const port = advertisedPort(config, secure ? 'tls' : (transport ?? 'udp'));
   const hostPort = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
   const param = secure || transport === undefined || transport === 'udp' ? '' : `;transport=${uriTransport(transport)}`;
-  return `${secure ? 'sips' : 'sip'}:${token}@${hostPort}${param};lr;${RR_MARKER}`;
+  return `${secure ? 'sips' : 'sip'}:${user}@${hostPort}${param}`;
 }
 
 /**

@@ -10,3 +10,4 @@ export * from './dispatcher.js';
 export * from './resolver.js';
 export * from './route-token.js';
 export * from './dialog-trust.js';
+export * from './topology.js';

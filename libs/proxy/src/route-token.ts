@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Transport, isTransport } from '@sipedge/sip';
 
 /**
@@ -14,6 +14,12 @@ import { type Transport, isTransport } from '@sipedge/sip';
  * `transport|address|port|edgeId|flowId` (UTF-8), and MAC = HMAC-SHA-256(secret, label ‖
  * length-prefixed content ‖ length-prefixed binding strings), truncated to 128 bits. The binding
  * strings are not in the token: the verifier supplies the candidates from the request.
+ *
+ * That content is readable by anyone who has the URI. A token that must hide what it carries from
+ * the UAs (topology hiding, topology.ts) is sealed instead: `version 2 (1 byte) ‖ nonce (12 bytes) ‖
+ * AES-256-GCM ciphertext ‖ tag (16 bytes)`, its key derived from the fleet secret with HKDF-SHA-256
+ * (RFC 5869), the binding strings its additional authenticated data, the content JSON (the flow as
+ * above, the Route values to restore, a masked Contact's URI). Both kinds open alike.
  */
 
 /** The fleet's token keys: every worker of a fleet must have the same `secret`. */
@@ -41,17 +47,38 @@ export interface TokenFlow {
 /** What a token carries. */
 export interface RouteTokenContent {
   readonly flow?: TokenFlow;
+  /**
+   * Route values (in the order a request of the dialog takes them) that topology hiding removed
+   * from what the other side saw: restored below our Route when a request of the dialog comes back.
+   * Sealed tokens only.
+   */
+  readonly routes?: readonly string[];
+  /** The URI of a Contact that topology hiding replaced by one of ours. Sealed tokens only. */
+  readonly contact?: string;
 }
 
 /** The strings a token is bound to (signed over, not carried): e.g. a dialog's Call-ID and tag. */
 export type TokenBinding = readonly string[];
 
+/**
+ * What the tokens of a dialog's URIs are bound to (dialog-trust.ts): its Call-ID and the From tag of
+ * the request that may create it — every later request of the dialog has that tag as its From or
+ * its To tag.
+ */
+export function dialogBinding(callId: string, tag: string | undefined): TokenBinding {
+  return ['dialog', callId, tag ?? ''];
+}
+
 /** The shortest secret accepted (256 bits of a random string's entropy at best). */
 export const MIN_ROUTE_SECRET_BYTES = 32;
 
 const VERSION = 1;
+const SEALED_VERSION = 2;
 const MAC_BYTES = 16;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
 const LABEL = 'sipedge route token v1\0';
+const SEALED_LABEL = 'sipedge route token v2\0';
 const TOKEN_TEXT = /^[A-Za-z0-9_-]+$/;
 
 /** Checks the keys up front (at start-up): a RangeError names the short one. */
@@ -60,17 +87,34 @@ export function checkRouteTokenKeys(keys: RouteTokenKeys): void {
   (keys.previous ?? []).forEach((secret, i) => secretBytes(secret, `previous secret ${i + 1}`));
 }
 
-/** A token carrying `content`, bound to `binding`. */
+/** A token carrying `content` in plain text, bound to `binding`: only a flow (use `sealRouteToken` for more). */
 export function signRouteToken(keys: RouteTokenKeys, content: RouteTokenContent, binding: TokenBinding): string {
+  if (content.routes !== undefined || content.contact !== undefined) {
+    throw new TypeError('routes and a Contact are carried in sealed tokens only');
+  }
   const body = Buffer.from(content.flow === undefined ? '' : encodeFlow(content.flow), 'utf8');
   const mac = macOf(secretBytes(keys.secret, 'secret'), body, binding);
   return Buffer.concat([Buffer.of(VERSION), mac, body]).toString('base64url');
 }
 
 /**
- * The content of a token that one of the keys signed for one of the candidate bindings, or
- * undefined (not a token, another version, a MAC that matches no key and binding). Every key and
- * binding is tried, so the time taken does not say which one matched.
+ * A sealed token (version 2): `content` encrypted and authenticated with AES-256-GCM under a key
+ * derived from the fleet secret, bound to `binding` (its additional authenticated data). A UA that
+ * holds it learns nothing of the content but its length; a changed byte or another binding makes it
+ * fail to open.
+ */
+export function sealRouteToken(keys: RouteTokenKeys, content: RouteTokenContent, binding: TokenBinding): string {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(keys.secret), nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(framed(SEALED_LABEL, [], binding));
+  const encrypted = Buffer.concat([cipher.update(encodeSealed(content)), cipher.final()]);
+  return Buffer.concat([Buffer.of(SEALED_VERSION), nonce, encrypted, cipher.getAuthTag()]).toString('base64url');
+}
+
+/**
+ * The content of a token that one of the keys signed or sealed for one of the candidate bindings,
+ * or undefined (not a token, another version, a MAC or tag that matches no key and binding). Every
+ * key and binding is tried, so the time taken does not say which one matched.
  */
 export function openRouteToken(
   keys: RouteTokenKeys,
@@ -80,7 +124,9 @@ export function openRouteToken(
   if (!TOKEN_TEXT.test(token)) return undefined;
   const bytes = Buffer.from(token, 'base64url');
   // Only the canonical text of the bytes (Node's decoder tolerates some variants).
-  if (bytes.length < 1 + MAC_BYTES || bytes[0] !== VERSION || bytes.toString('base64url') !== token) return undefined;
+  if (bytes.toString('base64url') !== token) return undefined;
+  if (bytes[0] === SEALED_VERSION) return openSealed(keys, bytes, bindings);
+  if (bytes.length < 1 + MAC_BYTES || bytes[0] !== VERSION) return undefined;
   const given = bytes.subarray(1, 1 + MAC_BYTES);
   const body = bytes.subarray(1 + MAC_BYTES);
   let matched = false;
@@ -95,14 +141,85 @@ export function openRouteToken(
   return flow === undefined ? undefined : { flow };
 }
 
+function openSealed(
+  keys: RouteTokenKeys,
+  bytes: Buffer,
+  bindings: readonly TokenBinding[],
+): RouteTokenContent | undefined {
+  if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES) return undefined;
+  const nonce = bytes.subarray(1, 1 + NONCE_BYTES);
+  const encrypted = bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  let opened: Buffer | undefined;
+  for (const secret of [keys.secret, ...(keys.previous ?? [])]) {
+    const key = sealingKey(secret);
+    for (const binding of bindings) {
+      const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+      decipher.setAAD(framed(SEALED_LABEL, [], binding));
+      decipher.setAuthTag(tag);
+      try {
+        const plain = Buffer.concat([decipher.update(encrypted), decipher.final()]);
+        opened ??= plain;
+      } catch {
+        // Not this key and binding (the tag does not verify): the next one may.
+      }
+    }
+  }
+  return opened === undefined ? undefined : decodeSealed(opened);
+}
+
+/** The AES-256-GCM key of sealed tokens: HKDF-SHA-256 (RFC 5869) of the fleet secret, for this use only. */
+function sealingKey(secret: string | Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', secretBytes(secret, 'secret'), '', 'sipedge route token sealing v2', 32));
+}
+
 function macOf(secret: Buffer, body: Buffer, binding: TokenBinding): Buffer {
-  const hmac = createHmac('sha256', secret).update(LABEL, 'latin1');
-  for (const part of [body, ...binding.map((s) => Buffer.from(s, 'utf8'))]) {
+  const hmac = createHmac('sha256', secret).update(framed(LABEL, [body], binding));
+  return hmac.digest().subarray(0, MAC_BYTES);
+}
+
+/** `label ‖ each part and binding string, length-prefixed` (4 bytes, big-endian): what is authenticated. */
+function framed(label: string, parts: readonly Buffer[], binding: TokenBinding): Buffer {
+  const chunks: Buffer[] = [Buffer.from(label, 'latin1')];
+  for (const part of [...parts, ...binding.map((s) => Buffer.from(s, 'utf8'))]) {
     const length = Buffer.alloc(4);
     length.writeUInt32BE(part.length);
-    hmac.update(length).update(part);
+    chunks.push(length, part);
   }
-  return hmac.digest().subarray(0, MAC_BYTES);
+  return Buffer.concat(chunks);
+}
+
+/** A sealed token's content as JSON: `f` the flow (as in a signed token), `r` the routes, `c` the Contact. */
+function encodeSealed(content: RouteTokenContent): Buffer {
+  const { flow, routes, contact } = content;
+  return Buffer.from(
+    JSON.stringify({
+      ...(flow === undefined ? {} : { f: encodeFlow(flow) }),
+      ...(routes === undefined ? {} : { r: routes }),
+      ...(contact === undefined ? {} : { c: contact }),
+    }),
+    'utf8',
+  );
+}
+
+function decodeSealed(plain: Buffer): RouteTokenContent | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(plain.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null) return undefined;
+  const { f, r, c } = json as { f?: unknown; r?: unknown; c?: unknown };
+  const flow = typeof f === 'string' ? decodeFlow(f) : undefined;
+  if (f !== undefined && flow === undefined) return undefined;
+  if (r !== undefined && !(Array.isArray(r) && r.every((route) => typeof route === 'string'))) return undefined;
+  if (c !== undefined && typeof c !== 'string') return undefined;
+  return {
+    ...(flow === undefined ? {} : { flow }),
+    ...(r === undefined ? {} : { routes: r as string[] }),
+    ...(c === undefined ? {} : { contact: c }),
+  };
 }
 
 function encodeFlow(flow: TokenFlow): string {

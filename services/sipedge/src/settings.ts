@@ -92,6 +92,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'fleet.previousSecrets', env: 'SIPEDGE_FLEET_SECRET_PREVIOUS', kind: 'list' },
   { key: 'proxy.udpMtu', env: 'SIPEDGE_UDP_MTU', kind: 'int' },
   { key: 'proxy.stateless', env: 'SIPEDGE_STATELESS', kind: 'bool' },
+  { key: 'proxy.topologyHiding', env: 'SIPEDGE_TOPOLOGY_HIDING', kind: 'string' },
   { key: 'proxy.blacklistTtlMs', env: 'SIPEDGE_BLACKLIST_TTL_MS', kind: 'int' },
   { key: 'timers.t1Ms', env: 'SIPEDGE_T1_MS', kind: 'int' },
   { key: 'timers.t2Ms', env: 'SIPEDGE_T2_MS', kind: 'int' },

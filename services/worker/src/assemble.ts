@@ -57,6 +57,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
         locations: stores.locations,
         isTrusted: (address) => trusted.has(address),
         routeTokens,
+        topologyHiding: config.topologyHiding,
         registrar: config.registrar,
         resolve: resolverFor(nodeDns()),
         staticRoutes: config.routing.staticRoutes,

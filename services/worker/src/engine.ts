@@ -3,12 +3,15 @@ import {
   type ContextAction,
   type ContextEvent,
   type DialogSide,
+  type HiddenSide,
   type PrepareOptions,
   type ProxyConfig,
   type RouteTokenKeys,
   type AddressFamily,
   addressFamily,
   applyContextEvent,
+  concealRequest,
+  concealResponse,
   dialogRecordRoute,
   forkBranch,
   forwardRequest,
@@ -64,13 +67,16 @@ export interface EngineSettings {
 
 /**
  * The Record-Route options of a request forwarded on `hop` (§16.6 step 4, RFC 5658): none, or
- * our two URIs, the downstream one naming the hop's flow when the hop is a UA's own flow.
+ * our two URIs, the downstream one naming the hop's flow when the hop is a UA's own flow. With
+ * `concealed` (topology hiding: the Record-Route values `concealRequest` removed) both tokens are
+ * sealed and the upstream one carries them.
  */
 export function recordRouteFor(
   keys: RouteTokenKeys,
   request: SipMessage,
   upstream: DialogSide | null,
   hop: Hop,
+  concealed?: readonly string[],
 ): Pick<PrepareOptions, 'recordRoute' | 'recordRouteSides'> {
   if (upstream === null) return { recordRoute: false };
   const downstream: DialogSide =
@@ -91,7 +97,8 @@ export function recordRouteFor(
     recordRoute: true,
     recordRouteSides: dialogRecordRoute(keys, request, {
       downstream: family === undefined ? downstream : { ...downstream, family },
-      upstream,
+      upstream: concealed === undefined ? upstream : { ...upstream, routes: concealed },
+      sealed: concealed !== undefined,
     }),
   };
 }
@@ -106,6 +113,34 @@ export function familyOf(address: string): { outboundFamily?: AddressFamily } {
 export function requestForHop(template: SipMessage, hop: Hop): SipMessage {
   const routed = hop.routeSet === undefined ? template : withRouteSet(template, hop.routeSet);
   return hop.route === undefined ? routed : withRoute(routed, hop.route);
+}
+
+/** The side a message sent to `address` over `transport` reaches: what our masked Contact URIs name (topology.ts). */
+export function sideOf(transport: Hop['transport'], address: string): HiddenSide {
+  const family = addressFamily(address);
+  return family === undefined ? { transport } : { transport, family };
+}
+
+/**
+ * The request to forward on `hop` and its Record-Route options (§16.6 steps 4 and 6): towards a
+ * hidden hop without its side's Vias, Record-Routes and Contacts, which travel sealed in our
+ * Record-Route or stay in the server transaction (topology.ts).
+ */
+export function outboundRequest(
+  settings: Pick<EngineSettings, 'proxy' | 'routeTokens'>,
+  template: SipMessage,
+  upstream: DialogSide | null,
+  hop: Hop,
+): { request: SipMessage } & Pick<PrepareOptions, 'recordRoute' | 'recordRouteSides'> {
+  const routed = requestForHop(template, hop);
+  const concealed =
+    hop.hidden === true
+      ? concealRequest(settings.routeTokens, settings.proxy, routed, sideOf(hop.transport, hop.address))
+      : undefined;
+  return {
+    request: concealed?.request ?? routed,
+    ...recordRouteFor(settings.routeTokens, routed, upstream, hop, concealed?.recordRoutes),
+  };
 }
 
 /** How the TU decided to handle a new request (see tu.ts). */
@@ -456,7 +491,7 @@ class Run {
           this.startFork(action.fork, action.target);
           break;
         case 'forward-response':
-          this.forwardUpstream(action.message, action.addHeaders ?? []);
+          this.forwardUpstream(action.fork, action.message, action.addHeaders ?? []);
           break;
         case 'respond':
           this.sendResponse(parseMessage(buildResponse(serverRequest(this.record), action.status).toBuffer()));
@@ -510,11 +545,16 @@ class Run {
   private startFork(index: number, target: string, attempt = 0, keepUdp = false): void {
     const r = this.record;
     const hop = r.hops[target]![attempt]!;
-    const template = requestForHop(parseMessage(Buffer.from(r.template!, 'latin1')), hop);
+    const { request: template, ...recordRoute } = outboundRequest(
+      this.settings,
+      parseMessage(Buffer.from(r.template!, 'latin1')),
+      r.recordRoute,
+      hop,
+    );
     const forwarded = forwardRequest(template, parseUri(target) as SipUri | TelUri, {
       config: this.settings.proxy,
       branch: forkBranch(r.id, loopHash(serverRequest(r)), index, attempt),
-      ...recordRouteFor(this.settings.routeTokens, template, r.recordRoute, hop),
+      ...recordRoute,
       outboundTransport: hop.transport,
       ...familyOf(hop.address),
       keepUdp,
@@ -534,9 +574,24 @@ class Run {
     this.forkStep(index, created);
   }
 
-  /** §16.7 step 3 and 8: our Via removed, aggregated challenges added, sent on the server transaction. */
-  private forwardUpstream(response: SipMessage, addHeaders: [string, string][]): void {
-    const forwarded = forwardResponse(response);
+  /**
+   * §16.7 step 3 and 8: our Via removed, aggregated challenges added, sent on the server transaction
+   * — from a hidden fork with the upstream side's Vias and Record-Routes back and the downstream
+   * side's hidden (topology.ts).
+   */
+  private forwardUpstream(fork: number, response: SipMessage, addHeaders: [string, string][]): void {
+    const r = this.record;
+    const revealed =
+      r.forks[fork]?.hop.hidden === true
+        ? concealResponse(
+            this.settings.routeTokens,
+            this.settings.proxy,
+            response,
+            serverRequest(r),
+            sideOf(r.origin.transport, r.origin.source.address),
+          )
+        : response;
+    const forwarded = forwardResponse(revealed);
     if (forwarded === undefined) return;
     for (const [name, value] of addHeaders) forwarded.message.append(name, value);
     this.sendResponse(forwarded.message);

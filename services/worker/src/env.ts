@@ -2,7 +2,13 @@ import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
 import { type OverloadSettings, overloadSettingsFromEnv } from '@sipedge/handoff';
-import { MIN_ROUTE_SECRET_BYTES, type ProxyConfig, type RouteTokenKeys } from '@sipedge/proxy';
+import {
+  MIN_ROUTE_SECRET_BYTES,
+  type ProxyConfig,
+  type RouteTokenKeys,
+  TOPOLOGY_HIDING_MODES,
+  type TopologyHiding,
+} from '@sipedge/proxy';
 import { NO_ROUTING, type Routing, loadRouting, parseRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
 
@@ -26,6 +32,8 @@ export interface WorkerEnvConfig {
   timerC: boolean;
   /** Stateless proxy mode (§16.11, D25). */
   stateless: boolean;
+  /** Topology hiding between untrusted and trusted sides, or between all (libs/proxy topology.ts). */
+  topologyHiding: TopologyHiding;
   routing: Routing;
   /** OPTIONS probing of dispatcher hops. */
   probe: { intervalMs: number; timeoutMs: number; holdDownMs: number };
@@ -135,6 +143,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     timers,
     timerC: env.bool('SIPEDGE_TIMER_C', true),
     stateless: env.bool('SIPEDGE_STATELESS', false),
+    topologyHiding: env.oneOf('SIPEDGE_TOPOLOGY_HIDING', TOPOLOGY_HIDING_MODES, 'off'),
     routing: routingOf(routingFile, inlineRouting),
     probe: {
       intervalMs: env.int('SIPEDGE_PROBE_INTERVAL_MS', 10_000, 100),
@@ -166,6 +175,14 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     throw ConfigError.of(
       'SIPEDGE_PROBE_TIMEOUT_MS',
       'must be less than the probe interval (SIPEDGE_PROBE_INTERVAL_MS)',
+    );
+  }
+  // What topology hiding removes comes back through our Record-Route, and responses get their Vias
+  // back from the server transaction (§16.7): neither exists without Record-Route or state.
+  if (config.topologyHiding !== 'off' && (!config.proxy.recordRoute || config.stateless)) {
+    throw ConfigError.of(
+      'SIPEDGE_TOPOLOGY_HIDING',
+      'needs Record-Route (SIPEDGE_RECORD_ROUTE) and a stateful proxy (not SIPEDGE_STATELESS)',
     );
   }
   const realm = env.string('SIPEDGE_AUTH_REALM');

@@ -28,6 +28,12 @@ export interface Hop {
    * forwarded request, its first URI the next hop.
    */
   routeSet?: string[];
+  /**
+   * Topology hiding applies between the request's source and this hop (libs/proxy topology.ts):
+   * the request goes without the Vias, Record-Routes and Contact of its side, and the responses
+   * come back without this hop's side's.
+   */
+  hidden?: true;
 }
 
 export interface ForkRecord {

@@ -2,7 +2,9 @@ import type { InboundMeta } from '@sipedge/handoff';
 import {
   type ForwardedRequest,
   type ViaOptions,
+  concealRequest,
   dialogRoute,
+  hidesTopology,
   finishForward,
   forwardRequest,
   isAddressedToSelf,
@@ -13,7 +15,7 @@ import {
 } from '@sipedge/proxy';
 import { type SipMessage, type SipUri, buildResponse, parseUri, statelessToTag } from '@sipedge/sip';
 import type { EffectRunner } from './effects.js';
-import { type Decision, type EngineSettings, familyOf, recordRouteFor, requestForHop } from './engine.js';
+import { type Decision, type EngineSettings, familyOf, recordRouteFor, requestForHop, sideOf } from './engine.js';
 import type { Hop } from './record.js';
 import { type TuDeps, arrivalOf, decide, hopOfFlow } from './tu.js';
 
@@ -101,7 +103,18 @@ export class StatelessProxy {
     const prepared = prepareForward(request, target as SipUri, { config: this.settings.proxy, recordRoute: false });
     const [hop] = flow === undefined ? await tu.resolve(prepared.nextHop) : [flow];
     if (hop === undefined) return;
-    await this.send(finishForward(prepared, this.viaOptions(message, hop)), hop, meta);
+    // Topology hiding (topology.ts): a 2xx ACK gets no response, so its Vias go too; a CANCEL's
+    // response goes back by them.
+    const hidden =
+      message.method === 'ACK' && hidesTopology(tu.topologyHiding, tu.isTrusted, meta.source.address, hop.address);
+    const outbound = hidden
+      ? {
+          ...prepared,
+          message: concealRequest(tu.routeTokens, tu.proxy, prepared.message, sideOf(hop.transport, hop.address))
+            .request,
+        }
+      : prepared;
+    await this.send(finishForward(outbound, this.viaOptions(message, hop)), hop, meta);
   }
 
   /** Our Via on a request forwarded on `hop`: the branch derived from the incoming one (`statelessBranch`). */

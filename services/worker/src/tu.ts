@@ -19,7 +19,9 @@ import {
   type ProxyConfig,
   type RouteTokenKeys,
   type StaticRoute,
+  type TopologyHiding,
   determineTargets,
+  hidesTopology,
   type Arrival,
   type TokenFlow,
   dialogRoute,
@@ -78,6 +80,11 @@ export interface TuDeps {
   isTrusted: (address: string) => boolean;
   /** The fleet's keys for the tokens in our Record-Route (dialog-trust.ts in libs/proxy). */
   routeTokens: RouteTokenKeys;
+  /**
+   * Topology hiding (topology.ts in libs/proxy): between which sides a request's hops hide each
+   * side's Vias, Record-Routes and Contacts from the other (`isTrusted` tells the sides); off when absent.
+   */
+  topologyHiding?: TopologyHiding;
   auth?: AuthSettings;
   registrar: { minExpires?: number; maxExpires?: number; defaultExpires?: number; maxContacts?: number };
   /** Resolves a next hop to addresses in the order to try (RFC 3263, see `resolverFor`); empty when unresolvable. */
@@ -253,6 +260,16 @@ export async function prepare(
         targets.push({ uri: target.uri, q: target.q, ...(flow === undefined ? {} : { flow, flowOnly }) });
       }
 
+      // RFC 5658, RFC 5626 §5.3: the upstream side of our double Record-Route names the flow this
+      // request came on, so that the dialog's requests from downstream reach the UA over it.
+      const recordRoute = deps.proxy.recordRoute ? { transport: origin.transport, flow: flowOf(origin) } : null;
+      // Topology hiding rides on our Record-Route (what is hidden comes back through it), and a
+      // REGISTER creates no dialog: its Contact is what the registrar must store.
+      const hides = recordRoute !== null && request.method !== 'REGISTER';
+      const hide = (hop: Hop): Hop =>
+        hides && hidesTopology(deps.topologyHiding, deps.isTrusted, origin.source.address, hop.address)
+          ? { ...hop, hidden: true }
+          : hop;
       const grouped = groupTargets(targets);
       const resolved: { uri: string; q: number; group: number; hops: Hop[] }[] = [];
       for (const g of grouped) {
@@ -271,12 +288,9 @@ export async function prepare(
                     ? []
                     : await deps.resolve(nextHopOf(forwardTemplate, g.uri, deps.proxy))),
                 ];
-        if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops });
+        if (hops.length > 0) resolved.push({ uri: g.uri, q: target.q, group: g.group, hops: hops.map(hide) });
       }
       if (resolved.length === 0) return respond(500, { reason: 'Next Hop Not Resolvable' });
-      // RFC 5658, RFC 5626 §5.3: the upstream side of our double Record-Route names the flow this
-      // request came on, so that the dialog's requests from downstream reach the UA over it.
-      const recordRoute = deps.proxy.recordRoute ? { transport: origin.transport, flow: flowOf(origin) } : null;
       const endsDialog =
         inDialog && request.method === 'BYE' ? dialogId(request.callId, request.from.tag, request.to.tag) : undefined;
       return {

@@ -44,6 +44,17 @@ describe('workerConfigFromEnv', () => {
     expect(workerConfigFromEnv({ SIPEDGE_STATELESS: 'true' }).stateless).toBe(true);
   });
 
+  it('hides no topology by default; SIPEDGE_TOPOLOGY_HIDING needs Record-Route and a stateful proxy', () => {
+    expect(workerConfigFromEnv({}).topologyHiding).toBe('off');
+    expect(workerConfigFromEnv({ SIPEDGE_TOPOLOGY_HIDING: 'untrusted' }).topologyHiding).toBe('untrusted');
+    expect(workerConfigFromEnv({ SIPEDGE_TOPOLOGY_HIDING: 'all' }).topologyHiding).toBe('all');
+    expect(() => workerConfigFromEnv({ SIPEDGE_TOPOLOGY_HIDING: 'on' })).toThrow(/SIPEDGE_TOPOLOGY_HIDING/);
+    for (const env of [{ SIPEDGE_STATELESS: 'true' }, { SIPEDGE_RECORD_ROUTE: 'false' }]) {
+      expect(() => workerConfigFromEnv({ ...env, SIPEDGE_TOPOLOGY_HIDING: 'untrusted' })).toThrow(ConfigError);
+      expect(workerConfigFromEnv({ ...env, SIPEDGE_TOPOLOGY_HIDING: 'off' }).topologyHiding).toBe('off');
+    }
+  });
+
   it('reads the user table switch with authentication', () => {
     const auth = { SIPEDGE_AUTH_REALM: 'example.com', SIPEDGE_AUTH_SECRET: 'x'.repeat(32) };
     expect(workerConfigFromEnv(auth).auth?.userTable).toBe(false);
