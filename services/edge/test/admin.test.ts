@@ -3,15 +3,13 @@
  * in-memory location service: listed, searched, removed (and then gone from lookups), every
  * request authenticated.
  */
+import { NO_BANS, startTestOpsServer } from './support/ops.js';
 import { MemoryCaptureStore, MemoryDialogStore, MemoryLocationStore } from '@sipedge/store';
-import { createLogger } from '@sipedge/telemetry';
-import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adminRoutes } from '../src/admin.js';
-import { type OpsServer, startOpsServer } from '../src/http.js';
+import type { OpsServer } from '../src/http.js';
 
 const TOKEN = 'admin-token-admin-token-admin-token-0123';
-const logger = createLogger({ name: 'admin-test', level: 'silent' });
 
 describe('admin API: registrations and drain', () => {
   let server: OpsServer;
@@ -36,22 +34,17 @@ describe('admin API: registrations and drain', () => {
       }));
       await locations.register(aor, { type: 'update', callId: `reg-${user}`, cseq: 1, bindings }, now);
     }
-    server = await startOpsServer({
-      host: '127.0.0.1',
-      port: 0,
-      readiness: () => ({ sockets: true, nats: true, redis: true, draining: drains > 0 }),
-      metrics: new Registry(),
-      logger,
-      routes: adminRoutes({
+    ({ server, base } = await startTestOpsServer(
+      adminRoutes({
         token: TOKEN,
-        bans: { list: async () => [], ban: async () => undefined, lift: async () => false },
+        bans: NO_BANS,
         registrations: locations,
         dialogs,
         captures: new MemoryCaptureStore(),
         drain: () => drains++,
       }),
-    });
-    base = `http://${server.address.address}:${server.address.port}`;
+      () => drains > 0,
+    ));
   });
   afterEach(() => server.close());
 

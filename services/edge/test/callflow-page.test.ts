@@ -3,28 +3,17 @@
  * with no data in them, never cached, under a CSP that allows this origin's script and style only
  * (no inline script or style). What the page draws is tested in a browser: test/e2e/callflow.test.ts.
  */
+import { startTestOpsServer } from './support/ops.js';
 import { Script } from 'node:vm';
-import { createLogger } from '@sipedge/telemetry';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_FLOW_CSS, CALL_FLOW_HTML, CALL_FLOW_SCRIPT, callFlowPageRoute } from '../src/callflow/page.js';
-import { type OpsServer, startOpsServer } from '../src/http.js';
-
-const logger = createLogger({ name: 'callflow-page-test', level: 'silent' });
+import type { OpsServer } from '../src/http.js';
 
 describe('call-flow page routes', () => {
   let server: OpsServer;
   let base: string;
   beforeAll(async () => {
-    server = await startOpsServer({
-      host: '127.0.0.1',
-      port: 0,
-      readiness: () => ({ sockets: true, nats: true, redis: true, draining: false }),
-      metrics: new Registry(),
-      logger,
-      routes: callFlowPageRoute(),
-    });
-    base = `http://${server.address.address}:${server.address.port}`;
+    ({ server, base } = await startTestOpsServer(callFlowPageRoute()));
   });
   afterAll(() => server.close());
 

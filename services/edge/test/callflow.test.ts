@@ -2,14 +2,14 @@
  * The call-flow page's recording at the edge (callflow/recorder.ts) and its admin API: sampled by
  * Call-ID, credentials redacted, written in batches, searched and read back over HTTP.
  */
+import { NO_BANS, startTestOpsServer } from './support/ops.js';
 import { MemoryCaptureStore, MemoryDialogStore, MemoryLocationStore } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { adminRoutes } from '../src/admin.js';
 import { CallFlowRecorder, redact } from '../src/callflow/recorder.js';
 import type { CapturedMessage } from '../src/hep/index.js';
-import { type OpsServer, startOpsServer } from '../src/http.js';
+import type { OpsServer } from '../src/http.js';
 
 const logger = createLogger({ name: 'callflow-test', level: 'silent' });
 const TOKEN = 'callflow-token-callflow-token-0123456789';
@@ -145,22 +145,17 @@ describe('admin API: recorded calls', () => {
       LIMITS,
       t,
     );
-    server = await startOpsServer({
-      host: '127.0.0.1',
-      port: 0,
-      readiness: () => ({ sockets: true, nats: true, redis: true, draining: false }),
-      metrics: new Registry(),
-      logger,
-      routes: adminRoutes({
+    let base: string;
+    ({ server, base } = await startTestOpsServer(
+      adminRoutes({
         token: TOKEN,
-        bans: { list: async () => [], ban: async () => undefined, lift: async () => false },
+        bans: NO_BANS,
         registrations: new MemoryLocationStore(),
         dialogs: new MemoryDialogStore(),
         captures,
         drain: () => undefined,
       }),
-    });
-    const base = `http://127.0.0.1:${server.address.port}`;
+    ));
     const get = (path: string, token = TOKEN) =>
       fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
     const list = async (query: string) =>
