@@ -30,7 +30,7 @@ export class AuthFailures {
     private readonly logger: AbuseLogger,
   ) {}
 
-  /** Counts a failure of `username` (when the credentials named one) from `address`; true when it banned the source. */
+  /** Counts a failure of `username` (when the credentials named one) from `address`; true when the source is banned (by this failure or already). */
   async failed(address: string, realm: string, username: string | undefined, now: number): Promise<boolean> {
     const { perSource, perUser, windowMs } = this.settings;
     const keys: string[] = [];
@@ -47,13 +47,16 @@ export class AuthFailures {
     const fromSource = perSource > 0 ? counts[0]! : 0;
     const forUser = perUser > 0 && username !== undefined ? counts[keys.length - 1]! : 0;
     const seconds = windowMs / 1000;
+    // The reason names the threshold reached, not the count: guesses already in flight when the
+    // ban was decided are counted after it, on this process or another, and must not rewrite it.
     const reason =
       perSource > 0 && fromSource >= perSource
-        ? `auth failures: ${fromSource} from this source in ${seconds} s`
+        ? `auth failures: ${perSource} from this source in ${seconds} s`
         : perUser > 0 && forUser >= perUser
-          ? `auth failures: ${forUser} for user ${JSON.stringify(username)} in ${seconds} s`
+          ? `auth failures: ${perUser} for user ${JSON.stringify(username)} in ${seconds} s`
           : undefined;
     if (reason === undefined) return false;
+    if (this.bans.isBanned(address, now)) return true;
     return (await this.bans.ban(address, reason, now)) !== undefined;
   }
 }

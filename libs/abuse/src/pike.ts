@@ -22,9 +22,15 @@ const DEFAULT_MAX_TRACKED = 100_000;
  * Flood detection across the fleet, as Kamailio's pike does per node: every edge counts the
  * messages of each source and, every `reportMs`, adds the counts of its busy sources (those that
  * sent at least 1/100 of the threshold in the period, the busiest 1000 at most) to the fleet's
- * counters of the current window in the shared state, one round trip for all of them. A source
- * whose fleet-wide count in the window reaches `requests` is banned (Bans: fleet-wide, exempt
- * sources never). Counting is a map increment per message; the map is emptied at every report
+ * counters of the windows now falls in, in the shared state, one round trip per window for all of
+ * them. A source whose fleet-wide count in a window reaches `requests` is banned (Bans: fleet-wide,
+ * exempt sources never).
+ *
+ * Windows overlap: one of `windowMs` starts every `windowMs / 2`, so each instant lies in two of
+ * them. A flood that a single series of fixed windows would cut in two at a boundary (half in
+ * each, neither reaching the threshold) lies whole in the other series' window: any `requests`
+ * sent within `windowMs / 2` are caught, and no source is banned for fewer than `requests` within
+ * `windowMs`. Counting is a map increment per message; the map is emptied at every report
  * and holds `maxTrackedSources` sources at most (beyond, new sources of the period go uncounted;
  * the per-edge rate limiter still applies to them).
  */
@@ -74,7 +80,7 @@ export class Pike {
     else if (this.#counts.size < this.#maxTracked) this.#counts.set(address, 1);
   }
 
-  /** Adds this period's busy sources to the fleet's window and bans those over the threshold. */
+  /** Adds this period's busy sources to the fleet's windows and bans those over the threshold. */
   async report(now = Date.now()): Promise<void> {
     const busy = [...this.#counts].filter(([, count]) => count >= this.#minReported);
     this.#counts.clear();
@@ -84,7 +90,10 @@ export class Pike {
     const { windowMs, requests } = this.settings;
     let totals: number[];
     try {
-      totals = await this.state.addRequests(Math.floor(now / windowMs), reported, windowMs);
+      const perWindow = await Promise.all(
+        windowsAt(now, windowMs).map((window) => this.state.addRequests(window, reported, windowMs)),
+      );
+      totals = reported.map((_, i) => Math.max(...perWindow.map((windowTotals) => windowTotals[i] ?? 0)));
       this.#failing = false;
     } catch (error) {
       if (!this.#failing) this.logger.warn({ err: error }, 'pike: counts not shared, no flood detection meanwhile');
@@ -92,9 +101,19 @@ export class Pike {
       return;
     }
     for (const [i, [address]] of reported.entries()) {
-      const total = totals[i] ?? 0;
+      const total = totals[i]!;
       if (total < requests || this.bans.isBanned(address, now)) continue;
       await this.bans.ban(address, `pike: ${total} requests in ${windowMs / 1000} s`, now);
     }
   }
+}
+
+/**
+ * The two windows `now` lies in, each named by the half-window it starts at: window k spans
+ * [k, k + 2) half-windows, so the one that started at the current half-window and the one that
+ * started at the previous half-window.
+ */
+function windowsAt(now: number, windowMs: number): [number, number] {
+  const half = Math.floor((now * 2) / windowMs);
+  return [half - 1, half];
 }

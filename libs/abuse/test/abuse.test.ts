@@ -105,6 +105,21 @@ describe('pike: flood detection across the fleet', () => {
     expect((await f.state.bans(now))[0]?.reason).toBe('pike: 100 requests in 60 s');
   });
 
+  it('catches a flood that a fixed window boundary cuts in two (windows overlap by half)', async () => {
+    const f = await fleet();
+    stop = f.stop;
+    const [a] = f.processes as [Bans];
+    const pike = new Pike(f.state, a, { requests: 100, windowMs: 60_000 }, silent);
+    const boundary = 1_000_000 * 60_000;
+    for (let i = 0; i < 60; i++) pike.count('192.0.2.55');
+    await pike.report(boundary - 1000);
+    expect(a.isBanned('192.0.2.55', boundary)).toBe(false);
+    for (let i = 0; i < 60; i++) pike.count('192.0.2.55');
+    await pike.report(boundary + 1000);
+    expect(a.isBanned('192.0.2.55', boundary + 1000)).toBe(true);
+    expect((await f.state.bans(boundary))[0]?.reason).toBe('pike: 120 requests in 60 s');
+  });
+
   it('a new window starts from zero; trusted sources and quiet ones are never banned', async () => {
     const f = await fleet();
     stop = f.stop;
