@@ -48,6 +48,21 @@ export class MemoryBusHub {
   /** @internal */
   remove(subscription: HubSubscription): void {
     subscription.active = false;
+    this.#withdraw(subscription);
+  }
+
+  /**
+   * Routes nothing more to `subscription`, delivers what was routed to it already (deliveries run
+   * in routing order, so one more turn comes after them all), then deactivates it: NATS's drain.
+   * @internal
+   */
+  async drain(subscription: HubSubscription): Promise<void> {
+    this.#withdraw(subscription);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    subscription.active = false;
+  }
+
+  #withdraw(subscription: HubSubscription): void {
     const index = this.#subscriptions.indexOf(subscription);
     if (index !== -1) {
       this.#subscriptions.splice(index, 1);
@@ -195,7 +210,7 @@ export class MemoryBus implements Bus {
     return {
       unsubscribe: async () => {
         this.#subscriptions.delete(sub);
-        this.hub.remove(sub);
+        await this.hub.drain(sub);
       },
     };
   }

@@ -181,21 +181,20 @@ export class NatsBus implements Bus {
       throw mapError(error, subject);
     }
     this.#subscriptions.add(sub);
-    const unsubscribe = async (): Promise<void> => {
-      if (!active) {
-        return;
+    let stopping: Promise<void> | undefined;
+    const stop = async (): Promise<void> => {
+      this.#subscriptions.delete(sub);
+      if (!this.#nc.isClosed() && this.connected) {
+        // Drain (UNSUB, then PING/PONG): what the server routed here before it took the UNSUB
+        // is still handled, instead of dropped on arrival. Best effort within the confirm timeout.
+        await this.#withinConfirmTimeout(sub.drain()).catch(() => undefined);
+      }
+      if (!sub.isClosed() && !this.#nc.isClosed()) {
+        sub.unsubscribe();
       }
       active = false;
-      this.#subscriptions.delete(sub);
-      if (this.#nc.isClosed()) {
-        return;
-      }
-      sub.unsubscribe();
-      if (this.connected) {
-        // Best effort: the UNSUB reaches the server; delivery has stopped locally already.
-        await this.#confirm().catch(() => undefined);
-      }
     };
+    const unsubscribe = (): Promise<void> => (stopping ??= stop());
     try {
       await this.#confirm();
     } catch (error) {
@@ -316,6 +315,11 @@ export class NatsBus implements Bus {
 
   /** Waits for the server to have processed everything sent so far (PING/PONG). */
   async #confirm(): Promise<void> {
+    await this.#withinConfirmTimeout(this.#nc.flush());
+  }
+
+  /** `done`, failing with BusUnavailableError when the server has not answered within the confirm timeout. */
+  async #withinConfirmTimeout(done: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
@@ -324,7 +328,7 @@ export class NatsBus implements Bus {
       );
     });
     try {
-      await Promise.race([this.#nc.flush().catch((error: unknown) => Promise.reject(mapError(error, ''))), timeout]);
+      await Promise.race([done.catch((error: unknown) => Promise.reject(mapError(error, ''))), timeout]);
     } finally {
       clearTimeout(timer);
     }

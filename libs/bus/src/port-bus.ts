@@ -38,6 +38,8 @@ type Operation =
 /** What the owner sends the thread. */
 type Notice =
   | { t: 'subscribed'; sid: number; error?: WireError }
+  /** The subscription is drained: every message routed to it was sent before this. */
+  | { t: 'unsubscribed'; sid: number }
   /** A delivery; `did` is set for a request, whose handler's outcome the owner waits for. */
   | { t: 'message'; sid: number; did?: number; message: BusMessage }
   | { t: 'result'; rid: number; message?: BusMessage; error?: WireError }
@@ -105,6 +107,8 @@ export class PortBus implements Bus {
   readonly #handlers = new Map<number, BusHandler>();
   readonly #subscribing = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   readonly #requests = new Map<number, { resolve: (message: BusMessage) => void; reject: (error: Error) => void }>();
+  /** Subscriptions the owner is draining: resolved at its `unsubscribed`, or at close. */
+  readonly #unsubscribing = new Map<number, () => void>();
   readonly #running = new Set<Promise<void>>();
   #nextId = 1;
   #closing: Promise<void> | undefined;
@@ -142,10 +146,16 @@ export class PortBus implements Bus {
       this.#handlers.delete(sid);
       throw error;
     });
+    let unsubscribing: Promise<void> | undefined;
     return {
-      unsubscribe: async () => {
-        if (this.#handlers.delete(sid) && this.#closing === undefined) this.#send({ t: 'unsubscribe', sid });
-      },
+      // The handler stays until the owner has drained the subscription: what was routed to it
+      // before is still handled.
+      unsubscribe: () =>
+        (unsubscribing ??= new Promise<void>((resolve) => {
+          if (this.#closing !== undefined || !this.#handlers.has(sid)) return resolve();
+          this.#unsubscribing.set(sid, resolve);
+          this.#send({ t: 'unsubscribe', sid });
+        }).finally(() => this.#handlers.delete(sid))),
     };
   }
 
@@ -180,6 +190,8 @@ export class PortBus implements Bus {
     for (const waiting of [...this.#requests.values(), ...this.#subscribing.values()]) waiting.reject(error);
     this.#requests.clear();
     this.#subscribing.clear();
+    for (const done of this.#unsubscribing.values()) done();
+    this.#unsubscribing.clear();
     this.#port.close();
   }
 
@@ -200,6 +212,10 @@ export class PortBus implements Bus {
         else waiting?.reject(fromWire(notice.error));
         return;
       }
+      case 'unsubscribed':
+        this.#unsubscribing.get(notice.sid)?.();
+        this.#unsubscribing.delete(notice.sid);
+        return;
       case 'message':
         this.#deliver(notice.sid, notice.did, notice.message);
         return;
@@ -301,6 +317,7 @@ export function serveBusOnPort(port: MessagePort, bus: Bus, logger: Logger): voi
         const subscription = await subscriptions.get(operation.sid);
         subscriptions.delete(operation.sid);
         await subscription?.unsubscribe();
+        send({ t: 'unsubscribed', sid: operation.sid });
         return;
       }
       case 'request': {

@@ -24,7 +24,11 @@ export interface RequestOptions {
 }
 
 export interface Subscription {
-  /** Stops delivery; messages already being handled finish. */
+  /**
+   * Stops delivery, as NATS's drain does: resolves once the messages routed to this subscription
+   * before it ended have been handed to its handler (nothing on its way is dropped); messages
+   * already being handled finish.
+   */
   unsubscribe(): Promise<void>;
 }
 

@@ -300,6 +300,28 @@ export function busContract(name: string, make: () => Promise<BusPair>, outage?:
         expect(stopped).toEqual(['before']);
       });
 
+      it('still handles what was routed to it before the unsubscription (a drain: nothing on its way is dropped)', async () => {
+        const received: string[] = [];
+        let stopping: Promise<void> | undefined;
+        const subscription = await other.subscribe(subject('drain'), (m) => {
+          received.push(str(m.data));
+          if (stopping !== undefined) return;
+          // Busy for a while, so that the rest is on its way (routed, in the socket) when the
+          // unsubscription starts.
+          const until = Date.now() + 300;
+          while (Date.now() < until);
+          stopping = subscription.unsubscribe();
+        });
+        const sent = Array.from({ length: 500 }, (_, i) => String(i));
+        await Promise.all(sent.map((n) => bus.publish(subject('drain'), text(n))));
+        await vi.waitFor(() => expect(stopping).toBeDefined(), WAIT);
+        await stopping;
+        expect(received).toEqual(sent);
+        await bus.publish(subject('drain'), text('after'));
+        await sleep(QUIET_MS);
+        expect(received).toHaveLength(sent.length);
+      });
+
       it('makes requests fail with no responders once the only responder is gone', async () => {
         const subscription = await other.subscribe(subject('gone'), async () => ({ data: text('here') }));
         expect(str((await bus.request(subject('gone'), text('?'), { timeoutMs: 5000 })).data)).toBe('here');

@@ -7,15 +7,17 @@
  * | `sipedge.edge.<edgeId>.out` | — | worker → that edge | a message to send on a flow the edge holds, or from the edge that received the trigger |
  * | `sipedge.out` | `edges` | worker → any edge | a message any live edge may send |
  * | `sipedge.edge.<edgeId>.keepalive` | — | worker → that edge | a registration behind a NAT to keep open (JSON `KeepaliveTarget`) |
+ * | `sipedge.edges.gone` | — | edge → every worker | the edge's id, as it stops: it sends nothing more, use another edge |
  *
  * The payload is the raw SIP bytes, metadata in NATS headers (see `headers.ts`), but for the
- * keep-alive subject.
+ * keep-alive and gone subjects.
  */
 export const SUBJECTS = {
   inbound: 'sipedge.in',
   edgeOutbound: (edgeId: string) => `sipedge.edge.${edgeId}.out`,
   anyEdgeOutbound: 'sipedge.out',
   edgeKeepalive: (edgeId: string) => `sipedge.edge.${edgeId}.keepalive`,
+  edgeGone: 'sipedge.edges.gone',
 } as const;
 
 /**

@@ -33,6 +33,12 @@ import {
   tcpSockets,
 } from './transports/index.js';
 
+/**
+ * How long a drained edge keeps sending after it announced it is gone: what a worker published
+ * for it before hearing the announcement (bus latency: well under a millisecond) still goes out.
+ */
+const GONE_GRACE_MS = 250;
+
 export interface EdgeDeps {
   bus: Bus;
   connections: ConnectionDirectory;
@@ -90,6 +96,8 @@ export class Edge {
   private readonly self: SelfIdentity;
   private lastHeartbeatOk = 0;
   private draining = false;
+  /** Set as stop begins: no heartbeat lists the edge again. */
+  private leaving = false;
   private started = false;
 
   constructor(
@@ -311,8 +319,23 @@ export class Edge {
     this.logger.info({ pending: this.inbound.pending + this.outbound.pending }, 'edge drained');
   }
 
+  /**
+   * Leaves the fleet, then closes. The edge is taken off the live-edge list and announces it is
+   * gone (SUBJECTS.edgeGone), so that workers send through other edges from then on; after a
+   * drain it keeps sending for GONE_GRACE_MS more, for what workers sent before they heard. Its
+   * outbound subscriptions are then drained (nothing already routed here is lost) before the
+   * sockets close.
+   */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.leaving = true;
+    await this.deps.edges.remove(this.config.edgeId).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'edge not removed from the live-edge list; it expires there');
+    });
+    await this.deps.bus.publish(SUBJECTS.edgeGone, Buffer.from(this.config.edgeId)).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'edge departure not announced; workers learn it from the live-edge list');
+    });
+    if (this.draining) await new Promise((r) => setTimeout(r, GONE_GRACE_MS));
     await this.outbound.stop();
     await Promise.all([this.udp?.close(), ...this.connectionTransports().map((t) => t.close())]);
     await this.hep?.close();
@@ -321,7 +344,6 @@ export class Edge {
     this.keepalive.stop();
     await this.keepaliveSubscription?.unsubscribe();
     await this.bans.stop();
-    await this.deps.edges.remove(this.config.edgeId).catch(() => undefined);
     await this.ops?.close();
     this.started = false;
   }
@@ -357,6 +379,8 @@ export class Edge {
   }
 
   private async heartbeat(): Promise<void> {
+    // A heartbeat already under way when the edge left must not list it again.
+    if (this.leaving) return;
     try {
       await this.deps.edges.heartbeat(this.config.edgeId, this.config.heartbeatTtlMs, Date.now());
       this.lastHeartbeatOk = Date.now();

@@ -46,9 +46,16 @@ export class OutboundDelivery {
     ];
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Unsubscribes (a drain: what the bus routed here before is still delivered), then waits for
+   * the deliveries under way, `deadlineMs` at most, so that the sockets are not closed under them.
+   */
+  async stop(deadlineMs = 2000): Promise<void> {
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
+    const deadline = Date.now() + deadlineMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.inFlight > 0) this.logger.warn({ inFlight: this.inFlight }, 'stopping with deliveries under way');
   }
 
   private async handle(message: BusMessage): Promise<BusReply | void> {

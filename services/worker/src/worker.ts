@@ -141,7 +141,7 @@ export class Worker {
     this.blacklist = new SharedBlacklist(deps.records, deps.logger, settings.blacklist);
     this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
     this.admission = new AdmissionQueue(settings.concurrency);
-    this.edges = new EdgeDirectory(deps.edges, deps.logger, settings.liveEdgesRefreshMs);
+    this.edges = new EdgeDirectory(deps.edges, deps.logger, settings.liveEdgesRefreshMs, deps.bus);
     this.metrics.observeDialogs(async () => (await deps.dialogs.list(0, Date.now())).total);
     this.effects = new EffectRunner(settings, {
       bus: deps.bus,
@@ -198,9 +198,9 @@ export class Worker {
     this.stopping = true;
     for (const { timer } of this.retransmissions.values()) clearTimeout(timer);
     this.retransmissions.clear();
-    this.edges.stop();
     this.prober?.stop();
     await this.subscription?.unsubscribe();
+    await this.edges.stop();
     await this.deps.timers.close();
     await this.deps.bans?.stop();
   }

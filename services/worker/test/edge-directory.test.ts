@@ -1,3 +1,5 @@
+import { MemoryBus } from '@sipedge/bus';
+import { SUBJECTS } from '@sipedge/handoff';
 import { MemoryEdgeRegistry } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,10 +9,12 @@ const logger = createLogger({ name: 'test', level: 'silent' });
 
 describe('EdgeDirectory', () => {
   const directories: EdgeDirectory[] = [];
-  afterEach(() => directories.splice(0).forEach((d) => d.stop()));
+  afterEach(async () => {
+    await Promise.all(directories.splice(0).map((d) => d.stop()));
+  });
 
-  async function started(registry: MemoryEdgeRegistry, refreshMs = 60_000): Promise<EdgeDirectory> {
-    const directory = new EdgeDirectory(registry, logger, refreshMs);
+  async function started(registry: MemoryEdgeRegistry, refreshMs = 60_000, bus?: MemoryBus): Promise<EdgeDirectory> {
+    const directory = new EdgeDirectory(registry, logger, refreshMs, bus);
     directories.push(directory);
     await directory.start();
     return directory;
@@ -33,5 +37,26 @@ describe('EdgeDirectory', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await directory.isLiveEdge('gone')).toBe(false);
     expect(await directory.isLiveEdge('never-seen')).toBe(false);
+  });
+
+  it('takes an edge that announced its departure for gone at once, though the list it read names it', async () => {
+    const registry = new MemoryEdgeRegistry();
+    const bus = new MemoryBus();
+    await registry.heartbeat('leaving', 3000, Date.now());
+    await registry.heartbeat('staying', 3000, Date.now());
+    const directory = await started(registry, 60_000, bus);
+    expect(await directory.isLiveEdge('leaving')).toBe(true);
+    // As an edge stops: off the list, then the announcement, heard long before the next refresh
+    // (a minute) and while the list read at start is fresh enough to be trusted without one.
+    await registry.remove('leaving');
+    await bus.publish(SUBJECTS.edgeGone, Buffer.from('leaving'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await directory.isLiveEdge('leaving')).toBe(false);
+    expect(await directory.isLiveEdge('staying')).toBe(true);
+    // Back with the same id (a restarted pod): a list read after the departure names it again.
+    await registry.heartbeat('leaving', 3000, Date.now() + 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await directory.isLiveEdge('leaving')).toBe(true);
+    await bus.close();
   });
 });
