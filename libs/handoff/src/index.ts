@@ -21,3 +21,9 @@ export {
   shouldShed,
   type OverloadSettings,
 } from './overload.js';
+export {
+  DEFAULT_HANDOFF_RETRY,
+  handoffRetryFromEnv,
+  handoffReplayWindowMs,
+  type HandoffRetrySettings,
+} from './retry.js';

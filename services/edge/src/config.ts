@@ -1,5 +1,10 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
-import { DEFAULT_OVERLOAD, type OverloadSettings } from '@sipedge/handoff';
+import {
+  DEFAULT_HANDOFF_RETRY,
+  DEFAULT_OVERLOAD,
+  type HandoffRetrySettings,
+  type OverloadSettings,
+} from '@sipedge/handoff';
 import type { CallFlowSettings } from './callflow/recorder.js';
 import type { HepSettings } from './hep/exporter.js';
 import type { KeepaliveSettings } from './nat-keepalive.js';
@@ -62,12 +67,8 @@ export interface EdgeConfig {
   hep?: HepSettings;
   /** Messages recorded for the call-flow page (`capture.*`); undefined when off (sampling 0). */
   callFlow?: CallFlowSettings;
-  handoff: {
-    /** TCP/TLS: how long to wait for a worker's acknowledgement before trying another worker. */
-    ackTimeoutMs: number;
-    /** TCP/TLS: workers tried before the message is given up (and a request answered 503). */
-    attempts: number;
-  };
+  /** TCP/TLS/WebSocket: how long to wait for a worker's acknowledgement, and how many workers to try before giving up (503). */
+  handoff: HandoffRetrySettings;
   /** TTL of this edge's entries in the connection directory; refreshed at a third of it. */
   flowTtlMs: number;
   /** TTL of this edge's heartbeat in the live-edge registry; refreshed at a third of it. */
@@ -139,7 +140,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   denyList: [],
   abuse: abuseSettingsFromEnv({}),
   natKeepalive: { mode: 'options', intervalMs: 25_000, misses: 3 },
-  handoff: { ackTimeoutMs: 500, attempts: 3 },
+  handoff: DEFAULT_HANDOFF_RETRY,
   flowTtlMs: 90_000,
   heartbeatTtlMs: 3_000,
   drainDeadlineMs: 32_000,

@@ -1,7 +1,7 @@
 import { abuseSettingsFromEnv } from '@sipedge/abuse';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { CidrSet } from '@sipedge/net';
-import { checkEdgeId, overloadSettingsFromEnv } from '@sipedge/handoff';
+import { checkEdgeId, handoffRetryFromEnv, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
 import type { CallFlowSettings } from './callflow/recorder.js';
@@ -64,10 +64,7 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
       intervalMs: env.int('SIPEDGE_NAT_KEEPALIVE_INTERVAL_MS', d.natKeepalive.intervalMs, 1000),
       misses: env.int('SIPEDGE_NAT_KEEPALIVE_MISSES', d.natKeepalive.misses, 1),
     },
-    handoff: {
-      ackTimeoutMs: env.int('SIPEDGE_HANDOFF_ACK_TIMEOUT_MS', d.handoff.ackTimeoutMs, 1),
-      attempts: env.int('SIPEDGE_HANDOFF_ATTEMPTS', d.handoff.attempts, 1),
-    },
+    handoff: handoffRetryFromEnv(environment),
     drainDeadlineMs: env.int('SIPEDGE_DRAIN_DEADLINE_MS', d.drainDeadlineMs),
     http: env.endpoints('SIPEDGE_HTTP', [d.http])[0] ?? d.http,
   };

@@ -1,11 +1,6 @@
 import { type Bus, BusNoRespondersError, BusRemoteError, BusTimeoutError } from '@sipedge/bus';
-import { type InboundMeta, SUBJECTS, encodeInbound } from '@sipedge/handoff';
+import { type HandoffRetrySettings, type InboundMeta, SUBJECTS, encodeInbound } from '@sipedge/handoff';
 import type { Logger } from '@sipedge/telemetry';
-
-export interface HandoffSettings {
-  ackTimeoutMs: number;
-  attempts: number;
-}
 
 /**
  * Hands received messages to the transaction workers (queue group `workers` on `sipedge.in`).
@@ -18,7 +13,7 @@ export interface HandoffSettings {
 export class Handoff {
   constructor(
     private readonly bus: Bus,
-    private readonly settings: HandoffSettings,
+    private readonly settings: HandoffRetrySettings,
     private readonly logger: Logger,
   ) {}
 

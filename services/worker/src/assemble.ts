@@ -6,6 +6,7 @@ import { nodeDns } from '@sipedge/proxy';
 import type { Stores } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { TimerService } from '@sipedge/timers';
+import { finishedRecordKeepMs } from './call-store.js';
 import type { WorkerEnvConfig } from './env.js';
 import { resolverFor } from './resolve.js';
 import { roundRobinCounter } from './routing.js';
@@ -42,6 +43,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
       blacklist: { ttlMs: config.blacklistTtlMs },
       probe: config.probe,
       overload: config.overload,
+      finishedRecordKeepMs: finishedRecordKeepMs(config.handoff),
       deliveryTimeoutMs: 2000,
     },
     {

@@ -1,3 +1,4 @@
+import { DEFAULT_HANDOFF_RETRY, type HandoffRetrySettings, handoffReplayWindowMs } from '@sipedge/handoff';
 import type { RecordStore } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { TimerService } from '@sipedge/timers';
@@ -13,6 +14,11 @@ const MAX_ATTEMPTS = 20;
 /** Records kept parsed after their commit (the most recent ones), for the next event of each. */
 const PARSED_KEPT = 4096;
 
+/** How long to keep a finished record for edges that retry hand-offs so: their replay window and a margin. */
+export const finishedRecordKeepMs = (handoff: HandoffRetrySettings): number => handoffReplayWindowMs(handoff) + 1000;
+
+const DEFAULT_FINISHED_KEEP_MS = finishedRecordKeepMs(DEFAULT_HANDOFF_RETRY);
+
 /** The key of a call record; everything of the call lives under the hash tag of its context id. */
 export const recordKey = (id: string) => `sipedge:call:{${id}}`;
 
@@ -25,7 +31,11 @@ export interface Committed {
   /** The record as loaded (null: the event created it). */
   before: CallRecord | null;
   result: EngineResult;
-  /** The record is gone: every transaction ended. */
+  /**
+   * Every transaction ended. The record stays for `finishedRecordKeepMs` more, so that an edge's
+   * hand-off retried after the end finds it (and the request is absorbed, not handled anew), and
+   * then expires.
+   */
   finished: boolean;
   /** The record has just become settled (deadlines.ts) or gone: the call's work is done. */
   endedNow: boolean;
@@ -54,7 +64,7 @@ export class CallStore {
   constructor(
     private readonly records: RecordStore,
     private readonly timers: TimerService,
-    private readonly settings: { timers: TimerSettings },
+    private readonly settings: { timers: TimerSettings; finishedRecordKeepMs?: number },
     private readonly metrics: WorkerMetrics,
     private readonly logger: Logger,
   ) {}
@@ -87,8 +97,9 @@ export class CallStore {
       const disarm = await this.armFor(key, before, record, finished ? null : earliest(record, 'durable'), firing);
       if (settled) record.settled = true;
       else delete record.settled;
-      const ttlMs = recordTtlMs(this.settings.timers, now, latestDue(record), settled);
-      const value = finished ? null : JSON.stringify(record);
+      const keepFinishedMs = this.settings.finishedRecordKeepMs ?? DEFAULT_FINISHED_KEEP_MS;
+      const ttlMs = finished ? keepFinishedMs : recordTtlMs(this.settings.timers, now, latestDue(record), settled);
+      const value = finished && keepFinishedMs === 0 ? null : JSON.stringify(record);
       const committed = await this.metrics.redis('commit', () =>
         this.records.commit([{ key, expectedVersion: stored?.version ?? 0, value, ttlMs }]),
       );

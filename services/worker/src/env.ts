@@ -1,7 +1,12 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
 import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
-import { type OverloadSettings, overloadSettingsFromEnv } from '@sipedge/handoff';
+import {
+  type HandoffRetrySettings,
+  type OverloadSettings,
+  handoffRetryFromEnv,
+  overloadSettingsFromEnv,
+} from '@sipedge/handoff';
 import {
   MIN_ROUTE_SECRET_BYTES,
   type ProxyConfig,
@@ -41,6 +46,8 @@ export interface WorkerEnvConfig {
   blacklistTtlMs: number;
   /** Overload control: new initial requests that waited past `maxDelayMs` for the worker get 503. */
   overload: OverloadSettings;
+  /** The edges' hand-off retries (the edges read the same settings): a finished record outlives them. */
+  handoff: HandoffRetrySettings;
   auth?: {
     realm: string;
     users: StaticUserDirectory;
@@ -152,6 +159,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     },
     blacklistTtlMs: env.int('SIPEDGE_BLACKLIST_TTL_MS', 60_000, 1),
     overload: overloadSettingsFromEnv(environment),
+    handoff: handoffRetryFromEnv(environment),
     abuse: abuseSettingsFromEnv(environment),
     registrar: {
       minExpires: env.int('SIPEDGE_MIN_EXPIRES', 60, 1),

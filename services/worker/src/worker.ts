@@ -75,6 +75,12 @@ export interface WorkerSettings extends EngineSettings {
   /** How often the live-edge list is refreshed (when `edges` is given); default 1000 ms. */
   liveEdgesRefreshMs?: number;
   /**
+   * How long a finished call record is kept (call-store.ts): at least the edges' hand-off replay
+   * window (handoffReplayWindowMs), so that a hand-off retried after the message's transaction
+   * ended is absorbed instead of handled as a new request. Default: that of the default settings.
+   */
+  finishedRecordKeepMs?: number;
+  /**
    * Stateless proxy (§16.11, D25): no transactions and no records; each request goes to its first
    * target with a branch derived from the incoming one, so retransmissions, CANCEL and ACK follow
    * the INVITE; no 100 (Trying); responses go back by their Via. Default false.

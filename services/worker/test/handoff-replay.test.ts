@@ -1,0 +1,57 @@
+/**
+ * A hand-off the edge retries after the message's transaction has ended. Over TCP the edge sends a
+ * message to a worker as a NATS request and sends it again when no answer comes in time; a worker
+ * that dies after sending the message on, but before answering, leaves the edge retrying while the
+ * callee may already have answered and the transaction ended (Timers J and K are 0 over TCP,
+ * RFC 3261 §17.2.2, §17.1.2.2). The finished record is kept for the edges' replay window
+ * (`finishedRecordKeepMs`), so the retry is absorbed: the callee gets the request once.
+ */
+import { buildResponse } from '@sipedge/sip';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CALLEE, CALLER, Harness, sip } from './harness.js';
+
+const message = (branch: string) =>
+  sip(
+    [
+      `MESSAGE sip:carol@${CALLEE.address}:${CALLEE.port};transport=tcp SIP/2.0`,
+      `Via: SIP/2.0/TCP ${CALLER.address}:${CALLER.port};branch=${branch}`,
+      'Max-Forwards: 70',
+      'To: <sip:carol@example.net>',
+      'From: <sip:alice@example.com>;tag=a1',
+      `Call-ID: ${branch}-call`,
+      'CSeq: 1 MESSAGE',
+      'Content-Type: text/plain',
+    ],
+    'hello',
+  );
+
+describe('a hand-off retried after its transaction ended', () => {
+  let h: Harness;
+  afterEach(() => h?.stop());
+
+  const forwarded = () => h.sent.filter((s) => s.message.isRequest && s.message.method === 'MESSAGE');
+
+  async function completeOnce(branch: string): Promise<void> {
+    await h.receive(message(branch), CALLER, 'tcp');
+    const out = await h.waitFor((s) => s.message.isRequest && s.message.method === 'MESSAGE');
+    await h.receive(buildResponse(out.message, 200, { toTag: 'c1' }).toString(), CALLEE, 'tcp');
+    await h.waitFor((s) => s.message.status === 200);
+  }
+
+  it('is absorbed: the callee gets the request once', async () => {
+    h = await Harness.start(2, {}, { finishedRecordKeepMs: 2000 });
+    await completeOnce('z9hG4bKreplay1');
+    // The edge's retry of the same hand-off, after the transaction ended.
+    await h.receive(message('z9hG4bKreplay1'), CALLER, 'tcp');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(forwarded()).toHaveLength(1);
+  });
+
+  it('is taken for a new request once the finished record has expired', async () => {
+    h = await Harness.start(2, {}, { finishedRecordKeepMs: 100 });
+    await completeOnce('z9hG4bKreplay2');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.receive(message('z9hG4bKreplay2'), CALLER, 'tcp');
+    await expect.poll(() => forwarded().length).toBe(2);
+  });
+});
