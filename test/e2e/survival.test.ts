@@ -93,7 +93,17 @@ describe('survival in distributed mode', () => {
         pauseMs: 2000,
         timeoutS: 60,
       });
-      const caller = call(d.target, transport, `ringing-${transport}`, { calls, rate: 15, pauseMs: 200, timeoutS: 60 });
+      // The caller holds each call 1.2 s. A UDP message the killed worker had taken is lost with it
+      // (the hand-off is at-most-once); SIP's own retransmissions recover it. A lost ACK is
+      // recovered by the callee's 2xx retransmission 500 ms later (§13.3.1.4), and a UA takes a
+      // BYE that overtakes the ACK (§15.1.2), but SIPp's scenario does not: the hold lets the
+      // retransmission come first.
+      const caller = call(d.target, transport, `ringing-${transport}`, {
+        calls,
+        rate: 15,
+        pauseMs: 1200,
+        timeoutS: 60,
+      });
       await sleep(4000);
       await d.killWorker(d.workers[0]!);
       expectAllSucceeded(`survival ${transport}: worker killed while ringing`, [await caller, await callee.done]);

@@ -30,6 +30,12 @@ export interface InboundMeta {
    * this is a retransmission of a request already taken, never shed as new work (overload.ts).
    */
   retransmission?: true;
+  /**
+   * The edge handed this very message off before and no worker confirmed it (a TCP/TLS/WebSocket
+   * hand-off retry, services/edge/src/handoff.ts): the worker that had it may have died after
+   * committing what it decided and before sending it.
+   */
+  redelivered?: true;
 }
 
 /** What a worker asks an edge to send. */
@@ -55,6 +61,7 @@ export const H = {
   edge: 'sip-edge',
   receivedAt: 'sip-received-at',
   retransmission: 'sip-retransmission',
+  redelivered: 'sip-redelivered',
   kind: 'sip-kind',
   /** Set by an edge in its reply to an outbound request that could not be delivered. */
   deliveryError: 'sip-delivery-error',
@@ -82,6 +89,7 @@ export function encodeInbound(meta: InboundMeta, extra: BusHeaders = {}): BusHea
   };
   if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
   if (meta.retransmission === true) headers[H.retransmission] = '1';
+  if (meta.redelivered === true) headers[H.redelivered] = '1';
   return injectTraceContext(headers);
 }
 
@@ -96,6 +104,7 @@ export function decodeInbound(headers: BusHeaders): InboundMeta {
   const flow = headers[H.flow];
   if (flow !== undefined) meta.flowId = flow;
   if (headers[H.retransmission] === '1') meta.retransmission = true;
+  if (headers[H.redelivered] === '1') meta.redelivered = true;
   return meta;
 }
 

@@ -24,9 +24,13 @@ export class Handoff {
       await this.bus.publish(SUBJECTS.inbound, wire, encoded);
       return true;
     }
+    const again = encodeInbound({ ...meta, redelivered: true }, headers);
     for (let attempt = 1; attempt <= this.settings.attempts; attempt++) {
       try {
-        await this.bus.request(SUBJECTS.inbound, wire, { timeoutMs: this.settings.ackTimeoutMs, headers: encoded });
+        await this.bus.request(SUBJECTS.inbound, wire, {
+          timeoutMs: this.settings.ackTimeoutMs,
+          headers: attempt === 1 ? encoded : again,
+        });
         return true;
       } catch (error) {
         if (!(
@@ -36,7 +40,7 @@ export class Handoff {
         )) {
           throw error;
         }
-        this.logger.warn({ attempt, err: error.message, flow: meta.flowId }, 'hand-off not acknowledged, retrying');
+        this.logger.warn({ attempt, err: error, flow: meta.flowId }, 'hand-off not acknowledged, retrying');
         if (error instanceof BusNoRespondersError)
           await new Promise((r) => setTimeout(r, this.settings.ackTimeoutMs / 4));
       }

@@ -50,7 +50,7 @@ import type { CallRecord, Hop, TxId } from './record.js';
 /** What the worker does after committing a record. */
 export type Effect =
   | { type: 'send'; wire: Buffer; hop: Hop; kind: 'request' | 'response'; fork?: number }
-  /** B20: a downstream hop failed (transport error, Timer B/F, 503) or answered. */
+  /** For the connection blacklist: a downstream hop failed (transport error, Timer B/F, 503) or answered. */
   | { type: 'hop-health'; hop: Hop; ok: boolean }
   /** A dialog we stay in was confirmed (dialogs.ts), or its BYE came. */
   | { type: 'dialog-open'; dialog: DialogInfo }
@@ -146,7 +146,7 @@ export function outboundRequest(
 /** How the TU decided to handle a new request (see tu.ts). */
 export type Decision =
   /**
-   * Answer locally. `stateless`: send without creating a record (a digest challenge, §8.2.7, D7):
+   * Answer locally. `stateless`: send without creating a record (a digest challenge, §8.2.7):
    * its retransmissions get the identical response and its ACK is absorbed.
    */
   | {
@@ -217,8 +217,11 @@ export function createCall(
 }
 
 export type CallEvent =
-  /** A retransmission of the request, or the ACK of a non-2xx final response. */
-  | { type: 'request'; message: SipMessage }
+  /**
+   * A retransmission of the request, or the ACK of a non-2xx final response. `redelivered`: an
+   * edge's hand-off retry of it (InboundMeta.redelivered).
+   */
+  | { type: 'request'; message: SipMessage; redelivered?: boolean }
   | { type: 'response'; fork: number; message: SipMessage }
   /** The edge could not deliver a fork's request (§16.9). */
   | { type: 'transport-error'; fork: number }
@@ -281,6 +284,7 @@ class Run {
             's',
             applyEvent(r.server, { type: 'request', message: event.message }, this.now, this.settings.timers),
           );
+        if (event.redelivered === true) this.resendUnanswered();
         return;
       case 'response': {
         const fork = r.forks[event.fork];
@@ -433,6 +437,27 @@ class Run {
     }
   }
 
+  /**
+   * The request came again from an edge whose hand-off no worker confirmed: the worker that took
+   * it may have died between its commit and its sends. Every fork request over a reliable
+   * transport that has had no response is sent again; the next hop's server transaction absorbs
+   * it if the first one arrived (RFC 3261 §17.2.1, §17.2.2). Over UDP nothing is needed: a fork's
+   * overdue retransmission timer fires on the next load (`fireDue`).
+   */
+  private resendUnanswered(): void {
+    this.record.forks.forEach((fork, index) => {
+      const tx = fork.tx;
+      if (tx === null || !tx.reliable || (tx.state !== 'calling' && tx.state !== 'trying')) return;
+      this.effects.push({
+        type: 'send',
+        wire: Buffer.from(tx.request, 'latin1'),
+        hop: fork.hop,
+        kind: 'request',
+        fork: index,
+      });
+    });
+  }
+
   private forkStep(index: number, step: Step): void {
     const fork = this.record.forks[index]!;
     fork.tx = step.state.state === 'terminated' ? null : step.state;
@@ -506,8 +531,9 @@ class Run {
   }
 
   /**
-   * B19: a new attempt of a fork on the target's next resolved hop, with a new branch, when there is
-   * one and nothing upstream is settled (no final response forwarded, no CANCEL). False otherwise.
+   * Failover (§16.6 step 7, RFC 3263 §4.3): a new attempt of a fork on the target's next resolved
+   * hop, with a new branch, when there is one and nothing upstream is settled (no final response
+   * forwarded, no CANCEL). False otherwise.
    */
   private retryFork(index: number): boolean {
     const r = this.record;

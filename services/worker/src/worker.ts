@@ -81,12 +81,12 @@ export interface WorkerSettings extends EngineSettings {
    */
   finishedRecordKeepMs?: number;
   /**
-   * Stateless proxy (§16.11, D25): no transactions and no records; each request goes to its first
+   * Stateless proxy (§16.11): no transactions and no records; each request goes to its first
    * target with a branch derived from the incoming one, so retransmissions, CANCEL and ACK follow
    * the INVITE; no 100 (Trying); responses go back by their Via. Default false.
    */
   stateless?: boolean;
-  /** The shared connection blacklist (B20). */
+  /** The shared connection blacklist (`blacklist.ts`). */
   blacklist?: BlacklistSettings;
   /** OPTIONS probing of dispatcher hops (when there are dispatcher sets); false turns it off. */
   probe?: ProbeSettings | false;
@@ -231,7 +231,7 @@ export class Worker {
     } catch (error) {
       if (error instanceof SipParseError) this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
       else {
-        this.deps.logger.error({ err: (error as Error).message }, 'inbound message failed');
+        this.deps.logger.error({ err: error }, 'inbound message failed');
         throw error;
       }
     }
@@ -285,7 +285,7 @@ export class Worker {
       toTag: statelessToTag(message),
     });
     this.effects.sendLocalResponse(response, message, meta).catch((error: unknown) => {
-      this.deps.logger.warn({ err: (error as Error).message }, 'overload 503 not sent');
+      this.deps.logger.warn({ err: error }, 'overload 503 not sent');
     });
   }
 
@@ -300,7 +300,7 @@ export class Worker {
       if (this.isNewCall(message, meta)) this.refuse(message, meta, 'queue-full');
       else this.metrics.shed('queue-full');
     } catch (error) {
-      this.deps.logger.warn({ err: (error as Error).message }, 'hand-off dropped: admission queue full');
+      this.deps.logger.warn({ err: error }, 'hand-off dropped: admission queue full');
     }
     return { data: new Uint8Array(0) };
   }
@@ -330,11 +330,11 @@ export class Worker {
         span,
       );
       // The ACK of a response we sent statelessly (a challenge) ends here; an ACK for a 2xx is its
-      // own transaction, forwarded statelessly end to end (§16.7 step 5, D23).
+      // own transaction, forwarded statelessly end to end (§16.7 step 5).
       if (!handled && message.to.tag !== statelessToTag(message)) await this.stateless.forward(message, meta);
       return;
     }
-    const event: CallEvent = { type: 'request', message };
+    const event: CallEvent = { type: 'request', message, ...(meta.redelivered === true ? { redelivered: true } : {}) };
     const apply = (record: CallRecord | null, at: number) =>
       record === null ? null : applyToCall(record, event, at, this.settings);
     if (await this.update(id, (record) => apply(record, now), span)) return;
@@ -416,13 +416,13 @@ export class Worker {
         span,
       );
       if (handled) return;
-      // A late response to an earlier attempt of a fork that has moved on (B19), or to a fork whose
+      // A late response to an earlier attempt of a fork that has moved on (§16.6 step 7), or to a fork whose
       // transaction ended: ours, but finished — except a 2xx to an INVITE, which is forwarded
       // whenever it comes, so that the caller ACKs it and the callee stops retransmitting (§16.7 step 5).
       const invite2xx = message.cseq.method === 'INVITE' && message.status >= 200 && message.status < 300;
       if (!invite2xx && (branch.attempt > 0 || (await this.hasRecord(id)))) return;
     }
-    // No context (a late 2xx, a stateless branch): forward statelessly to the next Via (§16.7, §16.11, D18).
+    // No context (a late 2xx, a stateless branch): forward statelessly to the next Via (§16.7, §16.11).
     const forwarded = forwardResponse(message);
     if (forwarded === undefined) return;
     const transport = forwarded.via.transport.toLowerCase() as Hop['transport'];
@@ -464,7 +464,7 @@ export class Worker {
           attributes: { 'sip.retransmission': true },
         }).catch((error: unknown) => {
           // The durable timer of the same transaction ends it (B, F, H).
-          this.deps.logger.warn({ err: (error as Error).message, call: id }, 'retransmission failed');
+          this.deps.logger.warn({ err: error, call: id }, 'retransmission failed');
         });
       },
       Math.max(0, at - Date.now()),
@@ -473,7 +473,7 @@ export class Worker {
     this.retransmissions.set(id, { at, timer });
   }
 
-  /** B20: each target's hops with the blacklisted tuples last. */
+  /** Each target's hops with the blacklisted tuples last. */
   private async orderHops(decision: Decision, now: number): Promise<Decision> {
     if (decision.kind !== 'proxy') return decision;
     const targets = await Promise.all(

@@ -16,19 +16,13 @@ describe('a worker killed between its commit and its effects', () => {
 
   it('leaves a deadline another worker fires: the caller gets 408 at Timer B', async () => {
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: T1 } });
-    let crashed: number | undefined;
-    h.afterCommit = async (index, committed) => {
-      // The commit that creates the fork: this worker "dies" there, before sending it.
-      if (crashed === undefined && committed.result.record.forks.length > 0 && committed.before?.forks.length === 0) {
-        crashed = index;
-        await h.workers[index]!.stop();
-        await new Promise(() => undefined);
-      }
-    };
+    // The commit that creates the fork: this worker "dies" there, before sending it.
+    const crashedWorker = h.dieAfterFirstForkCommit();
     const sentAt = Date.now();
     await h.receive(sip(inviteLines('crash-after-commit')), CALLER);
     await h.waitFor((s) => s.message.status === 100);
     const timeout = await h.waitFor((s) => s.message.status === 408, 64 * T1 + 3000);
+    const crashed = crashedWorker();
     expect(crashed).toBeDefined();
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(64 * T1);
     expect(timeout.meta.destination).toEqual(CALLER);

@@ -4,11 +4,13 @@
  * that dies after sending the message on, but before answering, leaves the edge retrying while the
  * callee may already have answered and the transaction ended (Timers J and K are 0 over TCP,
  * RFC 3261 §17.2.2, §17.1.2.2). The finished record is kept for the edges' replay window
- * (`finishedRecordKeepMs`), so the retry is absorbed: the callee gets the request once.
+ * (`finishedRecordKeepMs`), so the retry is absorbed: the callee gets the request once. And a
+ * worker that died between its commit and its sends leaves a fork nobody sent: the retry (marked
+ * `redelivered`) sends it again.
  */
 import { buildResponse } from '@sipedge/sip';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CALLEE, CALLER, Harness, sip } from './harness.js';
+import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
 
 const message = (branch: string) =>
   sip(
@@ -53,5 +55,25 @@ describe('a hand-off retried after its transaction ended', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await h.receive(message('z9hG4bKreplay2'), CALLER, 'tcp');
     await expect.poll(() => forwarded().length).toBe(2);
+  });
+
+  it('sends again a fork over TCP that the worker which died after committing it never sent', async () => {
+    h = await Harness.start(2);
+    const crashed = h.dieAfterFirstForkCommit();
+    const invite = sip(
+      inviteLines('redelivered')
+        .map((line) => line.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))
+        .map((line) => line.replace(`${CALLEE.port} SIP/2.0`, `${CALLEE.port};transport=tcp SIP/2.0`)),
+    );
+    // The first hand-off: the worker commits the fork and dies; the edge gets no answer.
+    void h.receive(invite, CALLER, 'tcp').catch(() => undefined);
+    await expect.poll(crashed).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE')).toHaveLength(0);
+    // The edge's retry reaches the other worker.
+    await h.receive(invite, CALLER, 'tcp', { receivedAt: Date.now(), redelivered: true });
+    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(sent.meta.destination).toEqual(CALLEE);
+    expect(sent.meta.transport).toBe('tcp');
   });
 });

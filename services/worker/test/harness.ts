@@ -137,6 +137,23 @@ export class Harness {
     return h;
   }
 
+  /**
+   * The first worker to commit a call's forks "dies" right there: stopped, its effects never run
+   * (the record and its deadline are committed, nothing was sent). Returns which worker it was,
+   * once it happened.
+   */
+  dieAfterFirstForkCommit(): () => number | undefined {
+    let crashed: number | undefined;
+    this.afterCommit = async (index, committed) => {
+      if (crashed === undefined && committed.result.record.forks.length > 0 && committed.before?.forks.length === 0) {
+        crashed = index;
+        await this.workers[index]!.stop();
+        await new Promise(() => undefined);
+      }
+    };
+    return () => crashed;
+  }
+
   /** A worker's bus whose publishes and requests fail once for a message `failNextPublish` picks. */
   private blipping(bus: Bus): Bus {
     const blip = (data: Uint8Array) => {
@@ -164,7 +181,7 @@ export class Harness {
     wire: string,
     source = { address: '192.0.2.1', port: 5060 },
     transport: 'udp' | 'tcp' = 'udp',
-    edge: Pick<InboundMeta, 'receivedAt' | 'retransmission'> = { receivedAt: Date.now() },
+    edge: Pick<InboundMeta, 'receivedAt' | 'retransmission' | 'redelivered'> = { receivedAt: Date.now() },
   ): Promise<void> {
     const headers = encodeInbound({
       transport,
