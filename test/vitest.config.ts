@@ -12,6 +12,7 @@ export default mergeConfig(
         'helm/**/*.test.ts',
         'bench/**/*.test.ts',
         'support/**/*.test.ts',
+        'lint/**/*.test.ts',
       ],
       testTimeout: 120_000,
       hookTimeout: 180_000,

@@ -20,7 +20,7 @@ describe('proxy scenarios over real sockets', () => {
   }, 120_000);
   afterAll(() => cluster?.stop());
 
-  it('D22: CANCEL before the 180 is held, then sent; the 487 reaches the caller', async () => {
+  it('§16.10: CANCEL before the 180 is held, then sent; the 487 reaches the caller', async () => {
     const [uas, uac] = [await Ua.open(cluster, 'carol'), await Ua.open(cluster, 'alice')];
     await uas.register();
     await uac.request('INVITE', 'sip:carol@example.com', 'cancel-early', 1, [], 'z9hG4bKce');
@@ -39,7 +39,7 @@ describe('proxy scenarios over real sockets', () => {
     uac.close();
   }, 20_000);
 
-  it('D22: CANCEL after the 180: 200 at once, CANCEL downstream, 487 to the caller, the 487 ACKed hop by hop', async () => {
+  it('§16.10: CANCEL after the 180: 200 at once, CANCEL downstream, 487 to the caller, the 487 ACKed hop by hop', async () => {
     const [uas, uac] = [await Ua.open(cluster, 'dave'), await Ua.open(cluster, 'alice')];
     await uas.register();
     await uac.request('INVITE', 'sip:dave@example.com', 'cancel-late', 1, [], 'z9hG4bKcl');
@@ -58,7 +58,7 @@ describe('proxy scenarios over real sockets', () => {
     uac.close();
   }, 20_000);
 
-  it('D16 D24: two forks answer 486 and 404: the caller gets one of them (a 4xx, §16.7 step 6), once; both are ACKed hop by hop', async () => {
+  it('two forks answer 486 and 404: the caller gets one of them (a 4xx, §16.7 step 6), once; both are ACKed hop by hop', async () => {
     const [a, b, uac] = [
       await Ua.open(cluster, 'dave'),
       await Ua.open(cluster, 'dave'),
@@ -80,7 +80,7 @@ describe('proxy scenarios over real sockets', () => {
     for (const ua of [a, b, uac]) ua.close();
   }, 20_000);
 
-  it('D24: sequential forking: q=0.5 rings only after q=1.0 failed', async () => {
+  it('§16.6: sequential forking: q=0.5 rings only after q=1.0 failed', async () => {
     const [a, b, uac] = [
       await Ua.open(cluster, 'erin'),
       await Ua.open(cluster, 'erin'),
@@ -99,14 +99,14 @@ describe('proxy scenarios over real sockets', () => {
     for (const ua of [a, b, uac]) ua.close();
   }, 20_000);
 
-  it('D4: a request routed back to the proxy itself is a loop: 482', async () => {
+  it('§16.3 step 4: a request routed back to the proxy itself is a loop: 482', async () => {
     const uac = await Ua.open(cluster, 'alice');
     await uac.request('OPTIONS', `sip:loop@127.0.0.1:${cluster.edgePort}`, 'loop-1');
     expect((await uac.next((m) => m.isResponse && m.status >= 400)).status).toBe(482);
     uac.close();
   }, 20_000);
 
-  it('C11: Timer C after a 180 CANCELs the ringing fork; the caller gets the 487', async () => {
+  it('§16.8: Timer C after a 180 CANCELs the ringing fork; the caller gets the 487', async () => {
     const [uas, uac] = [await Ua.open(cluster, 'frank'), await Ua.open(cluster, 'alice')];
     await uas.register();
     await uac.request('INVITE', 'sip:frank@example.com', 'timer-c');
@@ -120,7 +120,7 @@ describe('proxy scenarios over real sockets', () => {
     uac.close();
   }, 20_000);
 
-  it('E1: two Contacts listed with expires; 423 below Min-Expires; Contact * with Expires 0 removes all', async () => {
+  it('§10.3: two Contacts listed with expires; 423 below Min-Expires; Contact * with Expires 0 removes all', async () => {
     const ua = await Ua.open(cluster, 'gina');
     const two = await ua.register([`Contact: ${ua.contact}, <sip:gina@127.0.0.1:1>`, 'Expires: 120'], 'e1-reg', 1);
     expect(two.status).toBe(200);
@@ -154,7 +154,7 @@ describe('digest over real sockets', () => {
   }, 120_000);
   afterAll(() => cluster?.stop());
 
-  it('E2 D6: REGISTER is challenged (401), retried with credentials (200); a wrong password is challenged again', async () => {
+  it('§10.3, §22: REGISTER is challenged (401), retried with credentials (200); a wrong password is challenged again', async () => {
     const ua = await Ua.open(cluster, 'hank');
     const challenge = await ua.register([], 'dg-1', 1);
     expect(challenge.status).toBe(401);

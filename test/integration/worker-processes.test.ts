@@ -1,5 +1,5 @@
 /**
- * C12: a transaction survives its worker. Worker A (a separate process) takes the INVITE and is
+ * A transaction survives its worker. Worker A (a separate process) takes the INVITE and is
  * SIGKILLed; worker B, started afterwards, completes the call (180, 200, ACK, BYE) from the state
  * in Redis, with its timers in BullMQ. Real UDP sockets, an edge, NATS and Redis. Workers are
  * `sipedge worker` processes; `sipedge all` with REDIS_URL and NATS_URL runs on the same servers.
@@ -14,7 +14,7 @@ import { UdpClient, sipRequest } from '../support/sip-client.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-describe('C12: a call survives a SIGKILLed worker process', () => {
+describe('a call survives a SIGKILLed worker process', () => {
   let cluster: Cluster;
   let edgePort: number;
   const children: ChildProcess[] = [];

@@ -29,7 +29,7 @@ export function abuseSettingsFromEnv(environment: NodeJS.ProcessEnv): AbuseSetti
   try {
     exempt = new CidrSet(trusted, 'SIPEDGE_TRUSTED / SIPEDGE_RATE_LIMIT_TRUSTED');
   } catch (error) {
-    throw ConfigError.of('SIPEDGE_TRUSTED', (error as Error).message);
+    throw ConfigError.of('SIPEDGE_TRUSTED', (error as Error).message, { cause: error });
   }
   return {
     bans: {

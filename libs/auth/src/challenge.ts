@@ -15,7 +15,7 @@ export interface NonceOptions {
    * nothing; `verify` records a nonce's count here only once a credential has verified.
    */
   readonly nonceStore: NonceStore;
-  /** Stateless HMAC nonces (D7); the mode the worker uses. */
+  /** Stateless HMAC nonces (RFC 3261 §8.2.7); the mode the worker uses. */
   readonly hmac?: HmacNonceOptions;
   /** The clock, epoch ms (default `Date.now()`). */
   readonly now?: number;
@@ -32,7 +32,7 @@ export interface ChallengeOptions extends NonceOptions {
   /**
    * HMAC mode: derive the nonce and opaque from this (e.g. the request's transaction identity) and
    * round the expiry up to the next minute, so a retransmitted request gets a byte-identical
-   * challenge (§8.2.7, D7). Different requests still get different nonces.
+   * challenge (§8.2.7). Different requests still get different nonces.
    */
   readonly seed?: string;
 }

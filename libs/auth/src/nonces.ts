@@ -12,7 +12,7 @@ export interface NonceStore {
 }
 
 /**
- * Stateless nonces (D7): `nonce = base64url(expiresAt ‖ random ‖ HMAC-SHA-256(secret, …)[0..16))`.
+ * Stateless nonces (RFC 3261 §8.2.7): `nonce = base64url(expiresAt ‖ random ‖ HMAC-SHA-256(secret, …)[0..16))`.
  * Every worker of a fleet must be configured with the same secret.
  */
 export interface HmacNonceOptions {

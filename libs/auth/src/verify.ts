@@ -48,7 +48,7 @@ export type FailureReason =
 
 /**
  * The verdict. `ourRows` lists, in every outcome, the indexes of the header's rows (values) that
- * are Digest credentials for our realm: the ones a proxy removes before forwarding (§22.3, D6);
+ * are Digest credentials for our realm: the ones a proxy removes before forwarding (§22.3);
  * every other row must reach downstream untouched.
  */
 export type VerifyResult =

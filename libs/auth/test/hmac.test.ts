@@ -191,7 +191,7 @@ describe('verify with HMAC nonces', () => {
   });
 });
 
-describe('seeded challenges (D7)', () => {
+describe('seeded challenges (§8.2.7)', () => {
   it('give a byte-identical challenge to a retransmission and different ones to different requests', async () => {
     const store = new MemoryNonceStore();
     const hmac = { secret: 'a-test-secret-of-at-least-32-bytes!!' };

@@ -197,7 +197,7 @@ describe('verify (stored nonces)', () => {
   });
 });
 
-describe('proxy credentials for other realms (§22.3, D6)', () => {
+describe('proxy credentials for other realms (§22.3)', () => {
   const foreignValue = (): string =>
     buildCredentials({
       username: 'alice',

@@ -16,13 +16,14 @@ export class ConfigError extends Error {
     readonly setting?: string,
     /** What is wrong, without the setting's name. */
     readonly problem: string = message,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 
   /** An error about one setting: the message is `SETTING: problem`. */
-  static of(setting: string, problem: string): ConfigError {
-    return new ConfigError(`${setting}: ${problem}`, setting, problem);
+  static of(setting: string, problem: string, options?: ErrorOptions): ConfigError {
+    return new ConfigError(`${setting}: ${problem}`, setting, problem, options);
   }
 }
 
@@ -121,7 +122,7 @@ export class EnvReader {
     try {
       return readFileSync(path, 'utf8');
     } catch (error) {
-      throw ConfigError.of(name, `cannot read "${path}": ${(error as Error).message}`);
+      throw ConfigError.of(name, `cannot read "${path}": ${(error as Error).message}`, { cause: error });
     }
   }
 }

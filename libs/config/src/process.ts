@@ -12,10 +12,7 @@ export interface ProcessLogger {
  */
 export function runMain(logger: ProcessLogger, what: string, main: () => Promise<void>): void {
   main().catch((error: unknown) => {
-    logger.fatal(
-      { err: (error as Error).message },
-      error instanceof ConfigError ? 'bad configuration' : `${what} failed to start`,
-    );
+    logger.fatal({ err: error }, error instanceof ConfigError ? 'bad configuration' : `${what} failed to start`);
     process.exit(1);
   });
 }

@@ -18,8 +18,8 @@ const PREFERRED_4XX = [401, 407, 415, 420, 484];
 /**
  * §16.7 step 6: a 6xx if there is one, else a response of the lowest class (preferring 401, 407,
  * 415, 420 and 484 among 4xx); a chosen 503 becomes a generated 500, and with no final response
- * at all the answer is 408 (D16). Step 7: a chosen 401/407 carries every WWW-Authenticate and
- * Proxy-Authenticate of all 401/407 responses received (D20).
+ * at all the answer is 408. Step 7: a chosen 401/407 carries every WWW-Authenticate and
+ * Proxy-Authenticate of all 401/407 responses received (§22.3).
  */
 export function chooseBest(candidates: readonly FinalCandidate[]): BestChoice {
   if (candidates.length === 0) return { kind: 'generate', status: 408 };

@@ -87,7 +87,7 @@ export function statelessLoopHash(request: SipMessage): string {
 }
 
 /**
- * The branch of one client transaction of a stateful proxy (§16.6 step 8, D15): unique for every
+ * The branch of one client transaction of a stateful proxy (§16.6 step 8): unique for every
  * target (`forkIndex`) and every attempt at a target's next tuple (`attempt`, §16.6 step 7: "the
  * branch parameter ... MUST be different for each attempt"). Unique across space and time as long
  * as `contextId` is (it names one response context). Deterministic, so a worker that re-applies a
@@ -106,7 +106,7 @@ export function forkBranch(contextId: string, loop: string, forkIndex: number, a
 }
 
 /**
- * The branch of a request forwarded statelessly (§16.11, D25): a function of fields that do not
+ * The branch of a request forwarded statelessly (§16.11): a function of fields that do not
  * change on retransmission, so a retransmitted request (and the CANCEL or non-2xx ACK of an INVITE,
  * which carry the INVITE's top Via) gets the identical branch.
  *

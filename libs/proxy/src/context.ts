@@ -11,7 +11,7 @@ export interface ProxyContext {
   v: 1;
   id: string;
   method: string;
-  /** Targets in the order they are tried; `group` runs in parallel, groups one after another (§16.6, D24). */
+  /** Targets in the order they are tried; `group` runs in parallel, groups one after another (§16.6). */
   targets: { uri: string; group: number }[];
   forks: Fork[];
   /** Next target group to start. */
@@ -29,7 +29,7 @@ export interface Fork {
   target: string;
   /** Got a provisional response: a CANCEL may be sent for it (§9.1). */
   provisional: boolean;
-  /** A CANCEL is wanted but waits for a provisional (§16.10, D22). */
+  /** A CANCEL is wanted but waits for a provisional (§16.10). */
   cancelPending: boolean;
   cancelled: boolean;
   /** Final status (408 for a timeout, 503 for a transport error), or null while pending. */
@@ -135,13 +135,13 @@ function onResponse(context: ProxyContext, index: number, message: SipMessage, a
     return;
   }
   if (status < 300) {
-    // §16.7 step 5: every 2xx to an INVITE is forwarded at once, even after another final one (D17).
+    // §16.7 step 5: every 2xx to an INVITE is forwarded at once, even after another final one.
     fork.final ??= status;
     if (!context.finalForwarded || context.method === 'INVITE') {
       actions.push({ type: 'forward-response', fork: index, message });
     }
     context.finalForwarded = true;
-    // §16.7 step 10: a final response went upstream: CANCEL the forks still pending (D21).
+    // §16.7 step 10: a final response went upstream: CANCEL the forks still pending.
     stopAndCancelOthers(context, index, actions);
     finishIfDone(context, actions);
     return;
@@ -162,10 +162,10 @@ function onFinal(
   fork.cancelPending = false;
   if (message !== null) context.finals.push({ fork: index, status, wire: message.toBuffer().toString('latin1') });
   else context.finals.push({ fork: index, status, wire: '' });
-  // §16.7 step 5 and 10: a 6xx ends the search: CANCEL the rest, start nothing new (D19).
+  // §16.7 step 5 and 10: a 6xx ends the search: CANCEL the rest, start nothing new.
   if (status >= 600) stopAndCancelOthers(context, index, actions);
   if (context.forks.some((f) => f.final === null)) return;
-  // Sequential forking (D24): the next target group when this one has failed.
+  // Sequential forking (§16.6): the next target group when this one has failed.
   if (!context.stopped && !context.finalForwarded && context.nextGroup <= maxGroup(context)) {
     startNextGroup(context, actions);
     return;
@@ -202,7 +202,7 @@ function stopAndCancelOthers(context: ProxyContext, except: number, actions: Con
     if (fork.index !== except && fork.final === null) cancelFork(context, fork.index, actions);
 }
 
-/** A CANCEL goes out only after a provisional (§9.1); until then it waits (§16.10, D22). */
+/** A CANCEL goes out only after a provisional (§9.1); until then it waits (§16.10). */
 function cancelFork(context: ProxyContext, index: number, actions: ContextAction[]): void {
   const fork = context.forks[index];
   if (fork === undefined || fork.cancelled || fork.final !== null) return;

@@ -113,14 +113,14 @@ export function forwardRequest(
  * 1. Copy: every header row keeps its text and place unless changed below; the body is untouched.
  * 2. Request-URI := target, minus what Table 1 (§19.1.1) forbids in a Request-URI (the `method`
  *    parameter and URI headers). Left as written when it is the same URI.
- * 3. Max-Forwards decremented (its row re-rendered), or `Max-Forwards: 70` added on top (D1).
+ * 3. Max-Forwards decremented (its row re-rendered), or `Max-Forwards: 70` added on top.
  *    Max-Forwards 0 must have been refused by `validateRequest` (§16.3 step 3): RangeError.
- * 4. Record-Route, when asked (D14): `<sip:TOKEN@advertised-host:port;lr;sipedge>` inserted above
+ * 4. Record-Route, when asked: `<sip:TOKEN@advertised-host:port;lr;sipedge>` inserted above
  *    any existing value (a new row on top when there is none). SIPS, with the TLS port, when the
- *    target or the Request-URI or the top Route after step 6 is SIPS (B11); otherwise SIP, even
+ *    target or the Request-URI or the top Route after step 6 is SIPS; otherwise SIP, even
  *    when the request came over TLS. No transport parameter (§16.6 step 4 SHOULD NOT).
  * 5. No additional header fields.
- * 6. Strict next hop (D10): when the top Route lacks `lr`, the Request-URI is appended as the last
+ * 6. Strict next hop (§16.12.1.2): when the top Route lacks `lr`, the Request-URI is appended as the last
  *    Route value (a new row at the end) and the top Route's URI becomes the Request-URI.
  * 7. Next hop: the Request-URI after a step-6 reformat, else the top Route, else the Request-URI;
  *    `maddr` overrides the host; an explicit port is kept; the `transport` parameter chooses the
@@ -178,9 +178,9 @@ export function prepareForward(request: SipMessage, target: SipUri | TelUri, opt
  *
  * 8. Our Via on top: `SIP/2.0/<T> advertised-host:port;branch=<branch>` (the TLS port for TLS). T is
  *    the outbound transport; when that is udp, the next hop does not pin udp (`transport=udp`), and
- *    the message with our Via would be larger than `config.udpMtu` bytes, T is tcp (§18.1.1, B7).
+ *    the message with our Via would be larger than `config.udpMtu` bytes, T is tcp (§18.1.1).
  *    A SIPS next hop must go over tls (TypeError otherwise).
- * 9. Content-Length added when T is a stream transport and the request has none (A10).
+ * 9. Content-Length added when T is a stream transport and the request has none (§18.3).
  */
 export function finishForward(prepared: PreparedRequest, options: ViaOptions): ForwardedRequest {
   const { config, branch } = options;

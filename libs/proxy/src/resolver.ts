@@ -6,7 +6,7 @@ import type { NextHop } from './types.js';
 /**
  * RFC 3263 §4 (Locating a SIP Server): from a next hop (RFC 3261 §16.6 step 7, `NextHop`) to the
  * ordered list of (transport, address, port) tuples to try. The list is also the failover sequence
- * (RFC 3263 §4.3, RFC 3261 §16.6 step 7 / B19): the proxy tries the next tuple, with a new branch,
+ * (RFC 3263 §4.3, RFC 3261 §16.6 step 7): the proxy tries the next tuple, with a new branch,
  * after a transport error, a 503 or a timeout of the previous one. DNS goes through the `DnsPort`
  * so the logic is tested with a fake zone; `nodeDns` is the production adapter.
  */
@@ -102,7 +102,7 @@ const SRV_PREFIX: Readonly<Record<Transport, string>> = {
  *
  * 1. Numeric IP: that address, no DNS; transport = the hop's, else tls for SIPS, else udp; port =
  *    the hop's, else the transport's default (5060 / 5061).
- * 2. Explicit port (B18): A/AAAA of the host only, no NAPTR or SRV query; transport as in 1.
+ * 2. Explicit port (RFC 3263 §4.2): A/AAAA of the host only, no NAPTR or SRV query; transport as in 1.
  * 3. Explicit transport (a `transport` parameter, which on a sips URI means tls): SRV `_sip._udp` /
  *    `_sip._tcp` / `_sips._tcp` of the host, then (nothing found) A/AAAA with the default port. A
  *    SIPS hop without the parameter goes through step 4, limited to TLS.
@@ -143,7 +143,7 @@ export async function resolveNextHop(
     return [{ transport: plainTransport, address: host, port: hop.port ?? defaultPortOf(plainTransport) }];
   }
 
-  // §4.2: an explicit port → A/AAAA only (B18: no SRV query).
+  // §4.2: an explicit port → A/AAAA only (no SRV query).
   if (hop.port !== undefined) return addresses(dns, host, plainTransport, hop.port);
 
   // §4.2: a transport known from the URI → SRV for it, then A/AAAA.
@@ -206,7 +206,7 @@ export function orderSrv(records: readonly SrvRecord[], random: () => number = M
   return out;
 }
 
-// ---- blacklist (B20) ---------------------------------------------------------------------------
+// ---- blacklist ---------------------------------------------------------------------------------
 
 /**
  * Tuples that failed recently (a transport error, a timeout, a 503 without Retry-After handling of
@@ -285,7 +285,7 @@ export type NodeResolver = Pick<dnsPromises.Resolver, 'resolveNaptr' | 'resolveS
  * SERVFAIL, refused) reject.
  *
  * - With a `resolver` (e.g. `new dns.promises.Resolver({ timeout: 2000, tries: 2 })`): every query
- *   goes through it (c-ares, asynchronous: a slow name never blocks others, B17); A/AAAA via
+ *   goes through it (c-ares, asynchronous: a slow name never blocks others); A/AAAA via
  *   resolve4/resolve6, IPv4 first. /etc/hosts and resolv.conf search domains are not used: names
  *   must be fully qualified.
  * - Without: NAPTR and SRV through the default c-ares resolver, A/AAAA through `dns.lookup`

@@ -75,13 +75,13 @@ export function isOurRecordRouteUri(uri: Uri, config: SelfConfig): boolean {
 /**
  * Route information preprocessing (§16.4), on a copy of the request, in the RFC's order:
  *
- * 1. The Request-URI is a value we placed in a Record-Route (D9): the element before us is a strict
+ * 1. The Request-URI is a value we placed in a Record-Route: the element before us is a strict
  *    router (§16.12.1.2). The Request-URI is replaced by the last Route value (its URI; header
  *    parameters of the name-addr are dropped), which is removed from Route. Recognised by our host
  *    and port *and* the `RR_MARKER` parameter, so that a request for a user at our host (or a
  *    REGISTER to our own name) with a Route set is never mistaken for one.
  * 2. The Request-URI has a `maddr` we are responsible for (one of our hosts, or a served domain) and
- *    the request came in on the port and transport the URI indicates (D11): `maddr` is removed, and
+ *    the request came in on the port and transport the URI indicates: `maddr` is removed, and
  *    the port and `transport` parameter unless they are the defaults (5060/5061; udp for sip, tcp
  *    for sips, §19.1.2). An explicit port must equal the port it arrived on; without a port, the
  *    default port must be ours (or maddr is a name, resolved by SRV). A transport parameter must
@@ -89,7 +89,7 @@ export function isOurRecordRouteUri(uri: Uri, config: SelfConfig): boolean {
  *    since RFC 3263 resolution picks one. When `received` is not given, the port must merely be
  *    one of ours. Otherwise the request is left as it is and is forwarded to the indicated port and
  *    transport (§16.4 ¶2 note, §16.5).
- * 3. The first Route value indicates this proxy (D8, `isOurUri`; no marker needed, a UA may preload
+ * 3. The first Route value indicates this proxy (§16.12.1.1, `isOurUri`; no marker needed, a UA may preload
  *    our plain address): it is removed. Only the first one: if the next one is ours too, the
  *    request goes to us again (a spiral) and is handled then.
  */

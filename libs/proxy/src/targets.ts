@@ -1,6 +1,5 @@
-import { type BindingData, type Target, aorOf, lookupTargets } from '@sipedge/registrar';
+import { type BindingData, type LocationStore, type Target, aorOf, lookupTargets } from '@sipedge/registrar';
 import { type SipMessage, type SipUri, type Uri, parseUri, stripBrackets, unescape, uriEquals } from '@sipedge/sip';
-import type { LocationStore } from '@sipedge/store';
 import { type SelfConfig, isOurHost, isOurPort } from './route.js';
 import type { ProxyConfig } from './types.js';
 
@@ -12,7 +11,7 @@ import type { ProxyConfig } from './types.js';
  *
  * 1. The Request-URI has `maddr` (still there after §16.4): it is the only target (§16.5 ¶2).
  * 2. Its host is a served domain (`config.domains`; case-insensitive, IPv6 brackets and any port
- *    ignored): the location service (§16.5 ¶4, D12, D13). The Request-URI is canonicalised by the
+ *    ignored): the location service (§16.5 ¶4, §19.1.4). The Request-URI is canonicalised by the
  *    registrar's `aorOf` (§10.3) inside `lookupTargets`; every binding becomes a target with its
  *    q-value, highest q first, each URI at most once (§16.5 "Targets can only be placed in the
  *    target set once", §19.1.4 equality). No binding: 480 when `isKnownUser` says the AOR exists,
@@ -24,7 +23,7 @@ import type { ProxyConfig } from './types.js';
  *    identity of that next hop ... is inserted as the top-most Route header field value", §16.6
  *    step 6; see `withRoute`), or a dispatcher set to pick that URI from (`dispatcher.ts`).
  * 4. Otherwise (a foreign domain, or a Route set that already decides the next hop): the
- *    Request-URI is the only target, unchanged (§16.5 ¶3, D12). A tel: or other non-SIP
+ *    Request-URI is the only target, unchanged (§16.5 ¶3). A tel: or other non-SIP
  *    Request-URI with nothing to route it on gets 416: the proxy has no way to forward that scheme.
  *
  * Whether a foreign Request-URI may be relayed at all (open relay) is the caller's policy: see
@@ -189,7 +188,7 @@ export function validateStaticRoutes(routes: readonly StaticRoute[]): void {
       try {
         looseRouteUri(r.to);
       } catch (e) {
-        throw new TypeError(`static route ${i}: ${(e as Error).message}`);
+        throw new TypeError(`static route ${i}: ${(e as Error).message}`, { cause: e });
       }
     } else if (typeof r.to.dispatcher !== 'string' || r.to.dispatcher === '') {
       throw new TypeError(`static route ${i}: empty dispatcher name`);

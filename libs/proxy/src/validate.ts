@@ -21,26 +21,26 @@ export type ValidationResult =
  * 1. Reasonable syntax: done by the parser (`@sipedge/sip`), which refuses malformed Via, From, To,
  *    Call-ID, CSeq, Max-Forwards, Route, Proxy-Require before a request gets here. Unknown methods
  *    and header fields are never a reason to refuse (§16.3 step 1).
- * 2. URI scheme (D2): sip and sips are understood. tel (RFC 3966) is understood when the request has a
+ * 2. URI scheme: sip and sips are understood. tel (RFC 3966) is understood when the request has a
  *    Route value that does not name us, so there is a next hop to send it to unchanged (a gateway
  *    behind a preloaded Route, §16.12 step 3); without one this proxy has nothing to route a tel URI
  *    on (no ENUM, no tel location service, RFC 3263 resolves SIP URIs only) and treats it like any
  *    other scheme it cannot use: 416 (Unsupported URI Scheme). So does a Route value that is not a
  *    SIP or SIPS URI: a route set names proxies (§16.12, §20.34), and nothing could be sent to it.
- * 3. Max-Forwards 0 (D1): 483 (Too Many Hops), whatever the method. An OPTIONS addressed to this
+ * 3. Max-Forwards 0: 483 (Too Many Hops), whatever the method. An OPTIONS addressed to this
  *    proxy may instead be answered as its final recipient (§11): the caller checks
  *    `isAddressedToSelf` first.
- * 4. Loop detection (D4): a Via with our sent-by whose branch is one of ours and carries the loop
+ * 4. Loop detection: a Via with our sent-by whose branch is one of ours and carries the loop
  *    hash this request computes (`loopHash`, or `statelessLoopHash` for a stateless branch) means
  *    the request has been here before unchanged: 482 (Loop Detected). The same sent-by with another
  *    hash is a spiral (the Request-URI or a routing field changed) and passes.
- * 5. Proxy-Require (D3): option tags not in `config.supported` (compared case-insensitively, tokens
+ * 5. Proxy-Require: option tags not in `config.supported` (compared case-insensitively, tokens
  *    are, §7.3.1) give 420 (Bad Extension) with `Unsupported` listing them as written, each once.
  *    Ignored for CANCEL and ACK (§8.2.2.3: "MUST be ignored" in a CANCEL and a non-2xx ACK; a 2xx
  *    ACK may only repeat its INVITE's values, which passed this check already).
  * 6. Proxy-Authorization: not here (libs/auth, §22.3).
  *
- * Merged requests (same Call-ID, From tag and CSeq, different branches) are not an error (§16.3, D5):
+ * Merged requests (same Call-ID, From tag and CSeq, different branches) are not an error (§16.3):
  * nothing looks for them.
  */
 export function validateRequest(request: SipMessage, config: ProxyConfig): ValidationResult {
@@ -71,7 +71,7 @@ export function validateRequest(request: SipMessage, config: ProxyConfig): Valid
 
 /**
  * A request addressed to this proxy itself: a SIP/SIPS Request-URI without a user part that
- * indicates us (`isOurUri`), e.g. `OPTIONS sip:edge.example.com` (§11, §16.3 step 3, F1).
+ * indicates us (`isOurUri`), e.g. `OPTIONS sip:edge.example.com` (§11, §16.3 step 3).
  */
 export function isAddressedToSelf(request: SipMessage, config: SelfConfig): boolean {
   const uri = request.requestUri;

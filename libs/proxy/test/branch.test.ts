@@ -73,10 +73,10 @@ describe('loopHash (§16.6 step 8)', () => {
   });
 });
 
-describe('forkBranch (D15)', () => {
+describe('forkBranch (§16.6 step 8)', () => {
   const loop = loopHash(invite());
 
-  it('D15: a different branch for every fork and every attempt, each with the magic cookie', () => {
+  it('a different branch for every fork and every attempt, each with the magic cookie', () => {
     const branches = new Set<string>();
     for (let fork = 0; fork < 4; fork++) {
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -89,7 +89,7 @@ describe('forkBranch (D15)', () => {
     expect(branches.size).toBe(12);
   });
 
-  it('D15: contains the context id, the loop hash and the fork/attempt, read back from a response branch', () => {
+  it('contains the context id, the loop hash and the fork/attempt, read back from a response branch', () => {
     const branch = forkBranch('ctx-Ab3.x_9', loop, 11, 2);
     expect(branch).toBe(`z9hG4bKP${loop}.b.2.ctx-Ab3.x_9`);
     expect(contextIdOfBranch(branch)).toBe('ctx-Ab3.x_9');
@@ -102,7 +102,7 @@ describe('forkBranch (D15)', () => {
     });
   });
 
-  it('D15: the method is not an input, so the CANCEL and ACK of a fork reuse its branch', () => {
+  it('the method is not an input, so the CANCEL and ACK of a fork reuse its branch', () => {
     const forInvite = forkBranch('c1', loopHash(invite()), 0, 0);
     const forCancel = forkBranch('c1', loopHash(invite({}, 'CANCEL')), 0, 0);
     expect(forCancel).toBe(forInvite);
@@ -127,8 +127,8 @@ describe('forkBranch (D15)', () => {
   });
 });
 
-describe('statelessBranch (§16.11, D25)', () => {
-  it('D25: a retransmitted request gets the identical branch', () => {
+describe('statelessBranch (§16.11)', () => {
+  it('a retransmitted request gets the identical branch', () => {
     const first = statelessBranch(invite());
     // The retransmission arrives again (the edge stamps received/rport the same way or not at all).
     const again = invite({
@@ -145,7 +145,7 @@ describe('statelessBranch (§16.11, D25)', () => {
     });
   });
 
-  it("D25: the CANCEL and the non-2xx ACK of an INVITE get the INVITE's branch", () => {
+  it("the CANCEL and the non-2xx ACK of an INVITE get the INVITE's branch", () => {
     const branch = statelessBranch(invite());
     // §9.1: a CANCEL copies Request-URI, Call-ID, To, From, CSeq number, Route and the top Via; it
     // cannot carry credentials (§22.1) and Proxy-Require is ignored in it (§8.2.2.3).

@@ -1,4 +1,4 @@
-/** The response context (§16.7–§16.10): rows D16, D17, D19, D20, D21, D22, D24, B21, C11 at the unit level. */
+/** The response context (§16.6–§16.10): forking, best response, CANCEL, Timer C, at the unit level. */
 import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import {
@@ -56,7 +56,7 @@ const two = [
 ];
 
 describe('response context', () => {
-  it('D24: equal q forks in parallel; lower q only after the first group fails', () => {
+  it('§16.6: equal q forks in parallel; lower q only after the first group fails', () => {
     expect(kinds(run(two, []).log[0]!)).toEqual(['start-fork:0', 'start-fork:1']);
     const serial = run(
       [
@@ -69,7 +69,7 @@ describe('response context', () => {
     expect(kinds(serial.log[1]!)).toEqual(['start-fork:1']);
   });
 
-  it('D16: forks answering 486 and 404 give a 4xx; only 503 gives a generated 500; 600 beats 486; all timeouts give 408', () => {
+  it('§16.7 step 6: forks answering 486 and 404 give a 4xx; only 503 gives a generated 500; 600 beats 486; all timeouts give 408', () => {
     const fourxx = run(two, [
       { type: 'response', fork: 0, message: res(486) },
       { type: 'response', fork: 1, message: res(404) },
@@ -89,11 +89,11 @@ describe('response context', () => {
     expect(kinds(timeouts.log[2]!)).toEqual(['respond:408', 'complete']);
   });
 
-  it('B21: a transport error counts as 503, so a single failing target gives 500', () => {
+  it('§16.9: a transport error counts as 503, so a single failing target gives 500', () => {
     expect(kinds(run([two[0]!], [{ type: 'transport-error', fork: 0 }]).log[1]!)).toEqual(['respond:500', 'complete']);
   });
 
-  it('D17: 180 and 183 go upstream at once, 100 never; both forks’ 200s are forwarded', () => {
+  it('§16.7 step 5: 180 and 183 go upstream at once, 100 never; both forks’ 200s are forwarded', () => {
     const r = run(two, [
       { type: 'response', fork: 0, message: res(100) },
       { type: 'response', fork: 0, message: res(180) },
@@ -110,7 +110,7 @@ describe('response context', () => {
     ]);
   });
 
-  it('D19: a 6xx CANCELs the ringing fork and the 6xx goes up after its 487', () => {
+  it('§16.7 steps 5 and 10: a 6xx CANCELs the ringing fork and the 6xx goes up after its 487', () => {
     const r = run(two, [
       { type: 'response', fork: 0, message: res(180) },
       { type: 'response', fork: 1, message: res(603) },
@@ -120,7 +120,7 @@ describe('response context', () => {
     expect(kinds(r.log[3]!)).toEqual(['forward:1:603', 'complete']);
   });
 
-  it('D20: a chosen 401 carries the challenges of every 401 and 407 received', () => {
+  it('§16.7 step 7: a chosen 401 carries the challenges of every 401 and 407 received', () => {
     const r = run(two, [
       { type: 'response', fork: 0, message: res(401, [['WWW-Authenticate', 'Digest realm="a", nonce="1"']]) },
       { type: 'response', fork: 1, message: res(407, [['Proxy-Authenticate', 'Digest realm="b", nonce="2"']]) },
@@ -132,7 +132,7 @@ describe('response context', () => {
     ]);
   });
 
-  it('D21: a 200 on one fork CANCELs the other, still ringing, fork', () => {
+  it('§16.7 step 10: a 200 on one fork CANCELs the other, still ringing, fork', () => {
     const r = run(two, [
       { type: 'response', fork: 1, message: res(180, [], 'c') },
       { type: 'response', fork: 0, message: res(200) },
@@ -140,7 +140,7 @@ describe('response context', () => {
     expect(kinds(r.log[2]!)).toEqual(['forward:0:200', 'cancel-fork:1']);
   });
 
-  it('D22: CANCEL before any provisional waits for the 1xx; the 487 goes upstream', () => {
+  it('§16.10: CANCEL before any provisional waits for the 1xx; the 487 goes upstream', () => {
     const r = run(
       [two[0]!],
       [
@@ -154,7 +154,7 @@ describe('response context', () => {
     expect(kinds(r.log[3]!)).toEqual(['forward:0:487', 'complete']);
   });
 
-  it('C11: Timer C after a provisional CANCELs the fork; without one it counts as 408', () => {
+  it('§16.8: Timer C after a provisional CANCELs the fork; without one it counts as 408', () => {
     const ringing = run(
       [two[0]!],
       [

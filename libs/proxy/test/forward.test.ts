@@ -76,8 +76,8 @@ describe('§16.6 step 2: Request-URI', () => {
   });
 });
 
-describe('§16.6 step 3: Max-Forwards (D1)', () => {
-  it('D1: Max-Forwards 5 → downstream sees 4', () => {
+describe('§16.6 step 3: Max-Forwards', () => {
+  it('Max-Forwards 5 → downstream sees 4', () => {
     const req = msg([
       'OPTIONS sip:bob@example.com SIP/2.0',
       'Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKmf5',
@@ -102,7 +102,7 @@ describe('§16.6 step 3: Max-Forwards (D1)', () => {
     ]);
   });
 
-  it('D1: no Max-Forwards → downstream sees 70 (a new row on top)', () => {
+  it('no Max-Forwards → downstream sees 70 (a new row on top)', () => {
     const req = msg([
       'OPTIONS sip:bob@example.com SIP/2.0',
       'Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKmf',
@@ -126,7 +126,7 @@ describe('§16.6 step 3: Max-Forwards (D1)', () => {
     expect(message.maxForwards).toBe(70);
   });
 
-  it('D1: Max-Forwards 0 cannot be forwarded (validateRequest answers 483 first)', () => {
+  it('Max-Forwards 0 cannot be forwarded (validateRequest answers 483 first)', () => {
     const req = invite('sip:bob@example.com', ['Content-Length: 0']);
     req.set('Max-Forwards', '0');
     expect(() =>
@@ -135,8 +135,8 @@ describe('§16.6 step 3: Max-Forwards (D1)', () => {
   });
 });
 
-describe('§16.6 step 4: Record-Route (D14, B11)', () => {
-  it('D14: top Record-Route <sip:rr@edge.example.com:5060;lr;sipedge> above the existing ones', () => {
+describe('§16.6 step 4: Record-Route', () => {
+  it('top Record-Route <sip:rr@edge.example.com:5060;lr;sipedge> above the existing ones', () => {
     const req = invite('sip:bob@example.com', ['Record-Route: <sip:p1.example.net;lr>', 'Content-Length: 0']);
     const { message } = forwardRequest(req, parseSipUriStrict('sip:bob@192.0.2.44'), {
       config,
@@ -150,7 +150,7 @@ describe('§16.6 step 4: Record-Route (D14, B11)', () => {
     expect(message.recordRoutes[0]!.uri.kind === 'sip' && message.recordRoutes[0]!.uri.lr).toBe(true);
   });
 
-  it('D14: a new row on top when there is none; the given token is the user part', () => {
+  it('a new row on top when there is none; the given token is the user part', () => {
     const { message } = forwardRequest(
       invite('sip:bob@example.com', ['Content-Length: 0']),
       parseSipUriStrict('sip:bob@192.0.2.44'),
@@ -176,7 +176,7 @@ describe('§16.6 step 4: Record-Route (D14, B11)', () => {
     ).toThrow(TypeError);
   });
 
-  it('D14: the 200 carries it back; the BYE routed by it reaches the edge and goes on with our Route popped', () => {
+  it('the 200 carries it back; the BYE routed by it reaches the edge and goes on with our Route popped', () => {
     const { message } = forwardRequest(
       invite('sip:bob@example.com', ['Content-Length: 0']),
       parseSipUriStrict('sip:bob@192.0.2.44'),
@@ -212,7 +212,7 @@ describe('§16.6 step 4: Record-Route (D14, B11)', () => {
     expect(out.nextHop.host).toBe('pc33.atlanta.example.com');
   });
 
-  it('B11: SIPS target → sips Record-Route with the TLS port; TLS client to a sip: target → sip Record-Route', () => {
+  it('SIPS target → sips Record-Route with the TLS port; TLS client to a sip: target → sip Record-Route', () => {
     const sips = forwardRequest(
       invite('sips:bob@example.com', ['Content-Length: 0']),
       parseSipUriStrict('sips:bob@192.0.2.44'),
@@ -237,7 +237,7 @@ describe('§16.6 step 4: Record-Route (D14, B11)', () => {
     expect(plain.transport).toBe('tcp');
   });
 
-  it('B11: a sips top Route makes it sips; without a TLS port the URI has none', () => {
+  it('a sips top Route makes it sips; without a TLS port the URI has none', () => {
     const noTlsPort = { ...config, advertised: { host: 'edge.example.com', port: 5060 } };
     const req = invite('sip:bob@example.com', ['Route: <sips:p2.example.net;lr>', 'Content-Length: 0']);
     const { message, nextHop } = forwardRequest(req, parseSipUriStrict('sip:bob@example.com'), {
@@ -302,8 +302,8 @@ describe('RFC 5658: a request crossing between IPv4 and IPv6', () => {
   });
 });
 
-describe('§16.6 step 6: strict next hop (D10)', () => {
-  it('D10: next Route <sip:p3.middle.com> without lr → p3 receives BYE sip:p3.middle.com, the old R-URI last', () => {
+describe('§16.6 step 6: strict next hop (§16.12.1.2)', () => {
+  it('next Route <sip:p3.middle.com> without lr → p3 receives BYE sip:p3.middle.com, the old R-URI last', () => {
     // §16.12.1.2: the BYE U2 sends to P4 (us).
     const req = msg([
       'BYE sip:caller@u1.example.com SIP/2.0',
@@ -398,8 +398,8 @@ describe('§16.6 step 7: next hop', () => {
   });
 });
 
-describe('§16.6 step 8: Via (D15, B7)', () => {
-  it('D15: forking to 2 contacts → two different z9hG4bK branches, one per attempt too', () => {
+describe('§16.6 step 8: Via', () => {
+  it('forking to 2 contacts → two different z9hG4bK branches, one per attempt too', () => {
     const req = invite('sip:bob@example.com', ['Content-Length: 0']);
     const loop = loopHash(req);
     const targets = ['sip:bob@192.0.2.44', 'sip:bob@192.0.2.45'];
@@ -420,7 +420,7 @@ describe('§16.6 step 8: Via (D15, B7)', () => {
     expect(prepared.message.vias).toHaveLength(1);
   });
 
-  it('B7: a 1.5 KB INVITE to a UDP next hop goes over TCP with top Via SIP/2.0/TCP', () => {
+  it('§18.1.1: a 1.5 KB INVITE to a UDP next hop goes over TCP with top Via SIP/2.0/TCP', () => {
     const bigSdp = SDP + 'a=x-pad:' + 'x'.repeat(1100) + '\r\n';
     const req = invite(
       'sip:bob@example.com',
@@ -439,7 +439,7 @@ describe('§16.6 step 8: Via (D15, B7)', () => {
     expect(out.message.body.equals(req.body)).toBe(true);
   });
 
-  it('B7: a small INVITE stays on UDP; a next hop pinned to transport=udp stays on UDP however large', () => {
+  it('§18.1.1: a small INVITE stays on UDP; a next hop pinned to transport=udp stays on UDP however large', () => {
     const small = forwardRequest(
       invite('sip:bob@example.com', ['Content-Length: 0']),
       parseSipUriStrict('sip:bob@192.0.2.44'),
@@ -462,7 +462,7 @@ describe('§16.6 step 8: Via (D15, B7)', () => {
     expect(pinned.message.topVia!.transport).toBe('UDP');
   });
 
-  it('D25: an INVITE received twice and forwarded statelessly → two byte-identical downstream INVITEs', () => {
+  it('§16.11: an INVITE received twice and forwarded statelessly → two byte-identical downstream INVITEs', () => {
     const received = () => invite('sip:bob@example.com', ['Content-Type: application/sdp'], SDP);
     const send = (req: SipMessage) =>
       forwardRequest(req, parseSipUriStrict('sip:bob@192.0.2.44'), {
@@ -502,8 +502,8 @@ describe('§16.6 step 8: Via (D15, B7)', () => {
   });
 });
 
-describe('§16.6 step 9: Content-Length (A10)', () => {
-  it('A10: UDP INVITE without Content-Length routed to a TCP target → the correct Content-Length', () => {
+describe('§16.6 step 9: Content-Length', () => {
+  it('UDP INVITE without Content-Length routed to a TCP target → the correct Content-Length', () => {
     const req = invite('sip:bob@example.com', ['Content-Type: application/sdp'], SDP);
     expect(req.has('Content-Length')).toBe(false);
     const out = forwardRequest(req, parseSipUriStrict('sip:bob@192.0.2.44;transport=tcp'), {
@@ -517,15 +517,15 @@ describe('§16.6 step 9: Content-Length (A10)', () => {
     expect(out.message.body.toString('latin1')).toBe(SDP);
   });
 
-  it('A10: over UDP nothing is added', () => {
+  it('over UDP nothing is added', () => {
     const req = invite('sip:bob@example.com', ['Content-Type: application/sdp'], SDP);
     const out = forwardRequest(req, parseSipUriStrict('sip:bob@192.0.2.44'), { config, branch, recordRoute: false });
     expect(out.message.has('Content-Length')).toBe(false);
   });
 });
 
-describe('§16.6 step 1: the copy (A6)', () => {
-  it('A6: unknown method and headers, folded and compact rows: every other row byte-identical and in order, body unchanged', () => {
+describe('§16.6 step 1: the copy', () => {
+  it('unknown method and headers, folded and compact rows: every other row byte-identical and in order, body unchanged', () => {
     const raw = [
       'FOO sip:bob@remote.test SIP/2.0',
       'v: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKfoo1',
@@ -559,7 +559,7 @@ describe('§16.6 step 1: the copy (A6)', () => {
     expect(out.rows.map((r) => r.key).slice(0, 4)).toEqual(['via', 'via', 'max-forwards', 'x-b']);
   });
 
-  it('A6: an INVITE with X-A/X-B plus SDP keeps the X-* order and the body SHA-256', () => {
+  it('an INVITE with X-A/X-B plus SDP keeps the X-* order and the body SHA-256', () => {
     const req = invite(
       'sip:bob@example.com',
       ['X-A: 1', 'X-B: 2', 'X-A: 3', 'Content-Type: application/sdp', `Content-Length: ${SDP.length}`],

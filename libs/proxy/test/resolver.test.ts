@@ -98,7 +98,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** The B18/B19 test zone: NAPTR prefers TCP, two TCP SRV targets, a UDP fallback. */
+/** The RFC 3263 §4.1–§4.3 test zone: NAPTR prefers TCP, two TCP SRV targets, a UDP fallback. */
 const zone = {
   naptr: {
     'example.net': [
@@ -136,7 +136,7 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
     expect(dns.queries).toEqual([]);
   });
 
-  it('B18: an explicit port → A/AAAA only, no SRV or NAPTR query', async () => {
+  it('an explicit port → A/AAAA only, no SRV or NAPTR query', async () => {
     const dns = new FakeDns(zone);
     expect(await resolveNextHop(hop('sip:bob@sip1.example.net:5080'), dns)).toEqual([
       t('udp', '192.0.2.1', 5080),
@@ -151,7 +151,7 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
     expect(dns.count('lookup')).toBe(3);
   });
 
-  it('B18: NAPTR prefers TCP → TCP tuples first, SRV target 1 (priority 10) first', async () => {
+  it('NAPTR prefers TCP → TCP tuples first, SRV target 1 (priority 10) first', async () => {
     const dns = new FakeDns(zone);
     const tuples = await resolveNextHop(hop('sip:bob@example.net'), dns);
     expect(tuples).toEqual([
@@ -290,7 +290,7 @@ describe('orderSrv (RFC 2782)', () => {
   });
 });
 
-describe('B19: the ordered tuples are the failover sequence', () => {
+describe('RFC 3263 §4.3: the ordered tuples are the failover sequence', () => {
   it('the first SRV target refuses → the second gets the request, with a new branch per attempt', async () => {
     const tuples = await resolveNextHop(
       hop('sip:bob@example.net'),
@@ -316,7 +316,7 @@ describe('B19: the ordered tuples are the failover sequence', () => {
   });
 });
 
-describe('B20: blacklist', () => {
+describe('connection blacklist', () => {
   const one = t('tcp', '192.0.2.1', 5060);
   const two = t('tcp', '192.0.2.2', 5060);
   const NOW = 5_000_000;
@@ -359,9 +359,9 @@ describe('B20: blacklist', () => {
     expect(Object.keys(list.entries).sort()).toEqual(['tcp:192.0.2.1:5060', 'udp:198.51.100.199:6199']);
   });
 
-  it('a new call within the TTL reaches target 2 without touching target 1 (B19 then B20)', () => {
+  it('a new call within the TTL reaches target 2 without touching target 1 (failover, then the blacklist)', () => {
     let list = EMPTY_BLACKLIST;
-    list = addFailure(list, one, NOW); // the B19 call's failed first attempt
+    list = addFailure(list, one, NOW); // the failed-over call's failed first attempt
     list = clearFailure(list, two, NOW); // its second attempt answered
     const next = orderWithBlacklist([one, two], list, NOW + 1_000);
     expect(next[0]).toEqual(two);

@@ -47,8 +47,8 @@ function header(message: SipMessage, name: string): string[] {
   return message.rows.filter((r) => r.key === name.toLowerCase()).map((r) => `${r.name}: ${r.value}`);
 }
 
-describe('§16.4 own top Route (D8)', () => {
-  it('D8: BYE with Route: <sip:edge;lr>,<sip:p2;lr> → p2 receives Route: <sip:p2;lr> only, R-URI unchanged', () => {
+describe('§16.4 own top Route (§16.12.1.1)', () => {
+  it('BYE with Route: <sip:edge;lr>,<sip:p2;lr> → p2 receives Route: <sip:p2;lr> only, R-URI unchanged', () => {
     const req = bye('sip:callee@u2.example.com', ['Route: <sip:edge.example.com;lr>,<sip:p2.example.com;lr>']);
     const { request, actions } = preprocessRoutes(req, config);
     expect(actions).toEqual([{ kind: 'own-route-removed', route: '<sip:edge.example.com;lr>' }]);
@@ -63,7 +63,7 @@ describe('§16.4 own top Route (D8)', () => {
     expect(header(req, 'Route')).toEqual(['Route: <sip:edge.example.com;lr>,<sip:p2.example.com;lr>']);
   });
 
-  it('D8: with one Route row per value, the other rows keep their text and order', () => {
+  it('with one Route row per value, the other rows keep their text and order', () => {
     const req = bye('sip:callee@u2.example.com', [
       'Route: <sip:edge.example.com;lr>',
       'Route: <sip:p2.example.com;lr>',
@@ -76,7 +76,7 @@ describe('§16.4 own top Route (D8)', () => {
     ]);
   });
 
-  it('D8: our Route by address and port; a port or host of someone else is kept', () => {
+  it('our Route by address and port; a port or host of someone else is kept', () => {
     const ours = ['<sip:192.0.2.10;lr>', '<sip:192.0.2.10:5061;transport=tcp;lr>', '<sips:edge.example.com:5061;lr>'];
     for (const route of ours) {
       const { actions } = preprocessRoutes(bye('sip:callee@u2.example.com', [`Route: ${route}`]), config);
@@ -101,7 +101,7 @@ describe('§16.4 own top Route (D8)', () => {
   });
 });
 
-describe('§16.4 strict-router undo (D9)', () => {
+describe('§16.4 strict-router undo (§16.12.1.2)', () => {
   const rrUri = recordRouteUri(config, false); // what we put into the dialog's route set
 
   it('our Record-Route URI is recognised by host, port and marker', () => {
@@ -111,7 +111,7 @@ describe('§16.4 strict-router undo (D9)', () => {
     expect(isOurRecordRouteUri(parseUri('sip:rr@p1.example.com;lr;sipedge'), config)).toBe(false);
   });
 
-  it('D9: BYE <edge RR URI> with Route: <sip:p1;lr>, <sip:caller@u1> → BYE sip:caller@u1 with Route: <sip:p1;lr>', () => {
+  it('BYE <edge RR URI> with Route: <sip:p1;lr>, <sip:caller@u1> → BYE sip:caller@u1 with Route: <sip:p1;lr>', () => {
     // A strict router (p3 in §16.12.1.2) put our Record-Route URI into the Request-URI.
     const req = bye(rrUri, ['Route: <sip:p1.example.com;lr>, <sip:caller@u1.example.com>']);
     const { request, actions } = preprocessRoutes(req, config);
@@ -125,7 +125,7 @@ describe('§16.4 strict-router undo (D9)', () => {
     expect(nextHop.host).toBe('p1.example.com');
   });
 
-  it('D9: the last Route in a row of its own goes away; earlier rows keep their text', () => {
+  it('the last Route in a row of its own goes away; earlier rows keep their text', () => {
     const req = bye(rrUri, ['Route:  <sip:p1.example.com;lr>', 'Route: <sip:caller@u1.example.com>;x=1']);
     const { request } = preprocessRoutes(req, config);
     expect(request.requestUriText).toBe('sip:caller@u1.example.com');
@@ -134,7 +134,7 @@ describe('§16.4 strict-router undo (D9)', () => {
     ]);
   });
 
-  it('D9 then D8: after the undo, our own Route on top is removed too', () => {
+  it('§16.12.1.2 then §16.12.1.1: after the undo, our own Route on top is removed too', () => {
     const req = bye(rrUri, ['Route: <sip:edge.example.com;lr>, <sip:p1.example.com;lr>, <sip:caller@u1.example.com>']);
     const { request, actions } = preprocessRoutes(req, config);
     expect(actions.map((a) => a.kind)).toEqual(['strict-router-undo', 'own-route-removed']);
@@ -150,8 +150,8 @@ describe('§16.4 strict-router undo (D9)', () => {
   });
 });
 
-describe('§16.4 maddr (D11)', () => {
-  it('D11: R-URI ;maddr=<edge-ip> → processed as if absent', () => {
+describe('§16.4 maddr', () => {
+  it('R-URI ;maddr=<edge-ip> → processed as if absent', () => {
     const req = bye('sip:callee@example.com;maddr=192.0.2.10', []);
     const { request, actions } = preprocessRoutes(req, config, { transport: 'udp', port: 5060 });
     expect(request.requestUriText).toBe('sip:callee@example.com');
@@ -160,7 +160,7 @@ describe('§16.4 maddr (D11)', () => {
     ]);
   });
 
-  it('D11: non-default port and transport go with it when the request came in on them; defaults stay', () => {
+  it('non-default port and transport go with it when the request came in on them; defaults stay', () => {
     const req = bye('sip:callee@example.com:5080;maddr=edge.example.com;transport=tcp;x=1', []);
     expect(preprocessRoutes(req, config, { transport: 'tcp', port: 5080 }).request.requestUriText).toBe(
       'sip:callee@example.com;x=1',
@@ -171,7 +171,7 @@ describe('§16.4 maddr (D11)', () => {
     );
   });
 
-  it('D11: arrived on another port or transport than the URI says → left as it is', () => {
+  it('arrived on another port or transport than the URI says → left as it is', () => {
     const req = bye('sip:callee@example.com:5080;maddr=192.0.2.10;transport=tcp', []);
     expect(preprocessRoutes(req, config, { transport: 'udp', port: 5060 }).actions).toEqual([]);
     expect(preprocessRoutes(req, config, { transport: 'tcp', port: 5060 }).actions).toEqual([]);
@@ -179,7 +179,7 @@ describe('§16.4 maddr (D11)', () => {
     expect(preprocessRoutes(req, config).actions).toEqual([]);
   });
 
-  it('D11: ;maddr=198.51.100.7 → untouched, and sent only there', () => {
+  it(';maddr=198.51.100.7 → untouched, and sent only there', () => {
     const req = bye('sip:callee@example.com;maddr=198.51.100.7', []);
     const { request, actions } = preprocessRoutes(req, config, { transport: 'udp', port: 5060 });
     expect(actions).toEqual([]);

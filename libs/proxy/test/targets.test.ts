@@ -67,7 +67,7 @@ function options(locations: MemoryLocationStore, extra: Partial<TargetOptions> =
   return { config, locations, now: T0, ...extra };
 }
 
-describe('determineTargets: served domain → location service (§16.5, D12, D13)', () => {
+describe('determineTargets: served domain → location service (§16.5, §10.3, §19.1.4)', () => {
   it('turns the bindings into targets, highest q first, with their registration data', async () => {
     const locations = new MemoryLocationStore();
     await register(locations, 'sip:bob@example.com', [
@@ -84,7 +84,7 @@ describe('determineTargets: served domain → location service (§16.5, D12, D13
     });
   });
 
-  it('D13: canonicalises the Request-URI (host case, user=phone) but not the user part', async () => {
+  it('canonicalises the Request-URI (host case, user=phone) but not the user part', async () => {
     const locations = new MemoryLocationStore();
     await register(locations, 'sip:Alice@example.com', ['<sip:alice@192.0.2.30>']);
     const hit = await determineTargets(invite('sip:Alice@EXAMPLE.COM;user=phone'), options(locations));
@@ -96,7 +96,7 @@ describe('determineTargets: served domain → location service (§16.5, D12, D13
     expect(miss).toEqual({ kind: 'respond', status: 404 });
   });
 
-  it('D13: the same contact registered twice (two Call-IDs) gives one target', async () => {
+  it('the same contact registered twice (two Call-IDs) gives one target', async () => {
     const locations = new MemoryLocationStore();
     await register(locations, 'sip:bob@example.com', ['<sip:bob@192.0.2.20>'], 'first@ua');
     await register(locations, 'sip:bob@example.com', ['<sip:bob@192.0.2.20>'], 'second@ua');
@@ -104,7 +104,7 @@ describe('determineTargets: served domain → location service (§16.5, D12, D13
     expect(outcome.kind === 'targets' && outcome.targets.map((t) => t.uri)).toEqual(['sip:bob@192.0.2.20']);
   });
 
-  it('D13: stored bindings whose contacts are §19.1.4-equal give one target (one downstream INVITE)', async () => {
+  it('stored bindings whose contacts are §19.1.4-equal give one target (one downstream INVITE)', async () => {
     const locations = new MemoryLocationStore();
     // Two bindings under different keys (as an older key scheme might have left them) whose
     // contacts differ only in host case and escaping: equal URIs, so one target.
@@ -129,7 +129,7 @@ describe('determineTargets: served domain → location service (§16.5, D12, D13
     ]);
   });
 
-  it('D12: no bindings → 404 for an unknown user, 480 for a known one, 485 when ambiguous', async () => {
+  it('no bindings → 404 for an unknown user, 480 for a known one, 485 when ambiguous', async () => {
     const locations = new MemoryLocationStore();
     const asked: string[] = [];
     const isKnownUser = async (aor: string) => {
@@ -147,7 +147,7 @@ describe('determineTargets: served domain → location service (§16.5, D12, D13
     expect(asked).toEqual(['sip:dave@example.com', 'sip:carol@example.com', 'sip:john.smith@example.com']);
   });
 
-  it('D12: without a user directory (no isKnownUser) an AOR without bindings gets 480', async () => {
+  it('without a user directory (no isKnownUser) an AOR without bindings gets 480', async () => {
     const outcome = await determineTargets(invite('sip:nobody@example.com'), options(new MemoryLocationStore()));
     expect(outcome).toMatchObject({ kind: 'respond', status: 480 });
   });
@@ -218,7 +218,7 @@ describe('determineTargets: foreign domains, maddr and static routes (§16.5)', 
     { match: { domain: 'lab.example.org', userPrefix: '9' }, to: 'sips:gw.lab.example.org;lr' },
   ];
 
-  it('D12: a foreign domain → the Request-URI, unchanged, as the only target', async () => {
+  it('a foreign domain → the Request-URI, unchanged, as the only target', async () => {
     const uri = 'sip:Bob@Foreign.TEST;transport=tcp;x=%41';
     const request = invite(uri);
     const outcome = await determineTargets(request, options(new MemoryLocationStore(), { staticRoutes: routes }));

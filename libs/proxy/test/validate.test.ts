@@ -40,8 +40,8 @@ function reparse(message: SipMessage): SipMessage {
   return parseMessage(message.toBuffer());
 }
 
-describe('§16.3 step 2: URI scheme (D2)', () => {
-  it('D2: INVITE http://x → 416', () => {
+describe('§16.3 step 2: URI scheme', () => {
+  it('INVITE http://x → 416', () => {
     expect(validateRequest(request('INVITE', 'http://x', ['Max-Forwards: 70']), config)).toEqual({
       ok: false,
       check: 'uri-scheme',
@@ -50,12 +50,12 @@ describe('§16.3 step 2: URI scheme (D2)', () => {
     expect(validateRequest(request('MESSAGE', 'mailto:bob@example.com'), config)).toMatchObject({ status: 416 });
   });
 
-  it('D2: sip and sips are understood', () => {
+  it('sip and sips are understood', () => {
     expect(validateRequest(request('INVITE', 'sip:bob@example.com'), config)).toEqual({ ok: true });
     expect(validateRequest(request('INVITE', 'sips:bob@example.com'), config)).toEqual({ ok: true });
   });
 
-  it('D2: tel is understood when a Route that is not ours gives it a next hop, else 416', () => {
+  it('tel is understood when a Route that is not ours gives it a next hop, else 416', () => {
     const viaGateway = request('INVITE', 'tel:+15551234', [
       'Route: <sip:edge.example.com;lr>, <sip:gw.example.net;lr>',
     ]);
@@ -79,8 +79,8 @@ describe('§16.3 step 2: URI scheme (D2)', () => {
   });
 });
 
-describe('§16.3 step 3: Max-Forwards (D1)', () => {
-  it('D1: Max-Forwards 0 INVITE → 483', () => {
+describe('§16.3 step 3: Max-Forwards', () => {
+  it('Max-Forwards 0 INVITE → 483', () => {
     expect(validateRequest(request('INVITE', 'sip:bob@example.com', ['Max-Forwards: 0']), config)).toEqual({
       ok: false,
       check: 'max-forwards',
@@ -88,7 +88,7 @@ describe('§16.3 step 3: Max-Forwards (D1)', () => {
     });
   });
 
-  it('D1: Max-Forwards 0 OPTIONS to the edge → the caller may answer it (isAddressedToSelf), else 483', () => {
+  it('Max-Forwards 0 OPTIONS to the edge → the caller may answer it (isAddressedToSelf), else 483', () => {
     const toEdge = request('OPTIONS', 'sip:edge.example.com', ['Max-Forwards: 0']);
     expect(isAddressedToSelf(toEdge, config)).toBe(true);
     expect(validateRequest(toEdge, config)).toMatchObject({ ok: false, status: 483 });
@@ -97,7 +97,7 @@ describe('§16.3 step 3: Max-Forwards (D1)', () => {
     expect(validateRequest(toBob, config)).toMatchObject({ ok: false, status: 483 });
   });
 
-  it('D1: Max-Forwards 1 and no Max-Forwards pass', () => {
+  it('Max-Forwards 1 and no Max-Forwards pass', () => {
     expect(validateRequest(request('INVITE', 'sip:bob@example.com', ['Max-Forwards: 1']), config)).toEqual({
       ok: true,
     });
@@ -113,7 +113,7 @@ describe('§16.3 step 3: Max-Forwards (D1)', () => {
   });
 });
 
-describe('§16.3 step 4: loop detection (D4)', () => {
+describe('§16.3 step 4: loop detection', () => {
   /** The request a loop brings back: what we forwarded, with a further hop's Via on top. */
   function comeBack(forwarded: SipMessage): SipMessage {
     const back = reparse(forwarded);
@@ -121,7 +121,7 @@ describe('§16.3 step 4: loop detection (D4)', () => {
     return reparse(back);
   }
 
-  it('D4: a request to a host that routes back to us unchanged → 482 on the second pass', () => {
+  it('a request to a host that routes back to us unchanged → 482 on the second pass', () => {
     const first = request('INVITE', 'sip:bob@loop.test', ['Max-Forwards: 70']);
     expect(validateRequest(first, config)).toEqual({ ok: true });
     const branch = forkBranch('ctx1', loopHash(first), 0, 0);
@@ -132,7 +132,7 @@ describe('§16.3 step 4: loop detection (D4)', () => {
     expect(validateRequest(second, config)).toEqual({ ok: false, check: 'loop', status: 482 });
   });
 
-  it('D4: a loop of a statelessly forwarded request → 482', () => {
+  it('a loop of a statelessly forwarded request → 482', () => {
     const first = request('MESSAGE', 'sip:bob@loop.test', ['Max-Forwards: 70']);
     const { message } = forwardRequest(first, parseSipUriStrict('sip:bob@loop.test'), {
       config,
@@ -142,7 +142,7 @@ describe('§16.3 step 4: loop detection (D4)', () => {
     expect(validateRequest(comeBack(message), config)).toMatchObject({ ok: false, status: 482 });
   });
 
-  it('D4: alias rewrite (Request-URI changed) → a spiral, not a loop', () => {
+  it('alias rewrite (Request-URI changed) → a spiral, not a loop', () => {
     const first = request('INVITE', 'sip:alias@example.com', ['Max-Forwards: 70']);
     const branch = forkBranch('ctx1', loopHash(first), 0, 0);
     const { message } = forwardRequest(first, parseSipUriStrict('sip:bob@example.com'), {
@@ -155,7 +155,7 @@ describe('§16.3 step 4: loop detection (D4)', () => {
     expect(validateRequest(second, config)).toEqual({ ok: true });
   });
 
-  it('D4: a changed Route or Proxy-Require also makes it a spiral', () => {
+  it('a changed Route or Proxy-Require also makes it a spiral', () => {
     const first = request('INVITE', 'sip:bob@loop.test', ['Route: <sip:p2.example.net;lr>']);
     const branch = forkBranch('ctx1', loopHash(first), 0, 0);
     const { message } = forwardRequest(first, parseSipUriStrict('sip:bob@loop.test'), {
@@ -168,7 +168,7 @@ describe('§16.3 step 4: loop detection (D4)', () => {
     expect(validateRequest(comeBack(back), config)).toEqual({ ok: true });
   });
 
-  it('D4: the same branch under someone else’s sent-by, or a foreign branch under ours, is no loop', () => {
+  it('the same branch under someone else’s sent-by, or a foreign branch under ours, is no loop', () => {
     const first = request('INVITE', 'sip:bob@loop.test');
     const branch = forkBranch('ctx1', loopHash(first), 0, 0);
     const foreignHost = request(
@@ -190,8 +190,8 @@ describe('§16.3 step 4: loop detection (D4)', () => {
   });
 });
 
-describe('§16.3 step 5: Proxy-Require (D3)', () => {
-  it('D3: Proxy-Require: foo → 420 with Unsupported: foo', () => {
+describe('§16.3 step 5: Proxy-Require', () => {
+  it('Proxy-Require: foo → 420 with Unsupported: foo', () => {
     expect(validateRequest(request('INVITE', 'sip:bob@example.com', ['Proxy-Require: foo']), config)).toEqual({
       ok: false,
       check: 'proxy-require',
@@ -200,14 +200,14 @@ describe('§16.3 step 5: Proxy-Require (D3)', () => {
     });
   });
 
-  it('D3: lists only the unknown tags, each once, as written; supported tags compare case-insensitively', () => {
+  it('lists only the unknown tags, each once, as written; supported tags compare case-insensitively', () => {
     const req = request('INVITE', 'sip:bob@example.com', ['Proxy-Require: PATH, foo', 'Proxy-Require: Bar, gruu, FOO']);
     expect(validateRequest(req, config)).toMatchObject({ status: 420, headers: [['Unsupported', 'foo, Bar']] });
     const known = request('INVITE', 'sip:bob@example.com', ['Proxy-Require: Path, GRUU']);
     expect(validateRequest(known, config)).toEqual({ ok: true });
   });
 
-  it('D3: CANCEL and ACK carrying Proxy-Require are not rejected (§8.2.2.3)', () => {
+  it('CANCEL and ACK carrying Proxy-Require are not rejected (§8.2.2.3)', () => {
     expect(validateRequest(request('CANCEL', 'sip:bob@example.com', ['Proxy-Require: foo']), config)).toEqual({
       ok: true,
     });
@@ -217,8 +217,8 @@ describe('§16.3 step 5: Proxy-Require (D3)', () => {
   });
 });
 
-describe('merged requests (D5)', () => {
-  it('D5: two INVITEs with the same Call-ID, From tag and CSeq and different branches both validate', () => {
+describe('merged requests (§16.3)', () => {
+  it('two INVITEs with the same Call-ID, From tag and CSeq and different branches both validate', () => {
     // An upstream proxy forked one INVITE over two paths that both reach us (§8.2.2.2: the UAS merges).
     const viaA = 'SIP/2.0/UDP p1.example.net:5060;branch=z9hG4bKforkA';
     const viaB = 'SIP/2.0/UDP p1.example.net:5060;branch=z9hG4bKforkB';

@@ -1,7 +1,7 @@
 import { type NameAddr, type Uri, parseNameAddr } from '@sipedge/sip';
-import type { LocationStore } from '@sipedge/store';
 import { type BindingData, decodeBindingData } from './binding-data.js';
 import { aorOf, contactKey } from './keys.js';
+import type { LocationStore } from './ports.js';
 
 /** One registered contact of an AOR, as the proxy's target set needs it (§16.5). */
 export interface Target {

@@ -9,10 +9,10 @@ import {
   parseNameAddr,
   stripBrackets,
 } from '@sipedge/sip';
-import type { Binding, BindingUpdate, LocationStore, RegisterOp } from '@sipedge/store';
 import { isPrivateAddress } from './private-address.js';
 import { type BindingData, type RegistrationContext, decodeBindingData, encodeBindingData } from './binding-data.js';
 import { aorOf, aorUser, contactKey } from './keys.js';
+import type { Binding, BindingUpdate, LocationStore, RegisterOp } from './ports.js';
 
 export interface RegisterOptions {
   readonly locations: LocationStore;

@@ -6,7 +6,7 @@ const aor = (text: string) => aorOf(parseUri(text));
 const key = (text: string) => contactKey(parseUri(text));
 
 describe('aorOf (§10.3 step 5)', () => {
-  it('D13: a registered sip:Alice@dom matches INVITE sip:Alice@DOM;user=phone but not sip:alice@dom', () => {
+  it('§19.1.4: a registered sip:Alice@dom matches INVITE sip:Alice@DOM;user=phone but not sip:alice@dom', () => {
     expect(aor('sip:Alice@dom')).toBe('sip:Alice@dom');
     expect(aor('sip:Alice@DOM;user=phone')).toBe(aor('sip:Alice@dom'));
     expect(aor('sip:alice@dom')).not.toBe(aor('sip:Alice@dom'));

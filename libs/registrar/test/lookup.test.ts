@@ -34,7 +34,7 @@ describe('lookupTargets (§16.5)', () => {
     expect(found[1]?.contact.params.get('expires')).toBe('900');
   });
 
-  it('finds the binding by the D13 rules: user=phone and host case ignored, user case not', async () => {
+  it('finds the binding by the §10.3 and §19.1.4 rules: user=phone and host case ignored, user case not', async () => {
     const r = registrar();
     await r.send(registerRequest({ to: 'sip:Alice@example.com', contacts: ['<sip:alice@192.0.2.10>'] }));
     expect(await lookup(r, 'sip:Alice@EXAMPLE.COM;user=phone')).toHaveLength(1);

@@ -12,7 +12,7 @@ async function bindingsOf(r: ReturnType<typeof registrar>, aor = ALICE, now = T0
   return (await r.locations.lookup(aor, now)).map((b) => b.contact).sort();
 }
 
-describe('processRegister: E1 black-box rows', () => {
+describe('processRegister: the §10.3 black-box cases', () => {
   it('two Contacts: 200 listing both, each with its expires, a Date and a To-tag', async () => {
     const r = registrar();
     const res = await r.send(
@@ -130,7 +130,7 @@ describe('processRegister: E1 black-box rows', () => {
   });
 });
 
-describe('processRegister: authorisation (E2)', () => {
+describe('processRegister: authorisation (§10.3 steps 3–4)', () => {
   it("403 when the authenticated user registers another user's AOR; 200 for their own", async () => {
     const r = registrar();
     const other = await r.send(registerRequest({ to: 'sip:bob@example.com', contacts: ['<sip:x@192.0.2.10>'] }), {

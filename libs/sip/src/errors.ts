@@ -44,8 +44,8 @@ export class SipParseError extends Error {
   readonly header: string | undefined;
   readonly status: number | undefined;
 
-  constructor(code: SipErrorCode, reason: string, details: SipParseErrorDetails = {}) {
-    super(reason);
+  constructor(code: SipErrorCode, reason: string, details: SipParseErrorDetails = {}, options?: ErrorOptions) {
+    super(reason, options);
     this.name = 'SipParseError';
     this.code = code;
     this.reason = reason;

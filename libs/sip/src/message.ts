@@ -272,7 +272,7 @@ export class SipMessage {
     this.set('content-length', String(body.length));
   }
 
-  /** Adds Content-Length when absent, as stream transports require it (§18.3, §16.6 step 9 / A10). */
+  /** Adds Content-Length when absent, as stream transports require it (§18.3, §16.6 step 9). */
   ensureContentLength(): void {
     if (!this.has('content-length')) this.set('content-length', String(this.bodyBytes.length));
   }
@@ -458,11 +458,16 @@ export class SipMessage {
       return parse(value);
     } catch (e) {
       if (e instanceof SyntaxError) {
-        throw new SipParseError('bad-header-value', `Bad ${header}: ${e.message}`, {
-          partial: this,
-          header,
-          status: this.isRequest ? 400 : undefined,
-        });
+        throw new SipParseError(
+          'bad-header-value',
+          `Bad ${header}: ${e.message}`,
+          {
+            partial: this,
+            header,
+            status: this.isRequest ? 400 : undefined,
+          },
+          { cause: e },
+        );
       }
       throw e;
     }

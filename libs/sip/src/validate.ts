@@ -97,7 +97,12 @@ function checkRequestUri(message: SipMessage): void {
     uri = message.requestUri;
   } catch (e) {
     if (e instanceof SipParseError) {
-      throw new SipParseError('bad-request-uri', 'Malformed Request-URI', { partial: message, status: 400 });
+      throw new SipParseError(
+        'bad-request-uri',
+        'Malformed Request-URI',
+        { partial: message, status: 400 },
+        { cause: e },
+      );
     }
     throw e;
   }

@@ -1,4 +1,4 @@
-/** Conformance checklist rows A1–A12 (parsing and message integrity) at the library level. */
+/** Parsing and message integrity (RFC 3261 §7, §8.1.1, §16.6, §18, §25) at the library level. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { StreamFramer, buildResponse, headerKey, isAnswerable, parseMessage } from '../src/index.js';
@@ -6,7 +6,7 @@ import { INVITE_HEAD, parseErrorOf, wire } from './helpers.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('A1 case-insensitive header names and compact forms (§7.3.3)', () => {
+describe('case-insensitive header names and compact forms (§7.3.3)', () => {
   it('maps every compact form to its long name', () => {
     const pairs: Record<string, string> = {
       c: 'content-type',
@@ -54,7 +54,7 @@ describe('A1 case-insensitive header names and compact forms (§7.3.3)', () => {
   });
 });
 
-describe('A2 repeated rows are equivalent to comma lists; same-name order kept (§7.3.1)', () => {
+describe('repeated rows are equivalent to comma lists; same-name order kept (§7.3.1)', () => {
   const base = INVITE_HEAD.slice(0, 7);
   const oneRow = parseMessage(wire([...base, 'Route: <sip:edge.example.com;lr>, <sip:p2;lr>,<sip:p3;lr>', 'l: 0']));
   const threeRows = parseMessage(
@@ -92,7 +92,7 @@ describe('A2 repeated rows are equivalent to comma lists; same-name order kept (
   });
 });
 
-describe('A3 authorization headers are never split on commas', () => {
+describe('authorization headers are never split on commas (§7.3.1)', () => {
   const auth =
     'Digest username="alice", realm="atlanta.example.com", nonce="dcd98b,7102dd2", uri="sip:bob@example.com", ' +
     'qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="a,b"';
@@ -142,7 +142,7 @@ describe('A3 authorization headers are never split on commas', () => {
   });
 });
 
-describe('A4 quoted strings and display names with commas and escapes (§25.1)', () => {
+describe('quoted strings and display names with commas and escapes (§25.1)', () => {
   it('reads the display name and forwards the row byte-identical', () => {
     const from = 'From: "Doe, John \\"JD\\"" <sip:j@x>;tag=1';
     const bytes = wire([...INVITE_HEAD.slice(0, 4), from, ...INVITE_HEAD.slice(5), 'l: 0']);
@@ -162,7 +162,7 @@ describe('A4 quoted strings and display names with commas and escapes (§25.1)',
   });
 });
 
-describe('A5 header line folding (§7.3.1)', () => {
+describe('header line folding (§7.3.1)', () => {
   it('unfolds a continuation line and keeps the folded bytes on the wire', () => {
     const bytes = wire([...INVITE_HEAD, 'Subject: a', '  b', 'l: 0']);
     const m = parseMessage(bytes);
@@ -178,7 +178,7 @@ describe('A5 header line folding (§7.3.1)', () => {
   });
 });
 
-describe('A6 unknown methods and headers; body untouched; order kept', () => {
+describe('unknown methods and headers; body untouched; order kept (§16.3 step 1, §16.6 step 1)', () => {
   it('parses an extension method and keeps unknown headers in order through a change', () => {
     const sdp = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
     const bytes = wire(
@@ -211,7 +211,7 @@ describe('A6 unknown methods and headers; body untouched; order kept', () => {
   });
 });
 
-describe('A7 mandatory headers and malformed requests', () => {
+describe('mandatory headers and malformed requests (§8.1.1, §16.3 step 1)', () => {
   it('rejects a request without Call-ID with 400 but does not answer it: the response would lack a Call-ID', () => {
     const e = parseErrorOf(() =>
       parseMessage(wire(INVITE_HEAD.filter((l) => !l.startsWith('Call-ID')).concat('l: 0'))),
@@ -266,7 +266,7 @@ describe('A7 mandatory headers and malformed requests', () => {
   });
 });
 
-describe('A8 start-line validation', () => {
+describe('start-line validation (§7.1, §7.2)', () => {
   it('answers SIP/3.0 with 505', () => {
     const e = parseErrorOf(() => parseMessage(wire(['INVITE sip:a@b SIP/3.0', ...INVITE_HEAD.slice(1), 'l: 0'])));
     expect(e.status).toBe(505);
@@ -296,7 +296,7 @@ describe('A8 start-line validation', () => {
   });
 });
 
-describe('A9 Content-Length framing', () => {
+describe('Content-Length framing (§18.3)', () => {
   const body20 = '01234567890123456789';
 
   it('UDP: truncates the body to Content-Length (§18.3)', () => {
@@ -336,7 +336,7 @@ describe('A9 Content-Length framing', () => {
   });
 });
 
-describe('A10 Content-Length for stream transports (§16.6 step 9 via §18.3)', () => {
+describe('Content-Length for stream transports (§16.6 step 9 via §18.3)', () => {
   it('inserts the correct Content-Length when the message has none', () => {
     const body = 'v=0\r\n';
     const m = parseMessage(wire(INVITE_HEAD, body));
@@ -354,7 +354,7 @@ describe('A10 Content-Length for stream transports (§16.6 step 9 via §18.3)', 
   });
 });
 
-describe('A11 CSeq and Max-Forwards numeric validation (§8.1.1.5, §20.22)', () => {
+describe('CSeq and Max-Forwards numeric validation (§8.1.1.5, §20.22)', () => {
   const withRow = (row: string, replace: string) =>
     wire([...INVITE_HEAD.filter((l) => !l.startsWith(replace)), row, 'l: 0']);
 
@@ -378,7 +378,7 @@ describe('A11 CSeq and Max-Forwards numeric validation (§8.1.1.5, §20.22)', ()
   });
 });
 
-describe('A12 UDP messages up to 65,535 bytes (§18.1.1)', () => {
+describe('UDP messages up to 65,535 bytes (§18.1.1)', () => {
   it('parses an 8 KB INVITE', () => {
     const body = 'a=x-filler:'.padEnd(8000, 'x') + '\r\n';
     const m = parseMessage(wire([...INVITE_HEAD, `Content-Length: ${body.length}`], body));

@@ -1,4 +1,4 @@
-/** §18.2.1 received/rport stamping and §18.2.2 response routing (checklist rows B1–B3). */
+/** §18.2.1 received/rport stamping and §18.2.2 response routing (with RFC 3581 rport). */
 import { describe, expect, it } from 'vitest';
 import { parseMessage, parseVia, responseDestination, stampReceived } from '../src/index.js';
 import { INVITE_HEAD, wire } from './helpers.js';
@@ -6,7 +6,7 @@ import { INVITE_HEAD, wire } from './helpers.js';
 const withVia = (via: string) =>
   parseMessage(wire([INVITE_HEAD[0]!, `Via: ${via}`, ...INVITE_HEAD.slice(2), 'Content-Length: 0']));
 
-describe('B1 received on the top Via (§18.2.1)', () => {
+describe('received on the top Via (§18.2.1)', () => {
   it('adds received when the sent-by host differs from the source address', () => {
     const m = withVia('SIP/2.0/UDP bobspc.invalid:5060;branch=z9hG4bK1');
     stampReceived(m, '10.0.0.5', 5060);
@@ -28,7 +28,7 @@ describe('B1 received on the top Via (§18.2.1)', () => {
   });
 });
 
-describe('B2 rport (RFC 3581)', () => {
+describe('rport (RFC 3581 §4)', () => {
   it('fills in rport and received when the client asks for it', () => {
     const m = withVia('SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK1');
     const via = stampReceived(m, '10.0.0.5', 40000);
@@ -38,7 +38,7 @@ describe('B2 rport (RFC 3581)', () => {
   });
 });
 
-describe('B3 response routing by Via (§18.2.2)', () => {
+describe('response routing by Via (§18.2.2)', () => {
   it.each([
     ['SIP/2.0/UDP pc.example.com:5070;branch=z9hG4bK1;received=192.0.2.4', { address: '192.0.2.4', port: 5070 }],
     ['SIP/2.0/UDP pc.example.com;branch=z9hG4bK1;received=192.0.2.4', { address: '192.0.2.4', port: 5060 }],

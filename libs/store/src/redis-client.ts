@@ -54,7 +54,7 @@ export async function connectRedis(
   let lastError = '';
   client.on('error', (error: Error) => {
     // Logged once per distinct message: a Redis outage repeats the same error at every retry.
-    if (error.message !== lastError) log.warn({ err: error.message }, 'redis connection error');
+    if (error.message !== lastError) log.warn({ err: error }, 'redis connection error');
     lastError = error.message;
   });
   client.on('ready', () => {

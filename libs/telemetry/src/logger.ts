@@ -1,5 +1,5 @@
 import { traceFields } from './tracing.js';
-import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { pino, stdSerializers, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -35,6 +35,19 @@ export function createLogger(settings: LoggerSettings): Logger {
     formatters: { level: (label) => ({ level: label }) },
     // trace_id and span_id of the active span, when there is one.
     mixin: traceFields,
+    serializers: { err: serializeError },
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);
+}
+
+/**
+ * pino's error serializer (type, message, stack with its causes, other own fields), without the
+ * arguments of a failed Redis command that ioredis attaches (`command.args`: call records, user
+ * entries): the command's name stays.
+ */
+function serializeError(error: unknown): unknown {
+  const serialized = stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  const command = serialized.command as { name?: unknown } | undefined;
+  if (command !== null && typeof command === 'object') serialized.command = { name: command.name };
+  return serialized;
 }

@@ -1,4 +1,4 @@
-/** Conformance checklist rows C1–C11 and C13 at the transaction-layer level, on a simulated clock. */
+/** Transactions and their timers (RFC 3261 §17, RFC 6026) at the transaction-layer level, on a simulated clock. */
 import { parseMessage } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import { ackFor, request, response } from './fixtures.js';
 const invite = request('INVITE');
 const seconds = (ms: number[]) => ms.map((t) => t / 1000);
 
-describe('C1 server-transaction matching: branch + sent-by + method (§17.2.3)', () => {
+describe('server-transaction matching: branch + sent-by + method (§17.2.3)', () => {
   it('matches a retransmission, the ACK and not a different sent-by; CANCEL has its own key', () => {
     const again = request('INVITE');
     expect(serverKey(again)).toBe(serverKey(invite));
@@ -46,7 +46,7 @@ describe('C1 server-transaction matching: branch + sent-by + method (§17.2.3)',
   });
 });
 
-describe('C2 RFC 2543 request matching (no magic cookie)', () => {
+describe('RFC 2543 request matching (no magic cookie, §17.2.3)', () => {
   it('matches retransmissions and the ACK of a 2543 INVITE by its other fields', () => {
     const old = request('INVITE', 'abc');
     expect(serverKey(request('INVITE', 'abc'))).toBe(serverKey(old));
@@ -58,7 +58,7 @@ describe('C2 RFC 2543 request matching (no magic cookie)', () => {
   });
 });
 
-describe('C3 100 Trying for INVITE at once, none for non-INVITE (§17.2.1, §16.2)', () => {
+describe('100 Trying for INVITE at once, none for non-INVITE (§17.2.1, §16.2)', () => {
   it('sends 100 without a To-tag when the INVITE server transaction starts', () => {
     const step = createServerTransaction(invite, { reliable: false }, 0);
     const sent = step.actions.find((a) => a.type === 'send');
@@ -75,7 +75,7 @@ describe('C3 100 Trying for INVITE at once, none for non-INVITE (§17.2.1, §16.
   });
 });
 
-describe('C4 Timer A/B: INVITE retransmissions at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s; timeout at 32 s', () => {
+describe('Timer A/B (§17.1.1.2): INVITE retransmissions at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s; timeout at 32 s', () => {
   it('follows the doubling schedule and reports the timeout', () => {
     const d = Driver.client(invite, { reliable: false });
     d.runUntil(40_000);
@@ -86,7 +86,7 @@ describe('C4 Timer A/B: INVITE retransmissions at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5
   });
 });
 
-describe('C5 Timer E/F: intervals capped at T2; T2 after a provisional; timeout at 32 s', () => {
+describe('Timer E/F (§17.1.2.2): intervals capped at T2; T2 after a provisional; timeout at 32 s', () => {
   it('retransmits at 0.5, 1.5, 3.5, 7.5, then every 4 s, and times out at 32 s', () => {
     const d = Driver.client(request('MESSAGE'), { reliable: false });
     d.runUntil(40_000);
@@ -106,7 +106,7 @@ describe('C5 Timer E/F: intervals capped at T2; T2 after a provisional; timeout 
   });
 });
 
-describe('C6 Timer D and the ACK for a non-2xx final response (§17.1.1.3)', () => {
+describe('Timer D and the ACK for a non-2xx final response (§17.1.1.3)', () => {
   it('ACKs with the INVITE branch, the response To-tag, one Via and the Route rows', () => {
     const d = Driver.client(invite, { reliable: false });
     const step = d.apply({ type: 'response', message: response(invite, 486) });
@@ -135,7 +135,7 @@ describe('C6 Timer D and the ACK for a non-2xx final response (§17.1.1.3)', () 
   });
 });
 
-describe('C7 Timer G/H: final response retransmitted, capped at T2, until 64·T1', () => {
+describe('Timer G/H (§17.2.1): final response retransmitted, capped at T2, until 64·T1', () => {
   it('re-sends the 486 at 0.5, 1.5, 3.5, 7.5, 11.5 … s and gives up at 32 s without an ACK', () => {
     const d = Driver.server(invite, { reliable: false });
     d.apply({ type: 'send-response', message: response(invite, 486) });
@@ -161,7 +161,7 @@ describe('C7 Timer G/H: final response retransmitted, capped at T2, until 64·T1
   });
 });
 
-describe('C8 Timer I: ACK retransmissions absorbed; the ACK for a non-2xx is not passed on', () => {
+describe('Timer I (§17.2.1): ACK retransmissions absorbed; the ACK for a non-2xx is not passed on', () => {
   it('passes no ACK to the TU and ends T4 after the first ACK', () => {
     const d = Driver.server(invite, { reliable: false });
     d.apply({ type: 'send-response', message: response(invite, 486) });
@@ -177,7 +177,7 @@ describe('C8 Timer I: ACK retransmissions absorbed; the ACK for a non-2xx is not
   });
 });
 
-describe('C9 Timer J/K: request and response retransmissions absorbed', () => {
+describe('Timer J/K (§17.2.2, §17.1.2.2): request and response retransmissions absorbed', () => {
   it('server re-sends the same 200 for a MESSAGE retransmitted 5 s later and passes nothing to the TU', () => {
     const message = request('MESSAGE');
     const d = Driver.server(message, { reliable: false });
@@ -202,7 +202,7 @@ describe('C9 Timer J/K: request and response retransmissions absorbed', () => {
   });
 });
 
-describe('C10 reliable transports: no A/E/G, zero D/I/J/K', () => {
+describe('reliable transports: no A/E/G, zero D/I/J/K (§17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2)', () => {
   it('has the timer table of §17 for reliable transports', () => {
     for (const timer of ['A', 'E', 'G'] as const) expect(initialDelay(timer, true, DEFAULT_TIMERS)).toBeNull();
     for (const timer of ['D', 'I', 'J', 'K'] as const) expect(initialDelay(timer, true, DEFAULT_TIMERS)).toBe(0);
@@ -229,7 +229,7 @@ describe('C10 reliable transports: no A/E/G, zero D/I/J/K', () => {
   });
 });
 
-describe('C11 Timer C: more than 3 minutes, reset by 101–199, then CANCEL or 408 (§16.6 step 11, §16.8)', () => {
+describe('Timer C: more than 3 minutes, reset by 101–199, then CANCEL or 408 (§16.6 step 11, §16.8)', () => {
   it('rejects a Timer C of 3 minutes or less', () => {
     expect(() => checkTimerSettings({ ...DEFAULT_TIMERS, timerC: 180_000 })).toThrow(/timerC/);
     expect(checkTimerSettings(DEFAULT_TIMERS).timerC).toBeGreaterThan(180_000);
@@ -263,7 +263,7 @@ describe('C11 Timer C: more than 3 minutes, reset by 101–199, then CANCEL or 4
   });
 });
 
-describe('C13 UAS 2xx retransmissions pass through the INVITE client transaction (RFC 6026)', () => {
+describe('UAS 2xx retransmissions pass through the INVITE client transaction (RFC 6026)', () => {
   it('hands every copy of the 200 to the TU while Accepted', () => {
     const d = Driver.client(invite, { reliable: false });
     for (let i = 0; i < 4; i++) d.apply({ type: 'response', message: response(invite, 200) });

@@ -25,7 +25,7 @@ export interface EdgeConfig {
    * `ipv6Host`, its IPv6 address, faces IPv6 peers (RFC 5658).
    */
   advertised: { host: string; port: number; ipv6Host?: string };
-  /** Other names and addresses that mean "this edge" in a Request-URI (OPTIONS to self, F1). */
+  /** Other names and addresses that mean "this edge" in a Request-URI (OPTIONS to self, §11). */
   aliases: string[];
   maxMessageSize: number;
   idleTimeoutMs: number;

@@ -349,7 +349,7 @@ export class Edge {
   }
 
   private transportHandler(): TransportHandler {
-    const failed = (error: unknown) => this.logger.error({ err: (error as Error).message }, 'receive path failed');
+    const failed = (error: unknown) => this.logger.error({ err: error }, 'receive path failed');
     return {
       datagram: (data, arrival) => void this.inbound.datagram(data, arrival).catch(failed),
       streamMessage: (message, arrival) => void this.inbound.streamMessage(message, arrival).catch(failed),
@@ -357,7 +357,7 @@ export class Edge {
       flowOpened: (flowId) => {
         this.metrics.flowOpened();
         this.deps.connections.register(flowId, this.config.edgeId, this.config.flowTtlMs).catch((error: Error) => {
-          this.logger.warn({ flowId, err: error.message }, 'flow not registered in the connection directory');
+          this.logger.warn({ flowId, err: error }, 'flow not registered in the connection directory');
         });
       },
       flowClosed: (flowId) => {
@@ -385,7 +385,7 @@ export class Edge {
       await this.deps.edges.heartbeat(this.config.edgeId, this.config.heartbeatTtlMs, Date.now());
       this.lastHeartbeatOk = Date.now();
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'heartbeat failed');
+      this.logger.warn({ err: error }, 'heartbeat failed');
     }
   }
 

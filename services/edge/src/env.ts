@@ -22,7 +22,7 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
   try {
     checkEdgeId(edgeId);
   } catch (error) {
-    throw ConfigError.of('SIPEDGE_EDGE_ID', (error as Error).message);
+    throw ConfigError.of('SIPEDGE_EDGE_ID', (error as Error).message, { cause: error });
   }
   const action = env.oneOf('SIPEDGE_RATE_LIMIT_ACTION', ['reject', 'drop'], d.rateLimit.action);
   // The fleet's IPv6 address, facing IPv6 peers (RFC 5658).
@@ -138,7 +138,7 @@ function cidrList(env: EnvReader, name: string, fallback: readonly string[]): st
   try {
     new CidrSet(list, name);
   } catch (error) {
-    throw ConfigError.of(name, (error as Error).message);
+    throw ConfigError.of(name, (error as Error).message, { cause: error });
   }
   return list;
 }

@@ -258,7 +258,7 @@ export class InboundPipeline {
       delivered = await this.deps.handoff.forward(message.toBuffer(), meta);
     } catch (error) {
       if (!(error instanceof BusUnavailableError)) throw error;
-      this.deps.logger.warn({ err: error.message }, 'bus unavailable: message not handed off');
+      this.deps.logger.warn({ err: error }, 'bus unavailable: message not handed off');
     } finally {
       this.inFlight--;
       this.deps.counters.handoff(Number(process.hrtime.bigint() - started) / 1e9);
@@ -304,7 +304,7 @@ export class InboundPipeline {
         stream.send(flow, wire);
       }
     } catch (error) {
-      this.deps.logger.warn({ err: (error as Error).message, status: verdict.status }, 'stateless response not sent');
+      this.deps.logger.warn({ err: error, status: verdict.status }, 'stateless response not sent');
     }
   }
 }

@@ -12,7 +12,7 @@ import {
 import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import { type Senders, streamSender } from './senders.js';
 
-export type DeliveryResult = { ok: true; flowId?: string } | { ok: false; error: string };
+export type DeliveryResult = { ok: true; flowId?: string } | { ok: false; error: string; cause?: unknown };
 
 /**
  * Sends what the workers publish for this edge (`sipedge.edge.<id>.out`) or for any edge
@@ -65,9 +65,9 @@ export class OutboundDelivery {
       try {
         result = await this.deliverTraced(Buffer.from(message.data), decodeOutbound(message.headers), message.headers);
       } catch (error) {
-        result = { ok: false, error: (error as Error).message };
+        result = { ok: false, error: (error as Error).message, cause: error };
       }
-      if (!result.ok) this.logger.warn({ err: result.error }, 'outbound message not delivered');
+      if (!result.ok) this.logger.warn({ err: result.cause, reason: result.error }, 'outbound message not delivered');
       if (message.replyTo === undefined) return;
       const headers: Record<string, string> = result.ok
         ? result.flowId === undefined
@@ -114,6 +114,7 @@ export class OutboundDelivery {
       return {
         ok: false,
         error: `connection to ${meta.destination.address}:${meta.destination.port} failed: ${(error as Error).message}`,
+        cause: error,
       };
     }
   }

@@ -36,7 +36,7 @@ export function verdictForError(error: SipParseError): Verdict {
 /**
  * Checks of a parsed message that need no shared state: a response must carry our Via on top
  * (§18.1.2, else it is dropped); a request with Max-Forwards 0 is answered 483 (§16.3 step 3),
- * or 200 with Allow when it is an OPTIONS addressed to the edge itself (§11, F1).
+ * or 200 with Allow when it is an OPTIONS addressed to the edge itself (§11).
  */
 export function verdictForMessage(message: SipMessage, self: SelfIdentity): Verdict {
   if (message.isResponse) {

@@ -39,6 +39,7 @@ export function tlsConfigFromEnv(env: EnvReader, forWss = false): EdgeTlsConfig 
     throw ConfigError.of(
       'SIPEDGE_TLS_CIPHERS',
       `not a usable OpenSSL cipher list "${ciphers}": ${(error as Error).message}`,
+      { cause: error },
     );
   }
   const clientCert = env.oneOf<ClientCertMode>('SIPEDGE_TLS_CLIENT_CERT', ['off', 'request', 'require'], 'off');
@@ -89,7 +90,7 @@ function credentialsOf(files: TlsFiles, protocol: TlsProtocol): TlsCredentials {
   } catch (error) {
     if (!(error instanceof TlsFileError)) throw error;
     const variable = error.sniIndex === undefined ? FILE_VARIABLES[error.part] : 'SIPEDGE_TLS_SNI_CERTS';
-    throw ConfigError.of(variable, error.message);
+    throw ConfigError.of(variable, error.message, { cause: error });
   }
 }
 

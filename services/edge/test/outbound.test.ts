@@ -1,4 +1,4 @@
-/** Outbound delivery: what an edge does with the messages workers publish for it (B4, B5, §16.9, §18.2.2). */
+/** Outbound delivery: what an edge does with the messages workers publish for it (RFC 3581 §4, §16.9, §18.2.2). */
 import { MemoryBusHub } from '@sipedge/bus';
 import { H, SUBJECTS, encodeOutbound, type OutboundMeta } from '@sipedge/handoff';
 import { createLogger } from '@sipedge/telemetry';
@@ -47,12 +47,12 @@ describe('outbound delivery', () => {
 
   const deliver = (meta: OutboundMeta) => delivery.deliver(data, meta);
 
-  it('sends UDP from the listening transport to the destination (B4)', async () => {
+  it('sends UDP from the listening transport to the destination (RFC 3581 §4)', async () => {
     expect(await deliver({ transport: 'udp', destination: DEST, kind: 'response' })).toEqual({ ok: true });
     expect(log).toEqual(['udp 127.0.0.9:40000']);
   });
 
-  it('uses the named flow while it is open (B5)', async () => {
+  it('uses the named flow while it is open (§18.2.2)', async () => {
     expect(await deliver({ transport: 'tcp', destination: DEST, flowId: 'f-open', kind: 'response' })).toEqual({
       ok: true,
       flowId: 'f-open',
@@ -73,7 +73,11 @@ describe('outbound delivery', () => {
     expect(gone.ok).toBe(false);
     refuse = true;
     const refused = await deliver({ transport: 'tcp', destination: DEST, kind: 'request' });
-    expect(refused).toEqual({ ok: false, error: 'connection to 127.0.0.9:40000 failed: ECONNREFUSED' });
+    expect(refused).toEqual({
+      ok: false,
+      error: 'connection to 127.0.0.9:40000 failed: ECONNREFUSED',
+      cause: new Error('ECONNREFUSED'),
+    });
     expect(await deliver({ transport: 'tls', destination: DEST, kind: 'request' })).toEqual({
       ok: false,
       error: 'no TLS listener',

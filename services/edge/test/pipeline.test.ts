@@ -1,6 +1,7 @@
 /**
  * The edge's receive path without sockets: datagrams in, stateless responses and hand-offs out,
- * with the in-memory bus as the worker side. Rows A7–A9 and the stateless protection of issue 5.
+ * with the in-memory bus as the worker side. Malformed requests and start lines (§8.1.1, §7.1, §7.2), Content-Length
+ * framing (§18.3) and the stateless protection of issue 5.
  */
 import { MemoryBusHub, type BusMessage } from '@sipedge/bus';
 import { SUBJECTS, decodeInbound } from '@sipedge/handoff';
@@ -165,7 +166,7 @@ describe('edge receive path', () => {
     expect([h.sent, h.handedOff, h.dropped]).toEqual([[], [], []]);
   });
 
-  it('A7: drops a request without Call-ID: a 400 to it would have no Call-ID either (§8.2.6.2)', async () => {
+  it('drops a request without Call-ID: a 400 to it would have no Call-ID either (§8.2.6.2)', async () => {
     await h.pipeline.datagram(
       request([...INVITE.filter((l) => !l.startsWith('Call-ID')), 'Content-Length: 0']),
       h.arrival(),
@@ -175,20 +176,20 @@ describe('edge receive path', () => {
     expect(h.handedOff).toHaveLength(0);
   });
 
-  it('A7: drops a request whose Via is malformed (RFC 4475 badinv01): a 400 would copy that Via', async () => {
+  it('drops a request whose Via is malformed (RFC 4475 badinv01): a 400 would copy that Via', async () => {
     const bad = INVITE.map((l) => (l.startsWith('Via') ? 'Via: SIP/2.0/UDP 192.0.2.15;;,;,,' : l));
     await h.pipeline.datagram(request([...bad, 'Content-Length: 0']), h.arrival());
     expect(h.sent).toEqual([]);
     expect(h.dropped).toEqual(['unparseable']);
   });
 
-  it('A7: answers a request malformed elsewhere with a well-formed 400 to its Via (received/rport)', async () => {
+  it('§16.3 step 1: answers a request malformed elsewhere with a well-formed 400 to its Via (received/rport)', async () => {
     await h.pipeline.datagram(request([...INVITE, 'Max-Forwards: 70', 'Content-Length: 0']), h.arrival());
     expect(h.sent.map((s) => [s.data.status, s.data.reason, s.to])).toEqual([[400, 'Multiple Max-Forwards', CLIENT]]);
     expect(() => parseMessage(h.sent[0]!.data.toBuffer())).not.toThrow();
   });
 
-  it('A7: drops a request without Via and garbage, answering nothing', async () => {
+  it('drops a request without Via and garbage, answering nothing', async () => {
     await h.pipeline.datagram(
       request([...INVITE.filter((l) => !l.startsWith('Via')), 'Content-Length: 0']),
       h.arrival(),
@@ -198,7 +199,7 @@ describe('edge receive path', () => {
     expect(h.dropped).toEqual(['no-via', 'unparseable']);
   });
 
-  it('A8: answers SIP/3.0 with 505 and drops a response with status 2000', async () => {
+  it('answers SIP/3.0 with 505 and drops a response with status 2000', async () => {
     await h.pipeline.datagram(
       request(['INVITE sip:a@b SIP/3.0', ...INVITE.slice(1), 'Content-Length: 0']),
       h.arrival(),
@@ -217,7 +218,7 @@ describe('edge receive path', () => {
     expect(h.dropped).toEqual(['unparseable']);
   });
 
-  it('A9: truncates a body longer than Content-Length and answers 400 to a shorter one', async () => {
+  it('§18.3: truncates a body longer than Content-Length and answers 400 to a shorter one', async () => {
     const body = '01234567890123456789';
     await h.pipeline.datagram(request([...INVITE, 'Content-Length: 10'], body), h.arrival());
     await settle();
@@ -231,7 +232,7 @@ describe('edge receive path', () => {
     expect(h.sent.map((s) => s.data.status)).toEqual([513]);
   });
 
-  it('F1: answers Max-Forwards 0 with 483, and an OPTIONS to the edge itself with 200 and Allow', async () => {
+  it('§16.3 step 3, §11: answers Max-Forwards 0 with 483, and an OPTIONS to the edge itself with 200 and Allow', async () => {
     await h.pipeline.datagram(
       request([...INVITE.map((l) => (l.startsWith('Max-') ? 'Max-Forwards: 0' : l)), 'l: 0']),
       h.arrival(),

@@ -27,7 +27,7 @@ const WAIT = { timeout: 5000, interval: 20 };
 interface LogLine {
   level: string;
   msg: string;
-  err?: string;
+  err?: { type: string; message: string; stack: string };
 }
 
 const cleanups: Array<() => unknown> = [];

@@ -136,7 +136,7 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
   return address.port;
 }
 
-/** Can this machine listen on ::1? (the B12 test is skipped, with the reason, if not.) */
+/** Can this machine listen on ::1? (the IPv6 test is skipped, with the reason, if not.) */
 const ipv6Error = await freePort('::1').then(
   () => undefined,
   (error: Error) => error.message,
@@ -197,7 +197,7 @@ describe('StreamTransport over TCP', () => {
     expect(message.body.toString()).toBe(SDP);
   });
 
-  it('answers a CRLFCRLF ping with one CRLF and keeps the connection (B9)', async () => {
+  it('answers a CRLFCRLF ping with one CRLF and keeps the connection (RFC 5626 §4.4.1)', async () => {
     const { transport, recorder, address } = await startTransport();
     const peer = await tcpClient(address);
     peer.socket.write('\r\n\r\n');
@@ -299,7 +299,7 @@ describe('StreamTransport over TCP', () => {
     expect(rejected).toHaveLength(1);
   });
 
-  it('sends on the connection the request came on (B5); false once the flow is closed', async () => {
+  it('sends on the connection the request came on (§18.2.2); false once the flow is closed', async () => {
     const { transport, recorder, address } = await startTransport();
     const peer = await tcpClient(address);
     peer.socket.write(options(8));
@@ -392,7 +392,7 @@ describe('StreamTransport over TCP', () => {
     await expect(tcpClient(address)).rejects.toThrow(/ECONNREFUSED/);
   });
 
-  it.skipIf(ipv6Error !== undefined)('listens on ::1 (B12)', async () => {
+  it.skipIf(ipv6Error !== undefined)('listens on ::1', async () => {
     const { recorder, address } = await startTransport({ listen: [{ address: '::1', port: 0 }] });
     expect(address.address).toBe('::1');
     const peer = await tcpClient(address);
@@ -417,7 +417,7 @@ describe('StreamTransport over TLS', () => {
     });
   }
 
-  it('accepts a verifying TLS client and delivers its message (B6)', async () => {
+  it('accepts a verifying TLS client and delivers its message', async () => {
     const { transport, recorder, address } = await startTls();
     const socket = tlsConnect({ host: address.address, port: address.port, ca: pki.ca, servername: 'localhost' });
     const peer = track(socket);

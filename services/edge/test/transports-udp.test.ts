@@ -42,7 +42,7 @@ function recordingHandler(): { handler: TransportHandler; received: Received[] }
   };
 }
 
-/** Can this machine bind ::1? (B12 tests are skipped, with the reason, if not.) */
+/** Can this machine bind ::1? (IPv6 tests are skipped, with the reason, if not.) */
 async function ipv6LoopbackError(): Promise<string | undefined> {
   const socket = createSocket({ type: 'udp6', ipv6Only: true });
   try {
@@ -119,7 +119,7 @@ describe('UdpTransport', () => {
     expect(arrival.flowId).toBeUndefined();
   });
 
-  it('receives an 8 KB datagram whole (A12)', async () => {
+  it('receives an 8 KB datagram whole (§18.1.1)', async () => {
     const { transport, received } = await startTransport([{ address: '127.0.0.1', port: 0 }]);
     const big = options(2, 'v=0\r\n' + 'a='.padEnd(8190, 'x') + '\r\n');
     expect(big.length).toBeGreaterThan(8192);
@@ -130,7 +130,7 @@ describe('UdpTransport', () => {
     expect(received[0]!.data.equals(big)).toBe(true);
   });
 
-  it('receives a datagram near the 64 KB limit whole (A12)', async () => {
+  it('receives a datagram near the 64 KB limit whole (§18.1.1)', async () => {
     const { transport, received } = await startTransport([{ address: '127.0.0.1', port: 0 }]);
     // 65,507 bytes is the largest UDP payload over IPv4 (65,535 minus IP and UDP headers).
     const head = options(3, '');
@@ -141,7 +141,7 @@ describe('UdpTransport', () => {
     expect(received[0]!.data.length).toBe(65_507);
   });
 
-  it('sends from the listening port (symmetric UDP, B4)', async () => {
+  it('sends from the listening port (symmetric UDP, RFC 3581 §4)', async () => {
     const { transport, received } = await startTransport([{ address: '127.0.0.1', port: 0 }]);
     const local = transport.addresses()[0]!;
     const peer = await client('udp4', '127.0.0.1');
@@ -227,7 +227,7 @@ describe('UdpTransport', () => {
     expect(calls).toBe(2);
   });
 
-  describe.skipIf(ipv6Error !== undefined)('IPv6 (B12)', () => {
+  describe.skipIf(ipv6Error !== undefined)('IPv6', () => {
     it('binds 127.0.0.1 and ::1 on the same port and receives and sends on ::1', async () => {
       const { transport: probe } = await startTransport([{ address: '::1', port: 0 }]);
       const port = probe.addresses()[0]!.port;

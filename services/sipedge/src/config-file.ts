@@ -48,7 +48,9 @@ export function readConfigFile(file: string): ConfigFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`--config: cannot read "${file}": ${(error as Error).message}`);
+    throw new ConfigError(`--config: cannot read "${file}": ${(error as Error).message}`, undefined, undefined, {
+      cause: error,
+    });
   }
   return parseConfigFile(text, file);
 }
@@ -59,7 +61,9 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   try {
     document = parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message}`);
+    throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message}`, undefined, undefined, {
+      cause: error,
+    });
   }
   const values: Record<string, string> = {};
   if (document === null || document === undefined) return { file, values };
@@ -90,7 +94,7 @@ function explainError(error: unknown, config: ConfigFile, environment: Environme
     config.values[error.setting] === undefined
       ? `${name} (in ${config.file}) or ${error.setting}: ${error.problem}`
       : `${name} (in ${config.file}): ${error.problem}`;
-  return new ConfigError(restated, error.setting, error.problem);
+  return new ConfigError(restated, error.setting, error.problem, { cause: error });
 }
 
 /** A YAML value that does not fit its setting's kind. */

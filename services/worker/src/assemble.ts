@@ -74,7 +74,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
                   ? firstFound(
                       config.auth.users,
                       new TableUserDirectory(stores.users, (username, realm, error) =>
-                        logger.warn({ username, realm, err: error.message }, 'invalid user table entry: user refused'),
+                        logger.warn({ username, realm, err: error }, 'invalid user table entry: user refused'),
                       ),
                     )
                   : config.auth.users,

@@ -16,14 +16,14 @@ import { loadShared, updateShared } from './shared-record.js';
 export const BLACKLIST_KEY = 'sipedge:blacklist:{tuples}';
 
 export interface BlacklistSettings {
-  /** How long a failed tuple stays blacklisted (B20); default 60 s. */
+  /** How long a failed tuple stays blacklisted; default 60 s. */
   ttlMs?: number;
   /** How old the local copy may get before a lookup reloads it; default 1000 ms. */
   refreshMs?: number;
 }
 
 /**
- * The connection blacklist (B20, M5T §5.2.5) shared by every worker: a tuple that failed (transport
+ * The connection blacklist (M5T §5.2.5; no RFC requires it) shared by every worker: a tuple that failed (transport
  * error, Timer B/F, 503) is tried last by new calls until its TTL runs out or it answers again; when
  * every tuple of a target is blacklisted the preferred one is used anyway. One versioned record in
  * the record store, changed with compare-and-set; each worker reads a copy at most `refreshMs` old,
@@ -70,7 +70,7 @@ export class SharedBlacklist {
       this.loadedAt = now;
     } catch (error) {
       // Keep the last copy: routing with a slightly stale blacklist beats failing the call.
-      this.logger.warn({ err: (error as Error).message }, 'blacklist not refreshed');
+      this.logger.warn({ err: error }, 'blacklist not refreshed');
     }
     return this.copy;
   }
@@ -86,7 +86,7 @@ export class SharedBlacklist {
       this.copy = next;
       this.loadedAt = now;
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'blacklist not changed');
+      this.logger.warn({ err: error }, 'blacklist not changed');
     }
   }
 }

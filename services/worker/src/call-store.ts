@@ -175,7 +175,7 @@ export class CallStore {
     } catch (error) {
       this.metrics.effectFailed('disarm');
       // Harmless: the deadline fires, finds the record without it, and does nothing.
-      this.logger.warn({ err: (error as Error).message, key, seq }, 'deadline not disarmed');
+      this.logger.warn({ err: error, key, seq }, 'deadline not disarmed');
     }
   }
 }

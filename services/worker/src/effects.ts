@@ -25,7 +25,7 @@ export interface EffectDeps {
   edges: EdgeDirectory;
   /** Where a deadline job the committed record no longer needs is disarmed. */
   calls: CallStore;
-  /** Where `hop-health` effects go (B20). */
+  /** Where `hop-health` effects go (the connection blacklist). */
   blacklist: SharedBlacklist;
   /** Where `dialog-open` and `dialog-close` effects go (dialogs.ts). */
   dialogs: DialogStore;
@@ -95,7 +95,7 @@ export class EffectRunner {
 
   private effectFailed(record: CallRecord, effect: Effect, error: unknown): void {
     this.deps.metrics.effectFailed(effect.type);
-    this.deps.logger.warn({ err: (error as Error).message, call: record.id, effect: effect.type }, 'effect failed');
+    this.deps.logger.warn({ err: error, call: record.id, effect: effect.type }, 'effect failed');
   }
 
   /** A fork's request sent in a `sip.client_transaction` span (the edge's `sip.send` is its child). */
@@ -166,7 +166,7 @@ export class EffectRunner {
       const reply = await this.deps.bus.request(subject, wire, { timeoutMs: this.settings.deliveryTimeoutMs, headers });
       return reply.headers[H.deliveryError] === undefined;
     } catch (error) {
-      this.deps.logger.warn({ err: (error as Error).message }, 'delivery not confirmed');
+      this.deps.logger.warn({ err: error }, 'delivery not confirmed');
       return false;
     }
   }

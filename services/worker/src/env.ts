@@ -35,14 +35,14 @@ export interface WorkerEnvConfig {
   fleetSecret?: RouteTokenKeys;
   timers: TimerSettings;
   timerC: boolean;
-  /** Stateless proxy mode (§16.11, D25). */
+  /** Stateless proxy mode (§16.11). */
   stateless: boolean;
   /** Topology hiding between untrusted and trusted sides, or between all (libs/proxy topology.ts). */
   topologyHiding: TopologyHiding;
   routing: Routing;
   /** OPTIONS probing of dispatcher hops. */
   probe: { intervalMs: number; timeoutMs: number; holdDownMs: number };
-  /** How long a failed next-hop tuple is tried last (B20). */
+  /** How long a failed next-hop tuple is tried last (the connection blacklist). */
   blacklistTtlMs: number;
   /** Overload control: new initial requests that waited past `maxDelayMs` for the worker get 503. */
   overload: OverloadSettings;
@@ -109,7 +109,9 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   try {
     checkTimerSettings(timers);
   } catch (error) {
-    throw new ConfigError(`SIPEDGE_T1_MS/T2/T4/TIMER_C: ${(error as Error).message}`);
+    throw new ConfigError(`SIPEDGE_T1_MS/T2/T4/TIMER_C: ${(error as Error).message}`, undefined, undefined, {
+      cause: error,
+    });
   }
   const routingFile = env.string('SIPEDGE_ROUTING_FILE');
   const inlineRouting = env.string('SIPEDGE_ROUTING');

@@ -145,7 +145,7 @@ export class DispatcherProber {
       });
       if (!delivered) throw new Error('not delivered');
     } catch (error) {
-      this.deps.logger.warn({ hop: uri, err: (error as Error).message }, 'dispatcher probe failed');
+      this.deps.logger.warn({ hop: uri, err: error }, 'dispatcher probe failed');
       await this.change(now, (record) => observe(record, uri, false, now, this.holdDownMs));
     }
   }
@@ -158,7 +158,7 @@ export class DispatcherProber {
       if (next === undefined) this.deps.logger.warn('dispatcher health not changed: too many conflicting commits');
       else this.copy = next;
     } catch (error) {
-      this.deps.logger.warn({ err: (error as Error).message }, 'dispatcher health not changed');
+      this.deps.logger.warn({ err: error }, 'dispatcher health not changed');
     }
   }
 }

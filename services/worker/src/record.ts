@@ -42,7 +42,7 @@ export interface ForkRecord {
   /** The CANCEL client transaction of the fork (§9.1); null when none or terminated. */
   cancel: TransactionState | null;
   hop: Hop;
-  /** Which of the target's resolved hops this is (RFC 3263 failover, B19); part of the branch. */
+  /** Which of the target's resolved hops this is (RFC 3263 §4.3 failover); part of the branch. */
   attempt: number;
   /**
    * This attempt is the retry over UDP of one the size rule moved from UDP to TCP and whose
@@ -70,7 +70,7 @@ export interface CallRecord {
   template: string | null;
   /**
    * Resolved next hops per target URI, in the order to try (RFC 3263 §4): a fork whose attempt
-   * fails with a transport error, a timeout or a 503 is retried on the next one (§16.6 step 7, B19).
+   * fails with a transport error, a timeout or a 503 is retried on the next one (§16.6 step 7).
    */
   hops: Record<string, Hop[]>;
   /**

@@ -20,7 +20,7 @@ export function loadRouting(path: string): Routing {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw ConfigError.of('SIPEDGE_ROUTING_FILE', `cannot read ${path}: ${(error as Error).message}`);
+    throw ConfigError.of('SIPEDGE_ROUTING_FILE', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
   return parseRouting(text, path);
 }
@@ -30,14 +30,18 @@ export function loadRouting(path: string): Routing {
  * ConfigError of `setting` naming `source` (the file; empty for inline routing).
  */
 export function parseRouting(text: string, source: string, setting = 'SIPEDGE_ROUTING_FILE'): Routing {
-  const fail = (message: string): never => {
-    throw ConfigError.of(setting, source === '' ? message : `${source}: ${message}`);
+  const fail = (message: string, cause?: unknown): never => {
+    throw ConfigError.of(
+      setting,
+      source === '' ? message : `${source}: ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
   };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    return fail(`not JSON: ${(error as Error).message}`);
+    return fail(`not JSON: ${(error as Error).message}`, error);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('expected a JSON object');
   const { staticRoutes = [], dispatchers = [] } = parsed as { staticRoutes?: unknown; dispatchers?: unknown };
@@ -54,7 +58,7 @@ export function parseRouting(text: string, source: string, setting = 'SIPEDGE_RO
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    return fail((error as Error).message);
+    return fail((error as Error).message, error);
   }
   routes.forEach((route, i) => {
     if (typeof route.to !== 'string' && sets[route.to.dispatcher] === undefined) {

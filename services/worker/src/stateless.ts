@@ -24,7 +24,7 @@ export interface StatelessDeps {
   tu: TuDeps;
   /** Where forwarded requests and local responses are sent. */
   effects: EffectRunner;
-  /** B20: each target's hops with the blacklisted tuples last. */
+  /** Each target's hops with the blacklisted tuples last. */
   orderHops: (decision: Decision, now: number) => Promise<Decision>;
 }
 
@@ -32,7 +32,7 @@ export interface StatelessDeps {
  * Forwarding without state (§16.11): no transaction and no record; a request goes to one next hop
  * with a branch derived from the incoming one (`statelessBranch`), so a retransmission, and a
  * CANCEL, take the same next hop; a local answer carries `statelessToTag`. `proxy` is the whole of
- * stateless mode (`WorkerSettings.stateless`, D25); `forward` is also what a stateful worker does
+ * stateless mode (`WorkerSettings.stateless`, §16.11); `forward` is also what a stateful worker does
  * with a request no record takes (a 2xx ACK, a CANCEL without context).
  */
 export class StatelessProxy {
@@ -83,7 +83,7 @@ export class StatelessProxy {
     });
     const tu = this.deps.tu;
     const dialog = dialogRoute(tu.routeTokens, message, preprocessed, tu.proxy, arrivalOf(meta));
-    // Not when we are the UAS (F2), and no open relay: from an untrusted source only a request of a
+    // Not when we are the UAS (§8.2), and no open relay: from an untrusted source only a request of a
     // dialog we serve (a 2xx ACK with our Record-Routes' tokens) is forwarded.
     const forward =
       !isAddressedToSelf(message, this.settings.proxy) && (dialog !== undefined || tu.isTrusted(meta.source.address));

@@ -65,7 +65,7 @@ export interface AuthSettings {
   nonceTtlMs: number;
   /** Challenge REGISTER (401, §22.2). */
   register: boolean;
-  /** Challenge initial requests from untrusted sources before routing them (407, §22.3, F4). */
+  /** Challenge initial requests from untrusted sources before routing them (407, §22.3). */
   proxy: boolean;
   /** The fleet's bans: a banned source's credentials are not even looked at (`Bans` of `@sipedge/abuse`). */
   bans?: { isBanned(address: string, now: number): boolean };
@@ -97,7 +97,7 @@ export interface TuDeps {
   dispatchHealth?: () => DispatcherHealth;
   /** The round-robin position of a dispatcher set (incremented per call); 0 when absent. */
   dispatchCounter?: (set: string) => number;
-  /** Whether an AOR exists (404 vs 480 when it has no bindings, D12). */
+  /** Whether an AOR exists (404 vs 480 when it has no bindings, §16.5). */
   isKnownUser?: (aor: string) => KnownUser | Promise<KnownUser>;
   /**
    * Build every local response for sending without a transaction (stateless proxy, §16.11): a
@@ -118,8 +118,8 @@ export async function decide(request: SipMessage, origin: InboundMeta, deps: TuD
 }
 
 /**
- * The transaction user for a new request, in a fixed order (F4): validation (§16.3), requests
- * addressed to the proxy itself (F1, F2), the registrar (§10.3), route pre-processing and dialog
+ * The transaction user for a new request, in a fixed order: validation (§16.3), requests
+ * addressed to the proxy itself (§8.2.1, §11), the registrar (§10.3), route pre-processing and dialog
  * trust (§16.4), authentication — decided at once — then, as `route`, target determination
  * (§16.5) with the relay policy and next-hop resolution, which may wait on the location service
  * and DNS. Reads shared state (locations, nonces) but keeps none: the caller commits the decision.
@@ -148,9 +148,9 @@ export async function prepare(
   const served = domain !== undefined && deps.proxy.domains.has(domain);
   if (request.method === 'REGISTER' && served) return decided(await register(request, origin, deps, now, respond));
   if (isAddressedToSelf(request, deps.proxy) && request.method !== 'REGISTER') {
-    // F2: we hold no dialogs, so a request inside one (a To tag) matches none: 481 (§12.2.2).
+    // We hold no dialogs, so a request inside one (a To tag) matches none: 481 (§12.2.2).
     if (request.to.tag !== undefined) return decided(respond(481, { reason: 'Call/Transaction Does Not Exist' }));
-    // F1, F2: OPTIONS to the proxy is answered 200 with Allow; other methods 405.
+    // OPTIONS to the proxy is answered 200 with Allow (§11); other methods 405 (§8.2.1).
     return decided(
       request.method === 'OPTIONS'
         ? respond(200, { headers: [['Allow', ALLOW]] })
@@ -460,7 +460,7 @@ async function authenticate(
   const options = { nonceStore: auth.nonceStore, hmac: auth.hmac, now };
   const result = await verify({ ...options, request, header, realm: auth.realm, users: auth.users });
   if (result.outcome === 'ok') {
-    // Our realm's credentials are consumed; other realms' go on untouched (§22.3, D6).
+    // Our realm's credentials are consumed; other realms' go on untouched (§22.3).
     if (header === 'proxy-authorization') removeCredentialRows(request, header, result.ourRows);
     return { kind: 'ok', username: result.username };
   }
@@ -474,7 +474,7 @@ async function authenticate(
     algorithms: auth.algorithms,
     nonceTtlMs: auth.nonceTtlMs,
     stale: result.outcome === 'stale',
-    // The same request (a retransmission) gets the same challenge (D7).
+    // The same request (a retransmission) gets the same challenge (§8.2.7).
     seed: statelessToTag(request),
   });
   return {
@@ -483,7 +483,7 @@ async function authenticate(
   };
 }
 
-/** A digest challenge answered without state: deterministic To-tag, no record (§8.2.7, D7). */
+/** A digest challenge answered without state: deterministic To-tag, no record (§8.2.7). */
 function challenge(request: SipMessage, c: { status: number; headers: HeaderList }): Decision {
   const response = buildResponse(request, c.status, { headers: c.headers, toTag: statelessToTag(request) });
   return { kind: 'respond', response: parseMessage(response.toBuffer()), stateless: true };

@@ -140,7 +140,7 @@ describe('a call through two workers', () => {
     }
   });
 
-  it('F1: answers a known AOR without bindings with 480 and an OPTIONS to the proxy itself with 200', async () => {
+  it('§16.5, §11: answers a known AOR without bindings with 480 and an OPTIONS to the proxy itself with 200', async () => {
     await h.receive(sip(INVITE_LINES.map((l) => l.replace('bob@example.com', 'nobody@example.com'))), UAC);
     expect((await h.waitFor((s) => s.message.status >= 400)).message.status).toBe(480);
     await h.receive(

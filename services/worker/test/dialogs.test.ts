@@ -1,5 +1,5 @@
 /**
- * Dialog-stateful tracking (checklist F3): the active-dialog gauge rises after the 200 of an INVITE
+ * Dialog-stateful tracking: the active-dialog gauge rises after the 200 of an INVITE
  * the proxy Record-Routed and falls after the dialog's BYE; the dialog is listed in between.
  */
 import { buildResponse } from '@sipedge/sip';
@@ -13,7 +13,7 @@ async function gauge(h: Harness): Promise<number> {
   return Number(line[1]);
 }
 
-describe('dialog tracking (F3)', () => {
+describe('dialog tracking', () => {
   let h: Harness;
   afterEach(() => h?.stop());
 

@@ -70,7 +70,7 @@ describe('RFC 3263 resolution over a real DNS server on loopback', () => {
     return { uri: parsed, host: parsed.host, ...(parsed.port === null ? {} : { port: parsed.port }) };
   };
 
-  it('NAPTR → SRV → A: every tuple in order (B19 failover sequence), the preferred NAPTR transport first', async () => {
+  it('NAPTR → SRV → A: every tuple in order (the RFC 3263 §4.3 failover sequence), the preferred NAPTR transport first', async () => {
     expect(await resolve(hopOf('sip:pbx.test'))).toEqual([
       { transport: 'tcp', address: '127.0.0.2', port: 5070 },
       { transport: 'tcp', address: '127.0.0.3', port: 5080 },

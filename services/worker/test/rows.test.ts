@@ -1,4 +1,9 @@
-/** Issue 6 rows not covered elsewhere: B8, B13, B17, B19, B20, D18, D23, D25, F2, E3 (worker level, memory twins). */
+/**
+ * Issue 6 requirements not covered elsewhere (worker level, memory twins): cross-transport
+ * retransmission, the advertised address, non-blocking DNS, failover and the connection blacklist,
+ * stateless forwarding of responses and ACKs, stateless mode, requests to the proxy itself and
+ * bindings shared between workers.
+ */
 import { buildResponse, parseMessage } from '@sipedge/sip';
 import { parseOurBranch } from '@sipedge/proxy';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
@@ -35,7 +40,7 @@ describe('issue 6 rows at the worker', () => {
   let h: Harness;
   afterEach(() => h?.stop());
 
-  it('B8: a TCP client and a UDP downstream: the worker retransmits downstream (Timer A), never upstream', async () => {
+  it('§17.1.1.2: a TCP client and a UDP downstream: the worker retransmits downstream (Timer A), never upstream', async () => {
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 20 } });
     await h.receive(register(), UAS);
     await h.waitFor((s) => s.message.status === 200);
@@ -49,7 +54,7 @@ describe('issue 6 rows at the worker', () => {
     expect(up.map((s) => [s.message.status, s.meta.transport, s.meta.flowId])).toEqual([[100, 'tcp', 'f-e1-1']]);
   });
 
-  it('B13: the forwarded request carries the advertised address in its Via and Record-Route', async () => {
+  it('§16.6 steps 4 and 8: the forwarded request carries the advertised address in its Via and Record-Route', async () => {
     h = await Harness.start(1);
     await h.receive(register(), UAS);
     await h.waitFor((s) => s.message.status === 200);
@@ -59,7 +64,7 @@ describe('issue 6 rows at the worker', () => {
     expect(invite.values('Record-Route')[0]).toContain('@127.0.0.1:5060;lr');
   });
 
-  it('B17: a slow DNS answer for one target does not hold up other requests', async () => {
+  it('a slow DNS answer for one target does not hold up other requests', async () => {
     let release!: () => void;
     const slow = new Promise<void>((r) => (release = r));
     h = await Harness.start(2, {
@@ -77,7 +82,7 @@ describe('issue 6 rows at the worker', () => {
     await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'b17-slow');
   });
 
-  it('D18: a response with our Via but no context is forwarded statelessly to the next Via; a foreign Via is dropped', async () => {
+  it('§16.7, §16.11: a response with our Via but no context is forwarded statelessly to the next Via; a foreign Via is dropped', async () => {
     h = await Harness.start(1);
     const stray = (topVia: string) =>
       [
@@ -104,7 +109,7 @@ describe('issue 6 rows at the worker', () => {
     expect(h.sent.filter((s) => s.message.get('Call-ID') === 'd18b')).toEqual([]);
   });
 
-  it('D23: the ACK for a non-2xx is absorbed; the ACK for a 2xx goes end to end', async () => {
+  it('§16.7, §17.2.1: the ACK for a non-2xx is absorbed; the ACK for a 2xx goes end to end', async () => {
     h = await Harness.start(2);
     await h.receive(register(), UAS);
     await h.waitFor((s) => s.message.status === 200);
@@ -123,7 +128,7 @@ describe('issue 6 rows at the worker', () => {
     expect(acks.map((s) => s.message.topVia?.branch)).toEqual([invite.topVia?.branch]);
   });
 
-  it('F2: another method addressed to the proxy itself gets 405 with Allow', async () => {
+  it('§8.2.1: another method addressed to the proxy itself gets 405 with Allow', async () => {
     h = await Harness.start(1);
     await h.receive(request('MESSAGE', 'sip:127.0.0.1:5060', 'f2'), UAC);
     const res = (await h.waitFor((s) => s.message.isResponse)).message;
@@ -131,7 +136,7 @@ describe('issue 6 rows at the worker', () => {
     expect(res.values('Allow')).toEqual(['OPTIONS']);
   });
 
-  it('F2: addressed to the proxy itself: in-dialog without a dialog → 481, unmatched CANCEL → 481, unmatched ACK → nothing', async () => {
+  it('§12.2.2, §9.2: addressed to the proxy itself: in-dialog without a dialog → 481, unmatched CANCEL → 481, unmatched ACK → nothing', async () => {
     h = await Harness.start(1);
     const self = 'sip:127.0.0.1:5060';
     await h.receive(
@@ -150,7 +155,7 @@ describe('issue 6 rows at the worker', () => {
     expect(h.sent.some((s) => s.message.get('Call-ID') === 'f2-ack')).toBe(false);
   });
 
-  it('E3: a binding registered through one worker is used by another at once', async () => {
+  it('§10.3 step 7: a binding registered through one worker is used by another at once', async () => {
     h = await Harness.start(2);
     const calls = [0, 0];
     h.workers.forEach((w, i) => {
@@ -170,7 +175,7 @@ describe('issue 6 rows at the worker', () => {
     expect(calls[1 - registrar]).toBeGreaterThan(0);
   });
 
-  it('B19: a failed attempt moves to the next resolved hop with a new branch (transport error, then 503)', async () => {
+  it('§16.6 step 7: a failed attempt moves to the next resolved hop with a new branch (transport error, then 503)', async () => {
     const X = { transport: 'tcp' as const, address: '192.0.2.50', port: 5060 };
     const Y = { transport: 'udp' as const, address: '192.0.2.51', port: 5060 };
     const Z = { transport: 'udp' as const, address: '192.0.2.52', port: 5060 };
@@ -233,7 +238,7 @@ describe('issue 6 rows at the worker', () => {
     expect(ok.message.status).toBe(200);
   });
 
-  describe('B20: the connection blacklist', () => {
+  describe('the connection blacklist', () => {
     // TCP: the edge reports a refused connection at once (a transport error, §18.4).
     const X = { transport: 'tcp' as const, address: '192.0.2.60', port: 5060 };
     const Y = { transport: 'udp' as const, address: '192.0.2.61', port: 5060 };
@@ -275,7 +280,7 @@ describe('issue 6 rows at the worker', () => {
     });
   });
 
-  it('D25: stateless mode: identical branch for a retransmitted INVITE, no 100, CANCEL to the same target, no records', async () => {
+  it('§16.11: stateless mode: identical branch for a retransmitted INVITE, no 100, CANCEL to the same target, no records', async () => {
     h = await Harness.start(2, {}, { stateless: true });
     await h.receive(register(), UAS);
     await h.waitFor((s) => s.message.status === 200);

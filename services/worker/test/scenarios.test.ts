@@ -56,7 +56,7 @@ describe('proxy scenarios through the worker', () => {
     await h.waitFor((s) => s.message.status === 200 && s.meta.destination.address === A.address);
   }
 
-  it('D24 D16 D21: parallel forks, one busy and one answering: the 200 goes up, nothing else', async () => {
+  it('§16.6, §16.7: parallel forks, one busy and one answering: the 200 goes up, nothing else', async () => {
     h = await Harness.start(2);
     await registerBoth();
     await h.receive(invite('fork-1'), UAC);
@@ -74,7 +74,7 @@ describe('proxy scenarios through the worker', () => {
     );
   });
 
-  it('D24: sequential forking by q: the lower q is tried only after the first answers 486; best response upstream', async () => {
+  it('§16.6: sequential forking by q: the lower q is tried only after the first answers 486; best response upstream', async () => {
     h = await Harness.start(2);
     await registerBoth('1.0', '0.5');
     await h.receive(invite('seq-1'), UAC);
@@ -92,7 +92,7 @@ describe('proxy scenarios through the worker', () => {
     expect(best.message.status).toBe(486);
   });
 
-  it('C4 B21: no answer → 408 at Timer B; an unreachable target → 500', { timeout: 15_000 }, async () => {
+  it('§17.1.1.2, §16.9: no answer → 408 at Timer B; an unreachable target → 500', { timeout: 15_000 }, async () => {
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 20 } });
     await h.receive(sip(registerLines(A, 1)), A);
     await h.waitFor((s) => s.message.status === 200);
@@ -108,7 +108,7 @@ describe('proxy scenarios through the worker', () => {
     expect((await h.waitFor((s) => s.message.status === 500, 5000)).message.get('Call-ID')).toBe('down-1');
   });
 
-  it('C11: Timer C after a 180 sends a CANCEL to the ringing fork and the 487 goes upstream', async () => {
+  it('§16.8: Timer C after a 180 sends a CANCEL to the ringing fork and the 487 goes upstream', async () => {
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, timerC: 300 } });
     await h.receive(sip(registerLines(A, 1)), A);
     await h.waitFor((s) => s.message.status === 200);
@@ -181,7 +181,7 @@ describe('proxy scenarios through the worker', () => {
       },
     ],
   ])(
-    'E2 (users from %s): REGISTER is challenged with 401, accepted with credentials, and another user’s AOR gets 403',
+    '§10.3 steps 3–4 (users from %s): REGISTER is challenged with 401, accepted with credentials, and another user’s AOR gets 403',
     async (_source, makeUsers) => {
       const users = await makeUsers();
       h = await Harness.start(1, {
@@ -215,7 +215,7 @@ describe('proxy scenarios through the worker', () => {
     },
   );
 
-  it('D12: an unknown user of our domain gets 404; a static route sends a foreign number to its trunk', async () => {
+  it('§16.5: an unknown user of our domain gets 404; a static route sends a foreign number to its trunk', async () => {
     h = await Harness.start(1, {
       isKnownUser: (aor) => aor === 'sip:bob@example.com',
       staticRoutes: [{ match: { domain: 'pstn.test' }, to: 'sip:192.0.2.99:5080' }],
@@ -261,7 +261,7 @@ describe('proxy scenarios through the worker', () => {
     expect((await h.waitFor((s) => s.message.isResponse && s.message.status >= 200)).message.status).toBe(200);
     // Counter 0 chose the first hop of the set; it was tried first.
     expect(h.tried.find((d) => d !== `${UAC.address}:${UAC.port}`)).toBe('192.0.2.70:5060');
-    // The next call (counter 1) skips the two hops that failed (blacklisted, B20): the one that answered.
+    // The next call (counter 1) skips the two hops that failed (blacklisted): the one that answered.
     const before = h.tried.length;
     await h.receive(invite('gw-2', 'sip:+15551234@pstn.test'), UAC);
     const next = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'gw-2');
@@ -302,7 +302,7 @@ describe('proxy scenarios through the worker', () => {
     expect(parseOurBranch(sent.message.topVia!.branch!)).toMatchObject({ attempt: 0 });
   });
 
-  it('D6 D7 F4: a stateless 407 (no record, identical on retransmission, its ACK absorbed); only our realm’s credentials are consumed', async () => {
+  it('§22.3, §8.2.7: a stateless 407 (no record, identical on retransmission, its ACK absorbed); only our realm’s credentials are consumed', async () => {
     const lookedUp: string[] = [];
     h = await Harness.start(1, {
       isTrusted: () => false,
@@ -334,7 +334,7 @@ describe('proxy scenarios through the worker', () => {
     const challenges = h.sent.filter((s) => s.message.status === 407);
     expect(challenges).toHaveLength(2);
     expect(challenges[1]!.message.toBuffer().equals(challenges[0]!.message.toBuffer())).toBe(true);
-    // F4: no request went downstream for the unauthenticated INVITE, and the ACK for the 407 stops here.
+    // No request went downstream for the unauthenticated INVITE, and the ACK for the 407 stops here.
     const ack = first
       .replace('INVITE sip:bob@example.com SIP/2.0', 'ACK sip:bob@example.com SIP/2.0')
       .replace('1 INVITE', '1 ACK');
@@ -344,7 +344,7 @@ describe('proxy scenarios through the worker', () => {
     );
     await new Promise((r) => setTimeout(r, 50));
     expect(h.sent.filter((s) => s.message.isRequest)).toEqual([]);
-    // F4: authentication runs before routing: no next hop was resolved (no DNS query) for it either.
+    // Authentication runs before routing: no next hop was resolved (no DNS query) for it either.
     await h.receive(invite('auth-foreign', 'sip:carol@far.test'), UAC);
     expect((await h.waitFor((s) => s.message.get('Call-ID') === 'auth-foreign')).message.status).toBe(407);
     expect(lookedUp).toEqual([]);

@@ -194,14 +194,14 @@ export class HepExporter {
 
   #failed(error: unknown): void {
     this.#stats.errors++;
-    this.#maybeLog(`hep: export failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.#maybeLog(`hep: export failed: ${error instanceof Error ? error.message : String(error)}`, error);
   }
 
   /** One warning per `logIntervalMs` at most, with the totals so far. */
-  #maybeLog(message: string): void {
+  #maybeLog(message: string, error?: unknown): void {
     const now = Date.now();
     if (now - this.#lastLogAt < this.#logIntervalMs) return;
     this.#lastLogAt = now;
-    this.#logger.warn({ collector: formatEndpoint(this.#settings.collector), ...this.#stats }, message);
+    this.#logger.warn({ err: error, collector: formatEndpoint(this.#settings.collector), ...this.#stats }, message);
   }
 }

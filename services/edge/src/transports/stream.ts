@@ -108,7 +108,7 @@ interface Listener {
  * StreamFramer, an idle timeout and a message timeout; connections are limited per source and,
  * with the process's other stream transport, in total (`connectionLimit`). The handler hears
  * `flowOpened`, each framed message (`streamMessage`) or invalid message (`streamError`, not
- * fatal), and `flowClosed`; CRLFCRLF pings are answered with CRLF here (RFC 5626 §4.4.1, B9). A
+ * fatal), and `flowClosed`; CRLFCRLF pings are answered with CRLF here (RFC 5626 §4.4.1). A
  * fatal framing error is reported and the flow is then ended: a response the core sends
  * synchronously from `streamError` still goes out before the FIN.
  *
@@ -198,7 +198,7 @@ export class StreamTransport {
   }
 
   /**
-   * Writes `data` on the flow (B5: responses go back on the connection the request came on).
+   * Writes `data` on the flow (§18.2.2: responses go back on the connection the request came on).
    * Returns false when the flow is unknown, closed or being closed, or when its write queue would
    * exceed `maxWriteBufferBytes` (the flow is then destroyed). True means queued, not delivered.
    */

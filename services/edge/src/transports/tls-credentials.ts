@@ -50,8 +50,9 @@ export class TlsCredentialsError extends Error {
     readonly part: 'cert' | 'key' | 'ca',
     readonly sniIndex: number | undefined,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${sniIndex === undefined ? '' : `sni[${sniIndex}] `}${part}: ${problem}`);
+    super(`${sniIndex === undefined ? '' : `sni[${sniIndex}] `}${part}: ${problem}`, options);
   }
 }
 
@@ -117,13 +118,13 @@ function namesOf(pair: CertifiedKey, sniIndex: number | undefined): string[] {
   try {
     certificate = new X509Certificate(pair.cert);
   } catch (error) {
-    throw new TlsCredentialsError('cert', sniIndex, `not a PEM certificate: ${messageOf(error)}`);
+    throw new TlsCredentialsError('cert', sniIndex, `not a PEM certificate: ${messageOf(error)}`, { cause: error });
   }
   let key: KeyObject;
   try {
     key = createPrivateKey(pair.key);
   } catch (error) {
-    throw new TlsCredentialsError('key', sniIndex, `not a PEM private key: ${messageOf(error)}`);
+    throw new TlsCredentialsError('key', sniIndex, `not a PEM private key: ${messageOf(error)}`, { cause: error });
   }
   if (!certificate.checkPrivateKey(key)) {
     throw new TlsCredentialsError('key', sniIndex, 'does not match the certificate (not its private key)');
@@ -139,7 +140,7 @@ function checkCa(ca: Pem | Pem[]): void {
     try {
       new X509Certificate(block);
     } catch (error) {
-      throw new TlsCredentialsError('ca', undefined, `not a PEM certificate: ${messageOf(error)}`);
+      throw new TlsCredentialsError('ca', undefined, `not a PEM certificate: ${messageOf(error)}`, { cause: error });
     }
   }
 }
@@ -150,6 +151,6 @@ function contextOf(options: SecureContextOptions, sniIndex: number | undefined):
   try {
     return createSecureContext(options);
   } catch (error) {
-    throw new TlsCredentialsError('cert', sniIndex, `not usable: ${messageOf(error)}`);
+    throw new TlsCredentialsError('cert', sniIndex, `not usable: ${messageOf(error)}`, { cause: error });
   }
 }

@@ -27,8 +27,9 @@ export class TlsFileError extends Error {
     readonly sniIndex: number | undefined,
     readonly file: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -47,6 +48,7 @@ export function readTlsFiles(files: TlsFiles, protocol: TlsProtocol): TlsCredent
         sniIndex,
         file,
         `${describe(files, part, sniIndex)}: cannot read: ${messageOf(error)}`,
+        { cause: error },
       );
     }
   };
@@ -68,6 +70,7 @@ export function readTlsFiles(files: TlsFiles, protocol: TlsProtocol): TlsCredent
       sniIndex,
       pathOf(files, part, sniIndex),
       `${describe(files, part, sniIndex)}: ${problem}`,
+      { cause: error },
     );
   }
   return credentials;

@@ -46,7 +46,7 @@ export function reloadTlsFilesOnChange(options: TlsReloadOptions): () => void {
       const problem = messageOf(error);
       if (problem === lastProblem) return;
       lastProblem = problem;
-      logger.error({ err: problem }, `tls: certificates not reloaded, keeping those in use: ${problem}`);
+      logger.error({ err: error }, `tls: certificates not reloaded, keeping those in use: ${problem}`);
     }
   };
   for (const path of paths) watchFile(path, { interval: options.intervalMs, persistent: false }, reload);

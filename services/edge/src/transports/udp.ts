@@ -34,9 +34,9 @@ interface Bound {
 
 /**
  * The UDP listeners of an edge: one dgram socket per configured address. Every datagram (up to
- * 65,535 bytes, A12) goes unparsed to `handler.datagram` with its source and the local endpoint it
+ * 65,535 bytes, §18.1.1) goes unparsed to `handler.datagram` with its source and the local endpoint it
  * arrived on. `send` goes out from a listening socket, so that the source port of what the edge
- * sends is its listening port (symmetric UDP, B4; RFC 3581).
+ * sends is its listening port (symmetric UDP, RFC 3581 §4).
  *
  * The local endpoint of an arrival is the bound address: for a wildcard bind (`0.0.0.0`, `::`)
  * that is the wildcard, not the address the datagram was sent to (Node has no IP_PKTINFO).
