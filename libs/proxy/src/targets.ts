@@ -1,4 +1,5 @@
-import { type BindingData, type LocationStore, type Target, aorOf, lookupTargets } from '@sipedge/registrar';
+import type { LocationService } from '@sipedge/ports';
+import { type BindingData, type Target, aorOf, lookupTargets } from '@sipedge/registrar';
 import { type SipMessage, type SipUri, type Uri, parseUri, stripBrackets, unescape, uriEquals } from '@sipedge/sip';
 import { type SelfConfig, isOurHost, isOurPort } from './route.js';
 import type { ProxyConfig } from './types.js';
@@ -78,7 +79,7 @@ export type TargetOutcome =
 
 export interface TargetOptions {
   readonly config: Pick<ProxyConfig, 'domains' | 'advertised' | 'selfHosts' | 'selfPorts'>;
-  readonly locations: LocationStore;
+  readonly locations: LocationService;
   /** Epoch ms. */
   readonly now: number;
   readonly staticRoutes?: readonly StaticRoute[];

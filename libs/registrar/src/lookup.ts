@@ -1,7 +1,7 @@
 import { type NameAddr, type Uri, parseNameAddr } from '@sipedge/sip';
 import { type BindingData, decodeBindingData } from './binding-data.js';
 import { aorOf, contactKey } from './keys.js';
-import type { LocationStore } from './ports.js';
+import type { LocationService } from '@sipedge/ports';
 
 /** One registered contact of an AOR, as the proxy's target set needs it (§16.5). */
 export interface Target {
@@ -17,7 +17,7 @@ export interface Target {
 }
 
 export interface LookupOptions {
-  readonly locations: LocationStore;
+  readonly locations: LocationService;
   /** Epoch ms. */
   readonly now: number;
 }

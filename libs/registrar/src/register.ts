@@ -12,10 +12,10 @@ import {
 import { isPrivateAddress } from './private-address.js';
 import { type BindingData, type RegistrationContext, decodeBindingData, encodeBindingData } from './binding-data.js';
 import { aorOf, aorUser, contactKey } from './keys.js';
-import type { Binding, BindingUpdate, LocationStore, RegisterOp } from './ports.js';
+import type { Binding, BindingUpdate, LocationService, RegisterOp } from '@sipedge/ports';
 
 export interface RegisterOptions {
-  readonly locations: LocationStore;
+  readonly locations: LocationService;
   /** Epoch ms: the registrar reads no clock. */
   readonly now: number;
   /** Host names (or IP addresses) of the domains whose location service this registrar keeps. */

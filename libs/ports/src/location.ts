@@ -1,10 +1,7 @@
 /**
- * The location service as the registrar (and, through `lookupTargets`, the proxy) uses it: the
- * `LocationStore` port of `@sipedge/store` (`RedisLocationStore`, `MemoryLocationStore`) and its
- * value types, restated structurally so that this package depends on no adapter (the store ships
- * ioredis and the telemetry stack). Any `LocationStore` of `@sipedge/store` is one of these; the
- * types below must stay the same as the store's (`libs/store/src/ports.ts`), which the services'
- * typecheck verifies where they pass the store's implementations in.
+ * The ports that pure libraries use and adapters implement, as types only: a pure library (the
+ * registrar, the proxy) depends on this package, not on `@sipedge/store`, which ships ioredis and
+ * the telemetry stack; the store implements the same types. Nothing here runs.
  */
 
 /** One registered contact of an address-of-record (RFC 3261 §10.3). */
@@ -55,10 +52,11 @@ export type RegisterResult =
   | { readonly ok: false; readonly reason: 'too-many'; readonly count: number };
 
 /**
- * The part of the location service this package uses (the store's `LocationStore` also lists and
- * removes bindings, for operators and for contacts that stopped answering).
+ * The location service as the registrar and the proxy use it: the store's `LocationStore` (Redis,
+ * or the in-memory twin) is one, and adds listing and removing bindings for operators and for
+ * contacts that stopped answering.
  */
-export interface LocationStore {
+export interface LocationService {
   /** Applies one REGISTER's changes all or nothing (§10.3 step 7) and returns the bindings now current. */
   register(aor: string, op: RegisterOp, now: number): Promise<RegisterResult>;
   /** The current bindings of an AOR; expired ones are dropped. */

@@ -1,0 +1,1 @@
+export type { Binding, BindingUpdate, LocationService, RegisterOp, RegisterResult } from './location.js';
