@@ -7,7 +7,7 @@ export {
   type ServerOptions,
 } from './machine.js';
 export { clientKey, serverKey, cancelledInviteKey } from './keys.js';
-export { buildAckForNon2xx } from './ack.js';
+export { buildAckForNon2xx, buildCancel } from './ack.js';
 export { serialise, deserialise, STATE_VERSION } from './state.js';
 export { TRANSITIONS, TRANSITION_IDS, type Transition } from './transitions.js';
 export {

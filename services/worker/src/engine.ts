@@ -22,12 +22,10 @@ import {
   withRouteSet,
 } from '@sipedge/proxy';
 import {
-  type HeaderRow,
-  SipMessage,
+  type SipMessage,
   type SipUri,
   type TelUri,
   buildResponse,
-  newRow,
   parseMessage,
   parseUri,
   responseDestination,
@@ -39,6 +37,7 @@ import {
   type TransactionEvent,
   type TransactionState,
   applyEvent,
+  buildCancel,
   createClientTransaction,
   createServerTransaction,
 } from '@sipedge/transaction';
@@ -686,27 +685,4 @@ function responseHop(state: TransactionState, origin: InboundMeta, to?: { addres
   };
   if (origin.flowId !== undefined) hop.flowId = origin.flowId;
   return hop;
-}
-
-/** Builds the CANCEL for a forked request (§9.1). */
-export function buildCancel(request: SipMessage): SipMessage {
-  const rows: HeaderRow[] = [newRow('Via', request.values('via')[0] ?? '')];
-  for (const row of request.rows) {
-    if (
-      row.key === 'max-forwards' ||
-      row.key === 'from' ||
-      row.key === 'to' ||
-      row.key === 'call-id' ||
-      row.key === 'route'
-    ) {
-      rows.push(row);
-    }
-  }
-  rows.push(newRow('CSeq', `${request.cseq.seq} CANCEL`));
-  rows.push(newRow('Content-Length', '0'));
-  return new SipMessage(
-    { kind: 'request', method: 'CANCEL', uri: request.requestUriText, version: 'SIP/2.0' },
-    rows,
-    Buffer.alloc(0),
-  );
 }

@@ -5,7 +5,6 @@ export {
   createCall,
   applyToCall,
   fireDueTimers,
-  buildCancel,
   type Decision,
   type Effect,
   type EngineSettings,
