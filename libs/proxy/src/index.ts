@@ -1,13 +1,148 @@
-export type * from './types.js';
-export * from './branch.js';
-export * from './validate.js';
-export * from './route.js';
-export * from './forward.js';
-export * from './context.js';
-export * from './best-response.js';
-export * from './targets.js';
-export * from './dispatcher.js';
-export * from './resolver.js';
-export * from './route-token.js';
-export * from './dialog-trust.js';
-export * from './topology.js';
+export type { NextHop, ProxyConfig } from './types.js';
+export {
+  contextIdOfBranch,
+  forkBranch,
+  LOOP_HASH_LENGTH,
+  loopHash,
+  loopHashFor,
+  type OurBranch,
+  parseOurBranch,
+  statelessBranch,
+  statelessLoopHash,
+} from './branch.js';
+export {
+  hasLooped,
+  isAddressedToSelf,
+  validateRequest,
+  type ValidationCheck,
+  type ValidationResult,
+} from './validate.js';
+export {
+  defaultPort,
+  isOurHost,
+  isOurPort,
+  isOurRecordRouteUri,
+  isOurUri,
+  type PreprocessedRequest,
+  preprocessRoutes,
+  type ReceivedOn,
+  type RouteAction,
+  RR_MARKER,
+  type SelfConfig,
+} from './route.js';
+export {
+  addressFamily,
+  type AddressFamily,
+  DEFAULT_MAX_FORWARDS,
+  DEFAULT_RR_TOKEN,
+  finishForward,
+  type ForwardedRequest,
+  type ForwardedResponse,
+  type ForwardOptions,
+  forwardRequest,
+  forwardResponse,
+  isOurVia,
+  type OutboundTransport,
+  type PreparedRequest,
+  prepareForward,
+  type PrepareOptions,
+  proxyUri,
+  type RecordRouteSide,
+  recordRouteUri,
+  type ViaOptions,
+} from './forward.js';
+export {
+  applyContextEvent,
+  type ContextAction,
+  type ContextEvent,
+  type ContextStep,
+  type Fork,
+  groupTargets,
+  type ProxyContext,
+  startContext,
+} from './context.js';
+export {
+  determineTargets,
+  isForeign,
+  isServedDomain,
+  type KnownUser,
+  type RequestTarget,
+  type StaticRoute,
+  type TargetOptions,
+  type TargetOutcome,
+  validateStaticRoutes,
+  withRoute,
+  withRouteSet,
+} from './targets.js';
+export {
+  DEFAULT_HOLD_DOWN_MS,
+  type DispatcherAlgorithm,
+  type DispatcherHealth,
+  type DispatcherHop,
+  type DispatcherSet,
+  dispatchOrder,
+  EMPTY_HEALTH,
+  failover,
+  isHopUp,
+  MAX_WEIGHT,
+  selectHop,
+  type SelectOptions,
+  updateHealth,
+  validateDispatcherSet,
+} from './dispatcher.js';
+export {
+  addFailure,
+  type AddressRecord,
+  type Blacklist,
+  clearFailure,
+  DEFAULT_BLACKLIST_MAX_ENTRIES,
+  DEFAULT_BLACKLIST_TTL_MS,
+  DEFAULT_TRANSPORTS,
+  defaultPortOf,
+  type DnsPort,
+  EMPTY_BLACKLIST,
+  isBlacklisted,
+  type NaptrRecord,
+  nodeDns,
+  type NodeResolver,
+  orderSrv,
+  orderWithBlacklist,
+  type ResolvedTarget,
+  resolveNextHop,
+  type ResolveOptions,
+  type SrvRecord,
+  type Transport,
+  type Tuple,
+  tupleKey,
+} from './resolver.js';
+export {
+  checkRouteTokenKeys,
+  dialogBinding,
+  type FlowTransport,
+  MIN_ROUTE_SECRET_BYTES,
+  openRouteToken,
+  type RouteTokenContent,
+  type RouteTokenKeys,
+  sealRouteToken,
+  signRouteToken,
+  type TokenBinding,
+  type TokenFlow,
+} from './route-token.js';
+export {
+  type Arrival,
+  dialogRecordRoute,
+  dialogRoute,
+  dialogRouteToken,
+  type DialogSide,
+  pathRoute,
+  pathToken,
+} from './dialog-trust.js';
+export {
+  concealRequest,
+  concealResponse,
+  type HiddenSide,
+  hidesTopology,
+  TOPOLOGY_HIDING_MODES,
+  type TopologyHiding,
+  unmaskedContact,
+} from './topology.js';

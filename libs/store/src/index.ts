@@ -1,6 +1,32 @@
-export * from './ports.js';
+export {
+  type AbuseStore,
+  type Ban,
+  type Binding,
+  type BindingUpdate,
+  type CapturedCall,
+  type CapturedSipMessage,
+  type CaptureFacts,
+  type CaptureLimits,
+  type CaptureStore,
+  type CommitResult,
+  type ConnectionDirectory,
+  type DialogInfo,
+  type DialogStore,
+  type EdgeRegistry,
+  type LocationStore,
+  type NonceCheck,
+  type NonceStore,
+  type RecordStore,
+  type RecordWrite,
+  type RegisterOp,
+  type RegisterResult,
+  type RegistrationList,
+  type RegistrationQuery,
+  type StoredRecord,
+  StoreUnavailableError,
+  type UserTable,
+} from './ports.js';
 export type { Stores } from './stores.js';
-export { hashTag, assertOneSlot, storeKeys } from './keys.js';
 export {
   createMemoryStores,
   MemoryRecordStore,
@@ -24,6 +50,5 @@ export {
   RedisCaptureStore,
 } from './redis.js';
 export { MemoryAbuseStore, type MemoryAbuseLimits } from './memory-abuse.js';
-export { RedisAbuseStore } from './redis-abuse.js';
-export { portStores, serveStoresOnPort, type ServedStores } from './port-stores.js';
-export { connectRedis, type RedisConnection, type RedisClient } from './redis-client.js';
+export { portStores, serveStoresOnPort } from './port-stores.js';
+export type { RedisConnection, RedisClient } from './redis-client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertOneSlot, hashTag, storeKeys } from '../src/index.js';
+import { assertOneSlot, hashTag, storeKeys } from '../src/keys.js';
 
 describe('hash tags (Redis Cluster key distribution)', () => {
   it('takes the part between the first { and the next }', () => {
