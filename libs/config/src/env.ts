@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { type Endpoint, splitEndpoint } from '@sipedge/net';
 
 /**
  * A configuration error that names the setting and what was expected. When it is about one
@@ -25,11 +26,6 @@ export class ConfigError extends Error {
   static of(setting: string, problem: string, options?: ErrorOptions): ConfigError {
     return new ConfigError(`${setting}: ${problem}`, setting, problem, options);
   }
-}
-
-export interface Endpoint {
-  address: string;
-  port: number;
 }
 
 /**
@@ -128,9 +124,9 @@ export class EnvReader {
 }
 
 function parseEndpointOrThrow(name: string, text: string): Endpoint {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (m === null || Number(m[3]) > 65535) {
+  const endpoint = splitEndpoint(text);
+  if (endpoint === undefined) {
     throw ConfigError.of(name, `expected host:port[,host:port…] (IPv6 as [addr]:port), got "${text}"`);
   }
-  return { address: (m[1] ?? m[2])!, port: Number(m[3]) };
+  return endpoint;
 }

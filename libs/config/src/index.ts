@@ -1,2 +1,2 @@
-export { ConfigError, EnvReader, type Endpoint } from './env.js';
+export { ConfigError, EnvReader } from './env.js';
 export { type ProcessLogger, runMain, stopOnSignals } from './process.js';

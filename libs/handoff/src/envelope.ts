@@ -1,19 +1,9 @@
 import type { BusHeaders } from '@sipedge/bus';
+import { formatEndpoint, parseEndpoint } from '@sipedge/net';
 import { type Transport, isTransport } from '@sipedge/sip';
 import { injectTraceContext } from '@sipedge/telemetry';
 
 export type { Transport };
-
-/** `host:port`, IPv6 hosts in brackets. */
-export function formatEndpoint(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-export function parseEndpoint(text: string): { address: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (m === null) throw new TypeError(`bad endpoint "${text}"`);
-  return { address: (m[1] ?? m[2])!, port: Number(m[3]) };
-}
 
 /** What an edge tells a worker about a message it received. */
 export interface InboundMeta {
@@ -82,8 +72,8 @@ export function encodeInbound(meta: InboundMeta, extra: BusHeaders = {}): BusHea
   const headers: BusHeaders = {
     ...extra,
     [H.transport]: meta.transport,
-    [H.source]: formatEndpoint(meta.source.address, meta.source.port),
-    [H.local]: formatEndpoint(meta.local.address, meta.local.port),
+    [H.source]: formatEndpoint(meta.source),
+    [H.local]: formatEndpoint(meta.local),
     [H.edge]: meta.edgeId,
     [H.receivedAt]: String(meta.receivedAt),
   };
@@ -112,7 +102,7 @@ export function encodeOutbound(meta: OutboundMeta, extra: BusHeaders = {}): BusH
   const headers: BusHeaders = {
     ...extra,
     [H.transport]: meta.transport,
-    [H.destination]: formatEndpoint(meta.destination.address, meta.destination.port),
+    [H.destination]: formatEndpoint(meta.destination),
     [H.kind]: meta.kind,
   };
   if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;

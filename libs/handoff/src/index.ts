@@ -5,8 +5,6 @@ export {
   decodeInbound,
   encodeOutbound,
   decodeOutbound,
-  formatEndpoint,
-  parseEndpoint,
   type InboundMeta,
   type OutboundMeta,
   type Transport,

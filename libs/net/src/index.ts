@@ -9,3 +9,4 @@ export {
   type HttpServerLogger,
   type HttpServerOptions,
 } from './http-server.js';
+export { formatEndpoint, parseEndpoint, splitEndpoint, type Endpoint } from './endpoint.js';

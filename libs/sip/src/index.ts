@@ -49,6 +49,7 @@ export { headerKey, canonicalName, isListHeader, isSingleValueHeader } from './h
 export { quote, unquote, splitList, SyntaxError as SipSyntaxError } from './scanner.js';
 export { unescape, decodeUtf8, encodeUtf8, isToken } from './charsets.js';
 export { reasonPhrase } from './status-codes.js';
+export { ALLOW } from './methods.js';
 export { newBranch, newTag, newCallId, randomToken } from './ids.js';
 export { type Transport, TRANSPORTS, isTransport, isWebSocket, isSecureTransport } from './transport.js';
 export { stampReceived, responseDestination, type ResponseDestination } from './via-routing.js';

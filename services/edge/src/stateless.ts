@@ -1,5 +1,5 @@
 import type { SipParseError } from '@sipedge/sip';
-import { type SipMessage, stripBrackets } from '@sipedge/sip';
+import { ALLOW, type SipMessage, stripBrackets } from '@sipedge/sip';
 
 /** What the edge does with a message before any shared state is touched. */
 export type Verdict =
@@ -7,9 +7,6 @@ export type Verdict =
   /** Answer at once, statelessly (§8.2.6 response built from the request's rows). */
   | { action: 'respond'; status: number; reason?: string; headers?: [string, string][] }
   | { action: 'drop'; reason: 'unparseable' | 'no-via' | 'not-our-via' | 'too-large' };
-
-export const ALLOW =
-  'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE';
 
 export interface SelfIdentity {
   /** Host names and addresses that mean this edge (advertised host, aliases, listen addresses). */

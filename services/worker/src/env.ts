@@ -1,6 +1,7 @@
 import { type AbuseSettings, abuseSettingsFromEnv } from '@sipedge/abuse';
 import { type DigestAlgorithm, StaticUserDirectory } from '@sipedge/auth';
-import { ConfigError, type Endpoint, EnvReader } from '@sipedge/config';
+import { ConfigError, EnvReader } from '@sipedge/config';
+import type { Endpoint } from '@sipedge/net';
 import {
   type HandoffRetrySettings,
   type OverloadSettings,

@@ -1,5 +1,4 @@
-import type { Endpoint } from '@sipedge/config';
-import { type HttpServer, sendText, startHttpServer } from '@sipedge/net';
+import { type Endpoint, type HttpServer, sendText, startHttpServer } from '@sipedge/net';
 import type { Logger } from '@sipedge/telemetry';
 import type { Registry } from 'prom-client';
 

@@ -1,6 +1,6 @@
 export { Worker, type WorkerDeps, type WorkerSettings, contextIdOf } from './worker.js';
 export { type Committed, recordKey } from './call-store.js';
-export { decide, type TuDeps, type AuthSettings, ALLOW } from './tu.js';
+export { decide, type TuDeps, type AuthSettings } from './tu.js';
 export {
   createCall,
   applyToCall,

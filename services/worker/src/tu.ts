@@ -39,6 +39,7 @@ import {
 } from '@sipedge/proxy';
 import { type BindingData, processRegister } from '@sipedge/registrar';
 import {
+  ALLOW,
   type HeaderList,
   type SipMessage,
   type SipUri,
@@ -52,9 +53,6 @@ import type { LocationStore } from '@sipedge/store';
 import { dialogId } from './dialogs.js';
 import type { Decision } from './engine.js';
 import type { Hop } from './record.js';
-
-export const ALLOW =
-  'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE';
 
 export interface AuthSettings {
   realm: string;

@@ -1,6 +1,7 @@
 import { type Socket, createSocket } from 'node:dgram';
 import type { Logger } from '@sipedge/telemetry';
-import { familyOf, formatEndpoint } from '../transports/endpoint.js';
+import { formatEndpoint } from '@sipedge/net';
+import { familyOf } from '../transports/endpoint.js';
 import type { Endpoint, TransportName } from '../transports/types.js';
 import { HEP_IP_PROTOCOL, HEP_PROTOCOL_TYPE, HepTooLargeError, encodeHep } from './codec.js';
 import { keySampler } from './sampling.js';

@@ -24,27 +24,3 @@ export function familyOf(address: string): AddressFamily | undefined {
   const family = isIP(address);
   return family === 4 || family === 6 ? family : undefined;
 }
-
-/** `192.0.2.1:5060`, `[2001:db8::1]:5060`: for logs and configuration. */
-export function formatEndpoint(endpoint: Endpoint): string {
-  return familyOf(endpoint.address) === 6
-    ? `[${endpoint.address}]:${endpoint.port}`
-    : `${endpoint.address}:${endpoint.port}`;
-}
-
-/**
- * Parses a listen or destination address written as `192.0.2.1:5060` or `[::]:5060` (the
- * address must be an IP literal; the port 0–65535). Throws a RangeError naming the input.
- */
-export function parseEndpoint(text: string): Endpoint {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
-  const address = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (!match || address === undefined || port > 65535) {
-    throw new RangeError(`endpoint: expected "ipv4:port" or "[ipv6]:port", got "${text}"`);
-  }
-  if (familyOf(address) === undefined) {
-    throw new RangeError(`endpoint: "${text}" does not hold an IP address`);
-  }
-  return { address, port };
-}

@@ -30,4 +30,4 @@ export {
 export { readTlsFiles, TlsFileError, type CertificateFiles, type TlsFiles } from './tls-files.js';
 export { reloadTlsFilesOnChange, type TlsReloadOptions } from './tls-reload.js';
 export { newFlowId } from './flow-id.js';
-export { parseEndpoint, formatEndpoint, normalizeAddress, familyOf, type AddressFamily } from './endpoint.js';
+export { normalizeAddress, familyOf, type AddressFamily } from './endpoint.js';

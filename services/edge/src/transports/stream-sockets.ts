@@ -1,7 +1,8 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Logger } from '@sipedge/telemetry';
-import { familyOf, formatEndpoint } from './endpoint.js';
+import { formatEndpoint } from '@sipedge/net';
+import { familyOf } from './endpoint.js';
 import { messageOf } from './internal.js';
 import { type TlsCredentials, tlsContexts, tlsProtocol } from './tls-credentials.js';
 import type { Endpoint } from './types.js';

@@ -2,11 +2,9 @@ import type { SipMessage, SipParseError, Transport } from '@sipedge/sip';
 
 export type TransportName = Transport;
 
-/** An IP endpoint. IPv6 addresses are written without brackets. */
-export interface Endpoint {
-  address: string;
-  port: number;
-}
+import type { Endpoint } from '@sipedge/net';
+
+export type { Endpoint };
 
 /** Where a message came from and where it arrived. */
 export interface Arrival {

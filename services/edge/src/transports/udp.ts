@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createLogger, type Logger } from '@sipedge/telemetry';
-import { endpointOf, familyOf, formatEndpoint, type AddressFamily } from './endpoint.js';
+import { formatEndpoint } from '@sipedge/net';
+import { endpointOf, familyOf, type AddressFamily } from './endpoint.js';
 import { callHandler, messageOf } from './internal.js';
 import type { Endpoint, TransportHandler } from './types.js';
 import type { UdpQueueProbe } from './udp-queue-probe.js';
