@@ -6,10 +6,9 @@
 import { createSocket } from 'node:dgram';
 import { MemoryBusHub } from '@sipedge/bus';
 import { SUBJECTS, encodeOutbound } from '@sipedge/handoff';
-import { createMemoryStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EDGE_CONFIG, Edge } from '../src/index.js';
+import { startTestEdge } from './support/edge.js';
 
 const logger = createLogger({ name: 'edge-leave-test', level: 'silent' });
 
@@ -17,19 +16,7 @@ describe('an edge leaving the fleet', () => {
   it('leaves the live-edge list, announces it is gone, and sends what a worker published before hearing it', async () => {
     const hub = new MemoryBusHub();
     const worker = hub.connect({ logger });
-    const stores = createMemoryStores();
-    const edge = new Edge(
-      {
-        ...DEFAULT_EDGE_CONFIG,
-        edgeId: 'leaving',
-        udp: [{ address: '127.0.0.1', port: 0 }],
-        tcp: [],
-        advertised: { host: '127.0.0.1', port: 5060 },
-        http: { address: '127.0.0.1', port: 0 },
-      },
-      { bus: hub.connect({ logger }), ...stores, logger },
-    );
-    await edge.start();
+    const { edge, stores } = await startTestEdge(hub, { edgeId: 'leaving' });
     const ua = createSocket('udp4');
     await new Promise<void>((resolve) => ua.bind(0, '127.0.0.1', resolve));
     const received: string[] = [];

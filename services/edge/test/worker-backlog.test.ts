@@ -6,10 +6,9 @@
 import { createSocket } from 'node:dgram';
 import { MemoryBusHub } from '@sipedge/bus';
 import { QUEUES, SUBJECTS } from '@sipedge/handoff';
-import { createMemoryStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_EDGE_CONFIG, Edge } from '../src/index.js';
+import { startTestEdge } from './support/edge.js';
 
 const logger = createLogger({ name: 'edge-backlog-test', level: 'silent' });
 
@@ -40,20 +39,11 @@ describe('the edge and a worker backlog it cannot see', () => {
       queue: QUEUES.workers,
     });
     let backlogMs = 300;
-    const stores = createMemoryStores();
-    const edge = new Edge(
-      {
-        ...DEFAULT_EDGE_CONFIG,
-        edgeId: 'e1',
-        udp: [{ address: '127.0.0.1', port: 0 }],
-        tcp: [],
-        advertised: { host: '127.0.0.1', port: 5060 },
-        http: { address: '127.0.0.1', port: 0 },
-        overload: { maxDelayMs: 100, retryAfterSeconds: 3 },
-      },
-      { bus: hub.connect({ logger }), ...stores, logger, workerBacklogMs: () => backlogMs },
+    const { edge } = await startTestEdge(
+      hub,
+      { overload: { maxDelayMs: 100, retryAfterSeconds: 3 } },
+      { workerBacklogMs: () => backlogMs },
     );
-    await edge.start();
     const ua = createSocket('udp4');
     await new Promise<void>((resolve) => ua.bind(0, '127.0.0.1', resolve));
     stop = async () => {
