@@ -44,7 +44,7 @@ import {
 import type { DialogInfo } from '@sipedge/store';
 import { dialogId } from './dialogs.js';
 import { DECISION_TIMER, EXPIRES_TIMER, dueTimers } from './deadlines.js';
-import type { CallRecord, Hop, TxId } from './record.js';
+import type { CallRecord, ForkRecord, Hop, TxId } from './record.js';
 
 /** What the worker does after committing a record. */
 export type Effect =
@@ -535,12 +535,10 @@ class Run {
    * forwarded, no CANCEL). False otherwise.
    */
   private retryFork(index: number): boolean {
-    const r = this.record;
-    const fork = r.forks[index];
-    const context = r.proxy;
-    if (fork === undefined || context === null || context.stopped || context.finalForwarded) return false;
-    const target = context.forks[index]?.target;
-    if (target === undefined || fork.attempt + 1 >= (r.hops[target]?.length ?? 0)) return false;
+    const retry = this.retryable(index);
+    if (retry === undefined) return false;
+    const { fork, target } = retry;
+    if (fork.attempt + 1 >= (this.record.hops[target]?.length ?? 0)) return false;
     this.startFork(index, target, fork.attempt + 1);
     return true;
   }
@@ -552,15 +550,25 @@ class Run {
    * retry the request, using UDP." False when that is not this fork's case (or it was retried so).
    */
   private retryOverUdp(index: number): boolean {
-    const r = this.record;
-    const fork = r.forks[index];
-    const context = r.proxy;
-    if (fork === undefined || context === null || context.stopped || context.finalForwarded) return false;
-    const target = context.forks[index]?.target;
-    const planned = target === undefined ? undefined : r.hops[target]?.[fork.attempt];
+    const retry = this.retryable(index);
+    if (retry === undefined) return false;
+    const { fork, target } = retry;
+    const planned = this.record.hops[target]?.[fork.attempt];
     if (planned?.transport !== 'udp' || fork.hop.transport !== 'tcp' || fork.udpRetry === true) return false;
-    this.startFork(index, target!, fork.attempt, true);
+    this.startFork(index, target, fork.attempt, true);
     return true;
+  }
+
+  /**
+   * A fork that may start another attempt (§16.6 step 7, §18.1.1), with its target: one that exists
+   * while nothing upstream is settled (no final response forwarded, no CANCEL). Undefined otherwise.
+   */
+  private retryable(index: number): { fork: ForkRecord; target: string } | undefined {
+    const fork = this.record.forks[index];
+    const context = this.record.proxy;
+    if (fork === undefined || context === null || context.stopped || context.finalForwarded) return undefined;
+    const target = context.forks[index]?.target;
+    return target === undefined ? undefined : { fork, target };
   }
 
   /**

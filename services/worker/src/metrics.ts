@@ -3,6 +3,16 @@ import { DualMetrics } from '@sipedge/telemetry';
 /** Latency buckets in seconds (0.1 ms to 64 s): hand-offs and Redis calls, timer lateness, transactions. */
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 32, 64];
 
+/** The latency histograms (unit s), by the name `WorkerMetrics.#histogram` derives both sinks' names from. */
+const HISTOGRAMS = {
+  'transaction.duration': 'From the edge receiving a request to the end of its call record.',
+  'timer.lateness':
+    "How late a timer fired after it was due, by timer: a call record's durable deadline or a local retransmission.",
+  'handoff.latency': 'From an edge reading a message to a worker taking it from NATS (clocks of two hosts).',
+  'redis.duration':
+    "Call record loads and commits and the record's deadline job's add, move and removal (the BullMQ timers' round trips), by operation.",
+} as const;
+
 /** Why overload control refused a message (`Worker.refuse`, `Worker.queueFull`). */
 const SHED_REASONS = ['late', 'queue-full'] as const;
 export type ShedReason = (typeof SHED_REASONS)[number];
@@ -36,44 +46,21 @@ export class WorkerMetrics {
     description:
       'Call records open: +1 when a worker creates one, -1 when a worker finishes one (sum over workers for the open ones).',
   });
-  readonly #duration = this.#histogram(
-    'transaction.duration',
-    'transaction_duration_seconds',
-    'From the edge receiving a request to the end of its call record.',
-  );
-  readonly #lateness = this.#histogram<'timer'>(
-    'timer.lateness',
-    'timer_lateness_seconds',
-    "How late a timer fired after it was due, by timer: a call record's durable deadline or a local retransmission.",
-    ['timer'],
-  );
-  readonly #handoff = this.#histogram(
-    'handoff.latency',
-    'handoff_latency_seconds',
-    'From an edge reading a message to a worker taking it from NATS (clocks of two hosts).',
-  );
-  readonly #redis = this.#histogram<'operation'>(
-    'redis.duration',
-    'redis_duration_seconds',
-    "Call record loads and commits and the record's deadline job's add, move and removal (the BullMQ timers' round trips), by operation.",
-    ['operation'],
-  );
+  readonly #duration = this.#histogram('transaction.duration');
+  readonly #lateness = this.#histogram<'timer'>('timer.lateness', ['timer']);
+  readonly #handoff = this.#histogram('handoff.latency');
+  readonly #redis = this.#histogram<'operation'>('redis.duration', ['operation']);
 
-  readonly #effectFailures = this.#sinks.counter<'effect'>({
-    otelName: 'sipedge.worker.effect_failures',
-    promName: 'sipedge_worker_effect_failures_total',
-    description:
-      'Effects of a committed event that failed (a message not handed to an edge, a timer not scheduled or cancelled, a blacklist update), by effect.',
-    labelNames: ['effect'],
-  });
-
-  readonly #shed = this.#sinks.counter<'reason'>({
-    otelName: 'sipedge.worker.shed',
-    promName: 'sipedge_worker_shed_total',
-    description:
-      'Overload control, by reason: late, new calls refused with 503 because they waited too long for a worker; queue-full, messages refused (a new call 503, the rest dropped) because the admission queue was full.',
-    labelNames: ['reason'],
-  });
+  readonly #effectFailures = this.#counter<'effect'>(
+    'effect_failures',
+    'Effects of a committed event that failed (a message not handed to an edge, a timer not scheduled or cancelled, a blacklist update), by effect.',
+    ['effect'],
+  );
+  readonly #shed = this.#counter<'reason'>(
+    'shed',
+    'Overload control, by reason: late, new calls refused with 503 because they waited too long for a worker; queue-full, messages refused (a new call 503, the rest dropped) because the admission queue was full.',
+    ['reason'],
+  );
 
   constructor() {
     this.#active.add(0);
@@ -91,15 +78,25 @@ export class WorkerMetrics {
     this.#effectFailures.add({ effect });
   }
 
-  /** One histogram in both sinks: `sipedge.worker.<otelName>` (unit s) and `sipedge_worker_<promName>`. */
-  #histogram<L extends string = never>(otelName: string, promName: string, description: string, labelNames: L[] = []) {
+  /** One of HISTOGRAMS in both sinks: `sipedge.worker.<name>` (unit s) and `sipedge_worker_<name>_seconds`. */
+  #histogram<L extends string = never>(name: keyof typeof HISTOGRAMS, labelNames: L[] = []) {
     return this.#sinks.histogram<L>({
-      otelName: `sipedge.worker.${otelName}`,
-      promName: `sipedge_worker_${promName}`,
-      description,
+      otelName: `sipedge.worker.${name}`,
+      promName: `sipedge_worker_${name.replace('.', '_')}_seconds`,
+      description: HISTOGRAMS[name],
       labelNames,
       unit: 's',
       buckets: BUCKETS,
+    });
+  }
+
+  /** One counter in both sinks: `sipedge.worker.<name>` and `sipedge_worker_<name>_total`. */
+  #counter<L extends string>(name: string, description: string, labelNames: L[]) {
+    return this.#sinks.counter<L>({
+      otelName: `sipedge.worker.${name}`,
+      promName: `sipedge_worker_${name}_total`,
+      description,
+      labelNames,
     });
   }
 
@@ -123,7 +120,6 @@ export class WorkerMetrics {
     this.#handoff.record(Math.max(0, now - receivedAt) / 1000);
   }
 
-  /** Times a Redis call (each is one round trip). */
   /** The fleet's live dialogs (dialogs.ts), read from the dialog store at each collection. */
   observeDialogs(read: () => Promise<number>): void {
     this.#sinks.observableGauge(
@@ -137,6 +133,7 @@ export class WorkerMetrics {
     );
   }
 
+  /** Times a Redis call (each is one round trip). */
   async redis<T>(operation: RedisOperation, call: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {

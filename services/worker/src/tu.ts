@@ -315,7 +315,7 @@ function withOurPath(request: SipMessage, origin: InboundMeta, deps: TuDeps): Si
 }
 
 /** Where a request came from, as dialog-trust.ts compares it with a token's flow. */
-export function arrivalOf(origin: InboundMeta): Arrival {
+export function arrivalOf(origin: InboundMeta): Arrival & Pick<TokenFlow, 'transport'> {
   const { address, port } = origin.source;
   return {
     transport: origin.transport,
@@ -327,14 +327,7 @@ export function arrivalOf(origin: InboundMeta): Arrival {
 
 /** The flow a request came on: its connection (TCP/TLS) or its source (UDP), through the edge that received it. */
 export function flowOf(origin: InboundMeta): TokenFlow {
-  const { address, port } = origin.source;
-  return {
-    transport: origin.transport,
-    address,
-    port,
-    edgeId: origin.edgeId,
-    ...(origin.flowId === undefined ? {} : { flowId: origin.flowId }),
-  };
+  return { ...arrivalOf(origin), edgeId: origin.edgeId };
 }
 
 /** The hop that sends on a token's flow (the edge holding its connection, or facing its NAT binding). */

@@ -4,28 +4,27 @@
  * while another source is still served; an unknown user and a wrong password get the same answer.
  */
 import { AuthFailures, Bans } from '@sipedge/abuse';
-import { StaticUserDirectory, answerChallenge } from '@sipedge/auth';
 import { CidrSet } from '@sipedge/net';
 import { MemoryBusHub } from '@sipedge/bus';
-import { MemoryAbuseStore, MemoryNonceStore } from '@sipedge/store';
+import { MemoryAbuseStore } from '@sipedge/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, logger, sip } from './harness.js';
+import { Harness, logger } from './harness.js';
+import { credentials, digestAuth } from './support/auth.js';
+import { type Address, register as registration } from './support/requests.js';
 
 const ATTACKER = { address: '192.0.2.66', port: 5060 };
 const PHONE = { address: '192.0.2.20', port: 5070 };
 
-const register = (user: string, source: { address: string; port: number }, cseq: number, extra: string[] = []) =>
-  sip([
-    'REGISTER sip:example.com SIP/2.0',
-    `Via: SIP/2.0/UDP ${source.address}:${source.port};branch=z9hG4bKr-${user}-${source.address}-${cseq}`,
-    'Max-Forwards: 70',
-    `To: <sip:${user}@example.com>`,
-    `From: <sip:${user}@example.com>;tag=r`,
-    `Call-ID: reg-${user}-${source.address}`,
-    `CSeq: ${cseq} REGISTER`,
-    `Contact: <sip:${user}@${source.address}:${source.port}>`,
-    ...extra,
-  ]);
+const register = (user: string, source: Address, cseq: number, extra: string[] = []) =>
+  registration({
+    user,
+    contact: source,
+    callId: `reg-${user}-${source.address}`,
+    branch: `r-${user}-${source.address}-${cseq}`,
+    tag: 'r',
+    cseq,
+    extra,
+  });
 
 describe('failed authentications ban the source', () => {
   let h: Harness;
@@ -47,18 +46,16 @@ describe('failed authentications ban the source', () => {
     );
     await bans.start();
     h = await Harness.start(1, {
-      auth: {
-        realm: 'example.com',
-        users: new StaticUserDirectory([{ username: 'alice', password: 'right' }]),
-        nonceStore: new MemoryNonceStore(),
-        hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
-        algorithms: ['MD5'],
-        nonceTtlMs: 60_000,
-        register: true,
-        proxy: false,
-        bans,
-        failures: new AuthFailures(state, bans, { perSource: 3, perUser: 0, windowMs: 60_000 }, logger),
-      },
+      auth: digestAuth(
+        {
+          algorithms: ['MD5'],
+          register: true,
+          proxy: false,
+          bans,
+          failures: new AuthFailures(state, bans, { perSource: 3, perUser: 0, windowMs: 60_000 }, logger),
+        },
+        'right',
+      ),
     });
   }
 
@@ -71,14 +68,13 @@ describe('failed authentications ban the source', () => {
         (s) => s.message.status === 401 && s.message.cseq.seq === cseq && s.meta.destination.address === source.address,
       )
     ).message;
-    const credentials = answerChallenge(challenge.wwwAuthenticates[0]!, {
+    const authorization = credentials(challenge.wwwAuthenticates[0]!, {
       username: user,
       password,
       uri: 'sip:example.com',
       method: 'REGISTER',
-      cnonce: 'c',
     });
-    await h.receive(register(user, source, cseq + 1, [`Authorization: ${credentials}`]), source);
+    await h.receive(register(user, source, cseq + 1, [`Authorization: ${authorization}`]), source);
     await new Promise((r) => setTimeout(r, 100));
     const answer = h.sent
       .slice(before)

@@ -5,36 +5,27 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Sent, Harness, sip } from './harness.js';
+import { register, registered, request, requestLines } from './support/requests.js';
 import { buildResponse, type SipMessage } from '@sipedge/sip';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
 const UAS = { address: '192.0.2.20', port: 5070 };
 
-function register(callId = 'reg-1', cseq = 1): string {
-  return sip([
-    'REGISTER sip:example.com SIP/2.0',
-    `Via: SIP/2.0/UDP ${UAS.address}:${UAS.port};branch=z9hG4bKreg${cseq}`,
-    'Max-Forwards: 70',
-    'To: <sip:bob@example.com>',
-    'From: <sip:bob@example.com>;tag=r1',
-    `Call-ID: ${callId}`,
-    `CSeq: ${cseq} REGISTER`,
-    `Contact: <sip:bob@${UAS.address}:${UAS.port}>`,
-    'Expires: 3600',
-  ]);
-}
+/** bob's REGISTER from UAS. */
+const BOB = { contact: UAS, callId: 'reg-1', branch: 'reg1', extra: ['Expires: 3600'] };
 
-const INVITE_LINES = [
-  'INVITE sip:bob@example.com SIP/2.0',
-  `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKinv1`,
-  'Max-Forwards: 70',
-  'To: <sip:bob@example.com>',
-  'From: <sip:alice@example.com>;tag=a1',
-  'Call-ID: call-1@uac',
-  'CSeq: 1 INVITE',
-  `Contact: <sip:alice@${UAC.address}:${UAC.port}>`,
-  'Content-Type: application/sdp',
-];
+/** The call's Call-ID: its INVITE's, its CANCEL's and those of its requests in the dialog. */
+const CALL_ID = 'call-1@uac';
+/** The call's INVITE from UAC (a test adds the SDP body). */
+const INVITE_LINES = requestLines({
+  method: 'INVITE',
+  uri: 'sip:bob@example.com',
+  callId: CALL_ID,
+  via: UAC,
+  branch: 'inv1',
+  contact: `<sip:alice@${UAC.address}:${UAC.port}>`,
+  extra: ['Content-Type: application/sdp'],
+});
 
 /** What the UAS answers to the INVITE it received from the proxy (its Via stack copied, §8.2.6). */
 function answer(forwarded: SipMessage, status: number, toTag = 'b1'): string {
@@ -59,12 +50,10 @@ describe('a call through two workers', () => {
   afterEach(() => h.stop());
 
   it('registers, then completes INVITE/180/200/ACK/BYE through Record-Route', async () => {
-    await h.receive(register(), UAS);
-    const registered = await h.waitFor(
-      (s) => s.message.status === 200 && s.message.get('CSeq')?.endsWith('REGISTER') === true,
-    );
-    expect(registered.message.values('Contact')[0]).toContain(`sip:bob@${UAS.address}:${UAS.port}`);
-    expect(registered.message.has('Record-Route')).toBe(false);
+    const registration = await registered(h, BOB);
+    expect(registration.message.get('CSeq')).toBe('1 REGISTER');
+    expect(registration.message.values('Contact')[0]).toContain(`sip:bob@${UAS.address}:${UAS.port}`);
+    expect(registration.message.has('Record-Route')).toBe(false);
 
     await h.receive(sip(INVITE_LINES, 'v=0\r\n'), UAC);
     const trying = await h.waitFor((s) => s.message.status === 100);
@@ -89,22 +78,22 @@ describe('a call through two workers', () => {
 
     const route = ok.values('Record-Route');
     const inDialog = (method: string, cseq: number, branch: string) =>
-      sip([
-        `${method} sip:bob@${UAS.address}:${UAS.port} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=${branch}`,
-        'Max-Forwards: 70',
-        ...route.map((r) => `Route: ${r}`),
-        'To: <sip:bob@example.com>;tag=b1',
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: call-1@uac',
-        `CSeq: ${cseq} ${method}`,
-      ]);
-    await h.receive(inDialog('ACK', 1, 'z9hG4bKack1'), UAC);
+      request({
+        method,
+        uri: `sip:bob@${UAS.address}:${UAS.port}`,
+        callId: CALL_ID,
+        via: UAC,
+        branch,
+        route,
+        to: '<sip:bob@example.com>;tag=b1',
+        cseq,
+      });
+    await h.receive(inDialog('ACK', 1, 'ack1'), UAC);
     const ack = await h.waitFor((s) => s.message.isRequest && s.message.method === 'ACK');
     expect(to(ack, UAS)).toBe(true);
     expect(ack.message.has('Route')).toBe(false);
 
-    await h.receive(inDialog('BYE', 2, 'z9hG4bKbye1'), UAC);
+    await h.receive(inDialog('BYE', 2, 'bye1'), UAC);
     const bye = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'BYE')).message;
     expect(bye.has('Route')).toBe(false);
     await h.receive(answer(bye, 200, 'b1'), UAS);
@@ -115,8 +104,7 @@ describe('a call through two workers', () => {
   it('forwards a 180 and a 200 that arrive back to back in the order they were taken, though the 180 has more timer work (§16.7 step 5)', async () => {
     const slow = await Harness.start(1, {}, {}, 20);
     try {
-      await slow.receive(register(), UAS);
-      await slow.waitFor((s) => s.message.status === 200);
+      await registered(slow, BOB);
       for (let call = 1; call <= 5; call++) {
         const callId = `race-${call}@uac`;
         const lines = INVITE_LINES.map((l) =>
@@ -143,40 +131,30 @@ describe('a call through two workers', () => {
   it('§16.5, §11: answers a known AOR without bindings with 480 and an OPTIONS to the proxy itself with 200', async () => {
     await h.receive(sip(INVITE_LINES.map((l) => l.replace('bob@example.com', 'nobody@example.com'))), UAC);
     expect((await h.waitFor((s) => s.message.status >= 400)).message.status).toBe(480);
-    await h.receive(
-      sip([
-        'OPTIONS sip:127.0.0.1:5060 SIP/2.0',
-        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKopt`,
-        'Max-Forwards: 70',
-        'To: <sip:127.0.0.1>',
-        'From: <sip:alice@example.com>;tag=o1',
-        'Call-ID: opt-1',
-        'CSeq: 1 OPTIONS',
-      ]),
-      UAC,
-    );
-    const options = await h.waitFor((s) => s.message.get('CSeq') === '1 OPTIONS');
-    expect(options.message.status).toBe(200);
-    expect(options.message.values('Allow')).toContain('INVITE');
+    const options = request({
+      method: 'OPTIONS',
+      uri: 'sip:127.0.0.1:5060',
+      callId: 'opt-1',
+      via: UAC,
+      branch: 'opt',
+      to: '<sip:127.0.0.1>',
+      from: '<sip:alice@example.com>;tag=o1',
+    });
+    await h.receive(options, UAC);
+    const allowed = await h.waitFor((s) => s.message.get('CSeq') === '1 OPTIONS');
+    expect(allowed.message.status).toBe(200);
+    expect(allowed.message.values('Allow')).toContain('INVITE');
   });
 
   it('CANCEL after 180: 200 for the CANCEL, CANCEL downstream, 487 upstream', async () => {
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     await h.receive(sip(INVITE_LINES), UAC);
     const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
     await h.receive(answer(invite, 180), UAS);
     await h.waitFor((s) => s.message.status === 180);
+    // §9.1: the CANCEL has the INVITE's Request-URI, top Via, Call-ID, From, To and CSeq number.
     await h.receive(
-      sip([
-        'CANCEL sip:bob@example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKinv1`,
-        'Max-Forwards: 70',
-        'To: <sip:bob@example.com>',
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: call-1@uac',
-        'CSeq: 1 CANCEL',
-      ]),
+      request({ method: 'CANCEL', uri: 'sip:bob@example.com', callId: CALL_ID, via: UAC, branch: 'inv1' }),
       UAC,
     );
     expect((await h.waitFor((s) => s.message.get('CSeq') === '1 CANCEL' && s.message.isResponse)).message.status).toBe(
@@ -203,8 +181,7 @@ describe('a call through two workers', () => {
         return original(m);
       };
     }
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     await h.receive(sip(INVITE_LINES), UAC);
     const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
     await h.receive(answer(invite, 180), UAS);
@@ -214,7 +191,7 @@ describe('a call through two workers', () => {
   });
 
   it('sends through any live edge when the edge that received the request is gone', async () => {
-    await h.receive(register(), UAS);
+    await h.receive(register(BOB), UAS);
     await h.waitFor((s) => s.message.status === 200 && s.subject === 'sipedge.edge.e1.out');
     await h.stores.edges.remove('e1');
     await new Promise((r) => setTimeout(r, 2100)); // the workers refresh their live-edge list
@@ -229,7 +206,7 @@ describe('a call through two workers', () => {
     h = await Harness.start(2, {}, { liveEdgesRefreshMs: 3_600_000 }, 0, false);
     await new Promise((r) => setTimeout(r, 300));
     await h.stores.edges.heartbeat('e1', 60_000, Date.now());
-    await h.receive(register(), UAS, 'tcp');
+    await h.receive(register(BOB), UAS, 'tcp');
     const ok = await h.waitFor((s) => s.message.status === 200);
     expect([ok.subject, ok.meta.flowId]).toEqual(['sipedge.edge.e1.out', 'f-e1-1']);
   }, 10_000);

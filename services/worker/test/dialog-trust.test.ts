@@ -3,27 +3,17 @@
  * Record-Route this fleet issued for its dialog is trusted as in-dialog; anything else from an
  * untrusted source is an initial request (403 for a foreign target, 407 with proxy authentication).
  */
-import { StaticUserDirectory, answerChallenge } from '@sipedge/auth';
 import { buildResponse } from '@sipedge/sip';
-import { MemoryNonceStore } from '@sipedge/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TuDeps } from '../src/tu.js';
-import { Harness, sip } from './harness.js';
+import { Harness } from './harness.js';
+import { credentials, digestAuth } from './support/auth.js';
+import { registered, request as sipRequest } from './support/requests.js';
 
 const CALLER = { address: '192.0.2.1', port: 5060 };
 const CALLEE = { address: '192.0.2.20', port: 5070 };
 const VICTIM = { address: '192.0.2.99', port: 5098 };
 
-const PROXY_AUTH: TuDeps['auth'] = {
-  realm: 'example.com',
-  users: new StaticUserDirectory([{ username: 'alice', password: 'pw' }]),
-  nonceStore: new MemoryNonceStore(),
-  hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
-  algorithms: ['SHA-256'],
-  nonceTtlMs: 60_000,
-  register: false,
-  proxy: true,
-};
+const PROXY_AUTH = digestAuth();
 
 interface Lines {
   method: string;
@@ -38,17 +28,18 @@ interface Lines {
 }
 
 function request({ method, uri, callId, from = 'caller-tag', to, cseq = 1, route, branch, source = CALLER }: Lines) {
-  return sip([
-    `${method} ${uri} SIP/2.0`,
-    `Via: SIP/2.0/UDP ${source.address}:${source.port};branch=z9hG4bK${branch ?? `${method}-${callId}-${cseq}`}`,
-    'Max-Forwards: 70',
-    ...(route === undefined ? [] : [`Route: ${route}`]),
-    `To: <sip:bob@example.com>${to === undefined ? '' : `;tag=${to}`}`,
-    `From: <sip:alice@example.com>;tag=${from}`,
-    `Call-ID: ${callId}`,
-    `CSeq: ${cseq} ${method}`,
-    `Contact: <sip:alice@${source.address}:${source.port}>`,
-  ]);
+  return sipRequest({
+    method,
+    uri,
+    callId,
+    via: source,
+    branch: branch ?? `${method}-${callId}-${cseq}`,
+    route: route === undefined ? [] : [route],
+    to: `<sip:bob@example.com>${to === undefined ? '' : `;tag=${to}`}`,
+    from: `<sip:alice@example.com>;tag=${from}`,
+    cseq,
+    contact: `<sip:alice@${source.address}:${source.port}>`,
+  });
 }
 
 describe('dialog trust: forged dialogs from an untrusted source', () => {
@@ -57,20 +48,7 @@ describe('dialog trust: forged dialogs from an untrusted source', () => {
 
   /** A call CALLER → bob (registered at CALLEE) through the proxy: returns our Record-Route. */
   async function establishCall(callId: string): Promise<string> {
-    await h.receive(
-      sip([
-        'REGISTER sip:example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKreg-${callId}`,
-        'Max-Forwards: 70',
-        'To: <sip:bob@example.com>',
-        'From: <sip:bob@example.com>;tag=r',
-        `Call-ID: reg-${callId}`,
-        'CSeq: 1 REGISTER',
-        `Contact: <sip:bob@${CALLEE.address}:${CALLEE.port}>`,
-      ]),
-      CALLEE,
-    );
-    await h.waitFor((s) => s.message.status === 200 && s.message.callId === `reg-${callId}`);
+    await registered(h, { contact: CALLEE, callId: `reg-${callId}`, tag: 'r' });
     const invite = request({ method: 'INVITE', uri: 'sip:bob@example.com', callId });
     await h.receive(invite, CALLER);
     const challenged = await h.waitFor(
@@ -79,15 +57,9 @@ describe('dialog trust: forged dialogs from an untrusted source', () => {
         (s.message.status === 407 || (s.message.isRequest && s.message.method === 'INVITE')),
     );
     if (challenged.message.status === 407) {
-      const credentials = answerChallenge(challenged.message.proxyAuthenticates[0]!, {
-        username: 'alice',
-        password: 'pw',
-        uri: 'sip:bob@example.com',
-        method: 'INVITE',
-        cnonce: 'c',
-      });
+      const answer = credentials(challenged.message.proxyAuthenticates[0]!);
       const retry = request({ method: 'INVITE', uri: 'sip:bob@example.com', callId, cseq: 2 });
-      await h.receive(retry.replace('CSeq: 2 INVITE', `CSeq: 2 INVITE\r\nProxy-Authorization: ${credentials}`), CALLER);
+      await h.receive(retry.replace('CSeq: 2 INVITE', `CSeq: 2 INVITE\r\nProxy-Authorization: ${answer}`), CALLER);
     }
     const fork = await h.waitFor(
       (s) => s.message.isRequest && s.message.method === 'INVITE' && s.message.callId === callId,

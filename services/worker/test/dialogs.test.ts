@@ -5,6 +5,11 @@
 import { buildResponse } from '@sipedge/sip';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
+import { request } from './support/requests.js';
+
+/** The callee's BYE (§15.1.1): From and To the other way round, to the caller's Contact. */
+const calleeBye = (r: { callId: string; branch: string; route: string[]; from: string; to: string }) =>
+  request({ method: 'BYE', uri: `sip:alice@${CALLER.address}:${CALLER.port}`, via: CALLEE, ...r });
 
 async function gauge(h: Harness): Promise<number> {
   const text = await h.workers[0]!.metrics.registry.metrics();
@@ -45,19 +50,14 @@ describe('dialog tracking', () => {
     ]);
 
     // The callee hangs up: its BYE carries our Record-Routes as its route set (§12.1.1).
-    await h.receive(
-      sip([
-        `BYE sip:alice@${CALLER.address}:${CALLER.port} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKdlg-bye`,
-        'Max-Forwards: 70',
-        ...recordRoutes.map((rr) => `Route: ${rr}`),
-        'From: <sip:carol@example.net>;tag=c1',
-        'To: <sip:alice@example.com>;tag=a1',
-        'Call-ID: dlg',
-        'CSeq: 1 BYE',
-      ]),
-      CALLEE,
-    );
+    const bye = calleeBye({
+      callId: 'dlg',
+      branch: 'dlg-bye',
+      route: recordRoutes,
+      from: '<sip:carol@example.net>;tag=c1',
+      to: '<sip:alice@example.com>;tag=a1',
+    });
+    await h.receive(bye, CALLEE);
     await h.waitFor((s) => s.message.isRequest && s.message.method === 'BYE');
     await expect.poll(() => gauge(h)).toBe(0);
     expect((await h.stores.dialogs.list(10, Date.now())).dialogs).toEqual([]);
@@ -69,19 +69,14 @@ describe('dialog tracking', () => {
       { id: 'x;a;b', callId: 'x', caller: 'sip:a@example.com', callee: 'sip:b@example.com', startedAt: 1 },
       Date.now() + 60_000,
     );
-    await h.receive(
-      sip([
-        `BYE sip:alice@${CALLER.address}:${CALLER.port} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKforged-bye`,
-        'Max-Forwards: 70',
-        'Route: <sip:127.0.0.1:5060;lr>',
-        'From: <sip:b@example.com>;tag=b',
-        'To: <sip:a@example.com>;tag=a',
-        'Call-ID: x',
-        'CSeq: 1 BYE',
-      ]),
-      CALLEE,
-    );
+    const forged = calleeBye({
+      callId: 'x',
+      branch: 'forged-bye',
+      route: ['<sip:127.0.0.1:5060;lr>'],
+      from: '<sip:b@example.com>;tag=b',
+      to: '<sip:a@example.com>;tag=a',
+    });
+    await h.receive(forged, CALLEE);
     await h.waitFor((s) => s.message.isResponse || (s.message.isRequest && s.message.method === 'BYE'));
     expect((await h.stores.dialogs.list(10, Date.now())).total).toBe(1);
   });

@@ -5,21 +5,24 @@
  * handler that throws fails the test.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, sip } from './harness.js';
+import { Harness } from './harness.js';
+import { registered, request as sipRequest } from './support/requests.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
 const UAS = { address: '192.0.2.20', port: 5070 };
 
+/** From UAC over TCP, in a dialog with bob (To tag b1), its Max-Forwards (if any) among `extra`. */
 function request(method: string, uri: string, callId: string, extra: string[]): string {
-  return sip([
-    `${method} ${uri} SIP/2.0`,
-    `Via: SIP/2.0/TCP ${UAC.address}:${UAC.port};branch=z9hG4bK${callId}`,
-    'To: <sip:bob@example.com>;tag=b1',
-    'From: <sip:alice@example.com>;tag=a1',
-    `Call-ID: ${callId}`,
-    `CSeq: 1 ${method}`,
-    ...extra,
-  ]);
+  return sipRequest({
+    method,
+    uri,
+    callId,
+    via: UAC,
+    transport: 'TCP',
+    maxForwards: null,
+    to: '<sip:bob@example.com>;tag=b1',
+    extra,
+  });
 }
 
 describe('requests the fuzz run found the worker failing on', () => {
@@ -28,20 +31,7 @@ describe('requests the fuzz run found the worker failing on', () => {
 
   it('a Route that is not a SIP URI, to a registered user: 416, not a TypeError from the next-hop step', async () => {
     h = await Harness.start(1);
-    await h.receive(
-      sip([
-        'REGISTER sip:example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${UAS.address}:${UAS.port};branch=z9hG4bKfz-reg`,
-        'Max-Forwards: 70',
-        'To: <sip:bob@example.com>',
-        'From: <sip:bob@example.com>;tag=r1',
-        'Call-ID: fz-reg',
-        'CSeq: 1 REGISTER',
-        `Contact: <sip:bob@${UAS.address}:${UAS.port}>`,
-      ]),
-      UAS,
-    );
-    await h.waitFor((s) => s.message.callId === 'fz-reg' && s.message.status === 200);
+    await registered(h, { contact: UAS, callId: 'fz-reg' });
     const invite = request('INVITE', 'sip:bob@example.com', 'fz-tel-route', [
       'Max-Forwards: 70',
       'Route: <tel:123>',

@@ -7,7 +7,8 @@
 import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, sip } from './harness.js';
+import { Harness } from './harness.js';
+import { registered, request } from './support/requests.js';
 
 const CALLER = { address: '192.0.2.1', port: 5060 };
 const CALLEE = { address: '192.0.2.20', port: 5070 };
@@ -18,33 +19,16 @@ describe('a 2xx after the fork’s transaction ended (§16.7 step 5)', () => {
 
   it('reaches the caller after Timer C gave up on the fork', async () => {
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 50, timerC: 300 } });
-    await h.receive(
-      sip([
-        'REGISTER sip:example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${CALLEE.address}:${CALLEE.port};branch=z9hG4bKlate-reg`,
-        'Max-Forwards: 70',
-        'To: <sip:bob@example.com>',
-        'From: <sip:bob@example.com>;tag=r',
-        'Call-ID: late-reg',
-        'CSeq: 1 REGISTER',
-        `Contact: <sip:bob@${CALLEE.address}:${CALLEE.port}>`,
-      ]),
-      CALLEE,
-    );
-    await h.waitFor((s) => s.message.status === 200);
-    await h.receive(
-      sip([
-        'INVITE sip:bob@example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bKlate-inv`,
-        'Max-Forwards: 70',
-        'To: <sip:bob@example.com>',
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: late-2xx',
-        'CSeq: 1 INVITE',
-        `Contact: <sip:alice@${CALLER.address}:${CALLER.port}>`,
-      ]),
-      CALLER,
-    );
+    await registered(h, { contact: CALLEE, callId: 'late-reg', tag: 'r' });
+    const invite = request({
+      method: 'INVITE',
+      uri: 'sip:bob@example.com',
+      callId: 'late-2xx',
+      via: CALLER,
+      branch: 'late-inv',
+      contact: `<sip:alice@${CALLER.address}:${CALLER.port}>`,
+    });
+    await h.receive(invite, CALLER);
     const fork = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
     await h.receive(buildResponse(fork, 180, { toTag: 'b1' }).toString(), CALLEE);
     // Timer C: a CANCEL; the callee does not answer it; Timer C again: 408 upstream.
@@ -59,19 +43,16 @@ describe('a 2xx after the fork’s transaction ended (§16.7 step 5)', () => {
     expect((forwarded.message as SipMessage).topVia?.branch).toBe('z9hG4bKlate-inv');
     // The caller ACKs it through our Record-Routes (its route set: them reversed, §12.1.2).
     const routes = [...forwarded.message.values('record-route')].reverse();
-    await h.receive(
-      sip([
-        `ACK sip:bob@${CALLEE.address} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bKlate-ack`,
-        'Max-Forwards: 70',
-        ...routes.map((r) => `Route: ${r}`),
-        'To: <sip:bob@example.com>;tag=b1',
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: late-2xx',
-        'CSeq: 1 ACK',
-      ]),
-      CALLER,
-    );
+    const ack = request({
+      method: 'ACK',
+      uri: `sip:bob@${CALLEE.address}`,
+      callId: 'late-2xx',
+      via: CALLER,
+      branch: 'late-ack',
+      route: routes,
+      to: '<sip:bob@example.com>;tag=b1',
+    });
+    await h.receive(ack, CALLER);
     await h.waitFor(
       (s) => s.message.isRequest && s.message.method === 'ACK' && s.meta.destination.address === CALLEE.address,
     );
@@ -84,19 +65,16 @@ describe('an INVITE’s Expires (§20.19)', () => {
 
   it('CANCELs the branches when it runs out unanswered; the 487 reaches the caller', async () => {
     h = await Harness.start(1);
-    await h.receive(
-      sip([
-        'INVITE sip:carol@192.0.2.30:5070 SIP/2.0',
-        `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bKexpires`,
-        'Max-Forwards: 70',
-        'To: <sip:carol@192.0.2.30>',
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: expires-1',
-        'CSeq: 1 INVITE',
-        'Expires: 1',
-      ]),
-      CALLER,
-    );
+    const invite = request({
+      method: 'INVITE',
+      uri: 'sip:carol@192.0.2.30:5070',
+      callId: 'expires-1',
+      via: CALLER,
+      branch: 'expires',
+      to: '<sip:carol@192.0.2.30>',
+      extra: ['Expires: 1'],
+    });
+    await h.receive(invite, CALLER);
     const fork = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
     const forked = Date.now();
     await h.receive(buildResponse(fork, 180, { toTag: 'c1' }).toString(), { address: '192.0.2.30', port: 5070 });

@@ -5,23 +5,21 @@
  * strict Route went to the binding with the Route's rewritten Request-URI.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, sip } from './harness.js';
+import { Harness } from './harness.js';
+import { registered, request } from './support/requests.js';
 
 const PHONE_PUBLIC = { address: '203.0.113.9', port: 40001 };
 const CALLER = { address: '192.0.2.1', port: 5060 };
 
-const invite = (callId: string, extra: string[] = []) =>
-  sip([
-    'INVITE sip:bob@example.com SIP/2.0',
-    `Via: SIP/2.0/UDP ${CALLER.address}:${CALLER.port};branch=z9hG4bK${callId}`,
-    'Max-Forwards: 70',
-    ...extra,
-    'To: <sip:bob@example.com>',
-    'From: <sip:alice@example.com>;tag=a1',
-    `Call-ID: ${callId}`,
-    'CSeq: 1 INVITE',
-    `Contact: <sip:alice@${CALLER.address}:${CALLER.port}>`,
-  ]);
+const invite = (callId: string, route: string[] = []) =>
+  request({
+    method: 'INVITE',
+    uri: 'sip:bob@example.com',
+    callId,
+    via: CALLER,
+    route,
+    contact: `<sip:alice@${CALLER.address}:${CALLER.port}>`,
+  });
 
 describe('a contact behind a NAT', () => {
   let h: Harness;
@@ -29,21 +27,9 @@ describe('a contact behind a NAT', () => {
 
   it('is reached at its binding, and a request with a Route goes to the Route', async () => {
     h = await Harness.start(1);
-    await h.receive(
-      sip([
-        'REGISTER sip:example.com SIP/2.0',
-        'Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnatreg',
-        'Max-Forwards: 70',
-        'To: <sip:bob@example.com>',
-        'From: <sip:bob@example.com>;tag=r1',
-        'Call-ID: nat-reg',
-        'CSeq: 1 REGISTER',
-        'Contact: <sip:bob@10.0.0.5:5060>',
-        'Expires: 600',
-      ]),
-      PHONE_PUBLIC,
-    );
-    await h.waitFor((s) => s.message.status === 200 && s.message.cseq.method === 'REGISTER');
+    // The phone's REGISTER names its private address; it comes from the NAT's public side.
+    const phone = { address: '10.0.0.5', port: 5060 };
+    await registered(h, { contact: phone, callId: 'nat-reg', branch: 'natreg', extra: ['Expires: 600'] }, PHONE_PUBLIC);
 
     await h.receive(invite('nat-direct'), CALLER);
     const direct = await h.waitFor(
@@ -51,7 +37,7 @@ describe('a contact behind a NAT', () => {
     );
     expect(direct.meta.destination).toEqual(PHONE_PUBLIC);
 
-    await h.receive(invite('nat-routed', ['Route: <sip:192.0.2.77:5080;lr>']), CALLER);
+    await h.receive(invite('nat-routed', ['<sip:192.0.2.77:5080;lr>']), CALLER);
     const routed = await h.waitFor(
       (s) => s.message.isRequest && s.message.method === 'INVITE' && s.message.callId === 'nat-routed',
     );

@@ -3,7 +3,8 @@
  * contact and becomes the preloaded route set of every request to it (§5.3).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, sip } from './harness.js';
+import { Harness } from './harness.js';
+import { request } from './support/requests.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
 const EDGE = { address: '192.0.2.90', port: 5070 };
@@ -16,19 +17,18 @@ describe('Path (RFC 3327)', () => {
   it('as registrar: a contact registered through Path proxies is reached through them', async () => {
     h = await Harness.start(1);
     await h.receive(
-      sip([
-        'REGISTER sip:example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${EDGE.address}:${EDGE.port};branch=z9hG4bKpath-edge`,
-        'Via: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKpath-ua',
-        'Max-Forwards: 69',
-        'To: <sip:carol@example.com>',
-        'From: <sip:carol@example.com>;tag=p1',
-        'Call-ID: path-reg',
-        'CSeq: 1 REGISTER',
-        ...PATH.map((p) => `Path: ${p}`),
-        'Supported: path',
-        'Contact: <sip:carol@10.0.0.7:5060>',
-      ]),
+      request({
+        method: 'REGISTER',
+        uri: 'sip:example.com',
+        callId: 'path-reg',
+        via: EDGE,
+        branch: 'path-edge',
+        lowerVias: ['SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKpath-ua'],
+        maxForwards: 69,
+        to: '<sip:carol@example.com>',
+        from: '<sip:carol@example.com>;tag=p1',
+        extra: [...PATH.map((p) => `Path: ${p}`), 'Supported: path', 'Contact: <sip:carol@10.0.0.7:5060>'],
+      }),
       EDGE,
     );
     const ok = await h.waitFor((s) => s.message.isResponse && s.message.get('Call-ID') === 'path-reg');
@@ -36,15 +36,13 @@ describe('Path (RFC 3327)', () => {
     expect(ok.message.values('path')).toEqual(PATH);
 
     await h.receive(
-      sip([
-        'INVITE sip:carol@example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKpath-inv`,
-        'Max-Forwards: 70',
-        'To: <sip:carol@example.com>',
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: path-inv',
-        'CSeq: 1 INVITE',
-      ]),
+      request({
+        method: 'INVITE',
+        uri: 'sip:carol@example.com',
+        callId: 'path-inv',
+        via: UAC,
+        to: '<sip:carol@example.com>',
+      }),
       UAC,
     );
     const invite = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'path-inv');
@@ -64,17 +62,16 @@ describe('Path (RFC 3327) as an edge in front of another registrar', () => {
     // Only the UA's network is trusted: the registrar's requests pass on the strength of the Path token.
     h = await Harness.start(1, { isTrusted: (address) => address === UAC.address });
     await h.receive(
-      sip([
-        `REGISTER sip:${REGISTRAR.address}:${REGISTRAR.port} SIP/2.0`,
-        `Via: SIP/2.0/TCP ${UAC.address}:${UAC.port};branch=z9hG4bKpath-fwd`,
-        'Max-Forwards: 70',
-        'To: <sip:dave@other.example.net>',
-        'From: <sip:dave@other.example.net>;tag=d1',
-        'Call-ID: path-fwd',
-        'CSeq: 1 REGISTER',
-        'Supported: path',
-        `Contact: <sip:dave@${UAC.address}:${UAC.port};transport=tcp>`,
-      ]),
+      request({
+        method: 'REGISTER',
+        uri: `sip:${REGISTRAR.address}:${REGISTRAR.port}`,
+        callId: 'path-fwd',
+        via: UAC,
+        transport: 'TCP',
+        to: '<sip:dave@other.example.net>',
+        from: '<sip:dave@other.example.net>;tag=d1',
+        extra: ['Supported: path', `Contact: <sip:dave@${UAC.address}:${UAC.port};transport=tcp>`],
+      }),
       UAC,
       'tcp',
     );
@@ -85,16 +82,15 @@ describe('Path (RFC 3327) as an edge in front of another registrar', () => {
 
     // The registrar calls the UA through the Path it stored (§5.3): a preloaded Route.
     const inviteTo = (callId: string, route: string) =>
-      sip([
-        `INVITE sip:dave@${UAC.address}:${UAC.port};transport=tcp SIP/2.0`,
-        `Via: SIP/2.0/UDP ${REGISTRAR.address}:${REGISTRAR.port};branch=z9hG4bK${callId}`,
-        'Max-Forwards: 70',
-        `Route: ${route}`,
-        'To: <sip:dave@other.example.net>',
-        'From: <sip:erin@other.example.net>;tag=e1',
-        `Call-ID: ${callId}`,
-        'CSeq: 1 INVITE',
-      ]);
+      request({
+        method: 'INVITE',
+        uri: `sip:dave@${UAC.address}:${UAC.port};transport=tcp`,
+        callId,
+        via: REGISTRAR,
+        route: [route],
+        to: '<sip:dave@other.example.net>',
+        from: '<sip:erin@other.example.net>;tag=e1',
+      });
     await h.receive(inviteTo('path-in', path!), REGISTRAR);
     const invite = await h.waitFor((s) => s.message.isRequest && s.message.get('Call-ID') === 'path-in');
     expect(invite.meta).toMatchObject({ transport: 'tcp', flowId: 'f-e1-1', destination: UAC });

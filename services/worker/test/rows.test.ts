@@ -9,32 +9,16 @@ import { parseOurBranch } from '@sipedge/proxy';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
 import { contextIdOf, recordKey } from '../src/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Harness, resolveIpLiteral, sip } from './harness.js';
+import { Harness, resolveIpLiteral } from './harness.js';
+import { registered, request as sipRequest } from './support/requests.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
 const UAS = { address: '192.0.2.20', port: 5070 };
-const register = () =>
-  sip([
-    'REGISTER sip:example.com SIP/2.0',
-    `Via: SIP/2.0/UDP ${UAS.address}:${UAS.port};branch=z9hG4bKrows`,
-    'Max-Forwards: 70',
-    'To: <sip:bob@example.com>',
-    'From: <sip:bob@example.com>;tag=r1',
-    'Call-ID: rows-reg',
-    'CSeq: 1 REGISTER',
-    `Contact: <sip:bob@${UAS.address}:${UAS.port}>`,
-  ]);
-const request = (method: string, uri: string, callId: string, extra: string[] = []) =>
-  sip([
-    `${method} ${uri} SIP/2.0`,
-    `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bK${callId}`,
-    'Max-Forwards: 70',
-    `To: <${uri}>`,
-    'From: <sip:alice@example.com>;tag=a1',
-    `Call-ID: ${callId}`,
-    `CSeq: 1 ${method}`,
-    ...extra,
-  ]);
+/** bob's REGISTER from UAS. */
+const BOB = { contact: UAS, callId: 'rows-reg', branch: 'rows' };
+/** A request from UAC, To its Request-URI. */
+const request = (method: string, uri: string, callId: string) =>
+  sipRequest({ method, uri, callId, via: UAC, to: `<${uri}>` });
 
 describe('issue 6 rows at the worker', () => {
   let h: Harness;
@@ -42,8 +26,7 @@ describe('issue 6 rows at the worker', () => {
 
   it('§17.1.1.2: a TCP client and a UDP downstream: the worker retransmits downstream (Timer A), never upstream', async () => {
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1: 20 } });
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     await h.receive(request('INVITE', 'sip:bob@example.com', 'b8'), UAC, 'tcp');
     await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
     await new Promise((r) => setTimeout(r, 400));
@@ -56,8 +39,7 @@ describe('issue 6 rows at the worker', () => {
 
   it('§16.6 steps 4 and 8: the forwarded request carries the advertised address in its Via and Record-Route', async () => {
     h = await Harness.start(1);
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     await h.receive(request('INVITE', 'sip:bob@example.com', 'b13'), UAC);
     const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
     expect(invite.topVia?.sentBy).toBe('127.0.0.1:5060');
@@ -111,8 +93,7 @@ describe('issue 6 rows at the worker', () => {
 
   it('§16.7, §17.2.1: the ACK for a non-2xx is absorbed; the ACK for a 2xx goes end to end', async () => {
     h = await Harness.start(2);
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     await h.receive(request('INVITE', 'sip:bob@example.com', 'd23'), UAC);
     const invite = (await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE')).message;
     await h.receive(buildResponse(invite, 486, { toTag: 'busy' }).toString(), UAS);
@@ -165,8 +146,7 @@ describe('issue 6 rows at the worker', () => {
         return inner(m);
       };
     });
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     const registrar = calls[0]! > 0 ? 0 : 1;
     await h.workers[registrar]!.stop();
     await h.receive(request('INVITE', 'sip:bob@example.com', 'e3'), UAC);
@@ -210,17 +190,15 @@ describe('issue 6 rows at the worker', () => {
     const D = { address: '192.0.2.70', port: 5060 };
     h.unreachable.add(`tcp:${D.address}:${D.port}`);
     const sdp = `v=0\r\n${'a=candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host\r\n'.repeat(40)}`;
-    const big = sip(
-      [
-        `INVITE sip:carol@${D.address}:${D.port} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bKmtu`,
-        'Max-Forwards: 70',
-        `To: <sip:carol@${D.address}>`,
-        'From: <sip:alice@example.com>;tag=a1',
-        'Call-ID: mtu',
-        'CSeq: 1 INVITE',
-        'Content-Type: application/sdp',
-      ],
+    const big = sipRequest(
+      {
+        method: 'INVITE',
+        uri: `sip:carol@${D.address}:${D.port}`,
+        callId: 'mtu',
+        via: UAC,
+        to: `<sip:carol@${D.address}>`,
+        extra: ['Content-Type: application/sdp'],
+      },
       sdp,
     );
     await h.receive(big, UAC);
@@ -282,8 +260,7 @@ describe('issue 6 rows at the worker', () => {
 
   it('§16.11: stateless mode: identical branch for a retransmitted INVITE, no 100, CANCEL to the same target, no records', async () => {
     h = await Harness.start(2, {}, { stateless: true });
-    await h.receive(register(), UAS);
-    await h.waitFor((s) => s.message.status === 200);
+    await registered(h, BOB);
     const invite = request('INVITE', 'sip:bob@example.com', 'd25');
     await h.receive(invite, UAC);
     await h.receive(invite, UAC);

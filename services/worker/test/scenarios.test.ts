@@ -1,45 +1,31 @@
 /** Proxy scenarios through the worker core (issue 6 rows), with the memory twins and a stand-in edge. */
-import {
-  StaticUserDirectory,
-  TableUserDirectory,
-  type UserDirectory,
-  answerChallenge,
-  firstFound,
-} from '@sipedge/auth';
+import { StaticUserDirectory, TableUserDirectory, type UserDirectory, firstFound } from '@sipedge/auth';
 
 import { parseOurBranch } from '@sipedge/proxy';
 import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
-import { MemoryNonceStore, MemoryUserTable } from '@sipedge/store';
+import { MemoryUserTable } from '@sipedge/store';
 import { DEFAULT_TIMERS, serverKey } from '@sipedge/transaction';
 import { HEALTH_KEY, contextIdOf, recordKey } from '../src/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Harness, resolveIpLiteral, sip } from './harness.js';
+import { credentials, digestAuth } from './support/auth.js';
+import { type Address, registerLines as registration, request } from './support/requests.js';
 
 const UAC = { address: '192.0.2.1', port: 5060 };
 const A = { address: '192.0.2.20', port: 5070 };
 const B = { address: '192.0.2.21', port: 5070 };
 
-const registerLines = (contact: { address: string; port: number }, cseq: number, q?: string) => [
-  'REGISTER sip:example.com SIP/2.0',
-  `Via: SIP/2.0/UDP ${contact.address}:${contact.port};branch=z9hG4bKr${cseq}${contact.address}`,
-  'Max-Forwards: 70',
-  'To: <sip:bob@example.com>',
-  'From: <sip:bob@example.com>;tag=r1',
-  `Call-ID: reg-${contact.address}`,
-  `CSeq: ${cseq} REGISTER`,
-  `Contact: <sip:bob@${contact.address}:${contact.port}>${q === undefined ? '' : `;q=${q}`}`,
-  'Expires: 3600',
-];
+const registerLines = (contact: Address, cseq: number, q?: string) =>
+  registration({
+    contact,
+    callId: `reg-${contact.address}`,
+    branch: `r${cseq}${contact.address}`,
+    cseq,
+    q,
+    extra: ['Expires: 3600'],
+  });
 const invite = (callId: string, uri = 'sip:bob@example.com') =>
-  sip([
-    `INVITE ${uri} SIP/2.0`,
-    `Via: SIP/2.0/UDP ${UAC.address}:${UAC.port};branch=z9hG4bK${callId}`,
-    'Max-Forwards: 70',
-    `To: <${uri}>`,
-    'From: <sip:alice@example.com>;tag=a1',
-    `Call-ID: ${callId}`,
-    'CSeq: 1 INVITE',
-  ]);
+  request({ method: 'INVITE', uri, callId, via: UAC, to: `<${uri}>` });
 const reply = (request: SipMessage, status: number, tag: string) =>
   buildResponse(request, status, { toTag: tag }).toString();
 const forkTo = (h: Harness, who: { address: string }) =>
@@ -185,21 +171,12 @@ describe('proxy scenarios through the worker', () => {
     async (_source, makeUsers) => {
       const users = await makeUsers();
       h = await Harness.start(1, {
-        auth: {
-          realm: 'example.com',
-          users,
-          nonceStore: new MemoryNonceStore(),
-          hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
-          algorithms: ['SHA-256', 'MD5'],
-          nonceTtlMs: 60_000,
-          register: true,
-          proxy: false,
-        },
+        auth: digestAuth({ users, algorithms: ['SHA-256', 'MD5'], register: true, proxy: false }),
       });
       await h.receive(sip(registerLines(A, 1)), A);
       const challenge = (await h.waitFor((s) => s.message.status === 401)).message;
-      const credentials = (username: string, password: string, nc: number) =>
-        answerChallenge(challenge.wwwAuthenticates[0]!, {
+      const authorization = (username: string, password: string, nc: number) =>
+        credentials(challenge.wwwAuthenticates[0]!, {
           username,
           password,
           uri: 'sip:example.com',
@@ -207,10 +184,10 @@ describe('proxy scenarios through the worker', () => {
           nc,
           cnonce: 'c1',
         });
-      await h.receive(sip([...registerLines(A, 2), `Authorization: ${credentials('bob', 'secret', 1)}`]), A);
+      await h.receive(sip([...registerLines(A, 2), `Authorization: ${authorization('bob', 'secret', 1)}`]), A);
       const ok = await h.waitFor((s) => s.message.status === 200);
       expect(ok.message.values('Contact')).toHaveLength(1);
-      await h.receive(sip([...registerLines(B, 3), `Authorization: ${credentials('eve', 'evil', 2)}`]), B);
+      await h.receive(sip([...registerLines(B, 3), `Authorization: ${authorization('eve', 'evil', 2)}`]), B);
       expect((await h.waitFor((s) => s.message.status === 403)).message.get('CSeq')).toBe('3 REGISTER');
     },
   );
@@ -310,16 +287,7 @@ describe('proxy scenarios through the worker', () => {
         lookedUp.push(hop.host);
         return resolveIpLiteral(hop);
       },
-      auth: {
-        realm: 'example.com',
-        users: new StaticUserDirectory([{ username: 'alice', password: 'pw' }]),
-        nonceStore: new MemoryNonceStore(),
-        hmac: { secret: 'a-test-secret-of-at-least-32-bytes!!' },
-        algorithms: ['SHA-256'],
-        nonceTtlMs: 60_000,
-        register: false,
-        proxy: true,
-      },
+      auth: digestAuth(),
     });
     await h.receive(sip(registerLines(A, 1)), A);
     await h.waitFor((s) => s.message.status === 200);
@@ -349,13 +317,7 @@ describe('proxy scenarios through the worker', () => {
     expect((await h.waitFor((s) => s.message.get('Call-ID') === 'auth-foreign')).message.status).toBe(407);
     expect(lookedUp).toEqual([]);
 
-    const ours = answerChallenge(challenge.proxyAuthenticates[0]!, {
-      username: 'alice',
-      password: 'pw',
-      uri: 'sip:bob@example.com',
-      method: 'INVITE',
-      cnonce: 'c',
-    });
+    const ours = credentials(challenge.proxyAuthenticates[0]!);
     const foreign = 'Digest username="x", realm="other.test", nonce="n", uri="sip:bob@example.com", response="00"';
     const retry = invite('auth-2').replace(
       'CSeq: 1 INVITE',

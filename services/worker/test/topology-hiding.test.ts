@@ -10,11 +10,7 @@ import { buildResponse } from '@sipedge/sip';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TuDeps } from '../src/tu.js';
 import { Harness, type Sent, sip } from './harness.js';
-
-interface Address {
-  address: string;
-  port: number;
-}
+import { type Address, registered } from './support/requests.js';
 
 /** A UA, and the proxy of its own side it sends and receives through (which Record-Routes), if any. */
 interface Party {
@@ -24,20 +20,18 @@ interface Party {
   proxy?: Address;
 }
 
-const ALICE_OUTSIDE: Party = {
-  user: 'alice',
-  tag: 'alice-tag',
-  ua: { address: '203.0.113.5', port: 5062 },
-  proxy: { address: '198.51.100.7', port: 5060 },
-};
-const BOB_INSIDE: Party = { user: 'bob', tag: 'bob-tag', ua: { address: '10.0.0.20', port: 5080 } };
-const CAROL_INSIDE: Party = {
-  user: 'carol',
-  tag: 'carol-tag',
-  ua: { address: '10.0.0.21', port: 5090 },
-  proxy: { address: '10.0.0.8', port: 5060 },
-};
-const DAVE_OUTSIDE: Party = { user: 'dave', tag: 'dave-tag', ua: { address: '203.0.113.9', port: 5070 } };
+/** `user` (dialog tag `<user>-tag`) with its UA at `ua`, behind `proxy` if there is one. */
+const party = (user: string, ua: Address, proxy?: Address): Party => ({
+  user,
+  tag: `${user}-tag`,
+  ua,
+  ...(proxy === undefined ? {} : { proxy }),
+});
+
+const ALICE_OUTSIDE = party('alice', { address: '203.0.113.5', port: 5062 }, { address: '198.51.100.7', port: 5060 });
+const BOB_INSIDE = party('bob', { address: '10.0.0.20', port: 5080 });
+const CAROL_INSIDE = party('carol', { address: '10.0.0.21', port: 5090 }, { address: '10.0.0.8', port: 5060 });
+const DAVE_OUTSIDE = party('dave', { address: '203.0.113.9', port: 5070 });
 
 const INSIDE = (address: string) => address.startsWith('10.');
 const HIDING: Partial<TuDeps> = { isTrusted: INSIDE, topologyHiding: 'untrusted' };
@@ -70,21 +64,7 @@ describe('topology hiding (untrusted ↔ trusted)', () => {
   let branches = 0;
 
   async function register(p: Party): Promise<void> {
-    const callId = `reg-${p.user}`;
-    await h.receive(
-      sip([
-        'REGISTER sip:example.com SIP/2.0',
-        `Via: SIP/2.0/UDP ${p.ua.address}:${p.ua.port};branch=z9hG4bKreg-${p.user}`,
-        'Max-Forwards: 70',
-        `To: ${aor(p)}`,
-        `From: <sip:${p.user}@example.com>;tag=r`,
-        `Call-ID: ${callId}`,
-        'CSeq: 1 REGISTER',
-        `Contact: <${contactOf(p)}>`,
-      ]),
-      p.ua,
-    );
-    await h.waitFor((s) => s.message.status === 200 && s.message.callId === callId);
+    await registered(h, { user: p.user, contact: p.ua, callId: `reg-${p.user}`, tag: 'r' });
   }
 
   /**
