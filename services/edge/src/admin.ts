@@ -81,11 +81,8 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
   return {
     '/admin/registrations': {
       GET: guarded(async (res, query) => {
-        const limit = limitOf(query);
-        if (limit === undefined) {
-          sendJson(res, 400, { error: `limit: expected a whole number from 1 to ${MAX_LIST_LIMIT}` });
-          return;
-        }
+        const limit = listLimit(res, query);
+        if (limit === undefined) return;
         const match = query.get('match') ?? undefined;
         const list = await registrations.list({ limit, ...(match === undefined ? {} : { match }) }, Date.now());
         sendJson(res, 200, {
@@ -113,11 +110,8 @@ export function adminRoutes(options: AdminOptions): Record<string, HttpRoute> {
     },
     '/admin/calls': {
       GET: guarded(async (res, query) => {
-        const limit = limitOf(query);
-        if (limit === undefined) {
-          sendJson(res, 400, { error: `limit: expected a whole number from 1 to ${MAX_LIST_LIMIT}` });
-          return;
-        }
+        const limit = listLimit(res, query);
+        if (limit === undefined) return;
         const { total, dialogs } = await options.dialogs.list(limit, Date.now());
         sendJson(res, 200, {
           total,
@@ -218,6 +212,13 @@ function iso(ms: number): string {
 function limitOf(query: URLSearchParams): number | undefined {
   const limit = query.get('limit') === null ? DEFAULT_LIST_LIMIT : Number(query.get('limit'));
   return Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIST_LIMIT ? limit : undefined;
+}
+
+/** The `limit` query parameter (limitOf); undefined once a 400 has told the client it is not usable. */
+function listLimit(res: ServerResponse, query: URLSearchParams): number | undefined {
+  const limit = limitOf(query);
+  if (limit === undefined) sendJson(res, 400, { error: `limit: expected a whole number from 1 to ${MAX_LIST_LIMIT}` });
+  return limit;
 }
 
 /** A binding as the admin API shows it: the contact, its key, its expiry and the registrar's data. */

@@ -3,7 +3,7 @@ import type { ClientCertMode, EdgeTlsConfig } from './config.js';
 import {
   type CertificateFiles,
   type TlsCredentials,
-  TlsFileError,
+  TlsCredentialsError,
   type TlsFiles,
   type TlsProtocol,
   checkTlsProtocol,
@@ -88,7 +88,7 @@ function credentialsOf(files: TlsFiles, protocol: TlsProtocol): TlsCredentials {
   try {
     return readTlsFiles(files, protocol);
   } catch (error) {
-    if (!(error instanceof TlsFileError)) throw error;
+    if (!(error instanceof TlsCredentialsError)) throw error;
     const variable = error.sniIndex === undefined ? FILE_VARIABLES[error.part] : 'SIPEDGE_TLS_SNI_CERTS';
     throw ConfigError.of(variable, error.message, { cause: error });
   }

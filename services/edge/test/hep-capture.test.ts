@@ -18,22 +18,17 @@ import {
 } from '../src/hep/capture.js';
 import { type CapturedMessage, HepExporter, type HepSettings } from '../src/hep/exporter.js';
 import type { Arrival, Endpoint, TransportHandler } from '../src/transports/types.js';
+import { sipMessage } from './support/sip.js';
 
-const OPTIONS = Buffer.from(
-  [
-    'OPTIONS sip:127.0.0.1 SIP/2.0',
-    'Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-o1',
-    'Max-Forwards: 70',
-    'From: <sip:a@example.com>;tag=1',
-    'To: <sip:127.0.0.1>',
-    'Call-ID: opt-1',
-    'CSeq: 1 OPTIONS',
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n'),
-  'latin1',
-);
+const OPTIONS = sipMessage([
+  'OPTIONS sip:127.0.0.1 SIP/2.0',
+  'Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-o1',
+  'Max-Forwards: 70',
+  'From: <sip:a@example.com>;tag=1',
+  'To: <sip:127.0.0.1>',
+  'Call-ID: opt-1',
+  'CSeq: 1 OPTIONS',
+]);
 const STUN = Buffer.from('000100002112a442000000000000000000000000', 'hex');
 const UA: Endpoint = { address: '127.0.0.1', port: 40000 };
 const EDGE: Endpoint = { address: '127.0.0.1', port: 5060 };

@@ -11,32 +11,37 @@ import { QUEUES, SUBJECTS, decodeInbound, encodeOutbound } from '@sipedge/handof
 import { buildResponse, parseMessage } from '@sipedge/sip';
 import { createMemoryStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { DEFAULT_EDGE_CONFIG, Edge } from '../src/index.js';
 import { type DecodedHep, decodeHep } from '../src/hep/codec.js';
 import type { Endpoint } from '../src/transports/types.js';
+import { sipMessage } from './support/sip.js';
 
 const logger = createLogger({ name: 'edge-hep-test', level: process.env.LOG_LEVEL ?? 'silent' });
 const LOOPBACK = '127.0.0.1';
 
 function request(method: string, transport: string, port: number, callId: string, uri = 'sip:example.com'): Buffer {
-  return Buffer.from(
-    [
-      `${method} ${uri} SIP/2.0`,
-      `Via: SIP/2.0/${transport} ${LOOPBACK}:${port};branch=z9hG4bK-${callId};rport`,
-      'Max-Forwards: 70',
-      `From: <sip:alice@example.com>;tag=${callId}`,
-      'To: <sip:alice@example.com>',
-      `Call-ID: ${callId}`,
-      `CSeq: 1 ${method}`,
-      `Contact: <sip:alice@${LOOPBACK}:${port}>`,
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n'),
-    'latin1',
-  );
+  return sipMessage([
+    `${method} ${uri} SIP/2.0`,
+    `Via: SIP/2.0/${transport} ${LOOPBACK}:${port};branch=z9hG4bK-${callId};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:alice@example.com>;tag=${callId}`,
+    'To: <sip:alice@example.com>',
+    `Call-ID: ${callId}`,
+    `CSeq: 1 ${method}`,
+    `Contact: <sip:alice@${LOOPBACK}:${port}>`,
+  ]);
+}
+
+/** A UA's UDP socket on the loopback, what it has received and its port; closed when the test ends. */
+async function udpUa(): Promise<{ ua: UdpSocket; got: Buffer[]; port: number }> {
+  const ua = createSocket('udp4');
+  onTestFinished(() => void ua.close());
+  const got: Buffer[] = [];
+  ua.on('message', (d) => got.push(d));
+  await new Promise<void>((resolve) => ua.bind(0, LOOPBACK, resolve));
+  return { ua, got, port: ua.address().port };
 }
 
 /** Waits until `list` has an element matching, and returns it. */
@@ -122,48 +127,40 @@ describe('an edge exporting HEP', () => {
   });
 
   it('exports a UDP request received and the response delivered for the worker, byte for byte', async () => {
-    const ua = createSocket('udp4');
-    const got: Buffer[] = [];
-    ua.on('message', (d) => got.push(d));
-    await new Promise<void>((resolve) => ua.bind(0, LOOPBACK, resolve));
-    const port = ua.address().port;
-    try {
-      const register = request('REGISTER', 'UDP', port, 'udp-reg');
-      ua.send(register, sip.udp.port, LOOPBACK);
-      const ok = await waitFor(got, (d) => d.toString('latin1').startsWith('SIP/2.0 200'), '200');
-      const inbound = await carrying(register);
-      expect(inbound).toMatchObject({
-        family: 2,
-        ipProtocol: 17,
-        source: { address: LOOPBACK, port },
-        destination: sip.udp,
-        protocolType: 1,
-        agentId: 77,
-        password: 'hep-secret',
-        correlationId: 'udp-reg',
-      });
-      const outbound = await carrying(ok);
-      expect(outbound).toMatchObject({ ipProtocol: 17, source: sip.udp, destination: { address: LOOPBACK, port } });
-      expect(outbound.timeUs).toBeGreaterThan(inbound.timeUs);
+    const { ua, got, port } = await udpUa();
+    const register = request('REGISTER', 'UDP', port, 'udp-reg');
+    ua.send(register, sip.udp.port, LOOPBACK);
+    const ok = await waitFor(got, (d) => d.toString('latin1').startsWith('SIP/2.0 200'), '200');
+    const inbound = await carrying(register);
+    expect(inbound).toMatchObject({
+      family: 2,
+      ipProtocol: 17,
+      source: { address: LOOPBACK, port },
+      destination: sip.udp,
+      protocolType: 1,
+      agentId: 77,
+      password: 'hep-secret',
+      correlationId: 'udp-reg',
+    });
+    const outbound = await carrying(ok);
+    expect(outbound).toMatchObject({ ipProtocol: 17, source: sip.udp, destination: { address: LOOPBACK, port } });
+    expect(outbound.timeUs).toBeGreaterThan(inbound.timeUs);
 
-      // The edge's own stateless answer (OPTIONS to itself).
-      const options = request('OPTIONS', 'UDP', port, 'udp-opt', `sip:${LOOPBACK}:${sip.udp.port}`);
-      ua.send(options, sip.udp.port, LOOPBACK);
-      const answer = await waitFor(got, (d) => d.toString('latin1').includes('Call-ID: udp-opt'), 'OPTIONS answer');
-      expect((await carrying(options)).source.port).toBe(port);
-      expect(await carrying(answer)).toMatchObject({ source: sip.udp, destination: { address: LOOPBACK, port } });
+    // The edge's own stateless answer (OPTIONS to itself).
+    const options = request('OPTIONS', 'UDP', port, 'udp-opt', `sip:${LOOPBACK}:${sip.udp.port}`);
+    ua.send(options, sip.udp.port, LOOPBACK);
+    const answer = await waitFor(got, (d) => d.toString('latin1').includes('Call-ID: udp-opt'), 'OPTIONS answer');
+    expect((await carrying(options)).source.port).toBe(port);
+    expect(await carrying(answer)).toMatchObject({ source: sip.udp, destination: { address: LOOPBACK, port } });
 
-      // STUN and keep-alives: answered or ignored by the edge, never exported.
-      const before = packets.length;
-      const stun = Buffer.from('000100002112a442aabbccddeeff001122334455', 'hex');
-      ua.send(stun, sip.udp.port, LOOPBACK);
-      ua.send(Buffer.from('\r\n\r\n'), sip.udp.port, LOOPBACK);
-      await waitFor(got, (d) => d[0] === 0x01 && d[1] === 0x01, 'STUN binding response');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(packets.slice(before)).toEqual([]);
-    } finally {
-      ua.close();
-    }
+    // STUN and keep-alives: answered or ignored by the edge, never exported.
+    const before = packets.length;
+    const stun = Buffer.from('000100002112a442aabbccddeeff001122334455', 'hex');
+    ua.send(stun, sip.udp.port, LOOPBACK);
+    ua.send(Buffer.from('\r\n\r\n'), sip.udp.port, LOOPBACK);
+    await waitFor(got, (d) => d[0] === 0x01 && d[1] === 0x01, 'STUN binding response');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(packets.slice(before)).toEqual([]);
   });
 
   it('exports a TCP request and its response as IP protocol 6, on the connection’s endpoints; not the pong', async () => {
@@ -214,27 +211,19 @@ describe('an edge exporting HEP', () => {
   });
 
   it('exports its NAT keep-alive OPTIONS and the answer', async () => {
-    const ua = createSocket('udp4');
-    const got: Buffer[] = [];
-    ua.on('message', (d) => got.push(d));
-    await new Promise<void>((resolve) => ua.bind(0, LOOPBACK, resolve));
-    const port = ua.address().port;
-    try {
-      const target = {
-        destination: { address: LOOPBACK, port },
-        until: Date.now() + 60_000,
-        aor: 'a',
-        contacts: ['c'],
-      };
-      await hub.connect({ logger }).publish(SUBJECTS.edgeKeepalive('hep1'), Buffer.from(JSON.stringify(target)));
-      const ping = await waitFor(got, (d) => d.toString('latin1').startsWith('OPTIONS '), 'keep-alive', 5000);
-      expect(await carrying(ping)).toMatchObject({ source: sip.udp, destination: { address: LOOPBACK, port } });
-      const pong = buildResponse(parseMessage(ping), 200, { toTag: 'ua' }).toBuffer();
-      ua.send(pong, sip.udp.port, LOOPBACK);
-      expect(await carrying(pong)).toMatchObject({ source: { address: LOOPBACK, port }, destination: sip.udp });
-    } finally {
-      ua.close();
-    }
+    const { ua, got, port } = await udpUa();
+    const target = {
+      destination: { address: LOOPBACK, port },
+      until: Date.now() + 60_000,
+      aor: 'a',
+      contacts: ['c'],
+    };
+    await hub.connect({ logger }).publish(SUBJECTS.edgeKeepalive('hep1'), Buffer.from(JSON.stringify(target)));
+    const ping = await waitFor(got, (d) => d.toString('latin1').startsWith('OPTIONS '), 'keep-alive', 5000);
+    expect(await carrying(ping)).toMatchObject({ source: sip.udp, destination: { address: LOOPBACK, port } });
+    const pong = buildResponse(parseMessage(ping), 200, { toTag: 'ua' }).toBuffer();
+    ua.send(pong, sip.udp.port, LOOPBACK);
+    expect(await carrying(pong)).toMatchObject({ source: { address: LOOPBACK, port }, destination: sip.udp });
   });
 
   it('counts what it exported', () => {

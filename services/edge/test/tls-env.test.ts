@@ -1,31 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, edgeConfigFromEnv } from '../src/env.js';
-import { issueTestCertificate, makeTestCertificates } from './support/tls.js';
+import { testPemFiles } from './support/pem-files.js';
+import { issueTestCertificate } from './support/tls.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sipedge-tls-env-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-/** Paths of the PEM files written in beforeAll. */
-const file = (name: string): string => join(dir, name);
-
-beforeAll(async () => {
-  const pki = await makeTestCertificates();
-  const sni = await issueTestCertificate(pki, { dnsNames: ['sip.example.com'], ipAddresses: [] });
+/** Paths of the PEM files: the test PKI's and those for refused SNI pairs. */
+const { file } = testPemFiles('sipedge-tls-env-', async (pki) => {
   const noNames = await issueTestCertificate(pki, { dnsNames: [], ipAddresses: ['192.0.2.1'] });
   const other = await issueTestCertificate(pki);
-  const pems: Record<string, string> = {
-    'ca.pem': pki.ca,
-    'tls.crt': pki.cert,
-    'tls.key': pki.key,
-    'sni.crt': sni.cert,
-    'sni.key': sni.key,
-    'no-names.crt': noNames.cert,
-    'no-names.key': noNames.key,
-    'other.key': other.key,
-  };
-  for (const [name, pem] of Object.entries(pems)) writeFileSync(file(name), pem);
+  return { 'no-names.crt': noNames.cert, 'no-names.key': noNames.key, 'other.key': other.key };
 });
 
 /** The environment of an edge with a TLS listener, plus `extra`. */

@@ -13,6 +13,7 @@ import {
   type StreamTransportOptions,
 } from '../src/transports/index.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls.js';
+import { sipMessage } from './support/sip.js';
 import { Recorder } from './support/transport-recorder.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
@@ -20,45 +21,44 @@ const WAIT = { timeout: 2000, interval: 5 };
 const LOOPBACK: Endpoint = { address: '127.0.0.1', port: 0 };
 
 function options(n: number, transport = 'TCP'): Buffer {
-  return Buffer.from(
-    `OPTIONS sip:edge@example.com SIP/2.0\r\n` +
-      `Via: SIP/2.0/${transport} 127.0.0.1:5099;branch=z9hG4bK-s-${n}\r\n` +
-      'Max-Forwards: 70\r\n' +
-      'From: <sip:alice@example.com>;tag=a1\r\n' +
-      'To: <sip:edge@example.com>\r\n' +
-      `Call-ID: stream-${n}@test\r\n` +
-      `CSeq: ${n} OPTIONS\r\n` +
-      'Content-Length: 0\r\n\r\n',
-  );
+  return sipMessage([
+    'OPTIONS sip:edge@example.com SIP/2.0',
+    `Via: SIP/2.0/${transport} 127.0.0.1:5099;branch=z9hG4bK-s-${n}`,
+    'Max-Forwards: 70',
+    'From: <sip:alice@example.com>;tag=a1',
+    'To: <sip:edge@example.com>',
+    `Call-ID: stream-${n}@test`,
+    `CSeq: ${n} OPTIONS`,
+  ]);
 }
 
 const SDP = 'v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n';
 
 function invite(n: number): Buffer {
-  return Buffer.from(
-    `INVITE sip:bob@example.com SIP/2.0\r\n` +
-      `Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-i-${n}\r\n` +
-      'Max-Forwards: 70\r\n' +
-      'From: "Alice" <sip:alice@example.com>;tag=a1\r\n' +
-      'To: <sip:bob@example.com>\r\n' +
-      `Call-ID: invite-${n}@test\r\n` +
-      `CSeq: ${n} INVITE\r\n` +
-      'Contact: <sip:alice@127.0.0.1:5099;transport=tcp>\r\n' +
-      'Content-Type: application/sdp\r\n' +
-      `Content-Length: ${Buffer.byteLength(SDP)}\r\n\r\n` +
-      SDP,
+  return sipMessage(
+    [
+      'INVITE sip:bob@example.com SIP/2.0',
+      `Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-i-${n}`,
+      'Max-Forwards: 70',
+      'From: "Alice" <sip:alice@example.com>;tag=a1',
+      'To: <sip:bob@example.com>',
+      `Call-ID: invite-${n}@test`,
+      `CSeq: ${n} INVITE`,
+      'Contact: <sip:alice@127.0.0.1:5099;transport=tcp>',
+      'Content-Type: application/sdp',
+    ],
+    SDP,
   );
 }
 
-const OK_200 = Buffer.from(
-  'SIP/2.0 200 OK\r\n' +
-    'Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-r-1\r\n' +
-    'From: <sip:edge@example.com>;tag=e1\r\n' +
-    'To: <sip:alice@example.com>;tag=a1\r\n' +
-    'Call-ID: reply-1@test\r\n' +
-    'CSeq: 1 OPTIONS\r\n' +
-    'Content-Length: 0\r\n\r\n',
-);
+const OK_200 = sipMessage([
+  'SIP/2.0 200 OK',
+  'Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-r-1',
+  'From: <sip:edge@example.com>;tag=e1',
+  'To: <sip:alice@example.com>;tag=a1',
+  'Call-ID: reply-1@test',
+  'CSeq: 1 OPTIONS',
+]);
 
 /** A peer's socket with everything it has received and whether it has closed. */
 interface Peer {
@@ -107,6 +107,20 @@ async function tcpClient(to: Endpoint): Promise<Peer> {
     socket.once('error', reject);
   });
   return peer;
+}
+
+/**
+ * A TCP transport that closes a flow whose message takes longer than `messageTimeoutMs` (plus
+ * `overrides`), a peer connected to it and the flows it timed out.
+ */
+async function withMessageTimeout(messageTimeoutMs: number, overrides: Partial<StreamTransportOptions> = {}) {
+  const timedOut: string[] = [];
+  const { recorder, address } = await startTransport({
+    messageTimeoutMs,
+    onMessageTimeout: (flowId) => timedOut.push(flowId),
+    ...overrides,
+  });
+  return { recorder, peer: await tcpClient(address), timedOut };
 }
 
 /** A plain server that records what each accepted connection receives. */
@@ -586,14 +600,7 @@ describe('StreamTransport limits (issue 14: abuse)', () => {
   });
 
   it('closes a flow whose message trickles in for longer than messageTimeoutMs, and reports it', async () => {
-    const timedOut: string[] = [];
-    const { recorder, address } = await startTransport({
-      messageTimeoutMs: 400,
-      idleTimeoutMs: 60_000,
-      closeGraceMs: 100,
-      onMessageTimeout: (flowId) => timedOut.push(flowId),
-    });
-    const peer = await tcpClient(address);
+    const { recorder, peer, timedOut } = await withMessageTimeout(400, { idleTimeoutMs: 60_000, closeGraceMs: 100 });
     // One byte every 40 ms: the idle timeout never fires, the message would take 16 s.
     const slow = trickle(peer, options(20), 1, 40);
     await vi.waitFor(() => expect(peer.closed()).toBe(true), { timeout: 3000, interval: 5 });
@@ -607,12 +614,7 @@ describe('StreamTransport limits (issue 14: abuse)', () => {
   });
 
   it('does not start the message clock for CRLF keep-alives between messages (RFC 5626 §4.4.1)', async () => {
-    const timedOut: string[] = [];
-    const { recorder, address } = await startTransport({
-      messageTimeoutMs: 200,
-      onMessageTimeout: (flowId) => timedOut.push(flowId),
-    });
-    const peer = await tcpClient(address);
+    const { recorder, peer, timedOut } = await withMessageTimeout(200);
     peer.socket.write(options(21));
     for (let i = 0; i < 5; i++) {
       peer.socket.write('\r\n');
@@ -630,12 +632,7 @@ describe('StreamTransport limits (issue 14: abuse)', () => {
   });
 
   it('passes messages that each arrive within the timeout, restarting the clock for every message', async () => {
-    const timedOut: string[] = [];
-    const { recorder, address } = await startTransport({
-      messageTimeoutMs: 300,
-      onMessageTimeout: (flowId) => timedOut.push(flowId),
-    });
-    const peer = await tcpClient(address);
+    const { recorder, peer, timedOut } = await withMessageTimeout(300);
     const [a, b, c] = [invite(23), invite(24), invite(25)];
     // Each message takes 200 ms; three of them take twice the timeout. The last part of one
     // message and the first of the next go in one write.

@@ -80,6 +80,23 @@ async function startTransport(listen: Endpoint[]): Promise<{ transport: UdpTrans
   return { transport, received };
 }
 
+/**
+ * A transport bound to each of `addresses` on one port, a port that was free on `probeOn` a
+ * moment ago; checks that it reports them all, in order.
+ */
+async function startOnOnePort(
+  addresses: string[],
+  probeOn = addresses[0]!,
+): Promise<{ transport: UdpTransport; received: Received[]; port: number }> {
+  const { transport: probe } = await startTransport([{ address: probeOn, port: 0 }]);
+  const port = probe.addresses()[0]!.port;
+  await probe.close();
+  const listen = addresses.map((address) => ({ address, port }));
+  const { transport, received } = await startTransport(listen);
+  expect(transport.addresses()).toEqual(listen);
+  return { transport, received, port };
+}
+
 async function client(type: 'udp4' | 'udp6', address: string): Promise<Socket> {
   const socket = createSocket({ type, ipv6Only: type === 'udp6' });
   cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
@@ -229,17 +246,7 @@ describe('UdpTransport', () => {
 
   describe.skipIf(ipv6Error !== undefined)('IPv6', () => {
     it('binds 127.0.0.1 and ::1 on the same port and receives and sends on ::1', async () => {
-      const { transport: probe } = await startTransport([{ address: '::1', port: 0 }]);
-      const port = probe.addresses()[0]!.port;
-      await probe.close();
-      const { transport, received } = await startTransport([
-        { address: '127.0.0.1', port },
-        { address: '::1', port },
-      ]);
-      expect(transport.addresses()).toEqual([
-        { address: '127.0.0.1', port },
-        { address: '::1', port },
-      ]);
+      const { transport, received, port } = await startOnOnePort(['127.0.0.1', '::1'], '::1');
       const peer = await client('udp6', '::1');
       await sendFrom(peer, options(7), { address: '::1', port });
       await vi.waitFor(() => expect(received).toHaveLength(1), { timeout: 2000, interval: 5 });
@@ -253,17 +260,7 @@ describe('UdpTransport', () => {
     });
 
     it('binds the IPv4 and IPv6 wildcards on the same port', async () => {
-      const { transport: probe } = await startTransport([{ address: '0.0.0.0', port: 0 }]);
-      const port = probe.addresses()[0]!.port;
-      await probe.close();
-      const { transport, received } = await startTransport([
-        { address: '0.0.0.0', port },
-        { address: '::', port },
-      ]);
-      expect(transport.addresses()).toEqual([
-        { address: '0.0.0.0', port },
-        { address: '::', port },
-      ]);
+      const { received, port } = await startOnOnePort(['0.0.0.0', '::']);
       const v4 = await client('udp4', '127.0.0.1');
       const v6 = await client('udp6', '::1');
       await sendFrom(v4, options(8), { address: '127.0.0.1', port });

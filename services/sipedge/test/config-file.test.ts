@@ -1,33 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '@sipedge/config';
 import { describe, expect, it } from 'vitest';
-import { type Environment, loadSettings, parseConfigFile } from '../src/config-file.js';
-import { planRole, roleLogger } from '../src/roles.js';
-
-const dir = mkdtempSync(join(tmpdir(), 'sipedge-config-'));
-
-/** Writes `text` to a new file and returns its path. */
-function configFile(text: string, name = 'sipedge.yaml'): string {
-  const path = join(mkdtempSync(join(dir, 'case-')), name);
-  writeFileSync(path, text);
-  return path;
-}
-
-/** The ConfigError `plan` throws, restated the way the CLI reports it. */
-function startError(path: string, environment: Environment, role: 'all' | 'edge' | 'worker' = 'all'): ConfigError {
-  const settings = loadSettings(path, environment);
-  try {
-    planRole(role, settings.env);
-    roleLogger(role, settings.env);
-  } catch (error) {
-    const explained = settings.explain(error);
-    expect(explained).toBeInstanceOf(ConfigError);
-    return explained as ConfigError;
-  }
-  throw new Error('expected a configuration error');
-}
+import { loadSettings, parseConfigFile } from '../src/config-file.js';
+import { planRole } from '../src/roles.js';
+import { configFile, startError } from './support/config.js';
 
 describe('configuration file', () => {
   it('flattens every kind of value into environment variables', () => {
@@ -97,7 +73,9 @@ log: { level: warn }
   });
 
   it('names a file it cannot read', () => {
-    expect(() => loadSettings(join(dir, 'missing.yaml'), {})).toThrow(/--config: cannot read ".*missing\.yaml"/);
+    expect(() => loadSettings(join(dirname(configFile('')), 'missing.yaml'), {})).toThrow(
+      /--config: cannot read ".*missing\.yaml"/,
+    );
   });
 
   it('names a value the edge or worker rejects by its YAML key when it came from the file', () => {

@@ -27,7 +27,7 @@ export {
   type TlsCredentials,
   type TlsProtocol,
 } from './tls-credentials.js';
-export { readTlsFiles, TlsFileError, type CertificateFiles, type TlsFiles } from './tls-files.js';
+export { readTlsFiles, type CertificateFiles, type TlsFiles } from './tls-files.js';
 export { reloadTlsFilesOnChange, type TlsReloadOptions } from './tls-reload.js';
 export { newFlowId } from './flow-id.js';
 export { normalizeAddress, familyOf, type AddressFamily } from './endpoint.js';

@@ -7,7 +7,7 @@ import { endpointOf, familyOf } from './endpoint.js';
 import { newFlowId } from './flow-id.js';
 import { AcceptGate, type GateRefusal } from './accept-gate.js';
 import { ConnectionLimit } from './connection-limit.js';
-import { callHandler, messageOf } from './internal.js';
+import { type TransportState, callHandler, messageOf, openListeners } from './internal.js';
 import type { StreamConnectOptions, StreamSockets } from './stream-sockets.js';
 import type { Arrival, Endpoint, TransportHandler } from './types.js';
 
@@ -137,7 +137,7 @@ export class StreamTransport {
   /** Accepted connections not yet flows (TLS handshakes). */
   readonly #pending = new Set<Socket>();
   readonly #abort = new AbortController();
-  #state: 'new' | 'starting' | 'open' | 'closed' = 'new';
+  #state: TransportState = 'new';
   #closing: Promise<void> | undefined;
 
   constructor(options: StreamTransportOptions) {
@@ -165,19 +165,11 @@ export class StreamTransport {
 
   /** Listens on every configured address; fails (with nothing left listening) if any cannot be bound. */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`${this.transport}: start() called on a ${this.#state} transport`);
-    this.#state = 'starting';
-    const results = await Promise.allSettled(this.#options.listen.map((endpoint) => this.#listen(endpoint)));
-    const listeners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure || this.#state !== 'starting') {
-      await Promise.all(listeners.map((l) => closeServer(l.server)));
-      this.#state = 'closed';
-      throw failure ? failure.reason : new Error(`${this.transport}: closed while starting`);
-    }
-    this.#listeners = listeners;
-    this.#state = 'open';
-    this.#logger.info({ addresses: listeners.map((l) => formatEndpoint(l.local)) }, `${this.transport}: listening`);
+    const state = { get: () => this.#state, set: (next: TransportState) => (this.#state = next) };
+    const close = (l: Listener) => closeServer(l.server);
+    const adopt = (listeners: Listener[]) => (this.#listeners = listeners);
+    await openListeners(this.transport, state, this.#options.listen, (e) => this.#listen(e), close, adopt);
+    this.#logger.info({ addresses: this.addresses().map(formatEndpoint) }, `${this.transport}: listening`);
   }
 
   /** The listening endpoints, in the order of the configured listen addresses. */

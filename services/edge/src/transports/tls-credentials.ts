@@ -39,20 +39,30 @@ export function tlsProtocol(settings: { minVersion?: SecureVersion; ciphers?: st
   return { minVersion: settings.minVersion ?? 'TLSv1.2', ciphers: settings.ciphers };
 }
 
+/** A part of the TLS credentials: the certificate, the private key or the CA certificates. */
+export type TlsPart = 'cert' | 'key' | 'ca';
+
 /**
  * A part of TlsCredentials that is not usable: the certificate, the key or the CA, of the default
- * pair or of `sni[sniIndex]`. `problem` says what is wrong, without naming where it came from.
+ * pair or of `sni[sniIndex]`. `problem` says what is wrong. When the part was read from a file
+ * (readTlsFiles), `file` is its path and the message names it as `described` says; otherwise the
+ * message names the part only (`sni[0] key: …`).
  */
 export class TlsCredentialsError extends Error {
   override name = 'TlsCredentialsError';
+  /** The file the part was read from, when it came from one. */
+  readonly file: string | undefined;
 
   constructor(
-    readonly part: 'cert' | 'key' | 'ca',
+    readonly part: TlsPart,
     readonly sniIndex: number | undefined,
     readonly problem: string,
-    options?: ErrorOptions,
+    options: ErrorOptions & { file?: { path: string; described: string } } = {},
   ) {
-    super(`${sniIndex === undefined ? '' : `sni[${sniIndex}] `}${part}: ${problem}`, options);
+    const { file, ...errorOptions } = options;
+    const subject = file?.described ?? `${sniIndex === undefined ? '' : `sni[${sniIndex}] `}${part}`;
+    super(`${subject}: ${problem}`, errorOptions);
+    this.file = file?.path;
   }
 }
 

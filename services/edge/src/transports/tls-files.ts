@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { messageOf } from './internal.js';
-import { type TlsCredentials, TlsCredentialsError, type TlsProtocol, tlsContexts } from './tls-credentials.js';
+import {
+  type TlsCredentials,
+  TlsCredentialsError,
+  type TlsPart,
+  type TlsProtocol,
+  tlsContexts,
+} from './tls-credentials.js';
 
 /** A certificate (chain) file and its key file, both PEM. */
 export interface CertificateFiles {
@@ -16,40 +22,21 @@ export interface TlsFiles extends CertificateFiles {
 }
 
 /**
- * A TLS file that cannot be read or does not hold what it should: which part (of the default pair,
- * or of `sni[sniIndex]`) and which file. The message names the file.
- */
-export class TlsFileError extends Error {
-  override name = 'TlsFileError';
-
-  constructor(
-    readonly part: 'cert' | 'key' | 'ca',
-    readonly sniIndex: number | undefined,
-    readonly file: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/**
  * Reads the files and checks them as the TLS side will use them (`tlsContexts` with `protocol`),
- * so that what this returns can be put in place. Throws a TlsFileError naming the file at fault.
+ * so that what this returns can be put in place. Throws a TlsCredentialsError naming the file at
+ * fault (its `file`, and the message).
  */
 export function readTlsFiles(files: TlsFiles, protocol: TlsProtocol): TlsCredentials {
-  const read = (part: 'cert' | 'key' | 'ca', sniIndex: number | undefined): string => {
-    const file = pathOf(files, part, sniIndex);
+  const fileOf = (part: TlsPart, sniIndex: number | undefined) => ({
+    path: pathOf(files, part, sniIndex),
+    described: describe(files, part, sniIndex),
+  });
+  const read = (part: TlsPart, sniIndex: number | undefined): string => {
+    const file = fileOf(part, sniIndex);
     try {
-      return readFileSync(file, 'utf8');
+      return readFileSync(file.path, 'utf8');
     } catch (error) {
-      throw new TlsFileError(
-        part,
-        sniIndex,
-        file,
-        `${describe(files, part, sniIndex)}: cannot read: ${messageOf(error)}`,
-        { cause: error },
-      );
+      throw new TlsCredentialsError(part, sniIndex, `cannot read: ${messageOf(error)}`, { cause: error, file });
     }
   };
   const credentials: TlsCredentials = {
@@ -65,13 +52,7 @@ export function readTlsFiles(files: TlsFiles, protocol: TlsProtocol): TlsCredent
   } catch (error) {
     if (!(error instanceof TlsCredentialsError)) throw error;
     const { part, sniIndex, problem } = error;
-    throw new TlsFileError(
-      part,
-      sniIndex,
-      pathOf(files, part, sniIndex),
-      `${describe(files, part, sniIndex)}: ${problem}`,
-      { cause: error },
-    );
+    throw new TlsCredentialsError(part, sniIndex, problem, { cause: error, file: fileOf(part, sniIndex) });
   }
   return credentials;
 }
@@ -87,14 +68,14 @@ export function tlsFilePaths(files: TlsFiles): string[] {
   ];
 }
 
-function pathOf(files: TlsFiles, part: 'cert' | 'key' | 'ca', sniIndex: number | undefined): string {
+function pathOf(files: TlsFiles, part: TlsPart, sniIndex: number | undefined): string {
   if (part === 'ca') return files.caFile ?? '';
   const pair = sniIndex === undefined ? files : files.sni![sniIndex]!;
   return part === 'cert' ? pair.certFile : pair.keyFile;
 }
 
 /** `key file "/etc/tls/tls.key" (of certificate file "/etc/tls/tls.crt")`, … */
-function describe(files: TlsFiles, part: 'cert' | 'key' | 'ca', sniIndex: number | undefined): string {
+function describe(files: TlsFiles, part: TlsPart, sniIndex: number | undefined): string {
   const file = `"${pathOf(files, part, sniIndex)}"`;
   if (part === 'ca') return `CA file ${file}`;
   if (part === 'cert') return `certificate file ${file}`;

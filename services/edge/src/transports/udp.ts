@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { formatEndpoint } from '@sipedge/net';
 import { endpointOf, familyOf, type AddressFamily } from './endpoint.js';
-import { callHandler, messageOf } from './internal.js';
+import { type TransportState, callHandler, messageOf, openListeners } from './internal.js';
 import type { Endpoint, TransportHandler } from './types.js';
 import type { UdpQueueProbe } from './udp-queue-probe.js';
 
@@ -47,7 +47,7 @@ export class UdpTransport {
   readonly #options: UdpTransportOptions;
   readonly #logger: Logger;
   #bound: Bound[] = [];
-  #state: 'new' | 'starting' | 'open' | 'closed' = 'new';
+  #state: TransportState = 'new';
   #closing: Promise<void> | undefined;
 
   constructor(options: UdpTransportOptions) {
@@ -63,21 +63,13 @@ export class UdpTransport {
 
   /** Binds every listen address; fails (with nothing left bound) if any of them cannot be bound. */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`udp: start() called on a ${this.#state} transport`);
-    this.#state = 'starting';
-    const results = await Promise.allSettled(this.#options.listen.map((endpoint) => this.#bind(endpoint)));
-    const bound = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure || this.#state !== 'starting') {
-      await Promise.all(bound.map((b) => closeSocket(b.socket)));
-      this.#state = 'closed';
-      throw failure ? failure.reason : new Error('udp: closed while starting');
-    }
-    this.#bound = bound;
-    this.#state = 'open';
-    for (const b of bound) this.#listen(b);
-    this.#startProbe(bound[0]!);
-    this.#logger.info({ addresses: bound.map((b) => formatEndpoint(b.local)) }, 'udp: listening');
+    const state = { get: () => this.#state, set: (next: TransportState) => (this.#state = next) };
+    const close = (b: Bound) => closeSocket(b.socket);
+    const adopt = (bound: Bound[]) => (this.#bound = bound);
+    await openListeners('udp', state, this.#options.listen, (e) => this.#bind(e), close, adopt);
+    for (const b of this.#bound) this.#listen(b);
+    this.#startProbe(this.#bound[0]!);
+    this.#logger.info({ addresses: this.addresses().map(formatEndpoint) }, 'udp: listening');
   }
 
   /** The bound endpoints, in the order of the configured listen addresses. */

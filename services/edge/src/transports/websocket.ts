@@ -12,7 +12,7 @@ import { ConnectionLimit } from './connection-limit.js';
 import { formatEndpoint } from '@sipedge/net';
 import { endpointOf, familyOf } from './endpoint.js';
 import { newFlowId } from './flow-id.js';
-import { callHandler, messageOf } from './internal.js';
+import { type TransportState, callHandler, messageOf, openListeners } from './internal.js';
 import type { StreamSockets } from './stream-sockets.js';
 import type { Arrival, Endpoint, TransportHandler } from './types.js';
 
@@ -84,6 +84,12 @@ const NORMAL = 1000;
 const PING = '\r\n\r\n';
 const PONG = Buffer.from('\r\n');
 
+/** A listening server and the endpoint it is bound to. */
+interface Listener {
+  server: Server;
+  local: Endpoint;
+}
+
 interface Flow {
   id: string;
   ws: WebSocket;
@@ -130,9 +136,9 @@ export class WebSocketTransport {
   readonly #wss: WebSocketServer;
   readonly #pending = new Map<Duplex, Pending>();
   readonly #flows = new Map<string, Flow>();
-  #listeners: { server: Server; local: Endpoint }[] = [];
+  #listeners: Listener[] = [];
   #pinger: NodeJS.Timeout | undefined;
-  #state: 'new' | 'open' | 'closed' = 'new';
+  #state: TransportState = 'new';
   #closing: Promise<void> | undefined;
 
   constructor(options: WebSocketTransportOptions) {
@@ -179,23 +185,16 @@ export class WebSocketTransport {
 
   /** Listens on every configured address; fails (with nothing left listening) if any cannot be bound. */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`${this.transport}: start() called on a ${this.#state} transport`);
-    const results = await Promise.allSettled(this.#options.listen.map((endpoint) => this.#listen(endpoint)));
-    const listeners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure !== undefined) {
-      await Promise.all(listeners.map((l) => closeServer(l.server)));
-      this.#state = 'closed';
-      throw failure.reason;
-    }
-    this.#listeners = listeners;
-    this.#state = 'open';
+    const state = { get: () => this.#state, set: (next: TransportState) => (this.#state = next) };
+    const close = (l: Listener) => closeServer(l.server);
+    const adopt = (listeners: Listener[]) => (this.#listeners = listeners);
+    await openListeners(this.transport, state, this.#options.listen, (e) => this.#listen(e), close, adopt);
     const interval = this.#options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
     if (interval > 0) {
       this.#pinger = setInterval(() => this.#ping(), interval);
       this.#pinger.unref();
     }
-    this.#logger.info({ addresses: listeners.map((l) => formatEndpoint(l.local)) }, `${this.transport}: listening`);
+    this.#logger.info({ addresses: this.addresses().map(formatEndpoint) }, `${this.transport}: listening`);
   }
 
   addresses(): Endpoint[] {
@@ -272,7 +271,7 @@ export class WebSocketTransport {
     return this.#closing;
   }
 
-  #listen(endpoint: Endpoint): Promise<{ server: Server; local: Endpoint }> {
+  #listen(endpoint: Endpoint): Promise<Listener> {
     return new Promise((resolve, reject) => {
       const server = createServer({ noDelay: true });
       server.once('error', (error) =>
