@@ -12,8 +12,9 @@ await createProjectGraphAsync();
  * Layers (Nx tags in each package.json, `"nx": { "tags": [...] }`):
  * - `type:pure`: SIP logic without infrastructure (sip, transaction, registrar, proxy, auth, abuse,
  *   config, net); they declare the ports they need and import no adapter, not even a type;
- * - `type:adapter`: infrastructure (store: ioredis, bus: NATS, timers: BullMQ, telemetry:
- *   OpenTelemetry/pino, and handoff, the bus wire format with OTel trace propagation);
+ * - `type:adapter`: infrastructure (redis: the ioredis connection policy, store: Redis, bus: NATS,
+ *   timers: BullMQ, telemetry: OpenTelemetry/pino, and handoff, the bus wire format with OTel trace
+ *   propagation);
  * - `type:service`: the executables that wire adapters into the pure code (edge, worker, sipedge);
  * - `type:test`: the cross-service test package (`test/`), which nothing may import.
  */

@@ -1,65 +1,31 @@
 import { readFileSync } from 'node:fs';
-import { Cluster, Redis, ReplyError } from 'ioredis';
+import {
+  OutageLogger,
+  createRedisClient,
+  isRedisUnavailable,
+  type RedisClient,
+  type RedisConnection,
+} from '@sipedge/redis';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { StoreUnavailableError } from './ports.js';
 
-/**
- * Where Redis is: one server (`redis://host:port/db`), the seed nodes of a Redis Cluster, or the
- * Sentinels that watch the master group `name` (the client asks them for the current master and
- * follows a failover).
- */
-export type RedisConnection = { url: string } | { cluster: RedisNode[] } | { sentinels: RedisNode[]; name: string };
-
-export interface RedisNode {
-  host: string;
-  port: number;
-}
-
-export type RedisClient = Redis | Cluster;
+export type { RedisClient, RedisConnection };
 
 /**
- * Connects and waits until Redis answers. Commands fail fast while disconnected (no offline queue,
- * no resend after a drop) so callers get StoreUnavailableError instead of waiting; the client
- * reconnects by itself with back-off.
+ * Connects and waits until Redis answers. The client follows the shared fail-fast policy of
+ * `@sipedge/redis` (no offline queue, no per-request retries, no resend after a drop) so callers
+ * get StoreUnavailableError instead of waiting; it reconnects by itself with back-off, and its
+ * errors are logged as outages (one warning when one starts, throttled repeats, one line at the end).
  */
 export async function connectRedis(
   connection: RedisConnection,
   logger?: Logger,
   connectTimeoutMs = 10_000,
 ): Promise<RedisClient> {
-  const log = logger ?? createLogger({ name: 'store' });
-  const failFast = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false };
-  const retryStrategy = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
-  const single = { ...failFast, enableOfflineQueue: false, lazyConnect: true, retryStrategy };
-  const client: RedisClient =
-    'url' in connection
-      ? new Redis(connection.url, single)
-      : 'sentinels' in connection
-        ? new Redis({
-            ...single,
-            sentinels: connection.sentinels,
-            name: connection.name,
-            sentinelRetryStrategy: retryStrategy,
-            // A master demoted by a failover answers writes with READONLY: ask the Sentinels again.
-            reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
-          })
-        : new Cluster(connection.cluster, {
-            // The Cluster queues its own ready check while node connections come up; `guarded`
-            // still refuses commands while the cluster is not ready, so nothing waits on an outage.
-            enableOfflineQueue: true,
-            lazyConnect: true,
-            clusterRetryStrategy: retryStrategy,
-            redisOptions: failFast,
-          });
-  let lastError = '';
-  client.on('error', (error: Error) => {
-    // Logged once per distinct message: a Redis outage repeats the same error at every retry.
-    if (error.message !== lastError) log.warn({ err: error }, 'redis connection error');
-    lastError = error.message;
-  });
-  client.on('ready', () => {
-    lastError = '';
-  });
+  // A Cluster queues its own ready check while node connections come up; `guarded` still refuses
+  // commands while the cluster is not ready, so nothing waits on an outage.
+  const client = createRedisClient(connection, { mode: 'fail-fast', lazyConnect: true });
+  new OutageLogger({ logger: logger ?? createLogger({ name: 'store' }), subject: 'store' }).watch(client);
   try {
     await whenReady(client, connectTimeoutMs);
   } catch (error) {
@@ -88,15 +54,16 @@ function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Runs a Redis operation; connection failures (not ready, dropped, refused) become
- * StoreUnavailableError, script and reply errors are passed on.
+ * Runs a Redis operation; failures that mean Redis is unavailable (not ready, dropped, refused,
+ * CLUSTERDOWN, LOADING…: `isRedisUnavailable`) become StoreUnavailableError, script and other
+ * reply errors are passed on.
  */
 export async function guarded<T>(client: RedisClient, op: () => Promise<T>): Promise<T> {
   if (client.status !== 'ready') throw new StoreUnavailableError(`Redis is not available (${client.status})`);
   try {
     return await op();
   } catch (error) {
-    if (error instanceof ReplyError && !/CLUSTERDOWN|TRYAGAIN|LOADING/.test((error as Error).message)) throw error;
+    if (!isRedisUnavailable(error)) throw error;
     throw new StoreUnavailableError(`Redis operation failed: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -1,6 +1,15 @@
+import {
+  OutageLogger,
+  createRedisClient,
+  isRedisUnavailable,
+  type RedisClient as Client,
+  type RedisClientOptions,
+  type RedisConnection,
+  type RedisTarget,
+} from '@sipedge/redis';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { Job, Queue, Worker, type KeepJobs, type RedisClient, type WorkerOptions } from 'bullmq';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { checkDeadlineArgs, deadlineJobId, shardOf } from './job-id.js';
 import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from './port.js';
 
@@ -24,8 +33,9 @@ import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerSe
  *   per-request retries and a command timeout, so that they fail at once with
  *   {@link TimersUnavailableError} while Redis is unreachable; once `startWorker` ran, one shared
  *   worker connection (`maxRetriesPerRequest: null`, as BullMQ requires) plus one blocking
- *   connection per shard that BullMQ duplicates from it. All reconnect by themselves every
- *   `reconnectMaxMs` at most; errors are logged (throttled during an outage), never thrown.
+ *   connection per shard that BullMQ duplicates from it: the `fail-fast` and `blocking` modes of
+ *   `@sipedge/redis`'s shared client policy. All reconnect by themselves every `reconnectMaxMs` at
+ *   most; errors are logged by its outage logger (throttled during an outage), never thrown.
  * - Delivery is at least once: a handler error is retried with exponential back-off; a worker that
  *   dies mid-fire leaves a locked job that the stalled-job check of another worker re-fires once
  *   the lock has lapsed (`lockDurationMs`, renewed every half of it while the handler runs) plus
@@ -39,10 +49,11 @@ import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerSe
  */
 export interface BullmqTimersOptions {
   /**
-   * `redis://…` URL or ioredis options of one server (no `keyPrefix`: BullMQ refuses it; use
-   * `prefix`), or the seed nodes of a Redis Cluster.
+   * `redis://…` URL, a `RedisConnection` (as the store takes: `{ url }`, `{ cluster }` or
+   * `{ sentinels, name }`), or ioredis options of one server (no `keyPrefix`: BullMQ refuses it;
+   * use `prefix`).
    */
-  redis: string | RedisOptions | RedisClusterSeeds;
+  redis: string | RedisConnection | RedisOptions | RedisClusterSeeds;
   /** BullMQ queue name (no ':'); default `timers`. */
   queueName?: string;
   /** Number of queues the keys are spread over; default 1. */
@@ -119,61 +130,18 @@ export interface TimerJobData {
 /** BullMQ's changeDelay on a job that is not in the delayed set, or that does not exist. */
 const NOT_PENDING = /^(?:Missing key for job|Job .* is not in the delayed state)/;
 
-const OUTAGE_LOG_INTERVAL_MS = 10_000;
-
 /** Stalls (its worker died while firing it) after which a job fails for good. */
 const MAX_STALLS = 10;
 
-/** Failures that mean "Redis is unreachable or cannot take writes right now". */
-const UNAVAILABLE =
-  /Connection is closed|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Cluster is ended|Too many Cluster redirections|Stream isn't writeable|max retries per request|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|^LOADING|^READONLY|^CLUSTERDOWN|^MASTERDOWN|^TRYAGAIN|^OOM|^BUSY |^NOREPLICAS/i;
-
-/** One server or a Redis Cluster (see {@link RedisClusterSeeds}). */
-type Client = Redis | Cluster;
-
-/**
- * Makes the adapter's connections from the `redis` option: `options` are the settings of one role
- * (fail-fast producer, or worker); the user's own ioredis options come first and the role's win.
- * For a Cluster, the role's settings apply to each node connection (`redisOptions`), and
- * `clusterOptions` to the cluster client.
- */
-function connector(
-  redis: BullmqTimersOptions['redis'],
-  reconnectMaxMs: number,
-): (options: RedisOptions, clusterOptions?: ClusterOptions) => Client {
-  const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxMs);
-  if (typeof redis === 'object' && 'cluster' in redis) {
-    if (!Array.isArray(redis.cluster) || redis.cluster.length === 0) {
-      throw new RangeError('redis.cluster: expected at least one seed node');
-    }
-    const seeds = redis.cluster.map(({ host, port }) => ({ host, port }));
-    return ({ enableOfflineQueue: _nodes, retryStrategy: _reconnect, ...redisOptions }, clusterOptions = {}) =>
-      // Node connections always queue until connected and never reconnect (ioredis Cluster's own
-      // rules); the cluster as a whole reconnects with `clusterRetryStrategy`.
-      new Cluster(seeds, {
-        clusterRetryStrategy: retryStrategy,
-        ...clusterOptions,
-        // Must queue: ioredis' ready check (CLUSTER INFO) is sent before the cluster is ready.
-        enableOfflineQueue: true,
-        redisOptions,
-      });
+/** The `redis` option as a target of the shared client factory. */
+function targetOf(redis: BullmqTimersOptions['redis']): RedisTarget {
+  if (typeof redis === 'string') {
+    return { url: redis };
   }
-  const given: RedisOptions = typeof redis === 'string' ? {} : redis;
-  if (given.keyPrefix) {
+  if ('keyPrefix' in redis && redis.keyPrefix) {
     throw new RangeError('redis.keyPrefix is not supported by BullMQ: use the prefix option');
   }
-  return (options) => {
-    const merged: RedisOptions = { retryStrategy, ...given, ...options };
-    return typeof redis === 'string' ? new Redis(redis, merged) : new Redis(merged);
-  };
-}
-
-function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) {
-    return false;
-  }
-  const code = (error as { code?: unknown }).code;
-  return UNAVAILABLE.test(error.message) || (typeof code === 'string' && UNAVAILABLE.test(code));
+  return redis;
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -233,8 +201,12 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  * even earlier due time (only a job scheduled less than `localWaitMs` ahead can be one); they fire
  * when the sleep ends, or earlier on another worker. No extra Redis commands: a local sleep
  * replaces the tail of a blocking call.
+ *
+ * Protected hooks are no public API: `test/timer-worker-hooks.test.ts` pins what this class relies
+ * on (names, arguments, units, and that BullMQ's fetch loop calls them), so that a BullMQ upgrade
+ * that changes them fails there. Exported for that test only (not from the package's index).
  */
-class TimerWorker extends Worker<TimerJobData> {
+export class TimerWorker extends Worker<TimerJobData> {
   #wakeAt = 0;
   readonly #localWaitMs: number;
 
@@ -294,10 +266,9 @@ export class BullmqTimers implements TimerService {
   private readonly firstReady: Promise<void>;
   private everReady = false;
   private closing: Promise<void> | undefined;
-  private outageSince: number | undefined;
-  private lastOutageLog = 0;
+  private readonly outage: OutageLogger;
 
-  private readonly connect: (options: RedisOptions, clusterOptions?: ClusterOptions) => Client;
+  private readonly connect: (options: RedisClientOptions) => Client;
   private readonly settings: {
     concurrency: number;
     attempts: number;
@@ -338,23 +309,19 @@ export class BullmqTimers implements TimerService {
     this.logger = options.logger ?? createLogger({ name: 'timers' });
     this.shardPrefixes = Array.from({ length: shards }, (_, i) => `{${prefix}-${i}}`);
 
-    this.connect = connector(options.redis, positive('reconnectMaxMs', options.reconnectMaxMs ?? 1000));
-    this.producer = this.connect(
-      {
-        connectionName: `${prefix}:producer`,
-        // Fail fast: no queueing while disconnected, in-flight commands rejected on disconnect,
-        // and a bound on a command that gets no answer.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        commandTimeout: nonNegative('commandTimeoutMs', options.commandTimeoutMs ?? 2000) || undefined,
-      },
-      // Cluster: no retry of a command whose node connection closed or that got CLUSTERDOWN. A
-      // retry finding the cluster no longer ready would wait in the cluster's offline queue, fail
-      // on `commandTimeoutMs`, and still run once the cluster is back: a rejected schedule that
-      // takes effect minutes later. MOVED/ASK (resharding) are still followed.
-      { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 },
-    );
+    this.outage = new OutageLogger({ logger: this.logger, subject: 'timers', fields: { queue: this.queueName } });
+    const target = targetOf(options.redis);
+    const reconnectMaxMs = positive('reconnectMaxMs', options.reconnectMaxMs ?? 1000);
+    // `reconnectMaxMs` bounds the back-off unless the user's ioredis options bring a retryStrategy.
+    this.connect = (client) => createRedisClient(target, { ...client, reconnectMaxMs });
+    // Fail fast: no queueing while disconnected, in-flight commands rejected on disconnect, no
+    // Cluster retry that could run after the caller was told the command failed, and a bound on a
+    // command that gets no answer.
+    this.producer = this.connect({
+      mode: 'fail-fast',
+      connectionName: `${prefix}:producer`,
+      commandTimeoutMs: nonNegative('commandTimeoutMs', options.commandTimeoutMs ?? 2000),
+    });
     this.firstReady = new Promise((resolve) => this.producer.once('ready', () => resolve()));
     this.producer.on('ready', () => {
       this.everReady = true;
@@ -436,12 +403,8 @@ export class BullmqTimers implements TimerService {
     if (this.workerClient) {
       throw new Error('timers: the worker is already started');
     }
-    const client = this.connect({
-      commandTimeout: undefined, // would break the blocking BZPOPMIN of the duplicated connections
-      connectionName: `${this.shardPrefixes[0]}:worker`,
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-    });
+    // No command timeout: it would break the blocking BZPOPMIN of the duplicated connections.
+    const client = this.connect({ mode: 'blocking', connectionName: `${this.shardPrefixes[0]}:worker` });
     this.workerClient = client;
     this.watch(client, 'worker');
     const processor = (job: Job<TimerJobData>) => this.fire(job, handler);
@@ -577,7 +540,7 @@ export class BullmqTimers implements TimerService {
     if (this.closing) {
       return new TimersUnavailableError(`timers: ${operation} failed: the timer service is closed`, { cause: error });
     }
-    if (isConnectionError(error) || !this.producerReady()) {
+    if (isRedisUnavailable(error) || !this.producerReady()) {
       return new TimersUnavailableError(`timers: ${operation} failed: Redis is unreachable`, { cause: error });
     }
     return error instanceof Error ? error : new Error(String(error));
@@ -591,35 +554,18 @@ export class BullmqTimers implements TimerService {
 
   private watch(client: Client, role: string): void {
     client.on('error', (error: unknown) => this.onError(role, error));
-    client.on('ready', () => {
-      if (this.outageSince !== undefined) {
-        this.logger.info(
-          { role, queue: this.queueName, outageMs: Date.now() - this.outageSince },
-          'timers: Redis reachable again',
-        );
-        this.outageSince = undefined;
-      }
-    });
+    client.on('ready', () => this.outage.recovered({ role }));
   }
 
-  /** Logs an error event; connection errors at most once per 10 s while an outage lasts. */
+  /**
+   * Logs an error event through the outage logger: Redis being unavailable at most once per 10 s
+   * while an outage lasts (and not at all once closing), anything else at error level.
+   */
   private onError(source: string, error: unknown): void {
-    if (this.closing && isConnectionError(error)) {
+    if (this.closing && isRedisUnavailable(error)) {
       return;
     }
-    if (!isConnectionError(error)) {
-      this.logger.error({ err: error, source, queue: this.queueName }, 'timers: error');
-      return;
-    }
-    const now = Date.now();
-    this.outageSince ??= now;
-    if (now - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
-      this.lastOutageLog = now;
-      this.logger.warn(
-        { err: error, source, queue: this.queueName, outageMs: now - this.outageSince },
-        'timers: Redis unreachable; retrying',
-      );
-    }
+    this.outage.error(error, { source });
   }
 }
 

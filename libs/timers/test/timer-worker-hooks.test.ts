@@ -1,0 +1,141 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@sipedge/telemetry';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TimerWorker, createBullmqTimers, type BullmqTimers } from '../src/bullmq-timers.js';
+import type { TimerFire } from '../src/index.js';
+
+// TimerWorker overrides two protected hooks of BullMQ's Worker (no public API, so no semver
+// promise). This file pins what it relies on, so that a BullMQ upgrade that renames them, changes
+// their arguments or units, or stops calling them from the fetch loop fails here rather than
+// silently bringing back 0–100 ms late fires.
+
+const silent = createLogger({ name: 'timer-worker-hooks', level: 'silent' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Hook = (...args: unknown[]) => unknown;
+const hooksOf = (prototype: object) => prototype as Record<'getBlockTimeout' | 'moveToActive', Hook>;
+
+describe("BullMQ Worker's protected hooks that TimerWorker overrides", () => {
+  it('exist on Worker.prototype with the parameters TimerWorker passes on', () => {
+    const worker = hooksOf(Worker.prototype);
+    expect(typeof worker.getBlockTimeout).toBe('function');
+    expect(worker.getBlockTimeout.length).toBe(1); // (blockUntil)
+    expect(typeof worker.moveToActive).toBe('function');
+    expect(worker.moveToActive.length).toBe(3); // (client, token, name)
+  });
+
+  it('are the only members TimerWorker overrides', () => {
+    expect(Object.getOwnPropertyNames(TimerWorker.prototype).sort()).toEqual([
+      'constructor',
+      'getBlockTimeout',
+      'moveToActive',
+    ]);
+  });
+});
+
+/**
+ * A throwaway redis-server on a Unix socket (no port to find). CI installs redis-server (.ci/run);
+ * without it the test is skipped locally and fails under CI.
+ */
+const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;
+
+describe.skipIf(!haveRedisServer && process.env.CI === undefined)("TimerWorker in BullMQ's fetch loop", () => {
+  let dir: string;
+  let server: ChildProcess | undefined;
+  let socket: string;
+  const open: BullmqTimers[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'timer-hooks-'));
+    socket = join(dir, 'redis.sock');
+    server = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--unixsocket',
+        socket,
+        '--unixsocketperm',
+        '700',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (existsSync(socket)) {
+        const probe = new Redis({ path: socket, lazyConnect: true, retryStrategy: () => null });
+        const pong = await probe.ping().catch(() => undefined);
+        probe.disconnect();
+        if (pong === 'PONG') break;
+      }
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${socket}`);
+      await sleep(50);
+    }
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((timers) => timers.close()));
+    vi.restoreAllMocks();
+  });
+
+  afterAll(() => {
+    server?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('calls getBlockTimeout with the due time (ms) and takes seconds back; calls moveToActive after a 0', async () => {
+    const base = vi.spyOn(hooksOf(Worker.prototype), 'getBlockTimeout');
+    const hook = vi.spyOn(hooksOf(TimerWorker.prototype), 'getBlockTimeout');
+    const move = vi.spyOn(hooksOf(TimerWorker.prototype), 'moveToActive');
+    const localWaitMs = 200;
+    const timers = createBullmqTimers({ redis: { path: socket }, queueName: 'hooks', localWaitMs, logger: silent });
+    open.push(timers);
+    const fired: { fire: TimerFire; at: number }[] = [];
+    await timers.startWorker(async (fire) => {
+      fired.push({ fire, at: Date.now() });
+    });
+
+    const aheadMs = 800;
+    const dueAt = Date.now() + aheadMs;
+    await timers.add('hooked', 1, dueAt);
+    await vi.waitFor(() => expect(fired).toHaveLength(1), { timeout: 5000, interval: 20 });
+    expect(fired[0]!.fire).toEqual({ key: 'hooked', seq: 1 });
+    expect(fired[0]!.at).toBeGreaterThanOrEqual(dueAt);
+
+    // BullMQ hands the hook the next delayed job's due time, in epoch ms.
+    const seen = hook.mock.calls.map(([blockUntil]) => blockUntil);
+    expect(seen).toContain(dueAt);
+    // Far from it, TimerWorker asks BullMQ's own hook to block until `localWaitMs` before it, and
+    // BullMQ answers in seconds (the BZPOPMIN timeout): at most the 0.6 s left, not 600 (ms).
+    const far = base.mock.calls.findIndex(([blockUntil]) => blockUntil === dueAt - localWaitMs);
+    expect(far).toBeGreaterThanOrEqual(0);
+    const seconds = base.mock.results[far]!.value as number;
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThanOrEqual((aheadMs - localWaitMs) / 1000);
+    // Near it, TimerWorker answers 0 (no blocking call)…
+    const near = hook.mock.calls.findIndex(
+      ([blockUntil], i) => blockUntil === dueAt && hook.mock.results[i]!.value === 0,
+    );
+    expect(near).toBeGreaterThanOrEqual(0);
+    // …and BullMQ then calls moveToActive(client, token, name), which takes the job once due.
+    const order = hook.mock.invocationCallOrder[near]!;
+    const next = move.mock.invocationCallOrder.findIndex((call) => call > order);
+    expect(next).toBeGreaterThanOrEqual(0);
+    const [client, token] = move.mock.calls[next]!;
+    expect(client).toBeInstanceOf(Redis);
+    expect(typeof token).toBe('string');
+    const job = (await move.mock.results[next]!.value) as { data: unknown } | undefined;
+    expect(job?.data).toEqual({ key: 'hooked', seq: 1 });
+  });
+});
