@@ -54,6 +54,17 @@ export class EnvReader {
     return Number(v);
   }
 
+  /** A port (1–65535), or `fallback` (which may be undefined) when unset. */
+  port<T extends number | undefined>(name: string, fallback: T): number | T {
+    const v = this.env[name];
+    return v === undefined ? fallback : portOf(name, v);
+  }
+
+  /** A list of ports, `5061,5080`; an empty value means none. */
+  ports(name: string, fallback: readonly number[]): number[] {
+    return this.env[name] === undefined ? [...fallback] : this.list(name, []).map((p) => portOf(name, p));
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const v = this.env[name];
     if (v === undefined) return fallback;
@@ -129,4 +140,11 @@ function parseEndpointOrThrow(name: string, text: string): Endpoint {
     throw ConfigError.of(name, `expected host:port[,host:port…] (IPv6 as [addr]:port), got "${text}"`);
   }
   return endpoint;
+}
+
+function portOf(name: string, text: string): number {
+  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) < 1 || Number(text) > 65535) {
+    throw ConfigError.of(name, `expected a port (1-65535), got "${text}"`);
+  }
+  return Number(text);
 }

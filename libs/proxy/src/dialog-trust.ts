@@ -1,6 +1,7 @@
 import { type SipMessage, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
 import { type AddressFamily, type OutboundTransport, type RecordRouteSide, addressFamily } from './forward.js';
-import { type PreprocessedRequest, type RouteAction, type SelfConfig, isOurRecordRouteUri } from './route.js';
+import { type PreprocessedRequest, type RouteAction, isOurRecordRouteUri } from './route.js';
+import type { SelfConfig } from './self.js';
 import {
   type RouteTokenContent,
   type RouteTokenKeys,

@@ -11,7 +11,8 @@ import {
   responseDestination,
   stripBrackets,
 } from '@sipedge/sip';
-import { RR_MARKER, type SelfConfig, isOurHost, isOurPort } from './route.js';
+import { RR_MARKER } from './route.js';
+import type { SelfConfig } from './self.js';
 import type { NextHop, ProxyConfig } from './types.js';
 
 /** A transport a request can be sent on (§18; WS and WSS only on a flow a client opened, RFC 7118). */
@@ -234,14 +235,6 @@ export function proxyUri(
   const hostPort = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
   const param = secure || transport === undefined || transport === 'udp' ? '' : `;transport=${uriTransport(transport)}`;
   return `${secure ? 'sips' : 'sip'}:${user}@${hostPort}${param}`;
-}
-
-/**
- * A Via this proxy inserted (§16.11 for responses, §16.3 step 4 for loops): sent-by host one of
- * ours, and its port (5060, or 5061 for TLS, when absent; §18.2.2) one of ours.
- */
-export function isOurVia(via: Via, config: SelfConfig): boolean {
-  return isOurHost(via.host, config) && isOurPort(via.port ?? (via.transport === 'TLS' ? 5061 : 5060), config);
 }
 
 /** A response ready to go to the previous hop (§16.7 step 3 / §16.11). */

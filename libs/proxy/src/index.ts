@@ -18,17 +18,24 @@ export {
   type ValidationResult,
 } from './validate.js';
 export {
+  type Advertised,
   defaultPort,
+  fleetSelf,
+  type FleetIdentity,
   isOurHost,
   isOurPort,
-  isOurRecordRouteUri,
   isOurUri,
+  isOurVia,
+  type SelfConfig,
+} from './self.js';
+export { fleetIdentityFromEnv, type Listeners } from './self-env.js';
+export {
+  isOurRecordRouteUri,
   type PreprocessedRequest,
   preprocessRoutes,
   type ReceivedOn,
   type RouteAction,
   RR_MARKER,
-  type SelfConfig,
 } from './route.js';
 export {
   addressFamily,
@@ -41,7 +48,6 @@ export {
   type ForwardOptions,
   forwardRequest,
   forwardResponse,
-  isOurVia,
   type OutboundTransport,
   type PreparedRequest,
   prepareForward,

@@ -1,4 +1,5 @@
 import { SipMessage, type SipUri, type Transport, type Uri, hostType, splitList, stripBrackets } from '@sipedge/sip';
+import { type SelfConfig, defaultPort, isOurHost, isOurPort, isOurUri } from './self.js';
 import type { ProxyConfig } from './types.js';
 
 /**
@@ -7,9 +8,6 @@ import type { ProxyConfig } from './types.js';
  * it provided when they later appear" (§16.4).
  */
 export const RR_MARKER = 'sipedge';
-
-/** What the proxy needs to know about its identity (a subset of ProxyConfig). */
-export type SelfConfig = Pick<ProxyConfig, 'advertised' | 'selfHosts' | 'selfPorts'>;
 
 /** Transport a request arrived on (for the maddr rule of §16.4). */
 export interface ReceivedOn {
@@ -30,41 +28,6 @@ export interface PreprocessedRequest {
   /** A copy of the request with the changes applied (the input is not modified). */
   request: SipMessage;
   actions: RouteAction[];
-}
-
-/** A host name or address of this proxy (IPv6 with or without brackets; case-insensitive). */
-export function isOurHost(host: string, config: SelfConfig): boolean {
-  const h = stripBrackets(host).toLowerCase();
-  const { ipv6Host } = config.advertised;
-  return (
-    config.selfHosts.has(h) ||
-    h === stripBrackets(config.advertised.host).toLowerCase() ||
-    (ipv6Host !== undefined && h === stripBrackets(ipv6Host).toLowerCase())
-  );
-}
-
-/** A port this proxy listens on or advertises. */
-export function isOurPort(port: number, config: SelfConfig): boolean {
-  return config.selfPorts.has(port) || port === config.advertised.port || port === config.advertised.tlsPort;
-}
-
-/** The default port of a SIP/SIPS URI (§19.1.2 note 1): 5061 for sips or transport=tls, else 5060. */
-export function defaultPort(uri: SipUri): number {
-  return uri.secure || uri.transport === 'tls' ? 5061 : 5060;
-}
-
-/**
- * A SIP or SIPS URI that indicates this proxy: its host (its `maddr` when present) is ours and its
- * port is ours. Without a port, a host name counts as ours (RFC 3263 resolution of our own name,
- * SRV included, leads to us whatever port we listen on), an address only when the scheme's
- * default port is one of ours.
- */
-export function isOurUri(uri: Uri, config: SelfConfig): boolean {
-  if (uri.kind !== 'sip') return false;
-  const host = uri.maddr ?? uri.host;
-  if (!isOurHost(host, config)) return false;
-  if (uri.port !== null) return isOurPort(uri.port, config);
-  return hostType(host) === 'name' || isOurPort(defaultPort(uri), config);
 }
 
 /** A URI this proxy placed into a Record-Route (§16.6 step 4): ours and carrying `RR_MARKER`. */

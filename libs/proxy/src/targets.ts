@@ -1,7 +1,7 @@
 import type { LocationService } from '@sipedge/ports';
 import { type BindingData, type Target, aorOf, lookupTargets } from '@sipedge/registrar';
 import { type SipMessage, type SipUri, type Uri, parseUri, stripBrackets, unescape, uriEquals } from '@sipedge/sip';
-import { type SelfConfig, isOurHost, isOurPort } from './route.js';
+import { type SelfConfig, isOurHost, isOurPort } from './self.js';
 import type { ProxyConfig } from './types.js';
 
 /**

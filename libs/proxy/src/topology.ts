@@ -1,6 +1,7 @@
 import { type NameAddr, type SipMessage, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
 import { type AddressFamily, type OutboundTransport, proxyUri } from './forward.js';
-import { type SelfConfig, isOurRecordRouteUri, isOurUri } from './route.js';
+import { isOurRecordRouteUri } from './route.js';
+import { type SelfConfig, isOurUri } from './self.js';
 import {
   type RouteTokenKeys,
   type TokenBinding,

@@ -1,32 +1,11 @@
 import type { SipUri } from '@sipedge/sip';
+import type { Advertised } from './self.js';
 
 /** The proxy's identity and policy: what the pure core needs to decide (no sockets, no clocks). */
 export interface ProxyConfig {
-  /**
-   * The fleet's advertised address: Via sent-by and the Record-Route URI host. Responses and
-   * in-dialog requests may arrive at any edge that answers for it.
-   */
-  advertised: {
-    host: string;
-    port: number;
-    /**
-     * Port for TLS, written in SIPS Record-Route URIs and TLS Via sent-by (§16.6 steps 4 and 8).
-     * Absent: those carry no port, so the default 5061 / RFC 3263 resolution of `host` applies.
-     */
-    tlsPort?: number;
-    /**
-     * Ports of the fleet's WebSocket listeners (RFC 7118), written in the Via sent-by and the
-     * Record-Route URI facing a WS or WSS client. Absent: `port` (WS) and `tlsPort` (WSS).
-     */
-    wsPort?: number;
-    wssPort?: number;
-    /**
-     * The fleet's IPv6 address (or a name of it), in the Via sent-by and Record-Route URIs facing
-     * IPv6 peers (RFC 5658: each side gets an address of its family). Absent: `host` for every peer.
-     */
-    ipv6Host?: string;
-  };
-  /** Every host name and address that means this proxy (advertised host, aliases, listen addresses). */
+  /** The fleet's advertised address (Via sent-by and Record-Route host). */
+  advertised: Advertised;
+  /** Every host name and address that means this proxy (`fleetSelf`). */
   selfHosts: ReadonlySet<string>;
   /** Ports that mean this proxy. */
   selfPorts: ReadonlySet<number>;

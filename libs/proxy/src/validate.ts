@@ -1,7 +1,6 @@
 import type { SipMessage } from '@sipedge/sip';
 import { loopHashFor, parseOurBranch } from './branch.js';
-import { isOurVia } from './forward.js';
-import { type SelfConfig, isOurUri } from './route.js';
+import { type SelfConfig, isOurUri, isOurVia } from './self.js';
 import type { ProxyConfig } from './types.js';
 
 /** Which §16.3 check refused a request. */

@@ -5,6 +5,7 @@ import {
   type HandoffRetrySettings,
   type OverloadSettings,
 } from '@sipedge/handoff';
+import { type Advertised, type SelfConfig, fleetSelf } from '@sipedge/proxy';
 import type { CallFlowSettings } from './callflow/recorder.js';
 import type { HepSettings } from './hep/exporter.js';
 import type { KeepaliveSettings } from './nat-keepalive.js';
@@ -24,9 +25,11 @@ export interface EdgeConfig {
    * The address the fleet is reached at: Via sent-by of stateless responses and our own Via check;
    * `ipv6Host`, its IPv6 address, faces IPv6 peers (RFC 5658).
    */
-  advertised: { host: string; port: number; ipv6Host?: string };
-  /** Other names and addresses that mean "this edge" in a Request-URI (OPTIONS to self, §11). */
+  advertised: Advertised;
+  /** Other names and addresses that mean this proxy (`fleetSelf`): in a Via or a Request-URI. */
   aliases: string[];
+  /** More ports that mean this proxy (`SIPEDGE_SELF_PORTS`), besides the advertised and listen ports. */
+  selfPorts: number[];
   maxMessageSize: number;
   idleTimeoutMs: number;
   /** TCP/TLS: once a message's first byte has arrived, the whole message must arrive within this long (0: never). */
@@ -122,6 +125,7 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   ],
   advertised: { host: '127.0.0.1', port: 5060 },
   aliases: [],
+  selfPorts: [],
   websocket: { ws: [], wss: [], origins: [], trustedProxies: [], pingIntervalMs: 30_000 },
   maxMessageSize: 65535,
   idleTimeoutMs: 300_000,
@@ -147,3 +151,13 @@ export const DEFAULT_EDGE_CONFIG: Omit<EdgeConfig, 'edgeId'> = {
   t1: 500,
   http: { address: '0.0.0.0', port: 8080 },
 };
+
+/**
+ * What "us" means to this edge in a Via or a Request-URI: the fleet's one definition (`fleetSelf`),
+ * from the same settings the workers read (listen ports configured as 0 are added once bound).
+ */
+export function edgeSelf(config: Omit<EdgeConfig, 'edgeId'>): SelfConfig {
+  const { advertised, aliases, selfPorts, udp, tcp, tls, websocket } = config;
+  const listen = [...udp, ...tcp, ...(tls?.listen ?? []), ...websocket.ws, ...websocket.wss];
+  return fleetSelf({ advertised, aliases, listen, ports: selfPorts });
+}

@@ -1,9 +1,10 @@
 import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
 import type { Bus, Subscription } from '@sipedge/bus';
+import type { SelfConfig } from '@sipedge/proxy';
 import { type KeepaliveTarget, SUBJECTS, checkEdgeId, judgedDelay } from '@sipedge/handoff';
 import type { CaptureStore, ConnectionDirectory, DialogStore, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
-import type { EdgeConfig } from './config.js';
+import { type EdgeConfig, edgeSelf } from './config.js';
 import { type RegistrationAdmin, adminRoutes } from './admin.js';
 import { Handoff } from './handoff.js';
 import { callFlowPageRoute } from './callflow/page.js';
@@ -18,7 +19,6 @@ import { OutboundDelivery } from './outbound.js';
 import { DenyList } from './protection/deny-list.js';
 import { RateLimiter } from './protection/rate-limit.js';
 import type { Senders } from './senders.js';
-import type { SelfIdentity } from './stateless.js';
 import { edgeTlsSockets } from './tls.js';
 import {
   ConnectionLimit,
@@ -93,7 +93,7 @@ export class Edge {
   /** What drives overload control at the edge: the standing wait of its UDP receive queue. */
   private readonly udpQueue = new UdpQueueProbe();
   private ops: OpsServer | undefined;
-  private readonly self: SelfIdentity;
+  private readonly self: SelfConfig;
   private lastHeartbeatOk = 0;
   private draining = false;
   /** Set as stop begins: no heartbeat lists the edge again. */
@@ -210,7 +210,7 @@ export class Edge {
     });
     this.inbound = new InboundPipeline({
       edgeId: config.edgeId,
-      self: (this.self = this.selfIdentity()),
+      self: (this.self = edgeSelf(config)),
       maxMessageSize: config.maxMessageSize,
       deny: new DenyList(config.denyList),
       bans: this.bans,
@@ -242,7 +242,7 @@ export class Edge {
     this.pike.start();
     await Promise.all([this.udp?.start(), ...this.connectionTransports().map((t) => t.start())]);
     // Ports configured as 0 are known only now.
-    for (const e of Object.values(this.listening()).flat()) (this.self.ports as Set<number>).add(e.port);
+    for (const e of Object.values(this.listening()).flat()) (this.self.selfPorts as Set<number>).add(e.port);
     await this.outbound.start();
     this.keepaliveSubscription = await this.deps.bus.subscribe(SUBJECTS.edgeKeepalive(this.config.edgeId), (m) =>
       this.keepOpen(m.data),
@@ -405,19 +405,6 @@ export class Edge {
       redis: Date.now() - this.lastHeartbeatOk < this.config.heartbeatTtlMs,
       draining: this.draining,
     };
-  }
-
-  /** Names and ports that mean this edge in a Via or Request-URI. */
-  private selfIdentity(): SelfIdentity {
-    const { advertised, aliases, udp, tcp, tls, websocket } = this.config;
-    const listen = [...udp, ...tcp, ...(tls?.listen ?? []), ...websocket.ws, ...websocket.wss];
-    const hosts = new Set(
-      [advertised.host, ...(advertised.ipv6Host ?? []), ...aliases, ...listen.map((e) => e.address)]
-        .filter((h) => h !== '0.0.0.0' && h !== '::')
-        .map((h) => h.toLowerCase()),
-    );
-    const ports = new Set([advertised.port, ...listen.map((e) => e.port)]);
-    return { hosts, ports };
   }
 
   private every(ms: number, task: () => Promise<void>): void {

@@ -1,6 +1,7 @@
 import { abuseSettingsFromEnv } from '@sipedge/abuse';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { CidrSet } from '@sipedge/net';
+import { fleetIdentityFromEnv } from '@sipedge/proxy';
 import { checkEdgeId, handoffRetryFromEnv, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { MIN_ADMIN_TOKEN_LENGTH } from './admin.js';
 import { DEFAULT_EDGE_CONFIG, type EdgeConfig } from './config.js';
@@ -25,21 +26,23 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     throw ConfigError.of('SIPEDGE_EDGE_ID', (error as Error).message, { cause: error });
   }
   const action = env.oneOf('SIPEDGE_RATE_LIMIT_ACTION', ['reject', 'drop'], d.rateLimit.action);
-  // The fleet's IPv6 address, facing IPv6 peers (RFC 5658).
-  const ipv6Host = env.host('SIPEDGE_ADVERTISED_IPV6');
+  const udp = env.endpoints('SIPEDGE_UDP', d.udp);
+  const tcp = env.endpoints('SIPEDGE_TCP', d.tcp);
+  const ws = env.endpoints('SIPEDGE_WS', d.websocket.ws);
+  const wss = env.endpoints('SIPEDGE_WSS', d.websocket.wss);
+  const tls = tlsConfigFromEnv(env, wss.length > 0);
+  const identity = fleetIdentityFromEnv(env, { udp, tcp, tls: tls?.listen ?? [], ws, wss });
   const config: EdgeConfig = {
     ...d,
     edgeId,
-    udp: env.endpoints('SIPEDGE_UDP', d.udp),
-    tcp: env.endpoints('SIPEDGE_TCP', d.tcp),
-    advertised: {
-      ...env.hostPort('SIPEDGE_ADVERTISED', d.advertised),
-      ...(ipv6Host === undefined ? {} : { ipv6Host }),
-    },
-    aliases: env.list('SIPEDGE_ALIASES', d.aliases),
+    udp,
+    tcp,
+    advertised: identity.advertised,
+    aliases: [...identity.aliases],
+    selfPorts: [...(identity.ports ?? [])],
     websocket: {
-      ws: env.endpoints('SIPEDGE_WS', d.websocket.ws),
-      wss: env.endpoints('SIPEDGE_WSS', d.websocket.wss),
+      ws,
+      wss,
       origins: env.list('SIPEDGE_WS_ORIGINS', d.websocket.origins),
       trustedProxies: cidrList(env, 'SIPEDGE_WS_TRUSTED_PROXIES', d.websocket.trustedProxies),
       pingIntervalMs: env.int('SIPEDGE_WS_PING_INTERVAL_MS', d.websocket.pingIntervalMs),
@@ -75,7 +78,6 @@ export function edgeConfigFromEnv(environment: NodeJS.ProcessEnv): EdgeConfig {
     }
     config.adminToken = adminToken;
   }
-  const tls = tlsConfigFromEnv(env, config.websocket.wss.length > 0);
   if (tls !== undefined) config.tls = tls;
   const hep = hepSettingsFromEnv(env);
   if (hep !== undefined) config.hep = hep;

@@ -1,4 +1,5 @@
 import { BusUnavailableError } from '@sipedge/bus';
+import type { SelfConfig } from '@sipedge/proxy';
 import {
   type InboundMeta,
   type OverloadSettings,
@@ -22,7 +23,7 @@ import type { Handoff } from './handoff.js';
 import type { DropReason, UdpKeepaliveKind } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
 import { type Senders, streamSender } from './senders.js';
-import { type SelfIdentity, type Verdict, verdictForError, verdictForMessage } from './stateless.js';
+import { type Verdict, verdictForError, verdictForMessage } from './stateless.js';
 import { isKeepaliveDatagram } from './keepalive-datagram.js';
 import { isStunBindingRequest, stunBindingSuccess } from './stun.js';
 import type { Arrival, TransportName } from './transports/types.js';
@@ -39,7 +40,7 @@ export interface InboundCounters {
 
 export interface InboundDeps {
   edgeId: string;
-  self: SelfIdentity;
+  self: SelfConfig;
   maxMessageSize: number;
   deny: { denies(address: string): boolean };
   /** The fleet's bans (`Bans` of `@sipedge/abuse`) and what a banned source gets. */

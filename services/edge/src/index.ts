@@ -1,5 +1,5 @@
 export { Edge, type EdgeDeps } from './edge.js';
-export { DEFAULT_EDGE_CONFIG, type EdgeConfig, type EdgeTlsConfig, type ClientCertMode } from './config.js';
+export { DEFAULT_EDGE_CONFIG, type EdgeConfig, type EdgeTlsConfig, type ClientCertMode, edgeSelf } from './config.js';
 export { edgeConfigFromEnv, ConfigError } from './env.js';
 export { InboundPipeline } from './inbound.js';
 export { Handoff } from './handoff.js';

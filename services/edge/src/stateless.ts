@@ -1,5 +1,6 @@
+import { type SelfConfig, isAddressedToSelf, isOurVia } from '@sipedge/proxy';
 import type { SipParseError } from '@sipedge/sip';
-import { ALLOW, type SipMessage, stripBrackets } from '@sipedge/sip';
+import { ALLOW, type SipMessage } from '@sipedge/sip';
 
 /** What the edge does with a message before any shared state is touched. */
 export type Verdict =
@@ -7,13 +8,6 @@ export type Verdict =
   /** Answer at once, statelessly (§8.2.6 response built from the request's rows). */
   | { action: 'respond'; status: number; reason?: string; headers?: [string, string][] }
   | { action: 'drop'; reason: 'unparseable' | 'no-via' | 'not-our-via' | 'too-large' };
-
-export interface SelfIdentity {
-  /** Host names and addresses that mean this edge (advertised host, aliases, listen addresses). */
-  hosts: ReadonlySet<string>;
-  /** Ports that mean this edge (advertised and listen ports). */
-  ports: ReadonlySet<number>;
-}
 
 /**
  * A parse error's verdict: answer it when the request can be answered (400/501/505/513 with the
@@ -35,28 +29,16 @@ export function verdictForError(error: SipParseError): Verdict {
  * (§18.1.2, else it is dropped); a request with Max-Forwards 0 is answered 483 (§16.3 step 3),
  * or 200 with Allow when it is an OPTIONS addressed to the edge itself (§11).
  */
-export function verdictForMessage(message: SipMessage, self: SelfIdentity): Verdict {
+export function verdictForMessage(message: SipMessage, self: SelfConfig): Verdict {
   if (message.isResponse) {
     const via = message.topVia;
-    return via !== undefined && isSelf(self, via.host, via.port ?? 5060)
-      ? { action: 'forward' }
-      : { action: 'drop', reason: 'not-our-via' };
+    return via !== undefined && isOurVia(via, self) ? { action: 'forward' } : { action: 'drop', reason: 'not-our-via' };
   }
   if (message.maxForwards === 0 && message.method !== 'ACK') {
-    if (message.method === 'OPTIONS' && addressedToSelf(message, self)) {
+    if (message.method === 'OPTIONS' && isAddressedToSelf(message, self)) {
       return { action: 'respond', status: 200, headers: [['Allow', ALLOW]] };
     }
     return { action: 'respond', status: 483 };
   }
   return { action: 'forward' };
-}
-
-/** A Request-URI without a user part whose host and port are ours. */
-export function addressedToSelf(request: SipMessage, self: SelfIdentity): boolean {
-  const uri = request.requestUri;
-  return uri.kind === 'sip' && uri.user === null && isSelf(self, uri.host, uri.port ?? (uri.secure ? 5061 : 5060));
-}
-
-function isSelf(self: SelfIdentity, host: string, port: number): boolean {
-  return self.hosts.has(stripBrackets(host).toLowerCase()) && self.ports.has(port);
 }

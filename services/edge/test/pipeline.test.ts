@@ -5,6 +5,7 @@
  */
 import { MemoryBusHub, type BusMessage } from '@sipedge/bus';
 import { SUBJECTS, decodeInbound } from '@sipedge/handoff';
+import { fleetSelf } from '@sipedge/proxy';
 import { type SipMessage, parseMessage } from '@sipedge/sip';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,7 +87,7 @@ describe('edge receive path', () => {
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
       edgeId: 'edge1',
-      self: { hosts: new Set(['127.0.0.1', 'edge.example.com']), ports: new Set([5060]) },
+      self: fleetSelf({ advertised: { host: '127.0.0.1', port: 5060 }, aliases: ['edge.example.com'], listen: [] }),
       maxMessageSize: 4096,
       deny: { denies: (a) => denied.has(a) },
       bans: { isBanned: (a) => banned.has(a) },

@@ -11,6 +11,8 @@ import {
 import {
   MIN_ROUTE_SECRET_BYTES,
   type ProxyConfig,
+  fleetIdentityFromEnv,
+  fleetSelf,
   type RouteTokenKeys,
   TOPOLOGY_HIDING_MODES,
   type TopologyHiding,
@@ -70,36 +72,14 @@ export interface WorkerEnvConfig {
  */
 export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvConfig {
   const env = new EnvReader(environment);
-  // The TLS port of the fleet's address: Via sent-by over TLS and Record-Routes facing TLS
-  // (§16.6 steps 4 and 8); by default the port of the first TLS listener.
-  const tlsListen = env.endpoints('SIPEDGE_TLS', []);
-  const tlsPort = env.int('SIPEDGE_ADVERTISED_TLS_PORT', tlsListen[0]?.port ?? 0);
-  // The WebSocket ports (RFC 7118): Via sent-by and Record-Routes facing browsers; by default the
-  // first WS/WSS listener's (behind an ingress, the port browsers connect to).
-  const wsListen = env.endpoints('SIPEDGE_WS', []);
-  const wssListen = env.endpoints('SIPEDGE_WSS', []);
-  const wsPort = env.int('SIPEDGE_ADVERTISED_WS_PORT', wsListen[0]?.port ?? 0);
-  const wssPort = env.int('SIPEDGE_ADVERTISED_WSS_PORT', wssListen[0]?.port ?? 0);
-  // The fleet's IPv6 address, facing IPv6 peers in Vias and Record-Routes (RFC 5658).
-  const ipv6Host = env.host('SIPEDGE_ADVERTISED_IPV6');
-  const advertised = {
-    ...env.hostPort('SIPEDGE_ADVERTISED', { host: '127.0.0.1', port: 5060 }),
-    ...(tlsPort === 0 ? {} : { tlsPort: portOf(String(tlsPort), 'SIPEDGE_ADVERTISED_TLS_PORT') }),
-    ...(wsPort === 0 ? {} : { wsPort: portOf(String(wsPort), 'SIPEDGE_ADVERTISED_WS_PORT') }),
-    ...(wssPort === 0 ? {} : { wssPort: portOf(String(wssPort), 'SIPEDGE_ADVERTISED_WSS_PORT') }),
-    ...(ipv6Host === undefined ? {} : { ipv6Host }),
-  };
-  const aliases = env.list('SIPEDGE_ALIASES', []);
-  // The edges' own listen addresses mean this proxy too (a phone may use one as its outbound proxy,
-  // and its Route then names it, §16.4); wildcards name no one.
-  const listen = [
-    ...env.endpoints('SIPEDGE_UDP', []),
-    ...env.endpoints('SIPEDGE_TCP', []),
-    ...tlsListen,
-    ...wsListen,
-    ...wssListen,
-  ];
-  const listenHosts = listen.map((e) => e.address).filter((a) => a !== '0.0.0.0' && a !== '::');
+  const identity = fleetIdentityFromEnv(env, {
+    udp: env.endpoints('SIPEDGE_UDP', []),
+    tcp: env.endpoints('SIPEDGE_TCP', []),
+    tls: env.endpoints('SIPEDGE_TLS', []),
+    ws: env.endpoints('SIPEDGE_WS', []),
+    wss: env.endpoints('SIPEDGE_WSS', []),
+  });
+  const { advertised } = identity;
   const timers = {
     ...DEFAULT_TIMERS,
     t1: env.int('SIPEDGE_T1_MS', DEFAULT_TIMERS.t1, 1),
@@ -122,21 +102,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
   const config: WorkerEnvConfig = {
     workerId: env.string('SIPEDGE_WORKER_ID') ?? `worker-${process.pid}`,
     proxy: {
-      advertised,
-      selfHosts: new Set(
-        [
-          advertised.host,
-          ...(advertised.ipv6Host === undefined ? [] : [advertised.ipv6Host]),
-          ...aliases,
-          ...listenHosts,
-        ].map((h) => h.toLowerCase()),
-      ),
-      selfPorts: new Set([
-        advertised.port,
-        ...[advertised.tlsPort, advertised.wsPort, advertised.wssPort].filter((p) => p !== undefined),
-        ...listen.map((e) => e.port),
-        ...env.list('SIPEDGE_SELF_PORTS', []).map((p) => portOf(p, 'SIPEDGE_SELF_PORTS')),
-      ]),
+      ...fleetSelf(identity),
       domains: new Set(
         env
           .list('SIPEDGE_DOMAINS', [
@@ -234,13 +200,6 @@ function checkedSecret(name: string, secret: string): string {
     throw ConfigError.of(name, `expected at least ${MIN_ROUTE_SECRET_BYTES} characters`);
   }
   return secret;
-}
-
-function portOf(text: string, variable: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    throw ConfigError.of(variable, `expected a port, got "${text}"`);
-  }
-  return Number(text);
 }
 
 /** Digest algorithms, most preferred first: one challenge each, in this order (RFC 8760 §2.4). */
