@@ -22,7 +22,15 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/containers.js';
 import { chartSvg } from './calls/chart.js';
 import { profilePid, profilesIn, type ProfileSummary, summariseProfile } from './calls/profile.js';
-import { checkTargets, STEP_HEADER, stepLine, summarise, summaryLines, type SystemResult } from './calls/report.js';
+import {
+  checkTargets,
+  costLines,
+  STEP_HEADER,
+  stepLine,
+  summarise,
+  summaryLines,
+  type SystemResult,
+} from './calls/report.js';
 import { runStep } from './calls/step.js';
 import {
   commandExists,
@@ -181,6 +189,7 @@ async function benchSystem(
       const step = await runStep(system, uasPort, rate, seconds);
       result.steps.push(step);
       out(stepLine(name, step));
+      for (const line of costLines(step)) out(`  ${line}`);
       if (step.problem !== undefined)
         out(
           `  ${step.problem

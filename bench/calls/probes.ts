@@ -29,21 +29,22 @@ export async function natsMessagesIn(monitorUrl: string): Promise<number> {
 const TIMER_LATENESS = 'sipedge_worker_timer_lateness_seconds';
 
 /**
- * The Redis calls the workers made, summed over workers and operations: each record load and
- * commit and each deadline add, move and removal is one round trip, awaited one after another.
+ * The Redis calls the workers made, by operation (record load and commit, deadline add, move and
+ * removal, dialog), summed over workers: each is one round trip, awaited one after another.
  */
-export async function redisRoundTrips(metricsUrls: readonly string[]): Promise<number> {
-  let sum = 0;
+export async function redisRoundTrips(metricsUrls: readonly string[]): Promise<Map<string, number>> {
+  const byOperation = new Map<string, number>();
   for (const url of metricsUrls) {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-    for (const [, count] of (await response.text()).matchAll(
-      /^sipedge_worker_redis_duration_seconds_count\{[^}]*\} (\d+)$/gm,
+    for (const [, labels, count] of (await response.text()).matchAll(
+      /^sipedge_worker_redis_duration_seconds_count\{([^}]*)\} (\d+)$/gm,
     )) {
-      sum += Number(count);
+      const operation = /operation="([^"]*)"/.exec(labels!)?.[1] ?? 'other';
+      byOperation.set(operation, (byOperation.get(operation) ?? 0) + Number(count));
     }
   }
-  return sum;
+  return byOperation;
 }
 
 /** The timer-lateness histogram summed over workers' /metrics URLs. */

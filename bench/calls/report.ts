@@ -85,6 +85,24 @@ export function stepLine(system: SystemName, step: StepResult): string {
   ].join(' ');
 }
 
+/** Where a distributed step's Redis cost goes: round trips by operation and commands by name, per call. */
+export function costLines(step: StepResult): string[] {
+  const mix = (label: string, total: number | undefined, parts: Record<string, number> | undefined) =>
+    parts === undefined
+      ? []
+      : [
+          `${label} ${fmt(total, 1)}: ` +
+            Object.entries(parts)
+              .filter(([, n]) => n >= 0.05)
+              .map(([name, n]) => `${name} ${fmt(n, 1)}`)
+              .join(', '),
+        ];
+  return [
+    ...mix('Redis round trips/call', step.redisRoundTripsPerCall, step.redisRoundTripMix),
+    ...mix('Redis commands/call', step.redisCommandsPerCall, step.redisCommandMix),
+  ];
+}
+
 export function summarise(results: readonly SystemResult[]): Summary[] {
   const cleanStep = (r: SystemResult) => [...r.steps].filter((s) => s.clean).sort((a, b) => b.rate - a.rate)[0];
   const failed = (r: SystemResult) => r.steps.some((s) => !s.clean);

@@ -40,6 +40,8 @@ export interface StepResult {
   redisCommandsPerCall?: number;
   /** The workers' Redis round trips per call (record loads and commits, deadline jobs' changes). */
   redisRoundTripsPerCall?: number;
+  /** Those round trips per call by operation, most frequent first. */
+  redisRoundTripMix?: Record<string, number>;
   /** The commands behind that figure, per call, most frequent first. */
   redisCommandMix?: Record<string, number>;
   natsMessagesPerCall?: number;
@@ -52,7 +54,7 @@ export interface StepResult {
 interface Snapshot {
   cpu: Map<string, number>;
   redis?: Map<string, number>;
-  roundTrips?: number;
+  roundTrips?: Map<string, number>;
   nats?: number;
   lateness?: Buckets;
 }
@@ -136,9 +138,7 @@ export async function runStep(
     clean,
     cpuMsPerCall,
     ...redisCost(before, after, perCall),
-    ...(before.roundTrips === undefined
-      ? {}
-      : { redisRoundTripsPerCall: perCall(after.roundTrips! - before.roundTrips) }),
+    ...(before.roundTrips === undefined ? {} : roundTripCost(before.roundTrips, after.roundTrips!, perCall)),
     ...(before.nats === undefined ? {} : { natsMessagesPerCall: perCall(after.nats! - before.nats) }),
     ...(before.lateness === undefined
       ? {}
@@ -161,20 +161,36 @@ function sippCpu(startReading: number, ...runs: FinishedSipp[]): number[] {
   });
 }
 
+/** Per-call differences of two counter snapshots, most frequent first, and their sum. */
+function perCallMix(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  perCall: (value: number) => number,
+): { total: number; mix: Record<string, number> } {
+  const mix = [...after]
+    .map(([name, count]) => [name, perCall(count - (before.get(name) ?? 0))] as const)
+    .filter(([, perCallCount]) => perCallCount > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return { total: mix.reduce((sum, [, n]) => sum + n, 0), mix: Object.fromEntries(mix) };
+}
+
+function roundTripCost(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  perCall: (value: number) => number,
+): Pick<StepResult, 'redisRoundTripsPerCall' | 'redisRoundTripMix'> {
+  const { total, mix } = perCallMix(before, after, perCall);
+  return { redisRoundTripsPerCall: total, redisRoundTripMix: mix };
+}
+
 function redisCost(
   before: Snapshot,
   after: Snapshot,
   perCall: (value: number) => number,
 ): Pick<StepResult, 'redisCommandsPerCall' | 'redisCommandMix'> {
   if (before.redis === undefined) return {};
-  const mix = [...after.redis!]
-    .map(([command, calls]) => [command, perCall(calls - (before.redis!.get(command) ?? 0))] as const)
-    .filter(([, perCallCount]) => perCallCount > 0)
-    .sort((a, b) => b[1] - a[1]);
-  return {
-    redisCommandsPerCall: mix.reduce((sum, [, n]) => sum + n, 0),
-    redisCommandMix: Object.fromEntries(mix),
-  };
+  const { total, mix } = perCallMix(before.redis, after.redis!, perCall);
+  return { redisCommandsPerCall: total, redisCommandMix: mix };
 }
 
 function lateness(delta: Buckets): StepResult['timerLatenessMs'] {
