@@ -46,35 +46,32 @@ export type FailureReason =
   /** Wrong password (or a response computed over something else). */
   | 'wrong-response';
 
-/**
- * The verdict. `ourRows` lists, in every outcome, the indexes of the header's rows (values) that
- * are Digest credentials for our realm: the ones a proxy removes before forwarding (§22.3);
- * every other row must reach downstream untouched.
- */
-export type VerifyResult =
-  | {
-      readonly outcome: 'ok';
-      readonly username: string;
-      readonly algorithm: DigestAlgorithm;
-      readonly ourRows: readonly number[];
-    }
+/** The verdict on the credentials, without the rows they were found in. */
+type Verdict =
+  | { readonly outcome: 'ok'; readonly username: string; readonly algorithm: DigestAlgorithm }
   /** No credentials for our realm: challenge. */
-  | { readonly outcome: 'missing'; readonly ourRows: readonly number[] }
+  | { readonly outcome: 'missing' }
   /** The credential was right but its nonce has expired or is unknown: challenge with `stale: true`. */
-  | { readonly outcome: 'stale'; readonly username: string; readonly ourRows: readonly number[] }
+  | { readonly outcome: 'stale'; readonly username: string }
   /** The credential was right but its nonce count was used before: a replay, challenge (no stale). */
-  | { readonly outcome: 'replay'; readonly username: string; readonly ourRows: readonly number[] }
+  | { readonly outcome: 'replay'; readonly username: string }
   /** Refused: challenge without stale (the UA asks for a password again). */
   | {
       readonly outcome: 'failed';
       readonly reason: FailureReason;
       /** The username the credential claimed, when it named one (for logs). */
       readonly username?: string;
-      readonly ourRows: readonly number[];
     };
 
-type RowResult = DistributiveOmit<Exclude<VerifyResult, { outcome: 'missing' }>, 'ourRows'>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/**
+ * The verdict. `ourRows` lists, in every outcome, the indexes of the header's rows (values) that
+ * are Digest credentials for our realm: the ones a proxy removes before forwarding (§22.3);
+ * every other row must reach downstream untouched.
+ */
+export type VerifyResult = Verdict & { readonly ourRows: readonly number[] };
+
+/** The verdict on one row of credentials for our realm. */
+type RowResult = Exclude<Verdict, { outcome: 'missing' }>;
 
 /** How long a nonce-count record outlives its HMAC nonce's expiry, to cover clock skew between workers. */
 export const NONCE_RECORD_MARGIN_MS = 60_000;

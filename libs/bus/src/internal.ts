@@ -1,5 +1,5 @@
 import type { Logger } from '@sipedge/telemetry';
-import type { BusHandler, BusHeaders, BusMessage } from './port.js';
+import { BusRemoteError, type BusError, type BusHandler, type BusHeaders, type BusMessage } from './port.js';
 
 /**
  * Reply header that carries a responder's error message back to the requester (BusRemoteError).
@@ -54,8 +54,16 @@ export function checkRequest(subject: string, timeoutMs: number): void {
   }
 }
 
+/** Checks a subscription's subject (wildcards allowed) and queue group (every adapter's `subscribe` starts with it). */
+export function checkSubscribe(subject: string, queue: string | undefined): void {
+  checkSubject(subject, true);
+  if (queue !== undefined) {
+    checkQueue(queue);
+  }
+}
+
 /** A queue group name: non-empty, no whitespace. */
-export function checkQueue(queue: string): void {
+function checkQueue(queue: string): void {
   if (typeof queue !== 'string' || queue.length === 0 || /\s/.test(queue)) {
     throw new TypeError(`bus: invalid queue group "${String(queue)}"`);
   }
@@ -129,6 +137,28 @@ export function runHandler(
     }
   };
   return run();
+}
+
+/** A reply carrying ERROR_HEADER (`remote`, its value) is the responder's error: BusRemoteError. */
+export function throwIfRemoteError(remote: string | undefined): void {
+  if (remote !== undefined) {
+    throw new BusRemoteError(remote);
+  }
+}
+
+/** Keeps a running handler in `handlers` until it settles, so that close() can wait for it (settleAll). */
+export function track(handlers: Set<Promise<void>>, running: Promise<void>): void {
+  const tracked = running.finally(() => handlers.delete(tracked));
+  handlers.add(tracked);
+}
+
+/** Fails every request waiting for a reply with `error`; the set is emptied first. */
+export function failWaiting(waiting: Set<(error: BusError) => void>, error: BusError): void {
+  const failing = [...waiting];
+  waiting.clear();
+  for (const fail of failing) {
+    fail(error);
+  }
 }
 
 /** Settles after every promise in `pending` (including ones added meanwhile) or after `ms`. */

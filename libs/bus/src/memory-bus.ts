@@ -1,9 +1,8 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
-import { checkQueue, checkSubject, copyHeaders, ERROR_HEADER, runHandler, settleAll, type Reply } from './internal.js';
-import { checkRequest } from './internal.js';
+import { checkRequest, checkSubject, checkSubscribe, copyHeaders, ERROR_HEADER, type Reply } from './internal.js';
+import { failWaiting, runHandler, settleAll, throwIfRemoteError, track } from './internal.js';
 import {
   BusNoRespondersError,
-  BusRemoteError,
   BusTimeoutError,
   BusUnavailableError,
   type Bus,
@@ -189,7 +188,7 @@ export class MemoryBus implements Bus {
     }
     this.#link = connected;
     if (!connected) {
-      this.#failWaiting(new BusUnavailableError('bus: disconnected while waiting for a reply'));
+      failWaiting(this.#waiting, new BusUnavailableError('bus: disconnected while waiting for a reply'));
     }
   }
 
@@ -201,10 +200,7 @@ export class MemoryBus implements Bus {
   }
 
   async subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<Subscription> {
-    checkSubject(subject, true);
-    if (options.queue !== undefined) {
-      checkQueue(options.queue);
-    }
+    checkSubscribe(subject, options.queue);
     this.#assertAvailable();
     const sub = this.#register(subject, options.queue, (message) => this.#dispatch(handler, message));
     return {
@@ -245,10 +241,7 @@ export class MemoryBus implements Bus {
         setImmediate(() => fail(new BusNoRespondersError(`bus: no responders on "${subject}"`)));
       }
     });
-    const remote = reply.headers[ERROR_HEADER];
-    if (remote !== undefined) {
-      throw new BusRemoteError(remote);
-    }
+    throwIfRemoteError(reply.headers[ERROR_HEADER]);
     return reply;
   }
 
@@ -269,7 +262,7 @@ export class MemoryBus implements Bus {
     }
     this.#closed = true;
     this.#link = false;
-    this.#failWaiting(new BusUnavailableError('bus: closed while waiting for a reply'));
+    failWaiting(this.#waiting, new BusUnavailableError('bus: closed while waiting for a reply'));
     for (const sub of this.#subscriptions) {
       this.hub.remove(sub);
     }
@@ -301,16 +294,6 @@ export class MemoryBus implements Bus {
       checkSubject(replyTo, false);
       this.hub.route(replyTo, reply.data, copyHeaders(reply.headers), undefined);
     };
-    const running = runHandler(handler, message, respond, this.#logger);
-    const tracked = running.finally(() => this.#handlers.delete(tracked));
-    this.#handlers.add(tracked);
-  }
-
-  #failWaiting(error: BusError): void {
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    for (const fail of waiting) {
-      fail(error);
-    }
+    track(this.#handlers, runHandler(handler, message, respond, this.#logger));
   }
 }

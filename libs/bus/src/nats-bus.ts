@@ -12,12 +12,11 @@ import {
   type Status,
   type Subscription as NatsSubscription,
 } from 'nats';
-import { checkQueue, checkSubject, copyHeaders, ERROR_HEADER, runHandler, settleAll, type Reply } from './internal.js';
-import { checkRequest } from './internal.js';
+import { checkRequest, checkSubject, checkSubscribe, copyHeaders, ERROR_HEADER, type Reply } from './internal.js';
+import { failWaiting, runHandler, settleAll, throwIfRemoteError, track } from './internal.js';
 import {
   BusError,
   BusNoRespondersError,
-  BusRemoteError,
   BusTimeoutError,
   BusUnavailableError,
   type Bus,
@@ -132,7 +131,7 @@ export class NatsBus implements Bus {
       (error) => {
         this.#connected = false;
         this.#stopStatus();
-        this.#failWaiting(new BusUnavailableError('bus: connection closed'));
+        failWaiting(this.#waiting, new BusUnavailableError('bus: connection closed'));
         if (error && this.#closing === undefined) {
           this.#logger.error({ err: error }, 'bus: connection closed by an error');
         }
@@ -157,10 +156,7 @@ export class NatsBus implements Bus {
   }
 
   async subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<Subscription> {
-    checkSubject(subject, true);
-    if (options.queue !== undefined) {
-      checkQueue(options.queue);
-    }
+    checkSubscribe(subject, options.queue);
     this.#assertAvailable();
     let active = true;
     let sub: NatsSubscription;
@@ -241,10 +237,7 @@ export class NatsBus implements Bus {
       }
     });
     const message = toBusMessage(reply);
-    const remote = reply.headers?.has(ERROR_HEADER) ? reply.headers.get(ERROR_HEADER) : undefined;
-    if (remote !== undefined) {
-      throw new BusRemoteError(remote);
-    }
+    throwIfRemoteError(reply.headers?.has(ERROR_HEADER) ? reply.headers.get(ERROR_HEADER) : undefined);
     return message;
   }
 
@@ -346,9 +339,7 @@ export class NatsBus implements Bus {
       const hdrs = toNatsHeaders(reply.headers);
       msg.respond(reply.data, hdrs ? { headers: hdrs } : undefined);
     };
-    const running = runHandler(handler, message, respond, this.#logger);
-    const tracked = running.finally(() => this.#handlers.delete(tracked));
-    this.#handlers.add(tracked);
+    track(this.#handlers, runHandler(handler, message, respond, this.#logger));
   }
 
   async #watchStatus(): Promise<void> {
@@ -358,7 +349,10 @@ export class NatsBus implements Bus {
           case Events.Disconnect:
             this.#generation += 1;
             this.#connected = false;
-            this.#failWaiting(new BusUnavailableError('bus: disconnected from NATS while waiting for a reply'));
+            failWaiting(
+              this.#waiting,
+              new BusUnavailableError('bus: disconnected from NATS while waiting for a reply'),
+            );
             this.#logger.warn({ server: status.data }, 'bus: disconnected from NATS; reconnecting');
             break;
           case Events.Reconnect:
@@ -396,14 +390,6 @@ export class NatsBus implements Bus {
       (error: unknown) =>
         this.#logger.debug({ err: error, server }, 'bus: lost the connection again while reconnecting'),
     );
-  }
-
-  #failWaiting(error: BusError): void {
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    for (const fail of waiting) {
-      fail(error);
-    }
   }
 }
 

@@ -10,7 +10,15 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { createLogger, type Logger } from '@sipedge/telemetry';
-import { checkQueue, checkRequest, checkSubject, copyHeaders, errorText, runHandler, settleAll } from './internal.js';
+import {
+  checkRequest,
+  checkSubject,
+  checkSubscribe,
+  copyHeaders,
+  errorText,
+  runHandler,
+  settleAll,
+} from './internal.js';
 import {
   BUS_ERRORS,
   BusError,
@@ -134,8 +142,7 @@ export class PortBus implements Bus {
   }
 
   async subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<Subscription> {
-    checkSubject(subject, true);
-    if (options.queue !== undefined) checkQueue(options.queue);
+    checkSubscribe(subject, options.queue);
     this.#assertOpen();
     const sid = this.#nextId++;
     this.#handlers.set(sid, handler);

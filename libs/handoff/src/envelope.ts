@@ -68,19 +68,25 @@ function required(headers: BusHeaders, name: string): string {
   return v;
 }
 
+/**
+ * The headers of either direction: the caller's `extra`, the transport, `fields`, the flow when
+ * there is one, and the active trace context.
+ */
+function encode(extra: BusHeaders, meta: InboundMeta | OutboundMeta, fields: BusHeaders): BusHeaders {
+  const headers: BusHeaders = { ...extra, [H.transport]: meta.transport, ...fields };
+  if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
+  return injectTraceContext(headers);
+}
+
 export function encodeInbound(meta: InboundMeta, extra: BusHeaders = {}): BusHeaders {
-  const headers: BusHeaders = {
-    ...extra,
-    [H.transport]: meta.transport,
+  return encode(extra, meta, {
     [H.source]: formatEndpoint(meta.source),
     [H.local]: formatEndpoint(meta.local),
     [H.edge]: meta.edgeId,
     [H.receivedAt]: String(meta.receivedAt),
-  };
-  if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
-  if (meta.retransmission === true) headers[H.retransmission] = '1';
-  if (meta.redelivered === true) headers[H.redelivered] = '1';
-  return injectTraceContext(headers);
+    ...(meta.retransmission === true ? { [H.retransmission]: '1' } : {}),
+    ...(meta.redelivered === true ? { [H.redelivered]: '1' } : {}),
+  });
 }
 
 export function decodeInbound(headers: BusHeaders): InboundMeta {
@@ -99,14 +105,7 @@ export function decodeInbound(headers: BusHeaders): InboundMeta {
 }
 
 export function encodeOutbound(meta: OutboundMeta, extra: BusHeaders = {}): BusHeaders {
-  const headers: BusHeaders = {
-    ...extra,
-    [H.transport]: meta.transport,
-    [H.destination]: formatEndpoint(meta.destination),
-    [H.kind]: meta.kind,
-  };
-  if (meta.flowId !== undefined) headers[H.flow] = meta.flowId;
-  return injectTraceContext(headers);
+  return encode(extra, meta, { [H.destination]: formatEndpoint(meta.destination), [H.kind]: meta.kind });
 }
 
 export function decodeOutbound(headers: BusHeaders): OutboundMeta {

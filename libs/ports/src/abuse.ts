@@ -15,6 +15,9 @@ export interface Ban {
   readonly createdAt: number;
 }
 
+/** A batch of request counts: each source address with the number of requests it sent. */
+export type RequestCounts = readonly (readonly [address: string, count: number])[];
+
 /**
  * Fleet-wide abuse state (like Kamailio's pike and fail2ban): request counters per source and time
  * window, failed-authentication counters, and the ban list with a version that edges poll.
@@ -28,11 +31,7 @@ export interface AbuseState {
    * Counts are non-negative integers (TypeError otherwise). One round trip for the whole batch. An
    * empty batch returns [] without touching Redis.
    */
-  addRequests(
-    window: number,
-    counts: readonly (readonly [address: string, count: number])[],
-    ttlMs: number,
-  ): Promise<number[]>;
+  addRequests(window: number, counts: RequestCounts, ttlMs: number): Promise<number[]>;
   /**
    * Counts one failed authentication under each key (e.g. "src:192.0.2.7", "user:example.com:alice") and
    * returns each key's count: a key's count restarts at 1 when its previous window of `windowMs` (from its

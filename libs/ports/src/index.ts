@@ -1,2 +1,2 @@
-export type { AbuseState, Ban } from './abuse.js';
+export type { AbuseState, Ban, RequestCounts } from './abuse.js';
 export type { Binding, BindingUpdate, LocationService, RegisterOp, RegisterResult } from './location.js';

@@ -18,24 +18,25 @@ const B = 'sip:b.gw.example.net';
 const C = 'sip:c.gw.example.net:5080;transport=tcp';
 const BACKUP = 'sip:backup.gw.example.net';
 
-const rr: DispatcherSet = {
-  name: 'gw',
-  algorithm: 'round-robin',
-  hops: [
-    { uri: A, weight: 3 },
-    { uri: B, weight: 1 },
-  ],
-};
-const hashed: DispatcherSet = {
-  name: 'gw',
-  algorithm: 'hash',
-  hops: [
-    { uri: A, weight: 2 },
-    { uri: B, weight: 1 },
-    { uri: C, weight: 1 },
-    { uri: BACKUP, weight: 0 },
-  ],
-};
+/** A dispatcher set of `hops`, each a URI with its weight (none: the default weight). */
+function dispatcherSet(
+  name: string,
+  algorithm: DispatcherSet['algorithm'],
+  hops: [uri: string, weight?: number][],
+): DispatcherSet {
+  return { name, algorithm, hops: hops.map(([uri, weight]) => (weight === undefined ? { uri } : { uri, weight })) };
+}
+
+const rr = dispatcherSet('gw', 'round-robin', [
+  [A, 3],
+  [B, 1],
+]);
+const hashed = dispatcherSet('gw', 'hash', [
+  [A, 2],
+  [B, 1],
+  [C, 1],
+  [BACKUP, 0],
+]);
 
 const down = (...uris: string[]): DispatcherHealth =>
   uris.reduce((h, u) => updateHealth(h, u, false, NOW), EMPTY_HEALTH);
@@ -55,21 +56,17 @@ describe('dispatcher: round robin', () => {
   });
 
   it('interleaves (smooth weighted round robin) and cycles over the reduced weights', () => {
-    const set: DispatcherSet = {
-      name: 's',
-      algorithm: 'round-robin',
-      hops: [
-        { uri: A, weight: 4 },
-        { uri: B, weight: 2 },
-      ],
-    };
+    const set = dispatcherSet('s', 'round-robin', [
+      [A, 4],
+      [B, 2],
+    ]);
     const seq = Array.from({ length: 6 }, (_, counter) => selectHop(set, { counter, callId: '', now: NOW }));
     expect(seq).toEqual([A, B, A, A, B, A]);
     // Negative and huge counters wrap around.
     expect(selectHop(set, { counter: -1, callId: '', now: NOW })).toBe(A);
     expect(selectHop(set, { counter: 3 * 1e12 + 1, callId: '', now: NOW })).toBe(B);
     // Equal default weights alternate.
-    const plain: DispatcherSet = { name: 'p', algorithm: 'round-robin', hops: [{ uri: A }, { uri: B }, { uri: C }] };
+    const plain = dispatcherSet('p', 'round-robin', [[A], [B], [C]]);
     expect(Array.from({ length: 4 }, (_, counter) => selectHop(plain, { counter, callId: '', now: NOW }))).toEqual([
       A,
       B,
@@ -89,11 +86,7 @@ describe('dispatcher: round robin', () => {
   });
 
   it('never chooses a backup (weight 0) first; all down → none', () => {
-    const set: DispatcherSet = {
-      name: 's',
-      algorithm: 'round-robin',
-      hops: [{ uri: A }, { uri: BACKUP, weight: 0 }],
-    };
+    const set = dispatcherSet('s', 'round-robin', [[A], [BACKUP, 0]]);
     const picks = Array.from({ length: 5 }, (_, counter) => selectHop(set, { counter, callId: '', now: NOW }));
     expect(new Set(picks)).toEqual(new Set([A]));
     expect(selectHop(set, { counter: 0, callId: '', health: down(A), now: NOW })).toBeUndefined();

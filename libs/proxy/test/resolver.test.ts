@@ -77,6 +77,12 @@ const t = (transport: ResolvedTarget['transport'], address: string, port: number
   port,
 });
 
+/** The tuples of sip1.example.net (both address families in the test zone): IPv4, then IPv6. */
+const sip1 = (transport: ResolvedTarget['transport'], port: number): ResolvedTarget[] => [
+  t(transport, '192.0.2.1', port),
+  t(transport, '2001:db8::1', port),
+];
+
 /** The next hop `prepareForward` would compute for a URI (§16.6 step 7). */
 function hop(uri: string, secureTarget = false): NextHop {
   const u = parseSipUriStrict(uri);
@@ -138,10 +144,7 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
 
   it('an explicit port → A/AAAA only, no SRV or NAPTR query', async () => {
     const dns = new FakeDns(zone);
-    expect(await resolveNextHop(hop('sip:bob@sip1.example.net:5080'), dns)).toEqual([
-      t('udp', '192.0.2.1', 5080),
-      t('udp', '2001:db8::1', 5080),
-    ]);
+    expect(await resolveNextHop(hop('sip:bob@sip1.example.net:5080'), dns)).toEqual(sip1('udp', 5080));
     expect(await resolveNextHop(hop('sip:bob@sip2.example.net:5080;transport=tcp'), dns)).toEqual([
       t('tcp', '192.0.2.2', 5080),
     ]);
@@ -155,13 +158,10 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
     const dns = new FakeDns(zone);
     const tuples = await resolveNextHop(hop('sip:bob@example.net'), dns);
     expect(tuples).toEqual([
-      t('tcp', '192.0.2.1', 5070),
-      t('tcp', '2001:db8::1', 5070),
+      ...sip1('tcp', 5070),
       t('tcp', '192.0.2.2', 5060),
-      t('tls', '192.0.2.1', 5061),
-      t('tls', '2001:db8::1', 5061),
-      t('udp', '192.0.2.1', 5060),
-      t('udp', '2001:db8::1', 5060),
+      ...sip1('tls', 5061),
+      ...sip1('udp', 5060),
     ]);
     expect(dns.queries).toContain('naptr example.net');
     expect(dns.queries).not.toContain('srv _sip._sctp.example.net');
@@ -171,28 +171,18 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
 
   it('NAPTR services are limited to the transports we use (preferTransports) and to SIPS for sips', async () => {
     const dns = new FakeDns(zone);
-    expect(await resolveNextHop(hop('sip:bob@example.net'), dns, { preferTransports: ['udp'] })).toEqual([
-      t('udp', '192.0.2.1', 5060),
-      t('udp', '2001:db8::1', 5060),
-    ]);
+    expect(await resolveNextHop(hop('sip:bob@example.net'), dns, { preferTransports: ['udp'] })).toEqual(
+      sip1('udp', 5060),
+    );
     // A SIPS target reached through a sip URI without transport parameter: SIPS resolution.
-    expect(await resolveNextHop(hop('sip:bob@example.net', true), dns)).toEqual([
-      t('tls', '192.0.2.1', 5061),
-      t('tls', '2001:db8::1', 5061),
-    ]);
+    expect(await resolveNextHop(hop('sip:bob@example.net', true), dns)).toEqual(sip1('tls', 5061));
     expect(await resolveNextHop(hop('sip:bob@example.net'), dns, { sips: true })).toHaveLength(2);
   });
 
   it('an explicit transport → SRV for that transport (no NAPTR), then A/AAAA with the default port', async () => {
     const dns = new FakeDns(zone);
-    expect(await resolveNextHop(hop('sip:bob@example.net;transport=UDP'), dns)).toEqual([
-      t('udp', '192.0.2.1', 5060),
-      t('udp', '2001:db8::1', 5060),
-    ]);
-    expect(await resolveNextHop(hop('sip:bob@example.net;transport=tls'), dns)).toEqual([
-      t('tls', '192.0.2.1', 5061),
-      t('tls', '2001:db8::1', 5061),
-    ]);
+    expect(await resolveNextHop(hop('sip:bob@example.net;transport=UDP'), dns)).toEqual(sip1('udp', 5060));
+    expect(await resolveNextHop(hop('sip:bob@example.net;transport=tls'), dns)).toEqual(sip1('tls', 5061));
     expect(dns.count('naptr')).toBe(0);
     expect(dns.queries.filter((q) => q.startsWith('srv'))).toEqual([
       'srv _sip._udp.example.net',
@@ -209,11 +199,9 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
   it('no NAPTR → SRV for every supported transport in our order; no SRV → A/AAAA, udp (tls for sips)', async () => {
     const dns = new FakeDns({ srv: zone.srv, a: zone.a });
     expect(await resolveNextHop(hop('sip:example.net'), dns, { preferTransports: ['tcp', 'udp'] })).toEqual([
-      t('tcp', '192.0.2.1', 5070),
-      t('tcp', '2001:db8::1', 5070),
+      ...sip1('tcp', 5070),
       t('tcp', '192.0.2.2', 5060),
-      t('udp', '192.0.2.1', 5060),
-      t('udp', '2001:db8::1', 5060),
+      ...sip1('udp', 5060),
     ]);
     expect(dns.queries.slice(0, 3)).toEqual([
       'naptr example.net',
@@ -241,11 +229,9 @@ describe('resolveNextHop (RFC 3263 §4)', () => {
   it('a failed query counts as an empty answer; an unresolvable hop gives no tuples', async () => {
     const dns = new FakeDns({ ...zone, fail: ['naptr example.net', 'srv _sip._udp.example.net'] });
     expect(await resolveNextHop(hop('sip:example.net'), dns)).toEqual([
-      t('tcp', '192.0.2.1', 5070),
-      t('tcp', '2001:db8::1', 5070),
+      ...sip1('tcp', 5070),
       t('tcp', '192.0.2.2', 5060),
-      t('tls', '192.0.2.1', 5061),
-      t('tls', '2001:db8::1', 5061),
+      ...sip1('tls', 5061),
     ]);
     expect(await resolveNextHop(hop('sip:nowhere.invalid'), new FakeDns({}))).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { type SipMessage, type SipUri, parseMessage } from '@sipedge/sip';
+import type { SipMessage, SipUri } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import {
   type RouteTokenKeys,
@@ -14,9 +14,9 @@ import {
   dialogRoute,
 } from '../src/index.js';
 import { TEST_CONFIG } from './config.js';
+import { expectBoundToken, msg, OTHER } from './support/route-token.js';
 
 const KEYS: RouteTokenKeys = { secret: 'route-token-test-secret-0123456789abcdef' };
-const OTHER: RouteTokenKeys = { secret: 'another-fleet-secret-0123456789abcdefgh' };
 const FLOW = {
   transport: 'tcp',
   address: '203.0.113.7',
@@ -24,10 +24,6 @@ const FLOW = {
   edgeId: 'edge-1',
   flowId: 'f-edge-1-7-ab',
 } as const;
-
-function msg(lines: string[]): SipMessage {
-  return parseMessage(Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`, 'latin1'));
-}
 
 function invite(callId = 'call-1@ua', fromTag = 'caller-tag'): SipMessage {
   return msg([
@@ -90,13 +86,7 @@ describe('route tokens', () => {
 
   it('do not open with another binding, another secret, or after any change', () => {
     const token = signRouteToken(KEYS, { flow: FLOW }, ['a', 'b']);
-    expect(openRouteToken(KEYS, token, [['a', 'c'], ['ab'], ['a', 'b', '']])).toBeUndefined();
-    expect(openRouteToken(OTHER, token, [['a', 'b']])).toBeUndefined();
-    for (let i = 0; i < token.length; i++) {
-      const changed = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
-      expect(openRouteToken(KEYS, changed, [['a', 'b']])).toBeUndefined();
-    }
-    expect(openRouteToken(KEYS, token.slice(0, -2), [['a', 'b']])).toBeUndefined();
+    expectBoundToken(KEYS, token);
     expect(openRouteToken(KEYS, 'rr', [['a', 'b']])).toBeUndefined();
     expect(openRouteToken(KEYS, 'not a token!', [['a', 'b']])).toBeUndefined();
   });

@@ -19,9 +19,9 @@ import {
   unmaskedContact,
 } from '../src/index.js';
 import { TEST_CONFIG } from './config.js';
+import { expectBoundToken, msg, OTHER } from './support/route-token.js';
 
 const KEYS: RouteTokenKeys = { secret: 'topology-test-secret-0123456789abcdefghij' };
-const OTHER: RouteTokenKeys = { secret: 'another-fleet-secret-0123456789abcdefgh' };
 
 /**
  * Alice (outside) calls through her provider's proxy, this proxy (edge.example.com, 192.0.2.10)
@@ -32,10 +32,6 @@ const ALICE_PROXY = '198.51.100.7';
 const BOB = '10.0.0.20';
 const BOB_PROXY = '10.0.0.8';
 const ALICE_PROXY_FLOW = { transport: 'udp', address: ALICE_PROXY, port: 5060, edgeId: 'edge-1' } as const;
-
-function msg(lines: string[]): SipMessage {
-  return parseMessage(Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`, 'latin1'));
-}
 
 /** The INVITE as this proxy receives it from Alice's proxy (which Record-Routed). */
 const received = msg([
@@ -143,13 +139,7 @@ describe('sealed route tokens (AES-256-GCM, key by HKDF from the fleet secret)',
 
   it('do not open with another binding, another secret, or after any change', () => {
     const token = sealRouteToken(KEYS, content, ['a', 'b']);
-    expect(openRouteToken(KEYS, token, [['a', 'c'], ['ab'], ['a', 'b', '']])).toBeUndefined();
-    expect(openRouteToken(OTHER, token, [['a', 'b']])).toBeUndefined();
-    for (let i = 0; i < token.length; i++) {
-      const changed = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
-      expect(openRouteToken(KEYS, changed, [['a', 'b']])).toBeUndefined();
-    }
-    expect(openRouteToken(KEYS, token.slice(0, -2), [['a', 'b']])).toBeUndefined();
+    expectBoundToken(KEYS, token);
   });
 
   it('open with a previous secret during a rotation', () => {

@@ -35,6 +35,12 @@ function request(
   ]);
 }
 
+/** validateRequest with this file's config, of `request(...)`. */
+const validate = (...args: Parameters<typeof request>) => validateRequest(request(...args), config);
+
+/** The result of a check that refuses the request with `status`. */
+const refusal = (check: string, status: number) => ({ ok: false, check, status });
+
 /** What the next hop would receive from us, parsed again as it comes back. */
 function reparse(message: SipMessage): SipMessage {
   return parseMessage(message.toBuffer());
@@ -42,17 +48,13 @@ function reparse(message: SipMessage): SipMessage {
 
 describe('§16.3 step 2: URI scheme', () => {
   it('INVITE http://x → 416', () => {
-    expect(validateRequest(request('INVITE', 'http://x', ['Max-Forwards: 70']), config)).toEqual({
-      ok: false,
-      check: 'uri-scheme',
-      status: 416,
-    });
-    expect(validateRequest(request('MESSAGE', 'mailto:bob@example.com'), config)).toMatchObject({ status: 416 });
+    expect(validate('INVITE', 'http://x', ['Max-Forwards: 70'])).toEqual(refusal('uri-scheme', 416));
+    expect(validate('MESSAGE', 'mailto:bob@example.com')).toMatchObject({ status: 416 });
   });
 
   it('sip and sips are understood', () => {
-    expect(validateRequest(request('INVITE', 'sip:bob@example.com'), config)).toEqual({ ok: true });
-    expect(validateRequest(request('INVITE', 'sips:bob@example.com'), config)).toEqual({ ok: true });
+    expect(validate('INVITE', 'sip:bob@example.com')).toEqual({ ok: true });
+    expect(validate('INVITE', 'sips:bob@example.com')).toEqual({ ok: true });
   });
 
   it('tel is understood when a Route that is not ours gives it a next hop, else 416', () => {
@@ -60,14 +62,14 @@ describe('§16.3 step 2: URI scheme', () => {
       'Route: <sip:edge.example.com;lr>, <sip:gw.example.net;lr>',
     ]);
     expect(validateRequest(viaGateway, config)).toEqual({ ok: true });
-    expect(validateRequest(request('INVITE', 'tel:+15551234'), config)).toMatchObject({ ok: false, status: 416 });
+    expect(validate('INVITE', 'tel:+15551234')).toMatchObject({ ok: false, status: 416 });
     const onlyOurs = request('INVITE', 'tel:+15551234', ['Route: <sip:edge.example.com;lr>']);
     expect(validateRequest(onlyOurs, config)).toMatchObject({ ok: false, status: 416 });
   });
 
   it('a Route value that is not a SIP or SIPS URI → 416: nothing could be sent to it (found by the fuzz run)', () => {
     for (const route of ['<tel:123>', '<sip:gw.example.net;lr>, <http://x>', '<mailto:a@b>']) {
-      expect(validateRequest(request('INVITE', 'sip:bob@example.com', [`Route: ${route}`]), config)).toEqual({
+      expect(validate('INVITE', 'sip:bob@example.com', [`Route: ${route}`])).toEqual({
         ok: false,
         check: 'uri-scheme',
         status: 416,
@@ -81,11 +83,7 @@ describe('§16.3 step 2: URI scheme', () => {
 
 describe('§16.3 step 3: Max-Forwards', () => {
   it('Max-Forwards 0 INVITE → 483', () => {
-    expect(validateRequest(request('INVITE', 'sip:bob@example.com', ['Max-Forwards: 0']), config)).toEqual({
-      ok: false,
-      check: 'max-forwards',
-      status: 483,
-    });
+    expect(validate('INVITE', 'sip:bob@example.com', ['Max-Forwards: 0'])).toEqual(refusal('max-forwards', 483));
   });
 
   it('Max-Forwards 0 OPTIONS to the edge → the caller may answer it (isAddressedToSelf), else 483', () => {
@@ -98,10 +96,8 @@ describe('§16.3 step 3: Max-Forwards', () => {
   });
 
   it('Max-Forwards 1 and no Max-Forwards pass', () => {
-    expect(validateRequest(request('INVITE', 'sip:bob@example.com', ['Max-Forwards: 1']), config)).toEqual({
-      ok: true,
-    });
-    expect(validateRequest(request('INVITE', 'sip:bob@example.com'), config)).toEqual({ ok: true });
+    expect(validate('INVITE', 'sip:bob@example.com', ['Max-Forwards: 1'])).toEqual({ ok: true });
+    expect(validate('INVITE', 'sip:bob@example.com')).toEqual({ ok: true });
   });
 
   it('isAddressedToSelf: our address with our port or none, no user part', () => {
@@ -121,35 +117,33 @@ describe('§16.3 step 4: loop detection', () => {
     return reparse(back);
   }
 
+  /** What we send for `first` to `target`: on its first fork branch unless `branch` is given. */
+  function forwarded(first: SipMessage, target: string, recordRoute: boolean, branch?: string): SipMessage {
+    return forwardRequest(first, parseSipUriStrict(target), {
+      config,
+      branch: branch ?? forkBranch('ctx1', loopHash(first), 0, 0),
+      recordRoute,
+    }).message;
+  }
+
   it('a request to a host that routes back to us unchanged → 482 on the second pass', () => {
     const first = request('INVITE', 'sip:bob@loop.test', ['Max-Forwards: 70']);
     expect(validateRequest(first, config)).toEqual({ ok: true });
-    const branch = forkBranch('ctx1', loopHash(first), 0, 0);
-    const target = parseSipUriStrict('sip:bob@loop.test');
-    const { message } = forwardRequest(first, target, { config, branch, recordRoute: true });
+    const message = forwarded(first, 'sip:bob@loop.test', true);
     const second = comeBack(message);
     expect(second.maxForwards).toBe(69);
-    expect(validateRequest(second, config)).toEqual({ ok: false, check: 'loop', status: 482 });
+    expect(validateRequest(second, config)).toEqual(refusal('loop', 482));
   });
 
   it('a loop of a statelessly forwarded request → 482', () => {
     const first = request('MESSAGE', 'sip:bob@loop.test', ['Max-Forwards: 70']);
-    const { message } = forwardRequest(first, parseSipUriStrict('sip:bob@loop.test'), {
-      config,
-      branch: statelessBranch(first),
-      recordRoute: false,
-    });
+    const message = forwarded(first, 'sip:bob@loop.test', false, statelessBranch(first));
     expect(validateRequest(comeBack(message), config)).toMatchObject({ ok: false, status: 482 });
   });
 
   it('alias rewrite (Request-URI changed) → a spiral, not a loop', () => {
     const first = request('INVITE', 'sip:alias@example.com', ['Max-Forwards: 70']);
-    const branch = forkBranch('ctx1', loopHash(first), 0, 0);
-    const { message } = forwardRequest(first, parseSipUriStrict('sip:bob@example.com'), {
-      config,
-      branch,
-      recordRoute: true,
-    });
+    const message = forwarded(first, 'sip:bob@example.com', true);
     const second = comeBack(message);
     expect(second.vias.map((v) => v.host)).toEqual(['p2.example.net', 'edge.example.com', 'pc33.atlanta.example.com']);
     expect(validateRequest(second, config)).toEqual({ ok: true });
@@ -157,12 +151,7 @@ describe('§16.3 step 4: loop detection', () => {
 
   it('a changed Route or Proxy-Require also makes it a spiral', () => {
     const first = request('INVITE', 'sip:bob@loop.test', ['Route: <sip:p2.example.net;lr>']);
-    const branch = forkBranch('ctx1', loopHash(first), 0, 0);
-    const { message } = forwardRequest(first, parseSipUriStrict('sip:bob@loop.test'), {
-      config,
-      branch,
-      recordRoute: false,
-    });
+    const message = forwarded(first, 'sip:bob@loop.test', false);
     const back = reparse(message);
     back.removeFirst('Route'); // p2 removed its own Route and sent it back to us
     expect(validateRequest(comeBack(back), config)).toEqual({ ok: true });
@@ -192,7 +181,7 @@ describe('§16.3 step 4: loop detection', () => {
 
 describe('§16.3 step 5: Proxy-Require', () => {
   it('Proxy-Require: foo → 420 with Unsupported: foo', () => {
-    expect(validateRequest(request('INVITE', 'sip:bob@example.com', ['Proxy-Require: foo']), config)).toEqual({
+    expect(validate('INVITE', 'sip:bob@example.com', ['Proxy-Require: foo'])).toEqual({
       ok: false,
       check: 'proxy-require',
       status: 420,
@@ -208,12 +197,8 @@ describe('§16.3 step 5: Proxy-Require', () => {
   });
 
   it('CANCEL and ACK carrying Proxy-Require are not rejected (§8.2.2.3)', () => {
-    expect(validateRequest(request('CANCEL', 'sip:bob@example.com', ['Proxy-Require: foo']), config)).toEqual({
-      ok: true,
-    });
-    expect(validateRequest(request('ACK', 'sip:bob@example.com', ['Proxy-Require: foo']), config)).toEqual({
-      ok: true,
-    });
+    expect(validate('CANCEL', 'sip:bob@example.com', ['Proxy-Require: foo'])).toEqual({ ok: true });
+    expect(validate('ACK', 'sip:bob@example.com', ['Proxy-Require: foo'])).toEqual({ ok: true });
   });
 });
 

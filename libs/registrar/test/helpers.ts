@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type SipMessage, parseMessage } from '@sipedge/sip';
 import { MemoryLocationStore } from '@sipedge/store';
+import { expect } from 'vitest';
 import { type RegisterOptions, processRegister } from '../src/index.js';
 
 /**
@@ -67,6 +68,12 @@ export function registrar(defaults: Options = {}) {
 /** The Contact values of a response, one per row. */
 export function contactRows(response: SipMessage): string[] {
   return response.rows.filter((r) => r.key === 'contact').map((r) => r.value);
+}
+
+/** Expects a 200 (OK) whose Contact rows are exactly `rows` (§10.3 step 8: every current binding). */
+export function expectBindings(response: SipMessage, rows: string[]): void {
+  expect(response.status).toBe(200);
+  expect(contactRows(response)).toEqual(rows);
 }
 
 const TORTURE = new URL('../../sip/test/fixtures/torture/rfc4475/', import.meta.url);

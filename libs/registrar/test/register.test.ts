@@ -1,7 +1,7 @@
 import { parseMessage, parseUri } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import { lookupTargets, processRegister } from '../src/index.js';
-import { T0, contactRows, registerRequest, registrar } from './helpers.js';
+import { T0, contactRows, expectBindings, registerRequest, registrar } from './helpers.js';
 
 const ALICE = 'sip:alice@example.com';
 const targets = (r: ReturnType<typeof registrar>, now = T0) =>
@@ -18,8 +18,7 @@ describe('processRegister: the §10.3 black-box cases', () => {
     const res = await r.send(
       registerRequest({ contacts: ['<sip:alice@192.0.2.10:5060>', '"Alice" <sip:alice@198.51.100.7>;q=0.5'] }),
     );
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual([
+    expectBindings(res, [
       '<sip:alice@192.0.2.10:5060>;expires=3600',
       '"Alice" <sip:alice@198.51.100.7>;q=0.5;expires=3600',
     ]);
@@ -69,8 +68,7 @@ describe('processRegister: the §10.3 black-box cases', () => {
     await r.send(registerRequest({ contacts: ['<sip:alice@192.0.2.11>'], callId: 'b', cseq: 1 }));
     expect(await bindingsOf(r)).toHaveLength(2);
     const res = await r.send(registerRequest({ contacts: ['*'], expires: 0, callId: 'a', cseq: 2 }));
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual([]);
+    expectBindings(res, []);
     expect(res.get('date')).toBeDefined();
     expect(await bindingsOf(r)).toEqual([]);
   });
@@ -221,11 +219,7 @@ describe('processRegister: steps 1, 2 and 5', () => {
     const res = await r.send(
       registerRequest({ contacts: ['<tel:+1-201-555-0123>;q=0.2', '<mailto:alice@example.com>'] }),
     );
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual([
-      '<tel:+1-201-555-0123>;q=0.2;expires=3600',
-      '<mailto:alice@example.com>;expires=3600',
-    ]);
+    expectBindings(res, ['<tel:+1-201-555-0123>;q=0.2;expires=3600', '<mailto:alice@example.com>;expires=3600']);
     expect((await targets(r)).map((t) => t.uri.kind)).toEqual(['absolute', 'tel']);
   });
 
@@ -255,8 +249,7 @@ describe('processRegister: step 7 intervals and q', () => {
     const res = await r.send(
       registerRequest({ contacts: ['<sip:a@h1>;expires=7200', '<sip:a@h2>;expires=4294967296'], expires: 99999 }),
     );
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual(['<sip:a@h1>;expires=3600', '<sip:a@h2>;expires=3600']);
+    expectBindings(res, ['<sip:a@h1>;expires=3600', '<sip:a@h2>;expires=3600']);
   });
 
   it('a malformed expires parameter counts as the default interval', async () => {
@@ -264,8 +257,7 @@ describe('processRegister: step 7 intervals and q', () => {
     const res = await r.send(
       registerRequest({ contacts: ['<sip:a@h1>;expires="Thu, 01 Dec 1994 16:00:00 GMT"'], expires: 30 }),
     );
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual(['<sip:a@h1>;expires=3600']);
+    expectBindings(res, ['<sip:a@h1>;expires=3600']);
   });
 
   it('expires=0 removes that contact only; an unknown contact with 0 is not an error', async () => {
@@ -274,8 +266,7 @@ describe('processRegister: step 7 intervals and q', () => {
     const res = await r.send(
       registerRequest({ contacts: ['<sip:a@H1>;expires=0', '<sip:a@h9>'], expires: 0, cseq: 2 }),
     );
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual(['<sip:a@h2>;expires=3600']);
+    expectBindings(res, ['<sip:a@h2>;expires=3600']);
   });
 
   it('the same contact twice in one request: one binding, the later value wins', async () => {
@@ -312,8 +303,7 @@ describe('processRegister: queries and settings', () => {
     const r = registrar();
     await r.send(registerRequest({ contacts: ['<sip:a@h1>;expires=600', '<sip:a@h2>;expires=100'], cseq: 1 }));
     const res = await r.send(registerRequest({ cseq: 2, expires: 0 }), { now: T0 + 40_500 });
-    expect(res.status).toBe(200);
-    expect(contactRows(res)).toEqual(['<sip:a@h1>;expires=560', '<sip:a@h2>;expires=60']);
+    expectBindings(res, ['<sip:a@h1>;expires=560', '<sip:a@h2>;expires=60']);
     expect(res.get('date')).toBe('Fri, 01 Jan 2100 00:00:40 GMT');
     const late = await r.send(registerRequest({ cseq: 3 }), { now: T0 + 200_000 });
     expect(contactRows(late)).toEqual(['<sip:a@h1>;expires=400']);
@@ -376,30 +366,27 @@ describe('processRegister: binding metadata', () => {
     expect(target?.data).toEqual(JSON.parse(binding!.data));
   });
 
-  it.each([
-    ['a Via and Contact naming the source', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@192.0.2.10:5060>', false],
+  /** The Via of a request sent from the source itself (192.0.2.10:5060). */
+  const fromSource = 'SIP/2.0/UDP 192.0.2.10:5060';
+  it.each<[description: string, nat: boolean, contact: string, via?: string]>([
+    ['a Via and Contact naming the source', false, '<sip:alice@192.0.2.10:5060>'],
     // A third party registering a contact elsewhere on the same host is not a NAT.
-    [
-      'a Contact on another port of the source host',
-      'SIP/2.0/UDP 192.0.2.10:5060',
-      '<sip:alice@192.0.2.10:6000>',
-      false,
-    ],
-    ['a private Contact', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@10.1.2.3:5060>', true],
-    ['a carrier-grade NAT Contact (RFC 6598)', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@100.64.7.1>', true],
-    ['an IPv6 unique local Contact', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@[fd00::5]>', true],
+    ['a Contact on another port of the source host', false, '<sip:alice@192.0.2.10:6000>'],
+    ['a private Contact', true, '<sip:alice@10.1.2.3:5060>'],
+    ['a carrier-grade NAT Contact (RFC 6598)', true, '<sip:alice@100.64.7.1>'],
+    ['an IPv6 unique local Contact', true, '<sip:alice@[fd00::5]>'],
     // A third party registering a contact on another public host (§10.2): reached at that Contact.
-    ['a Contact on another public host', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@198.51.100.7:5060>', false],
-    ['a Contact naming a host name', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@pbx.example.com>', false],
+    ['a Contact on another public host', false, '<sip:alice@198.51.100.7:5060>'],
+    ['a Contact naming a host name', false, '<sip:alice@pbx.example.com>'],
     [
       'a Via the packet did not come from (a NAT rewrote its source)',
-      'SIP/2.0/UDP 10.1.2.3:5060',
-      '<sip:alice@192.0.2.10>',
       true,
+      '<sip:alice@192.0.2.10>',
+      'SIP/2.0/UDP 10.1.2.3:5060',
     ],
-    ['a Via port other than the source port', 'SIP/2.0/UDP 192.0.2.10:5062', '<sip:alice@192.0.2.10:5062>', true],
-    ['a Contact asking for a flow (RFC 5626 ob)', 'SIP/2.0/UDP 192.0.2.10:5060', '<sip:alice@192.0.2.10;ob>', true],
-  ])('NAT: %s → nat %s', async (_, via, contact, nat) => {
+    ['a Via port other than the source port', true, '<sip:alice@192.0.2.10:5062>', 'SIP/2.0/UDP 192.0.2.10:5062'],
+    ['a Contact asking for a flow (RFC 5626 ob)', true, '<sip:alice@192.0.2.10;ob>'],
+  ])('NAT: %s → nat %s', async (_, nat, contact, via = fromSource) => {
     const r = registrar();
     const request = registerRequest({ contacts: [contact] });
     request.replaceFirst('Via', `${via};branch=z9hG4bKnat`);

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MAGIC_COOKIE, buildRequest, buildResponse, newBranch, parseMessage, parseNameAddr } from '../src/index.js';
-import { INVITE_HEAD, wire } from './helpers.js';
+import { INVITE_HEAD, inviteWire, wire } from './helpers.js';
 
 const request = parseMessage(
-  wire([
-    ...INVITE_HEAD,
-    'Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1;received=192.0.2.9',
-    'Timestamp: 54',
-    'Content-Length: 0',
-  ]),
+  inviteWire('Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1;received=192.0.2.9', 'Timestamp: 54'),
 );
 
 describe('buildResponse (§8.2.6)', () => {

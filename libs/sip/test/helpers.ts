@@ -26,3 +26,16 @@ export const INVITE_HEAD = [
   'CSeq: 314159 INVITE',
   'Contact: <sip:alice@pc33.atlanta.example.com>',
 ];
+
+/** INVITE_HEAD with `rows` below it and no body (`Content-Length: 0`), as wire bytes. */
+export function inviteWire(...rows: string[]): Buffer {
+  return wire([...INVITE_HEAD, ...rows, 'Content-Length: 0']);
+}
+
+/**
+ * A body-less message (compact `l: 0`) of `startLine`, one Via row per entry of `viaRows`, then
+ * INVITE_HEAD's To, From and Call-ID and the CSeq value `cseq`.
+ */
+export function withVias(startLine: string, viaRows: string[], cseq: string): Buffer {
+  return wire([startLine, ...viaRows.map((v) => `Via: ${v}`), ...INVITE_HEAD.slice(3, 6), `CSeq: ${cseq}`, 'l: 0']);
+}

@@ -1,12 +1,16 @@
-import type { Ban } from './ports.js';
+import type { Ban, RequestCounts } from './ports.js';
 
-/** Checks a request-counter batch the same way for both adapters (HINCRBY takes integers only). */
-export function checkCounts(counts: readonly (readonly [address: string, count: number])[]): void {
+/**
+ * Checks a request-counter batch the same way for both adapters (HINCRBY takes integers only) and
+ * returns the counters' TTL in whole ms (`wholeMs`).
+ */
+export function checkRequests(counts: RequestCounts, ttlMs: number): number {
   for (const [address, count] of counts) {
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new TypeError(`request count of ${address} must be a non-negative integer, got ${count}`);
     }
   }
+  return wholeMs(ttlMs, 'ttlMs');
 }
 
 /** A TTL or window in whole ms as Redis applies it (PEXPIRE takes integers; at least 1 ms). */

@@ -1,5 +1,5 @@
-import { banOf, byAddress, checkBan, checkCounts, wholeMs } from './abuse-rules.js';
-import type { AbuseStore, Ban } from './ports.js';
+import { banOf, byAddress, checkBan, checkRequests, wholeMs } from './abuse-rules.js';
+import type { AbuseStore, Ban, RequestCounts } from './ports.js';
 
 /** Bounds of the in-memory abuse state: an attacker chooses the source addresses and usernames. */
 export interface MemoryAbuseLimits {
@@ -49,13 +49,8 @@ export class MemoryAbuseStore implements AbuseStore {
     this.maxBans = limit(limits.bans, 'bans');
   }
 
-  async addRequests(
-    window: number,
-    counts: readonly (readonly [address: string, count: number])[],
-    ttlMs: number,
-  ): Promise<number[]> {
-    checkCounts(counts);
-    const ttl = wholeMs(ttlMs, 'ttlMs');
+  async addRequests(window: number, counts: RequestCounts, ttlMs: number): Promise<number[]> {
+    const ttl = checkRequests(counts, ttlMs);
     if (counts.length === 0) return [];
     const now = Date.now();
     for (const [w, entry] of this.windows) if (entry.expiresAt <= now) this.windows.delete(w);

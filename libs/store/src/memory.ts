@@ -26,7 +26,7 @@ import type {
 import { MemoryAbuseStore } from './memory-abuse.js';
 import { ExpiringMap } from './expiring-map.js';
 import { newCapturedCall, summarize } from './capture-rules.js';
-import { isOutOfOrder } from './register-rules.js';
+import { bindingOf, isOutOfOrder } from './register-rules.js';
 import type { Stores } from './stores.js';
 
 /** In-memory twin of the Redis record store: versions, all-or-nothing CAS, one-slot rule, TTLs. */
@@ -86,11 +86,11 @@ export class MemoryLocationStore implements LocationStore {
     }
     if (current.size === 0) this.aors.delete(aor);
     else this.aors.set(aor, current, Math.max(...[...current.values()].map((b) => b.expiresAt)));
-    return { ok: true, bindings: [...current.values()].map(binding) };
+    return { ok: true, bindings: [...current.values()].map(bindingOf) };
   }
 
   async lookup(aor: string, now: number): Promise<Binding[]> {
-    return [...(this.aors.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now).map(binding);
+    return [...(this.aors.get(aor)?.values() ?? [])].filter((b) => b.expiresAt > now).map(bindingOf);
   }
 
   async list(query: RegistrationQuery, now: number): Promise<RegistrationList> {
@@ -98,7 +98,7 @@ export class MemoryLocationStore implements LocationStore {
     const registrations: RegistrationList['registrations'] = [];
     for (const [aor, bindings] of this.aors.live()) {
       if (match !== undefined && !aor.toLowerCase().includes(match)) continue;
-      const current = [...bindings.values()].filter((b) => b.expiresAt > now).map(binding);
+      const current = [...bindings.values()].filter((b) => b.expiresAt > now).map(bindingOf);
       if (current.length > 0) registrations.push({ aor, bindings: current });
       if (registrations.length > query.limit) break;
     }
@@ -116,19 +116,6 @@ export class MemoryLocationStore implements LocationStore {
   clear(): void {
     this.aors.clear();
   }
-}
-
-/** A copy with exactly the Binding fields (updates carry `expires`, which a binding does not). */
-function binding(b: Binding): Binding {
-  return {
-    uriKey: b.uriKey,
-    contact: b.contact,
-    expiresAt: b.expiresAt,
-    callId: b.callId,
-    cseq: b.cseq,
-    q: b.q,
-    data: b.data,
-  };
 }
 
 export class MemoryConnectionDirectory implements ConnectionDirectory {

@@ -13,9 +13,10 @@ import type {
   LocationService,
   RegisterOp,
   RegisterResult,
+  RequestCounts,
 } from '@sipedge/ports';
 
-export type { Ban, Binding, BindingUpdate, RegisterOp, RegisterResult };
+export type { Ban, Binding, BindingUpdate, RegisterOp, RegisterResult, RequestCounts };
 
 /** A stored record and its version (1 for the first write, +1 per commit). */
 export interface StoredRecord {

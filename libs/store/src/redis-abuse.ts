@@ -1,6 +1,6 @@
-import { banOf, byAddress, checkBan, checkCounts, wholeMs } from './abuse-rules.js';
+import { banOf, byAddress, checkBan, checkRequests, wholeMs } from './abuse-rules.js';
 import { assertOneSlot, storeKeys } from './keys.js';
-import type { AbuseStore, Ban } from './ports.js';
+import type { AbuseStore, Ban, RequestCounts } from './ports.js';
 import { type RedisClient, guarded, loadScript } from './redis-client.js';
 
 /**
@@ -30,13 +30,8 @@ export class RedisAbuseStore implements AbuseStore {
     this.bansScript = loadScript(client, 'bans.lua');
   }
 
-  async addRequests(
-    window: number,
-    counts: readonly (readonly [address: string, count: number])[],
-    ttlMs: number,
-  ): Promise<number[]> {
-    checkCounts(counts);
-    const px = wholeMs(ttlMs, 'ttlMs');
+  async addRequests(window: number, counts: RequestCounts, ttlMs: number): Promise<number[]> {
+    const px = checkRequests(counts, ttlMs);
     if (counts.length === 0) return [];
     const args: (string | number)[] = [px];
     for (const [address, count] of counts) args.push(address, count);

@@ -26,6 +26,7 @@ import type {
   UserTable,
 } from './ports.js';
 import { RedisAbuseStore } from './redis-abuse.js';
+import { bindingOf } from './register-rules.js';
 import { type RedisClient, type RedisConnection, connectRedis, guarded, loadScript } from './redis-client.js';
 import type { Stores } from './stores.js';
 
@@ -143,17 +144,9 @@ const LIST_SCAN_COUNT = 1000;
 /** Location keys one listing examines at most. */
 const LIST_MAX_EXAMINED = 100_000;
 
+/** A binding as register.lua stores it (JSON), with exactly the Binding fields. */
 function parseBinding(json: string): Binding {
-  const b = JSON.parse(json) as Binding;
-  return {
-    uriKey: b.uriKey,
-    contact: b.contact,
-    expiresAt: b.expiresAt,
-    callId: b.callId,
-    cseq: b.cseq,
-    q: b.q,
-    data: b.data,
-  };
+  return bindingOf(JSON.parse(json) as Binding);
 }
 
 export class RedisConnectionDirectory implements ConnectionDirectory {

@@ -62,12 +62,7 @@ export class DualMetrics {
 
   counter<L extends string = never>(options: DualMetricOptions<L>): DualCounter<L> {
     const otel = this.#meter.createCounter(options.otelName, { description: options.description });
-    const prom = new Counter<string>({
-      name: options.promName,
-      help: options.description,
-      labelNames: [...(options.labelNames ?? [])],
-      registers: [this.registry],
-    });
+    const prom = new Counter<string>(this.#promConfiguration(options));
     return {
       add(labels = {}, value = 1) {
         otel.add(value, labels as Attributes);
@@ -78,12 +73,7 @@ export class DualMetrics {
 
   upDownCounter<L extends string = never>(options: DualMetricOptions<L>): DualUpDownCounter<L> {
     const otel = this.#meter.createUpDownCounter(options.otelName, { description: options.description });
-    const prom = new Gauge<string>({
-      name: options.promName,
-      help: options.description,
-      labelNames: [...(options.labelNames ?? [])],
-      registers: [this.registry],
-    });
+    const prom = new Gauge<string>(this.#promConfiguration(options));
     return {
       add(delta, labels = {}) {
         otel.add(delta, labels as Attributes);
@@ -103,9 +93,7 @@ export class DualMetrics {
       if (value !== undefined) result.observe(value);
     });
     new Gauge({
-      name: options.promName,
-      help: options.description,
-      registers: [this.registry],
+      ...this.#promConfiguration(options),
       async collect() {
         const value = await read().catch(() => undefined);
         if (value !== undefined) this.set(value);
@@ -119,18 +107,22 @@ export class DualMetrics {
       ...(options.unit === undefined ? {} : { unit: options.unit }),
       advice: { explicitBucketBoundaries: [...options.buckets] },
     });
-    const prom = new Histogram<string>({
-      name: options.promName,
-      help: options.description,
-      labelNames: [...(options.labelNames ?? [])],
-      buckets: [...options.buckets],
-      registers: [this.registry],
-    });
+    const prom = new Histogram<string>({ ...this.#promConfiguration(options), buckets: [...options.buckets] });
     return {
       record(value, labels = {}) {
         otel.record(value, labels as Attributes);
         prom.observe(labels as Record<string, string>, value);
       },
+    };
+  }
+
+  /** What every prom-client metric of this instance is made with: its name, help, labels and registry. */
+  #promConfiguration(options: DualMetricOptions) {
+    return {
+      name: options.promName,
+      help: options.description,
+      labelNames: [...(options.labelNames ?? [])],
+      registers: [this.registry],
     };
   }
 }

@@ -13,11 +13,7 @@ export function inviteClient(d: Draft, event: TransactionEvent): void {
     case 'timer':
       return inviteClientTimer(d, event.timer);
     case 'transport-error':
-      if (s.state === 'calling' || s.state === 'completed') {
-        d.take(`ict:${s.state}:transport-error`);
-        d.report({ type: 'transport-error' });
-        return d.terminate();
-      }
+      if (s.state === 'calling' || s.state === 'completed') return d.transportError(`ict:${s.state}:transport-error`);
       return d.take('any:ignored');
     case 'response':
       return inviteClientResponse(d, event.message);
@@ -76,44 +72,21 @@ function inviteClientTimer(d: Draft, timer: TimerName): void {
     d.send(s.request, 'request');
     return d.start('A', nextInterval('A', d.fired('A'), d.settings));
   }
-  if (s.state === 'calling' && timer === 'B') {
-    d.take('ict:calling:timer-B');
-    d.fired('B');
-    d.report({ type: 'timeout', timer: 'B' });
-    return d.terminate();
-  }
-  if (timer === 'C' && s.state === 'calling') {
-    d.take('ict:calling:timer-C');
-    d.fired('C');
-    d.report({ type: 'timeout', timer: 'C' });
-    return d.terminate();
-  }
+  if (s.state === 'calling' && timer === 'B') return d.timeout('ict:calling:timer-B', 'B');
+  if (timer === 'C' && s.state === 'calling') return d.timeout('ict:calling:timer-C', 'C');
   if (timer === 'C' && s.state === 'proceeding') {
+    if (s.cancelRequested) return d.timeout('ict:proceeding:timer-C-again', 'C');
+    // §16.8: after a provisional the proxy CANCELs the branch; Timer C is restarted so that a
+    // downstream that never answers the CANCEL still ends the transaction.
     d.fired('C');
-    if (!s.cancelRequested) {
-      // §16.8: after a provisional the proxy CANCELs the branch; Timer C is restarted so that a
-      // downstream that never answers the CANCEL still ends the transaction.
-      d.take('ict:proceeding:timer-C');
-      s.cancelRequested = true;
-      d.report({ type: 'cancel-branch' });
-      return d.start('C', 64 * d.settings.t1);
-    }
-    d.take('ict:proceeding:timer-C-again');
-    d.report({ type: 'timeout', timer: 'C' });
-    return d.terminate();
+    d.take('ict:proceeding:timer-C');
+    s.cancelRequested = true;
+    d.report({ type: 'cancel-branch' });
+    return d.start('C', 64 * d.settings.t1);
   }
-  if (s.state === 'completed' && timer === 'D') {
-    d.take('ict:completed:timer-D');
-    d.fired('D');
-    return d.terminate();
-  }
-  if (s.state === 'accepted' && timer === 'M') {
-    d.take('ict:accepted:timer-M');
-    d.fired('M');
-    return d.terminate();
-  }
-  d.fired(timer);
-  d.take('any:ignored');
+  if (s.state === 'completed' && timer === 'D') return d.expire('ict:completed:timer-D', 'D');
+  if (s.state === 'accepted' && timer === 'M') return d.expire('ict:accepted:timer-M', 'M');
+  d.ignoreTimer(timer);
 }
 
 /** Non-INVITE client transaction: RFC 3261 §17.1.2, Figure 6. */
@@ -129,24 +102,12 @@ export function nonInviteClient(d: Draft, event: TransactionEvent): void {
         // §17.1.2.2: in Proceeding retransmissions go out every T2.
         return d.start('E', s.state === 'proceeding' ? d.settings.t2 : nextInterval('E', interval, d.settings));
       }
-      if (live && event.timer === 'F') {
-        d.take(`nict:${s.state}:timer-F`);
-        d.fired('F');
-        d.report({ type: 'timeout', timer: 'F' });
-        return d.terminate();
-      }
-      if (s.state === 'completed' && event.timer === 'K') {
-        d.take('nict:completed:timer-K');
-        d.fired('K');
-        return d.terminate();
-      }
-      d.fired(event.timer);
-      return d.take('any:ignored');
+      if (live && event.timer === 'F') return d.timeout(`nict:${s.state}:timer-F`, 'F');
+      if (s.state === 'completed' && event.timer === 'K') return d.expire('nict:completed:timer-K', 'K');
+      return d.ignoreTimer(event.timer);
     case 'transport-error':
       if (!live) return d.take('any:ignored');
-      d.take(`nict:${s.state}:transport-error`);
-      d.report({ type: 'transport-error' });
-      return d.terminate();
+      return d.transportError(`nict:${s.state}:transport-error`);
     case 'response': {
       const status = event.message.status;
       if (live && status < 200) {

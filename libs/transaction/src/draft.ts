@@ -67,6 +67,37 @@ export class Draft {
     return armed?.interval ?? 0;
   }
 
+  /** Timer `timer` fired and ends the transaction through transition `id`. */
+  expire(id: string, timer: TimerName): void {
+    this.take(id);
+    this.fired(timer);
+    this.terminate();
+  }
+
+  /**
+   * Timer `timer` (B, C, F or H) fired before a final response or ACK: the TU is told (it treats
+   * it as a 408, §8.1.3.1, §16.8) and the transaction ends through transition `id`.
+   */
+  timeout(id: string, timer: TimerName): void {
+    this.take(id);
+    this.fired(timer);
+    this.report({ type: 'timeout', timer });
+    this.terminate();
+  }
+
+  /** The transport failed (§17.1.4, §17.2.4): the TU is told and the transaction ends through transition `id`. */
+  transportError(id: string): void {
+    this.take(id);
+    this.report({ type: 'transport-error' });
+    this.terminate();
+  }
+
+  /** A timer the current state does not take: it is disarmed and the event ignored. */
+  ignoreTimer(timer: TimerName): void {
+    this.fired(timer);
+    this.take('any:ignored');
+  }
+
   /** Enters Terminated: every armed timer is cancelled and the record can go (§17.1.1.2 "destroyed"). */
   terminate(): void {
     for (const timer of Object.keys(this.state.timers) as TimerName[]) this.cancel(timer);

@@ -4,7 +4,7 @@ import { Draft } from './draft.js';
 import { clientKey, serverKey } from './keys.js';
 import { inviteServer, nonInviteServer } from './server.js';
 import { DEFAULT_TIMERS, type TimerSettings } from './timers.js';
-import type { Json, Step, TransactionEvent, TransactionKind, TransactionState } from './types.js';
+import type { Json, Step, TransactionEvent, TransactionState } from './types.js';
 
 export interface CreateOptions {
   /** Reliable transport (TCP, TLS, SCTP, WS): no retransmission timers, zero D/I/J/K. */
@@ -24,18 +24,28 @@ export interface ServerOptions extends CreateOptions {
   sendTrying?: boolean;
 }
 
-function blank(
-  kind: TransactionKind,
-  key: string,
+/** Each side's transaction kinds: INVITE, then non-INVITE. */
+const KINDS = { client: ['ict', 'nict'], server: ['ist', 'nist'] } as const;
+
+/**
+ * The draft of a new transaction for `request` on one side, having taken its `start` transition:
+ * ict/ist for INVITE, nict/nist otherwise. ACK never creates a transaction (§17.1, §17.2).
+ */
+function open(
+  side: 'client' | 'server',
   request: SipMessage,
   options: CreateOptions,
   now: number,
-): TransactionState {
-  return {
+): { d: Draft; invite: boolean } {
+  const section = side === 'client' ? '§17.1' : '§17.2';
+  if (request.method === 'ACK') throw new TypeError(`ACK does not create a ${side} transaction (${section})`);
+  const invite = request.method === 'INVITE';
+  const kind = KINDS[side][invite ? 0 : 1];
+  const state: TransactionState = {
     v: 1,
     kind,
     state: 'terminated',
-    key,
+    key: side === 'client' ? clientKey(request) : serverKey(request),
     reliable: options.reliable,
     request: request.toBuffer().toString('latin1'),
     response: null,
@@ -48,6 +58,9 @@ function blank(
     updatedAt: now,
     data: options.data ?? null,
   };
+  const d = new Draft(state, options.settings ?? DEFAULT_TIMERS, now);
+  d.take(`${kind}:start`);
+  return { d, invite };
 }
 
 /**
@@ -55,14 +68,7 @@ function blank(
  * timers start. ACK is never sent through a client transaction (§17.1).
  */
 export function createClientTransaction(request: SipMessage, options: ClientOptions, now: number): Step {
-  if (request.method === 'ACK') throw new TypeError('ACK does not create a client transaction (§17.1)');
-  const invite = request.method === 'INVITE';
-  const d = new Draft(
-    blank(invite ? 'ict' : 'nict', clientKey(request), request, options, now),
-    options.settings ?? DEFAULT_TIMERS,
-    now,
-  );
-  d.take(invite ? 'ict:start' : 'nict:start');
+  const { d, invite } = open('client', request, options, now);
   d.go(invite ? 'calling' : 'trying');
   d.send(d.state.request, 'request');
   d.start(invite ? 'A' : 'E');
@@ -76,14 +82,7 @@ export function createClientTransaction(request: SipMessage, options: ClientOpti
  * for INVITE, a 100 (Trying) is sent at once unless `sendTrying` is false.
  */
 export function createServerTransaction(request: SipMessage, options: ServerOptions, now: number): Step {
-  if (request.method === 'ACK') throw new TypeError('ACK does not create a server transaction (§17.2)');
-  const invite = request.method === 'INVITE';
-  const d = new Draft(
-    blank(invite ? 'ist' : 'nist', serverKey(request), request, options, now),
-    options.settings ?? DEFAULT_TIMERS,
-    now,
-  );
-  d.take(invite ? 'ist:start' : 'nist:start');
+  const { d, invite } = open('server', request, options, now);
   d.go(invite ? 'proceeding' : 'trying');
   d.toTu(request);
   if (invite && options.sendTrying !== false) {

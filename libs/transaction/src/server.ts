@@ -64,34 +64,17 @@ export function inviteServer(d: Draft, event: TransactionEvent): void {
         d.send(s.response ?? '', 'response');
         return d.start('G', nextInterval('G', d.fired('G'), d.settings));
       }
-      if (s.state === 'completed' && event.timer === 'H') {
-        d.take('ist:completed:timer-H');
-        d.fired('H');
-        d.report({ type: 'timeout', timer: 'H' });
-        return d.terminate();
-      }
-      if (s.state === 'confirmed' && event.timer === 'I') {
-        d.take('ist:confirmed:timer-I');
-        d.fired('I');
-        return d.terminate();
-      }
-      if (s.state === 'accepted' && event.timer === 'L') {
-        d.take('ist:accepted:timer-L');
-        d.fired('L');
-        return d.terminate();
-      }
-      d.fired(event.timer);
-      return d.take('any:ignored');
+      if (s.state === 'completed' && event.timer === 'H') return d.timeout('ist:completed:timer-H', 'H');
+      if (s.state === 'confirmed' && event.timer === 'I') return d.expire('ist:confirmed:timer-I', 'I');
+      if (s.state === 'accepted' && event.timer === 'L') return d.expire('ist:accepted:timer-L', 'L');
+      return d.ignoreTimer(event.timer);
     case 'transport-error':
       if (s.state === 'accepted') {
         d.take('ist:accepted:transport-error');
         return d.report({ type: 'transport-error' });
       }
-      if (s.state === 'proceeding' || s.state === 'completed') {
-        d.take(`ist:${s.state}:transport-error`);
-        d.report({ type: 'transport-error' });
-        return d.terminate();
-      }
+      if (s.state === 'proceeding' || s.state === 'completed')
+        return d.transportError(`ist:${s.state}:transport-error`);
       return d.take('any:ignored');
     default:
       return d.take('any:ignored');
@@ -130,19 +113,11 @@ export function nonInviteServer(d: Draft, event: TransactionEvent, now: number):
       return d.start('J');
     }
     case 'timer':
-      if (s.state === 'completed' && event.timer === 'J') {
-        d.take('nist:completed:timer-J');
-        d.fired('J');
-        return d.terminate();
-      }
-      d.fired(event.timer);
-      return d.take('any:ignored');
+      if (s.state === 'completed' && event.timer === 'J') return d.expire('nist:completed:timer-J', 'J');
+      return d.ignoreTimer(event.timer);
     case 'transport-error':
-      if (s.state === 'proceeding' || s.state === 'completed') {
-        d.take(`nist:${s.state}:transport-error`);
-        d.report({ type: 'transport-error' });
-        return d.terminate();
-      }
+      if (s.state === 'proceeding' || s.state === 'completed')
+        return d.transportError(`nist:${s.state}:transport-error`);
       return d.take('any:ignored');
     default:
       return d.take('any:ignored');

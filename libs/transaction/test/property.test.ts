@@ -42,6 +42,8 @@ import { ackFor, request, response } from './fixtures.js';
 /** Scales every numRuns below, for a longer soak: `FC_RUNS_SCALE=20 npx vitest run ...`. */
 const RUNS_SCALE = Number(process.env['FC_RUNS_SCALE'] ?? '1') || 1;
 const runs = (n: number) => Math.max(1, Math.round(n * RUNS_SCALE));
+/** Asserts `property` on `n` generated cases (scaled by RUNS_SCALE). */
+const holds = <Ts>(n: number, property: fc.IProperty<Ts>) => fc.assert(property, { numRuns: runs(n) });
 
 const { t1: T1, t4: T4, timerD: D, timerC: C } = DEFAULT_TIMERS;
 
@@ -261,6 +263,13 @@ class Sim {
     return { before: input, step };
   }
 
+  /** A Sim of `config` started at `start` that has applied `ops`. */
+  static after(config: Config, start: number, ops: readonly Op[]): Sim {
+    const sim = new Sim(config, start);
+    for (const op of ops) sim.applyOp(op);
+    return sim;
+  }
+
   applyOp(op: Op): { before: TransactionState; step: Step; stale: boolean } {
     this.now += op.dt;
     const { event, stale } = this.resolve(op);
@@ -455,13 +464,11 @@ const startArb = fc.integer({ min: 0, max: 2_000_000_000 });
 
 describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
   it('random event sequences stay in the legal states and never throw', () => {
-    fc.assert(
+    holds(
+      150,
       fc.property(startArb, fc.array(opArb(c), { minLength: 1, maxLength: 40 }), (start, ops) => {
-        const sim = new Sim(c, start);
-        for (const op of ops) sim.applyOp(op);
-        expect(sim.terminatedActions).toBeLessThanOrEqual(1);
+        expect(Sim.after(c, start, ops).terminatedActions).toBeLessThanOrEqual(1);
       }),
-      { numRuns: runs(150) },
     );
   });
 
@@ -480,15 +487,15 @@ describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
      *  NIST  Trying/Proceeding: no timer (the TU must answer; the prefix ends with a TU final
      *        response). Completed: J = 64·T1 (0 on reliable transports).
      */
-    fc.assert(
+    holds(
+      150,
       fc.property(
         startArb,
         fc.array(nonTimerOpArb(c), { maxLength: 12 }),
         finalStatusArb,
         fc.array(opArb(c), { maxLength: 5 }),
         (start, prefix, finalStatus, after) => {
-          const sim = new Sim(c, start);
-          for (const op of prefix) sim.applyOp(op);
+          const sim = Sim.after(c, start, prefix);
           if (waitsForFinal(c, sim.state.state)) {
             // No timer can end this state: the assumption is that the TU (or next hop) answers.
             expect(sim.state.timers).toEqual({});
@@ -521,12 +528,12 @@ describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
           expect(sim.terminatedActions).toBe(1);
         },
       ),
-      { numRuns: runs(150) },
     );
   });
 
   it('deserialise(serialise(state)) behaves like the in-memory state at every step', () => {
-    fc.assert(
+    holds(
+      100,
       fc.property(startArb, fc.array(opArb(c), { minLength: 1, maxLength: 40 }), (start, ops) => {
         const memory = new Sim(c, start);
         const stored = new Sim(c, start, true);
@@ -540,12 +547,12 @@ describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
         expect(deserialise(serialise(memory.state))).toStrictEqual(memory.state);
         expect(stored.steps.map(stepView)).toEqual(memory.steps.map(stepView));
       }),
-      { numRuns: runs(100) },
     );
   });
 
   it('a stale timer fire is a no-op', () => {
-    fc.assert(
+    holds(
+      100,
       fc.property(
         startArb,
         fc.array(opArb(c), { maxLength: 30 }),
@@ -566,7 +573,6 @@ describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
           expect(checked).toBeGreaterThanOrEqual(stale.length);
         },
       ),
-      { numRuns: runs(100) },
     );
   });
 });
