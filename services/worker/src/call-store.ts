@@ -11,8 +11,8 @@ import { type CallRecord, isFinished, recordTtlMs } from './record.js';
 /** Commits that meet a conflict are retried with a fresh load this many times at most. */
 const MAX_ATTEMPTS = 20;
 
-/** Records kept parsed after their commit (the most recent ones), for the next event of each. */
-const PARSED_KEPT = 4096;
+/** Records whose last known state this worker keeps (the most recent ones), for the next event of each. */
+const KNOWN_KEPT = 4096;
 
 /** How long to keep a finished record for edges that retry hand-offs so: their replay window and a margin. */
 export const finishedRecordKeepMs = (handoff: HandoffRetrySettings): number => handoffReplayWindowMs(handoff) + 1000;
@@ -24,6 +24,13 @@ export const recordKey = (id: string) => `sipedge:call:{${id}}`;
 
 /** The context id in a record key (its hash tag). */
 export const idOfRecordKey = (key: string): string | undefined => /\{([^}]+)\}/.exec(key)?.[1];
+
+/** A record's state as this worker last saw it: its version (0: absent), JSON and parsed value. */
+interface KnownState {
+  version: number;
+  value: string | null;
+  record: CallRecord | null;
+}
 
 /** An event applied and committed. */
 export interface Committed {
@@ -55,11 +62,19 @@ export interface Committed {
  */
 export class CallStore {
   /**
-   * The last record this store committed under each key, with its JSON: a load that finds that
-   * JSON takes the record instead of parsing it again (the next event of a call usually comes to the
-   * worker that handled the last). A committed record is never changed: events apply to a copy.
+   * The last state this worker saw of each record, committed or loaded (absent included), with its
+   * version. An event applies to it without a load: the compare-and-set commit fails if another
+   * worker committed since, and the event is applied again to a fresh load. Most events of a call
+   * come to the worker that handled the last one, which then saves a round trip per event; a stale
+   * state costs one failed commit. A state is never changed: events apply to a copy.
    */
-  readonly #parsed = new Map<string, { value: string; record: CallRecord }>();
+  readonly #known = new Map<string, KnownState>();
+
+  /**
+   * The update under way on each record in this worker: the next one waits for it, so two events of
+   * one call in this worker (a 180 and a 200 read together) do not race each other's commit.
+   */
+  readonly #running = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly records: RecordStore,
@@ -70,14 +85,14 @@ export class CallStore {
   ) {}
 
   async load(id: string): Promise<CallRecord | null> {
-    const [stored] = await this.metrics.redis('load', () => this.records.load([recordKey(id)]));
-    return stored == null ? null : (JSON.parse(stored.value) as CallRecord);
+    return (await this.#load(recordKey(id))).record;
   }
 
   /**
    * Applies `apply` to the record and commits it. `apply` returns null when the record does not
-   * take this event: nothing is committed and the result is null. `firing`: the seq of the deadline
-   * job that is firing now (it cannot be moved, and is gone once its handler returns).
+   * take this event: nothing is committed and the result is null (decided on a fresh load, never on
+   * a kept state alone). `firing`: the seq of the deadline job that is firing now (it cannot be
+   * moved, and is gone once its handler returns).
    */
   async update(
     id: string,
@@ -85,26 +100,55 @@ export class CallStore {
     firing?: number,
   ): Promise<Committed | null> {
     const key = recordKey(id);
+    const previous = this.#running.get(key);
+    const run = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.#update(key, apply, firing));
+    this.#running.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#running.get(key) === run) this.#running.delete(key);
+    }
+  }
+
+  async #update(
+    key: string,
+    apply: (record: CallRecord | null) => EngineResult | null,
+    firing: number | undefined,
+  ): Promise<Committed | null> {
+    let kept = this.#known.get(key);
+    // A failed commit leaves the deadline job its attempt added behind: the next attempt takes a later seq.
+    const added = { seq: 0 };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const [stored] = await this.metrics.redis('load', () => this.records.load([key]));
-      const before = stored == null ? null : this.#parse(key, stored.value);
+      const state = kept ?? (await this.#load(key));
+      const fromKept = kept !== undefined;
+      // A retry, or a check of a refusal, reads the record afresh.
+      kept = undefined;
+      const before = state.record;
       const result = apply(before);
-      if (result === null) return null;
+      if (result === null) {
+        if (fromKept) continue;
+        return null;
+      }
       const record = result.record;
       const now = Date.now();
       const finished = isFinished(record);
       const settled = finished || isSettled(record);
-      const disarm = await this.armFor(key, before, record, finished ? null : earliest(record, 'durable'), firing);
+      const want = finished ? null : earliest(record, 'durable');
+      const disarm = await this.armFor(key, before, record, want, firing, added);
       if (settled) record.settled = true;
       else delete record.settled;
       const keepFinishedMs = this.settings.finishedRecordKeepMs ?? DEFAULT_FINISHED_KEEP_MS;
       const ttlMs = finished ? keepFinishedMs : recordTtlMs(this.settings.timers, now, latestDue(record), settled);
       const value = finished && keepFinishedMs === 0 ? null : JSON.stringify(record);
       const committed = await this.metrics.redis('commit', () =>
-        this.records.commit([{ key, expectedVersion: stored?.version ?? 0, value, ttlMs }]),
+        this.records.commit([{ key, expectedVersion: state.version, value, ttlMs }]),
       );
       if (!committed.ok) continue;
-      this.#keep(key, value === null ? null : { value, record });
+      this.#remember(key, {
+        version: committed.versions[0] ?? 0,
+        value,
+        record: value === null ? null : record,
+      });
       return {
         key,
         before,
@@ -115,20 +159,29 @@ export class CallStore {
         retransmitAt: finished ? null : earliest(record, 'retransmit'),
       };
     }
-    throw new Error(`call ${id}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+    throw new Error(`call ${idOfRecordKey(key)}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
   }
 
-  #parse(key: string, value: string): CallRecord {
-    const kept = this.#parsed.get(key);
-    if (kept !== undefined && kept.value === value) return kept.record;
-    return JSON.parse(value) as CallRecord;
+  /** Reads a record from the store (one round trip) and keeps its state; a JSON already kept is not parsed again. */
+  async #load(key: string): Promise<KnownState> {
+    const [stored] = await this.metrics.redis('load', () => this.records.load([key]));
+    const kept = this.#known.get(key);
+    const state: KnownState =
+      stored == null
+        ? { version: 0, value: null, record: null }
+        : {
+            version: stored.version,
+            value: stored.value,
+            record: kept?.value === stored.value ? kept.record : (JSON.parse(stored.value) as CallRecord),
+          };
+    this.#remember(key, state);
+    return state;
   }
 
-  #keep(key: string, parsed: { value: string; record: CallRecord } | null): void {
-    this.#parsed.delete(key);
-    if (parsed === null) return;
-    if (this.#parsed.size >= PARSED_KEPT) this.#parsed.delete(this.#parsed.keys().next().value!);
-    this.#parsed.set(key, parsed);
+  #remember(key: string, state: KnownState): void {
+    this.#known.delete(key);
+    if (this.#known.size >= KNOWN_KEPT) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(key, state);
   }
 
   /**
@@ -142,6 +195,7 @@ export class CallStore {
     record: CallRecord,
     want: number | null,
     firing: number | undefined,
+    added: { seq: number },
   ): Promise<number | undefined> {
     const current = before?.deadline;
     const usable = current !== undefined && current.seq !== firing ? current : undefined;
@@ -160,7 +214,8 @@ export class CallStore {
       record.deadline = { due: want, seq: usable.seq };
       return undefined;
     }
-    const seq = Math.max(before?.deadlineSeq ?? 0, current?.seq ?? 0) + 1;
+    const seq = Math.max(before?.deadlineSeq ?? 0, current?.seq ?? 0, added.seq) + 1;
+    added.seq = seq;
     await this.metrics.redis('deadline-add', () => this.timers.add(key, seq, want));
     record.deadline = { due: want, seq };
     record.deadlineSeq = seq;

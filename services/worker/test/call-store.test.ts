@@ -1,10 +1,11 @@
 /**
- * The call store's parsed records: a record this worker committed is taken again without parsing
- * only while the store still holds exactly that record, so another worker's commit is always seen.
+ * The call store's kept states: an event applies to the state this worker last saw of a record
+ * without loading it; a commit that another worker's overtook is applied again to a fresh load, a
+ * refusal is checked against one, and the deadline job a failed attempt added is never reused.
  */
-import { MemoryRecordStore } from '@sipedge/store';
+import { MemoryRecordStore, type RecordStore } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
-import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
+import { MemoryTimerHub, MemoryTimers, type TimerService } from '@sipedge/timers';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { describe, expect, it } from 'vitest';
 import { CallStore } from '../src/call-store.js';
@@ -12,13 +13,14 @@ import { WorkerMetrics } from '../src/metrics.js';
 import type { CallRecord } from '../src/record.js';
 
 const logger = createLogger({ name: 'call-store-test', level: 'silent' });
+const KEY = 'sipedge:call:{c1}';
 
-/** A record with nothing armed: enough for the store, which only reads its transactions and timers. */
-const record = (id: string, mark: string): CallRecord =>
+/** A record with nothing armed, or with Timer B of its server transaction due at `timerB`. */
+const record = (mark: string, timerB?: number): CallRecord =>
   ({
     v: 1,
-    id,
-    server: { state: 'proceeding', timers: {}, request: mark },
+    id: 'c1',
+    server: { state: 'proceeding', timers: timerB === undefined ? {} : { B: { gen: 1, due: timerB } }, request: mark },
     origin: { transport: 'udp', source: { address: '192.0.2.1', port: 5060 }, receivedAt: 0 },
     proxy: null,
     template: mark,
@@ -29,31 +31,114 @@ const record = (id: string, mark: string): CallRecord =>
     cancelOrigin: null,
   }) as unknown as CallRecord;
 
-describe('the call store', () => {
-  it('sees what another worker committed, though it keeps its own last commit parsed', async () => {
-    const records = new MemoryRecordStore();
-    const hub = new MemoryTimerHub();
-    const store = (name: string) =>
-      new CallStore(
-        records,
-        new MemoryTimers({ hub, logger }),
-        { timers: DEFAULT_TIMERS },
-        new WorkerMetrics(),
-        logger.child({ name }),
-      );
-    const [mine, other] = [store('mine'), store('other')];
-    await mine.update('c1', () => ({ record: record('c1', 'first'), effects: [] }));
-    const seen: string[] = [];
-    await mine.update('c1', (before) => {
-      seen.push(before!.template!);
-      return null;
+/** Two workers' call stores on one record store and one timer hub, counting the record loads. */
+function fleet() {
+  const records = new MemoryRecordStore();
+  const hub = new MemoryTimerHub();
+  const added: { seq: number; due: number }[] = [];
+  let loads = 0;
+  let commits = 0;
+  const counted: RecordStore = {
+    load: (keys) => {
+      loads++;
+      return records.load(keys);
+    },
+    commit: (writes) => {
+      commits++;
+      return records.commit(writes);
+    },
+  };
+  const store = (name: string) => {
+    const timers = new MemoryTimers({ hub, logger });
+    const recording: TimerService = Object.assign(Object.create(timers) as TimerService, {
+      add: (key: string, seq: number, due: number) => {
+        added.push({ seq, due });
+        return timers.add(key, seq, due);
+      },
     });
-    await other.update('c1', (before) => ({ record: { ...before!, template: 'changed elsewhere' }, effects: [] }));
-    await mine.update('c1', (before) => {
+    return new CallStore(counted, recording, { timers: DEFAULT_TIMERS }, new WorkerMetrics(), logger.child({ name }));
+  };
+  return {
+    records,
+    hub,
+    added,
+    loads: () => loads,
+    commits: () => commits,
+    mine: store('mine'),
+    other: store('other'),
+  };
+}
+
+const stored = async (records: RecordStore) => JSON.parse((await records.load([KEY]))[0]!.value) as CallRecord;
+
+describe('the call store', () => {
+  it('applies the next event to the state it committed without loading it again', async () => {
+    const f = fleet();
+    await f.mine.update('c1', () => ({ record: record('first'), effects: [] }));
+    const loadsAfterCreate = f.loads();
+    const seen: string[] = [];
+    await f.mine.update('c1', (before) => {
       seen.push(before!.template!);
-      return { record: { ...before!, template: 'mine again' }, effects: [] };
+      return { record: { ...before!, template: 'second' }, effects: [] };
+    });
+    expect(seen).toEqual(['first']);
+    expect(f.loads()).toBe(loadsAfterCreate);
+    expect((await stored(f.records)).template).toBe('second');
+  });
+
+  it('runs two events of one record in this worker one after the other: neither commit is wasted', async () => {
+    const f = fleet();
+    await f.mine.update('c1', () => ({ record: record('first'), effects: [] }));
+    const [commits, loads] = [f.commits(), f.loads()];
+    const next = (mark: string) => (before: CallRecord | null) => ({
+      record: { ...before!, template: `${before!.template} ${mark}` },
+      effects: [],
+    });
+    await Promise.all([f.mine.update('c1', next('180')), f.mine.update('c1', next('200'))]);
+    expect((await stored(f.records)).template).toBe('first 180 200');
+    expect([f.commits() - commits, f.loads() - loads]).toEqual([2, 0]);
+  });
+
+  it('sees what another worker committed: the event is applied again to a fresh load', async () => {
+    const f = fleet();
+    await f.mine.update('c1', () => ({ record: record('first'), effects: [] }));
+    await f.other.update('c1', (before) => ({ record: { ...before!, template: 'changed elsewhere' }, effects: [] }));
+    const seen: string[] = [];
+    await f.mine.update('c1', (before) => {
+      seen.push(before!.template!);
+      return { record: { ...before!, template: `${before!.template} + mine` }, effects: [] };
     });
     expect(seen).toEqual(['first', 'changed elsewhere']);
-    expect(JSON.parse((await records.load(['sipedge:call:{c1}']))[0]!.value).template).toBe('mine again');
+    expect((await stored(f.records)).template).toBe('changed elsewhere + mine');
+  });
+
+  it('refuses an event only on a fresh load, never on the kept state alone', async () => {
+    const f = fleet();
+    await f.mine.update('c1', () => ({ record: record('first'), effects: [] }));
+    await f.other.update('c1', (before) => ({ record: { ...before!, template: 'ready' }, effects: [] }));
+    const taken = await f.mine.update('c1', (before) =>
+      before?.template === 'ready' ? { record: { ...before, template: 'taken' }, effects: [] } : null,
+    );
+    expect(taken).not.toBeNull();
+    expect((await stored(f.records)).template).toBe('taken');
+    const absent = await f.mine.update('c2', () => null);
+    expect(absent).toBeNull();
+  });
+
+  it("does not reuse the seq of a deadline job that a failed commit's attempt added", async () => {
+    const f = fleet();
+    const t0 = Date.now() + 60_000;
+    await f.mine.update('c1', () => ({ record: record('first'), effects: [] }));
+    await f.other.update('c1', (before) => ({ record: { ...before!, template: 'moved on' }, effects: [] }));
+    // Mine applies to its stale state first (Timer B armed: a new deadline job), fails its commit,
+    // and applies again to the fresh state, with an earlier Timer B: that job must be another one.
+    await f.mine.update('c1', (before) => ({
+      record: record(before!.template!, before!.template === 'first' ? t0 : t0 - 1000),
+      effects: [],
+    }));
+    expect(f.added.map((a) => a.due)).toEqual([t0, t0 - 1000]);
+    const [stale, fresh] = f.added.map((a) => a.seq);
+    expect(fresh).toBeGreaterThan(stale!);
+    expect((await stored(f.records)).deadline).toEqual({ due: t0 - 1000, seq: fresh });
   });
 });
