@@ -25,9 +25,10 @@ function boundaries({ inTests }) {
   return [
     'error',
     {
-      // Test code reaches, by path, the shared vitest settings, the benchmark's modules and other
-      // projects' fixtures and contracts (e.g. `../../libs/store/test/contract.js`).
-      allow: inTests ? ['^(\\.\\./)+(vitest\\.shared\\.js$|bench/|libs/|services/|[a-z-]+/test/)'] : [],
+      // Test code reaches, by path, the shared vitest settings, the benchmark's modules and a
+      // service's internals it checks (the chart test plans roles with the sipedge service's own
+      // code); another package's test helpers come from its `./testing` export.
+      allow: inTests ? ['^(\\.\\./)+(vitest\\.shared\\.js$|bench/|services/)'] : [],
       depConstraints: [
         inTests
           ? { sourceTag: 'type:pure', onlyDependOnLibsWithTags: ['type:pure', 'type:adapter'] }

@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTestCertificates } from '../../services/edge/test/support/tls.js';
+import { makeTestCertificates } from '@sipedge/edge/testing';
 import { freePort } from '../../test/support/containers.js';
 import { type ManagedProcess, nodeCommand, roleScript, root, startProcess } from '../../test/support/processes.js';
 import { metricsText } from '../../test/support/probes.js';

@@ -13,8 +13,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTestCertificates } from '@sipedge/edge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestCertificates } from '../../services/edge/test/support/tls.js';
 import { type BrowserHandle, type BrowserPhone, chromiumPath, launchBrowser } from '../support/browser-phone.js';
 import { freePort } from '../support/containers.js';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';

@@ -1,7 +1,7 @@
 import { connectNatsBus, type NatsBus } from '@sipedge/bus';
+import { busContract } from '@sipedge/bus/testing';
 import { createLogger } from '@sipedge/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busContract } from '../../libs/bus/test/contract.js';
 import { freePort, startContainerAgain, startNats, stopContainer, type StartedNats } from '../support/containers.js';
 
 // The Bus contract against a real NATS server. The server listens on a fixed host port, so that

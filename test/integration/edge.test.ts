@@ -9,12 +9,12 @@ import { createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Bus, type BusMessage, connectNatsBus } from '@sipedge/bus';
 import { DEFAULT_EDGE_CONFIG, Edge, type EdgeConfig } from '@sipedge/edge';
+import { makeTestCertificates } from '@sipedge/edge/testing';
 import { H, QUEUES, SUBJECTS, decodeInbound, encodeOutbound } from '@sipedge/handoff';
 import { buildRequest, buildResponse, parseMessage, responseDestination, type SipMessage } from '@sipedge/sip';
 import { type Stores, createRedisStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestCertificates } from '../../services/edge/test/support/tls.js';
 import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
 import { TcpClient, UdpClient, sipRequest } from '../support/sip-client.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStores } from '@sipedge/store';
-import { storeContract } from '../../libs/store/test/contract.js';
+import { storeContract } from '@sipedge/store/testing';
 import { startRedis, type StartedRedis } from '../support/containers.js';
 import { startRedisCluster, type StartedRedisCluster } from '../support/redis-cluster.js';
 

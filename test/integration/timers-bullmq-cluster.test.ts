@@ -6,10 +6,10 @@ import {
   type BullmqTimersOptions,
   type TimerFire,
 } from '@sipedge/timers';
+import { timersContract } from '@sipedge/timers/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dueTracker } from '../support/deadlines.js';
-import { timersContract } from '../../libs/timers/test/contract.js';
 import { freePort } from '../support/containers.js';
 import { startRedisCluster, type StartedRedisCluster } from '../support/redis-cluster.js';
 

@@ -1,8 +1,8 @@
 import { captureLogs, createLogger } from '@sipedge/telemetry';
 import { createBullmqTimers, type BullmqTimers, type BullmqTimersOptions, type TimerFire } from '@sipedge/timers';
+import { timersContract } from '@sipedge/timers/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timersContract } from '../../libs/timers/test/contract.js';
 import { startRedis, type StartedRedis } from '../support/containers.js';
 
 // BullMQ timers against a real Redis: the shared contract (one queue, and three shards), plus what

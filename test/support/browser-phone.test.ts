@@ -11,10 +11,10 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import { makeTestCertificates } from '@sipedge/edge/testing';
 import { type SipMessage, buildResponse, parseMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { makeTestCertificates } from '../../services/edge/test/support/tls.js';
 import { type BrowserHandle, type BrowserPhone, chromiumPath, launchBrowser } from './browser-phone.js';
 import { webrtcAnswerSdp, webrtcOfferSdp } from './webrtc-sdp.js';
 

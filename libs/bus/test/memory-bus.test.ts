@@ -1,7 +1,7 @@
 import { createLogger } from '@sipedge/telemetry';
 import { describe, expect, it, vi } from 'vitest';
 import { BusUnavailableError, MemoryBus, MemoryBusHub, type BusMessage } from '../src/index.js';
-import { busContract } from './contract.js';
+import { busContract } from '../src/testing/index.js';
 
 const quiet = () => createLogger({ name: 'bus-test', level: process.env.LOG_LEVEL ?? 'silent' });
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);

@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { createLogger } from '@sipedge/telemetry';
 import { describe, expect, it } from 'vitest';
 import { BusRemoteError, MemoryBusHub, PortBus, serveBusOnPort } from '../src/index.js';
-import { busContract } from './contract.js';
+import { busContract } from '../src/testing/index.js';
 
 const quiet = () => createLogger({ name: 'bus-test', level: process.env.LOG_LEVEL ?? 'silent' });
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);

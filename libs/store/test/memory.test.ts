@@ -1,4 +1,4 @@
 import { createMemoryStores } from '../src/index.js';
-import { storeContract } from './contract.js';
+import { storeContract } from '../src/testing/index.js';
 
 storeContract('memory twin', async () => createMemoryStores());

@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStores, portStores, serveStoresOnPort, StoreUnavailableError } from '../src/index.js';
-import { storeContract } from './contract.js';
+import { storeContract } from '../src/testing/index.js';
 
 /** The in-memory stores served over a MessageChannel (as between two threads). */
 function servedStores() {

@@ -8,7 +8,7 @@ import {
   deadlineJobId,
   type TimerFire,
 } from '../src/index.js';
-import { timersContract } from './contract.js';
+import { timersContract } from '../src/testing/index.js';
 
 const silent = createLogger({ name: 'timers-test', level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,12 +38,28 @@ describe('MemoryTimers', () => {
     await Promise.all(open.splice(0).map((timers) => timers.close()));
   });
 
-  it('drops pending timers on close (private hub) and fires nothing afterwards', async () => {
-    const timers = make();
+  /** Starts a worker on `timers` that records every fire. */
+  const recordingWorker = async (timers: MemoryTimers) => {
     const fired: TimerFire[] = [];
     await timers.startWorker(async (fire) => {
       fired.push(fire);
     });
+    return fired;
+  };
+
+  /** Starts a worker on `timers` whose handler always fails with `message`; returns its call count. */
+  const failingWorker = async (timers: MemoryTimers, message: string) => {
+    const handler = { calls: 0 };
+    await timers.startWorker(async () => {
+      handler.calls++;
+      throw new Error(message);
+    });
+    return handler;
+  };
+
+  it('drops pending timers on close (private hub) and fires nothing afterwards', async () => {
+    const timers = make();
+    const fired = await recordingWorker(timers);
     await timers.add('tx', 1, Date.now() + 50);
     await timers.add('tx', 2, Date.now() + 80);
     expect(timers.hub.size).toBe(2);
@@ -80,10 +96,7 @@ describe('MemoryTimers', () => {
 
   it('adds a deadline again once it has fired (a fired job is forgotten)', async () => {
     const timers = make();
-    const fired: TimerFire[] = [];
-    await timers.startWorker(async (fire) => {
-      fired.push(fire);
-    });
+    const fired = await recordingWorker(timers);
     await timers.add('tx', 1, Date.now() + 20);
     await sleep(60);
     await timers.add('tx', 1, Date.now() + 20);
@@ -112,32 +125,24 @@ describe('MemoryTimers', () => {
 
   it('disarms a pending retry', async () => {
     const timers = make({ backoffMs: 200 });
-    let calls = 0;
-    await timers.startWorker(async () => {
-      calls++;
-      throw new Error('boom');
-    });
+    const handler = await failingWorker(timers, 'boom');
     await timers.add('tx', 1, Date.now() + 10);
     await sleep(60);
-    expect(calls).toBe(1);
+    expect(handler.calls).toBe(1);
     expect(timers.hub.size).toBe(1);
     await timers.disarm('tx', 1);
     expect(timers.hub.size).toBe(0);
     await sleep(300);
-    expect(calls).toBe(1);
+    expect(handler.calls).toBe(1);
   });
 
   it('logs handler failures and gives up after the last attempt', async () => {
     const { lines, logger } = captureLogs('timers-test', 'warn');
     const timers = make({ logger, attempts: 3, backoffMs: 5 });
-    let calls = 0;
-    await timers.startWorker(async () => {
-      calls++;
-      throw new Error('handler down');
-    });
+    const handler = await failingWorker(timers, 'handler down');
     await timers.add('tx-log', 2, Date.now() + 5);
     await sleep(200);
-    expect(calls).toBe(3);
+    expect(handler.calls).toBe(3);
     expect(timers.hub.size).toBe(0);
     expect(lines.map((l) => [l.level, l.msg, l.attempt])).toEqual([
       ['warn', 'timer handler failed; retrying', 1],

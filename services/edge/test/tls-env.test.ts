@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, edgeConfigFromEnv } from '../src/env.js';
-import { testPemFiles } from './support/pem-files.js';
-import { issueTestCertificate } from './support/tls.js';
+import { issueTestCertificate, testPemFiles } from '../src/testing/index.js';
 
 /** Paths of the PEM files: the test PKI's and those for refused SNI pairs. */
 const { file } = testPemFiles('sipedge-tls-env-', async (pki) => {

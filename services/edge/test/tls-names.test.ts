@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ServernameTable, dnsNames } from '../src/transports/tls-names.js';
-import { makeTestCertificates } from './support/tls.js';
+import { makeTestCertificates } from '../src/testing/index.js';
 
 describe('dnsNames', () => {
   it('lists the subjectAltName DNS entries, lower-cased, and not the IP addresses or the common name', async () => {

@@ -12,7 +12,7 @@ import {
   type StreamRejectReason,
   type StreamTransportOptions,
 } from '../src/transports/index.js';
-import { makeTestCertificates, type TestCertificates } from './support/tls.js';
+import { makeTestCertificates, type TestCertificates } from '../src/testing/index.js';
 import { sipMessage } from './support/sip.js';
 import { Recorder } from './support/transport-recorder.js';
 

@@ -12,7 +12,7 @@ import {
   tcpSockets,
   tlsSockets,
 } from '../src/transports/index.js';
-import { makeTestCertificates, type TestCertificates } from './support/tls.js';
+import { makeTestCertificates, type TestCertificates } from '../src/testing/index.js';
 import { Recorder } from './support/transport-recorder.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });

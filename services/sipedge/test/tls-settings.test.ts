@@ -1,5 +1,5 @@
+import { testPemFiles } from '@sipedge/edge/testing';
 import { describe, expect, it } from 'vitest';
-import { testPemFiles } from '../../edge/test/support/pem-files.js';
 import { loadSettings } from '../src/config-file.js';
 import { planRole } from '../src/roles.js';
 import { configFile, startError } from './support/config.js';

@@ -7,7 +7,7 @@ import {
   BusUnavailableError,
   type Bus,
   type BusMessage,
-} from '../src/index.js';
+} from '../index.js';
 
 /**
  * The behaviour every Bus adapter shares, run against the in-memory twin (unit tests) and against

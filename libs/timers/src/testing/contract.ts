@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from '../src/index.js';
+import { TimersUnavailableError, type TimerFire, type TimerHandler, type TimerService } from '../index.js';
 
 /**
  * The behaviour every {@link TimerService} adapter shares, run against the in-memory twin (unit

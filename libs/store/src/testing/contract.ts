@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ban, BindingUpdate, RecordStore, Stores } from '../src/index.js';
+import type { Ban, BindingUpdate, RecordStore, Stores } from '../index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
