@@ -19,7 +19,12 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Edge } from '../src/edge.js';
 import { edgeConfigFromEnv } from '../src/env.js';
 import { StreamTransport, TlsCredentialsError, type TransportHandler, tlsSockets } from '../src/transports/index.js';
-import { type TestCertificates, type TestKeyPair, issueTestCertificate, makeTestCertificates } from '../src/testing/index.js';
+import {
+  type TestCertificates,
+  type TestKeyPair,
+  issueTestCertificate,
+  makeTestCertificates,
+} from '../src/testing/index.js';
 
 const WAIT = { timeout: 5000, interval: 20 };
 
