@@ -337,7 +337,10 @@ export class Worker {
     const event: CallEvent = { type: 'request', message, ...(meta.redelivered === true ? { redelivered: true } : {}) };
     const apply = (record: CallRecord | null, at: number) =>
       record === null ? null : applyToCall(record, event, at, this.settings);
-    if (await this.update(id, (record) => apply(record, now), span)) return;
+    if (await this.update(id, (record) => apply(record, now), span)) {
+      if (meta.redelivered === true) await this.decideIfPending(id, message, meta);
+      return;
+    }
     const attributes = { ...span.attributes, ...endpointAttributes('client', meta.source) };
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
       const prepared = await prepare(message, meta, this.tu, now);
@@ -355,14 +358,7 @@ export class Worker {
           },
           span,
         );
-        if (!created) return;
-        const decision = await this.orderHops(await prepared.route(), Date.now());
-        // Its effects (the forks) run in this server transaction's span, as when created with it.
-        await this.update(id, (record) =>
-          record?.decisionDue !== undefined
-            ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
-            : null,
-        );
+        if (created) await this.decide(id, prepared.route);
         return;
       }
       const decision = await this.orderHops(
@@ -382,6 +378,31 @@ export class Worker {
         span,
       );
     });
+  }
+
+  /**
+   * Routes a record created without a decision and commits the decision (its effects, the forks,
+   * run in the current span). If another worker decided first, the record has no decision due and
+   * this one is dropped.
+   */
+  private async decide(id: string, route: () => Promise<Decision>): Promise<void> {
+    const decision = await this.orderHops(await route(), Date.now());
+    await this.update(id, (record) =>
+      record?.decisionDue !== undefined
+        ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
+        : null,
+    );
+  }
+
+  /**
+   * An edge's retry of a request whose record still waits for its decision: the worker that took
+   * it first may have died while routing it (after answering 100 Trying, so the caller waits
+   * without retransmitting). This worker routes it too; the first decision committed wins.
+   */
+  private async decideIfPending(id: string, message: SipMessage, meta: InboundMeta): Promise<void> {
+    if ((await this.calls.load(id))?.decisionDue === undefined) return;
+    const prepared = await prepare(message, meta, this.tu, Date.now());
+    if (prepared.kind === 'route') await this.decide(id, prepared.route);
   }
 
   /** A new call record carries the trace of its server transaction, which later events (any worker's) join. */

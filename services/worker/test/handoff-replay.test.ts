@@ -76,4 +76,43 @@ describe('a hand-off retried after its transaction ended', () => {
     expect(sent.meta.destination).toEqual(CALLEE);
     expect(sent.meta.transport).toBe('tcp');
   });
+
+  it('sends a fork over UDP that the worker which died after committing it never sent, once the edge retries', async () => {
+    h = await Harness.start(2);
+    const crashed = h.dieAfterFirstForkCommit();
+    const invite = sip(inviteLines('redelivered-udp'));
+    // The first hand-off: the worker answers 100 Trying, commits the fork and dies; the caller,
+    // which has its 100, retransmits no more (§17.1.1.2), and the edge gets no confirmation.
+    void h.receive(invite, CALLER, 'udp').catch(() => undefined);
+    await expect.poll(crashed).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const forked = () => h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
+    expect(forked()).toHaveLength(0);
+    // The edge's retry (a new INVITE over UDP is an acknowledged hand-off) reaches the other
+    // worker, whose retransmission timer sends the fork well before Timer B.
+    const retried = Date.now();
+    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), redelivered: true });
+    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 5000);
+    expect(sent.meta.destination).toEqual(CALLEE);
+    expect(Date.now() - retried).toBeLessThan(2000);
+  });
+
+  it('routes a call whose worker died after taking it, before deciding where it goes, once the edge retries', async () => {
+    h = await Harness.start(2);
+    const crashed = h.dieAfterFirstUndecidedCommit();
+    const invite = sip(inviteLines('undecided'));
+    void h.receive(invite, CALLER, 'udp').catch(() => undefined);
+    await expect.poll(crashed).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE')).toHaveLength(0);
+    const retried = Date.now();
+    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), redelivered: true });
+    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 5000);
+    expect(sent.meta.destination).toEqual(CALLEE);
+    expect(Date.now() - retried).toBeLessThan(1000);
+    // A retry once the call is routed decides nothing again: the callee gets one INVITE.
+    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), redelivered: true });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE')).toHaveLength(1);
+  });
 });

@@ -143,9 +143,25 @@ export class Harness {
    * once it happened.
    */
   dieAfterFirstForkCommit(): () => number | undefined {
+    return this.dieAfterCommit(
+      (committed) => committed.result.record.forks.length > 0 && committed.before?.forks.length === 0,
+    );
+  }
+
+  /**
+   * The first worker to commit a new record that waits for its routing decision (an INVITE taken,
+   * 100 Trying due) dies right there: nothing sent, the decision never made.
+   */
+  dieAfterFirstUndecidedCommit(): () => number | undefined {
+    return this.dieAfterCommit(
+      (committed) => committed.before === null && committed.result.record.decisionDue !== undefined,
+    );
+  }
+
+  private dieAfterCommit(when: (committed: Committed) => boolean): () => number | undefined {
     let crashed: number | undefined;
     this.afterCommit = async (index, committed) => {
-      if (crashed === undefined && committed.result.record.forks.length > 0 && committed.before?.forks.length === 0) {
+      if (crashed === undefined && when(committed)) {
         crashed = index;
         await this.workers[index]!.stop();
         await new Promise(() => undefined);
