@@ -442,23 +442,25 @@ describe('§16.6 step 9: Content-Length', () => {
 
 describe('§16.6 step 1: the copy', () => {
   it('unknown method and headers, folded and compact rows: every other row byte-identical and in order, body unchanged', () => {
-    const raw = [
-      'FOO sip:bob@remote.test SIP/2.0',
-      'v: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKfoo1',
-      'Max-Forwards: 70',
-      'X-B: second,   kept',
-      't: Bob <sip:bob@remote.test>',
-      'f: "Doe, John \\"JD\\"" <sip:j@x.example>;tag=1',
-      'i: foo-call@pc33',
-      'cSeQ: 9 FOO',
-      'Subject: a',
-      '  b',
-      'X-A: first',
-      'Date: not a date',
-      'c: application/sdp',
-      `l: ${Buffer.byteLength(SDP)}`,
-    ];
-    const req = msg(raw, SDP);
+    const req = msg(
+      [
+        'FOO sip:bob@remote.test SIP/2.0',
+        'v: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKfoo1',
+        'Max-Forwards: 70',
+        'X-B: second,   kept',
+        't: Bob <sip:bob@remote.test>',
+        'f: "Doe, John \\"JD\\"" <sip:j@x.example>;tag=1',
+        'i: foo-call@pc33',
+        'cSeQ: 9 FOO',
+        'Subject: a',
+        '  b',
+        'X-A: first',
+        'Date: not a date',
+        'c: application/sdp',
+        `l: ${Buffer.byteLength(SDP)}`,
+      ],
+      SDP,
+    );
     const before = req.rows.map((r) => r.raw);
     const { message } = forward(req, req.requestUri as never);
     const out = parseMessage(message.toBuffer());

@@ -27,28 +27,24 @@ export {
   type UserTable,
 } from './ports.js';
 export type { Stores } from './stores.js';
-export {
-  createMemoryStores,
-  MemoryRecordStore,
-  MemoryLocationStore,
-  MemoryConnectionDirectory,
-  MemoryEdgeRegistry,
-  MemoryNonceStore,
-  MemoryUserTable,
-  MemoryDialogStore,
-  MemoryCaptureStore,
-} from './memory.js';
-export {
-  createRedisStores,
-  RedisRecordStore,
-  RedisLocationStore,
-  RedisConnectionDirectory,
-  RedisEdgeRegistry,
-  RedisNonceStore,
-  RedisUserTable,
-  RedisDialogStore,
-  RedisCaptureStore,
-} from './redis.js';
+export { createMemoryStores } from './memory-stores.js';
+export { MemoryRecordStore } from './memory-records.js';
+export { MemoryLocationStore } from './memory-location.js';
+export { MemoryConnectionDirectory } from './memory-connections.js';
+export { MemoryEdgeRegistry } from './memory-edges.js';
+export { MemoryNonceStore } from './memory-nonces.js';
+export { MemoryUserTable } from './memory-users.js';
+export { MemoryDialogStore } from './memory-dialogs.js';
+export { MemoryCaptureStore } from './memory-captures.js';
+export { createRedisStores } from './redis-stores.js';
+export { RedisRecordStore } from './redis-records.js';
+export { RedisLocationStore } from './redis-location.js';
+export { RedisConnectionDirectory } from './redis-connections.js';
+export { RedisEdgeRegistry } from './redis-edges.js';
+export { RedisNonceStore } from './redis-nonces.js';
+export { RedisUserTable } from './redis-users.js';
+export { RedisDialogStore } from './redis-dialogs.js';
+export { RedisCaptureStore } from './redis-captures.js';
 export { MemoryAbuseStore, type MemoryAbuseLimits } from './memory-abuse.js';
 export { portStores, serveStoresOnPort } from './port-stores.js';
 export type { RedisConnection, RedisClient } from './redis-client.js';

@@ -459,17 +459,17 @@ function waitsForFinal(c: Config, state: TransactionStateName): boolean {
 }
 
 const startArb = fc.integer({ min: 0, max: 2_000_000_000 });
+/** `holds` for a transaction started at a generated time: `predicate` gets that start and a generated `values`. */
+const holdsFromStart = <T>(n: number, values: fc.Arbitrary<T>, predicate: (start: number, values: T) => void) =>
+  holds(n, fc.property(startArb, values, predicate));
 
 // ---- properties -----------------------------------------------------------------------------------
 
 describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
   it('random event sequences stay in the legal states and never throw', () => {
-    holds(
-      150,
-      fc.property(startArb, fc.array(opArb(c), { minLength: 1, maxLength: 40 }), (start, ops) => {
-        expect(Sim.after(c, start, ops).terminatedActions).toBeLessThanOrEqual(1);
-      }),
-    );
+    holdsFromStart(150, fc.array(opArb(c), { minLength: 1, maxLength: 40 }), (start, ops) => {
+      expect(Sim.after(c, start, ops).terminatedActions).toBeLessThanOrEqual(1);
+    });
   });
 
   it('terminates within its bound when only timers fire', () => {
@@ -487,92 +487,80 @@ describe.each(CONFIGS.map((c) => [label(c), c] as const))('%s', (_name, c) => {
      *  NIST  Trying/Proceeding: no timer (the TU must answer; the prefix ends with a TU final
      *        response). Completed: J = 64·T1 (0 on reliable transports).
      */
-    holds(
+    holdsFromStart(
       150,
-      fc.property(
-        startArb,
-        fc.array(nonTimerOpArb(c), { maxLength: 12 }),
-        finalStatusArb,
-        fc.array(opArb(c), { maxLength: 5 }),
-        (start, prefix, finalStatus, after) => {
-          const sim = Sim.after(c, start, prefix);
-          if (waitsForFinal(c, sim.state.state)) {
-            // No timer can end this state: the assumption is that the TU (or next hop) answers.
-            expect(sim.state.timers).toEqual({});
-            expect(sim.armed.size).toBe(0);
-            sim.applyOp({ t: isClient(c) ? 'response' : 'send-response', status: finalStatus, dt: 0 });
-          }
-          const prefixEnd = sim.now;
-          const bound = remainingBound(c, sim.state.state);
-          expect(Number.isNaN(bound), `no bound for ${c.kind}:${sim.state.state}`).toBe(false);
-
-          let fires = 0;
-          while (sim.state.state !== 'terminated') {
-            expect(fires++, `timer fires in ${sim.state.state}`).toBeLessThan(200);
-            expect(sim.fireEarliest(), `no timer armed in ${sim.state.state}`).toBe(true);
-          }
-          const elapsed = sim.now - prefixEnd;
-          expect(elapsed).toBeLessThanOrEqual(bound);
-          expect(elapsed).toBeLessThanOrEqual(kindBound(c));
+      fc.tuple(fc.array(nonTimerOpArb(c), { maxLength: 12 }), finalStatusArb, fc.array(opArb(c), { maxLength: 5 })),
+      (start, [prefix, finalStatus, after]) => {
+        const sim = Sim.after(c, start, prefix);
+        if (waitsForFinal(c, sim.state.state)) {
+          // No timer can end this state: the assumption is that the TU (or next hop) answers.
+          expect(sim.state.timers).toEqual({});
           expect(sim.armed.size).toBe(0);
-          expect(sim.terminatedActions).toBe(1);
+          sim.applyOp({ t: isClient(c) ? 'response' : 'send-response', status: finalStatus, dt: 0 });
+        }
+        const prefixEnd = sim.now;
+        const bound = remainingBound(c, sim.state.state);
+        expect(Number.isNaN(bound), `no bound for ${c.kind}:${sim.state.state}`).toBe(false);
 
-          // Nothing happens after Terminated.
-          const done = serialise(sim.state);
-          for (const op of after) {
-            const { step } = sim.applyOp(op);
-            expect(step.actions).toEqual([]);
-            expect(step.transitions).toEqual(['any:ignored']);
-            expect(serialise({ ...step.state, updatedAt: 0 })).toBe(serialise({ ...deserialise(done), updatedAt: 0 }));
-          }
-          expect(sim.terminatedActions).toBe(1);
-        },
-      ),
+        let fires = 0;
+        while (sim.state.state !== 'terminated') {
+          expect(fires++, `timer fires in ${sim.state.state}`).toBeLessThan(200);
+          expect(sim.fireEarliest(), `no timer armed in ${sim.state.state}`).toBe(true);
+        }
+        const elapsed = sim.now - prefixEnd;
+        expect(elapsed).toBeLessThanOrEqual(bound);
+        expect(elapsed).toBeLessThanOrEqual(kindBound(c));
+        expect(sim.armed.size).toBe(0);
+        expect(sim.terminatedActions).toBe(1);
+
+        // Nothing happens after Terminated.
+        const done = serialise(sim.state);
+        for (const op of after) {
+          const { step } = sim.applyOp(op);
+          expect(step.actions).toEqual([]);
+          expect(step.transitions).toEqual(['any:ignored']);
+          expect(serialise({ ...step.state, updatedAt: 0 })).toBe(serialise({ ...deserialise(done), updatedAt: 0 }));
+        }
+        expect(sim.terminatedActions).toBe(1);
+      },
     );
   });
 
   it('deserialise(serialise(state)) behaves like the in-memory state at every step', () => {
-    holds(
-      100,
-      fc.property(startArb, fc.array(opArb(c), { minLength: 1, maxLength: 40 }), (start, ops) => {
-        const memory = new Sim(c, start);
-        const stored = new Sim(c, start, true);
-        // The JSON form is lossless: no undefined fields, Buffers or non-JSON numbers in the record.
-        expect(deserialise(serialise(memory.state))).toStrictEqual(memory.state);
-        for (const op of ops) {
-          memory.applyOp(op);
-          stored.applyOp(op);
-          check(isPlainJson(memory.state), `record is not plain JSON: ${serialise(memory.state)}`);
-        }
-        expect(deserialise(serialise(memory.state))).toStrictEqual(memory.state);
-        expect(stored.steps.map(stepView)).toEqual(memory.steps.map(stepView));
-      }),
-    );
+    holdsFromStart(100, fc.array(opArb(c), { minLength: 1, maxLength: 40 }), (start, ops) => {
+      const memory = new Sim(c, start);
+      const stored = new Sim(c, start, true);
+      // The JSON form is lossless: no undefined fields, Buffers or non-JSON numbers in the record.
+      expect(deserialise(serialise(memory.state))).toStrictEqual(memory.state);
+      for (const op of ops) {
+        memory.applyOp(op);
+        stored.applyOp(op);
+        check(isPlainJson(memory.state), `record is not plain JSON: ${serialise(memory.state)}`);
+      }
+      expect(deserialise(serialise(memory.state))).toStrictEqual(memory.state);
+      expect(stored.steps.map(stepView)).toEqual(memory.steps.map(stepView));
+    });
   });
 
   it('a stale timer fire is a no-op', () => {
-    holds(
+    holdsFromStart(
       100,
-      fc.property(
-        startArb,
-        fc.array(opArb(c), { maxLength: 30 }),
-        fc.array(staleOp, { minLength: 1, maxLength: 3 }),
-        (start, ops, stale) => {
-          const sim = new Sim(c, start);
-          // Stale fires mixed into the sequence (inside `ops`) and a few at its end.
-          let checked = 0;
-          for (const op of [...ops, ...stale]) {
-            const { before, step, stale: isStale } = sim.applyOp(op);
-            if (!isStale) continue;
-            checked += 1;
-            expect(step.actions).toEqual([]);
-            expect(step.transitions).toEqual([before.state === 'terminated' ? 'any:ignored' : 'any:stale-timer']);
-            expect(step.state.updatedAt).toBe(sim.now);
-            expect(serialise({ ...step.state, updatedAt: before.updatedAt })).toBe(serialise(before));
-          }
-          expect(checked).toBeGreaterThanOrEqual(stale.length);
-        },
-      ),
+      fc.tuple(fc.array(opArb(c), { maxLength: 30 }), fc.array(staleOp, { minLength: 1, maxLength: 3 })),
+      (start, [ops, stale]) => {
+        const sim = new Sim(c, start);
+        // Stale fires mixed into the sequence (inside `ops`) and a few at its end.
+        let checked = 0;
+        for (const op of [...ops, ...stale]) {
+          const { before, step, stale: isStale } = sim.applyOp(op);
+          if (!isStale) continue;
+          checked += 1;
+          expect(step.actions).toEqual([]);
+          expect(step.transitions).toEqual([before.state === 'terminated' ? 'any:ignored' : 'any:stale-timer']);
+          expect(step.state.updatedAt).toBe(sim.now);
+          expect(serialise({ ...step.state, updatedAt: before.updatedAt })).toBe(serialise(before));
+        }
+        expect(checked).toBeGreaterThanOrEqual(stale.length);
+      },
     );
   });
 });

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ban, BindingUpdate, RecordStore, Stores } from '../index.js';
+import type { Ban, BindingUpdate, RecordStore, RegisterOp, Stores } from '../index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,6 +116,13 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         q,
         data: JSON.stringify({ flow: 'f1' }),
       });
+      /** A REGISTER's update of these bindings (no maxBindings). */
+      const updateOp = (callId: string, cseq: number, ...bindings: BindingUpdate[]): RegisterOp => ({
+        type: 'update',
+        callId,
+        cseq,
+        bindings,
+      });
 
       it('refuses an update that would add bindings beyond maxBindings, all or nothing; refreshing still works', async () => {
         const aor = `sip:many-${randomUUID()}@example.com`;
@@ -170,18 +177,10 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         const now = Date.now();
         const aors = ['c', 'a', 'b'].map((n) => `sip:${n}-${run}@example.com`);
         for (const aor of aors) {
-          await stores.locations.register(
-            aor,
-            { type: 'update', callId: aor, cseq: 1, bindings: [update('sip:x@1.1.1.1', 3600)] },
-            now,
-          );
+          await stores.locations.register(aor, updateOp(aor, 1, update('sip:x@1.1.1.1', 3600)), now);
         }
         const gone = `sip:gone-${run}@example.com`;
-        await stores.locations.register(
-          gone,
-          { type: 'update', callId: gone, cseq: 1, bindings: [update('sip:x@1.1.1.1', 1)] },
-          now,
-        );
+        await stores.locations.register(gone, updateOp(gone, 1, update('sip:x@1.1.1.1', 1)), now);
         const later = now + 2000;
         const all = await stores.locations.list({ match: run.toUpperCase(), limit: 10 }, later);
         expect(all.registrations.map((r) => r.aor)).toEqual([...aors].sort());
@@ -200,12 +199,7 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         const now = Date.now();
         const result = await stores.locations.register(
           aor,
-          {
-            type: 'update',
-            callId: 'c1',
-            cseq: 1,
-            bindings: [update('sip:a@1.1.1.1', 3600), update('sip:a@2.2.2.2', 60, 0.5)],
-          },
+          updateOp('c1', 1, update('sip:a@1.1.1.1', 3600), update('sip:a@2.2.2.2', 60, 0.5)),
           now,
         );
         expect(result.ok).toBe(true);
@@ -220,14 +214,10 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       it('aborts the whole update when the same Call-ID comes with a CSeq not higher', async () => {
         const aor = `sip:bob-${randomUUID()}@example.com`;
         const now = Date.now();
-        await stores.locations.register(
-          aor,
-          { type: 'update', callId: 'c1', cseq: 5, bindings: [update('sip:b@1', 60)] },
-          now,
-        );
+        await stores.locations.register(aor, updateOp('c1', 5, update('sip:b@1', 60)), now);
         const stale = await stores.locations.register(
           aor,
-          { type: 'update', callId: 'c1', cseq: 5, bindings: [update('sip:b@2', 60), update('sip:b@1', 0)] },
+          updateOp('c1', 5, update('sip:b@2', 60), update('sip:b@1', 0)),
           now,
         );
         expect(stale).toEqual({ ok: false, reason: 'out-of-order', uriKey: 'sip:b@1' });
@@ -237,20 +227,12 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       it('updates with a higher CSeq or another Call-ID, and removes with expires 0', async () => {
         const aor = `sip:carol-${randomUUID()}@example.com`;
         const now = Date.now();
-        await stores.locations.register(
-          aor,
-          { type: 'update', callId: 'c1', cseq: 1, bindings: [update('sip:c@1', 60)] },
-          now,
-        );
-        await stores.locations.register(
-          aor,
-          { type: 'update', callId: 'c2', cseq: 1, bindings: [update('sip:c@1', 120)] },
-          now,
-        );
+        await stores.locations.register(aor, updateOp('c1', 1, update('sip:c@1', 60)), now);
+        await stores.locations.register(aor, updateOp('c2', 1, update('sip:c@1', 120)), now);
         expect((await stores.locations.lookup(aor, now))[0]?.expiresAt).toBe(now + 120_000);
         const removed = await stores.locations.register(
           aor,
-          { type: 'update', callId: 'c2', cseq: 2, bindings: [update('sip:c@1', 0), update('sip:c@unknown', 0)] },
+          updateOp('c2', 2, update('sip:c@1', 0), update('sip:c@unknown', 0)),
           now,
         );
         expect(removed).toEqual({ ok: true, bindings: [] });
@@ -260,11 +242,7 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       it('removes every binding with Contact: * unless a binding of that Call-ID has a higher CSeq', async () => {
         const aor = `sip:dave-${randomUUID()}@example.com`;
         const now = Date.now();
-        await stores.locations.register(
-          aor,
-          { type: 'update', callId: 'c1', cseq: 10, bindings: [update('sip:d@1', 60), update('sip:d@2', 60)] },
-          now,
-        );
+        await stores.locations.register(aor, updateOp('c1', 10, update('sip:d@1', 60), update('sip:d@2', 60)), now);
         expect((await stores.locations.register(aor, { type: 'remove-all', callId: 'c1', cseq: 9 }, now)).ok).toBe(
           false,
         );
@@ -279,18 +257,10 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       it('drops expired bindings from lookups and from later registrations', async () => {
         const aor = `sip:erin-${randomUUID()}@example.com`;
         const then = Date.now() - 10_000;
-        await stores.locations.register(
-          aor,
-          { type: 'update', callId: 'c1', cseq: 1, bindings: [update('sip:e@old', 5)] },
-          then,
-        );
+        await stores.locations.register(aor, updateOp('c1', 1, update('sip:e@old', 5)), then);
         const now = Date.now();
         expect(await stores.locations.lookup(aor, now)).toEqual([]);
-        const result = await stores.locations.register(
-          aor,
-          { type: 'update', callId: 'c1', cseq: 1, bindings: [update('sip:e@new', 60)] },
-          now,
-        );
+        const result = await stores.locations.register(aor, updateOp('c1', 1, update('sip:e@new', 60)), now);
         // The expired binding no longer counts, so the same CSeq is not out of order.
         expect(result.ok && result.bindings.map((b) => b.uriKey)).toEqual(['sip:e@new']);
       });
@@ -496,41 +466,15 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
       it('sums request counts per window across calls and returns them in the order given', async () => {
         const w = freshWindow();
         const [a, b, c] = [address(), address(), address()];
-        expect(await stores.abuse.addRequests(w, [], 60_000)).toEqual([]);
-        expect(
-          await stores.abuse.addRequests(
-            w,
-            [
-              [a, 3],
-              [b, 1],
-            ],
-            60_000,
-          ),
-        ).toEqual([3, 1]);
-        expect(
-          await stores.abuse.addRequests(
-            w,
-            [
-              [b, 4],
-              [c, 2],
-              [a, 1],
-            ],
-            60_000,
-          ),
-        ).toEqual([5, 2, 4]);
+        /** Adds the (address, count) entries to window `w`, with a one-minute window. */
+        const add = (...entries: [string, number][]) => stores.abuse.addRequests(w, entries, 60_000);
+        expect(await add()).toEqual([]);
+        expect(await add([a, 3], [b, 1])).toEqual([3, 1]);
+        expect(await add([b, 4], [c, 2], [a, 1])).toEqual([5, 2, 4]);
         // An address listed twice is added twice; each entry returns the total after its own addition.
-        expect(
-          await stores.abuse.addRequests(
-            w,
-            [
-              [a, 1],
-              [a, 1],
-            ],
-            60_000,
-          ),
-        ).toEqual([5, 6]);
-        await expect(stores.abuse.addRequests(w, [[a, 1.5]], 60_000)).rejects.toThrow(TypeError);
-        await expect(stores.abuse.addRequests(w, [[a, -1]], 60_000)).rejects.toThrow(TypeError);
+        expect(await add([a, 1], [a, 1])).toEqual([5, 6]);
+        await expect(add([a, 1.5])).rejects.toThrow(TypeError);
+        await expect(add([a, -1])).rejects.toThrow(TypeError);
       });
 
       it('starts each window at 0 and ends it ttlMs after its first addition', async () => {
