@@ -71,7 +71,7 @@ export async function benchHandoff(natsUrl: string): Promise<HandoffBenchResult>
           started.set(id, start);
           // UDP: the lane waits until the worker has the message, so both modes measure the same span.
           const delivered = new Promise<void>((resolve) => waiting.set(id, resolve));
-          await handoff.forward(WIRE, meta, { headers: { 'bench-id': id } });
+          await handoff.forward(WIRE, meta, { 'bench-id': id });
           if (transport === 'udp') await Promise.race([delivered, new Promise((r) => setTimeout(r, 2000))]);
           waiting.delete(id);
           if (transport === 'tcp') latencies.push(Number(process.hrtime.bigint() - start) / 1000);

@@ -256,11 +256,7 @@ export class InboundPipeline {
     const started = process.hrtime.bigint();
     let delivered = false;
     try {
-      // A new INVITE waits for its worker's confirmation even over UDP (handoff.ts).
-      const newInvite = message.isRequest && message.method === 'INVITE' && message.to.tag === undefined;
-      delivered = await this.deps.handoff.forward(message.toBuffer(), meta, {
-        acknowledged: newInvite && !retransmission,
-      });
+      delivered = await this.deps.handoff.forward(message.toBuffer(), meta);
     } catch (error) {
       if (!(error instanceof BusUnavailableError)) throw error;
       this.deps.logger.warn({ err: error }, 'bus unavailable: message not handed off');

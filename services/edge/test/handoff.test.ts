@@ -1,8 +1,7 @@
 /**
- * The acknowledged hand-off (handoff.ts: TCP/TLS/WebSocket, and a new INVITE over UDP): a NATS
- * request to the workers' queue group, sent again when no worker confirms it in time; a retry is
- * marked `redelivered`, so that the worker taking it knows the first one may have died between its
- * commit and its sends.
+ * The TCP/TLS/WebSocket hand-off (handoff.ts): a NATS request to the workers' queue group, sent
+ * again when no worker confirms it in time; a retry is marked `redelivered`, so that the worker
+ * taking it knows the first one may have died between its commit and its sends.
  */
 import { MemoryBusHub } from '@sipedge/bus';
 import { QUEUES, SUBJECTS, decodeInbound, type InboundMeta } from '@sipedge/handoff';
@@ -21,7 +20,7 @@ const META: InboundMeta = {
   receivedAt: 1,
 };
 
-describe('the acknowledged hand-off', () => {
+describe('the hand-off over a stream transport', () => {
   it('sends again, marked redelivered, when the first worker does not confirm', async () => {
     const hub = new MemoryBusHub();
     const worker = hub.connect({ logger });
@@ -39,38 +38,5 @@ describe('the acknowledged hand-off', () => {
     const handoff = new Handoff(hub.connect({ logger }), { ackTimeoutMs: 50, attempts: 3 }, logger);
     expect(await handoff.forward(Buffer.from('MESSAGE sip:x SIP/2.0\r\n\r\n'), META)).toBe(true);
     expect(seen).toEqual([undefined, true]);
-  });
-
-  it('over UDP publishes once, unless asked to wait for a worker (a new INVITE): then it retries too', async () => {
-    const hub = new MemoryBusHub();
-    const worker = hub.connect({ logger });
-    const seen: [boolean, true | undefined][] = [];
-    await worker.subscribe(
-      SUBJECTS.inbound,
-      (message) => {
-        seen.push([message.replyTo !== undefined, decodeInbound(message.headers).redelivered]);
-        if (seen.length === 2) return new Promise<never>(() => undefined);
-        return { data: new Uint8Array(0) };
-      },
-      { queue: QUEUES.workers },
-    );
-    const handoff = new Handoff(hub.connect({ logger }), { ackTimeoutMs: 50, attempts: 3 }, logger);
-    const udp = { ...META, transport: 'udp' as const };
-    const wire = Buffer.from('INVITE sip:x SIP/2.0\r\n\r\n');
-    expect(await handoff.forward(wire, udp)).toBe(true);
-    expect(await handoff.forward(wire, udp, { acknowledged: true })).toBe(true);
-    expect(seen).toEqual([
-      [false, undefined],
-      [true, undefined],
-      [true, true],
-    ]);
-  });
-
-  it('over UDP does not report a message no worker confirmed as lost: the caller retransmits it', async () => {
-    const hub = new MemoryBusHub();
-    const handoff = new Handoff(hub.connect({ logger }), { ackTimeoutMs: 20, attempts: 2 }, logger);
-    const wire = Buffer.from('INVITE sip:x SIP/2.0\r\n\r\n');
-    expect(await handoff.forward(wire, { ...META, transport: 'udp' }, { acknowledged: true })).toBe(true);
-    expect(await handoff.forward(wire, META)).toBe(false);
   });
 });

@@ -318,19 +318,6 @@ describe('edge receive path', () => {
     expect(h.dropped).toEqual(['handoff-failed']);
   });
 
-  it('§17.2.1: a new INVITE over UDP waits for its worker to confirm it; its retransmission and other requests do not', async () => {
-    const first = request([...INVITE, 'l: 0']);
-    await h.pipeline.datagram(first, h.arrival());
-    await h.pipeline.datagram(first, h.arrival());
-    await h.pipeline.datagram(BYE, h.arrival());
-    await settle();
-    expect(h.handedOff.map((m) => [parseMessage(Buffer.from(m.data)).method, m.replyTo !== undefined])).toEqual([
-      ['INVITE', true],
-      ['INVITE', false],
-      ['BYE', false],
-    ]);
-  });
-
   it('while draining refuses new initial requests with 503 but passes retransmissions and in-dialog requests', async () => {
     const first = request([...INVITE, 'l: 0']);
     await h.pipeline.datagram(first, h.arrival());

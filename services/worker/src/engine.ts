@@ -179,6 +179,9 @@ const wireOf = (m: SipMessage) => m.toBuffer().toString('latin1');
 /** At most this many timers fire in one step (a bound, not a limit any record reaches). */
 const MAX_DUE_PER_STEP = 100;
 
+/** A record created without a decision answers 500 if none has come within this many T1 (64·T1, as Timer B). */
+export const DECISION_TIMEOUT_T1 = 64;
+
 /**
  * Creates the record of a new request: its server transaction (an INVITE's sends 100 Trying at
  * once, §17.2.1), then the TU's decision — or, with `decision` null, none yet: the record waits
@@ -210,7 +213,7 @@ export function createCall(
   };
   const run = new Run(record, now, settings);
   run.serverStep('s', created);
-  if (decision === null) record.decisionDue = now + 64 * settings.timers.t1;
+  if (decision === null) record.decisionDue = now + DECISION_TIMEOUT_T1 * settings.timers.t1;
   else run.decide(decision);
   return run.result();
 }

@@ -34,6 +34,7 @@ import {
   type Decision,
   type EngineResult,
   type EngineSettings,
+  DECISION_TIMEOUT_T1,
   applyToCall,
   createCall,
   fireDueTimers,
@@ -98,6 +99,20 @@ export interface WorkerSettings extends EngineSettings {
   /** Messages worked on at once (the admission queue's places); default 128. */
   concurrency?: number;
 }
+
+/**
+ * How long an INVITE's 100 Trying waits for its fork to be sent (`withheld`). §17.2.1 allows
+ * 200 ms; a shorter wait keeps callers from retransmitting under load (measured: at twice the clean
+ * rate, 200 ms cost a fifth of the completed calls to retransmissions, 50 ms none).
+ */
+const TRYING_WITHHELD_MS = 50;
+
+/**
+ * A caller's INVITE retransmission this many T1 after its record was made, the decision still not
+ * committed, means the worker routing it is gone (`decisionStalled`): past the caller's first two
+ * retransmissions (at T1 and 3·T1, §17.1.1.2), which may cross a 100 Trying on its way.
+ */
+const STALLED_T1 = 4;
 
 /** The span an event on an existing call record is traced in, parented to the record's stored trace. */
 interface EventSpan {
@@ -240,11 +255,13 @@ export class Worker {
 
   /**
    * Overload control (@sipedge/handoff overload.ts). Only a new call is ever refused: an initial
-   * request that is not a retransmission (the edge marks those it handed off before). A request in
-   * a dialog, an ACK or CANCEL, and every response belong to calls already taken.
+   * request that is not a retransmission (the edge marks those it handed off before) nor an edge's
+   * retry of a hand-off (`redelivered`: a worker may have taken the call already and be slow to
+   * confirm it). A request in a dialog, an ACK or CANCEL, and every response belong to calls
+   * already taken.
    */
   private isNewCall(message: SipMessage, meta: InboundMeta): boolean {
-    if (!message.isRequest || meta.retransmission === true) return false;
+    if (!message.isRequest || meta.retransmission === true || meta.redelivered === true) return false;
     return message.method !== 'ACK' && message.method !== 'CANCEL' && message.to.tag === undefined;
   }
 
@@ -337,18 +354,21 @@ export class Worker {
     const event: CallEvent = { type: 'request', message, ...(meta.redelivered === true ? { redelivered: true } : {}) };
     const apply = (record: CallRecord | null, at: number) =>
       record === null ? null : applyToCall(record, event, at, this.settings);
-    if (await this.update(id, (record) => apply(record, now), span)) {
-      if (meta.redelivered === true) await this.decideIfPending(id, message, meta);
+    const absorbed = await this.commit(id, (record) => apply(record, now), span);
+    if (absorbed !== undefined) {
+      await absorbed.perform();
+      const record = absorbed.committed.result.record;
+      if (this.decisionStalled(record, meta, Date.now())) await this.decideAgain(id, message, meta);
       return;
     }
     const attributes = { ...span.attributes, ...endpointAttributes('client', meta.source) };
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
       const prepared = await prepare(message, meta, this.tu, now);
       if (prepared.kind === 'route' && message.method === 'INVITE') {
-        // §17.2.1: the INVITE is taken first (100 Trying at once, retransmissions absorbed by its
-        // server transaction), then routed; the record waits for the decision.
+        // §17.2.1: the INVITE is taken first (its retransmissions absorbed by its server
+        // transaction), then routed; the record waits for the decision.
         let created = false;
-        await this.update(
+        const taken = await this.commit(
           id,
           (record) => {
             created = record === null;
@@ -358,7 +378,9 @@ export class Worker {
           },
           span,
         );
-        if (created) await this.decide(id, prepared.route);
+        if (taken === undefined) return;
+        if (!created) return taken.perform();
+        await this.decide(id, prepared.route, this.withheld(taken.perform));
         return;
       }
       const decision = await this.orderHops(
@@ -383,24 +405,62 @@ export class Worker {
   /**
    * Routes a record created without a decision and commits the decision (its effects, the forks,
    * run in the current span). If another worker decided first, the record has no decision due and
-   * this one is dropped.
+   * this one is dropped. `trying`: the 100 Trying of the record's creation, withheld until the
+   * forks are sent (`withheld`), or sent before the decision's own answer to the caller.
    */
-  private async decide(id: string, route: () => Promise<Decision>): Promise<void> {
-    const decision = await this.orderHops(await route(), Date.now());
-    await this.update(id, (record) =>
-      record?.decisionDue !== undefined
-        ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
-        : null,
-    );
+  private async decide(id: string, route: () => Promise<Decision>, trying?: () => Promise<void>): Promise<void> {
+    try {
+      const decision = await this.orderHops(await route(), Date.now());
+      const decided = await this.commit(id, (record) =>
+        record?.decisionDue !== undefined
+          ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
+          : null,
+      );
+      const answers = decided?.committed.result.effects.some((e) => e.type === 'send' && e.kind === 'response');
+      if (answers === true) await trying?.();
+      await decided?.perform();
+    } finally {
+      await trying?.();
+    }
   }
 
   /**
-   * An edge's retry of a request whose record still waits for its decision: the worker that took
-   * it first may have died while routing it (after answering 100 Trying, so the caller waits
-   * without retransmitting). This worker routes it too; the first decision committed wins.
+   * The effects of an INVITE's creation (its 100 Trying) withheld while it is routed, for at most
+   * `TRYING_WITHHELD_MS` (§17.2.1: one is needed only when the TU will not answer within 200 ms). A caller
+   * over UDP retransmits its INVITE until it has a provisional response (§17.1.1.2): if this
+   * worker dies before the fork is sent, the retransmission brings the call to another worker
+   * (`decisionStalled`); had the 100 gone first, the caller would wait silently for Timer B.
+   * Returns a function that sends them now, once.
    */
-  private async decideIfPending(id: string, message: SipMessage, meta: InboundMeta): Promise<void> {
-    if ((await this.calls.load(id))?.decisionDue === undefined) return;
+  private withheld(perform: () => Promise<void>): () => Promise<void> {
+    let sent: Promise<void> | undefined;
+    const send = () => (sent ??= perform());
+    const timer = setTimeout(() => void send(), TRYING_WITHHELD_MS);
+    timer.unref();
+    return () => {
+      clearTimeout(timer);
+      return send();
+    };
+  }
+
+  /**
+   * A request absorbed by a record that still waits for its routing decision, when the worker that
+   * took it may be gone: an edge's retry of the hand-off (`redelivered`), or a retransmission of the
+   * caller's `STALLED_T1`·T1 or more after the record was made. A caller retransmits only while it
+   * has no provisional response (§17.1.1.2), and a live worker sends the 100 Trying within
+   * `TRYING_WITHHELD_MS` (`withheld`), so retransmissions that long after mean that no 100 reached the caller: the taker
+   * died (or the 100 was lost, and routing the call twice costs only a lookup: the first decision
+   * committed wins).
+   */
+  private decisionStalled(record: CallRecord, meta: InboundMeta, now: number): boolean {
+    if (record.decisionDue === undefined) return false;
+    const t1 = this.settings.timers.t1;
+    const madeAt = record.decisionDue - DECISION_TIMEOUT_T1 * t1;
+    return meta.redelivered === true || now >= madeAt + STALLED_T1 * t1;
+  }
+
+  /** Routes a call whose decision stalled (`decisionStalled`) here too; the first decision committed wins. */
+  private async decideAgain(id: string, message: SipMessage, meta: InboundMeta): Promise<void> {
     const prepared = await prepare(message, meta, this.tu, Date.now());
     if (prepared.kind === 'route') await this.decide(id, prepared.route);
   }
@@ -520,21 +580,40 @@ export class Worker {
     span?: EventSpan,
     firing?: number,
   ): Promise<boolean> {
+    const done = await this.commit(id, apply, span, firing);
+    await done?.perform();
+    return done !== undefined;
+  }
+
+  /**
+   * `update` up to its effects: what was committed, and the effects to perform (by the caller,
+   * when it chooses); undefined when the record did not take the event.
+   */
+  private async commit(
+    id: string,
+    apply: (record: CallRecord | null) => EngineResult | null,
+    span?: EventSpan,
+    firing?: number,
+  ): Promise<{ committed: Committed; perform: () => Promise<void> } | undefined> {
     const committed = await this.calls.update(id, apply, firing);
-    if (committed === null) return false;
+    if (committed === null) return undefined;
     const { before, result } = committed;
     if (before === null) this.metrics.transactionOpened();
     if (committed.endedNow) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
     await this.deps.afterCommit?.(committed);
     this.retransmitLater(id, committed.retransmitAt);
-    const perform = () => this.effects.perform(committed);
+    const run = () => this.effects.perform(committed);
     const trace = before?.trace;
-    if (span === undefined || trace === undefined) await perform();
-    else {
-      const options = { parent: traceparentContext(trace), links: [activeContext()], attributes: span.attributes };
-      await inSpan(span.name, options, perform);
-    }
-    return true;
+    const perform =
+      span === undefined || trace === undefined
+        ? run
+        : () =>
+            inSpan(
+              span.name,
+              { parent: traceparentContext(trace), links: [activeContext()], attributes: span.attributes },
+              run,
+            );
+    return { committed, perform };
   }
 
   /** A fork's request that no edge took: its transport error (§16.9), applied as an event. */

@@ -1,14 +1,18 @@
 /**
- * A hand-off the edge retries after the message's transaction has ended. Over TCP the edge sends a
- * message to a worker as a NATS request and sends it again when no answer comes in time; a worker
- * that dies after sending the message on, but before answering, leaves the edge retrying while the
- * callee may already have answered and the transaction ended (Timers J and K are 0 over TCP,
- * RFC 3261 §17.2.2, §17.1.2.2). The finished record is kept for the edges' replay window
- * (`finishedRecordKeepMs`), so the retry is absorbed: the callee gets the request once. And a
- * worker that died between its commit and its sends leaves a fork nobody sent: the retry (marked
- * `redelivered`) sends it again.
+ * A worker that dies in the middle of a call's step, and who takes the call over.
+ *
+ * - Over TCP the edge sends a message to a worker as a NATS request and sends it again, marked
+ *   `redelivered`, when no answer comes in time. A retry after the transaction ended is absorbed
+ *   (the finished record is kept for the edges' replay window, `finishedRecordKeepMs`; Timers J and
+ *   K are 0 over TCP, RFC 3261 §17.2.2, §17.1.2.2); a retry finds a fork the dead worker committed
+ *   but never sent, and sends it, or a record it took but never routed, and routes it.
+ * - Over UDP the caller's retransmissions do the same: an INVITE's 100 Trying waits for its fork
+ *   (§17.2.1), so a caller whose worker died before the fork went out has no provisional response
+ *   and retransmits (§17.1.1.2); the worker that takes a retransmission runs the fork's
+ *   retransmission timer, or routes a record whose decision stalled.
  */
 import { buildResponse } from '@sipedge/sip';
+import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
 
@@ -77,42 +81,70 @@ describe('a hand-off retried after its transaction ended', () => {
     expect(sent.meta.transport).toBe('tcp');
   });
 
-  it('sends a fork over UDP that the worker which died after committing it never sent, once the edge retries', async () => {
+  const forks = () => h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
+  const tryings = () => h.sent.filter((s) => s.message.status === 100);
+
+  it('sends a fork over UDP that the worker which died after committing it never sent, once the caller retransmits', async () => {
     h = await Harness.start(2);
     const crashed = h.dieAfterFirstForkCommit();
-    const invite = sip(inviteLines('redelivered-udp'));
-    // The first hand-off: the worker answers 100 Trying, commits the fork and dies; the caller,
-    // which has its 100, retransmits no more (§17.1.1.2), and the edge gets no confirmation.
+    const invite = sip(inviteLines('resumed-udp'));
+    // The worker commits the fork and dies before any send: the 100 Trying waited for the fork
+    // (§17.2.1), so the caller has no provisional response and retransmits (§17.1.1.2).
     void h.receive(invite, CALLER, 'udp').catch(() => undefined);
     await expect.poll(crashed).toBeDefined();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const forked = () => h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
-    expect(forked()).toHaveLength(0);
-    // The edge's retry (a new INVITE over UDP is an acknowledged hand-off) reaches the other
-    // worker, whose retransmission timer sends the fork well before Timer B.
-    const retried = Date.now();
-    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), redelivered: true });
+    expect([forks().length, tryings().length]).toEqual([0, 0]);
+    const retransmitted = Date.now();
+    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), retransmission: true });
+    await h.waitFor((s) => s.message.status === 100);
+    // The other worker runs the fork's retransmission timer (A) from now on: the INVITE goes out.
     const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 5000);
     expect(sent.meta.destination).toEqual(CALLEE);
-    expect(Date.now() - retried).toBeLessThan(2000);
+    expect(Date.now() - retransmitted).toBeLessThan(2000);
   });
 
-  it('routes a call whose worker died after taking it, before deciding where it goes, once the edge retries', async () => {
+  it('routes a call whose worker died after taking it, before deciding, on the edge retry over TCP', async () => {
     h = await Harness.start(2);
     const crashed = h.dieAfterFirstUndecidedCommit();
-    const invite = sip(inviteLines('undecided'));
-    void h.receive(invite, CALLER, 'udp').catch(() => undefined);
+    const invite = sip(
+      inviteLines('undecided-tcp')
+        .map((line) => line.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))
+        .map((line) => line.replace(`${CALLEE.port} SIP/2.0`, `${CALLEE.port};transport=tcp SIP/2.0`)),
+    );
+    void h.receive(invite, CALLER, 'tcp').catch(() => undefined);
     await expect.poll(crashed).toBeDefined();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE')).toHaveLength(0);
-    const retried = Date.now();
-    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), redelivered: true });
-    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 5000);
+    expect(forks()).toHaveLength(0);
+    await h.receive(invite, CALLER, 'tcp', { receivedAt: Date.now(), redelivered: true });
+    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 2000);
     expect(sent.meta.destination).toEqual(CALLEE);
-    expect(Date.now() - retried).toBeLessThan(1000);
-    // A retry once the call is routed decides nothing again: the callee gets one INVITE.
-    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), redelivered: true });
+    // A retry once the call is routed decides nothing again: no new fork, only the unanswered one
+    // sent again (the callee's server transaction absorbs it, §17.2.1).
+    await h.receive(invite, CALLER, 'tcp', { receivedAt: Date.now(), redelivered: true });
+    await expect.poll(() => forks().length).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE')).toHaveLength(1);
+    expect(new Set(forks().map((f) => f.message.toString()))).toEqual(new Set([sent.message.toString()]));
+  });
+
+  it('routes a call whose worker died before deciding once the caller over UDP still retransmits 4·T1 later', async () => {
+    const t1 = 100;
+    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1 } });
+    const crashed = h.dieAfterFirstUndecidedCommit();
+    const invite = sip(inviteLines('undecided-udp'));
+    void h.receive(invite, CALLER, 'udp').catch(() => undefined);
+    await expect.poll(crashed).toBeDefined();
+    // Retransmissions at T1 and 3·T1 may cross a 100 Trying of a worker still routing: absorbed.
+    for (const at of [t1, 3 * t1]) {
+      await new Promise((resolve) => setTimeout(resolve, at - (at === t1 ? 0 : t1)));
+      await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), retransmission: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(forks()).toHaveLength(0);
+    expect(tryings().length).toBeGreaterThan(0);
+    // No 100 reached the caller (it still retransmits) 4·T1 after: the taker is gone, the call is routed.
+    await new Promise((resolve) => setTimeout(resolve, 2 * t1));
+    await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), retransmission: true });
+    const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 2000);
+    expect(sent.meta.destination).toEqual(CALLEE);
   });
 });
