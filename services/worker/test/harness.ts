@@ -74,6 +74,8 @@ export class Harness {
   failNextPublish: ((firstLine: string) => boolean) | undefined;
   /** Runs in worker `index` right after each commit (Worker `afterCommit`): a crash point. */
   afterCommit: ((index: number, committed: Committed) => Promise<void>) | undefined;
+  /** Workers that "died" (`dieAfterCommit`): whatever they would still send is lost. */
+  private readonly dead = new Set<number>();
 
   /**
    * `timerLatencyMs` delays every schedule and cancel, as the Redis round trips of BullMQ do, so
@@ -113,7 +115,7 @@ export class Harness {
       const worker = new Worker(
         { ...SETTINGS, ...settings },
         {
-          bus: h.blipping(h.hub.connect({ logger })),
+          bus: h.blipping(h.hub.connect({ logger }), index),
           records: h.stores.records,
           dialogs: h.stores.dialogs,
           edges: h.stores.edges,
@@ -163,6 +165,7 @@ export class Harness {
     this.afterCommit = async (index, committed) => {
       if (crashed === undefined && when(committed)) {
         crashed = index;
+        this.dead.add(index);
         await this.workers[index]!.stop();
         await new Promise(() => undefined);
       }
@@ -171,7 +174,7 @@ export class Harness {
   }
 
   /** A worker's bus whose publishes and requests fail once for a message `failNextPublish` picks. */
-  private blipping(bus: Bus): Bus {
+  private blipping(bus: Bus, index: number): Bus {
     const blip = (data: Uint8Array) => {
       const firstLine = Buffer.from(data).toString('latin1').split('\r\n', 1)[0]!;
       if (this.failNextPublish?.(firstLine) !== true) return;
@@ -182,6 +185,8 @@ export class Harness {
       get: (target, property, receiver) => {
         if (property === 'publish' || property === 'request') {
           return async (subject: string, data: Uint8Array, ...rest: unknown[]) => {
+            // A dead process sends nothing (its timers, here, still run).
+            if (this.dead.has(index)) return property === 'request' ? { data: new Uint8Array(0) } : undefined;
             blip(data);
             return (target[property] as (...args: unknown[]) => Promise<unknown>).call(target, subject, data, ...rest);
           };
