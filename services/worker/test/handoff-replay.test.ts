@@ -61,19 +61,28 @@ describe('a hand-off retried after its transaction ended', () => {
     await expect.poll(() => forwarded().length).toBe(2);
   });
 
-  it('sends again a fork over TCP that the worker which died after committing it never sent', async () => {
-    h = await Harness.start(2);
-    const crashed = h.dieAfterFirstForkCommit();
-    const invite = sip(
-      inviteLines('redelivered')
+  const forks = () => h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
+  const tryings = () => h.sent.filter((s) => s.message.status === 100);
+  const tcpInvite = (name: string) =>
+    sip(
+      inviteLines(name)
         .map((line) => line.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))
         .map((line) => line.replace(`${CALLEE.port} SIP/2.0`, `${CALLEE.port};transport=tcp SIP/2.0`)),
     );
-    // The first hand-off: the worker commits the fork and dies; the edge gets no answer.
-    void h.receive(invite, CALLER, 'tcp').catch(() => undefined);
+
+  /** Hands `invite` to a worker that dies at `crashed`'s point; nothing has been forked then. */
+  async function takenByADyingWorker(invite: string, transport: 'udp' | 'tcp', crashed: () => number | undefined) {
+    // Over TCP the edge gets no answer to the first hand-off.
+    void h.receive(invite, CALLER, transport).catch(() => undefined);
     await expect.poll(crashed).toBeDefined();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE')).toHaveLength(0);
+    expect(forks()).toHaveLength(0);
+  }
+
+  it('sends again a fork over TCP that the worker which died after committing it never sent', async () => {
+    h = await Harness.start(2);
+    const invite = tcpInvite('redelivered');
+    await takenByADyingWorker(invite, 'tcp', h.dieAfterFirstForkCommit());
     // The edge's retry reaches the other worker.
     await h.receive(invite, CALLER, 'tcp', { receivedAt: Date.now(), redelivered: true });
     const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE');
@@ -81,19 +90,13 @@ describe('a hand-off retried after its transaction ended', () => {
     expect(sent.meta.transport).toBe('tcp');
   });
 
-  const forks = () => h.sent.filter((s) => s.message.isRequest && s.message.method === 'INVITE');
-  const tryings = () => h.sent.filter((s) => s.message.status === 100);
-
   it('sends a fork over UDP that the worker which died after committing it never sent, once the caller retransmits', async () => {
     h = await Harness.start(2);
-    const crashed = h.dieAfterFirstForkCommit();
     const invite = sip(inviteLines('resumed-udp'));
     // The worker commits the fork and dies before any send: the 100 Trying waited for the fork
     // (§17.2.1), so the caller has no provisional response and retransmits (§17.1.1.2).
-    void h.receive(invite, CALLER, 'udp').catch(() => undefined);
-    await expect.poll(crashed).toBeDefined();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect([forks().length, tryings().length]).toEqual([0, 0]);
+    await takenByADyingWorker(invite, 'udp', h.dieAfterFirstForkCommit());
+    expect(tryings()).toHaveLength(0);
     const retransmitted = Date.now();
     await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), retransmission: true });
     await h.waitFor((s) => s.message.status === 100);
@@ -105,16 +108,8 @@ describe('a hand-off retried after its transaction ended', () => {
 
   it('routes a call whose worker died after taking it, before deciding, on the edge retry over TCP', async () => {
     h = await Harness.start(2);
-    const crashed = h.dieAfterFirstUndecidedCommit();
-    const invite = sip(
-      inviteLines('undecided-tcp')
-        .map((line) => line.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))
-        .map((line) => line.replace(`${CALLEE.port} SIP/2.0`, `${CALLEE.port};transport=tcp SIP/2.0`)),
-    );
-    void h.receive(invite, CALLER, 'tcp').catch(() => undefined);
-    await expect.poll(crashed).toBeDefined();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(forks()).toHaveLength(0);
+    const invite = tcpInvite('undecided-tcp');
+    await takenByADyingWorker(invite, 'tcp', h.dieAfterFirstUndecidedCommit());
     await h.receive(invite, CALLER, 'tcp', { receivedAt: Date.now(), redelivered: true });
     const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 2000);
     expect(sent.meta.destination).toEqual(CALLEE);
@@ -127,22 +122,21 @@ describe('a hand-off retried after its transaction ended', () => {
   });
 
   it('routes a call whose worker died before deciding once the caller over UDP still retransmits 4·T1 later', async () => {
-    const t1 = 100;
+    const t1 = 200;
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1 } });
-    const crashed = h.dieAfterFirstUndecidedCommit();
     const invite = sip(inviteLines('undecided-udp'));
-    void h.receive(invite, CALLER, 'udp').catch(() => undefined);
-    await expect.poll(crashed).toBeDefined();
+    await takenByADyingWorker(invite, 'udp', h.dieAfterFirstUndecidedCommit());
     // Retransmissions at T1 and 3·T1 may cross a 100 Trying of a worker still routing: absorbed.
-    for (const at of [t1, 3 * t1]) {
-      await new Promise((resolve) => setTimeout(resolve, at - (at === t1 ? 0 : t1)));
+    for (const wait of [t1 - 50, 2 * t1]) {
+      await pause(wait);
       await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), retransmission: true });
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pause(50);
     expect(forks()).toHaveLength(0);
     expect(tryings().length).toBeGreaterThan(0);
-    // No 100 reached the caller (it still retransmits) 4·T1 after: the taker is gone, the call is routed.
-    await new Promise((resolve) => setTimeout(resolve, 2 * t1));
+    // Still retransmitting at 5·T1: no 100 reached the caller, the taker is gone; the call is routed.
+    await pause(2 * t1 - 50);
     await h.receive(invite, CALLER, 'udp', { receivedAt: Date.now(), retransmission: true });
     const sent = await h.waitFor((s) => s.message.isRequest && s.message.method === 'INVITE', 2000);
     expect(sent.meta.destination).toEqual(CALLEE);
