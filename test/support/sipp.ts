@@ -116,7 +116,9 @@ export async function startSipp(options: SippOptions): Promise<RunningSipp> {
   child.stderr.on('data', collect);
   const done = new Promise<SippResult>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': at 'exit' the end of SIPp's output (its final statistics screen, which
+    // the counters are read from) may still be unread in the pipes.
+    child.once('close', (code) => {
       const errors = existsSync(errorFile) ? readFileSync(errorFile, 'latin1').slice(0, 4000) : '';
       resolve({ scenario: options.scenario, exitCode: code, ...statistics(output), output: `${errors}\n${output}` });
     });
