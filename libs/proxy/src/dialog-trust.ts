@@ -1,5 +1,5 @@
-import { type SipMessage, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
-import { type AddressFamily, type OutboundTransport, type RecordRouteSide, addressFamily } from './forward.js';
+import { type SipMessage, type Transport, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
+import { type AddressFamily, type RecordRouteSide, addressFamily } from './forward.js';
 import { type PreprocessedRequest, type RouteAction, isOurRecordRouteUri } from './route.js';
 import type { SelfConfig } from './self.js';
 import {
@@ -40,7 +40,7 @@ import { unmaskedContact } from './topology.js';
 
 /** One side of a dialog as the proxy saw it: the transport it reaches us on, and its flow when it has one. */
 export interface DialogSide {
-  transport: OutboundTransport;
+  transport: Transport;
   flow?: TokenFlow;
   /**
    * The Route values beyond us towards this side that the other side is not to see (topology

@@ -15,9 +15,6 @@ import { RR_MARKER } from './route.js';
 import type { SelfConfig } from './self.js';
 import type { NextHop, ProxyConfig } from './types.js';
 
-/** A transport a request can be sent on (§18; WS and WSS only on a flow a client opened, RFC 7118). */
-export type OutboundTransport = Transport;
-
 /** Max-Forwards added when a request has none (§16.6 step 3). */
 export const DEFAULT_MAX_FORWARDS = 70;
 
@@ -27,7 +24,7 @@ export const DEFAULT_RR_TOKEN = 'rr';
 /** One of the two URIs of a double Record-Route: its user part (a token) and the transport its side reaches us on. */
 export interface RecordRouteSide {
   token: string;
-  transport: OutboundTransport;
+  transport: Transport;
   /** The address family of that side's peer: its URI names our address of that family. */
   family?: AddressFamily;
 }
@@ -63,7 +60,7 @@ export interface ViaOptions {
    * The transport chosen for this attempt (by RFC 3263 resolution of `nextHop`). Default: the next
    * hop's transport, else udp.
    */
-  outboundTransport?: OutboundTransport;
+  outboundTransport?: Transport;
   /** The family of the address it is sent to: the Via names our address of that family. */
   outboundFamily?: AddressFamily;
   /**
@@ -89,7 +86,7 @@ export interface ForwardedRequest {
    * The transport named in our Via, which the message must be sent on: `outboundTransport`, or tcp
    * when udp was chosen but the message is larger than `config.udpMtu` (§18.1.1).
    */
-  transport: OutboundTransport;
+  transport: Transport;
 }
 
 /**
@@ -187,7 +184,7 @@ export function finishForward(prepared: PreparedRequest, options: ViaOptions): F
   const { config, branch } = options;
   if (!branch.startsWith(MAGIC_COOKIE) || !isToken(branch)) throw new TypeError(`bad branch "${branch}"`);
   const { nextHop } = prepared;
-  let transport: OutboundTransport = options.outboundTransport ?? nextHop.transport ?? 'udp';
+  let transport: Transport = options.outboundTransport ?? nextHop.transport ?? 'udp';
   if (nextHop.transport === 'tls' && transport !== 'tls') {
     throw new TypeError(`a SIPS next hop (${nextHop.uri.toString()}) must be reached over TLS, not ${transport}`);
   }
@@ -211,7 +208,7 @@ export function recordRouteUri(
   config: SelfConfig,
   secure: boolean,
   token = DEFAULT_RR_TOKEN,
-  transport?: OutboundTransport,
+  transport?: Transport,
   family?: AddressFamily,
 ): string {
   return `${proxyUri(config, secure, token, transport, family)};lr;${RR_MARKER}`;
@@ -227,7 +224,7 @@ export function proxyUri(
   config: SelfConfig,
   secure: boolean,
   user: string,
-  transport?: OutboundTransport,
+  transport?: Transport,
   family?: AddressFamily,
 ): string {
   if (!RR_TOKEN.test(user)) throw new TypeError(`token "${user}" is not a URI user part`);
@@ -282,14 +279,14 @@ function nextHopOf(uri: SipUri, secureTarget: boolean): NextHop {
   return hop;
 }
 
-function viaValue(config: SelfConfig, transport: OutboundTransport, branch: string, family?: AddressFamily): string {
+function viaValue(config: SelfConfig, transport: Transport, branch: string, family?: AddressFamily): string {
   const port = advertisedPort(config, transport);
   const sentBy = bracketed(advertisedHost(config, family)) + (port === undefined ? '' : `:${port}`);
   return `SIP/2.0/${transport.toUpperCase()} ${sentBy};branch=${branch}`;
 }
 
 /** The fleet's port for `transport`: the TLS port over TLS, the WebSocket ports over WS and WSS (RFC 7118). */
-function advertisedPort(config: SelfConfig, transport: OutboundTransport): number | undefined {
+function advertisedPort(config: SelfConfig, transport: Transport): number | undefined {
   const { port, tlsPort, wsPort, wssPort } = config.advertised;
   switch (transport) {
     case 'tls':
@@ -304,7 +301,7 @@ function advertisedPort(config: SelfConfig, transport: OutboundTransport): numbe
 }
 
 /** The `transport` URI parameter: RFC 7118 §5.2 names WS and WSS both `ws` (WSS is a sips URI's). */
-function uriTransport(transport: OutboundTransport): string {
+function uriTransport(transport: Transport): string {
   return transport === 'wss' ? 'ws' : transport;
 }
 

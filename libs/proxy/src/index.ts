@@ -48,7 +48,6 @@ export {
   type ForwardOptions,
   forwardRequest,
   forwardResponse,
-  type OutboundTransport,
   type PreparedRequest,
   prepareForward,
   type PrepareOptions,
@@ -117,14 +116,12 @@ export {
   resolveNextHop,
   type ResolveOptions,
   type SrvRecord,
-  type Transport,
   type Tuple,
   tupleKey,
 } from './resolver.js';
 export {
   checkRouteTokenKeys,
   dialogBinding,
-  type FlowTransport,
   MIN_ROUTE_SECRET_BYTES,
   openRouteToken,
   type RouteTokenContent,

@@ -1,6 +1,6 @@
 import { NODATA, NOTFOUND, promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
-import type { Transport as SipTransport } from '@sipedge/sip';
+import type { ResolvableTransport, Transport } from '@sipedge/sip';
 import type { NextHop } from './types.js';
 
 /**
@@ -11,12 +11,9 @@ import type { NextHop } from './types.js';
  * so the logic is tested with a fake zone; `nodeDns` is the production adapter.
  */
 
-/** The transports RFC 3263 resolves a URI to (WebSocket clients are reached only on their flows). */
-export type Transport = 'udp' | 'tcp' | 'tls';
-
 /** A transport, address and port: where a request was sent (the blacklist's unit). */
 export interface Tuple {
-  readonly transport: SipTransport;
+  readonly transport: Transport;
   /** IPv4 or IPv6 address, without brackets. */
   readonly address: string;
   readonly port: number;
@@ -24,7 +21,7 @@ export interface Tuple {
 
 /** One place to send a request: a tuple of RFC 3263 §4. */
 export interface ResolvedTarget extends Tuple {
-  readonly transport: Transport;
+  readonly transport: ResolvableTransport;
 }
 
 export interface NaptrRecord {
@@ -70,27 +67,27 @@ export interface ResolveOptions {
    * The transports this proxy can use, in its order of preference: filters NAPTR services and
    * orders the SRV queries made when there is no NAPTR. Default udp, tcp, tls.
    */
-  readonly preferTransports?: readonly Transport[];
+  readonly preferTransports?: readonly ResolvableTransport[];
   /** Uniform in [0, 1), for the weighted SRV order (RFC 2782). Default Math.random. */
   readonly random?: () => number;
 }
 
-export const DEFAULT_TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls'];
+export const DEFAULT_TRANSPORTS: readonly ResolvableTransport[] = ['udp', 'tcp', 'tls'];
 
 /** The default port of a transport: 5061 for TLS, else 5060 (RFC 3261 §19.1.2, RFC 3263 §4.2). */
-export function defaultPortOf(transport: Transport): number {
+export function defaultPortOf(transport: ResolvableTransport): number {
   return transport === 'tls' ? 5061 : 5060;
 }
 
 /** NAPTR services of RFC 3263 §4.1 that this proxy speaks. */
-const NAPTR_SERVICES: Readonly<Record<string, Transport>> = {
+const NAPTR_SERVICES: Readonly<Record<string, ResolvableTransport>> = {
   'SIP+D2U': 'udp',
   'SIP+D2T': 'tcp',
   'SIPS+D2T': 'tls',
 };
 
 /** SRV owner-name prefixes of RFC 3263 §4.1 / §4.2. */
-const SRV_PREFIX: Readonly<Record<Transport, string>> = {
+const SRV_PREFIX: Readonly<Record<ResolvableTransport, string>> = {
   udp: '_sip._udp.',
   tcp: '_sip._tcp.',
   tls: '_sips._tcp.',
@@ -126,16 +123,16 @@ export async function resolveNextHop(
   // A sips next hop, or one that must be TLS for a SIPS target (`NextHop.transport` 'tls' without a
   // transport parameter): SIPS resolution. A transport parameter is an explicit transport (§4.1).
   const sips = options.sips ?? (hop.uri.secure || (hop.transport === 'tls' && hop.uri.transport === undefined));
-  const explicit: Transport | undefined =
+  const explicit: ResolvableTransport | undefined =
     hop.transport === undefined || (hop.transport === 'tls' && hop.uri.transport === undefined)
       ? undefined
       : sips
         ? 'tls'
         : hop.transport;
   const random = options.random ?? Math.random;
-  const supported: readonly Transport[] = sips ? ['tls'] : (options.preferTransports ?? DEFAULT_TRANSPORTS);
+  const supported: readonly ResolvableTransport[] = sips ? ['tls'] : (options.preferTransports ?? DEFAULT_TRANSPORTS);
   const host = hop.host;
-  const plainTransport: Transport =
+  const plainTransport: ResolvableTransport =
     explicit ?? (sips ? 'tls' : supported.includes('udp') ? 'udp' : (supported[0] ?? 'udp'));
 
   // §4.1/§4.2: a numeric IP needs no DNS.
@@ -155,7 +152,7 @@ export async function resolveNextHop(
   // §4.1: NAPTR.
   const naptr = (await safely(dns.naptr(host)))
     .map((r) => ({ r, transport: NAPTR_SERVICES[r.service.toUpperCase()] }))
-    .filter((x): x is { r: NaptrRecord; transport: Transport } => {
+    .filter((x): x is { r: NaptrRecord; transport: ResolvableTransport } => {
       return x.transport !== undefined && supported.includes(x.transport) && x.r.flags.toLowerCase() === 's';
     })
     .sort((a, b) => a.r.order - b.r.order || a.r.preference - b.r.preference);
@@ -356,7 +353,7 @@ async function inOrder<T>(
 async function srvAddresses(
   dns: DnsPort,
   records: readonly SrvRecord[],
-  transport: Transport,
+  transport: ResolvableTransport,
   random: () => number,
 ): Promise<ResolvedTarget[]> {
   const ordered = orderSrv(records, random);
@@ -364,11 +361,16 @@ async function srvAddresses(
   return unique(lists.flat());
 }
 
-async function srvTuples(dns: DnsPort, name: string, transport: Transport, random: () => number) {
+async function srvTuples(dns: DnsPort, name: string, transport: ResolvableTransport, random: () => number) {
   return srvAddresses(dns, await srvRecords(dns, name), transport, random);
 }
 
-async function addresses(dns: DnsPort, name: string, transport: Transport, port: number): Promise<ResolvedTarget[]> {
+async function addresses(
+  dns: DnsPort,
+  name: string,
+  transport: ResolvableTransport,
+  port: number,
+): Promise<ResolvedTarget[]> {
   if (isIP(name) !== 0) return [{ transport, address: name, port }];
   const found = await safely(dns.lookup(name));
   return unique(found.map((a) => ({ transport, address: a.address, port })));

@@ -30,12 +30,9 @@ export interface RouteTokenKeys {
   readonly previous?: readonly (string | Uint8Array)[];
 }
 
-/** A transport a flow runs on (RFC 5626 §3: UDP 5-tuple or a connection). */
-export type FlowTransport = Transport;
-
 /** How to reach a UA: the source its request came from, and (streams) the edge and connection. */
 export interface TokenFlow {
-  readonly transport: FlowTransport;
+  readonly transport: Transport;
   readonly address: string;
   readonly port: number;
   /** The edge that received the request (and holds the connection). */
@@ -234,7 +231,7 @@ function decodeFlow(text: string): TokenFlow | undefined {
   const portNumber = Number(port);
   if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) return undefined;
   return {
-    transport: transport as FlowTransport,
+    transport: transport as Transport,
     address,
     port: portNumber,
     ...(edgeId ? { edgeId } : {}),

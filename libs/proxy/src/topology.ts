@@ -1,5 +1,5 @@
-import { type NameAddr, type SipMessage, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
-import { type AddressFamily, type OutboundTransport, proxyUri } from './forward.js';
+import { type NameAddr, type SipMessage, type Transport, type Uri, parseNameAddr, parseUri } from '@sipedge/sip';
+import { type AddressFamily, proxyUri } from './forward.js';
 import { isOurRecordRouteUri } from './route.js';
 import { type SelfConfig, isOurUri } from './self.js';
 import {
@@ -41,7 +41,7 @@ export const TOPOLOGY_HIDING_MODES: readonly TopologyHiding[] = ['off', 'untrust
 
 /** The side a message is sent to: the transport and address family it reaches us on (for our Contact URI). */
 export interface HiddenSide {
-  transport: OutboundTransport;
+  transport: Transport;
   family?: AddressFamily;
 }
 

@@ -1,4 +1,4 @@
-import type { SipUri } from '@sipedge/sip';
+import type { ResolvableTransport, SipUri } from '@sipedge/sip';
 import type { Advertised } from './self.js';
 
 /** The proxy's identity and policy: what the pure core needs to decide (no sockets, no clocks). */
@@ -24,7 +24,7 @@ export interface NextHop {
   /** The URI that decided it: the top Route after processing, or the Request-URI. */
   uri: SipUri;
   /** Transport chosen from the URI (`transport` param, sips → tls) or, when absent, left to resolution (RFC 3263). */
-  transport?: 'udp' | 'tcp' | 'tls';
+  transport?: ResolvableTransport;
   /** Host to resolve: `maddr` when present, else the URI host (brackets removed). */
   host: string;
   /** Explicit port; absent means SRV lookup / default (RFC 3263 §4.2). */

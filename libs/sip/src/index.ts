@@ -51,5 +51,12 @@ export { unescape, decodeUtf8, encodeUtf8, isToken } from './charsets.js';
 export { reasonPhrase } from './status-codes.js';
 export { ALLOW } from './methods.js';
 export { newBranch, newTag, newCallId, randomToken } from './ids.js';
-export { type Transport, TRANSPORTS, isTransport, isWebSocket, isSecureTransport } from './transport.js';
+export {
+  type ResolvableTransport,
+  type Transport,
+  TRANSPORTS,
+  isTransport,
+  isWebSocket,
+  isSecureTransport,
+} from './transport.js';
 export { stampReceived, responseDestination, type ResponseDestination } from './via-routing.js';

@@ -7,6 +7,12 @@ export type Transport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
 
+/**
+ * The transports a URI resolves to (RFC 3263 §4.1): a WebSocket client is never resolved, only
+ * reached on the connection it opened (RFC 7118 §5).
+ */
+export type ResolvableTransport = Exclude<Transport, 'ws' | 'wss'>;
+
 export function isTransport(value: unknown): value is Transport {
   return TRANSPORTS.includes(value as Transport);
 }

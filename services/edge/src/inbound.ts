@@ -16,6 +16,7 @@ import {
   responseDestination,
   stampReceived,
   statelessToTag,
+  type Transport,
   type Via,
 } from '@sipedge/sip';
 import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
@@ -26,11 +27,11 @@ import { type Senders, streamSender } from './senders.js';
 import { type Verdict, verdictForError, verdictForMessage } from './stateless.js';
 import { isKeepaliveDatagram } from './keepalive-datagram.js';
 import { isStunBindingRequest, stunBindingSuccess } from './stun.js';
-import type { Arrival, TransportName } from './transports/types.js';
+import type { Arrival } from './transports/types.js';
 
 /** The counters the pipeline reports to (EdgeMetrics implements them). */
 export interface InboundCounters {
-  received(transport: TransportName, kind: 'request' | 'response', what?: string | number): void;
+  received(transport: Transport, kind: 'request' | 'response', what?: string | number): void;
   dropped(reason: DropReason): void;
   statelessResponse(status: number): void;
   handoff(seconds: number): void;

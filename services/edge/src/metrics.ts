@@ -7,7 +7,7 @@ import {
 } from '@sipedge/telemetry';
 import { TRANSPORTS } from '@sipedge/sip';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
-import type { TransportName } from './transports/types.js';
+import type { Transport } from '@sipedge/sip';
 
 /**
  * Why the edge dropped a message without forwarding it. `message-timeout`: a TCP/TLS message not
@@ -229,7 +229,7 @@ export class EdgeMetrics {
    * A message arrived and parsed (counted before the stateless checks, so drops can be compared with
    * arrivals). `what` is a request's method or a response's status code.
    */
-  received(transport: TransportName, kind: MessageKind, what?: string | number): void {
+  received(transport: Transport, kind: MessageKind, what?: string | number): void {
     this.#received.add({ transport, kind });
     if (typeof what === 'string') this.#requests.add({ method: METHODS.includes(what) ? what : 'other' });
     else if (what !== undefined && what >= 100 && what <= 699) {

@@ -1,4 +1,5 @@
-import type { Endpoint, TransportName } from './transports/types.js';
+import type { Transport } from '@sipedge/sip';
+import type { Endpoint } from './transports/types.js';
 
 /** What the core needs from the UDP transport. */
 export interface DatagramSender {
@@ -23,6 +24,6 @@ export interface Senders {
   wss?: StreamSender;
 }
 
-export function streamSender(senders: Senders, transport: TransportName): StreamSender | undefined {
+export function streamSender(senders: Senders, transport: Transport): StreamSender | undefined {
   return transport === 'udp' ? undefined : senders[transport];
 }

@@ -1,6 +1,7 @@
 import type { DatagramSender, Senders, StreamSender } from '../senders.js';
 import { familyOf } from '../transports/endpoint.js';
-import type { Arrival, Endpoint, TransportHandler, TransportName } from '../transports/types.js';
+import type { Transport } from '@sipedge/sip';
+import type { Arrival, Endpoint, TransportHandler } from '../transports/types.js';
 import type { CapturedMessage } from './exporter.js';
 import { callIdOf, looksLikeSip } from './sniff.js';
 
@@ -136,7 +137,7 @@ export function capturingSenders(
   return out;
 }
 
-function capturingStream(transport: TransportName, stream: FlowSender, sink: CaptureSink): StreamSender {
+function capturingStream(transport: Transport, stream: FlowSender, sink: CaptureSink): StreamSender {
   return {
     send: (flowId, data) => {
       // The flow's endpoints before the write: a write over the flow's buffer limit destroys it.

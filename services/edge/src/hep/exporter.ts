@@ -2,7 +2,8 @@ import { type Socket, createSocket } from 'node:dgram';
 import type { Logger } from '@sipedge/telemetry';
 import { formatEndpoint } from '@sipedge/net';
 import { familyOf } from '../transports/endpoint.js';
-import type { Endpoint, TransportName } from '../transports/types.js';
+import type { Transport } from '@sipedge/sip';
+import type { Endpoint } from '../transports/types.js';
 import { HEP_IP_PROTOCOL, HEP_PROTOCOL_TYPE, HepTooLargeError, encodeHep } from './codec.js';
 import { keySampler } from './sampling.js';
 
@@ -22,7 +23,7 @@ export interface HepSettings {
 export interface CapturedMessage {
   /** Received by this edge (`in`) or sent by it (`out`). */
   direction: 'in' | 'out';
-  transport: TransportName;
+  transport: Transport;
   source: Endpoint;
   destination: Endpoint;
   /** The message's bytes as they went over the wire. */

@@ -1,4 +1,4 @@
-export type { Arrival, Endpoint, TransportHandler, TransportName } from './types.js';
+export type { Arrival, Endpoint, TransportHandler } from './types.js';
 export { UdpTransport, type UdpTransportOptions } from './udp.js';
 export { UdpQueueProbe } from './udp-queue-probe.js';
 export { StreamTransport, type StreamTransportOptions, type StreamRejectReason, type FlowInfo } from './stream.js';

@@ -1,14 +1,12 @@
 import type { SipMessage, SipParseError, Transport } from '@sipedge/sip';
 
-export type TransportName = Transport;
-
 import type { Endpoint } from '@sipedge/net';
 
 export type { Endpoint };
 
 /** Where a message came from and where it arrived. */
 export interface Arrival {
-  transport: TransportName;
+  transport: Transport;
   source: Endpoint;
   local: Endpoint;
   /** Stream transports: the connection it arrived on. */
@@ -25,6 +23,6 @@ export interface TransportHandler {
   streamMessage(message: SipMessage, arrival: Arrival): void;
   /** A framed but invalid message (`fatal: false`), or a framing error after which the flow is closed. */
   streamError(error: SipParseError, fatal: boolean, arrival: Arrival): void;
-  flowOpened(flowId: string, transport: TransportName, remote: Endpoint): void;
+  flowOpened(flowId: string, transport: Transport, remote: Endpoint): void;
   flowClosed(flowId: string): void;
 }

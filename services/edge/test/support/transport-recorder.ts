@@ -1,11 +1,11 @@
-import type { SipMessage, SipParseError } from '@sipedge/sip';
-import type { Arrival, Endpoint, TransportHandler, TransportName } from '../../src/transports/index.js';
+import type { SipMessage, SipParseError, Transport } from '@sipedge/sip';
+import type { Arrival, Endpoint, TransportHandler } from '../../src/transports/index.js';
 
 /** What a connection transport reported to its handler, in order. */
 export type Event =
   | { kind: 'message'; message: SipMessage; arrival: Arrival }
   | { kind: 'error'; error: SipParseError; fatal: boolean; arrival: Arrival }
-  | { kind: 'opened'; flowId: string; transport: TransportName; remote: Endpoint }
+  | { kind: 'opened'; flowId: string; transport: Transport; remote: Endpoint }
   | { kind: 'closed'; flowId: string };
 
 /** A TransportHandler that records every callback (connection transports report no datagrams). */
