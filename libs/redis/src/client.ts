@@ -65,9 +65,10 @@ export interface RedisClientOptions {
  * node connections come up, so the client never gets ready. Fail-fast then comes from elsewhere:
  * callers refuse commands unless the client is ready, node connections have no per-request retries,
  * and the command timeout bounds the rest. A command that meets a failover (its node's connection
- * closed, or CLUSTERDOWN) is retried by ioredis after 100 ms against the refreshed slot map, as a
- * failover that promotes a replica takes about that long and its caller is still waiting for it.
- * MOVED/ASK are followed. The mode's settings apply to
+ * closed, or CLUSTERDOWN) is retried by ioredis after 100 ms against the refreshed slot map while
+ * its caller still waits for it (no command timeout: the store); with a command timeout (the
+ * timers' producer) it is not, since the caller may already have been told it failed. MOVED/ASK
+ * are followed. The mode's settings apply to
  * each node connection (`redisOptions`); no per-node options (password, TLS) yet.
  */
 export function createRedisClient(target: RedisTarget, options: RedisClientOptions): RedisClient {
@@ -89,6 +90,9 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
     }
     const clusterOptions: ClusterOptions = {
       clusterRetryStrategy: retryStrategy,
+      // A command whose caller a command timeout may already have told it failed is never retried
+      // after a failover: the retry would wait in the offline queue and run once the cluster is back.
+      ...(failFast && options.commandTimeoutMs ? { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 } : {}),
       enableOfflineQueue: true,
       lazyConnect,
       // Node connections always queue until connected and never reconnect (ioredis Cluster's own

@@ -73,15 +73,22 @@ describe('createRedisClient', () => {
     expect(reconnectOnError(new Error('ERR unknown command'))).toBe(false);
   });
 
-  it('Cluster, fail-fast: the cluster queues its ready check, node connections fail fast, a failover is retried', () => {
+  it('Cluster, fail-fast with a command timeout: the cluster queues its ready check, nothing is retried', () => {
     const client = make({ cluster: [{ host: '127.0.0.1', port: 7000 }] }, { mode: 'fail-fast', commandTimeoutMs: 700 });
     expect(client).toBeInstanceOf(Cluster);
     const options = (client as Cluster).options;
     expect(options).toMatchObject({
       enableOfflineQueue: true,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
       redisOptions: { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, commandTimeout: 700 },
     });
     expect(options.clusterRetryStrategy?.(1, new Error('x'))).toBe(100);
+  });
+
+  it('Cluster, fail-fast without a command timeout: a command that meets a failover is retried, its caller waiting', () => {
+    const options = (make({ cluster: [{ host: '127.0.0.1', port: 7000 }] }, { mode: 'fail-fast' }) as Cluster).options;
+    expect(options.redisOptions).toMatchObject({ maxRetriesPerRequest: 0 });
     expect(options.retryDelayOnFailover).toBeGreaterThan(0);
     expect(options.retryDelayOnClusterDown).toBeGreaterThan(0);
   });
