@@ -1,5 +1,6 @@
 import { type SipMessage, parseMessage } from '@sipedge/sip';
 import { chooseBest } from './best-response.js';
+import { cloneJson } from '@sipedge/transaction';
 
 /**
  * The response context of one proxied request (RFC 3261 §16.7–§16.10): which targets were tried,
@@ -94,7 +95,7 @@ export function startContext(id: string, method: string, targets: { uri: string;
 
 /** Applies one event; the input context is not changed. */
 export function applyContextEvent(input: ProxyContext, event: ContextEvent): ContextStep {
-  const context: ProxyContext = structuredClone(input);
+  const context: ProxyContext = cloneJson(input);
   const actions: ContextAction[] = [];
   switch (event.type) {
     case 'response':

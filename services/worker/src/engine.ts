@@ -38,6 +38,7 @@ import {
   type TransactionState,
   applyEvent,
   buildCancel,
+  cloneJson,
   createClientTransaction,
   createServerTransaction,
 } from '@sipedge/transaction';
@@ -237,7 +238,7 @@ export type CallEvent =
  * are due by `now` fire first, in due order: what happened by then happened before the event.
  */
 export function applyToCall(input: CallRecord, event: CallEvent, now: number, settings: EngineSettings): EngineResult {
-  const run = new Run(structuredClone(input), now, settings);
+  const run = new Run(cloneJson(input), now, settings);
   run.fireDue();
   run.event(event);
   return run.result();
@@ -245,7 +246,7 @@ export function applyToCall(input: CallRecord, event: CallEvent, now: number, se
 
 /** Fires the record's timers due by `now` (deadlines.ts); null when none is. */
 export function fireDueTimers(input: CallRecord, now: number, settings: EngineSettings): EngineResult | null {
-  const run = new Run(structuredClone(input), now, settings);
+  const run = new Run(cloneJson(input), now, settings);
   return run.fireDue() === 0 ? null : run.result();
 }
 
@@ -334,7 +335,9 @@ class Run {
     }
     const request = serverRequest(r);
     if (decision.endsDialog !== undefined) this.effects.push({ type: 'dialog-close', id: decision.endsDialog });
-    r.template = wireOf(decision.template);
+    const template = wireOf(decision.template);
+    // Stored once: usually the request is forwarded as it came (no Route of ours to pop).
+    r.template = template === r.server?.request ? null : template;
     r.recordRoute = decision.recordRoute;
     for (const t of decision.targets) r.hops[t.uri] = t.hops;
     const started = startContext(
@@ -424,7 +427,11 @@ class Run {
   serverStep(id: 's' | 'k', step: Step): void {
     const r = this.record;
     const origin = id === 's' ? r.origin : (r.cancelOrigin ?? r.origin);
-    if (id === 's') r.server = step.state.state === 'terminated' ? null : step.state;
+    if (id === 's' && step.state.state === 'terminated') {
+      // The fork template outlives the server transaction it may be stored in.
+      r.template ??= r.server?.request ?? null;
+      r.server = null;
+    } else if (id === 's') r.server = step.state;
     else r.cancelServer = step.state.state === 'terminated' ? null : step.state;
     for (const action of step.actions) {
       if (action.type === 'send') {
@@ -583,7 +590,7 @@ class Run {
     const hop = r.hops[target]![attempt]!;
     const { request: template, ...recordRoute } = outboundRequest(
       this.settings,
-      parseMessage(Buffer.from(r.template!, 'latin1')),
+      parseMessage(Buffer.from(forkTemplate(r), 'latin1')),
       r.recordRoute,
       hop,
     );
@@ -673,6 +680,13 @@ class Run {
 function serverRequest(record: CallRecord): SipMessage {
   if (record.server !== null) return parseMessage(Buffer.from(record.server.request, 'latin1'));
   return parseMessage(Buffer.from(record.template ?? '', 'latin1'));
+}
+
+/** The request forks are built from (§16.6): the template, or the server transaction's request when it is that. */
+function forkTemplate(record: CallRecord): string {
+  const wire = record.template ?? record.server?.request;
+  if (wire === undefined) throw new Error(`call ${record.id}: no request to fork from`);
+  return wire;
 }
 
 /** Where the responses to `request` go (§18.2.2): its top Via's destination, else its source. */

@@ -66,7 +66,11 @@ export interface CallRecord {
   origin: InboundMeta;
   /** The response context, when the request was proxied. */
   proxy: ProxyContext | null;
-  /** The request after route pre-processing (binary string), from which forks are built. */
+  /**
+   * The request after route pre-processing (binary string), from which forks are built (§16.6);
+   * null before the decision, and while it is the server transaction's request unchanged (the usual
+   * case, so stored once: `forkTemplate`). Set from it when the server transaction ends.
+   */
   template: string | null;
   /**
    * Resolved next hops per target URI, in the order to try (RFC 3263 §4): a fork whose attempt

@@ -28,7 +28,7 @@ import {
   withContext,
 } from '@sipedge/telemetry';
 import type { TimerFire, TimerService } from '@sipedge/timers';
-import { cancelledInviteKey, serverKey } from '@sipedge/transaction';
+import { cancelledInviteKey, cloneJson, serverKey } from '@sipedge/transaction';
 import {
   type CallEvent,
   type Decision,
@@ -520,7 +520,7 @@ export class Worker {
         // A deadline the record has replaced (moved on, or ended) is stale.
         if (record?.deadline?.seq !== seq) return null;
         this.metrics.timerFired('deadline', record.deadline.due, Date.now());
-        return fireDueTimers(record, Date.now(), this.settings) ?? { record: structuredClone(record), effects: [] };
+        return fireDueTimers(record, Date.now(), this.settings) ?? { record: cloneJson(record), effects: [] };
       },
       { name: 'sip.timer', attributes: { 'sip.deadline_seq': seq } },
       seq,
