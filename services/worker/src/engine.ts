@@ -590,7 +590,7 @@ class Run {
     const hop = r.hops[target]![attempt]!;
     const { request: template, ...recordRoute } = outboundRequest(
       this.settings,
-      parseMessage(Buffer.from(forkTemplate(r), 'latin1')),
+      storedMessage(forkTemplate(r)),
       r.recordRoute,
       hop,
     );
@@ -667,7 +667,7 @@ class Run {
   private cancelFork(index: number): void {
     const fork = this.record.forks[index];
     if (fork === undefined || fork.cancel !== null || fork.tx === null) return;
-    const cancel = buildCancel(parseMessage(Buffer.from(fork.tx.request, 'latin1')));
+    const cancel = buildCancel(storedMessage(fork.tx.request));
     const created = createClientTransaction(
       cancel,
       { reliable: reliable(fork.hop), settings: this.settings.timers },
@@ -678,9 +678,11 @@ class Run {
 }
 
 function serverRequest(record: CallRecord): SipMessage {
-  if (record.server !== null) return parseMessage(Buffer.from(record.server.request, 'latin1'));
-  return parseMessage(Buffer.from(record.template ?? '', 'latin1'));
+  return storedMessage(record.server?.request ?? record.template ?? '');
 }
+
+/** A message the record holds: checked (validate.ts) when it arrived or was built, so not again. */
+const storedMessage = (wire: string): SipMessage => parseMessage(Buffer.from(wire, 'latin1'), { validate: false });
 
 /** The request forks are built from (§16.6): the template, or the server transaction's request when it is that. */
 function forkTemplate(record: CallRecord): string {
@@ -701,7 +703,7 @@ function responseDestinationOf(request: SipMessage, origin: InboundMeta): { addr
  */
 function responseHop(state: TransactionState, origin: InboundMeta, to?: { address: string; port: number }): Hop {
   const destination =
-    to ?? responseDestinationOf(parseMessage(Buffer.from(state.request, 'latin1'), { validate: false }), origin);
+    to ?? responseDestinationOf(storedMessage(state.request), origin);
   const hop: Hop = {
     transport: origin.transport,
     address: destination.address,
