@@ -43,6 +43,8 @@ export function inviteServer(d: Draft, event: TransactionEvent): void {
         d.send(s.response, 'response');
         if (status < 200) return d.take('ist:proceeding:send-1xx');
         if (status < 300) {
+          // RFC 6026 §8.5: Accepted absorbs INVITE retransmissions, never answers them: nothing to keep.
+          s.response = null;
           d.take('ist:proceeding:send-2xx');
           d.go('accepted');
           return d.start('L');

@@ -44,6 +44,15 @@ describe('server-transaction matching: branch + sent-by + method (§17.2.3)', ()
     }
     expect(d.log.filter((e) => e.action.type === 'to-tu')).toHaveLength(1);
   });
+
+  it('after a 2xx (Accepted, RFC 6026 §8.5) keeps no response and absorbs INVITE retransmissions', () => {
+    const d = Driver.server(invite, { reliable: false });
+    d.apply({ type: 'send-response', message: response(invite, 180) });
+    d.apply({ type: 'send-response', message: response(invite, 200) });
+    expect(d.state.state).toBe('accepted');
+    expect(d.state.response).toBeNull();
+    expect(d.types(d.apply({ type: 'request', message: invite }))).toEqual([]);
+  });
 });
 
 describe('RFC 2543 request matching (no magic cookie, §17.2.3)', () => {
