@@ -8,6 +8,7 @@
  *   npm run bench -- --systems standalone,kamailio --rates 500,1000 --seconds 5
  *   npm run bench -- --profile             also CPU-profile the sipedge processes
  *   npm run bench -- --no-write            print only; do not replace bench/results/calls.*
+ *   npm run bench -- --takeover-calls 0    without the takeover measurement (calls/takeover.ts)
  *
  * Needs Debian's sip-tester (sipp); redis-server and nats-server for the distributed systems and
  * kamailio for the reference, each skipped with a reason when absent. See bench/README.md.
@@ -30,6 +31,7 @@ import {
   summarise,
   summaryLines,
   type SystemResult,
+  takeoverLine,
 } from './calls/report.js';
 import { runStep } from './calls/step.js';
 import {
@@ -41,6 +43,7 @@ import {
   SYSTEM_NAMES,
   type SystemName,
 } from './calls/systems.js';
+import { measureTakeover, type TakeoverResult } from './calls/takeover.js';
 import { resultFile, writeResultJson } from './support/results.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -56,6 +59,10 @@ const USAGE = `npm run bench -- [options]: calls per second and cost per call, s
   --profile                CPU-profile the sipedge processes
   --no-write               print only; do not replace bench/results/calls.*
   --kamailio-children N    Kamailio's UDP worker processes (default 8)
+  --takeover-calls N       ringing calls whose worker is SIGKILLed before their deadline, after the
+                           systems (default 20, when a distributed system ran; 0: not measured;
+                           given, it runs without one)
+  --takeover-deadline S    those calls' deadline, their INVITE's Expires, in seconds (default 10)
   -h, --help               this text`;
 
 /** The command line, or the usage and exit 2 when it is wrong (no stack trace for a typo). */
@@ -71,6 +78,8 @@ function commandLine() {
         'no-write': { type: 'boolean', default: false },
         profile: { type: 'boolean', default: false },
         'kamailio-children': { type: 'string', default: '8' },
+        'takeover-calls': { type: 'string' },
+        'takeover-deadline': { type: 'string', default: '10' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -96,9 +105,10 @@ const list = (text: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-const positive = (name: string, text: string) => {
+const positive = (name: string, text: string, orZero = false) => {
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) usageError(`--${name}: ${text} is not a positive whole number`);
+  if (!Number.isInteger(n) || n < (orZero ? 0 : 1))
+    usageError(`--${name}: ${text} is not a ${orZero ? '' : 'positive '}whole number`);
   return n;
 };
 const rates = list(args.rates ?? (args.quick ? '100,200' : '200,300,500,750,1000,1500,2000,3000')).map((r) =>
@@ -111,6 +121,11 @@ const systems = list(args.systems ?? SYSTEM_NAMES.join(',')).map((name) => {
   return name as SystemName;
 });
 const kamailioChildren = positive('kamailio-children', args['kamailio-children']!);
+const takeoverCalls = positive('takeover-calls', args['takeover-calls'] ?? '20', true);
+const takeoverDeadline = positive('takeover-deadline', args['takeover-deadline']!);
+/** The takeover runs after the systems when one of them is distributed, or when --takeover-calls asks for it. */
+const runTakeover =
+  takeoverCalls > 0 && (args['takeover-calls'] !== undefined || systems.some((s) => s.startsWith('distributed')));
 /** Each system first takes this, unrecorded, so that Node's JIT and the services are warm. */
 const WARM_UP = { rate: 100, seconds: args.quick ? 1 : 3 };
 
@@ -219,6 +234,24 @@ async function benchSystem(
   return { result, profiles };
 }
 
+/** The takeover measurement (calls/takeover.ts), or why it did not run. */
+async function benchTakeover(): Promise<TakeoverResult | { skipped: string }> {
+  const why = missing('distributed-1w');
+  if (why !== undefined) {
+    out(`takeover: skipped: ${why}`);
+    return { skipped: why };
+  }
+  try {
+    const result = await measureTakeover({ calls: takeoverCalls, deadlineSeconds: takeoverDeadline });
+    out(takeoverLine(result));
+    return result;
+  } catch (error) {
+    const reason = `did not run: ${String(error).slice(0, 2000)}`;
+    out(`takeover: ${reason}`);
+    return { skipped: reason };
+  }
+}
+
 if (!commandExists('sipp')) {
   out(
     'npm run bench needs SIPp: apt-get install sip-tester (and kamailio redis-server nats-server for the other systems)',
@@ -242,8 +275,9 @@ for (const name of systems) {
   results.push(result);
   if (found.length > 0) profiles[name] = found;
 }
+const takeover = runTakeover ? await benchTakeover() : undefined;
 const summaries = summarise(results);
-const targets = checkTargets(summaries);
+const targets = checkTargets(summaries, takeover === undefined || 'skipped' in takeover ? undefined : takeover);
 for (const line of summaryLines(summaries, targets)) out(line);
 
 if (!args['no-write']) {
@@ -259,6 +293,7 @@ if (!args['no-write']) {
     summaries,
     targets,
     profiles,
+    takeover: takeover ?? { skipped: '--takeover-calls 0, or no distributed system in the run' },
   });
   const svg = resultFile('calls.svg');
   writeFileSync(svg, await chartSvg(results, `npm run bench, ${date.slice(0, 10)}: ${host.cpus} × ${host.cpuModel}`));

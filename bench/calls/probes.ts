@@ -47,6 +47,14 @@ export async function redisRoundTrips(metricsUrls: readonly string[]): Promise<M
   return byOperation;
 }
 
+/** The lateness of a worker's call-record deadlines (`timer="deadline"`, not its retransmissions). */
+export async function deadlineLateness(metricsUrl: string): Promise<Buckets> {
+  const response = await fetch(metricsUrl);
+  if (!response.ok) throw new Error(`${metricsUrl}: HTTP ${response.status}`);
+  const rows = (await response.text()).split('\n').filter((row) => row.includes('timer="deadline"'));
+  return parseHistogram(rows.join('\n'), TIMER_LATENESS);
+}
+
 /** The timer-lateness histogram summed over workers' /metrics URLs. */
 export async function timerLateness(metricsUrls: readonly string[]): Promise<Buckets> {
   let sum: Buckets = new Map();

@@ -75,9 +75,9 @@ export async function startSystem(name: SystemName, options: SystemOptions): Pro
     case 'standalone':
       return startStandalone(options);
     case 'distributed-1w':
-      return startDistributed(name, 1, options);
+      return startDistributed({ ...options, name, workers: 1 });
     case 'distributed-2w':
-      return startDistributed(name, 2, options);
+      return startDistributed({ ...options, name, workers: 2 });
   }
 }
 
@@ -141,7 +141,7 @@ async function sipAddressing(): Promise<{ port: number; env: NodeJS.ProcessEnv }
   };
 }
 
-function sipedgeCommand(role: 'all' | 'edge' | 'worker', options: SystemOptions) {
+function sipedgeCommand(role: 'all' | 'edge' | 'worker', options: { profileDir?: string }) {
   const command = roleCommand(role);
   if (options.profileDir === undefined) return command;
   return { ...command, args: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, ...command.args] };
@@ -166,7 +166,27 @@ async function startStandalone(options: SystemOptions): Promise<RunningSystem> {
   };
 }
 
-async function startDistributed(name: SystemName, workers: number, options: SystemOptions): Promise<RunningSystem> {
+/** A distributed deployment as the benchmark starts it, and what the settings of it may add. */
+export interface DistributedOptions {
+  name: SystemName;
+  /** Workers started with it: `worker-1` … `worker-<n>`. */
+  workers: number;
+  /** Settings added to every sipedge process's (after the benchmark's own). */
+  env?: NodeJS.ProcessEnv;
+  /** Node's --cpu-prof for sipedge processes, profiles written to this directory on exit. */
+  profileDir?: string;
+}
+
+/** A running distributed system whose set of workers can change: one more started, one SIGKILLed. */
+export interface DistributedSystem extends RunningSystem {
+  /** Starts the next worker (`worker-<n>`); resolves with its id once it says it started. */
+  startWorker(): Promise<string>;
+  /** SIGKILLs a worker (no clean-up at all) and drops it from the processes measured; resolves once it exited. */
+  killWorker(id: string): Promise<void>;
+}
+
+/** redis-server and nats-server -js on loopback, then the workers, then one edge (`edge-1`). */
+export async function startDistributed(options: DistributedOptions): Promise<DistributedSystem> {
   const started: ManagedProcess[] = [];
   try {
     const redisPort = await freePort();
@@ -205,23 +225,39 @@ async function startDistributed(name: SystemName, workers: number, options: Syst
     const shared = {
       ...SIPEDGE_ENV,
       ...env,
+      ...options.env,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
     };
     const metricsUrls: string[] = [];
     const processes = [measured('redis', redis), measured('nats', nats)];
-    for (let i = 1; i <= workers; i++) {
+    const workers = new Map<string, { process: ManagedProcess; metricsUrl: string }>();
+    const startWorker = async () => {
+      const id = `worker-${workers.size + 1}`;
       const metrics = `127.0.0.1:${await freePort()}`;
       const worker = await startProcess(
-        `worker-${i}`,
+        id,
         sipedgeCommand('worker', options),
-        { ...shared, SIPEDGE_WORKER_ID: `worker-${i}`, SIPEDGE_WORKER_HTTP: metrics },
+        { ...shared, SIPEDGE_WORKER_ID: id, SIPEDGE_WORKER_HTTP: metrics },
         'worker started',
       );
       started.push(worker);
-      processes.push(measured(`worker-${i}`, worker));
+      processes.push(measured(id, worker));
       metricsUrls.push(`http://${metrics}/metrics`);
-    }
+      workers.set(id, { process: worker, metricsUrl: `http://${metrics}/metrics` });
+      return id;
+    };
+    const killWorker = async (id: string) => {
+      const worker = workers.get(id);
+      if (worker === undefined) throw new Error(`no worker ${id}`);
+      await worker.process.kill();
+      processes.splice(
+        processes.findIndex((p) => p.name === id),
+        1,
+      );
+      metricsUrls.splice(metricsUrls.indexOf(worker.metricsUrl), 1);
+    };
+    for (let i = 1; i <= options.workers; i++) await startWorker();
     const edge = await startProcess(
       'edge',
       sipedgeCommand('edge', options),
@@ -231,13 +267,15 @@ async function startDistributed(name: SystemName, workers: number, options: Syst
     started.push(edge);
     processes.unshift(measured('edge', edge));
     return {
-      name,
+      name: options.name,
       target: `127.0.0.1:${port}`,
       processes,
       redisUrl: shared.REDIS_URL,
       natsMonitorUrl: `http://127.0.0.1:${monitorPort}`,
       workerMetricsUrls: metricsUrls,
       timers: 'BullMQ',
+      startWorker,
+      killWorker,
       stop: stopAll(started),
     };
   } catch (error) {

@@ -7,6 +7,7 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runStep } from '../../bench/calls/step.js';
 import { type RunningSystem, startSystem, type SystemName } from '../../bench/calls/systems.js';
+import { measureTakeover } from '../../bench/calls/takeover.js';
 import { freePort } from '../support/containers.js';
 
 const RATE = 20;
@@ -89,4 +90,16 @@ describe('npm run bench: one step per system', () => {
       socket.close();
     }
   });
+
+  it('takeover: ringing calls whose worker is SIGKILLed get their CANCEL from the other worker, after their deadline', async () => {
+    const t = await measureTakeover({ calls: 3, deadlineSeconds: 8 });
+    expect(t.problems).toEqual([]);
+    expect(t).toMatchObject({ calls: 3, ringing: 3, cancelled: 3, terminated: 3 });
+    // Killed before any deadline was due: each CANCEL came from the worker that survived it.
+    expect(t.killMarginMs).toBeGreaterThan(0);
+    expect(t.survivor!.fired).toBeGreaterThanOrEqual(3);
+    // Never before the due time, reckoned from the INVITE sent (no later than the worker starts the deadline).
+    expect(t.latenessMs!.min).toBeGreaterThanOrEqual(0);
+    expect(t.latenessMs!.max).toBeLessThan(5000);
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkTargets, summarise, type SystemResult } from '../../bench/calls/report.js';
+import { checkTargets, summarise, type SystemResult, takeoverLine } from '../../bench/calls/report.js';
 import type { StepResult } from '../../bench/calls/step.js';
+import type { TakeoverResult } from '../../bench/calls/takeover.js';
 
 const step = (rate: number, clean: boolean, extra: Partial<StepResult> = {}): StepResult => ({
   rate,
@@ -57,7 +58,9 @@ describe('bench report', () => {
         ]),
       ]),
     );
-    expect(targets.map((t) => t.met)).toEqual([true, true, false, false, false, false]);
+    // The takeover did not run: its target is not judged.
+    expect(targets.map((t) => t.met)).toEqual([true, true, false, false, false, false, undefined]);
+    expect(targets[6]!.measured).toBe('not measured');
     expect(targets[3]!.measured).toContain('25.0 ms');
     expect(targets[4]!.measured).toContain('81.0');
     expect(targets[5]!.measured).toBe('17.0 (distributed-2w)');
@@ -82,6 +85,7 @@ describe('bench report', () => {
       undefined,
       undefined,
       undefined,
+      undefined,
     ]);
     const againstFailedKamailio = checkTargets(
       summarise([
@@ -97,5 +101,43 @@ describe('bench report', () => {
     const targets = checkTargets(summarise([system('standalone', [step(1000, true)])]));
     expect(targets[0]!.met).toBeUndefined();
     expect(targets[0]!.measured).toMatch(/not measured/);
+  });
+
+  it('judges the takeover: every call CANCELled, the latest at most 5 s after its due time, the worker killed before', () => {
+    const takeover = (extra: Partial<TakeoverResult> = {}): TakeoverResult => ({
+      calls: 20,
+      deadlineMs: 10_000,
+      ringing: 20,
+      cancelled: 20,
+      terminated: 20,
+      latenessMs: { min: 40, p50: 60, max: 90 },
+      latenessFromForwardMs: { min: 5, p50: 20, max: 30 },
+      killMarginMs: 7000,
+      workerStartMs: 2000,
+      survivor: { fired: 20, latenessP50Ms: 12 },
+      problems: [],
+      ...extra,
+    });
+    const judged = (t: TakeoverResult) => checkTargets([], t)[6]!;
+    expect(judged(takeover())).toMatchObject({ met: true, measured: '20 of 20 calls CANCELled, max lateness 90 ms' });
+    expect(judged(takeover({ latenessMs: { min: 40, p50: 60, max: 5000 } })).met).toBe(true);
+    expect(judged(takeover({ latenessMs: { min: 40, p50: 60, max: 5001 } })).met).toBe(false);
+    // A call that never got its CANCEL fails the target, however early the others came.
+    expect(judged(takeover({ cancelled: 19 }))).toMatchObject({
+      met: false,
+      measured: expect.stringMatching(/^19 of 20/),
+    });
+    expect(judged(takeover({ cancelled: 0, latenessMs: undefined }))).toMatchObject({
+      met: false,
+      measured: '0 of 20 calls CANCELled, no CANCEL',
+    });
+    // Killed once a deadline was due: that worker may have fired it itself; no takeover measured.
+    expect(judged(takeover({ killMarginMs: -5 }))).toMatchObject({
+      met: undefined,
+      measured: expect.stringMatching(/killed after/),
+    });
+    expect(takeoverLine(takeover())).toMatch(
+      /^takeover: 20 of 20 calls ringing, .*SIGKILLed 7\.0 s before .*20\/20 CANCELs at the callee, 20\/20 487s at the caller, lateness min\/p50\/max 40\/60\/90 ms from the INVITE sent \(5\/20\/30 from its arrival at the callee\); worker-2 fired 20 deadlines/,
+    );
   });
 });
