@@ -10,6 +10,7 @@ import { bucketDelta, type Buckets, histogramQuantile, percentile } from '../sup
 import { exitedChildrenCpuSeconds, treeCpuSeconds } from './cpu.js';
 import { udpPortBound } from './probe.js';
 import { natsMessagesIn, redisCommands, redisRoundTrips, timerLateness } from './probes.js';
+import { ExpiringCalls, type ExpiringOutcome } from './ringing.js';
 import { type FinishedSipp, setupTimesMs, startSipp } from './sipp.js';
 import type { RunningSystem } from './systems.js';
 
@@ -19,6 +20,16 @@ const HOLD_SECONDS = 1;
 const MAX_CALLS_IN_PROGRESS = 10_000;
 /** How long the callee may still be busy after the caller's last call: its 2 s timewait, and a margin. */
 const CALLEE_GRACE_MS = 3_000;
+/**
+ * Beside SIPp's calls, a sipedge step offers this many ringing calls a second whose INVITE's
+ * Expires runs out (`ExpiringCalls`): deadlines firing at the step's load, whose lateness the
+ * step reports (SIPp's calls, which complete, fire none). Their cost is counted in the step's.
+ */
+const EXPIRING_RATE = 5;
+/** Their Expires, seconds; a step shorter than twice this offers none. */
+const EXPIRES_SECONDS = 5;
+/** How long after the last one is due the expiring calls may take to end. */
+const EXPIRING_GRACE_MS = 10_000;
 
 export interface StepResult {
   /** Offered calls per second and for how long. */
@@ -47,6 +58,8 @@ export interface StepResult {
   natsMessagesPerCall?: number;
   /** Lateness of the timers that fired during the step (workers' histogram, interpolated). */
   timerLatenessMs?: { p50: number; p99: number; fired: number };
+  /** The ringing calls ended by their Expires offered beside SIPp's (sipedge steps of 10 s and more). */
+  expiringCalls?: ExpiringOutcome;
   /** Why the step was not clean: the start of SIPp's error log. */
   problem?: string;
 }
@@ -103,10 +116,19 @@ export async function runStep(
     limit,
     timeoutS,
   });
+  const expiring =
+    system.workerMetricsUrls.length > 0 && seconds >= 2 * EXPIRES_SECONDS
+      ? await ExpiringCalls.start(system.target, {
+          rate: EXPIRING_RATE,
+          forMs: (seconds - EXPIRES_SECONDS) * 1000,
+          expiresSeconds: EXPIRES_SECONDS,
+        })
+      : undefined;
   const caller = await uac.done;
   await new Promise((resolve) => setTimeout(resolve, CALLEE_GRACE_MS));
   uas.process.kill('SIGTERM');
   const callee = await uas.done;
+  const expiringCalls = await expiring?.finish(Date.now() + EXPIRES_SECONDS * 1000 + EXPIRING_GRACE_MS);
   const after = await snapshot(system);
 
   const setup = setupTimesMs(dir);
@@ -116,11 +138,17 @@ export async function runStep(
   const [callerCpu, calleeCpu] = sippCpu(sippCpuBefore, caller, callee) as [number, number];
   cpuMsPerCall['sipp uac'] = perCall(callerCpu * 1000);
   cpuMsPerCall['sipp uas'] = perCall(calleeCpu * 1000);
+  const expiringLost =
+    expiringCalls === undefined ||
+    (expiringCalls.cancelled === expiringCalls.sent && expiringCalls.terminated === expiringCalls.sent)
+      ? undefined
+      : `expiring calls: ${expiringCalls.sent} offered, ${expiringCalls.cancelled} CANCELled, ${expiringCalls.terminated} ended 487`;
   const clean =
     caller.exitCode === 0 &&
     caller.counters.failed === 0 &&
     callee.counters.failed === 0 &&
-    caller.counters.succeeded === calls;
+    caller.counters.succeeded === calls &&
+    expiringLost === undefined;
   return {
     rate,
     seconds,
@@ -143,9 +171,17 @@ export async function runStep(
     ...(before.lateness === undefined
       ? {}
       : { timerLatenessMs: lateness(bucketDelta(before.lateness, after.lateness!)) }),
+    ...(expiringCalls === undefined ? {} : { expiringCalls }),
     ...(clean
       ? {}
-      : { problem: `caller exit ${caller.exitCode ?? caller.signal}: ${caller.output.trim().slice(0, 1500)}` }),
+      : {
+          problem: [
+            expiringLost,
+            `caller exit ${caller.exitCode ?? caller.signal}: ${caller.output.trim().slice(0, 1500)}`,
+          ]
+            .filter((line) => line !== undefined)
+            .join('\n'),
+        }),
   };
 }
 

@@ -60,6 +60,17 @@ describe('npm run bench: one step per system', () => {
     expect(Object.keys(step.redisCommandMix!)).toContain('evalsha');
   });
 
+  it('a step of 10 s and more also offers ringing calls ended by their Expires: each deadline fires, its lateness measured', async () => {
+    const uasPort = await freePort();
+    running = await startSystem('standalone', { uas: `127.0.0.1:${uasPort}`, kamailioChildren: 2 });
+    const step = await runStep(running, uasPort, RATE, 10);
+    // 5 a second for the 5 s before the last one's Expires (5 s) would outlast SIPp's calls.
+    expect(step.expiringCalls).toEqual({ sent: 25, cancelled: 25, terminated: 25 });
+    expect(step).toMatchObject({ attempted: 200, succeeded: 200, clean: true });
+    expect(step.timerLatenessMs!.fired).toBeGreaterThanOrEqual(25);
+    expect(step.timerLatenessMs!.p99).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+
   it('a system that rejects every call: the step is not clean, and says why', async () => {
     const socket = createSocket('udp4');
     const port = await freePort();
