@@ -702,8 +702,7 @@ function responseDestinationOf(request: SipMessage, origin: InboundMeta): { addr
  * one stored with the record (`to`), or from the transaction's request.
  */
 function responseHop(state: TransactionState, origin: InboundMeta, to?: { address: string; port: number }): Hop {
-  const destination =
-    to ?? responseDestinationOf(storedMessage(state.request), origin);
+  const destination = to ?? responseDestinationOf(storedMessage(state.request), origin);
   const hop: Hop = {
     transport: origin.transport,
     address: destination.address,
