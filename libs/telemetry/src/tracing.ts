@@ -79,7 +79,11 @@ export function traceparentContext(traceparent: string): Context {
 
 export interface SpanOptions {
   kind?: SpanKind;
-  attributes?: Attributes;
+  /**
+   * The span's attributes; given as a function they are computed only for a span that records
+   * (never without an SDK), and set once it has started.
+   */
+  attributes?: Attributes | (() => Attributes);
   /** The parent; default the active context. */
   parent?: Context;
   /** Other contexts this span follows from (e.g. the message that triggered work on a stored trace). */
@@ -96,11 +100,14 @@ export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: S
     .filter((c) => c !== undefined && isSpanContextValid(c))
     .map((c) => ({ context: c! }));
   const parent = options.parent ?? context.active();
+  const lazy = typeof options.attributes === 'function' ? options.attributes : undefined;
+  const attributes = lazy === undefined ? ((options.attributes as Attributes | undefined) ?? {}) : {};
   return tracer().startActiveSpan(
     name,
-    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {}, links },
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes, links },
     parent,
     async (span) => {
+      if (lazy !== undefined && span.isRecording()) span.setAttributes(lazy());
       try {
         return await fn(span);
       } catch (error) {

@@ -30,6 +30,13 @@ describe('telemetryEnabled / startTelemetry', () => {
     });
     await stop();
   });
+
+  it('without an SDK, attributes given as a function are never computed', async () => {
+    let computed = 0;
+    const result = await inSpan('lazy', { attributes: () => ({ computed: ++computed }) }, async () => 'ran');
+    expect(result).toBe('ran');
+    expect(computed).toBe(0);
+  });
 });
 
 describe('trace context propagation', () => {
@@ -51,6 +58,17 @@ describe('trace context propagation', () => {
     expect(headers.traceparent).toBe(`00-${sender.traceId}-${sender.spanId}-01`);
     expect(receiver.traceId).toBe(sender.traceId);
     expect(receiver.parentSpanId).toBe(sender.spanId);
+  });
+
+  it('attributes given as a function are set on a span that records', async () => {
+    await inSpan('lazy-recorded', { attributes: () => ({ 'sip.method': 'INVITE' }) }, async () => {});
+    await inSpan('eager-recorded', { attributes: { 'sip.method': 'BYE' } }, async () => {});
+    expect(captured.spans().find((s) => s.name === 'lazy-recorded')!.attributes).toMatchObject({
+      'sip.method': 'INVITE',
+    });
+    expect(captured.spans().find((s) => s.name === 'eager-recorded')!.attributes).toMatchObject({
+      'sip.method': 'BYE',
+    });
   });
 
   it('a stored traceparent parents later work; a throw marks the span and propagates', async () => {

@@ -194,11 +194,11 @@ export class InboundPipeline {
 
   /** One span (`sip.receive`) per message that passed the deny list and rate limit and parsed. */
   private process(message: SipMessage, arrival: Arrival): Promise<void> {
-    const attributes = {
+    const attributes = () => ({
       ...sipAttributes(message, arrival.transport),
       ...endpointAttributes('client', arrival.source),
       ...endpointAttributes('server', arrival.local),
-    };
+    });
     return inSpan('sip.receive', { kind: SpanKind.SERVER, attributes }, () => this.handle(message, arrival));
   }
 

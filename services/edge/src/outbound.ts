@@ -82,11 +82,11 @@ export class OutboundDelivery {
 
   /** `deliver` in a `sip.send` span, child of the worker's span that sent it. */
   private deliverTraced(data: Buffer, meta: OutboundMeta, headers: Record<string, string>): Promise<DeliveryResult> {
-    const attributes = {
+    const attributes = () => ({
       ...transportAttributes(meta.transport),
       'sip.kind': meta.kind,
       ...endpointAttributes('server', meta.destination),
-    };
+    });
     return inSpan('sip.send', { kind: SpanKind.CLIENT, parent: traceContextOf(headers), attributes }, async (span) => {
       const result = await this.deliver(data, meta);
       if (!result.ok) span.setAttribute('sip.delivery_error', result.error);

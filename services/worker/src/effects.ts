@@ -100,15 +100,13 @@ export class EffectRunner {
 
   /** A fork's request sent in a `sip.client_transaction` span (the edge's `sip.send` is its child). */
   private clientTransaction(wire: Buffer, hop: Hop, fork: number, send: () => Promise<boolean>): Promise<boolean> {
-    const attributes = {
+    const attributes = () => ({
       'sip.fork_index': fork,
       ...transportAttributes(hop.transport),
       ...endpointAttributes('server', hop),
-    };
-    return inSpan('sip.client_transaction', { kind: SpanKind.CLIENT, attributes }, (span) => {
-      if (span.isRecording()) span.setAttributes(sipAttributes(parseMessage(wire)));
-      return send();
+      ...sipAttributes(parseMessage(wire)),
     });
+    return inSpan('sip.client_transaction', { kind: SpanKind.CLIENT, attributes }, send);
   }
 
   /** A response the worker answers without a transaction: back to the request's Via (§18.2.2), on its flow. */

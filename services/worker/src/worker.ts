@@ -117,7 +117,8 @@ const STALLED_T1 = 4;
 /** The span an event on an existing call record is traced in, parented to the record's stored trace. */
 interface EventSpan {
   name: 'sip.request' | 'sip.response' | 'sip.timer';
-  attributes: Attributes;
+  /** Computed only when the span records. */
+  attributes: () => Attributes;
 }
 
 /** A context id from a server transaction key: token characters only, so it can sit in a branch. */
@@ -325,7 +326,7 @@ export class Worker {
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {
     const now = Date.now();
     if (this.settings.stateless === true) return this.stateless.proxy(message, meta, now);
-    const span: EventSpan = { name: 'sip.request', attributes: sipAttributes(message, meta.transport) };
+    const span: EventSpan = { name: 'sip.request', attributes: () => sipAttributes(message, meta.transport) };
     if (message.method === 'CANCEL') {
       const id = contextIdOf(cancelledInviteKey(message));
       const handled = await this.update(
@@ -361,7 +362,7 @@ export class Worker {
       if (this.decisionStalled(record, meta, Date.now())) await this.decideAgain(id, message, meta);
       return;
     }
-    const attributes = { ...span.attributes, ...endpointAttributes('client', meta.source) };
+    const attributes = () => ({ ...span.attributes(), ...endpointAttributes('client', meta.source) });
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
       const prepared = await prepare(message, meta, this.tu, now);
       if (prepared.kind === 'route' && message.method === 'INVITE') {
@@ -484,7 +485,7 @@ export class Worker {
       const isCancel = message.cseq.method === 'CANCEL';
       const span: EventSpan = {
         name: 'sip.response',
-        attributes: { ...sipAttributes(message), 'sip.fork_index': fork },
+        attributes: () => ({ ...sipAttributes(message), 'sip.fork_index': fork }),
       };
       const handled = await this.update(
         id,
@@ -522,7 +523,7 @@ export class Worker {
         this.metrics.timerFired('deadline', record.deadline.due, Date.now());
         return fireDueTimers(record, Date.now(), this.settings) ?? { record: cloneJson(record), effects: [] };
       },
-      { name: 'sip.timer', attributes: { 'sip.deadline_seq': seq } },
+      { name: 'sip.timer', attributes: () => ({ 'sip.deadline_seq': seq }) },
       seq,
     );
   }
@@ -542,7 +543,7 @@ export class Worker {
         this.metrics.timerFired('retransmission', at, Date.now());
         this.update(id, (record) => (record === null ? null : fireDueTimers(record, Date.now(), this.settings)), {
           name: 'sip.timer',
-          attributes: { 'sip.retransmission': true },
+          attributes: () => ({ 'sip.retransmission': true }),
         }).catch((error: unknown) => {
           // The durable timer of the same transaction ends it (B, F, H).
           this.deps.logger.warn({ err: error, call: id }, 'retransmission failed');
