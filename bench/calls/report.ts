@@ -1,6 +1,6 @@
 /**
  * What a benchmark run found: a line per step as it ends, then per system its highest clean rate,
- * the ratio of each sipedge mode to Kamailio, and the targets of issue 9 checked against them.
+ * the ratio of each sipedge mode to Kamailio, and the targets of issue 16 checked against them.
  */
 import { SYSTEM_LABELS, type SystemName } from './systems.js';
 import type { StepResult } from './step.js';
