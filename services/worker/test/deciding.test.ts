@@ -3,19 +3,12 @@
  * timer answers 500 when the decision never comes (the deciding worker died); a CANCEL meanwhile is
  * answered 487 and a decision coming after it starts nothing.
  */
-import type { InboundMeta } from '@sipedge/handoff';
 import { parseMessage } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import { applyToCall, createCall, fireDueTimers } from '../src/index.js';
 import { SETTINGS, sip } from './harness.js';
+import { UDP_ORIGIN, proxyToBob } from './support/engine.js';
 
-const ORIGIN: InboundMeta = {
-  transport: 'udp',
-  source: { address: '192.0.2.1', port: 5060 },
-  local: { address: '127.0.0.1', port: 5060 },
-  edgeId: 'e1',
-  receivedAt: 0,
-};
 const invite = parseMessage(
   Buffer.from(
     sip([
@@ -35,7 +28,7 @@ const sentStatuses = (effects: ReturnType<typeof createCall>['effects']) =>
 
 describe('a record waiting for its decision', () => {
   it('sends 100 at once and arms the decision timer, which answers 500 if no decision comes', () => {
-    const created = createCall('c1', invite, ORIGIN, null, 0, SETTINGS);
+    const created = createCall('c1', invite, UDP_ORIGIN, null, 0, SETTINGS);
     expect(created.record.decisionDue).toBe(64 * SETTINGS.timers.t1);
     expect(sentStatuses(created.effects)).toEqual([100]);
     expect(fireDueTimers(created.record, 31_999, SETTINGS)).toBeNull();
@@ -45,7 +38,7 @@ describe('a record waiting for its decision', () => {
   });
 
   it('a CANCEL while deciding is answered 487; the decision after it starts no fork', () => {
-    const created = createCall('c2', invite, ORIGIN, null, 0, SETTINGS);
+    const created = createCall('c2', invite, UDP_ORIGIN, null, 0, SETTINGS);
     const cancel = parseMessage(
       Buffer.from(
         sip([
@@ -60,21 +53,14 @@ describe('a record waiting for its decision', () => {
         'latin1',
       ),
     );
-    const cancelled = applyToCall(created.record, { type: 'cancel', message: cancel, origin: ORIGIN }, 10, SETTINGS);
+    const cancelled = applyToCall(
+      created.record,
+      { type: 'cancel', message: cancel, origin: UDP_ORIGIN },
+      10,
+      SETTINGS,
+    );
     expect(sentStatuses(cancelled.effects)).toEqual([200, 487]);
-    const decision = {
-      kind: 'proxy' as const,
-      template: invite,
-      targets: [
-        {
-          uri: 'sip:bob@192.0.2.20',
-          q: 1,
-          group: 0,
-          hops: [{ transport: 'udp' as const, address: '192.0.2.20', port: 5060 }],
-        },
-      ],
-      recordRoute: null,
-    };
+    const decision = proxyToBob(invite);
     const late = applyToCall(cancelled.record, { type: 'decision', decision }, 20, SETTINGS);
     expect(late.effects.filter((e) => e.type === 'send')).toEqual([]);
     expect(late.record.proxy).toBeNull();

@@ -3,20 +3,13 @@
  * built) is stored once: when it is the server transaction's request unchanged, the record keeps
  * only the latter, and takes the template over when the server transaction ends.
  */
-import type { InboundMeta } from '@sipedge/handoff';
 import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import { applyToCall, createCall, fireDueTimers } from '../src/index.js';
 import type { EngineResult } from '../src/engine.js';
 import { SETTINGS, sip } from './harness.js';
+import { UDP_ORIGIN, proxyToBob } from './support/engine.js';
 
-const ORIGIN: InboundMeta = {
-  transport: 'udp',
-  source: { address: '192.0.2.1', port: 5060 },
-  local: { address: '127.0.0.1', port: 5060 },
-  edgeId: 'e1',
-  receivedAt: 0,
-};
 const INVITE_LINES = [
   'INVITE sip:bob@example.com SIP/2.0',
   'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKtemplate',
@@ -29,26 +22,12 @@ const INVITE_LINES = [
 const message = (lines: string[]) => parseMessage(Buffer.from(sip(lines), 'latin1'));
 const invite = message(INVITE_LINES);
 
-const decisionFor = (template: SipMessage) => ({
-  kind: 'proxy' as const,
-  template,
-  targets: [
-    {
-      uri: 'sip:bob@192.0.2.20',
-      q: 1,
-      group: 0,
-      hops: [{ transport: 'udp' as const, address: '192.0.2.20', port: 5060 }],
-    },
-  ],
-  recordRoute: null,
-});
-
 const forwarded = (result: EngineResult): SipMessage[] =>
   result.effects.flatMap((e) => (e.type === 'send' && e.kind === 'request' ? [parseMessage(e.wire)] : []));
 
 describe('the fork template', () => {
   it('is not stored again when it is the request as received; the fork is built from that', () => {
-    const created = createCall('t1', invite, ORIGIN, decisionFor(invite), 0, SETTINGS);
+    const created = createCall('t1', invite, UDP_ORIGIN, proxyToBob(invite), 0, SETTINGS);
     expect(created.record.template).toBeNull();
     const [fork] = forwarded(created);
     expect(fork?.requestUriText).toBe('sip:bob@192.0.2.20');
@@ -58,13 +37,13 @@ describe('the fork template', () => {
 
   it('is stored when route pre-processing changed the request, and forks are built from it', () => {
     const changed = message([...INVITE_LINES, 'Subject: rewritten by the TU']);
-    const created = createCall('t2', invite, ORIGIN, decisionFor(changed), 0, SETTINGS);
+    const created = createCall('t2', invite, UDP_ORIGIN, proxyToBob(changed), 0, SETTINGS);
     expect(created.record.template).toBe(changed.toBuffer().toString('latin1'));
     expect(forwarded(created)[0]?.get('Subject')).toBe('rewritten by the TU');
   });
 
   it('is taken over from the server transaction when that ends, the forks still running', () => {
-    const created = createCall('t3', invite, ORIGIN, decisionFor(invite), 0, SETTINGS);
+    const created = createCall('t3', invite, UDP_ORIGIN, proxyToBob(invite), 0, SETTINGS);
     const fork = forwarded(created)[0]!;
     // The callee answers 486; the proxy forwards it upstream, and the caller ACKs it (§17.2.1).
     const busy = buildResponse(fork, 486, { toTag: 'b1' });
