@@ -99,6 +99,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'timers.t4Ms', env: 'SIPEDGE_T4_MS', kind: 'int' },
   { key: 'timers.timerC', env: 'SIPEDGE_TIMER_C', kind: 'bool' },
   { key: 'timers.timerCMs', env: 'SIPEDGE_TIMER_C_MS', kind: 'int' },
+  { key: 'timers.deadlineTakeoverMs', env: 'SIPEDGE_DEADLINE_TAKEOVER_MS', kind: 'int' },
   { key: 'routing.file', env: 'SIPEDGE_ROUTING_FILE', kind: 'string' },
   { key: 'routing.staticRoutes', env: 'SIPEDGE_ROUTING', kind: 'routing' },
   { key: 'routing.dispatchers', env: 'SIPEDGE_ROUTING', kind: 'routing' },

@@ -39,6 +39,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
       routeTokens,
       timers: config.timers,
       timerC: config.timerC,
+      deadlineTakeoverMs: config.deadlineTakeoverMs,
       stateless: config.stateless,
       blacklist: { ttlMs: config.blacklistTtlMs },
       probe: config.probe,

@@ -19,6 +19,21 @@ export const finishedRecordKeepMs = (handoff: HandoffRetrySettings): number => h
 
 const DEFAULT_FINISHED_KEEP_MS = finishedRecordKeepMs(DEFAULT_HANDOFF_RETRY);
 
+/**
+ * How long after its due time a record's deadline job runs, by default. The worker that committed
+ * the deadline fires it on a local timer at its due time (worker.ts), and the job, which any worker
+ * may take, fires only when that one did not: its worker died or stopped, or failed to commit.
+ */
+export const DEFAULT_DEADLINE_TAKEOVER_MS = 1000;
+
+/** The earlier of a record's next retransmission and its deadline's due time, or null. */
+function wakeAt(record: CallRecord): number | null {
+  const retransmit = earliest(record, 'retransmit');
+  const deadline = record.deadline?.due ?? null;
+  if (retransmit === null || deadline === null) return retransmit ?? deadline;
+  return Math.min(retransmit, deadline);
+}
+
 /** The key of a call record; everything of the call lives under the hash tag of its context id. */
 export const recordKey = (id: string) => `sipedge:call:{${id}}`;
 
@@ -48,17 +63,23 @@ export interface Committed {
   endedNow: boolean;
   /** After the commit: the deadline job the record no longer needs (the caller disarms it). */
   disarm?: number;
-  /** The next retransmission (a local timer of this worker), or null. */
-  retransmitAt: number | null;
+  /**
+   * When this worker's local timer is to fire the record's due timers: its next retransmission or
+   * its deadline's due time, whichever comes first; null when neither is armed.
+   */
+  wakeAt: number | null;
 }
 
 /**
  * The call records and their durable deadlines: load → apply → arm → compare-and-set commit,
- * retried with a fresh load on a conflict. The record's one deadline job (@sipedge/timers) is due
- * at the earliest of its durable timers (deadlines.ts). It is armed or moved earlier *before* the
- * commit that needs it, so that no process dies with a committed timer that nothing will fire;
- * it is removed after the commit that leaves nothing durable; it is never moved later: a deadline
- * that comes too early fires, finds nothing due, and arms the next (`firing`).
+ * retried with a fresh load on a conflict. The record's one deadline (`record.deadline`) is due at
+ * the earliest of its durable timers (deadlines.ts); its job (@sipedge/timers) runs `takeoverMs`
+ * later, the time the committing worker's local timer has to fire it first. The job is armed or
+ * moved earlier *before* the commit that needs it, so that no process dies with a committed timer
+ * that nothing will fire; it is removed after the commit that leaves nothing durable; it is never
+ * moved later: a deadline that comes too early fires, finds nothing due, and arms the next
+ * (`firing`). A deadline whose due time has passed and that the record no longer needs (its timers
+ * fired) is replaced by the next one and removed after the commit.
  */
 export class CallStore {
   /**
@@ -79,7 +100,7 @@ export class CallStore {
   constructor(
     private readonly records: RecordStore,
     private readonly timers: TimerService,
-    private readonly settings: { timers: TimerSettings; finishedRecordKeepMs?: number },
+    private readonly settings: { timers: TimerSettings; finishedRecordKeepMs?: number; deadlineTakeoverMs?: number },
     private readonly metrics: WorkerMetrics,
     private readonly logger: Logger,
   ) {}
@@ -134,7 +155,7 @@ export class CallStore {
       const finished = isFinished(record);
       const settled = finished || isSettled(record);
       const want = finished ? null : earliest(record, 'durable');
-      const disarm = await this.armFor(key, before, record, want, firing, added);
+      const disarm = await this.armFor(key, before, record, want, { firing, added, now });
       if (settled) record.settled = true;
       else delete record.settled;
       const keepFinishedMs = this.settings.finishedRecordKeepMs ?? DEFAULT_FINISHED_KEEP_MS;
@@ -156,7 +177,7 @@ export class CallStore {
         finished,
         endedNow: settled && before?.settled !== true,
         ...(disarm === undefined ? {} : { disarm }),
-        retransmitAt: finished ? null : earliest(record, 'retransmit'),
+        wakeAt: finished ? null : wakeAt(record),
       };
     }
     throw new Error(`call ${idOfRecordKey(key)}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
@@ -194,8 +215,7 @@ export class CallStore {
     before: CallRecord | null,
     record: CallRecord,
     want: number | null,
-    firing: number | undefined,
-    added: { seq: number },
+    { firing, added, now }: { firing: number | undefined; added: { seq: number }; now: number },
   ): Promise<number | undefined> {
     const current = before?.deadline;
     const usable = current !== undefined && current.seq !== firing ? current : undefined;
@@ -203,24 +223,34 @@ export class CallStore {
       delete record.deadline;
       return usable?.seq;
     }
-    if (usable !== undefined && usable.due <= want) {
+    // Passed and no longer needed: its timers fired on this worker's local timer, before its job.
+    const spent = usable !== undefined && usable.due <= now && usable.due < want;
+    if (usable !== undefined && !spent && usable.due <= want) {
       record.deadline = usable;
       return undefined;
     }
+    const runAt = want + this.takeoverMs;
     if (
       usable !== undefined &&
-      (await this.metrics.redis('deadline-move', () => this.timers.move(key, usable.seq, want)))
+      !spent &&
+      (await this.metrics.redis('deadline-move', () => this.timers.move(key, usable.seq, runAt)))
     ) {
       record.deadline = { due: want, seq: usable.seq };
       return undefined;
     }
     const seq = Math.max(before?.deadlineSeq ?? 0, current?.seq ?? 0, added.seq) + 1;
     added.seq = seq;
-    await this.metrics.redis('deadline-add', () => this.timers.add(key, seq, want));
+    await this.metrics.redis('deadline-add', () => this.timers.add(key, seq, runAt));
     record.deadline = { due: want, seq };
     record.deadlineSeq = seq;
-    // A deadline that could not be moved is firing (or has fired): it ends by itself.
-    return undefined;
+    // A spent deadline's job is removed after the commit; one that could not be moved is firing
+    // (or has fired): it ends by itself.
+    return spent ? usable.seq : undefined;
+  }
+
+  /** How long after a deadline's due time its job runs (DEFAULT_DEADLINE_TAKEOVER_MS). */
+  get takeoverMs(): number {
+    return this.settings.deadlineTakeoverMs ?? DEFAULT_DEADLINE_TAKEOVER_MS;
   }
 
   /** Removes a deadline job the record no longer needs (after its commit); a failure is only logged. */

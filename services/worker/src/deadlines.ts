@@ -8,7 +8,9 @@ import type { CallRecord, TxId } from './record.js';
  * deadline (`timers` of @sipedge/timers), what need not runs on a local timer.
  *
  * - durable: B, C, F, H, the decision and the Expires: their fire changes what the caller hears
- *   (408, 500, a CANCEL). The record's deadline is the earliest of them.
+ *   (408, 500, a CANCEL). The record's deadline is the earliest of them: the worker that committed
+ *   it fires it on a local timer at its due time, and its durable job, which runs a takeover delay
+ *   later on whichever worker, fires it only when that worker is gone (call-store.ts).
  * - retransmit: A, E, G resend a message on an unreliable transport. They run on a local timer of
  *   the worker that committed them: if that worker dies, the retransmissions stop and the durable
  *   timer of the same transaction (B, F, H) ends it.

@@ -17,10 +17,14 @@ import {
   TOPOLOGY_HIDING_MODES,
   type TopologyHiding,
 } from '@sipedge/proxy';
+import { DEFAULT_DEADLINE_TAKEOVER_MS } from './call-store.js';
 import { NO_ROUTING, type Routing, loadRouting, parseRouting } from './routing.js';
 import { DEFAULT_TIMERS, type TimerSettings, checkTimerSettings } from '@sipedge/transaction';
 
 export { ConfigError };
+
+/** A dead worker's deadlines are taken over at most this late (the takeover target of issue 16 is 5 s). */
+const MAX_DEADLINE_TAKEOVER_MS = 10_000;
 
 /** What a worker process needs besides its connections (NATS_URL, REDIS_URL). */
 export interface WorkerEnvConfig {
@@ -38,6 +42,12 @@ export interface WorkerEnvConfig {
   fleetSecret?: RouteTokenKeys;
   timers: TimerSettings;
   timerC: boolean;
+  /**
+   * How long after its due time a call deadline's job runs (`SIPEDGE_DEADLINE_TAKEOVER_MS`): the
+   * worker that committed it fires it first on a local timer; the job is the takeover when that
+   * worker is gone. At most 10 s, within the record's TTL margin.
+   */
+  deadlineTakeoverMs: number;
   /** Stateless proxy mode (§16.11). */
   stateless: boolean;
   /** Topology hiding between untrusted and trusted sides, or between all (libs/proxy topology.ts). */
@@ -118,6 +128,7 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
     trusted: env.list('SIPEDGE_TRUSTED', ['127.0.0.0/8', '::1/128']),
     timers,
     timerC: env.bool('SIPEDGE_TIMER_C', true),
+    deadlineTakeoverMs: env.int('SIPEDGE_DEADLINE_TAKEOVER_MS', DEFAULT_DEADLINE_TAKEOVER_MS, 0),
     stateless: env.bool('SIPEDGE_STATELESS', false),
     topologyHiding: env.oneOf('SIPEDGE_TOPOLOGY_HIDING', TOPOLOGY_HIDING_MODES, 'off'),
     routing: routingOf(routingFile, inlineRouting),
@@ -145,6 +156,9 @@ export function workerConfigFromEnv(environment: NodeJS.ProcessEnv): WorkerEnvCo
         .list('SIPEDGE_FLEET_SECRET_PREVIOUS', [])
         .map((previous) => checkedSecret('SIPEDGE_FLEET_SECRET_PREVIOUS', previous)),
     };
+  }
+  if (config.deadlineTakeoverMs > MAX_DEADLINE_TAKEOVER_MS) {
+    throw ConfigError.of('SIPEDGE_DEADLINE_TAKEOVER_MS', `must be at most ${MAX_DEADLINE_TAKEOVER_MS}`);
   }
   const [http] = env.endpoints('SIPEDGE_WORKER_HTTP', []);
   if (http !== undefined) config.http = http;

@@ -39,6 +39,7 @@ import {
   createCall,
   fireDueTimers,
 } from './engine.js';
+import { earliest } from './deadlines.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { AdmissionQueue } from './admission.js';
 import { type ShedReason, WorkerMetrics } from './metrics.js';
@@ -81,6 +82,12 @@ export interface WorkerSettings extends EngineSettings {
    * ended is absorbed instead of handled as a new request. Default: that of the default settings.
    */
   finishedRecordKeepMs?: number;
+  /**
+   * How long after its due time a deadline's job runs (call-store.ts): this worker fires the
+   * deadlines it commits on a local timer at their due time; the job, which any worker may take,
+   * covers a worker that is gone. Default DEFAULT_DEADLINE_TAKEOVER_MS.
+   */
+  deadlineTakeoverMs?: number;
   /**
    * Stateless proxy (§16.11): no transactions and no records; each request goes to its first
    * target with a branch derived from the incoming one, so retransmissions, CANCEL and ACK follow
@@ -146,8 +153,8 @@ export class Worker {
   /** The worker's metrics; `metrics.registry` is what its ops server serves on `/metrics`. */
   readonly metrics = new WorkerMetrics();
   private readonly calls: CallStore;
-  /** The local retransmission timer (deadlines.ts) of each record this worker committed one for. */
-  private readonly retransmissions = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** The local timer (`wakeLater`) of each record this worker committed a retransmission or deadline for. */
+  private readonly localTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private stopping = false;
   /** What this worker works on at once; the rest waits here, where overload control sees the wait. */
   private readonly admission: AdmissionQueue;
@@ -218,8 +225,8 @@ export class Worker {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const { timer } of this.retransmissions.values()) clearTimeout(timer);
-    this.retransmissions.clear();
+    for (const { timer } of this.localTimers.values()) clearTimeout(timer);
+    this.localTimers.clear();
     this.prober?.stop();
     await this.subscription?.unsubscribe();
     await this.edges.stop();
@@ -511,7 +518,11 @@ export class Worker {
     await this.effects.send(forwarded.message.toBuffer(), { transport, ...forwarded.destination }, 'response', null);
   }
 
-  /** A record's durable deadline fired (on whichever worker): its due timers fire, and the next is armed. */
+  /**
+   * A record's deadline job fired (on whichever worker, `deadlineTakeoverMs` after its due time:
+   * the local timer of the worker that committed it did not fire it first): its due timers fire,
+   * and the next is armed.
+   */
   private async fire({ key, seq }: TimerFire): Promise<void> {
     const id = idOfRecordKey(key);
     if (id === undefined) return;
@@ -528,31 +539,50 @@ export class Worker {
     );
   }
 
-  /** A record's retransmission timer, local to this worker (deadlines.ts). */
-  private retransmitLater(id: string, at: number | null): void {
-    const current = this.retransmissions.get(id);
+  /**
+   * The record's local timer in this worker: at its next retransmission or its deadline's due time
+   * (`wakeAt`), it fires whatever of the record is due (deadlines.ts). A deadline fired here is
+   * replaced by the next before its job runs (call-store.ts), so the job, `deadlineTakeoverMs`
+   * later, fires only for a worker that is gone. A local fire that fails is logged: the job covers it.
+   */
+  private wakeLater(id: string, at: number | null): void {
+    const current = this.localTimers.get(id);
     if (current !== undefined && current.at === at) return;
     if (current !== undefined) clearTimeout(current.timer);
     if (at === null || this.stopping) {
-      this.retransmissions.delete(id);
+      this.localTimers.delete(id);
       return;
     }
     const timer = setTimeout(
       () => {
-        this.retransmissions.delete(id);
-        this.metrics.timerFired('retransmission', at, Date.now());
-        this.update(id, (record) => (record === null ? null : fireDueTimers(record, Date.now(), this.settings)), {
+        this.localTimers.delete(id);
+        this.update(id, (record) => this.fireLocally(record), {
           name: 'sip.timer',
-          attributes: () => ({ 'sip.retransmission': true }),
+          attributes: () => ({ 'sip.local': true }),
         }).catch((error: unknown) => {
-          // The durable timer of the same transaction ends it (B, F, H).
-          this.deps.logger.warn({ err: error, call: id }, 'retransmission failed');
+          this.deps.logger.warn({ err: error, call: id }, 'local timer failed');
         });
       },
       Math.max(0, at - Date.now()),
     );
     timer.unref();
-    this.retransmissions.set(id, { at, timer });
+    this.localTimers.set(id, { at, timer });
+  }
+
+  /**
+   * What the record's local timer does: fires its due timers. A deadline that is due and finds
+   * nothing to fire (it was left earlier than the record's timers) is re-armed all the same, as its
+   * job would be.
+   */
+  private fireLocally(record: CallRecord | null): EngineResult | null {
+    if (record === null) return null;
+    const now = Date.now();
+    const retransmit = earliest(record, 'retransmit');
+    if (retransmit !== null && retransmit <= now) this.metrics.timerFired('retransmission', retransmit, now);
+    const deadline = record.deadline !== undefined && record.deadline.due <= now ? record.deadline : undefined;
+    if (deadline !== undefined) this.metrics.timerFired('deadline', deadline.due, now);
+    const fired = fireDueTimers(record, now, this.settings);
+    return fired ?? (deadline === undefined ? null : { record: cloneJson(record), effects: [] });
   }
 
   /** Each target's hops with the blacklisted tuples last. */
@@ -602,7 +632,7 @@ export class Worker {
     if (before === null) this.metrics.transactionOpened();
     if (committed.endedNow) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
     await this.deps.afterCommit?.(committed);
-    this.retransmitLater(id, committed.retransmitAt);
+    this.wakeLater(id, committed.wakeAt);
     const run = () => this.effects.perform(committed);
     const trace = before?.trace;
     const perform =

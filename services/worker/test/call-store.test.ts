@@ -8,7 +8,7 @@ import { createLogger } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService } from '@sipedge/timers';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { describe, expect, it } from 'vitest';
-import { CallStore } from '../src/call-store.js';
+import { CallStore, DEFAULT_DEADLINE_TAKEOVER_MS } from '../src/call-store.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import type { CallRecord } from '../src/record.js';
 
@@ -48,7 +48,7 @@ function fleet() {
       return records.commit(writes);
     },
   };
-  const store = (name: string) => {
+  const store = (name: string, deadlineTakeoverMs?: number) => {
     const timers = new MemoryTimers({ hub, logger });
     const recording: TimerService = Object.assign(Object.create(timers) as TimerService, {
       add: (key: string, seq: number, due: number) => {
@@ -56,7 +56,13 @@ function fleet() {
         return timers.add(key, seq, due);
       },
     });
-    return new CallStore(counted, recording, { timers: DEFAULT_TIMERS }, new WorkerMetrics(), logger.child({ name }));
+    return new CallStore(
+      counted,
+      recording,
+      { timers: DEFAULT_TIMERS, ...(deadlineTakeoverMs === undefined ? {} : { deadlineTakeoverMs }) },
+      new WorkerMetrics(),
+      logger.child({ name }),
+    );
   };
   return {
     records,
@@ -66,6 +72,7 @@ function fleet() {
     commits: () => commits,
     mine: store('mine'),
     other: store('other'),
+    store,
   };
 }
 
@@ -136,9 +143,48 @@ describe('the call store', () => {
       record: record(before!.template!, before!.template === 'first' ? t0 : t0 - 1000),
       effects: [],
     }));
-    expect(f.added.map((a) => a.due)).toEqual([t0, t0 - 1000]);
+    // Each job runs the takeover delay after its deadline's due time.
+    expect(f.added.map((a) => a.due - DEFAULT_DEADLINE_TAKEOVER_MS)).toEqual([t0, t0 - 1000]);
     const [stale, fresh] = f.added.map((a) => a.seq);
     expect(fresh).toBeGreaterThan(stale!);
     expect((await stored(f.records)).deadline).toEqual({ due: t0 - 1000, seq: fresh });
+  });
+
+  it('runs a deadline job the configured takeover delay after the deadline is due', async () => {
+    const f = fleet();
+    const due = Date.now() + 60_000;
+    await f.store('quick', 250).update('c1', () => ({ record: record('first', due), effects: [] }));
+    expect(f.added).toEqual([{ seq: 1, due: due + 250 }]);
+    expect((await stored(f.records)).deadline).toEqual({ due, seq: 1 });
+  });
+
+  it('replaces a deadline that is due and no longer needed by the next, and disarms its job', async () => {
+    const f = fleet();
+    const now = Date.now();
+    await f.mine.update('c1', () => ({ record: record('first', now + 30), effects: [] }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The local timer fired Timer B's stand-in: the next durable timer is a minute away.
+    const later = Date.now() + 60_000;
+    const committed = await f.mine.update('c1', (before) => ({
+      record: record(before!.template!, later),
+      effects: [],
+    }));
+    expect(committed?.disarm).toBe(1);
+    expect(f.added.map((a) => a.seq)).toEqual([1, 2]);
+    expect((await stored(f.records)).deadline).toEqual({ due: later, seq: 2 });
+    expect(committed?.wakeAt).toBe(later);
+  });
+
+  it('keeps a deadline that is not yet due when the next timer is later: it fires early and re-arms', async () => {
+    const f = fleet();
+    const soon = Date.now() + 30_000;
+    await f.mine.update('c1', () => ({ record: record('first', soon), effects: [] }));
+    const committed = await f.mine.update('c1', (before) => ({
+      record: record(before!.template!, soon + 60_000),
+      effects: [],
+    }));
+    expect(committed?.disarm).toBeUndefined();
+    expect(f.added.map((a) => a.seq)).toEqual([1]);
+    expect((await stored(f.records)).deadline).toEqual({ due: soon, seq: 1 });
   });
 });

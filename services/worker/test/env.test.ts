@@ -89,4 +89,12 @@ describe('workerConfigFromEnv', () => {
       }),
     ).toThrow(/SIPEDGE_AUTH_USERS/);
   });
+
+  it('runs a call deadline’s job 1 s after its due time by default; SIPEDGE_DEADLINE_TAKEOVER_MS sets it, at most 10 s', () => {
+    const base = { SIPEDGE_ADVERTISED: 'sip.example.net' };
+    expect(workerConfigFromEnv(base).deadlineTakeoverMs).toBe(1000);
+    expect(workerConfigFromEnv({ ...base, SIPEDGE_DEADLINE_TAKEOVER_MS: '0' }).deadlineTakeoverMs).toBe(0);
+    expect(() => workerConfigFromEnv({ ...base, SIPEDGE_DEADLINE_TAKEOVER_MS: '10001' })).toThrow(ConfigError);
+    expect(() => workerConfigFromEnv({ ...base, SIPEDGE_DEADLINE_TAKEOVER_MS: '-1' })).toThrow(ConfigError);
+  });
 });
