@@ -40,6 +40,7 @@ import {
   fireDueTimers,
 } from './engine.js';
 import { earliest } from './deadlines.js';
+import { LocalTimers } from './local-timers.js';
 import { type BlacklistSettings, SharedBlacklist } from './blacklist.js';
 import { AdmissionQueue } from './admission.js';
 import { type ShedReason, WorkerMetrics } from './metrics.js';
@@ -153,9 +154,8 @@ export class Worker {
   /** The worker's metrics; `metrics.registry` is what its ops server serves on `/metrics`. */
   readonly metrics = new WorkerMetrics();
   private readonly calls: CallStore;
-  /** The local timer (`wakeLater`) of each record this worker committed a retransmission or deadline for. */
-  private readonly localTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  private stopping = false;
+  /** The local timer of each record this worker committed a retransmission or deadline for. */
+  private readonly localTimers = new LocalTimers((id) => this.wake(id));
   /** What this worker works on at once; the rest waits here, where overload control sees the wait. */
   private readonly admission: AdmissionQueue;
   /** How long messages waited between their edge and this worker, standing over a window (overload control). */
@@ -224,9 +224,7 @@ export class Worker {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const { timer } of this.localTimers.values()) clearTimeout(timer);
-    this.localTimers.clear();
+    this.localTimers.stop();
     this.prober?.stop();
     await this.subscription?.unsubscribe();
     await this.edges.stop();
@@ -540,33 +538,18 @@ export class Worker {
   }
 
   /**
-   * The record's local timer in this worker: at its next retransmission or its deadline's due time
-   * (`wakeAt`), it fires whatever of the record is due (deadlines.ts). A deadline fired here is
-   * replaced by the next before its job runs (call-store.ts), so the job, `deadlineTakeoverMs`
-   * later, fires only for a worker that is gone. A local fire that fails is logged: the job covers it.
+   * The record's local timer fired (`wakeAt`): whatever of the record is due fires (deadlines.ts).
+   * A deadline fired here is replaced by the next before its job runs (call-store.ts), so the job,
+   * `deadlineTakeoverMs` later, fires only for a worker that is gone. A local fire that fails is
+   * logged: the job covers it.
    */
-  private wakeLater(id: string, at: number | null): void {
-    const current = this.localTimers.get(id);
-    if (current !== undefined && current.at === at) return;
-    if (current !== undefined) clearTimeout(current.timer);
-    if (at === null || this.stopping) {
-      this.localTimers.delete(id);
-      return;
-    }
-    const timer = setTimeout(
-      () => {
-        this.localTimers.delete(id);
-        this.update(id, (record) => this.fireLocally(record), {
-          name: 'sip.timer',
-          attributes: () => ({ 'sip.local': true }),
-        }).catch((error: unknown) => {
-          this.deps.logger.warn({ err: error, call: id }, 'local timer failed');
-        });
-      },
-      Math.max(0, at - Date.now()),
-    );
-    timer.unref();
-    this.localTimers.set(id, { at, timer });
+  private wake(id: string): void {
+    this.update(id, (record) => this.fireLocally(record), {
+      name: 'sip.timer',
+      attributes: () => ({ 'sip.local': true }),
+    }).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, call: id }, 'local timer failed');
+    });
   }
 
   /**
@@ -632,7 +615,7 @@ export class Worker {
     if (before === null) this.metrics.transactionOpened();
     if (committed.endedNow) this.metrics.transactionFinished(result.record.origin.receivedAt, Date.now());
     await this.deps.afterCommit?.(committed);
-    this.wakeLater(id, committed.wakeAt);
+    this.localTimers.set(id, committed.wakeAt);
     const run = () => this.effects.perform(committed);
     const trace = before?.trace;
     const perform =

@@ -1,0 +1,51 @@
+/**
+ * One local timer per call record in this worker (deadlines.ts): at its next retransmission or its
+ * deadline's due time it runs the record's due timers. Nothing durable depends on it: a timer lost
+ * with the process is covered by the record's deadline job (call-store.ts).
+ */
+export class LocalTimers {
+  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  #stopped = false;
+
+  constructor(private readonly fire: (id: string) => void) {}
+
+  /** Sets the record's timer to wake at `at` (epoch ms), replacing the one it had; null clears it. */
+  set(id: string, at: number | null): void {
+    const current = this.#timers.get(id);
+    if (current !== undefined && current.at === at) return;
+    if (current !== undefined) clearTimeout(current.timer);
+    if (at === null || this.#stopped) {
+      this.#timers.delete(id);
+      return;
+    }
+    this.#arm(id, at);
+  }
+
+  /** Clears every timer; later `set`s are ignored. */
+  stop(): void {
+    this.#stopped = true;
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  get size(): number {
+    return this.#timers.size;
+  }
+
+  #arm(id: string, at: number): void {
+    const timer = setTimeout(
+      () => {
+        // Timers run on the monotonic clock and due times are wall-clock: one that wakes early waits on.
+        if (Date.now() < at) {
+          this.#arm(id, at);
+          return;
+        }
+        this.#timers.delete(id);
+        this.fire(id);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.#timers.set(id, { at, timer });
+  }
+}
