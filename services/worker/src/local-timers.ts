@@ -1,13 +1,18 @@
 /**
  * One local timer per call record in this worker (deadlines.ts): at its next retransmission or its
  * deadline's due time it runs the record's due timers. Nothing durable depends on it: a timer lost
- * with the process is covered by the record's deadline job (call-store.ts).
+ * with the process is covered by the record's deadline job (call-store.ts). `leadMs` before the
+ * due time it asks for the record (`prefetch`), so that the fire finds it at hand.
  */
 export class LocalTimers {
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   #stopped = false;
 
-  constructor(private readonly fire: (id: string) => void) {}
+  constructor(
+    private readonly fire: (id: string) => void,
+    private readonly prefetch?: (id: string) => void,
+    private readonly leadMs = 0,
+  ) {}
 
   /** Sets the record's timer to wake at `at` (epoch ms), replacing the one it had; null clears it. */
   set(id: string, at: number | null): void {
@@ -18,7 +23,8 @@ export class LocalTimers {
       this.#timers.delete(id);
       return;
     }
-    this.#arm(id, at);
+    const lead = this.prefetch !== undefined && at - Date.now() > this.leadMs ? this.leadMs : 0;
+    this.#arm(id, at, lead);
   }
 
   /** Clears every timer; later `set`s are ignored. */
@@ -32,18 +38,24 @@ export class LocalTimers {
     return this.#timers.size;
   }
 
-  #arm(id: string, at: number): void {
+  /** Arms the record's timer for `at - lead`: the prefetch when `lead` > 0, else the fire. */
+  #arm(id: string, at: number, lead: number): void {
     const timer = setTimeout(
       () => {
         // Timers run on the monotonic clock and due times are wall-clock: one that wakes early waits on.
-        if (Date.now() < at) {
-          this.#arm(id, at);
+        if (Date.now() < at - lead) {
+          this.#arm(id, at, lead);
+          return;
+        }
+        if (lead > 0) {
+          this.prefetch?.(id);
+          this.#arm(id, at, 0);
           return;
         }
         this.#timers.delete(id);
         this.fire(id);
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, at - lead - Date.now()),
     );
     timer.unref();
     this.#timers.set(id, { at, timer });

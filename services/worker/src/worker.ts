@@ -116,6 +116,13 @@ export interface WorkerSettings extends EngineSettings {
 const TRYING_WITHHELD_MS = 50;
 
 /**
+ * How long before a local timer fires the record is fetched when this worker no longer keeps it,
+ * so that the fire does not wait for a round trip to a loaded Redis (docs/performance.md: the
+ * deadlines' lateness at the clean rate).
+ */
+const PREFETCH_LEAD_MS = 50;
+
+/**
  * A caller's INVITE retransmission this many T1 after its record was made, the decision still not
  * committed, means the worker routing it is gone (`decisionStalled`): past the caller's first two
  * retransmissions (at T1 and 3·T1, §17.1.1.2), which may cross a 100 Trying on its way.
@@ -155,7 +162,16 @@ export class Worker {
   readonly metrics = new WorkerMetrics();
   private readonly calls: CallStore;
   /** The local timer of each record this worker committed a retransmission or deadline for. */
-  private readonly localTimers = new LocalTimers((id) => this.wake(id));
+  private readonly localTimers = new LocalTimers(
+    (id) => this.wake(id),
+    (id) => {
+      this.calls.prefetch(id).catch((error: unknown) => {
+        // The fire loads it then.
+        this.deps.logger.debug({ err: error, call: id }, 'record not prefetched');
+      });
+    },
+    PREFETCH_LEAD_MS,
+  );
   /** What this worker works on at once; the rest waits here, where overload control sees the wait. */
   private readonly admission: AdmissionQueue;
   /** How long messages waited between their edge and this worker, standing over a window (overload control). */

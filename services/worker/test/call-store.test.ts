@@ -187,4 +187,21 @@ describe('the call store', () => {
     expect(f.added.map((a) => a.seq)).toEqual([1]);
     expect((await stored(f.records)).deadline).toEqual({ due: soon, seq: 1 });
   });
+
+  it('prefetches a record it does not keep, so that its next event needs no load; a kept one costs nothing', async () => {
+    const f = fleet();
+    await f.other.update('c1', () => ({ record: record('first'), effects: [] }));
+    const loads = f.loads();
+    await f.mine.prefetch('c1');
+    expect(f.loads()).toBe(loads + 1);
+    await f.mine.prefetch('c1');
+    expect(f.loads()).toBe(loads + 1);
+    const seen: string[] = [];
+    await f.mine.update('c1', (before) => {
+      seen.push(before!.template!);
+      return { record: { ...before!, template: 'second' }, effects: [] };
+    });
+    expect(seen).toEqual(['first']);
+    expect(f.loads()).toBe(loads + 1);
+  });
 });

@@ -58,4 +58,30 @@ describe('LocalTimers', () => {
     expect(fired).toEqual([]);
     expect(timers.size).toBe(0);
   });
+
+  it('asks for the record its lead before the due time, then fires at the due time', () => {
+    const asked: { id: string; at: number }[] = [];
+    const leading = new LocalTimers(
+      (id) => fired.push({ id, at: Date.now() }),
+      (id) => asked.push({ id, at: Date.now() }),
+      50,
+    );
+    leading.set('a', 1_000_200);
+    // Due within the lead: no prefetch, the fire alone.
+    leading.set('b', 1_000_030);
+    vi.advanceTimersByTime(149);
+    expect(asked).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(asked).toEqual([{ id: 'a', at: 1_000_150 }]);
+    expect(fired).toEqual([{ id: 'b', at: 1_000_030 }]);
+    // Set again to the same due time after the prefetch: still one fire, at its due time.
+    leading.set('a', 1_000_200);
+    vi.advanceTimersByTime(50);
+    expect(fired).toEqual([
+      { id: 'b', at: 1_000_030 },
+      { id: 'a', at: 1_000_200 },
+    ]);
+    expect(asked).toHaveLength(1);
+    leading.stop();
+  });
 });
