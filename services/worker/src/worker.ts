@@ -129,6 +129,9 @@ const PREFETCH_LEAD_MS = 50;
  */
 const STALLED_T1 = 4;
 
+/** Records how late a timer of the kind fired (`WorkerMetrics.timerFired`). */
+type MeasureFire = (timer: 'deadline' | 'retransmission', due: number, now: number) => void;
+
 /** The span an event on an existing call record is traced in, parented to the record's stored trace. */
 interface EventSpan {
   name: 'sip.request' | 'sip.response' | 'sip.timer';
@@ -540,12 +543,13 @@ export class Worker {
   private async fire({ key, seq }: TimerFire): Promise<void> {
     const id = idOfRecordKey(key);
     if (id === undefined) return;
+    const measure = this.measureOnce();
     await this.update(
       id,
       (record) => {
         // A deadline the record has replaced (moved on, or ended) is stale.
         if (record?.deadline?.seq !== seq) return null;
-        this.metrics.timerFired('deadline', record.deadline.due, Date.now());
+        measure('deadline', record.deadline.due, Date.now());
         return fireDueTimers(record, Date.now(), this.settings) ?? { record: cloneJson(record), effects: [] };
       },
       { name: 'sip.timer', attributes: () => ({ 'sip.deadline_seq': seq }) },
@@ -560,7 +564,8 @@ export class Worker {
    * logged: the job covers it.
    */
   private wake(id: string): void {
-    this.update(id, (record) => this.fireLocally(record), {
+    const measure = this.measureOnce();
+    this.update(id, (record) => this.fireLocally(record, measure), {
       name: 'sip.timer',
       attributes: () => ({ 'sip.local': true }),
     }).catch((error: unknown) => {
@@ -573,15 +578,28 @@ export class Worker {
    * nothing to fire (it was left earlier than the record's timers) is re-armed all the same, as its
    * job would be.
    */
-  private fireLocally(record: CallRecord | null): EngineResult | null {
+  private fireLocally(record: CallRecord | null, measure: MeasureFire): EngineResult | null {
     if (record === null) return null;
     const now = Date.now();
     const retransmit = earliest(record, 'retransmit');
-    if (retransmit !== null && retransmit <= now) this.metrics.timerFired('retransmission', retransmit, now);
+    if (retransmit !== null && retransmit <= now) measure('retransmission', retransmit, now);
     const deadline = record.deadline !== undefined && record.deadline.due <= now ? record.deadline : undefined;
-    if (deadline !== undefined) this.metrics.timerFired('deadline', deadline.due, now);
+    if (deadline !== undefined) measure('deadline', deadline.due, now);
     const fired = fireDueTimers(record, now, this.settings);
     return fired ?? (deadline === undefined ? null : { record: cloneJson(record), effects: [] });
+  }
+
+  /**
+   * Records a fire's lateness once per kind of timer, though its event may be applied again (a
+   * commit that met a conflict): the first application is when it fired.
+   */
+  private measureOnce(): MeasureFire {
+    const measured = new Set<string>();
+    return (timer, due, now) => {
+      if (measured.has(timer)) return;
+      measured.add(timer);
+      this.metrics.timerFired(timer, due, now);
+    };
   }
 
   /** Each target's hops with the blacklisted tuples last. */
