@@ -174,7 +174,7 @@ export function checkTargets(summaries: readonly Summary[], takeover?: TakeoverR
     ratio('distributed-1w', 0.5),
     ratio('distributed-2w', 0.5),
     {
-      target: 'BullMQ timer lateness p99 ≤ 20 ms (distributed, at the clean rate)',
+      target: 'deadline timer lateness p99 ≤ 20 ms (distributed, at the clean rate)',
       measured:
         worstLate === undefined
           ? 'not measured'
