@@ -9,19 +9,11 @@ import { DEFAULT_TIMERS } from '@sipedge/transaction';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCall, fireDueTimers, applyToCall } from '../src/index.js';
 import { earliest } from '../src/deadlines.js';
-import { CALLEE, CALLER, Harness, SETTINGS, inviteLines, sip } from './harness.js';
+import { CALLEE, CALLER, Harness, SETTINGS, deadlineFires, inviteLines, sip } from './harness.js';
 
-/** Deadline fires so far, over every worker: the count of their timer-lateness histograms. */
+/** Deadline fires so far, over every worker. */
 async function fires(h: Harness): Promise<number> {
-  let total = 0;
-  for (const worker of h.workers) {
-    const text = await worker.metrics.registry.metrics();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('sipedge_worker_timer_lateness_seconds_count{timer="deadline"}'));
-    total += Number(line?.split(' ').pop() ?? 0);
-  }
-  return total;
+  return (await deadlineFires(h)).reduce((a, b) => a + b, 0);
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 200));

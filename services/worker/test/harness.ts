@@ -278,3 +278,16 @@ export const inviteLines = (callId: string): string[] => [
   'CSeq: 1 INVITE',
   `Contact: <sip:alice@${CALLER.address}:${CALLER.port}>`,
 ];
+
+/** The deadline fires counted by each worker's timer-lateness histogram (`timer="deadline"`). */
+export async function deadlineFires(h: Harness): Promise<number[]> {
+  return Promise.all(
+    h.workers.map(async (worker) => {
+      const text = await worker.metrics.registry.metrics();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('sipedge_worker_timer_lateness_seconds_count{timer="deadline"}'));
+      return Number(line?.split(' ').pop() ?? 0);
+    }),
+  );
+}

@@ -6,7 +6,7 @@
  */
 import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness } from './harness.js';
+import { Harness, deadlineFires } from './harness.js';
 import { request } from './support/requests.js';
 
 const CALLER = { address: '192.0.2.1', port: 5060 };
@@ -34,19 +34,6 @@ async function ringingCall(h: Harness, callId: string): Promise<{ fork: SipMessa
   await h.receive(buildResponse(fork, 180, { toTag: 'c1' }).toString(), CALLEE);
   await h.waitFor((s) => s.message.status === 180 && s.meta.destination.address === CALLER.address);
   return { fork, sentAt };
-}
-
-/** The deadline fires counted by each worker's timer-lateness histogram (`timer="deadline"`). */
-async function deadlineFires(h: Harness): Promise<number[]> {
-  return Promise.all(
-    h.workers.map(async (worker) => {
-      const text = await worker.metrics.registry.metrics();
-      const line = text
-        .split('\n')
-        .find((l) => l.startsWith('sipedge_worker_timer_lateness_seconds_count{timer="deadline"}'));
-      return Number(line?.split(' ').pop() ?? 0);
-    }),
-  );
 }
 
 describe('the deadline of a call record', () => {
