@@ -268,11 +268,16 @@ export class PortBus implements Bus {
   }
 }
 
+export interface ServeBusOptions {
+  /** Called as each delivery to the thread is posted to it, in order (a queue gauge counts them). */
+  forwarded?: (message: BusMessage) => void;
+}
+
 /**
  * The owner's side: performs what the PortBus at the other end of `port` asks, on `bus`, until
  * that PortBus closes (its subscriptions are then removed; `bus` itself is left open).
  */
-export function serveBusOnPort(port: MessagePort, bus: Bus, logger: Logger): void {
+export function serveBusOnPort(port: MessagePort, bus: Bus, logger: Logger, options: ServeBusOptions = {}): void {
   const subscriptions = new Map<number, Promise<Subscription | undefined>>();
   const handling = new Map<number, { resolve: (reply: BusReply | undefined) => void; reject: (e: Error) => void }>();
   let nextDelivery = 1;
@@ -286,6 +291,7 @@ export function serveBusOnPort(port: MessagePort, bus: Bus, logger: Logger): voi
       headers: message.headers,
       ...(message.replyTo === undefined ? {} : { replyTo: message.replyTo }),
     };
+    options.forwarded?.(plain);
     if (message.replyTo === undefined) {
       send({ t: 'message', sid, message: plain });
       return undefined;

@@ -44,4 +44,26 @@ describe('PortBus specifics', () => {
     await expect(other.request('gone', text('x'), { timeoutMs: 500 })).rejects.toThrow(/no responders/);
     await other.close();
   });
+
+  it('tells the owner of each delivery it posts to the thread, in order, publishes and requests alike', async () => {
+    const hub = new MemoryBusHub();
+    const { port1, port2 } = new MessageChannel();
+    const forwarded: string[] = [];
+    serveBusOnPort(port2, hub.connect({ logger: quiet() }), quiet(), {
+      forwarded: (m) => forwarded.push(`${m.subject}:${new TextDecoder().decode(m.data)}`),
+    });
+    const bus = new PortBus(port1, { logger: quiet() });
+    const handled: string[] = [];
+    await bus.subscribe('in', (m) => {
+      handled.push(new TextDecoder().decode(m.data));
+      return { data: new Uint8Array(0) };
+    });
+    const other = hub.connect({ logger: quiet() });
+    await other.publish('in', text('1'));
+    await other.request('in', text('2'), { timeoutMs: 2000 });
+    await other.publish('elsewhere', text('3'));
+    await expect.poll(() => handled).toEqual(['1', '2']);
+    expect(forwarded).toEqual(['in:1', 'in:2']);
+    await Promise.all([bus.close(), other.close()]);
+  });
 });

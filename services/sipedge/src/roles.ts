@@ -87,9 +87,9 @@ export function planRole(role: Role, env: Environment): RolePlan {
 
 /**
  * Standalone mode's threads: 2 runs the worker on a thread of its own beside the edge's (two
- * cores' worth of work), 1 (the default) runs both on one. Not 2 by default: above capacity the
- * backlog then builds up between the threads, where the edge's overload control does not see it,
- * and a run at twice the clean rate collapsed (docs/performance.md).
+ * cores' worth of work), 1 (the default) runs both on one. Not 2 by default: on a 2-core box
+ * shared with its load generator, two threads took the cores SIPp needed and, at twice the clean
+ * rate, collapsed where one thread held (docs/performance.md).
  */
 function standaloneThreads(env: Environment): 1 | 2 {
   return new EnvReader(env).oneOf('SIPEDGE_THREADS', ['1', '2'] as const, '1') === '2' ? 2 : 1;
@@ -188,6 +188,8 @@ export interface Adapters {
   bus(name: string): Promise<Bus>;
   stores: Stores;
   timers(): TimerService;
+  /** Counts the hand-offs the worker takes (a standalone worker thread's, for its edge: thread-handoffs.ts). */
+  handoffTaken?: () => void;
 }
 
 function memoryAdapters(logger: Logger): Adapters {
@@ -223,7 +225,13 @@ export interface RunningWorker {
 
 export async function startWorker(config: WorkerEnvConfig, adapters: Adapters, logger: Logger): Promise<RunningWorker> {
   const bus = await adapters.bus(config.workerId);
-  const worker = createWorker(config, { bus, stores: adapters.stores, timers: adapters.timers(), logger });
+  const worker = createWorker(config, {
+    bus,
+    stores: adapters.stores,
+    timers: adapters.timers(),
+    logger,
+    ...(adapters.handoffTaken === undefined ? {} : { handoffTaken: adapters.handoffTaken }),
+  });
   await worker.start();
   const ops =
     config.http === undefined

@@ -2,16 +2,19 @@
  * Standalone mode on two cores: the transaction worker on a thread of its own (worker-thread.ts),
  * the edge on the main thread. The worker thread reaches the main thread's in-memory bus and
  * stores over MessagePorts (@sipedge/bus PortBus, @sipedge/store portStores); its call records
- * and timers are its own, as only the worker uses them. The worker's hand-off backlog comes back
- * through shared memory, for the edge's overload control (`EdgeDeps.workerBacklogMs`): above
- * capacity the backlog is between the threads, where the edge's UDP queue probe does not see it.
+ * and timers are its own, as only the worker uses them. The hand-offs waiting between the threads
+ * are counted on both sides (thread-handoffs.ts), for the edge's overload control
+ * (`EdgeDeps.workerBacklogMs`): above capacity the backlog is there, where the edge's UDP queue
+ * probe does not see it.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { serveBusOnPort } from '@sipedge/bus';
+import { SUBJECTS, overloadSettingsFromEnv } from '@sipedge/handoff';
 import { serveStoresOnPort } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { Environment } from './config-file.js';
 import type { Adapters, Stop } from './roles.js';
+import { ThreadHandoffs, takenCounter } from './thread-handoffs.js';
 import type { ThreadData, ThreadNotice } from './worker-thread.js';
 
 /** How long a stopping worker thread may take to stop its worker before it is terminated. */
@@ -69,11 +72,15 @@ export async function startWorkerThread(
   const bus = new MessageChannel();
   const stores = new MessageChannel();
   const ownBus = await adapters.bus('worker-thread');
-  serveBusOnPort(bus.port2, ownBus, logger);
+  const taken = takenCounter();
+  const handoffs = new ThreadHandoffs(taken, overloadSettingsFromEnv(env));
+  serveBusOnPort(bus.port2, ownBus, logger, {
+    forwarded: (message) => {
+      if (message.subject === SUBJECTS.inbound) handoffs.handedOff(Date.now());
+    },
+  });
   serveStoresOnPort(stores.port2, adapters.stores);
-  const backlog = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-  const backlogMs = new Int32Array(backlog);
-  const data: ThreadData = { env, bus: bus.port1, stores: stores.port1, backlog };
+  const data: ThreadData = { env, bus: bus.port1, stores: stores.port1, taken };
   const thread = new Worker(threadEntry(), { workerData: data, transferList: [bus.port1, stores.port1] });
   const started = await nextNotice(thread).catch((error: unknown) => ({ t: 'failed', error: String(error) }) as const);
   if (started.t !== 'started') {
@@ -99,5 +106,5 @@ export async function startWorkerThread(
     stores.port2.close();
     await ownBus.close();
   };
-  return { stop, backlogMs: () => Atomics.load(backlogMs, 0) };
+  return { stop, backlogMs: () => handoffs.backlogMs(Date.now()) };
 }

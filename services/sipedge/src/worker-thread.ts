@@ -12,6 +12,7 @@ import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
 import { workerConfigFromEnv } from '@sipedge/worker';
 import type { Environment } from './config-file.js';
 import { roleLogger, startWorker } from './roles.js';
+import { counterOfTaken } from './thread-handoffs.js';
 
 export interface ThreadData {
   /** The process's settings, with the fleet secret the worker signs with. */
@@ -19,18 +20,15 @@ export interface ThreadData {
   bus: MessagePort;
   stores: MessagePort;
   /**
-   * One Int32: the worker's hand-off backlog (ms, `Worker.handoffBacklogMs`), written every
-   * BACKLOG_REPORT_MS for the edge's overload control on the main thread.
+   * The count of hand-offs the worker has taken (thread-handoffs.ts), which the edge on the main
+   * thread reads for its overload control.
    */
-  backlog: SharedArrayBuffer;
+  taken: SharedArrayBuffer;
 }
-
-/** How often the worker thread writes its hand-off backlog for the edge. */
-const BACKLOG_REPORT_MS = 50;
 
 export type ThreadNotice = { t: 'started' } | { t: 'failed'; error: string } | { t: 'stopped' };
 
-async function run(host: MessagePort, { env, bus, stores, backlog }: ThreadData): Promise<void> {
+async function run(host: MessagePort, { env, bus, stores, taken }: ThreadData): Promise<void> {
   const notify = (notice: ThreadNotice) => host.postMessage(notice);
   const logger = roleLogger('all', env).child({ thread: 'worker' });
   try {
@@ -43,17 +41,12 @@ async function run(host: MessagePort, { env, bus, stores, backlog }: ThreadData)
         bus: async () => new PortBus(bus, { logger }),
         stores: { ...remote, records: new MemoryRecordStore() },
         timers: () => new MemoryTimers({ hub: timerHub, logger }),
+        handoffTaken: counterOfTaken(taken),
       },
       logger,
     );
-    const backlogMs = new Int32Array(backlog);
-    const reporting = setInterval(
-      () => Atomics.store(backlogMs, 0, running.worker.handoffBacklogMs(Date.now())),
-      BACKLOG_REPORT_MS,
-    );
     host.once('message', () => {
       void (async () => {
-        clearInterval(reporting);
         await running.stop();
         await remote.close();
         await stopTelemetry();

@@ -18,10 +18,15 @@ export interface WorkerAdapters {
   stores: Stores;
   timers: TimerService;
   logger: Logger;
+  /** Counts the hand-offs the worker takes (`WorkerDeps.handoffTaken`: a standalone worker thread's). */
+  handoffTaken?: () => void;
 }
 
 /** A worker wired from its configuration (`workerConfigFromEnv`) to the given adapters. */
-export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, logger }: WorkerAdapters): Worker {
+export function createWorker(
+  config: WorkerEnvConfig,
+  { bus, stores, timers, logger, handoffTaken }: WorkerAdapters,
+): Worker {
   const trusted = new CidrSet(config.trusted, 'SIPEDGE_TRUSTED');
   const routeTokens = config.fleetSecret;
   if (routeTokens === undefined) throw new TypeError('createWorker: the worker configuration has no fleet secret');
@@ -55,6 +60,7 @@ export function createWorker(config: WorkerEnvConfig, { bus, stores, timers, log
       timers,
       logger,
       bans,
+      ...(handoffTaken === undefined ? {} : { handoffTaken }),
       tu: {
         proxy: config.proxy,
         locations: stores.locations,

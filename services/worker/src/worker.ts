@@ -9,7 +9,6 @@ import {
   DEFAULT_OVERLOAD,
   type OverloadSettings,
   StandingDelay,
-  judgedDelay,
   shouldShed,
   sipAttributes,
   traceContextOf,
@@ -70,6 +69,11 @@ export interface WorkerDeps {
    * committed, nothing was sent).
    */
   afterCommit?: (committed: Committed) => Promise<void>;
+  /**
+   * Called as each hand-off leaves the admission queue, to be worked on or refused: a standalone
+   * worker thread counts them for its edge's overload control (@sipedge/sipedge thread-handoffs.ts).
+   */
+  handoffTaken?: () => void;
 }
 
 export interface WorkerSettings extends EngineSettings {
@@ -179,8 +183,6 @@ export class Worker {
   private readonly admission: AdmissionQueue;
   /** How long messages waited between their edge and this worker, standing over a window (overload control). */
   private readonly handoffWaits = new StandingDelay();
-  /** The wait of the latest message from an edge. */
-  private lastHandoffWait = 0;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -233,8 +235,14 @@ export class Worker {
       SUBJECTS.inbound,
       (m) =>
         this.admission.run(
-          () => this.inbound(m),
-          () => this.queueFull(m),
+          () => {
+            this.deps.handoffTaken?.();
+            return this.inbound(m);
+          },
+          () => {
+            this.deps.handoffTaken?.();
+            return this.queueFull(m);
+          },
         ),
       { queue: QUEUES.workers },
     );
@@ -258,9 +266,9 @@ export class Worker {
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const message = parseMessage(Buffer.from(bus.data));
       const now = Date.now();
-      this.lastHandoffWait = now - meta.receivedAt;
-      this.handoffWaits.observe(this.lastHandoffWait, now);
-      if (this.isNewCall(message, meta) && this.isLate(this.lastHandoffWait, now)) {
+      const waited = now - meta.receivedAt;
+      this.handoffWaits.observe(waited, now);
+      if (this.isNewCall(message, meta) && this.isLate(waited, now)) {
         this.refuse(message, meta, 'late');
         return { data: new Uint8Array(0) };
       }
@@ -288,17 +296,6 @@ export class Worker {
   private isNewCall(message: SipMessage, meta: InboundMeta): boolean {
     if (!message.isRequest || meta.retransmission === true || meta.redelivered === true) return false;
     return message.method !== 'ACK' && message.method !== 'CANCEL' && message.to.tag === undefined;
-  }
-
-  /**
-   * The wait overload control judges at this worker's hand-offs (judgedDelay): the latest one while
-   * even the quickest of a window stood above the limit, else 0. A standalone worker thread reports
-   * it to its edge, which then refuses new calls before handing them off.
-   */
-  handoffBacklogMs(now: number): number {
-    const overload = this.settings.overload;
-    if (overload === undefined) return 0;
-    return judgedDelay(this.lastHandoffWait, this.handoffWaits.value(now), overload);
   }
 
   /**

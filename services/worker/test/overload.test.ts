@@ -65,8 +65,6 @@ describe('overload control in the worker', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await calls(h, 'after', 5, 250);
-    // What a standalone worker thread reports to its edge, which then refuses before handing off.
-    expect(h.workers[0]!.handoffBacklogMs(Date.now())).toBeGreaterThan(OVERLOAD.maxDelayMs);
     await settle();
     const refusedAfter = h.sent.filter((s) => s.message.status === 503 && s.message.callId.startsWith('after'));
     expect(refusedAfter).toHaveLength(5);
