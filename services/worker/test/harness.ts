@@ -67,6 +67,8 @@ export class Harness {
   readonly autoAnswer = new Map<string, number>();
   /** Every destination (`address:port`) a message was handed to the edge for, reachable or not. */
   readonly tried: string[] = [];
+  /** Hand-offs each worker took from its admission queue (`WorkerDeps.handoffTaken`), by index. */
+  readonly taken: number[] = [];
   /**
    * A NATS blip: the next message a worker publishes for an edge that matches (its first line)
    * fails to publish, once.
@@ -131,6 +133,9 @@ export class Harness {
           },
           logger,
           afterCommit: async (committed) => h.afterCommit?.(index, committed),
+          handoffTaken: () => {
+            h.taken[index] = (h.taken[index] ?? 0) + 1;
+          },
         },
       );
       await worker.start();

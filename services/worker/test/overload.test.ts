@@ -49,6 +49,17 @@ describe('overload control in the worker', () => {
     expect(await sample(h, 'sipedge_worker_active_transactions')).toBe(5 - refused.length);
   });
 
+  it('counts each hand-off as it leaves the admission queue, not as it arrives (what a worker thread’s edge reads)', async () => {
+    // Arming each call's deadline takes 50 ms: one place, so the calls are taken one by one.
+    h = await Harness.start(1, {}, { concurrency: 1 }, 50);
+    await calls(h, 'counted', 5, 0);
+    await expect.poll(() => h.taken[0] ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    expect(h.taken[0]).toBeLessThan(5);
+    await expect.poll(() => h.taken[0], { timeout: 5000 }).toBe(5);
+    await settle();
+    expect(h.taken[0]).toBe(5);
+  });
+
   it('refuses nothing late when nothing waits for a place (a pause, a burst taken at once)', async () => {
     h = await Harness.start(1, {}, { overload: OVERLOAD });
     await calls(h, 'paused', 5, 250);
