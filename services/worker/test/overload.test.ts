@@ -50,12 +50,12 @@ describe('overload control in the worker', () => {
   });
 
   it('counts each hand-off as it leaves the admission queue, not as it arrives (what a worker thread’s edge reads)', async () => {
-    // Arming each call's deadline takes 50 ms: one place, so the calls are taken one by one.
-    h = await Harness.start(1, {}, { concurrency: 1 }, 50);
+    // Arming each call's deadline takes 200 ms: one place, so the calls are taken one by one.
+    h = await Harness.start(1, {}, { concurrency: 1 }, 200);
     await calls(h, 'counted', 5, 0);
     await expect.poll(() => h.taken[0] ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
     expect(h.taken[0]).toBeLessThan(5);
-    await expect.poll(() => h.taken[0], { timeout: 5000 }).toBe(5);
+    await expect.poll(() => h.taken[0], { timeout: 10_000 }).toBe(5);
     await settle();
     expect(h.taken[0]).toBe(5);
   });
