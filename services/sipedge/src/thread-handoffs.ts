@@ -13,12 +13,12 @@ import { type OverloadSettings, StandingDelay, judgedDelay } from '@sipedge/hand
 const REMEMBERED = 1 << 16;
 
 /** The shared counter of hand-offs the worker thread has taken (one BigInt64). */
-export function takenCounter(): SharedArrayBuffer {
+export function sharedTakenCount(): SharedArrayBuffer {
   return new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
 }
 
 /** The worker thread's side: counts one hand-off taken (started on, or refused). */
-export function counterOfTaken(shared: SharedArrayBuffer): () => void {
+export function countTaken(shared: SharedArrayBuffer): () => void {
   const taken = new BigInt64Array(shared);
   return () => {
     Atomics.add(taken, 0, 1n);

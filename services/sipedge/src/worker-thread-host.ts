@@ -14,7 +14,7 @@ import { serveStoresOnPort } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { Environment } from './config-file.js';
 import type { Adapters, Stop } from './roles.js';
-import { ThreadHandoffs, takenCounter } from './thread-handoffs.js';
+import { ThreadHandoffs, sharedTakenCount } from './thread-handoffs.js';
 import type { ThreadData, ThreadNotice } from './worker-thread.js';
 
 /** How long a stopping worker thread may take to stop its worker before it is terminated. */
@@ -72,7 +72,7 @@ export async function startWorkerThread(
   const bus = new MessageChannel();
   const stores = new MessageChannel();
   const ownBus = await adapters.bus('worker-thread');
-  const taken = takenCounter();
+  const taken = sharedTakenCount();
   const handoffs = new ThreadHandoffs(taken, overloadSettingsFromEnv(env));
   serveBusOnPort(bus.port2, ownBus, logger, {
     forwarded: (message) => {

@@ -12,7 +12,7 @@ import { MemoryTimerHub, MemoryTimers } from '@sipedge/timers';
 import { workerConfigFromEnv } from '@sipedge/worker';
 import type { Environment } from './config-file.js';
 import { roleLogger, startWorker } from './roles.js';
-import { counterOfTaken } from './thread-handoffs.js';
+import { countTaken } from './thread-handoffs.js';
 
 export interface ThreadData {
   /** The process's settings, with the fleet secret the worker signs with. */
@@ -41,7 +41,7 @@ async function run(host: MessagePort, { env, bus, stores, taken }: ThreadData): 
         bus: async () => new PortBus(bus, { logger }),
         stores: { ...remote, records: new MemoryRecordStore() },
         timers: () => new MemoryTimers({ hub: timerHub, logger }),
-        handoffTaken: counterOfTaken(taken),
+        handoffTaken: countTaken(taken),
       },
       logger,
     );

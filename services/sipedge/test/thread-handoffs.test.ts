@@ -5,13 +5,13 @@
  */
 import { STANDING_WINDOW_MS } from '@sipedge/handoff';
 import { describe, expect, it } from 'vitest';
-import { ThreadHandoffs, counterOfTaken, takenCounter } from '../src/thread-handoffs.js';
+import { ThreadHandoffs, countTaken, sharedTakenCount } from '../src/thread-handoffs.js';
 
 const OVERLOAD = { maxDelayMs: 100, retryAfterSeconds: 2 };
 
 function gauge() {
-  const shared = takenCounter();
-  return { handoffs: new ThreadHandoffs(shared, OVERLOAD), take: counterOfTaken(shared) };
+  const shared = sharedTakenCount();
+  return { handoffs: new ThreadHandoffs(shared, OVERLOAD), take: countTaken(shared) };
 }
 
 describe('ThreadHandoffs', () => {
