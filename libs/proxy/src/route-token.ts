@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Transport, isTransport } from '@sipedge/sip';
+import { openedTokens } from './opened-tokens.js';
 
 /**
  * Signed tokens that this proxy places in the user part of the URIs it puts on a request's path
@@ -89,9 +90,14 @@ export function signRouteToken(keys: RouteTokenKeys, content: RouteTokenContent,
   if (content.routes !== undefined || content.contact !== undefined) {
     throw new TypeError('routes and a Contact are carried in sealed tokens only');
   }
-  const body = Buffer.from(content.flow === undefined ? '' : encodeFlow(content.flow), 'utf8');
+  const flow = content.flow === undefined ? '' : encodeFlow(content.flow);
+  const body = Buffer.from(flow, 'utf8');
   const mac = macOf(secretBytes(keys.secret, 'secret'), body, binding);
-  return Buffer.concat([Buffer.of(VERSION), mac, body]).toString('base64url');
+  const token = Buffer.concat([Buffer.of(VERSION), mac, body]).toString('base64url');
+  // What opening it will give: the flow as the token carries it.
+  const carried = flow === '' ? undefined : decodeFlow(flow);
+  openedTokens(keys).set(token, binding, carried === undefined ? {} : { flow: carried });
+  return token;
 }
 
 /**
@@ -104,20 +110,42 @@ export function sealRouteToken(keys: RouteTokenKeys, content: RouteTokenContent,
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', sealingKey(keys.secret), nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(framed(SEALED_LABEL, [], binding));
-  const encrypted = Buffer.concat([cipher.update(encodeSealed(content)), cipher.final()]);
-  return Buffer.concat([Buffer.of(SEALED_VERSION), nonce, encrypted, cipher.getAuthTag()]).toString('base64url');
+  const plain = encodeSealed(content);
+  const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+  const token = Buffer.concat([Buffer.of(SEALED_VERSION), nonce, encrypted, cipher.getAuthTag()]).toString('base64url');
+  const carried = decodeSealed(plain);
+  if (carried !== undefined) openedTokens(keys).set(token, binding, carried);
+  return token;
 }
 
 /**
  * The content of a token that one of the keys signed or sealed for one of the candidate bindings,
- * or undefined (not a token, another version, a MAC or tag that matches no key and binding). Every
- * key and binding is tried, so the time taken does not say which one matched.
+ * or undefined (not a token, another version, a MAC or tag that matches no key and binding). A
+ * token these keys issued or opened lately for one of the bindings is not proved again
+ * (opened-tokens.ts); otherwise every key and binding is tried, so the time taken does not say
+ * which one matched. The content returned is frozen.
  */
 export function openRouteToken(
   keys: RouteTokenKeys,
   token: string,
   bindings: readonly TokenBinding[],
 ): RouteTokenContent | undefined {
+  const opened = openedTokens(keys);
+  for (const binding of bindings) {
+    const known = opened.get(token, binding);
+    if (known !== undefined) return known;
+  }
+  const content = proveRouteToken(keys, token, bindings);
+  if (content !== undefined) opened.set(token, content.binding, content.content);
+  return content?.content;
+}
+
+/** The content of the token and the first binding it was made for, proved with the keys' HMAC or AES-GCM. */
+function proveRouteToken(
+  keys: RouteTokenKeys,
+  token: string,
+  bindings: readonly TokenBinding[],
+): { content: RouteTokenContent; binding: TokenBinding } | undefined {
   if (!TOKEN_TEXT.test(token)) return undefined;
   const bytes = Buffer.from(token, 'base64url');
   // Only the canonical text of the bytes (Node's decoder tolerates some variants).
@@ -126,28 +154,28 @@ export function openRouteToken(
   if (bytes.length < 1 + MAC_BYTES || bytes[0] !== VERSION) return undefined;
   const given = bytes.subarray(1, 1 + MAC_BYTES);
   const body = bytes.subarray(1 + MAC_BYTES);
-  let matched = false;
+  let matched: TokenBinding | undefined;
   for (const secret of [keys.secret, ...(keys.previous ?? [])]) {
     for (const binding of bindings) {
-      if (timingSafeEqual(macOf(secretBytes(secret, 'secret'), body, binding), given)) matched = true;
+      if (timingSafeEqual(macOf(secretBytes(secret, 'secret'), body, binding), given)) matched ??= binding;
     }
   }
-  if (!matched) return undefined;
-  if (body.length === 0) return {};
+  if (matched === undefined) return undefined;
+  if (body.length === 0) return { content: {}, binding: matched };
   const flow = decodeFlow(body.toString('utf8'));
-  return flow === undefined ? undefined : { flow };
+  return flow === undefined ? undefined : { content: { flow }, binding: matched };
 }
 
 function openSealed(
   keys: RouteTokenKeys,
   bytes: Buffer,
   bindings: readonly TokenBinding[],
-): RouteTokenContent | undefined {
+): { content: RouteTokenContent; binding: TokenBinding } | undefined {
   if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES) return undefined;
   const nonce = bytes.subarray(1, 1 + NONCE_BYTES);
   const encrypted = bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
-  let opened: Buffer | undefined;
+  let opened: { plain: Buffer; binding: TokenBinding } | undefined;
   for (const secret of [keys.secret, ...(keys.previous ?? [])]) {
     const key = sealingKey(secret);
     for (const binding of bindings) {
@@ -156,13 +184,15 @@ function openSealed(
       decipher.setAuthTag(tag);
       try {
         const plain = Buffer.concat([decipher.update(encrypted), decipher.final()]);
-        opened ??= plain;
+        opened ??= { plain, binding };
       } catch {
         // Not this key and binding (the tag does not verify): the next one may.
       }
     }
   }
-  return opened === undefined ? undefined : decodeSealed(opened);
+  if (opened === undefined) return undefined;
+  const content = decodeSealed(opened.plain);
+  return content === undefined ? undefined : { content, binding: opened.binding };
 }
 
 /** The AES-256-GCM key of sealed tokens: HKDF-SHA-256 (RFC 5869) of the fleet secret, for this use only. */
