@@ -56,6 +56,16 @@ const DEFAULT_PING_INTERVAL_MS = 10_000;
 const DEFAULT_CONFIRM_TIMEOUT_MS = 5000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
+/** Below the server's max_payload by more than this, a message fits whatever its headers (ours are a few hundred bytes). */
+const HEADERS_ALLOWANCE = 64 * 1024;
+
+/** A message published and not yet given to nats.js. */
+interface QueuedPublish {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly hdrs: MsgHdrs | undefined;
+}
+
 /**
  * Connects to NATS and returns a Bus. Fails with BusUnavailableError when no server answers
  * (the initial connection is not retried: a process that starts without its bus should fail
@@ -98,6 +108,15 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
  * - Received `data` is a view into nats.js's read buffer (mind `byteOffset`); it is not reused.
  * - `data` passed to `publish`/`request` must not be modified afterwards: nats.js queues it
  *   without copying.
+ * - `publish` resolves once the message is taken: checked (subject, headers, size, connection)
+ *   and queued for the end of this turn of the event loop, when every message published in the
+ *   turn goes to nats.js at once and leaves in one socket write (`#handOver`). nats.js alone
+ *   writes once per microtask checkpoint, i.e. once per datagram or reply handled; a socket write
+ *   costs tens of microseconds on a VM, and the NATS server reads each one. Whatever else writes
+ *   on the connection (a request, a reply, a subscription, a flush, the drain) hands the queued
+ *   messages over first, so messages leave in the order they were given. A message queued when
+ *   the connection is lost before the end of the turn is dropped and logged, as one in flight
+ *   would be (core NATS is at-most-once).
  */
 export class NatsBus implements Bus {
   readonly #nc: NatsConnection;
@@ -114,6 +133,8 @@ export class NatsBus implements Bus {
   /** Counts disconnects, so that a late reconnect confirmation is ignored. */
   #generation = 0;
   #closing: Promise<void> | undefined;
+  /** Messages published in this turn of the event loop, not yet given to nats.js (see above). */
+  #queued: QueuedPublish[] = [];
 
   /** Use connectNatsBus. */
   constructor(
@@ -148,10 +169,37 @@ export class NatsBus implements Bus {
     checkSubject(subject, false);
     const hdrs = toNatsHeaders(headers);
     this.#assertAvailable();
-    try {
-      this.#nc.publish(subject, data, hdrs ? { headers: hdrs } : undefined);
-    } catch (error) {
-      throw mapError(error, subject);
+    this.#assertFits(subject, data, hdrs);
+    if (this.#queued.length === 0) setImmediate(() => this.#handOver());
+    this.#queued.push({ subject, data, hdrs });
+  }
+
+  /**
+   * nats.js's own size check (the server's max_payload, headers as nats.js encodes them, which is
+   * their `toString()`), made before the message is queued.
+   */
+  #assertFits(subject: string, data: Uint8Array, hdrs: MsgHdrs | undefined): void {
+    const max = this.#nc.info?.max_payload;
+    if (max === undefined || data.length + HEADERS_ALLOWANCE <= max) return;
+    const length = data.length + (hdrs === undefined ? 0 : Buffer.byteLength(hdrs.toString()));
+    if (length > max) throw mapError(NatsError.errorForCode(ErrorCode.MaxPayloadExceeded), subject);
+  }
+
+  /** Gives nats.js the messages queued so far, in order; it writes them in one socket write. */
+  #handOver(): void {
+    if (this.#queued.length === 0) return;
+    const queued = this.#queued;
+    this.#queued = [];
+    if (!this.#connected || this.#nc.isClosed()) {
+      this.#logger.warn({ messages: queued.length }, 'bus: connection lost before queued messages were sent; dropped');
+      return;
+    }
+    for (const { subject, data, hdrs } of queued) {
+      try {
+        this.#nc.publish(subject, data, hdrs ? { headers: hdrs } : undefined);
+      } catch (error) {
+        this.#logger.warn({ err: mapError(error, subject), subject }, 'bus: queued message not sent; dropped');
+      }
     }
   }
 
@@ -160,6 +208,7 @@ export class NatsBus implements Bus {
     this.#assertAvailable();
     let active = true;
     let sub: NatsSubscription;
+    this.#handOver();
     try {
       sub = this.#nc.subscribe(subject, {
         ...(options.queue === undefined ? {} : { queue: options.queue }),
@@ -186,6 +235,7 @@ export class NatsBus implements Bus {
         await this.#withinConfirmTimeout(sub.drain()).catch(() => undefined);
       }
       if (!sub.isClosed() && !this.#nc.isClosed()) {
+        this.#handOver();
         sub.unsubscribe();
       }
       active = false;
@@ -204,6 +254,7 @@ export class NatsBus implements Bus {
     checkRequest(subject, options.timeoutMs);
     const hdrs = toNatsHeaders(options.headers);
     this.#assertAvailable();
+    this.#handOver();
     const reply = await new Promise<Msg>((resolve, reject) => {
       const fail = (error: BusError): void => reject(error);
       this.#waiting.add(fail);
@@ -260,6 +311,7 @@ export class NatsBus implements Bus {
       if (!(await settleAll(this.#handlers, this.#closeTimeoutMs))) {
         this.#logger.warn({ running: this.#handlers.size }, 'bus: closing with handlers still running');
       }
+      this.#handOver();
       try {
         await this.#nc.drain();
       } catch (error) {
@@ -308,6 +360,7 @@ export class NatsBus implements Bus {
 
   /** Waits for the server to have processed everything sent so far (PING/PONG). */
   async #confirm(): Promise<void> {
+    this.#handOver();
     await this.#withinConfirmTimeout(this.#nc.flush());
   }
 
@@ -337,6 +390,7 @@ export class NatsBus implements Bus {
     }
     const respond = (reply: Reply): void => {
       const hdrs = toNatsHeaders(reply.headers);
+      this.#handOver();
       msg.respond(reply.data, hdrs ? { headers: hdrs } : undefined);
     };
     track(this.#handlers, runHandler(handler, message, respond, this.#logger));

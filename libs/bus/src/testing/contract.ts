@@ -127,6 +127,45 @@ export function busContract(name: string, make: () => Promise<BusPair>, outage?:
         expect(received).toEqual(Array.from({ length: count }, (_, i) => i));
       });
 
+      it("keeps the publisher's order across publishes, requests and a handler's reply", async () => {
+        const received: string[] = [];
+        await other.subscribe(subject('mixed'), (m) => {
+          received.push(str(m.data));
+          return m.replyTo === undefined ? undefined : { data: text('ok') };
+        });
+        // A handler that publishes, then replies: the reply must not overtake its publish.
+        await bus.subscribe(subject('relay'), async (m) => {
+          await bus.publish(subject('mixed'), text(`relayed ${str(m.data)}`));
+          return { data: text('done') };
+        });
+        void bus.publish(subject('mixed'), text('first'));
+        void bus.publish(subject('mixed'), text('second'));
+        const asked = bus.request(subject('mixed'), text('third'), { timeoutMs: 5000 });
+        void bus.publish(subject('mixed'), text('fourth'));
+        await asked;
+        await vi.waitFor(() => expect(received).toHaveLength(4), WAIT);
+        expect(received).toEqual(['first', 'second', 'third', 'fourth']);
+        // The relayed message and the reply reach `other` in the order they were sent.
+        await other.request(subject('relay'), text('fifth'), { timeoutMs: 5000 });
+        expect(received).toEqual(['first', 'second', 'third', 'fourth', 'relayed fifth']);
+      });
+
+      it('delivers what is published from separate callbacks of one turn, in order', async () => {
+        const received: number[] = [];
+        await other.subscribe(subject('callbacks'), (m) => void received.push(Number(str(m.data))));
+        const count = 50;
+        await new Promise<void>((resolve) => {
+          for (let i = 0; i < count; i++) {
+            setImmediate(() => {
+              void bus.publish(subject('callbacks'), text(String(i)));
+              if (i === count - 1) resolve();
+            });
+          }
+        });
+        await vi.waitFor(() => expect(received).toHaveLength(count), WAIT);
+        expect(received).toEqual(Array.from({ length: count }, (_, i) => i));
+      });
+
       it('delivers binary data byte-exact, including empty payloads', async () => {
         const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
         const large = new Uint8Array(randomBytes(64 * 1024));
