@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { batchWritesPerTurn } from './batched-writes.js';
 
 /**
  * Where Redis is: one server (`redis://host:port/db`), the seed nodes of a Redis Cluster, or the
@@ -38,7 +39,8 @@ export interface RedisClientOptions {
    * - `fail-fast` (commands of a request path, BullMQ producers): no offline queue, no per-request
    *   retries, no resend after a drop, and
    *   `commandTimeoutMs`: a command fails at once while Redis is unreachable, and a command that
-   *   failed never runs later.
+   *   failed never runs later. The commands of one turn of the event loop leave in one socket
+   *   write (batched-writes.ts).
    * - `blocking` (BullMQ workers and their blocking connections): `maxRetriesPerRequest: null`
    *   (BullMQ requires it), offline queue on, no command timeout (it would break `BZPOPMIN`):
    *   commands wait for the reconnection.
@@ -83,6 +85,10 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
     : { maxRetriesPerRequest: null, commandTimeout: undefined };
   if (options.connectionName !== undefined) perRequest.connectionName = options.connectionName;
   const lazyConnect = options.lazyConnect ?? false;
+  const batched = <T extends RedisClient>(client: T): T => {
+    if (failFast) batchWritesPerTurn(client);
+    return client;
+  };
 
   if ('cluster' in target) {
     if (!Array.isArray(target.cluster) || target.cluster.length === 0) {
@@ -99,14 +105,16 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
       // rules); the cluster as a whole reconnects with `clusterRetryStrategy`.
       redisOptions: perRequest,
     };
-    return new Cluster(
-      target.cluster.map(({ host, port }) => ({ host, port })),
-      clusterOptions,
+    return batched(
+      new Cluster(
+        target.cluster.map(({ host, port }) => ({ host, port })),
+        clusterOptions,
+      ),
     );
   }
 
   const mode: RedisOptions = { ...perRequest, enableOfflineQueue: !failFast, lazyConnect };
-  if ('url' in target) return new Redis(target.url, { retryStrategy, ...mode });
+  if ('url' in target) return batched(new Redis(target.url, { retryStrategy, ...mode }));
   const sentinel: RedisOptions =
     target.sentinels === undefined
       ? {}
@@ -115,5 +123,5 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
           // A master demoted by a failover answers writes with READONLY: ask the Sentinels again.
           reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
         };
-  return new Redis({ retryStrategy, ...sentinel, ...target, ...mode });
+  return batched(new Redis({ retryStrategy, ...sentinel, ...target, ...mode }));
 }
