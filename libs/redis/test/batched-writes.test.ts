@@ -1,58 +1,26 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisClient, type RedisClientOptions } from '../src/index.js';
+import { haveRedisServer, startRedisServer, type ThrowawayRedis } from '../src/testing/index.js';
 
-/**
- * A throwaway redis-server on a Unix socket. CI installs redis-server (.ci/run); without it the
- * test is skipped locally and fails under CI.
- */
-const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!haveRedisServer && process.env.CI === undefined)('the commands of one event-loop turn', () => {
-  let dir: string;
-  let server: ChildProcess | undefined;
+  let server: ThrowawayRedis;
   let path: string;
   const open: Redis[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'redis-batched-'));
-    path = join(dir, 'redis.sock');
-    server = spawn(
-      'redis-server',
-      [
-        '--port',
-        '0',
-        '--unixsocket',
-        path,
-        '--unixsocketperm',
-        '700',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
-    );
-    const probe = await connected({ mode: 'blocking' });
-    await probe.ping();
+    server = await startRedisServer('redis-batched');
+    path = server.socket;
   });
 
   afterEach(() => {
     for (const client of open.splice(0)) client.disconnect();
   });
 
-  afterAll(() => {
-    server?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.stop());
 
   async function connected(options: RedisClientOptions): Promise<Redis> {
     const deadline = Date.now() + 10_000;

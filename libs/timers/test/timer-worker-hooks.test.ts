@@ -1,7 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { haveRedisServer, startRedisServer, type ThrowawayRedis } from '@sipedge/redis/testing';
 import { createLogger } from '@sipedge/telemetry';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -15,7 +12,6 @@ import type { TimerFire } from '../src/index.js';
 // silently bringing back 0–100 ms late fires.
 
 const silent = createLogger({ name: 'timer-worker-hooks', level: 'silent' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Hook = (...args: unknown[]) => unknown;
 const hooksOf = (prototype: object) => prototype as Record<'getBlockTimeout' | 'moveToActive', Hook>;
@@ -38,50 +34,14 @@ describe("BullMQ Worker's protected hooks that TimerWorker overrides", () => {
   });
 });
 
-/**
- * A throwaway redis-server on a Unix socket (no port to find). CI installs redis-server (.ci/run);
- * without it the test is skipped locally and fails under CI.
- */
-const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;
-
 describe.skipIf(!haveRedisServer && process.env.CI === undefined)("TimerWorker in BullMQ's fetch loop", () => {
-  let dir: string;
-  let server: ChildProcess | undefined;
+  let server: ThrowawayRedis;
   let socket: string;
   const open: BullmqTimers[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'timer-hooks-'));
-    socket = join(dir, 'redis.sock');
-    server = spawn(
-      'redis-server',
-      [
-        '--port',
-        '0',
-        '--unixsocket',
-        socket,
-        '--unixsocketperm',
-        '700',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
-    );
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (existsSync(socket)) {
-        const probe = new Redis({ path: socket, lazyConnect: true, retryStrategy: () => null });
-        const pong = await probe.ping().catch(() => undefined);
-        probe.disconnect();
-        if (pong === 'PONG') break;
-      }
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${socket}`);
-      await sleep(50);
-    }
+    server = await startRedisServer('timer-hooks');
+    socket = server.socket;
   });
 
   afterEach(async () => {
@@ -89,10 +49,7 @@ describe.skipIf(!haveRedisServer && process.env.CI === undefined)("TimerWorker i
     vi.restoreAllMocks();
   });
 
-  afterAll(() => {
-    server?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.stop());
 
   it('calls getBlockTimeout with the due time (ms) and takes seconds back; calls moveToActive after a 0', async () => {
     const base = vi.spyOn(hooksOf(Worker.prototype), 'getBlockTimeout');
