@@ -16,18 +16,14 @@ type BatchedSocket = Writable & { [BATCHED]?: true };
  * connection (the commands it held fail with it) are ioredis's as before.
  */
 export function batchWritesPerTurn(client: RedisClient): void {
-  if (client instanceof Cluster) {
-    client.on('+node', (node: Redis) => batchNode(node));
-    for (const node of client.nodes()) batchNode(node);
-  } else {
-    batchNode(client);
-  }
+  // Called on a client not yet connected; a Cluster creates each node's client before it connects.
+  if (client instanceof Cluster) client.on('+node', (node: Redis) => batchNode(node));
+  else batchNode(client);
 }
 
+/** A new socket on every (re)connection. */
 function batchNode(node: Redis): void {
-  // A new socket on every (re)connection.
   node.on('connect', () => corkPerTurn(node.stream as BatchedSocket));
-  if (node.stream !== undefined && node.status === 'ready') corkPerTurn(node.stream as BatchedSocket);
 }
 
 function corkPerTurn(socket: BatchedSocket): void {
