@@ -17,6 +17,7 @@ export {
   type NonceCheck,
   type NonceStore,
   type RecordStore,
+  type RecordText,
   type RecordWrite,
   type RegisterOp,
   type RegisterResult,
@@ -24,6 +25,7 @@ export {
   type RegistrationQuery,
   type StoredRecord,
   StoreUnavailableError,
+  textOf,
   type UserTable,
 } from './ports.js';
 export type { Stores } from './stores.js';

@@ -1,14 +1,32 @@
 import { assertOneSlot } from './keys.js';
-import type { CommitResult, RecordStore, RecordWrite, StoredRecord } from './ports.js';
+import {
+  type CommitResult,
+  type RecordStore,
+  type RecordText,
+  type RecordWrite,
+  type StoredRecord,
+  textOf,
+} from './ports.js';
 import { ExpiringMap } from './expiring-map.js';
+
+/** A record as held: its text is encoded at the first load (ports.ts `RecordText`). */
+interface HeldRecord {
+  text: RecordText;
+  readonly version: number;
+}
 
 /** In-memory twin of the Redis record store: versions, all-or-nothing CAS, one-slot rule, TTLs. */
 export class MemoryRecordStore implements RecordStore {
-  private readonly records = new ExpiringMap<StoredRecord>();
+  private readonly records = new ExpiringMap<HeldRecord>();
 
   async load(keys: readonly string[]): Promise<(StoredRecord | null)[]> {
     assertOneSlot(keys);
-    return keys.map((k) => this.records.get(k) ?? null);
+    return keys.map((k) => {
+      const held = this.records.get(k);
+      if (held === undefined) return null;
+      held.text = textOf(held.text);
+      return { value: held.text, version: held.version };
+    });
   }
 
   async commit(writes: readonly RecordWrite[]): Promise<CommitResult> {
@@ -23,7 +41,7 @@ export class MemoryRecordStore implements RecordStore {
         return 0;
       }
       const version = w.expectedVersion + 1;
-      this.records.set(w.key, { value: w.value, version }, Date.now() + w.ttlMs);
+      this.records.set(w.key, { text: w.value, version }, Date.now() + w.ttlMs);
       return version;
     });
     return { ok: true, versions };

@@ -3,11 +3,11 @@
  * them (`serveStoresOnPort`), each method call carried over a MessagePort and performed there.
  * Standalone mode shares its in-memory stores this way between the edge's thread and the
  * transaction worker's. Every port method takes and returns plain data, which a MessagePort
- * copies; an error comes back with its class when it is one the ports throw (StoreUnavailableError,
+ * copies (a record's text given as a function is encoded before it crosses); an error comes back with its class when it is one the ports throw (StoreUnavailableError,
  * TypeError, RangeError), as a plain Error with the same name and message otherwise.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { StoreUnavailableError } from './ports.js';
+import { type RecordWrite, StoreUnavailableError, textOf } from './ports.js';
 import type { Stores } from './stores.js';
 
 /** The stores a port serves: every one but `close`, which stays with the owner. */
@@ -47,6 +47,13 @@ function errorOf({ name, message }: { name: string; message: string }): Error {
   const error = new Error(message);
   error.name = name;
   return error;
+}
+
+/** `args` as a MessagePort can copy them: a record write's text given as a function is encoded here. */
+function portable(store: StoreName, method: string, args: unknown[]): unknown[] {
+  if (store !== 'records' || method !== 'commit') return args;
+  const [writes] = args as [readonly RecordWrite[]];
+  return [writes.map((w) => (w.value === null ? w : { ...w, value: textOf(w.value) }))];
 }
 
 /** The owner's side: performs the calls that come over `port` on `stores`. */
@@ -89,7 +96,7 @@ export function portStores(port: MessagePort): Stores {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve, reject });
-      port.postMessage({ id, store, method, args } satisfies Call);
+      port.postMessage({ id, store, method, args: portable(store, method, args) } satisfies Call);
     });
   };
   const remote = (store: StoreName) =>

@@ -24,12 +24,24 @@ export interface StoredRecord {
   readonly version: number;
 }
 
+/**
+ * A record's new text: the text, or a function that gives it, called at most once and only when
+ * the text is needed. A store that sends records away (Redis) calls it at the commit; the
+ * in-memory twin keeps it until the record is loaded, so a record that is never read back (the
+ * worker that committed it keeps its object) is never encoded. The function must return the same
+ * text whenever it is called: what it encodes is not changed after the commit.
+ */
+export type RecordText = string | (() => string);
+
+/** The text of a {@link RecordText}. */
+export const textOf = (value: RecordText): string => (typeof value === 'string' ? value : value());
+
 export interface RecordWrite {
   readonly key: string;
   /** The version the record must have now for the commit to go through; 0 = it must not exist. */
   readonly expectedVersion: number;
   /** The new value, or null to delete the record. */
-  readonly value: string | null;
+  readonly value: RecordText | null;
   /** Time to live of the written record in ms, so nothing outlives its longest timer. */
   readonly ttlMs: number;
 }

@@ -1,5 +1,5 @@
 import { assertOneSlot } from './keys.js';
-import type { CommitResult, RecordStore, RecordWrite, StoredRecord } from './ports.js';
+import { type CommitResult, type RecordStore, type RecordWrite, type StoredRecord, textOf } from './ports.js';
 import { type RedisClient, guarded, loadScript } from './redis-client.js';
 
 /** Records are stored as "<version>:<value>" strings, so MGET loads several with their versions. */
@@ -27,7 +27,12 @@ export class RedisRecordStore implements RecordStore {
     assertOneSlot(writes.map((w) => w.key));
     const args: (string | number)[] = [];
     for (const w of writes) {
-      args.push(w.expectedVersion, w.value === null ? 'del' : 'set', w.value ?? '', Math.max(1, Math.ceil(w.ttlMs)));
+      args.push(
+        w.expectedVersion,
+        w.value === null ? 'del' : 'set',
+        w.value === null ? '' : textOf(w.value),
+        Math.max(1, Math.ceil(w.ttlMs)),
+      );
     }
     const reply = (await guarded(this.client, () =>
       this.commitScript(writes.length, ...writes.map((w) => w.key), ...args),

@@ -1,5 +1,5 @@
 import { DEFAULT_HANDOFF_RETRY, type HandoffRetrySettings, handoffReplayWindowMs } from '@sipedge/handoff';
-import type { RecordStore } from '@sipedge/store';
+import { type RecordStore, type RecordText, textOf } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { TimerService } from '@sipedge/timers';
 import type { TimerSettings } from '@sipedge/transaction';
@@ -43,8 +43,18 @@ export const idOfRecordKey = (key: string): string | undefined => /\{([^}]+)\}/.
 /** A record's state as this worker last saw it: its version (0: absent), JSON and parsed value. */
 interface KnownState {
   version: number;
-  value: string | null;
+  value: RecordText | null;
   record: CallRecord | null;
+}
+
+/**
+ * A committed record's JSON, encoded when first asked for and then kept: by the store at the commit
+ * (Redis) or at a load (the in-memory twin), and by this worker to compare a loaded record with
+ * the one it kept. The record is never changed after its commit (events apply to a copy).
+ */
+function jsonOf(record: CallRecord): () => string {
+  let json: string | undefined;
+  return () => (json ??= JSON.stringify(record));
 }
 
 /** An event applied and committed. */
@@ -179,7 +189,7 @@ export class CallStore {
       else delete record.settled;
       const keepFinishedMs = this.settings.finishedRecordKeepMs ?? DEFAULT_FINISHED_KEEP_MS;
       const ttlMs = finished ? keepFinishedMs : recordTtlMs(this.settings.timers, now, latestDue(record), settled);
-      const value = finished && keepFinishedMs === 0 ? null : JSON.stringify(record);
+      const value = finished && keepFinishedMs === 0 ? null : jsonOf(record);
       const committed = await this.metrics.redis('commit', () =>
         this.records.commit([{ key, expectedVersion: state.version, value, ttlMs }]),
       );
@@ -212,7 +222,10 @@ export class CallStore {
         : {
             version: stored.version,
             value: stored.value,
-            record: kept?.value === stored.value ? kept.record : (JSON.parse(stored.value) as CallRecord),
+            record:
+              kept?.value != null && textOf(kept.value) === stored.value
+                ? kept.record
+                : (JSON.parse(stored.value) as CallRecord),
           };
     this.#remember(key, state);
     return state;

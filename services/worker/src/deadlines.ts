@@ -34,28 +34,38 @@ export const EXPIRES_TIMER = 'expires';
 const RETRANSMIT = new Set(['A', 'E', 'G']);
 const ABSORB = new Set(['D', 'I', 'J', 'K', 'L', 'M']);
 
+/**
+ * Calls `visit` for every timer armed in a record, without building anything: the aggregates below
+ * run on every commit.
+ */
+function forEachTimer(
+  record: CallRecord,
+  visit: (kind: TimerKind, due: number, name: () => string, generation: number) => void,
+): void {
+  const ofTx = (id: TxId, tx: TransactionState | null) => {
+    if (tx === null) return;
+    for (const timer in tx.timers) {
+      const armed = tx.timers[timer as keyof typeof tx.timers];
+      if (armed === undefined) continue;
+      const kind: TimerKind = RETRANSMIT.has(timer) ? 'retransmit' : ABSORB.has(timer) ? 'absorb' : 'durable';
+      visit(kind, armed.due, () => `${id}.${timer}`, armed.gen);
+    }
+  };
+  ofTx('s', record.server);
+  ofTx('k', record.cancelServer);
+  for (let i = 0; i < record.forks.length; i++) {
+    const fork = record.forks[i]!;
+    ofTx(`f${i}`, fork.tx);
+    ofTx(`x${i}`, fork.cancel);
+  }
+  if (record.decisionDue !== undefined) visit('durable', record.decisionDue, () => DECISION_TIMER, 1);
+  if (record.expiresDue !== undefined) visit('durable', record.expiresDue, () => EXPIRES_TIMER, 1);
+}
+
 /** Every timer armed in a record. */
 export function recordTimers(record: CallRecord): RecordTimer[] {
   const timers: RecordTimer[] = [];
-  const add = (id: TxId, tx: TransactionState | null) => {
-    for (const [timer, armed] of Object.entries(tx?.timers ?? {})) {
-      if (armed === undefined) continue;
-      const kind: TimerKind = RETRANSMIT.has(timer) ? 'retransmit' : ABSORB.has(timer) ? 'absorb' : 'durable';
-      timers.push({ name: `${id}.${timer}`, generation: armed.gen, due: armed.due, kind });
-    }
-  };
-  add('s', record.server);
-  add('k', record.cancelServer);
-  record.forks.forEach((fork, i) => {
-    add(`f${i}`, fork.tx);
-    add(`x${i}`, fork.cancel);
-  });
-  if (record.decisionDue !== undefined) {
-    timers.push({ name: DECISION_TIMER, generation: 1, due: record.decisionDue, kind: 'durable' });
-  }
-  if (record.expiresDue !== undefined) {
-    timers.push({ name: EXPIRES_TIMER, generation: 1, due: record.expiresDue, kind: 'durable' });
-  }
+  forEachTimer(record, (kind, due, name, generation) => timers.push({ name: name(), generation, due, kind }));
   return timers;
 }
 
@@ -74,14 +84,18 @@ export function dueTimers(record: CallRecord, now: number): RecordTimer[] {
 /** The earliest due time of the record's timers of `kind`, or null when none is armed. */
 export function earliest(record: CallRecord, kind: TimerKind): number | null {
   let min: number | null = null;
-  for (const t of recordTimers(record)) if (t.kind === kind && (min === null || t.due < min)) min = t.due;
+  forEachTimer(record, (k, due) => {
+    if (k === kind && (min === null || due < min)) min = due;
+  });
   return min;
 }
 
 /** The latest due time of any timer of the record, or null when none is armed. */
 export function latestDue(record: CallRecord): number | null {
   let max: number | null = null;
-  for (const t of recordTimers(record)) if (max === null || t.due > max) max = t.due;
+  forEachTimer(record, (_kind, due) => {
+    if (max === null || due > max) max = due;
+  });
   return max;
 }
 
@@ -95,5 +109,9 @@ export function isSettled(record: CallRecord): boolean {
     tx !== null && (tx.state === 'calling' || tx.state === 'trying' || tx.state === 'proceeding');
   if (live(record.server) || live(record.cancelServer)) return false;
   if (record.forks.some((f) => live(f.tx) || live(f.cancel))) return false;
-  return recordTimers(record).every((t) => t.kind === 'absorb');
+  let absorbOnly = true;
+  forEachTimer(record, (kind) => {
+    absorbOnly &&= kind === 'absorb';
+  });
+  return absorbOnly;
 }

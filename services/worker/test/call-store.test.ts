@@ -7,7 +7,7 @@ import { MemoryRecordStore, type RecordStore } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService } from '@sipedge/timers';
 import { DEFAULT_TIMERS } from '@sipedge/transaction';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CallStore, DEFAULT_DEADLINE_TAKEOVER_MS } from '../src/call-store.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import type { CallRecord } from '../src/record.js';
@@ -91,6 +91,35 @@ describe('the call store', () => {
     expect(seen).toEqual(['first']);
     expect(f.loads()).toBe(loadsAfterCreate);
     expect((await stored(f.records)).template).toBe('second');
+  });
+
+  it('encodes no record an in-memory store is not asked for, and a loaded one once, parsing none it kept', async () => {
+    const f = fleet();
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      await f.mine.update('c1', () => ({ record: record('first'), effects: [] }));
+      await f.mine.update('c1', (before) => ({ record: { ...before!, template: 'second' }, effects: [] }));
+      expect(stringify).not.toHaveBeenCalled();
+      // Another worker's event loads the record: its JSON is encoded then, once.
+      await f.other.update('c1', (before) => ({ record: { ...before!, template: 'third' }, effects: [] }));
+      expect(stringify).toHaveBeenCalledTimes(1);
+      expect(parse).toHaveBeenCalledTimes(1);
+      // Loaded back by the worker that kept it: the text is compared, not parsed again.
+      await f.other.prefetch('c1');
+      stringify.mockClear();
+      parse.mockClear();
+      await f.mine.update('c1', (before) => ({
+        record: { ...before!, template: `${before!.template} + mine` },
+        effects: [],
+      }));
+      expect(stringify).toHaveBeenCalledTimes(1);
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+      parse.mockRestore();
+    }
+    expect((await stored(f.records)).template).toBe('third + mine');
   });
 
   it('runs two events of one record in this worker one after the other: neither commit is wasted', async () => {

@@ -72,6 +72,16 @@ export function storeContract(name: string, make: () => Promise<Stores>): void {
         expect(await stores.records.load([key])).toEqual([null]);
       });
 
+      it('stores a value given as a function as the text it returns', async () => {
+        const key = `${tag()}:lazy`;
+        await stores.records.commit([{ key, expectedVersion: 0, value: () => '{"lazy":1}', ttlMs: 60_000 }]);
+        expect(await stores.records.commit([{ key, expectedVersion: 1, value: () => 'v2', ttlMs: 60_000 }])).toEqual({
+          ok: true,
+          versions: [2],
+        });
+        expect(await stores.records.load([key])).toEqual([{ value: 'v2', version: 2 }]);
+      });
+
       it('keeps values byte-exact, including colons, newlines and non-ASCII text', async () => {
         const key = `${tag()}:bytes`;
         const value = 'INVITE sip:a@b SIP/2.0\r\nVia: x:1\r\n\r\n\u00e9\u00ff{"json":true}';
