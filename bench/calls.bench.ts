@@ -20,7 +20,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from '../test/support/containers.js';
 import { chartSvg } from './calls/chart.js';
 import { profilePid, profilesIn, type ProfileSummary, summariseProfile } from './calls/profile.js';
 import {
@@ -165,10 +164,7 @@ function machine() {
   };
 }
 
-async function benchSystem(
-  name: SystemName,
-  uasPort: number,
-): Promise<{ result: SystemResult; profiles: ProfileSummary[] }> {
+async function benchSystem(name: SystemName): Promise<{ result: SystemResult; profiles: ProfileSummary[] }> {
   const label = SYSTEM_LABELS[name];
   const why = missing(name);
   if (why !== undefined) {
@@ -182,7 +178,6 @@ async function benchSystem(
   let system: RunningSystem;
   try {
     system = await startSystem(name, {
-      uas: `127.0.0.1:${uasPort}`,
       kamailioChildren,
       ...(profileDir === undefined ? {} : { profileDir }),
     });
@@ -198,10 +193,10 @@ async function benchSystem(
     steps: [],
   };
   try {
-    const warm = await runStep(system, uasPort, WARM_UP.rate, WARM_UP.seconds);
+    const warm = await runStep(system, WARM_UP.rate, WARM_UP.seconds);
     if (!warm.clean) out(`${label.padEnd(30)} warning: the warm-up at ${WARM_UP.rate} calls/s had failed calls`);
     for (const rate of rates) {
-      const step = await runStep(system, uasPort, rate, seconds);
+      const step = await runStep(system, rate, seconds);
       result.steps.push(step);
       out(stepLine(name, step));
       for (const line of costLines(step)) out(`  ${line}`);
@@ -267,11 +262,10 @@ out(
 );
 out();
 out(STEP_HEADER);
-const uasPort = await freePort();
 const results: SystemResult[] = [];
 const profiles: Record<string, ProfileSummary[]> = {};
 for (const name of systems) {
-  const { result, profiles: found } = await benchSystem(name, uasPort);
+  const { result, profiles: found } = await benchSystem(name);
   results.push(result);
   if (found.length > 0) profiles[name] = found;
 }

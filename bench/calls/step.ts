@@ -35,6 +35,8 @@ export interface StepResult {
   /** Offered calls per second and for how long. */
   rate: number;
   seconds: number;
+  /** host:port of the step's callee (SIPp): a port of its own. */
+  callee: string;
   attempted: number;
   succeeded: number;
   /** Calls the caller counted failed, and calls the callee did (an ACK or BYE that never came). */
@@ -87,12 +89,12 @@ async function snapshot(system: RunningSystem): Promise<Snapshot> {
   };
 }
 
-export async function runStep(
-  system: RunningSystem,
-  uasPort: number,
-  rate: number,
-  seconds: number,
-): Promise<StepResult> {
+/**
+ * One step: `rate` calls a second for `seconds` through `system`, to a callee on a port of the
+ * step's own. What the system still sends for an earlier step's calls (a BYE retransmitted until
+ * Timer F, to a callee that is gone) goes to that step's port and is not counted against this one.
+ */
+export async function runStep(system: RunningSystem, rate: number, seconds: number): Promise<StepResult> {
   const dir = mkdtempSync(join(tmpdir(), `sipedge-bench-${system.name}-${rate}-`));
   const calls = rate * seconds;
   // Every run ends by itself: the callee is stopped after the caller, whose global timeout covers
@@ -103,14 +105,17 @@ export async function runStep(
   const limit = Math.min(rate * 15, MAX_CALLS_IN_PROGRESS);
   const before = await snapshot(system);
   const sippCpuBefore = exitedChildrenCpuSeconds();
+  const uasPort = await freePort();
+  const calleeAt = `127.0.0.1:${uasPort}`;
+  const target = system.target ?? calleeAt;
   const uas = startSipp({ role: 'uas', dir, port: uasPort, limit, timeoutS: timeoutS + 10 });
   await udpPortBound(uasPort, 5_000);
   const uac = startSipp({
     role: 'uac',
     dir,
     port: await freePort(),
-    target: system.target,
-    uas: `127.0.0.1:${uasPort}`,
+    target,
+    uas: calleeAt,
     rate,
     calls,
     limit,
@@ -118,7 +123,7 @@ export async function runStep(
   });
   const expiring =
     system.workerMetricsUrls.length > 0 && seconds >= 2 * EXPIRES_SECONDS
-      ? await ExpiringCalls.start(system.target, {
+      ? await ExpiringCalls.start(target, {
           rate: EXPIRING_RATE,
           forMs: (seconds - EXPIRES_SECONDS) * 1000,
           expiresSeconds: EXPIRES_SECONDS,
@@ -152,6 +157,7 @@ export async function runStep(
   return {
     rate,
     seconds,
+    callee: calleeAt,
     attempted: caller.counters.created,
     succeeded: caller.counters.succeeded,
     failed: caller.counters.failed,

@@ -32,8 +32,8 @@ export interface MeasuredProcess {
 
 export interface RunningSystem {
   name: SystemName;
-  /** host:port SIPp's caller sends to. */
-  target: string;
+  /** host:port SIPp's caller sends to; none for `direct`, whose caller sends to each step's callee. */
+  target?: string;
   processes: MeasuredProcess[];
   redisUrl?: string;
   natsMonitorUrl?: string;
@@ -45,8 +45,6 @@ export interface RunningSystem {
 }
 
 export interface SystemOptions {
-  /** The SIPp callee, host:port: the benchmark calls's Request-URI. */
-  uas: string;
   /** Kamailio's UDP worker processes (`children`). */
   kamailioChildren: number;
   /** Node's --cpu-prof for sipedge processes, profiles written to this directory on exit. */
@@ -69,7 +67,7 @@ export function commandExists(name: string): boolean {
 export async function startSystem(name: SystemName, options: SystemOptions): Promise<RunningSystem> {
   switch (name) {
     case 'direct':
-      return { name, target: options.uas, processes: [], workerMetricsUrls: [], stop: async () => {} };
+      return { name, processes: [], workerMetricsUrls: [], stop: async () => {} };
     case 'kamailio':
       return startKamailio(options);
     case 'standalone':
@@ -179,6 +177,7 @@ export interface DistributedOptions {
 
 /** A running distributed system whose set of workers can change: one more started, one SIGKILLed. */
 export interface DistributedSystem extends RunningSystem {
+  target: string;
   /** Starts the next worker (`worker-<n>`); resolves with its id once it says it started. */
   startWorker(): Promise<string>;
   /** SIGKILLs a worker (no clean-up at all) and drops it from the processes measured; resolves once it exited. */

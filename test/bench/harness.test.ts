@@ -20,9 +20,8 @@ afterEach(async () => {
 });
 
 async function stepOn(name: SystemName) {
-  const uasPort = await freePort();
-  running = await startSystem(name, { uas: `127.0.0.1:${uasPort}`, kamailioChildren: 2 });
-  return runStep(running, uasPort, RATE, SECONDS);
+  running = await startSystem(name, { kamailioChildren: 2 });
+  return runStep(running, RATE, SECONDS);
 }
 
 describe('npm run bench: one step per system', () => {
@@ -61,15 +60,43 @@ describe('npm run bench: one step per system', () => {
   });
 
   it('a step of 10 s and more also offers ringing calls ended by their Expires: each deadline fires, its lateness measured', async () => {
-    const uasPort = await freePort();
-    running = await startSystem('standalone', { uas: `127.0.0.1:${uasPort}`, kamailioChildren: 2 });
-    const step = await runStep(running, uasPort, RATE, 10);
+    running = await startSystem('standalone', { kamailioChildren: 2 });
+    const step = await runStep(running, RATE, 10);
     // 5 a second for the 5 s before the last one's Expires (5 s) would outlast SIPp's calls.
     expect(step.expiringCalls).toEqual({ sent: 25, cancelled: 25, terminated: 25 });
     expect(step).toMatchObject({ attempted: 200, succeeded: 200, clean: true });
     expect(step.timerLatenessMs!.fired).toBeGreaterThanOrEqual(25);
     expect(step.timerLatenessMs!.p99).toBeGreaterThanOrEqual(0);
   }, 60_000);
+
+  it("each step has a callee of its own: what reaches an earlier step's callee later is not counted", async () => {
+    running = await startSystem('direct', { kamailioChildren: 2 });
+    const first = await runStep(running, RATE, SECONDS);
+    const stray = createSocket('udp4');
+    const [host, port] = first.callee.split(':') as [string, string];
+    // A BYE retransmitted for a call of the first step (as a proxy does until Timer F), during the second.
+    const bye = [
+      `BYE sip:bench@${first.callee} SIP/2.0`,
+      'Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-stray-bye',
+      'From: <sip:caller@127.0.0.1:9>;tag=stray',
+      `To: <sip:bench@${first.callee}>;tag=gone`,
+      'Call-ID: stray-bye@127.0.0.1',
+      'CSeq: 2 BYE',
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    const strays = setInterval(() => stray.send(bye, Number(port), host), 200);
+    try {
+      const second = await runStep(running, RATE, SECONDS);
+      expect(second.callee).not.toBe(first.callee);
+      expect(second).toMatchObject({ attempted: 40, succeeded: 40, failed: 0, calleeFailed: 0, clean: true });
+    } finally {
+      clearInterval(strays);
+      stray.close();
+    }
+  });
 
   it('a system that rejects every call: the step is not clean, and says why', async () => {
     const socket = createSocket('udp4');
@@ -86,7 +113,6 @@ describe('npm run bench: one step per system', () => {
       );
     });
     try {
-      const uasPort = await freePort();
       const rejecting: RunningSystem = {
         name: 'direct',
         target: `127.0.0.1:${port}`,
@@ -94,7 +120,7 @@ describe('npm run bench: one step per system', () => {
         workerMetricsUrls: [],
         stop: async () => {},
       };
-      const step = await runStep(rejecting, uasPort, RATE, SECONDS);
+      const step = await runStep(rejecting, RATE, SECONDS);
       expect(step).toMatchObject({ attempted: 40, succeeded: 0, failed: 40, clean: false });
       expect(step.problem).toMatch(/503/);
     } finally {

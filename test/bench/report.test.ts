@@ -6,6 +6,7 @@ import type { TakeoverResult } from '../../bench/calls/takeover.js';
 const step = (rate: number, clean: boolean, extra: Partial<StepResult> = {}): StepResult => ({
   rate,
   seconds: 10,
+  callee: '127.0.0.1:5080',
   attempted: rate * 10,
   succeeded: clean ? rate * 10 : rate * 10 - 3,
   failed: clean ? 0 : 3,
