@@ -60,8 +60,8 @@ describe('survival in distributed mode', () => {
     const left = await callRecords();
     for (const key of left) {
       const ttl = await redis.pttl(key);
-      // -2: deleted between SCAN and PTTL.
-      if (ttl !== -2) expect(ttl, key).toBeGreaterThan(0);
+      // -1 would be a record without a TTL; -2: deleted between SCAN and PTTL; 0: expiring now.
+      if (ttl !== -2) expect(ttl, key).toBeGreaterThanOrEqual(0);
       expect(ttl, key).toBeLessThanOrEqual(RECORD_TTL_MS);
     }
     const deadline = Date.now() + TIMER_C + TIMER_B + 32_000 + 10_000;
