@@ -3,8 +3,9 @@
  * them (`serveStoresOnPort`), each method call carried over a MessagePort and performed there.
  * Standalone mode shares its in-memory stores this way between the edge's thread and the
  * transaction worker's. Every port method takes and returns plain data, which a MessagePort
- * copies (a record's text given as a function is encoded before it crosses); an error comes back with its class when it is one the ports throw (StoreUnavailableError,
- * TypeError, RangeError), as a plain Error with the same name and message otherwise.
+ * copies (a record's text given as a function is encoded before it crosses); an error comes back
+ * with its class when it is one the ports throw (StoreUnavailableError, TypeError, RangeError), as
+ * a plain Error with the same name and message otherwise.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { type RecordWrite, StoreUnavailableError, textOf } from './ports.js';

@@ -25,11 +25,10 @@ export interface StoredRecord {
 }
 
 /**
- * A record's new text: the text, or a function that gives it, called at most once and only when
- * the text is needed. A store that sends records away (Redis) calls it at the commit; the
- * in-memory twin keeps it until the record is loaded, so a record that is never read back (the
- * worker that committed it keeps its object) is never encoded. The function must return the same
- * text whenever it is called: what it encodes is not changed after the commit.
+ * A record's new text: the text, or a function that gives it, which a store calls at most once and
+ * only when it needs the text. Redis's adapter calls it at the commit; the in-memory twin keeps it
+ * until the record is loaded, so a record that is never read back (the worker that committed it
+ * keeps its object) is never encoded. What it encodes is not changed after the commit.
  */
 export type RecordText = string | (() => string);
 

@@ -35,12 +35,12 @@ const RETRANSMIT = new Set(['A', 'E', 'G']);
 const ABSORB = new Set(['D', 'I', 'J', 'K', 'L', 'M']);
 
 /**
- * Calls `visit` for every timer armed in a record, without building anything: the aggregates below
- * run on every commit.
+ * Calls `visit` for every timer armed in a record, with the transaction that holds it (null for the
+ * record's own), without building a list or names: the aggregates below run on every commit.
  */
 function forEachTimer(
   record: CallRecord,
-  visit: (kind: TimerKind, due: number, name: () => string, generation: number) => void,
+  visit: (kind: TimerKind, due: number, generation: number, tx: TxId | null, timer: string) => void,
 ): void {
   const ofTx = (id: TxId, tx: TransactionState | null) => {
     if (tx === null) return;
@@ -48,7 +48,7 @@ function forEachTimer(
       const armed = tx.timers[timer as keyof typeof tx.timers];
       if (armed === undefined) continue;
       const kind: TimerKind = RETRANSMIT.has(timer) ? 'retransmit' : ABSORB.has(timer) ? 'absorb' : 'durable';
-      visit(kind, armed.due, () => `${id}.${timer}`, armed.gen);
+      visit(kind, armed.due, armed.gen, id, timer);
     }
   };
   ofTx('s', record.server);
@@ -58,14 +58,16 @@ function forEachTimer(
     ofTx(`f${i}`, fork.tx);
     ofTx(`x${i}`, fork.cancel);
   }
-  if (record.decisionDue !== undefined) visit('durable', record.decisionDue, () => DECISION_TIMER, 1);
-  if (record.expiresDue !== undefined) visit('durable', record.expiresDue, () => EXPIRES_TIMER, 1);
+  if (record.decisionDue !== undefined) visit('durable', record.decisionDue, 1, null, DECISION_TIMER);
+  if (record.expiresDue !== undefined) visit('durable', record.expiresDue, 1, null, EXPIRES_TIMER);
 }
 
 /** Every timer armed in a record. */
 export function recordTimers(record: CallRecord): RecordTimer[] {
   const timers: RecordTimer[] = [];
-  forEachTimer(record, (kind, due, name, generation) => timers.push({ name: name(), generation, due, kind }));
+  forEachTimer(record, (kind, due, generation, tx, timer) =>
+    timers.push({ name: tx === null ? timer : `${tx}.${timer}`, generation, due, kind }),
+  );
   return timers;
 }
 

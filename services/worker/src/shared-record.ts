@@ -28,9 +28,7 @@ export async function updateShared<T>(
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const { value, version } = await loadShared(records, key, empty);
     const next = apply(value);
-    const committed = await records.commit([
-      { key, expectedVersion: version, value: () => JSON.stringify(next), ttlMs },
-    ]);
+    const committed = await records.commit([{ key, expectedVersion: version, value: JSON.stringify(next), ttlMs }]);
     if (committed.ok) return next;
   }
   return undefined;
