@@ -9,6 +9,7 @@
 import { connectNatsBus } from '@sipedge/bus';
 import { Handoff } from '@sipedge/edge';
 import { QUEUES, SUBJECTS, type InboundMeta } from '@sipedge/handoff';
+import { parseMessage } from '@sipedge/sip';
 import { createLogger } from '@sipedge/telemetry';
 
 export interface HandoffModeResult {
@@ -30,6 +31,7 @@ const MAX_MS = 10_000;
 const WIRE = Buffer.from(
   `INVITE sip:bob@example.com SIP/2.0\r\n${'X-Pad: '.padEnd(900, 'x')}\r\nContent-Length: 0\r\n\r\n`,
 );
+const MESSAGE = parseMessage(WIRE, { validate: false });
 
 export async function benchHandoff(natsUrl: string): Promise<HandoffBenchResult> {
   const logger = createLogger({ name: 'bench-handoff', level: 'silent' });
@@ -71,7 +73,7 @@ export async function benchHandoff(natsUrl: string): Promise<HandoffBenchResult>
           started.set(id, start);
           // UDP: the lane waits until the worker has the message, so both modes measure the same span.
           const delivered = new Promise<void>((resolve) => waiting.set(id, resolve));
-          await handoff.forward(WIRE, meta, { 'bench-id': id });
+          await handoff.forward(MESSAGE, meta, { 'bench-id': id });
           if (transport === 'udp') await Promise.race([delivered, new Promise((r) => setTimeout(r, 2000))]);
           waiting.delete(id);
           if (transport === 'tcp') latencies.push(Number(process.hrtime.bigint() - start) / 1000);

@@ -25,3 +25,4 @@ export {
   handoffReplayWindowMs,
   type HandoffRetrySettings,
 } from './retry.js';
+export { LocalLink, type LocalDelivery, type LocalEdge, type LocalWorker } from './local-link.js';

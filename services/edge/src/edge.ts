@@ -1,12 +1,12 @@
 import { type AbuseState, Bans, Pike } from '@sipedge/abuse';
 import type { Bus, Subscription } from '@sipedge/bus';
 import type { SelfConfig } from '@sipedge/proxy';
-import { type KeepaliveTarget, SUBJECTS, checkEdgeId, judgedDelay } from '@sipedge/handoff';
+import { type KeepaliveTarget, type LocalLink, SUBJECTS, checkEdgeId, judgedDelay } from '@sipedge/handoff';
 import type { CaptureStore, ConnectionDirectory, DialogStore, EdgeRegistry } from '@sipedge/store';
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { type EdgeConfig, edgeSelf } from './config.js';
 import { type RegistrationAdmin, adminRoutes } from './admin.js';
-import { Handoff } from './handoff.js';
+import { Handoff, type HandoffPort, LocalHandoff } from './handoff.js';
 import { callFlowPageRoute } from './callflow/page.js';
 import { CallFlowRecorder } from './callflow/recorder.js';
 import { HepExporter, capturingHandler, capturingSenders, fanOut, wildcardResolver } from './hep/index.js';
@@ -64,6 +64,11 @@ export interface EdgeDeps {
    * here, before they cost the saturated worker anything.
    */
   workerBacklogMs?: () => number;
+  /**
+   * Standalone mode: the worker of this process, reached by a call instead of over the bus while
+   * it is attached (`LocalLink`); this edge attaches its outbound delivery to it.
+   */
+  link?: LocalLink;
 }
 
 /**
@@ -225,13 +230,19 @@ export class Edge {
         const udp = judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
         return Math.max(udp, deps.workerBacklogMs?.() ?? 0);
       },
-      handoff: new Handoff(deps.bus, config.handoff, log('handoff')),
+      handoff: this.handoffOf(log('handoff')),
       senders,
       counters: this.metrics,
       logger: log('inbound'),
       transactionLifetimeMs: 64 * config.t1,
     });
-    this.outbound = new OutboundDelivery(deps.bus, config.edgeId, senders, log('outbound'));
+    this.outbound = new OutboundDelivery(deps.bus, config.edgeId, senders, log('outbound'), deps.link);
+  }
+
+  /** Over the bus, or to the worker of this process while one is attached to the link. */
+  private handoffOf(logger: Logger): HandoffPort {
+    const bus = new Handoff(this.deps.bus, this.config.handoff, logger);
+    return this.deps.link === undefined ? bus : new LocalHandoff(this.deps.link, bus, logger);
   }
 
   /** Binds the listeners, subscribes for outbound work, starts heartbeats and the ops server. */

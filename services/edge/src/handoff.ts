@@ -1,6 +1,13 @@
 import { type Bus, BusNoRespondersError, BusRemoteError, BusTimeoutError } from '@sipedge/bus';
-import { type HandoffRetrySettings, type InboundMeta, SUBJECTS, encodeInbound } from '@sipedge/handoff';
+import { type HandoffRetrySettings, type InboundMeta, type LocalLink, SUBJECTS, encodeInbound } from '@sipedge/handoff';
+import type { SipMessage } from '@sipedge/sip';
 import type { Logger } from '@sipedge/telemetry';
+
+/** Where the receive pipeline hands a parsed message to a worker (`Handoff`, `LocalHandoff`). */
+export interface HandoffPort {
+  /** True when a worker has the message (or, over UDP, it was handed on). Throws BusUnavailableError. */
+  forward(message: SipMessage, meta: InboundMeta): Promise<boolean>;
+}
 
 /**
  * Hands received messages to the transaction workers (queue group `workers` on `sipedge.in`).
@@ -10,15 +17,15 @@ import type { Logger } from '@sipedge/telemetry';
  * sent again (NATS picks a member of the group, so a dead worker is skipped once its connection is
  * gone), up to `attempts` times.
  */
-export class Handoff {
+export class Handoff implements HandoffPort {
   constructor(
     private readonly bus: Bus,
     private readonly settings: HandoffRetrySettings,
     private readonly logger: Logger,
   ) {}
 
-  /** True when a worker has the message (or, over UDP, it was published). Throws BusUnavailableError. */
-  async forward(wire: Buffer, meta: InboundMeta, headers: Record<string, string> = {}): Promise<boolean> {
+  async forward(message: SipMessage, meta: InboundMeta, headers: Record<string, string> = {}): Promise<boolean> {
+    const wire = message.toBuffer();
     const encoded = encodeInbound(meta, headers);
     if (meta.transport === 'udp') {
       await this.bus.publish(SUBJECTS.inbound, wire, encoded);
@@ -46,5 +53,33 @@ export class Handoff {
       }
     }
     return false;
+  }
+}
+
+/**
+ * The hand-off to the worker of this process (standalone mode, `LocalLink`): the message as the
+ * edge parsed it, by a call. Over UDP it is handed on and not waited for, as a publish is not; over
+ * a stream transport the worker's taking it is the confirmation. A worker that fails to take it is
+ * logged, and the message is not delivered (a request gets 503). While no worker is attached to the
+ * link (one on a thread of its own, or one stopped), messages go over the bus.
+ */
+export class LocalHandoff implements HandoffPort {
+  constructor(
+    private readonly link: LocalLink,
+    private readonly bus: HandoffPort,
+    private readonly logger: Logger,
+  ) {}
+
+  async forward(message: SipMessage, meta: InboundMeta): Promise<boolean> {
+    const worker = this.link.worker;
+    if (worker === undefined) return this.bus.forward(message, meta);
+    const taken = worker.take(message, meta).then(
+      () => true,
+      (error: unknown) => {
+        this.logger.error({ err: error, flow: meta.flowId }, 'the worker of this process did not take a message');
+        return false;
+      },
+    );
+    return meta.transport === 'udp' ? true : taken;
   }
 }

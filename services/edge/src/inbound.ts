@@ -20,7 +20,7 @@ import {
   type Via,
 } from '@sipedge/sip';
 import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
-import type { Handoff } from './handoff.js';
+import type { HandoffPort } from './handoff.js';
 import type { DropReason, UdpKeepaliveKind } from './metrics.js';
 import { RecentInitialRequests } from './recent-requests.js';
 import { type Senders, streamSender } from './senders.js';
@@ -57,7 +57,7 @@ export interface InboundDeps {
   overload: OverloadSettings;
   /** How long what arrives now waits before this edge reads it (ms): its UDP receive queue's standing wait. */
   delayMs: () => number;
-  handoff: Handoff;
+  handoff: HandoffPort;
   senders: Senders;
   counters: InboundCounters;
   logger: Logger;
@@ -257,7 +257,7 @@ export class InboundPipeline {
     const started = process.hrtime.bigint();
     let delivered = false;
     try {
-      delivered = await this.deps.handoff.forward(message.toBuffer(), meta);
+      delivered = await this.deps.handoff.forward(message, meta);
     } catch (error) {
       if (!(error instanceof BusUnavailableError)) throw error;
       this.deps.logger.warn({ err: error }, 'bus unavailable: message not handed off');

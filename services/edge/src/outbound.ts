@@ -1,6 +1,8 @@
 import type { Bus, BusMessage, BusReply, Subscription } from '@sipedge/bus';
 import {
   H,
+  type LocalDelivery,
+  type LocalLink,
   type OutboundMeta,
   QUEUES,
   SUBJECTS,
@@ -9,7 +11,7 @@ import {
   traceContextOf,
   transportAttributes,
 } from '@sipedge/handoff';
-import { type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
+import { type Context, type Logger, SpanKind, inSpan } from '@sipedge/telemetry';
 import { type Senders, streamSender } from './senders.js';
 
 export type DeliveryResult = { ok: true; flowId?: string } | { ok: false; error: string; cause?: unknown };
@@ -24,6 +26,7 @@ export type DeliveryResult = { ok: true; flowId?: string } | { ok: false; error:
  */
 export class OutboundDelivery {
   private subscriptions: Subscription[] = [];
+  private detachLink: (() => void) | undefined;
   private inFlight = 0;
 
   constructor(
@@ -31,6 +34,8 @@ export class OutboundDelivery {
     private readonly edgeId: string,
     private readonly senders: Senders,
     private readonly logger: Logger,
+    /** A worker of this process sends through this edge by a call while it is attached (`LocalLink`). */
+    private readonly link?: LocalLink,
   ) {}
 
   /** Deliveries under way (the drain waits for them). */
@@ -44,13 +49,15 @@ export class OutboundDelivery {
       await this.bus.subscribe(SUBJECTS.edgeOutbound(this.edgeId), handler),
       await this.bus.subscribe(SUBJECTS.anyEdgeOutbound, handler, { queue: QUEUES.edges }),
     ];
+    this.detachLink = this.link?.attachEdge(this.edgeId, this);
   }
 
   /**
-   * Unsubscribes (a drain: what the bus routed here before is still delivered), then waits for
+   * Detaches from the link and unsubscribes (a drain: what the bus routed here before is still delivered), then waits for
    * the deliveries under way, `deadlineMs` at most, so that the sockets are not closed under them.
    */
   async stop(deadlineMs = 2000): Promise<void> {
+    this.detachLink?.();
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
     this.subscriptions = [];
     const deadline = Date.now() + deadlineMs;
@@ -58,36 +65,55 @@ export class OutboundDelivery {
     if (this.inFlight > 0) this.logger.warn({ inFlight: this.inFlight }, 'stopping with deliveries under way');
   }
 
+  /**
+   * What the worker of this process asks this edge to send (`LocalLink`): delivered as a message
+   * from the bus is, in a `sip.send` span that is a child of the active one.
+   */
+  async send(data: Buffer, meta: OutboundMeta): Promise<LocalDelivery> {
+    const result = await this.counted(() => this.deliverTraced(data, meta));
+    return result.ok ? result : { ok: false, error: result.error };
+  }
+
   private async handle(message: BusMessage): Promise<BusReply | void> {
+    const result = await this.counted(() => {
+      const meta = decodeOutbound(message.headers);
+      return this.deliverTraced(Buffer.from(message.data), meta, traceContextOf(message.headers));
+    });
+    if (message.replyTo === undefined) return;
+    const headers: Record<string, string> = result.ok
+      ? result.flowId === undefined
+        ? {}
+        : { [H.flow]: result.flowId }
+      : { [H.deliveryError]: result.error };
+    return { data: new Uint8Array(0), headers };
+  }
+
+  /** A delivery counted in `pending` while under way; a failure is logged and returned, never thrown. */
+  private async counted(deliver: () => Promise<DeliveryResult>): Promise<DeliveryResult> {
     this.inFlight++;
     try {
       let result: DeliveryResult;
       try {
-        result = await this.deliverTraced(Buffer.from(message.data), decodeOutbound(message.headers), message.headers);
+        result = await deliver();
       } catch (error) {
         result = { ok: false, error: (error as Error).message, cause: error };
       }
       if (!result.ok) this.logger.warn({ err: result.cause, reason: result.error }, 'outbound message not delivered');
-      if (message.replyTo === undefined) return;
-      const headers: Record<string, string> = result.ok
-        ? result.flowId === undefined
-          ? {}
-          : { [H.flow]: result.flowId }
-        : { [H.deliveryError]: result.error };
-      return { data: new Uint8Array(0), headers };
+      return result;
     } finally {
       this.inFlight--;
     }
   }
 
-  /** `deliver` in a `sip.send` span, child of the worker's span that sent it. */
-  private deliverTraced(data: Buffer, meta: OutboundMeta, headers: Record<string, string>): Promise<DeliveryResult> {
+  /** `deliver` in a `sip.send` span, child of the worker's span that sent it (`parent`, default the active one). */
+  private deliverTraced(data: Buffer, meta: OutboundMeta, parent?: Context): Promise<DeliveryResult> {
     const attributes = () => ({
       ...transportAttributes(meta.transport),
       'sip.kind': meta.kind,
       ...endpointAttributes('server', meta.destination),
     });
-    return inSpan('sip.send', { kind: SpanKind.CLIENT, parent: traceContextOf(headers), attributes }, async (span) => {
+    const options = { kind: SpanKind.CLIENT, attributes, ...(parent === undefined ? {} : { parent }) };
+    return inSpan('sip.send', options, async (span) => {
       const result = await this.deliver(data, meta);
       if (!result.ok) span.setAttribute('sip.delivery_error', result.error);
       return result;

@@ -1,6 +1,9 @@
-/** Outbound delivery: what an edge does with the messages workers publish for it (RFC 3581 §4, §16.9, §18.2.2). */
+/**
+ * Outbound delivery: what an edge does with the messages workers publish for it, or the worker of its
+ * process asks it to send (RFC 3581 §4, §16.9, §18.2.2).
+ */
 import { MemoryBusHub } from '@sipedge/bus';
-import { H, SUBJECTS, encodeOutbound, type OutboundMeta } from '@sipedge/handoff';
+import { H, LocalLink, SUBJECTS, encodeOutbound, type OutboundMeta } from '@sipedge/handoff';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutboundDelivery } from '../src/outbound.js';
@@ -103,5 +106,32 @@ describe('outbound delivery', () => {
     );
     await new Promise((r) => setTimeout(r, 20));
     expect(log).toEqual(['tcp f-open', 'udp 127.0.0.9:40000']);
+  });
+
+  it('standalone: sends for the worker of its process by a call while started (LocalLink)', async () => {
+    const link = new LocalLink();
+    const sent: string[] = [];
+    const local = new OutboundDelivery(
+      hub.connect({ logger }),
+      'edge2',
+      {
+        udp: { send: async (_d, to) => void sent.push(`udp ${to.address}:${to.port}`) },
+        tcp: { send: () => false, connect: () => Promise.reject(new Error('ECONNREFUSED')), closeFlow: () => false },
+      },
+      logger,
+      link,
+    );
+    expect(link.edge('edge2')).toBeUndefined();
+    await local.start();
+    const edge = link.edge('edge2')!;
+    expect(link.edge(undefined)).toBe(edge);
+    expect(await edge.send(data, { transport: 'udp', destination: DEST, kind: 'response' })).toEqual({ ok: true });
+    expect(await edge.send(data, { transport: 'tcp', destination: DEST, flowId: 'f-gone', kind: 'request' })).toEqual({
+      ok: false,
+      error: 'flow f-gone is closed',
+    });
+    expect(sent).toEqual(['udp 127.0.0.9:40000']);
+    await local.stop();
+    expect(link.edge('edge2')).toBeUndefined();
   });
 });

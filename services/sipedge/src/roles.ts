@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type Bus, MemoryBusHub, connectNatsBus } from '@sipedge/bus';
 import { ConfigError, EnvReader } from '@sipedge/config';
 import { Edge, type EdgeConfig, edgeConfigFromEnv } from '@sipedge/edge';
+import { LocalLink } from '@sipedge/handoff';
 import { type RedisConnection, type Stores, createMemoryStores, createRedisStores } from '@sipedge/store';
 import { LOG_LEVELS, type Logger, createLogger, startTelemetry } from '@sipedge/telemetry';
 import { MemoryTimerHub, MemoryTimers, type TimerService, createBullmqTimers } from '@sipedge/timers';
@@ -190,6 +191,11 @@ export interface Adapters {
   timers(): TimerService;
   /** Counts the hand-offs the worker takes (a standalone worker thread's, for its edge: thread-handoffs.ts). */
   handoffTaken?: () => void;
+  /**
+   * Standalone mode: the edge and the worker of this process pass each other messages by a call
+   * (`LocalLink`), parsed once and without envelopes; the bus still carries every other subject.
+   */
+  link?: LocalLink;
 }
 
 function memoryAdapters(logger: Logger): Adapters {
@@ -199,6 +205,7 @@ function memoryAdapters(logger: Logger): Adapters {
     bus: async () => hub.connect({ logger }),
     stores: createMemoryStores(),
     timers: () => new MemoryTimers({ hub: timerHub, logger }),
+    link: new LocalLink(),
   };
 }
 
@@ -231,6 +238,7 @@ export async function startWorker(config: WorkerEnvConfig, adapters: Adapters, l
     timers: adapters.timers(),
     logger,
     ...(adapters.handoffTaken === undefined ? {} : { handoffTaken: adapters.handoffTaken }),
+    ...(adapters.link === undefined ? {} : { link: adapters.link }),
   });
   await worker.start();
   const ops =
@@ -274,6 +282,7 @@ async function startEdge(
     locations,
     logger,
     ...(workerBacklogMs === undefined ? {} : { workerBacklogMs }),
+    ...(adapters.link === undefined ? {} : { link: adapters.link }),
   });
   await edge.start();
   logger.info({ edgeId: config.edgeId, sip: edge.listening(), http: edge.httpAddress }, 'edge started');

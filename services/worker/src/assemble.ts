@@ -1,6 +1,7 @@
 import { AuthFailures, Bans } from '@sipedge/abuse';
 import { TableUserDirectory, firstFound } from '@sipedge/auth';
 import type { Bus } from '@sipedge/bus';
+import type { LocalLink } from '@sipedge/handoff';
 import { CidrSet } from '@sipedge/net';
 import { nodeDns } from '@sipedge/proxy';
 import type { Stores } from '@sipedge/store';
@@ -20,12 +21,14 @@ export interface WorkerAdapters {
   logger: Logger;
   /** Counts the hand-offs the worker takes (`WorkerDeps.handoffTaken`: a standalone worker thread's). */
   handoffTaken?: () => void;
+  /** Standalone mode: the edge of this process, reached by a call (`WorkerDeps.link`). */
+  link?: LocalLink;
 }
 
 /** A worker wired from its configuration (`workerConfigFromEnv`) to the given adapters. */
 export function createWorker(
   config: WorkerEnvConfig,
-  { bus, stores, timers, logger, handoffTaken }: WorkerAdapters,
+  { bus, stores, timers, logger, handoffTaken, link }: WorkerAdapters,
 ): Worker {
   const trusted = new CidrSet(config.trusted, 'SIPEDGE_TRUSTED');
   const routeTokens = config.fleetSecret;
@@ -61,6 +64,7 @@ export function createWorker(
       logger,
       bans,
       ...(handoffTaken === undefined ? {} : { handoffTaken }),
+      ...(link === undefined ? {} : { link }),
       tu: {
         proxy: config.proxy,
         locations: stores.locations,

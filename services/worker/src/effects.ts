@@ -2,6 +2,9 @@ import type { Bus } from '@sipedge/bus';
 import {
   H,
   type InboundMeta,
+  type LocalEdge,
+  type LocalLink,
+  type OutboundMeta,
   SUBJECTS,
   encodeOutbound,
   endpointAttributes,
@@ -33,6 +36,8 @@ export interface EffectDeps {
   logger: Logger;
   /** A fork's request that no edge took: applies it as that fork's transport error (§16.9), an event. */
   forkUndelivered: (id: string, fork: number) => Promise<void>;
+  /** The edge of this process, sent through by a call while it is attached (standalone mode). */
+  link?: LocalLink;
 }
 
 /**
@@ -149,13 +154,16 @@ export class EffectRunner {
       edgeId = undefined;
       if (kind === 'response') flowId = undefined;
     }
-    const subject = edgeId === undefined ? SUBJECTS.anyEdgeOutbound : SUBJECTS.edgeOutbound(edgeId);
-    const headers = encodeOutbound({
+    const meta: OutboundMeta = {
       transport: hop.transport,
       destination: { address: hop.address, port: hop.port },
       kind,
       ...(flowId === undefined ? {} : { flowId }),
-    });
+    };
+    const local = this.deps.link?.edge(edgeId);
+    if (local !== undefined) return this.sendLocal(local, wire, meta, report && hop.transport !== 'udp');
+    const subject = edgeId === undefined ? SUBJECTS.anyEdgeOutbound : SUBJECTS.edgeOutbound(edgeId);
+    const headers = encodeOutbound(meta);
     if (!report || hop.transport === 'udp') {
       await this.deps.bus.publish(subject, wire, headers);
       return true;
@@ -167,5 +175,19 @@ export class EffectRunner {
       this.deps.logger.warn({ err: error }, 'delivery not confirmed');
       return false;
     }
+  }
+
+  /**
+   * Through the edge of this process (`LocalLink`). As over the bus, only a `report` waits for the
+   * delivery (the edge logs a failure either way): the others are handed on in order and not
+   * waited for, so that a response needing a new connection holds up nothing behind it.
+   */
+  private async sendLocal(edge: LocalEdge, wire: Buffer, meta: OutboundMeta, report: boolean): Promise<boolean> {
+    const sent = edge.send(wire, meta).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error }, 'the edge of this process did not send a message');
+      return { ok: false } as const;
+    });
+    if (!report) return true;
+    return (await sent).ok;
   }
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Bus, BusMessage, BusReply, Subscription } from '@sipedge/bus';
+import type { Bus, BusMessage, Subscription } from '@sipedge/bus';
 import {
   type InboundMeta,
+  type LocalLink,
+  type LocalWorker,
   QUEUES,
   SUBJECTS,
   decodeInbound,
@@ -74,6 +76,11 @@ export interface WorkerDeps {
    * worker thread counts them for its edge's overload control (@sipedge/sipedge thread-handoffs.ts).
    */
   handoffTaken?: () => void;
+  /**
+   * Standalone mode: the edge of this process hands messages to this worker by a call, and this
+   * worker sends through it the same way, while both are attached (`LocalLink`).
+   */
+  link?: LocalLink;
 }
 
 export interface WorkerSettings extends EngineSettings {
@@ -155,8 +162,9 @@ export function contextIdOf(key: string): string {
  * effects (effects.ts): messages to edges, timers to schedule or cancel. Nothing a later event
  * needs stays in this process. With `stateless` set it keeps no records at all (stateless.ts).
  */
-export class Worker {
+export class Worker implements LocalWorker {
   private subscription: Subscription | undefined;
+  private detachLink: (() => void) | undefined;
   private readonly edges: EdgeDirectory;
   private readonly effects: EffectRunner;
   private readonly stateless: StatelessProxy;
@@ -202,6 +210,7 @@ export class Worker {
       metrics: this.metrics,
       logger: deps.logger,
       forkUndelivered: (id, fork) => this.forkUndelivered(id, fork),
+      ...(deps.link === undefined ? {} : { link: deps.link }),
     });
     const sets = Object.values(deps.tu.dispatchers ?? {});
     if (sets.length > 0 && settings.probe !== false) {
@@ -233,24 +242,20 @@ export class Worker {
     await this.edges.start();
     this.subscription = await this.deps.bus.subscribe(
       SUBJECTS.inbound,
-      (m) =>
-        this.admission.run(
-          () => {
-            this.deps.handoffTaken?.();
-            return this.inbound(m);
-          },
-          () => {
-            this.deps.handoffTaken?.();
-            return this.queueFull(m);
-          },
-        ),
+      async (m) => {
+        const handoff = this.decode(m);
+        if (handoff !== undefined) await withContext(traceContextOf(m.headers), () => this.take(...handoff));
+        return { data: new Uint8Array(0) };
+      },
       { queue: QUEUES.workers },
     );
+    this.detachLink = this.deps.link?.attachWorker(this);
     await this.deps.timers.startWorker((fire) => this.fire(fire));
     this.prober?.start();
   }
 
   async stop(): Promise<void> {
+    this.detachLink?.();
     this.localTimers.stop();
     this.prober?.stop();
     await this.subscription?.unsubscribe();
@@ -259,23 +264,53 @@ export class Worker {
     await this.deps.bans?.stop();
   }
 
-  /** One message from an edge; the reply (over TCP/TLS) acknowledges that it was taken over. */
-  private async inbound(bus: BusMessage): Promise<BusReply> {
+  /**
+   * A hand-off from the bus, decoded and parsed; undefined (logged) when the message cannot be
+   * parsed. A bad envelope throws: the edge's request gets the error, as for any failure here.
+   */
+  private decode(bus: BusMessage): [SipMessage, InboundMeta] | undefined {
     try {
       const meta = decodeInbound(bus.headers);
+      return [parseMessage(Buffer.from(bus.data)), meta];
+    } catch (error) {
+      if (!(error instanceof SipParseError)) {
+        this.deps.logger.error({ err: error }, 'inbound message failed');
+        throw error;
+      }
+      this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
+      return undefined;
+    }
+  }
+
+  /**
+   * One message an edge received, over the bus or from the edge of this process (`LocalLink`):
+   * worked on once the admission queue has a place for it, or refused at once when it is full.
+   * Resolves once it is handled (over TCP/TLS that confirms the hand-off).
+   */
+  take(message: SipMessage, meta: InboundMeta): Promise<void> {
+    return this.admission.run(
+      () => {
+        this.deps.handoffTaken?.();
+        return this.inbound(message, meta);
+      },
+      () => {
+        this.deps.handoffTaken?.();
+        this.queueFull(message, meta);
+      },
+    );
+  }
+
+  private async inbound(message: SipMessage, meta: InboundMeta): Promise<void> {
+    try {
       this.metrics.handedOff(meta.receivedAt, Date.now());
-      const message = parseMessage(Buffer.from(bus.data));
       const now = Date.now();
       const waited = now - meta.receivedAt;
       this.handoffWaits.observe(waited, now);
       if (this.isNewCall(message, meta) && this.isLate(waited, now)) {
         this.refuse(message, meta, 'late');
-        return { data: new Uint8Array(0) };
+        return;
       }
-      // The edge's `sip.receive` span is the parent of what this message starts.
-      await withContext(traceContextOf(bus.headers), () =>
-        message.isResponse ? this.response(message) : this.request(message, meta),
-      );
+      await (message.isResponse ? this.response(message) : this.request(message, meta));
     } catch (error) {
       if (error instanceof SipParseError) this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
       else {
@@ -283,7 +318,6 @@ export class Worker {
         throw error;
       }
     }
-    return { data: new Uint8Array(0) };
   }
 
   /**
@@ -332,16 +366,13 @@ export class Worker {
    * The admission queue is full: a new call is refused with 503, anything else is dropped (a
    * retransmission comes again; a lost response is retransmitted by its sender).
    */
-  private queueFull(bus: BusMessage): BusReply {
+  private queueFull(message: SipMessage, meta: InboundMeta): void {
     try {
-      const meta = decodeInbound(bus.headers);
-      const message = parseMessage(Buffer.from(bus.data));
       if (this.isNewCall(message, meta)) this.refuse(message, meta, 'queue-full');
       else this.metrics.shed('queue-full');
     } catch (error) {
       this.deps.logger.warn({ err: error }, 'hand-off dropped: admission queue full');
     }
-    return { data: new Uint8Array(0) };
   }
 
   private async request(message: SipMessage, meta: InboundMeta): Promise<void> {

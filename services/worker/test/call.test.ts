@@ -175,10 +175,10 @@ describe('a call through two workers', () => {
   it('spreads the events of one call over both workers', async () => {
     const seen = new Set<number>();
     for (const [i, w] of h.workers.entries()) {
-      const original = (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound.bind(w);
-      (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound = async (m: unknown) => {
+      const original = w.take.bind(w);
+      w.take = (message, meta) => {
         seen.add(i);
-        return original(m);
+        return original(message, meta);
       };
     }
     await registered(h, BOB);

@@ -1,6 +1,16 @@
 import { isIP } from 'node:net';
 import { MemoryBusHub, type Bus, type BusMessage } from '@sipedge/bus';
-import { H, type InboundMeta, SUBJECTS, decodeOutbound, encodeInbound, type OutboundMeta } from '@sipedge/handoff';
+import {
+  H,
+  type InboundMeta,
+  type LocalDelivery,
+  LocalLink,
+  SUBJECTS,
+  decodeInbound,
+  decodeOutbound,
+  encodeInbound,
+  type OutboundMeta,
+} from '@sipedge/handoff';
 import type { NextHop, ProxyConfig } from '@sipedge/proxy';
 import { type SipMessage, buildResponse, parseMessage } from '@sipedge/sip';
 import { createMemoryStores, type Stores } from '@sipedge/store';
@@ -42,7 +52,7 @@ export async function resolveIpLiteral(hop: NextHop): Promise<Hop[]> {
 export interface Sent {
   message: SipMessage;
   meta: OutboundMeta;
-  /** The NATS subject it was published on: this edge's own, or the shared one. */
+  /** The NATS subject it was published on (this edge's own, or the shared one), or `local` (`LocalLink`). */
   subject: string;
 }
 
@@ -57,6 +67,8 @@ export class Harness {
   readonly sent: Sent[] = [];
   readonly workers: Worker[] = [];
   private edge!: Bus;
+  /** `startLinked`: the stand-in edge and the worker are in one process, joined by this link. */
+  link: LocalLink | undefined;
 
   /**
    * Destinations the edge cannot reach (`address:port`, or `transport:address:port` for one
@@ -90,28 +102,36 @@ export class Harness {
     settings: Partial<WorkerSettings> = {},
     timerLatencyMs = 0,
     edgeAlive = true,
+    linked = false,
   ): Promise<Harness> {
     const h = new Harness();
     // The stand-in edge is alive unless a test says otherwise.
     if (edgeAlive) await h.stores.edges.heartbeat('e1', 3_600_000, Date.now());
     h.edge = h.hub.connect({ logger });
-    const record = (m: BusMessage) => {
-      const meta = decodeOutbound(m.headers);
+    const deliver = (data: Uint8Array, meta: OutboundMeta, subject: string): LocalDelivery => {
       h.tried.push(`${meta.destination.address}:${meta.destination.port}`);
       const at = `${meta.destination.address}:${meta.destination.port}`;
       if (h.unreachable.has(at) || h.unreachable.has(`${meta.transport}:${at}`)) {
-        return { data: new Uint8Array(0), headers: { [H.deliveryError]: 'connection refused' } };
+        return { ok: false, error: 'connection refused' };
       }
-      const message = parseMessage(Buffer.from(m.data), { validate: false });
-      h.sent.push({ message, meta, subject: m.subject });
+      const message = parseMessage(Buffer.from(data), { validate: false });
+      h.sent.push({ message, meta, subject });
       const status = h.autoAnswer.get(`${meta.destination.address}:${meta.destination.port}`);
       if (status !== undefined && message.isRequest && message.method !== 'ACK') {
         void h.receive(buildResponse(message, status, { toTag: 'auto' }).toString(), meta.destination);
       }
-      return { data: new Uint8Array(0) };
+      return { ok: true };
+    };
+    const record = (m: BusMessage) => {
+      const delivery = deliver(m.data, decodeOutbound(m.headers), m.subject);
+      return { data: new Uint8Array(0), ...(delivery.ok ? {} : { headers: { [H.deliveryError]: delivery.error } }) };
     };
     await h.edge.subscribe(SUBJECTS.edgeOutbound('e1'), record);
     await h.edge.subscribe(SUBJECTS.anyEdgeOutbound, record, { queue: 'edges' });
+    if (linked) {
+      h.link = new LocalLink();
+      h.link.attachEdge('e1', { send: async (data, meta) => deliver(data, meta, 'local') });
+    }
     for (let i = 0; i < workers; i++) {
       const index = i;
       const worker = new Worker(
@@ -136,12 +156,21 @@ export class Harness {
           handoffTaken: () => {
             h.taken[index] = (h.taken[index] ?? 0) + 1;
           },
+          ...(h.link === undefined ? {} : { link: h.link }),
         },
       );
       await worker.start();
       h.workers.push(worker);
     }
     return h;
+  }
+
+  /**
+   * One worker with the stand-in edge in its process, as standalone mode runs them: messages go
+   * between them by a call (`LocalLink`), parsed once, and not over the bus.
+   */
+  static startLinked(tu: Partial<TuDeps> = {}, settings: Partial<WorkerSettings> = {}): Promise<Harness> {
+    return Harness.start(1, tu, settings, 0, true, true);
   }
 
   /**
@@ -218,6 +247,13 @@ export class Harness {
       ...(transport === 'tcp' ? { flowId: 'f-e1-1' } : {}),
     });
     const data = Buffer.from(wire, 'latin1');
+    const worker = this.link?.worker;
+    if (worker !== undefined) {
+      // As the edge's LocalHandoff does: the message as parsed, waited for over TCP only.
+      const taken = worker.take(parseMessage(data), decodeInbound(headers));
+      if (transport === 'tcp') await taken;
+      return;
+    }
     if (transport === 'tcp') await this.edge.request(SUBJECTS.inbound, data, { timeoutMs: 2000, headers });
     else await this.edge.publish(SUBJECTS.inbound, data, headers);
   }

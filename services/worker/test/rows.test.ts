@@ -140,10 +140,10 @@ describe('issue 6 rows at the worker', () => {
     h = await Harness.start(2);
     const calls = [0, 0];
     h.workers.forEach((w, i) => {
-      const inner = (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound.bind(w);
-      (w as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound = (m: unknown) => {
+      const inner = w.take.bind(w);
+      w.take = (message, meta) => {
         calls[i]!++;
-        return inner(m);
+        return inner(message, meta);
       };
     });
     await registered(h, BOB);
