@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { type RemoteInfo, Socket, createSocket } from 'node:dgram';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UdpTransport } from '../src/transports/index.js';
@@ -186,6 +186,38 @@ describe('UdpTransport', () => {
     await expect(
       transport.send(Buffer.from('x'), { address: '127.0.0.1', port: peer.address().port }, { ...second!, port: 1 }),
     ).rejects.toThrow(/no listening socket bound to 127\.0\.0\.1:1/);
+  });
+
+  it('writes the datagrams asked for in one turn together at its end, in order; a close sends them first', async () => {
+    const { transport } = await startTransport([{ address: '127.0.0.1', port: 0 }]);
+    const peer = await client('udp4', '127.0.0.1');
+    const to = { address: '127.0.0.1', port: peer.address().port };
+    const got: string[] = [];
+    peer.on('message', (data) => got.push(data.toString()));
+    const written = vi.spyOn(Socket.prototype, 'send');
+    const sent = ['1', '2', '3'].map((n) => transport.send(Buffer.from(n), to));
+    expect(written).not.toHaveBeenCalled();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written).toHaveBeenCalledTimes(3);
+    await Promise.all(sent);
+    await vi.waitFor(() => expect(got).toEqual(['1', '2', '3']), { timeout: 2000, interval: 5 });
+    const last = transport.send(Buffer.from('4'), to);
+    await transport.close();
+    await last;
+    expect(written).toHaveBeenCalledTimes(4);
+    written.mockRestore();
+  });
+
+  it('rejects a send the kernel refuses (EMSGSIZE), the others of its turn still going out', async () => {
+    const { transport } = await startTransport([{ address: '127.0.0.1', port: 0 }]);
+    const peer = await client('udp4', '127.0.0.1');
+    const to = { address: '127.0.0.1', port: peer.address().port };
+    const reply = nextMessage(peer);
+    const tooBig = transport.send(Buffer.alloc(70_000), to);
+    const fine = transport.send(Buffer.from('ok'), to);
+    await expect(tooBig).rejects.toThrow(/udp: send to 127\.0\.0\.1:\d+ failed/);
+    await fine;
+    expect((await reply).data.toString()).toBe('ok');
   });
 
   it('rejects a send with no socket of the destination family, a host name or after close', async () => {

@@ -5,6 +5,7 @@ import { endpointOf, familyOf, type AddressFamily } from './endpoint.js';
 import { type TransportState, callHandler, messageOf, openListeners } from './internal.js';
 import type { Endpoint, TransportHandler } from './types.js';
 import type { UdpQueueProbe } from './udp-queue-probe.js';
+import { DatagramBatch } from './udp-send-batch.js';
 
 export interface UdpTransportOptions {
   /**
@@ -47,6 +48,8 @@ export class UdpTransport {
   readonly #options: UdpTransportOptions;
   readonly #logger: Logger;
   #bound: Bound[] = [];
+  /** What `send` is asked for, written at the end of each turn of the event loop. */
+  readonly #batch = new DatagramBatch();
   #state: TransportState = 'new';
   #closing: Promise<void> | undefined;
 
@@ -81,7 +84,8 @@ export class UdpTransport {
    * Sends one datagram to `destination` (an IP literal, no DNS here) from a listening socket of
    * its address family that can reach it (`#socketFor`), or from the socket bound exactly to `from`
    * when given (e.g. the `local` endpoint of the request being answered). Rejects when there is no such socket, when
-   * the transport is not open, or when the kernel refuses the datagram (e.g. EMSGSIZE).
+   * the transport is not open, or when the kernel refuses the datagram (e.g. EMSGSIZE). The datagram
+   * leaves with the others of this turn of the event loop, at its end (`DatagramBatch`).
    */
   send(data: Uint8Array, destination: Endpoint, from?: Endpoint): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(new Error(`udp: cannot send, transport is ${this.#state}`));
@@ -102,12 +106,18 @@ export class UdpTransport {
       );
     }
     return new Promise((resolve, reject) => {
-      bound.socket.send(data, destination.port, destination.address, (error) => {
-        if (error) {
-          reject(new Error(`udp: send to ${formatEndpoint(destination)} failed: ${error.message}`, { cause: error }));
-        } else {
-          resolve();
-        }
+      this.#batch.add({
+        socket: bound.socket,
+        data,
+        port: destination.port,
+        address: destination.address,
+        done: (error) => {
+          if (error) {
+            reject(new Error(`udp: send to ${formatEndpoint(destination)} failed: ${error.message}`, { cause: error }));
+          } else {
+            resolve();
+          }
+        },
       });
     });
   }
@@ -145,9 +155,13 @@ export class UdpTransport {
       const bound = this.#bound;
       this.#bound = [];
       this.#state = 'closed';
-      this.#closing = Promise.all(bound.map((b) => closeSocket(b.socket))).then(() => {
-        if (bound.length > 0) this.#logger.info('udp: closed');
-      });
+      // What was asked for before the close still goes out.
+      const sent = this.#batch.flush();
+      this.#closing = sent
+        .then(() => Promise.all(bound.map((b) => closeSocket(b.socket))))
+        .then(() => {
+          if (bound.length > 0) this.#logger.info('udp: closed');
+        });
     }
     return this.#closing;
   }
