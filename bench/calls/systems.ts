@@ -4,13 +4,13 @@
  * sipedge standalone, and sipedge distributed (one edge, one or two workers, Redis and NATS as
  * local processes).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/containers.js';
 import { kamailioModules, startKamailio as startKamailioProcess } from '../../test/support/kamailio.js';
-import { type ManagedProcess, roleCommand, startProcess } from '../../test/support/processes.js';
+import { type Command, type ManagedProcess, root, startProcess } from '../../test/support/processes.js';
 import { sipAnswers } from './probe.js';
 
 export const SYSTEM_NAMES = ['direct', 'kamailio', 'standalone', 'distributed-1w', 'distributed-2w'] as const;
@@ -139,13 +139,34 @@ async function sipAddressing(): Promise<{ port: number; env: NodeJS.ProcessEnv }
   };
 }
 
-function sipedgeCommand(role: 'all' | 'edge' | 'worker', options: { profileDir?: string }) {
-  const command = roleCommand(role);
+/**
+ * sipedge as it ships (deploy/Dockerfile: `node services/sipedge/dist/main.js`), compiled first
+ * with `tsc -b` (incremental: about a second once built). Not from the sources through tsx as
+ * `npm start` runs it: esbuild's transform names every closure at run time (its `__name` helper),
+ * which cost about 4% more CPU per call (docs/performance.md).
+ */
+function sipedgeCommand(role: 'all' | 'edge' | 'worker', options: { profileDir?: string }): Command {
+  const command = { file: process.execPath, args: [`${root}services/sipedge/dist/main.js`, role] };
   if (options.profileDir === undefined) return command;
   return { ...command, args: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, ...command.args] };
 }
 
+let built: Promise<void> | undefined;
+
+/** Compiles sipedge (`tsc -b services/sipedge`) once per benchmark process. */
+export function buildSipedge(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    const tsc = `${root}node_modules/typescript/bin/tsc`;
+    execFile(process.execPath, [tsc, '-b', 'services/sipedge'], { cwd: root }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`tsc -b services/sipedge failed: ${stdout}${stderr}`, { cause: error }));
+      else resolve();
+    });
+  });
+  return built;
+}
+
 async function startStandalone(options: SystemOptions): Promise<RunningSystem> {
+  await buildSipedge();
   const { port, env } = await sipAddressing();
   const metrics = `127.0.0.1:${await freePort()}`;
   const all = await startProcess(
@@ -186,6 +207,7 @@ export interface DistributedSystem extends RunningSystem {
 
 /** redis-server and nats-server -js on loopback, then the workers, then one edge (`edge-1`). */
 export async function startDistributed(options: DistributedOptions): Promise<DistributedSystem> {
+  await buildSipedge();
   const started: ManagedProcess[] = [];
   try {
     const redisPort = await freePort();
