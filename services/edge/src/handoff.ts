@@ -60,8 +60,9 @@ export class Handoff implements HandoffPort {
  * The hand-off to the worker of this process (standalone mode, `LocalLink`): the message as the
  * edge parsed it, by a call. Over UDP it is handed on and not waited for, as a publish is not; over
  * a stream transport the worker's taking it is the confirmation. A worker that fails to take it is
- * logged, and the message is not delivered (a request gets 503). While no worker is attached to the
- * link (one on a thread of its own, or one stopped), messages go over the bus.
+ * logged (and over a stream transport the message counts as not delivered: a request gets 503).
+ * While no worker is attached to the link (one on a thread of its own, or one stopped), messages
+ * go over the bus.
  */
 export class LocalHandoff implements HandoffPort {
   constructor(

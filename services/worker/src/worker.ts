@@ -244,6 +244,7 @@ export class Worker implements LocalWorker {
       SUBJECTS.inbound,
       async (m) => {
         const handoff = this.decode(m);
+        // The edge's `sip.receive` span is the parent of what this message starts.
         if (handoff !== undefined) await withContext(traceContextOf(m.headers), () => this.take(...handoff));
         return { data: new Uint8Array(0) };
       },
