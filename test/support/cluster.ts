@@ -113,10 +113,10 @@ export class Cluster {
         },
       );
       c.handled.push(0);
-      const inner = (worker as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound.bind(worker);
-      (worker as unknown as { inbound: (m: unknown) => Promise<unknown> }).inbound = (m: unknown) => {
+      const inner = worker.take.bind(worker);
+      worker.take = (message, meta) => {
         c.handled[i]!++;
-        return inner(m);
+        return inner(message, meta);
       };
       await worker.start();
       c.workers.push(worker);
