@@ -141,7 +141,7 @@ async function sipAddressing(): Promise<{ port: number; env: NodeJS.ProcessEnv }
 
 /**
  * sipedge as it ships (deploy/Dockerfile: `node services/sipedge/dist/main.js`), compiled first
- * with `tsc -b` (incremental: about a second once built). Not from the sources through tsx as
+ * (`buildSipedge`). Not from the sources through tsx as
  * `npm start` runs it: esbuild's transform names every closure at run time (its `__name` helper),
  * which cost about 4% more CPU per call (docs/performance.md).
  */
@@ -153,12 +153,16 @@ function sipedgeCommand(role: 'all' | 'edge' | 'worker', options: { profileDir?:
 
 let built: Promise<void> | undefined;
 
-/** Compiles sipedge (`tsc -b services/sipedge`) once per benchmark process. */
+/**
+ * Compiles sipedge and the libraries it references once per benchmark process (about 10 s).
+ * Forced: an incremental build trusts its `.tsbuildinfo` and would not write again an output file
+ * deleted since, which sipedge would then fail to import.
+ */
 export function buildSipedge(): Promise<void> {
   built ??= new Promise<void>((resolve, reject) => {
     const tsc = `${root}node_modules/typescript/bin/tsc`;
-    execFile(process.execPath, [tsc, '-b', 'services/sipedge'], { cwd: root }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`tsc -b services/sipedge failed: ${stdout}${stderr}`, { cause: error }));
+    execFile(process.execPath, [tsc, '-b', '--force', 'services/sipedge'], { cwd: root }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`tsc -b --force services/sipedge failed: ${stdout}${stderr}`, { cause: error }));
       else resolve();
     });
   });

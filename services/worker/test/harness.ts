@@ -69,6 +69,8 @@ export class Harness {
   private edge!: Bus;
   /** `startLinked`: the stand-in edge and the worker are in one process, joined by this link. */
   link: LocalLink | undefined;
+  /** Detaches the stand-in edge from `link` (`leaveLink`); undefined once it has left. */
+  private detachEdge: (() => void) | undefined;
 
   /**
    * Destinations the edge cannot reach (`address:port`, or `transport:address:port` for one
@@ -130,7 +132,7 @@ export class Harness {
     await h.edge.subscribe(SUBJECTS.anyEdgeOutbound, record, { queue: 'edges' });
     if (linked) {
       h.link = new LocalLink();
-      h.link.attachEdge('e1', { send: async (data, meta) => deliver(data, meta, 'local') });
+      h.detachEdge = h.link.attachEdge('e1', { send: async (data, meta) => deliver(data, meta, 'local') });
     }
     for (let i = 0; i < workers; i++) {
       const index = i;
@@ -247,7 +249,7 @@ export class Harness {
       ...(transport === 'tcp' ? { flowId: 'f-e1-1' } : {}),
     });
     const data = Buffer.from(wire, 'latin1');
-    const worker = this.link?.worker;
+    const worker = this.detachEdge === undefined ? undefined : this.link?.worker;
     if (worker !== undefined) {
       // As the edge's LocalHandoff does: the message as parsed, waited for over TCP only.
       const taken = worker.take(parseMessage(data), decodeInbound(headers));
@@ -256,6 +258,15 @@ export class Harness {
     }
     if (transport === 'tcp') await this.edge.request(SUBJECTS.inbound, data, { timeoutMs: 2000, headers });
     else await this.edge.publish(SUBJECTS.inbound, data, headers);
+  }
+
+  /**
+   * The stand-in edge leaves the link, as a stopping edge does: from then on it hands messages off
+   * over the bus, and the workers must send to it over the bus too.
+   */
+  leaveLink(): void {
+    this.detachEdge?.();
+    this.detachEdge = undefined;
   }
 
   /** Waits until something matching was sent; returns it. */

@@ -86,9 +86,9 @@ describe('the worker and the edge of one process (LocalLink)', () => {
     h = await Harness.startLinked();
     const link = h.link!;
     const worker = link.worker!;
-    h.link = undefined;
-    // The stand-in edge leaves the link (another takes its place, then leaves too); the worker stays.
-    link.attachEdge('e1', { send: () => Promise.reject(new Error('never used')) })();
+    // The stand-in edge leaves the link; the worker stays.
+    h.leaveLink();
+    expect(link.edge('e1')).toBeUndefined();
     await h.receive(request({ method: 'OPTIONS', uri: 'sip:bob@example.com', callId: 'c3', via: UAC }), UAC);
     const answered = await h.waitFor((s) => s.message.get('Call-ID') === 'c3');
     expect(answered.subject).toBe('sipedge.edge.e1.out');
