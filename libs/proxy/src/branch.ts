@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { MAGIC_COOKIE, type SipMessage, isToken } from '@sipedge/sip';
 
 /**
@@ -170,7 +170,7 @@ export function loopHashFor(branch: OurBranch, request: SipMessage): string {
 }
 
 function digest(fields: readonly (string | readonly string[])[]): string {
-  return createHash('sha256').update(JSON.stringify(fields)).digest('base64url');
+  return hash('sha256', JSON.stringify(fields), 'base64url');
 }
 
 function checkLoop(loop: string): void {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { formatCSeq } from './header-values.js';
 import { newTag } from './ids.js';
 import { type HeaderRow, SipMessage, newRow } from './message.js';
@@ -125,5 +125,5 @@ export function statelessToTag(request: SipMessage): string {
   }
   const cseq = (request.get('CSeq') ?? '').trim().split(/\s+/)[0] ?? '';
   const basis = `${branch}|${sentBy}|${request.get('Call-ID') ?? ''}|${cseq}`;
-  return `sl${createHash('sha1').update(basis).digest('base64url').slice(0, 12).replace(/_/g, '.')}`;
+  return `sl${hash('sha1', basis, 'base64url').slice(0, 12).replace(/_/g, '.')}`;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Keys a generation holds at most by default: a full lifetime (64·T1 = 32 s) of ~3,000 new requests a second. */
 const DEFAULT_MAX_PER_GENERATION = 100_000;
@@ -58,5 +58,5 @@ export class RecentInitialRequests {
 
 /** A fixed-size stand-in for a key of any length. */
 function digest(key: string): string {
-  return createHash('sha1').update(key).digest('base64');
+  return hash('sha1', key, 'base64');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Bus, BusMessage, Subscription } from '@sipedge/bus';
 import {
   type InboundMeta,
@@ -152,7 +152,7 @@ interface EventSpan {
 
 /** A context id from a server transaction key: token characters only, so it can sit in a branch. */
 export function contextIdOf(key: string): string {
-  return createHash('sha1').update(key).digest('base64url').slice(0, 16);
+  return hash('sha1', key, 'base64url').slice(0, 16);
 }
 
 /**
