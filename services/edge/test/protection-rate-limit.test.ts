@@ -122,6 +122,22 @@ describe('RateLimiter', () => {
     expect(limiter.trackedSources).toBe(3);
   });
 
+  it('gives the same answers once it has forgotten the sources it parsed (more than maxTrackedSources)', () => {
+    const limiter = new RateLimiter({
+      ratePerSecond: 1,
+      burst: 1,
+      maxTrackedSources: 2,
+      trusted: ['192.0.2.10'],
+    });
+    expect(limiter.take('2001:db8::1', T0)).toBe(true);
+    expect(limiter.take('192.0.2.10', T0)).toBe(true);
+    // Two more sources: the parsed sources are forgotten at two; the /64's bucket is still tracked.
+    expect(limiter.take('10.0.0.1', T0)).toBe(true);
+    expect(limiter.take('2001:db8::2', T0)).toBe(false);
+    expect(takeMany(limiter, '192.0.2.10', 5, T0)).toBe(5);
+    expect(takeMany(limiter, '::ffff:10.0.0.1', 5, T0)).toBe(0);
+  });
+
   it('tracks a source that is not an IP address by its text', () => {
     const limiter = new RateLimiter({ ratePerSecond: 1, burst: 1, maxTrackedSources: 10 });
     expect(limiter.take('weird', T0)).toBe(true);

@@ -29,6 +29,9 @@ interface Bucket {
   updatedAt: number;
 }
 
+/** A trusted source (`RateLimiter.#sources`): never limited. */
+const TRUSTED = Symbol('trusted');
+
 /**
  * Per-source token bucket rate limiting, applied statelessly at the edge before any shared state
  * is touched. Each source starts with `burst` tokens, every message takes one, and tokens come back
@@ -63,6 +66,12 @@ export class RateLimiter {
   readonly #trusted: CidrSet;
   /** Buckets by source key, least recently used first (Map iteration is insertion order). */
   readonly #buckets = new Map<string, Bucket>();
+  /**
+   * What each source address seen lately comes to: its bucket key, or TRUSTED. Parsing an address
+   * costs microseconds and a source sends many messages; emptied when it reaches
+   * `maxTrackedSources`, so a flood of new sources costs a parse each, as without it.
+   */
+  readonly #sources = new Map<string, string | typeof TRUSTED>();
 
   /** @throws RangeError for an invalid option or trusted entry. */
   constructor(options: RateLimiterOptions) {
@@ -96,11 +105,10 @@ export class RateLimiter {
    * message may pass, false when it must be dropped. Trusted sources always pass.
    */
   take(address: string, now: number): boolean {
-    const parsed = parseAddress(address);
-    if (parsed !== undefined && this.#trusted.contains(parsed)) {
+    const key = this.#sources.get(address) ?? this.#source(address);
+    if (key === TRUSTED) {
       return true;
     }
-    const key = parsed === undefined ? address : this.#key(parsed);
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#maxTrackedSources) {
@@ -124,6 +132,15 @@ export class RateLimiter {
       return true;
     }
     return false;
+  }
+
+  /** A source address not in `#sources`: trusted, or its bucket key; remembered. */
+  #source(address: string): string | typeof TRUSTED {
+    const parsed = parseAddress(address);
+    const key = parsed === undefined ? address : this.#trusted.contains(parsed) ? TRUSTED : this.#key(parsed);
+    if (this.#sources.size >= this.#maxTrackedSources) this.#sources.clear();
+    this.#sources.set(address, key);
+    return key;
   }
 
   /** The bucket key of a source: the IPv4 address, or the IPv6 network of the configured prefix. */
