@@ -1,4 +1,6 @@
 import {
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   type Attributes,
   type Context,
   type Link,
@@ -56,6 +58,9 @@ export async function startTelemetry(settings: TelemetrySettings): Promise<StopT
 
 const tracer = () => trace.getTracer('sipedge');
 
+/** The span `inSpan` gives `fn` without an SDK when the parent context has none. */
+const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** Adds the W3C trace context (`traceparent`, `tracestate`) of `ctx` to `headers`; returns them. */
 export function injectTraceContext<T extends Record<string, string>>(headers: T, ctx: Context = context.active()): T {
   propagation.inject(ctx, headers);
@@ -90,11 +95,26 @@ export interface SpanOptions {
   links?: Context[];
 }
 
+/** The API's no-op tracer provider: what the global provider delegates to while no SDK has registered one. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** Whether no tracer provider is registered (no SDK runs): every span would be a no-op. */
+function tracingOff(): boolean {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER;
+}
+
 /**
  * Runs `fn` in a new active span that ends when it settles; a throw marks the span as an error.
- * Without an SDK the span is a no-op.
+ * Without an SDK the span is a no-op, and none is made: `fn` runs in the parent context with its
+ * span (a non-recording one, as the no-op tracer would give), which a worker does several times for
+ * every message it takes.
  */
-export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+  if (tracingOff()) {
+    const parent = options.parent ?? context.active();
+    return context.with(parent, fn, undefined, trace.getSpan(parent) ?? NON_RECORDING_SPAN);
+  }
   const links: Link[] = (options.links ?? [])
     .map((c) => trace.getSpanContext(c))
     .filter((c) => c !== undefined && isSpanContextValid(c))
