@@ -1,6 +1,6 @@
 import type { RouteTokenContent, RouteTokenKeys, TokenBinding } from './route-token.js';
 
-/** Tokens remembered per keys object at most (the oldest go first): a few seconds of calls at a high rate. */
+/** Tokens remembered per keys object at most: a few seconds of calls at a high rate. */
 export const OPENED_TOKENS_KEPT = 8192;
 
 /**
@@ -14,26 +14,36 @@ export const OPENED_TOKENS_KEPT = 8192;
  * with nothing remembered, and a retired secret's tokens stop opening at once. A remembered token
  * opens faster than one proved afresh; that tells a sender only that the token was seen before,
  * which whoever holds it knows already.
+ *
+ * Two generations of half `OPENED_TOKENS_KEPT` each: new tokens go into the current one; when it
+ * is full it becomes the previous one and the previous one is dropped. A token opened from the
+ * previous generation moves into the current one, so a dialog in use stays. (A least-recently-used
+ * order in one Map, deleting its oldest entry on every insert, cost microseconds per token: the
+ * Map's iteration skips the deleted entries before it.)
  */
 class OpenedTokens {
-  readonly #contents = new Map<string, RouteTokenContent>();
+  #current = new Map<string, RouteTokenContent>();
+  #previous = new Map<string, RouteTokenContent>();
 
   get(token: string, binding: TokenBinding): RouteTokenContent | undefined {
     const key = keyOf(token, binding);
-    const content = this.#contents.get(key);
-    if (content !== undefined) {
-      // Most recently used last: a dialog in use stays.
-      this.#contents.delete(key);
-      this.#contents.set(key, content);
-    }
-    return content;
+    const content = this.#current.get(key);
+    if (content !== undefined) return content;
+    const older = this.#previous.get(key);
+    if (older !== undefined) this.#keep(key, older);
+    return older;
   }
 
   set(token: string, binding: TokenBinding, content: RouteTokenContent): void {
-    const key = keyOf(token, binding);
-    this.#contents.delete(key);
-    if (this.#contents.size >= OPENED_TOKENS_KEPT) this.#contents.delete(this.#contents.keys().next().value!);
-    this.#contents.set(key, deepFrozen(content));
+    this.#keep(keyOf(token, binding), deepFrozen(content));
+  }
+
+  #keep(key: string, content: RouteTokenContent): void {
+    if (this.#current.size >= OPENED_TOKENS_KEPT / 2) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+    }
+    this.#current.set(key, content);
   }
 }
 
