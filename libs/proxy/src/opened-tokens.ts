@@ -1,6 +1,7 @@
+import { RecentMap } from '@sipedge/transaction';
 import type { RouteTokenContent, RouteTokenKeys, TokenBinding } from './route-token.js';
 
-/** Tokens remembered per keys object at most: a few seconds of calls at a high rate. */
+/** Tokens remembered per keys object at most (`RecentMap`): a few seconds of calls at a high rate. */
 export const OPENED_TOKENS_KEPT = 8192;
 
 /**
@@ -14,36 +15,16 @@ export const OPENED_TOKENS_KEPT = 8192;
  * with nothing remembered, and a retired secret's tokens stop opening at once. A remembered token
  * opens faster than one proved afresh; that tells a sender only that the token was seen before,
  * which whoever holds it knows already.
- *
- * Two generations of half `OPENED_TOKENS_KEPT` each: new tokens go into the current one; when it
- * is full it becomes the previous one and the previous one is dropped. A token opened from the
- * previous generation moves into the current one, so a dialog in use stays. (A least-recently-used
- * order in one Map, deleting its oldest entry on every insert, cost microseconds per token: the
- * Map's iteration skips the deleted entries before it.)
  */
 class OpenedTokens {
-  #current = new Map<string, RouteTokenContent>();
-  #previous = new Map<string, RouteTokenContent>();
+  readonly #contents = new RecentMap<string, RouteTokenContent>(OPENED_TOKENS_KEPT);
 
   get(token: string, binding: TokenBinding): RouteTokenContent | undefined {
-    const key = keyOf(token, binding);
-    const content = this.#current.get(key);
-    if (content !== undefined) return content;
-    const older = this.#previous.get(key);
-    if (older !== undefined) this.#keep(key, older);
-    return older;
+    return this.#contents.get(keyOf(token, binding));
   }
 
   set(token: string, binding: TokenBinding, content: RouteTokenContent): void {
-    this.#keep(keyOf(token, binding), deepFrozen(content));
-  }
-
-  #keep(key: string, content: RouteTokenContent): void {
-    if (this.#current.size >= OPENED_TOKENS_KEPT / 2) {
-      this.#previous = this.#current;
-      this.#current = new Map();
-    }
-    this.#current.set(key, content);
+    this.#contents.set(keyOf(token, binding), deepFrozen(content));
   }
 }
 

@@ -10,6 +10,7 @@ export { clientKey, serverKey, cancelledInviteKey } from './keys.js';
 export { buildAckForNon2xx, buildCancel } from './ack.js';
 export { serialise, deserialise, STATE_VERSION } from './state.js';
 export { cloneJson } from './json.js';
+export { RecentMap } from './recent-map.js';
 export { TRANSITIONS, TRANSITION_IDS, type Transition } from './transitions.js';
 export {
   DEFAULT_TIMERS,

@@ -2,7 +2,7 @@ import { DEFAULT_HANDOFF_RETRY, type HandoffRetrySettings, handoffReplayWindowMs
 import { type RecordStore, type RecordText, textOf } from '@sipedge/store';
 import type { Logger } from '@sipedge/telemetry';
 import type { TimerService } from '@sipedge/timers';
-import type { TimerSettings } from '@sipedge/transaction';
+import { RecentMap, type TimerSettings } from '@sipedge/transaction';
 import { earliest, isSettled, latestDue } from './deadlines.js';
 import type { EngineResult } from './engine.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -11,7 +11,10 @@ import { type CallRecord, isFinished, recordTtlMs } from './record.js';
 /** Commits that meet a conflict are retried with a fresh load this many times at most. */
 const MAX_ATTEMPTS = 20;
 
-/** Records whose last known state this worker keeps (the most recent ones), for the next event of each. */
+/**
+ * Records whose last known state this worker keeps, for the next event of each: at most this many,
+ * and at least the half of it used last (`RecentMap`).
+ */
 const KNOWN_KEPT = 4096;
 
 /** How long to keep a finished record for edges that retry hand-offs so: their replay window and a margin. */
@@ -99,7 +102,7 @@ export class CallStore {
    * come to the worker that handled the last one, which then saves a round trip per event; a stale
    * state costs one failed commit. A state is never changed: events apply to a copy.
    */
-  readonly #known = new Map<string, KnownState>();
+  readonly #known = new RecentMap<string, KnownState>(KNOWN_KEPT);
 
   /**
    * The update under way on each record in this worker: the next one waits for it, so two events of
@@ -142,9 +145,7 @@ export class CallStore {
   async prefetch(id: string): Promise<void> {
     const key = recordKey(id);
     await this.#inTurn(key, async () => {
-      const kept = this.#known.get(key);
-      if (kept === undefined) await this.#load(key);
-      else this.#remember(key, kept);
+      if (this.#known.get(key) === undefined) await this.#load(key);
     });
   }
 
@@ -194,7 +195,7 @@ export class CallStore {
         this.records.commit([{ key, expectedVersion: state.version, value, ttlMs }]),
       );
       if (!committed.ok) continue;
-      this.#remember(key, {
+      this.#known.set(key, {
         version: committed.versions[0] ?? 0,
         value,
         record: value === null ? null : record,
@@ -227,14 +228,8 @@ export class CallStore {
                 ? kept.record
                 : (JSON.parse(stored.value) as CallRecord),
           };
-    this.#remember(key, state);
-    return state;
-  }
-
-  #remember(key: string, state: KnownState): void {
-    this.#known.delete(key);
-    if (this.#known.size >= KNOWN_KEPT) this.#known.delete(this.#known.keys().next().value!);
     this.#known.set(key, state);
+    return state;
   }
 
   /**
