@@ -80,6 +80,7 @@ export class Cluster {
       udpMtu: 1300,
     };
     for (let i = 0; i < (options.workers ?? 2); i++) {
+      c.handled.push(0);
       const stores = await createRedisStores({ url: c.redis.url }, logger);
       const bus = await connectNatsBus({ servers: c.nats.url, name: `worker-${i}`, logger });
       const timers = createBullmqTimers({ redis: c.redis.url, logger });
@@ -98,6 +99,7 @@ export class Cluster {
           edges: stores.edges,
           timers,
           logger,
+          handoffTaken: () => c.handled[i]!++,
           tu: {
             proxy,
             locations: stores.locations,
@@ -112,12 +114,6 @@ export class Cluster {
           },
         },
       );
-      c.handled.push(0);
-      const inner = worker.take.bind(worker);
-      worker.take = (message, meta) => {
-        c.handled[i]!++;
-        return inner(message, meta);
-      };
       await worker.start();
       c.workers.push(worker);
       c.closers.push(

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Bus, BusMessage, Subscription } from '@sipedge/bus';
+import type { Bus, Subscription } from '@sipedge/bus';
 import {
   type InboundMeta,
   type LocalLink,
@@ -243,9 +243,12 @@ export class Worker implements LocalWorker {
     this.subscription = await this.deps.bus.subscribe(
       SUBJECTS.inbound,
       async (m) => {
-        const handoff = this.decode(m);
-        // The edge's `sip.receive` span is the parent of what this message starts.
-        if (handoff !== undefined) await withContext(traceContextOf(m.headers), () => this.take(...handoff));
+        // A bad envelope throws: the edge's request gets the error, as for any failure here.
+        const meta = decodeInbound(m.headers);
+        // Copied: the bus's data may be a view of a larger read buffer, which a waiting hand-off
+        // would keep. The edge's `sip.receive` span is the parent of what this message starts.
+        const data = Buffer.from(m.data);
+        await withContext(traceContextOf(m.headers), () => this.admit(data, meta));
         return { data: new Uint8Array(0) };
       },
       { queue: QUEUES.workers },
@@ -266,39 +269,43 @@ export class Worker implements LocalWorker {
   }
 
   /**
-   * A hand-off from the bus, decoded and parsed; undefined (logged) when the message cannot be
-   * parsed. A bad envelope throws: the edge's request gets the error, as for any failure here.
+   * One message an edge of this process received, as that edge parsed it (`LocalLink`): worked on
+   * once the admission queue has a place for it, or refused at once when it is full. Resolves once
+   * it is handled (over TCP/TLS that confirms the hand-off).
    */
-  private decode(bus: BusMessage): [SipMessage, InboundMeta] | undefined {
-    try {
-      const meta = decodeInbound(bus.headers);
-      return [parseMessage(Buffer.from(bus.data)), meta];
-    } catch (error) {
-      if (!(error instanceof SipParseError)) {
-        this.deps.logger.error({ err: error }, 'inbound message failed');
-        throw error;
-      }
-      this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
-      return undefined;
-    }
+  take(message: SipMessage, meta: InboundMeta): Promise<void> {
+    return this.admit(message, meta);
   }
 
   /**
-   * One message an edge received, over the bus or from the edge of this process (`LocalLink`):
-   * worked on once the admission queue has a place for it, or refused at once when it is full.
-   * Resolves once it is handled (over TCP/TLS that confirms the hand-off).
+   * A hand-off through the admission queue: parsed already (`take`), or its bytes from the bus,
+   * parsed only once it has a place or is refused, so that a full queue holds bytes.
    */
-  take(message: SipMessage, meta: InboundMeta): Promise<void> {
+  private admit(received: SipMessage | Buffer, meta: InboundMeta): Promise<void> {
     return this.admission.run(
       () => {
         this.deps.handoffTaken?.();
-        return this.inbound(message, meta);
+        const message = this.parsed(received);
+        return message === undefined ? Promise.resolve() : this.inbound(message, meta);
       },
       () => {
         this.deps.handoffTaken?.();
-        this.queueFull(message, meta);
+        const message = this.parsed(received);
+        if (message !== undefined) this.queueFull(message, meta);
       },
     );
+  }
+
+  /** A hand-off's message; undefined (logged) when its bytes do not parse. */
+  private parsed(received: SipMessage | Buffer): SipMessage | undefined {
+    if (!Buffer.isBuffer(received)) return received;
+    try {
+      return parseMessage(received);
+    } catch (error) {
+      if (!(error instanceof SipParseError)) throw error;
+      this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
+      return undefined;
+    }
   }
 
   private async inbound(message: SipMessage, meta: InboundMeta): Promise<void> {
