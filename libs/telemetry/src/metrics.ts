@@ -1,5 +1,6 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { PromHistogram } from './prom-histogram.js';
 import { meter as sipedgeMeter } from './tracing.js';
 
 /** The names and description of one metric in both sinks. */
@@ -107,11 +108,17 @@ export class DualMetrics {
       ...(options.unit === undefined ? {} : { unit: options.unit }),
       advice: { explicitBucketBoundaries: [...options.buckets] },
     });
-    const prom = new Histogram<string>({ ...this.#promConfiguration(options), buckets: [...options.buckets] });
+    const prom = new PromHistogram<L>(
+      options.promName,
+      options.description,
+      options.labelNames ?? [],
+      options.buckets,
+      this.registry,
+    );
     return {
       record(value, labels = {}) {
         otel.record(value, labels as Attributes);
-        prom.observe(labels as Record<string, string>, value);
+        prom.observe(labels, value);
       },
     };
   }
