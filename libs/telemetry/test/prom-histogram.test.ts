@@ -37,7 +37,10 @@ describe('PromHistogram', () => {
     const withoutExemplars = (metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>>) =>
       metrics.map((m) => ({
         ...m,
-        values: m.values.map(({ exemplar: _, ...value }: { exemplar?: unknown }) => value),
+        values: m.values.map((value) => {
+          const { exemplar: _, ...rest } = value as typeof value & { exemplar?: unknown };
+          return rest;
+        }),
       }));
     expect(await ours.getMetricsAsJSON()).toEqual(withoutExemplars(await theirs.getMetricsAsJSON()));
   });
