@@ -1,6 +1,6 @@
 import type { Attributes, Meter } from '@opentelemetry/api';
-import { Counter, Gauge, Registry } from 'prom-client';
-import { PromHistogram } from './prom-histogram.js';
+import { Gauge, Registry } from 'prom-client';
+import { PromCounter, PromHistogram } from './prom-metrics.js';
 import { meter as sipedgeMeter } from './tracing.js';
 
 /** The names and description of one metric in both sinks. */
@@ -63,11 +63,11 @@ export class DualMetrics {
 
   counter<L extends string = never>(options: DualMetricOptions<L>): DualCounter<L> {
     const otel = this.#meter.createCounter(options.otelName, { description: options.description });
-    const prom = new Counter<string>(this.#promConfiguration(options));
+    const prom = new PromCounter<L>(options.promName, options.description, options.labelNames ?? [], this.registry);
     return {
       add(labels = {}, value = 1) {
         otel.add(value, labels as Attributes);
-        prom.inc(labels as Record<string, string>, value);
+        prom.inc(labels, value);
       },
     };
   }

@@ -1,6 +1,6 @@
-import { Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { PromHistogram } from '../src/prom-histogram.js';
+import { PromCounter, PromHistogram } from '../src/prom-metrics.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
 type Op = 'operation' | 'result';
@@ -62,5 +62,43 @@ describe('PromHistogram', () => {
     const registry = new Registry();
     new PromHistogram('v_seconds', 'Help.', [], BUCKETS, registry);
     expect(() => new PromHistogram('v_seconds', 'Help.', [], BUCKETS, registry)).toThrow(/already been registered/);
+  });
+});
+
+describe('PromCounter', () => {
+  it("is exposed exactly as prom-client's Counter of the same counts", async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const counter = new PromCounter<Op>('t_total', 'Help.', ['operation', 'result'], ours);
+    const plain = new PromCounter<never>('p_total', 'Plain.', [], ours);
+    const reference = new Counter<Op>({
+      name: 't_total',
+      help: 'Help.',
+      labelNames: ['operation', 'result'],
+      registers: [theirs],
+    });
+    const plainReference = new Counter({ name: 'p_total', help: 'Plain.', registers: [theirs] });
+    for (const [labels, value] of OBSERVATIONS) {
+      counter.inc(labels, value);
+      reference.inc(labels, value);
+    }
+    counter.inc({ operation: 'created' }, 0);
+    reference.inc({ operation: 'created' }, 0);
+    counter.inc({ operation: 'load' });
+    reference.inc({ operation: 'load' });
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    plain.inc({});
+    plainReference.inc();
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.getMetricsAsJSON()).toEqual(await theirs.getMetricsAsJSON());
+    ours.resetMetrics();
+    theirs.resetMetrics();
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+  });
+
+  it('refuses a negative or non-finite count', () => {
+    const counter = new PromCounter<never>('n_total', 'Help.', [], new Registry());
+    expect(() => counter.inc({}, -1)).toThrow(RangeError);
+    expect(() => counter.inc({}, Number.NaN)).toThrow(TypeError);
   });
 });
