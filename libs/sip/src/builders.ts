@@ -125,5 +125,17 @@ export function statelessToTag(request: SipMessage): string {
   }
   const cseq = (request.get('CSeq') ?? '').trim().split(/\s+/)[0] ?? '';
   const basis = `${branch}|${sentBy}|${request.get('Call-ID') ?? ''}|${cseq}`;
-  return `sl${hash('sha1', basis, 'base64url').slice(0, 12).replace(/_/g, '.')}`;
+  return `${STATELESS_TAG_PREFIX}${hash('sha1', basis, 'base64url').slice(0, 12).replace(/_/g, '.')}`;
+}
+
+const STATELESS_TAG_PREFIX = 'sl';
+
+/**
+ * Whether the request's To tag is its `statelessToTag`: the ACK of a response sent without state
+ * (§17.1.1.3). Most ACKs are a 2xx's, with the callee's tag: those are told apart by the prefix,
+ * without the digest.
+ */
+export function hasStatelessToTag(request: SipMessage): boolean {
+  const tag = request.to.tag;
+  return tag !== undefined && tag.startsWith(STATELESS_TAG_PREFIX) && tag === statelessToTag(request);
 }

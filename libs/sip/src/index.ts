@@ -14,6 +14,7 @@ export {
   buildRequest,
   buildResponse,
   statelessToTag,
+  hasStatelessToTag,
   type RequestOptions,
   type ResponseOptions,
   type HeaderList,

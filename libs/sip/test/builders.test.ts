@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MAGIC_COOKIE, buildRequest, buildResponse, newBranch, parseMessage, parseNameAddr } from '../src/index.js';
+import {
+  MAGIC_COOKIE,
+  buildRequest,
+  buildResponse,
+  hasStatelessToTag,
+  newBranch,
+  parseMessage,
+  parseNameAddr,
+  statelessToTag,
+} from '../src/index.js';
 import { INVITE_HEAD, inviteWire, wire } from './helpers.js';
 
 const request = parseMessage(
@@ -88,5 +97,27 @@ describe('buildRequest (§8.1.1)', () => {
     expect(parsed.cseq).toEqual({ seq: 1, method: 'OPTIONS' });
     expect(parsed.from.tag).toBe('e1');
     expect(parsed.contentLength).toBe(0);
+  });
+});
+
+describe('statelessToTag / hasStatelessToTag (§8.2.7, §17.1.1.3)', () => {
+  /** The ACK of a response to `request` whose To tag is `tag` (same Via, Call-ID and CSeq number). */
+  function ackWith(tag: string | undefined): ReturnType<typeof parseMessage> {
+    const text = request.toBuffer().toString('latin1');
+    const ack = text
+      .replace(/^INVITE /, 'ACK ')
+      .replace(/^(To: .*)$/m, (line) => (tag === undefined ? line : `${line};tag=${tag}`))
+      .replace(/^CSeq: (\d+) INVITE$/m, 'CSeq: $1 ACK');
+    return parseMessage(Buffer.from(ack, 'latin1'));
+  }
+
+  it('is the same for the request and its ACK, and only that tag is the stateless one', () => {
+    const tag = statelessToTag(request);
+    expect(tag).toMatch(/^sl[A-Za-z0-9.-]{12}$/);
+    expect(statelessToTag(ackWith(tag))).toBe(tag);
+    expect(hasStatelessToTag(ackWith(tag))).toBe(true);
+    expect(hasStatelessToTag(ackWith('callee-tag'))).toBe(false);
+    expect(hasStatelessToTag(ackWith(`sl${tag.slice(3)}x`))).toBe(false);
+    expect(hasStatelessToTag(ackWith(undefined))).toBe(false);
   });
 });

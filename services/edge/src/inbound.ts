@@ -11,6 +11,7 @@ import {
   type SipMessage,
   SipParseError,
   buildResponse,
+  hasStatelessToTag,
   isAnswerable,
   parseMessage,
   responseDestination,
@@ -215,7 +216,7 @@ export class InboundPipeline {
     if (verdict.action === 'respond') return this.respond(message, arrival, verdict);
     // §17.2.3 / §8.2.7: the ACK of a non-2xx response sent without state (a challenge, a 503) has
     // nothing to end: it stops here instead of costing a worker a record lookup.
-    if (message.method === 'ACK' && message.to.tag === statelessToTag(message)) {
+    if (message.method === 'ACK' && hasStatelessToTag(message)) {
       this.deps.counters.dropped('stateless-ack');
       return;
     }

@@ -13,7 +13,7 @@ import {
   statelessBranch,
   validateRequest,
 } from '@sipedge/proxy';
-import { type SipMessage, type SipUri, buildResponse, parseUri, statelessToTag } from '@sipedge/sip';
+import { type SipMessage, type SipUri, buildResponse, hasStatelessToTag, parseUri, statelessToTag } from '@sipedge/sip';
 import type { EffectRunner } from './effects.js';
 import { type Decision, type EngineSettings, familyOf, recordRouteFor, requestForHop, sideOf } from './engine.js';
 import type { Hop } from './record.js';
@@ -43,7 +43,7 @@ export class StatelessProxy {
 
   /** §16.11 for every request: decide, then forward to the first target (or answer) without state. */
   async proxy(message: SipMessage, meta: InboundMeta, now: number): Promise<void> {
-    if (message.method === 'ACK' && message.to.tag === statelessToTag(message)) return;
+    if (message.method === 'ACK' && hasStatelessToTag(message)) return;
     // A CANCEL takes the INVITE's route (location lookup included) and, since the branch does not
     // depend on the method, the INVITE's branch (§16.11: it must reach the same next hop).
     if (message.method === 'ACK') return this.forward(message, meta);

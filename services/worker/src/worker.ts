@@ -16,7 +16,14 @@ import {
   traceContextOf,
 } from '@sipedge/handoff';
 import { contextIdOfBranch, forwardResponse, isOurVia, parseOurBranch } from '@sipedge/proxy';
-import { type SipMessage, SipParseError, buildResponse, parseMessage, statelessToTag } from '@sipedge/sip';
+import {
+  type SipMessage,
+  SipParseError,
+  buildResponse,
+  hasStatelessToTag,
+  parseMessage,
+  statelessToTag,
+} from '@sipedge/sip';
 import type { DialogStore, EdgeRegistry, RecordStore } from '@sipedge/store';
 import {
   type Attributes,
@@ -409,7 +416,7 @@ export class Worker implements LocalWorker {
       );
       // The ACK of a response we sent statelessly (a challenge) ends here; an ACK for a 2xx is its
       // own transaction, forwarded statelessly end to end (§16.7 step 5).
-      if (!handled && message.to.tag !== statelessToTag(message)) await this.stateless.forward(message, meta);
+      if (!handled && !hasStatelessToTag(message)) await this.stateless.forward(message, meta);
       return;
     }
     const event: CallEvent = { type: 'request', message, ...(meta.redelivered === true ? { redelivered: true } : {}) };
