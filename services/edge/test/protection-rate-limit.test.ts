@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../src/protection/rate-limit.js';
+import { RateLimiter, SOURCES_REMEMBERED } from '../src/protection/rate-limit.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -122,17 +122,18 @@ describe('RateLimiter', () => {
     expect(limiter.trackedSources).toBe(3);
   });
 
-  it('gives the same answers once it has forgotten the sources it parsed (more than maxTrackedSources)', () => {
+  it('gives the same answers once it has forgotten the sources it parsed (SOURCES_REMEMBERED)', () => {
     const limiter = new RateLimiter({
       ratePerSecond: 1,
       burst: 1,
-      maxTrackedSources: 2,
+      maxTrackedSources: 2 * SOURCES_REMEMBERED,
       trusted: ['192.0.2.10'],
     });
     expect(limiter.take('2001:db8::1', T0)).toBe(true);
     expect(limiter.take('192.0.2.10', T0)).toBe(true);
-    // Two more sources: the parsed sources are forgotten at two; the /64's bucket is still tracked.
     expect(limiter.take('10.0.0.1', T0)).toBe(true);
+    // More new sources than it remembers: the three above are forgotten, their buckets still tracked.
+    for (let i = 0; i < SOURCES_REMEMBERED; i++) limiter.take(`10.1.${i >> 8}.${i & 255}`, T0);
     expect(limiter.take('2001:db8::2', T0)).toBe(false);
     expect(takeMany(limiter, '192.0.2.10', 5, T0)).toBe(5);
     expect(takeMany(limiter, '::ffff:10.0.0.1', 5, T0)).toBe(0);

@@ -32,6 +32,9 @@ interface Bucket {
 /** A trusted source (`RateLimiter.#sources`): never limited. */
 const TRUSTED = Symbol('trusted');
 
+/** Source addresses whose parse the limiter remembers at most (`RateLimiter.#sources`). */
+export const SOURCES_REMEMBERED = 4096;
+
 /**
  * Per-source token bucket rate limiting, applied statelessly at the edge before any shared state
  * is touched. Each source starts with `burst` tokens, every message takes one, and tokens come back
@@ -69,7 +72,8 @@ export class RateLimiter {
   /**
    * What each source address seen lately comes to: its bucket key, or TRUSTED. Parsing an address
    * costs microseconds and a source sends many messages; emptied when it reaches
-   * `maxTrackedSources`, so a flood of new sources costs a parse each, as without it.
+   * `SOURCES_REMEMBERED`, so a flood of new sources costs a parse each, as without it, and the
+   * memory it holds stays small beside the buckets'.
    */
   readonly #sources = new Map<string, string | typeof TRUSTED>();
 
@@ -138,7 +142,7 @@ export class RateLimiter {
   #source(address: string): string | typeof TRUSTED {
     const parsed = parseAddress(address);
     const key = parsed === undefined ? address : this.#trusted.contains(parsed) ? TRUSTED : this.#key(parsed);
-    if (this.#sources.size >= this.#maxTrackedSources) this.#sources.clear();
+    if (this.#sources.size >= SOURCES_REMEMBERED) this.#sources.clear();
     this.#sources.set(address, key);
     return key;
   }
