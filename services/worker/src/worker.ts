@@ -157,6 +157,11 @@ interface EventSpan {
   attributes: () => Attributes;
 }
 
+/** A hand-off's message: as the edge of this process parsed it, or parsed from the bus's bytes (throws SipParseError). */
+function messageOf(received: SipMessage | Buffer): SipMessage {
+  return Buffer.isBuffer(received) ? parseMessage(received) : received;
+}
+
 /** A context id from a server transaction key: token characters only, so it can sit in a branch. */
 export function contextIdOf(key: string): string {
   return hash('sha1', key, 'base64url').slice(0, 16);
@@ -292,31 +297,18 @@ export class Worker implements LocalWorker {
     return this.admission.run(
       () => {
         this.deps.handoffTaken?.();
-        const message = this.parsed(received);
-        return message === undefined ? Promise.resolve() : this.inbound(message, meta);
+        return this.inbound(received, meta);
       },
       () => {
         this.deps.handoffTaken?.();
-        const message = this.parsed(received);
-        if (message !== undefined) this.queueFull(message, meta);
+        this.queueFull(received, meta);
       },
     );
   }
 
-  /** A hand-off's message; undefined (logged) when its bytes do not parse. */
-  private parsed(received: SipMessage | Buffer): SipMessage | undefined {
-    if (!Buffer.isBuffer(received)) return received;
+  private async inbound(received: SipMessage | Buffer, meta: InboundMeta): Promise<void> {
     try {
-      return parseMessage(received);
-    } catch (error) {
-      if (!(error instanceof SipParseError)) throw error;
-      this.deps.logger.warn({ err: error.reason }, 'unparseable hand-off dropped');
-      return undefined;
-    }
-  }
-
-  private async inbound(message: SipMessage, meta: InboundMeta): Promise<void> {
-    try {
+      const message = messageOf(received);
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const now = Date.now();
       const waited = now - meta.receivedAt;
@@ -381,8 +373,9 @@ export class Worker implements LocalWorker {
    * The admission queue is full: a new call is refused with 503, anything else is dropped (a
    * retransmission comes again; a lost response is retransmitted by its sender).
    */
-  private queueFull(message: SipMessage, meta: InboundMeta): void {
+  private queueFull(received: SipMessage | Buffer, meta: InboundMeta): void {
     try {
+      const message = messageOf(received);
       if (this.isNewCall(message, meta)) this.refuse(message, meta, 'queue-full');
       else this.metrics.shed('queue-full');
     } catch (error) {

@@ -94,4 +94,13 @@ describe('the worker and the edge of one process (LocalLink)', () => {
     expect(answered.subject).toBe('sipedge.edge.e1.out');
     expect(link.worker).toBe(worker);
   });
+
+  it('drops a hand-off from the bus whose bytes do not parse, and takes the next one', async () => {
+    h = await Harness.start(1);
+    // Over TCP the edge waits for the worker's answer: a drop answers it, a throw would reject it.
+    await expect(h.receive('NOT A SIP MESSAGE\r\n\r\n', UAC, 'tcp')).resolves.toBeUndefined();
+    expect(h.taken[0]).toBe(1);
+    await h.receive(request({ method: 'OPTIONS', uri: 'sip:bob@example.com', callId: 'c4', via: UAC }), UAC);
+    await h.waitFor((s) => s.message.get('Call-ID') === 'c4');
+  });
 });
