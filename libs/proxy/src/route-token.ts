@@ -205,15 +205,28 @@ function macOf(secret: Buffer, body: Buffer, binding: TokenBinding): Buffer {
   return hmac.digest().subarray(0, MAC_BYTES);
 }
 
-/** `label ‖ each part and binding string, length-prefixed` (4 bytes, big-endian): what is authenticated. */
+/**
+ * `label ‖ each part and binding string, length-prefixed` (4 bytes, big-endian): what is
+ * authenticated. Written into one buffer: a token is signed for every INVITE and checked on the
+ * requests of its dialog, and a buffer per prefix and per part was about 2% of what the message
+ * path allocates.
+ */
 function framed(label: string, parts: readonly Buffer[], binding: TokenBinding): Buffer {
-  const chunks: Buffer[] = [Buffer.from(label, 'latin1')];
-  for (const part of [...parts, ...binding.map((s) => Buffer.from(s, 'utf8'))]) {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(part.length);
-    chunks.push(length, part);
+  let size = label.length + 4 * (parts.length + binding.length);
+  for (const part of parts) size += part.length;
+  for (const text of binding) size += Buffer.byteLength(text, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(label, 0, 'latin1');
+  for (const part of parts) {
+    at = out.writeUInt32BE(part.length, at);
+    at += part.copy(out, at);
   }
-  return Buffer.concat(chunks);
+  for (const text of binding) {
+    const length = out.write(text, at + 4, 'utf8');
+    out.writeUInt32BE(length, at);
+    at += 4 + length;
+  }
+  return out;
 }
 
 /** A sealed token's content as JSON: `f` the flow (as in a signed token), `r` the routes, `c` the Contact. */

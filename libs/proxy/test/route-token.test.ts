@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { SipMessage, SipUri } from '@sipedge/sip';
 import { describe, expect, it } from 'vitest';
 import {
@@ -82,6 +83,26 @@ describe('route tokens', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(openRouteToken(KEYS, token, [['x'], ['a', 'b']])).toEqual({ flow: FLOW });
     expect(openRouteToken(KEYS, signRouteToken(KEYS, {}, []), [[]])).toEqual({});
+  });
+
+  it('are version 1 ‖ HMAC-SHA-256 over the label and the length-prefixed content and binding, truncated to 16 bytes ‖ content', () => {
+    const binding = ['dialog', 'call-1@host', 'tag-é'];
+    const bytes = Buffer.from(signRouteToken(KEYS, { flow: FLOW }, binding), 'base64url');
+    const content = bytes.subarray(17);
+    const prefixed = (part: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(part.length);
+      return [length, part];
+    };
+    const authenticated = Buffer.concat([
+      Buffer.from('sipedge route token v1\0', 'latin1'),
+      ...prefixed(content),
+      ...binding.flatMap((text) => prefixed(Buffer.from(text, 'utf8'))),
+    ]);
+    const mac = createHmac('sha256', KEYS.secret).update(authenticated).digest().subarray(0, 16);
+    expect(bytes[0]).toBe(1);
+    expect(bytes.subarray(1, 17).equals(mac)).toBe(true);
+    expect(content.toString('utf8').split('|').slice(0, 3)).toEqual([FLOW.transport, FLOW.address, String(FLOW.port)]);
   });
 
   it('do not open with another binding, another secret, or after any change', () => {
