@@ -18,8 +18,8 @@ const MAGIC = Buffer.from('\0sipedge-queue-probe:', 'latin1');
  * The probes' standing wait: the least of STANDING_PROBES probes or more within PROBE_STANDING_WINDOW_MS
  * (a queue that held every probe of that long stands; a burst that drains lets one through). The
  * window is the workers' (STANDING_WINDOW_MS, T1): a queue that stood for less than T1 made no
- * sender retransmit (RFC 3261 §17.1.1.2), and near capacity bursts stand longer than 200 ms, the
- * window before, which refused calls of a load the process carried (docs/performance.md).
+ * sender retransmit (RFC 3261 §17.1.1.2), while bursts near capacity can stand for hundreds of
+ * milliseconds without being overload (docs/performance.md).
  */
 export const PROBE_STANDING_WINDOW_MS = STANDING_WINDOW_MS;
 const STANDING_PROBES = 5;
