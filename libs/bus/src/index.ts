@@ -10,6 +10,7 @@ export {
   type BusReply,
   BusTimeoutError,
   BusUnavailableError,
+  type PublishOptions,
   type RequestOptions,
   type SubscribeOptions,
   type Subscription,

@@ -178,3 +178,49 @@ export async function settleAll(pending: Set<Promise<void>>, ms: number): Promis
   }
   return true;
 }
+
+/** How long an `onUnheard` callback waits for its answer before it is forgotten (ms). */
+export const UNHEARD_WINDOW_MS = 2000;
+
+/**
+ * The `onUnheard` callbacks of publishes still waiting for a possible no-responders answer, by
+ * number. Nothing answers a publish that was heard, so callbacks are forgotten after `windowMs`
+ * to `2 × windowMs`: two generations, the older dropped when the newer is `windowMs` old.
+ */
+export class UnheardCallbacks {
+  #current = new Map<number, () => void>();
+  #previous = new Map<number, () => void>();
+  #startedAt = Date.now();
+  #next = 1;
+
+  constructor(private readonly windowMs = UNHEARD_WINDOW_MS) {}
+
+  /** Remembers a callback; returns its number. */
+  add(callback: () => void): number {
+    const now = Date.now();
+    if (now - this.#startedAt >= this.windowMs) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+      this.#startedAt = now;
+    }
+    const id = this.#next++;
+    this.#current.set(id, callback);
+    return id;
+  }
+
+  /** The message numbered `id` reached nobody: its callback runs (once; not when forgotten), its error logged. */
+  unheard(id: number, logger: Logger): void {
+    const callback = this.#current.get(id) ?? this.#previous.get(id);
+    this.#current.delete(id);
+    this.#previous.delete(id);
+    try {
+      callback?.();
+    } catch (error) {
+      logger.warn({ err: error }, 'bus: an onUnheard callback failed');
+    }
+  }
+
+  get size(): number {
+    return this.#current.size + this.#previous.size;
+  }
+}

@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import { checkRequest, checkSubject, checkSubscribe, copyHeaders, ERROR_HEADER, type Reply } from './internal.js';
-import { failWaiting, runHandler, settleAll, throwIfRemoteError, track } from './internal.js';
+import { failWaiting, runHandler, settleAll, throwIfRemoteError, track, UnheardCallbacks } from './internal.js';
 import {
   BusNoRespondersError,
   BusTimeoutError,
@@ -10,6 +10,7 @@ import {
   type BusHandler,
   type BusHeaders,
   type BusMessage,
+  type PublishOptions,
   type RequestOptions,
   type SubscribeOptions,
   type Subscription,
@@ -156,6 +157,7 @@ export class MemoryBus implements Bus {
   readonly #subscriptions = new Set<HubSubscription>();
   readonly #handlers = new Set<Promise<void>>();
   readonly #waiting = new Set<(error: BusError) => void>();
+  readonly #unheard = new UnheardCallbacks();
   #nextInbox = 0;
   #link = true;
   #closing: Promise<void> | undefined;
@@ -192,11 +194,20 @@ export class MemoryBus implements Bus {
     }
   }
 
-  async publish(subject: string, data: Uint8Array, headers?: BusHeaders): Promise<void> {
+  async publish(subject: string, data: Uint8Array, headers?: BusHeaders, options?: PublishOptions): Promise<void> {
     checkSubject(subject, false);
     const copy = copyHeaders(headers);
     this.#assertAvailable();
-    this.hub.route(subject, data, copy, undefined);
+    if (options?.onUnheard === undefined) {
+      this.hub.route(subject, data, copy, undefined);
+      return;
+    }
+    // As on NATS, receivers see a reply subject, whose replies go nowhere; a message nobody
+    // received is told later, as NATS's no-responders answer comes.
+    const id = this.#unheard.add(options.onUnheard);
+    if (this.hub.route(subject, data, copy, `${this.#inboxPrefix}unheard.${id}`) === 0) {
+      setImmediate(() => this.#unheard.unheard(id, this.#logger));
+    }
   }
 
   async subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<Subscription> {

@@ -1,6 +1,7 @@
 import { createLogger, type Logger } from '@sipedge/telemetry';
 import {
   connect,
+  createInbox,
   ErrorCode,
   Events,
   headers as natsHeaders,
@@ -13,7 +14,7 @@ import {
   type Subscription as NatsSubscription,
 } from 'nats';
 import { checkRequest, checkSubject, checkSubscribe, copyHeaders, ERROR_HEADER, type Reply } from './internal.js';
-import { failWaiting, runHandler, settleAll, throwIfRemoteError, track } from './internal.js';
+import { failWaiting, runHandler, settleAll, throwIfRemoteError, track, UnheardCallbacks } from './internal.js';
 import {
   BusError,
   BusNoRespondersError,
@@ -23,6 +24,7 @@ import {
   type BusHandler,
   type BusHeaders,
   type BusMessage,
+  type PublishOptions,
   type RequestOptions,
   type SubscribeOptions,
   type Subscription,
@@ -64,7 +66,12 @@ interface QueuedPublish {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly hdrs: MsgHdrs | undefined;
+  /** Where the server answers when nobody hears it (`onUnheard`). */
+  readonly reply: string | undefined;
 }
+
+/** NATS's status code for a message with a reply subject that reached no subscriber. */
+const NO_RESPONDERS = 503;
 
 /**
  * Connects to NATS and returns a Bus. Fails with BusUnavailableError when no server answers
@@ -135,6 +142,10 @@ export class NatsBus implements Bus {
   #closing: Promise<void> | undefined;
   /** Messages published in this turn of the event loop, not yet given to nats.js (see above). */
   #queued: QueuedPublish[] = [];
+  /** Callbacks of publishes with `onUnheard`, numbered by the last token of their reply subject. */
+  readonly #unheard = new UnheardCallbacks();
+  /** The prefix of those reply subjects, subscribed (`<inbox>.*`) at the first such publish. */
+  #unheardInbox: string | undefined;
 
   /** Use connectNatsBus. */
   constructor(
@@ -165,13 +176,34 @@ export class NatsBus implements Bus {
     return this.#connected && this.#closing === undefined && !this.#nc.isClosed();
   }
 
-  async publish(subject: string, data: Uint8Array, headers?: BusHeaders): Promise<void> {
+  async publish(subject: string, data: Uint8Array, headers?: BusHeaders, options?: PublishOptions): Promise<void> {
     checkSubject(subject, false);
     const hdrs = toNatsHeaders(headers);
     this.#assertAvailable();
     this.#assertFits(subject, data, hdrs);
+    const reply = options?.onUnheard === undefined ? undefined : this.#unheardReply(options.onUnheard);
     if (this.#queued.length === 0) setImmediate(() => this.#handOver());
-    this.#queued.push({ subject, data, hdrs });
+    this.#queued.push({ subject, data, hdrs, reply });
+  }
+
+  /**
+   * A reply subject for a publish whose `onUnheard` runs when the server answers it with its
+   * no-responders status. Subscribed before the first such publish leaves (same connection, so the
+   * server has the subscription first); nats.js renews it after a reconnect.
+   */
+  #unheardReply(onUnheard: () => void): string {
+    if (this.#unheardInbox === undefined) {
+      const inbox = createInbox();
+      this.#nc.subscribe(`${inbox}.*`, {
+        callback: (error, msg) => {
+          if (error === null && msg.headers?.code === NO_RESPONDERS) {
+            this.#unheard.unheard(Number(msg.subject.slice(inbox.length + 1)), this.#logger);
+          }
+        },
+      });
+      this.#unheardInbox = inbox;
+    }
+    return `${this.#unheardInbox}.${this.#unheard.add(onUnheard)}`;
   }
 
   /**
@@ -194,9 +226,13 @@ export class NatsBus implements Bus {
       this.#logger.warn({ messages: queued.length }, 'bus: connection lost before queued messages were sent; dropped');
       return;
     }
-    for (const { subject, data, hdrs } of queued) {
+    for (const { subject, data, hdrs, reply } of queued) {
       try {
-        this.#nc.publish(subject, data, hdrs ? { headers: hdrs } : undefined);
+        this.#nc.publish(
+          subject,
+          data,
+          hdrs || reply ? { ...(hdrs ? { headers: hdrs } : {}), ...(reply ? { reply } : {}) } : undefined,
+        );
       } catch (error) {
         this.#logger.warn({ err: mapError(error, subject), subject }, 'bus: queued message not sent; dropped');
       }

@@ -18,6 +18,7 @@ import {
   errorText,
   runHandler,
   settleAll,
+  UnheardCallbacks,
 } from './internal.js';
 import {
   BUS_ERRORS,
@@ -28,6 +29,7 @@ import {
   type BusHeaders,
   type BusMessage,
   type BusReply,
+  type PublishOptions,
   type RequestOptions,
   type SubscribeOptions,
   type Subscription,
@@ -35,7 +37,8 @@ import {
 
 /** What the thread asks of the owner. */
 type Operation =
-  | { t: 'publish'; subject: string; data: Uint8Array; headers: BusHeaders }
+  /** `uid`: the publish has an `onUnheard`, told back by number (`unheard`). */
+  | { t: 'publish'; subject: string; data: Uint8Array; headers: BusHeaders; uid?: number }
   | { t: 'subscribe'; sid: number; subject: string; queue?: string }
   | { t: 'unsubscribe'; sid: number }
   | { t: 'request'; rid: number; subject: string; data: Uint8Array; headers: BusHeaders; timeoutMs: number }
@@ -51,6 +54,8 @@ type Notice =
   /** A delivery; `did` is set for a request, whose handler's outcome the owner waits for. */
   | { t: 'message'; sid: number; did?: number; message: BusMessage }
   | { t: 'result'; rid: number; message?: BusMessage; error?: WireError }
+  /** The publish numbered `uid` reached nobody. */
+  | { t: 'unheard'; uid: number }
   | { t: 'closed' };
 
 interface WireError {
@@ -118,6 +123,7 @@ export class PortBus implements Bus {
   /** Subscriptions the owner is draining: resolved at its `unsubscribed`, or at close. */
   readonly #unsubscribing = new Map<number, () => void>();
   readonly #running = new Set<Promise<void>>();
+  readonly #unheard = new UnheardCallbacks();
   #nextId = 1;
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
@@ -134,11 +140,18 @@ export class PortBus implements Bus {
     return this.#closing === undefined;
   }
 
-  async publish(subject: string, data: Uint8Array, headers?: BusHeaders): Promise<void> {
+  async publish(subject: string, data: Uint8Array, headers?: BusHeaders, options?: PublishOptions): Promise<void> {
     checkSubject(subject, false);
     const copy = copyHeaders(headers);
     this.#assertOpen();
-    this.#send({ t: 'publish', subject, data, headers: copy });
+    const onUnheard = options?.onUnheard;
+    this.#send({
+      t: 'publish',
+      subject,
+      data,
+      headers: copy,
+      ...(onUnheard === undefined ? {} : { uid: this.#unheard.add(onUnheard) }),
+    });
   }
 
   async subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Promise<Subscription> {
@@ -212,6 +225,9 @@ export class PortBus implements Bus {
 
   #receive(notice: Notice): void {
     switch (notice.t) {
+      case 'unheard':
+        this.#unheard.unheard(notice.uid, this.#logger);
+        return;
       case 'subscribed': {
         const waiting = this.#subscribing.get(notice.sid);
         this.#subscribing.delete(notice.sid);
@@ -305,11 +321,14 @@ export function serveBusOnPort(port: MessagePort, bus: Bus, logger: Logger, opti
 
   const perform = async (operation: Operation): Promise<void> => {
     switch (operation.t) {
-      case 'publish':
-        await bus.publish(operation.subject, operation.data, operation.headers).catch((error: unknown) => {
+      case 'publish': {
+        const { uid } = operation;
+        const options = uid === undefined ? undefined : { onUnheard: () => send({ t: 'unheard', uid }) };
+        await bus.publish(operation.subject, operation.data, operation.headers, options).catch((error: unknown) => {
           logger.warn({ err: error, subject: operation.subject }, 'bus: a thread’s publish failed');
         });
         return;
+      }
       case 'subscribe': {
         const { sid, subject, queue } = operation;
         const subscribing = bus.subscribe(subject, forward(sid), queue === undefined ? {} : { queue });

@@ -18,6 +18,15 @@ export interface SubscribeOptions {
   queue?: string;
 }
 
+export interface PublishOptions {
+  /**
+   * Called once, soon after the publish, when no subscriber had the message (NATS answers a
+   * publish that carries a reply subject and reaches nobody with its no-responders status). Not
+   * called when a subscriber had it, nor when the message was lost on its way (at-most-once).
+   */
+  onUnheard?: () => void;
+}
+
 export interface RequestOptions {
   timeoutMs: number;
   headers?: BusHeaders;
@@ -46,7 +55,7 @@ export type BusHandler = (message: BusMessage) => void | BusReply | Promise<void
 export interface Bus {
   /** True while connected; operations fail with BusUnavailableError otherwise. */
   readonly connected: boolean;
-  publish(subject: string, data: Uint8Array, headers?: BusHeaders): Promise<void>;
+  publish(subject: string, data: Uint8Array, headers?: BusHeaders, options?: PublishOptions): Promise<void>;
   subscribe(subject: string, handler: BusHandler, options?: SubscribeOptions): Promise<Subscription>;
   /** Sends a request and waits for one reply; BusTimeoutError after `timeoutMs`, BusNoRespondersError when nobody listens. */
   request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage>;

@@ -1,4 +1,4 @@
-export { SUBJECTS, QUEUES, checkEdgeId, type KeepaliveTarget } from './subjects.js';
+export { SUBJECTS, QUEUES, WORKER_PRESENCE, checkEdgeId, isSubjectToken, type KeepaliveTarget } from './subjects.js';
 export {
   H,
   encodeInbound,

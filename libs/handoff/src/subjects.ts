@@ -4,13 +4,16 @@
  * | subject | queue group | direction | payload |
  * |---|---|---|---|
  * | `sipedge.in` | `workers` | edge → one worker | a received SIP message (request over TCP/TLS: NATS request, the worker acknowledges) |
+ * | `sipedge.worker.<instance>.in` | — | edge → that worker | as `sipedge.in`, for the worker a call's messages go to (call affinity) |
+ * | `sipedge.workers.alive` | — | worker → every edge | the worker's instance id, every WORKER_PRESENCE.heartbeatMs |
+ * | `sipedge.workers.gone` | — | worker → every edge | the worker's instance id, as it stops: hand it nothing more |
  * | `sipedge.edge.<edgeId>.out` | — | worker → that edge | a message to send on a flow the edge holds, or from the edge that received the trigger |
  * | `sipedge.out` | `edges` | worker → any edge | a message any live edge may send |
  * | `sipedge.edge.<edgeId>.keepalive` | — | worker → that edge | a registration behind a NAT to keep open (JSON `KeepaliveTarget`) |
  * | `sipedge.edges.gone` | — | edge → every worker | the edge's id, as it stops: it sends nothing more, use another edge |
  *
  * The payload is the raw SIP bytes, metadata in NATS headers (see `headers.ts`), but for the
- * keep-alive and gone subjects.
+ * keep-alive, alive and gone subjects.
  */
 export const SUBJECTS = {
   inbound: 'sipedge.in',
@@ -18,6 +21,18 @@ export const SUBJECTS = {
   anyEdgeOutbound: 'sipedge.out',
   edgeKeepalive: (edgeId: string) => `sipedge.edge.${edgeId}.keepalive`,
   edgeGone: 'sipedge.edges.gone',
+  workerInbound: (instance: string) => `sipedge.worker.${instance}.in`,
+  workersAlive: 'sipedge.workers.alive',
+  workerGone: 'sipedge.workers.gone',
+} as const;
+
+/**
+ * How workers tell edges they are alive: an announcement every `heartbeatMs`; an edge forgets a
+ * worker it has not heard for `expiresMs` (three heartbeats and some slack for a busy event loop).
+ */
+export const WORKER_PRESENCE = {
+  heartbeatMs: 1000,
+  expiresMs: 3500,
 } as const;
 
 /**
@@ -37,9 +52,14 @@ export const QUEUES = {
   edges: 'edges',
 } as const;
 
+/** Whether a text can be a subject token of ours (an edge id, a worker instance id). */
+export function isSubjectToken(text: string): boolean {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(text);
+}
+
 /** Edge ids become subject tokens: letters, digits, '-' and '_' only. */
 export function checkEdgeId(edgeId: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(edgeId)) {
+  if (!isSubjectToken(edgeId)) {
     throw new RangeError(`edge id: expected 1–64 of A–Z a–z 0–9 _ -, got "${edgeId}"`);
   }
   return edgeId;

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '@sipedge/telemetry';
 import { type EdgeConfig, edgeSelf } from './config.js';
 import { type RegistrationAdmin, adminRoutes } from './admin.js';
 import { Handoff, type HandoffPort, LocalHandoff } from './handoff.js';
+import { WorkerDirectory } from './worker-directory.js';
 import { callFlowPageRoute } from './callflow/page.js';
 import { CallFlowRecorder } from './callflow/recorder.js';
 import { HepExporter, capturingHandler, capturingSenders, fanOut, wildcardResolver } from './hep/index.js';
@@ -93,6 +94,8 @@ export class Edge {
   readonly bans: Bans;
   private readonly pike: Pike;
   private readonly keepalive: NatKeepalive;
+  /** The live workers, and which one each call's messages go to (call affinity). */
+  private readonly workers: WorkerDirectory;
   private keepaliveSubscription: Subscription | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   /** What drives overload control at the edge: the standing wait of its UDP receive queue. */
@@ -113,6 +116,7 @@ export class Edge {
     this.logger = deps.logger ?? createLogger({ name: 'edge' });
     this.metrics = new EdgeMetrics({ defaultMetrics: deps.processMetrics ?? true });
     const log = (component: string) => this.logger.child({ component });
+    this.workers = new WorkerDirectory(deps.bus, log('workers'));
     // Capture (HEP export, the call-flow page) wraps what the listeners report to and what the core
     // sends through (hep/capture.ts).
     this.hep = config.hep === undefined ? undefined : new HepExporter(config.hep, { logger: log('hep') });
@@ -241,7 +245,9 @@ export class Edge {
 
   /** Over the bus, or to the worker of this process while one is attached to the link. */
   private handoffOf(logger: Logger): HandoffPort {
-    const bus = new Handoff(this.deps.bus, this.config.handoff, logger);
+    const bus = new Handoff(this.deps.bus, this.config.handoff, logger, this.workers, () =>
+      this.metrics.handoffRerouted(),
+    );
     return this.deps.link === undefined ? bus : new LocalHandoff(this.deps.link, bus, logger);
   }
 
@@ -250,6 +256,7 @@ export class Edge {
     if (this.connectionTransports().length > 0) checkOpenFileLimit(this.config.maxConnections, this.logger);
     // The bans first: a banned source is refused from the first message on.
     await this.bans.start();
+    await this.workers.start();
     this.pike.start();
     await Promise.all([this.udp?.start(), ...this.connectionTransports().map((t) => t.start())]);
     // Ports configured as 0 are known only now.
@@ -355,6 +362,7 @@ export class Edge {
     this.keepalive.stop();
     await this.keepaliveSubscription?.unsubscribe();
     await this.bans.stop();
+    await this.workers.stop();
     await this.ops?.close();
     this.started = false;
   }

@@ -144,6 +144,7 @@ export class EdgeMetrics {
   readonly #connectionsRejected: DualCounter<'reason'>;
   readonly #openFlows: DualUpDownCounter;
   readonly #handoff: DualHistogram;
+  readonly #handoffsRerouted: DualCounter;
   readonly #udpKeepalives: DualCounter<'kind'>;
 
   constructor(options: EdgeMetricsOptions = {}) {
@@ -202,6 +203,12 @@ export class EdgeMetrics {
       unit: 's',
       buckets: HANDOFF_BUCKETS,
     });
+    this.#handoffsRerouted = sinks.counter({
+      otelName: 'sipedge.edge.handoff.rerouted',
+      promName: 'sipedge_edge_handoffs_rerouted_total',
+      description:
+        'Hand-offs to the worker a call is bound to that reached nobody (the worker was gone), sent to any worker instead.',
+    });
     this.#udpKeepalives = sinks.counter({
       otelName: 'sipedge.edge.udp_keepalives',
       promName: 'sipedge_edge_udp_keepalives_total',
@@ -218,6 +225,7 @@ export class EdgeMetrics {
     for (const kind of UDP_KEEPALIVE_KINDS) this.#udpKeepalives.add({ kind }, 0);
     for (const reason of CONNECTION_REJECT_REASONS) this.#connectionsRejected.add({ reason }, 0);
     this.#rateLimited.add({}, 0);
+    this.#handoffsRerouted.add({}, 0);
     this.#openFlows.add(0);
     if (options.defaultMetrics ?? true) {
       // Prometheus only: OpenTelemetry has its own process and runtime instrumentations.
@@ -266,6 +274,11 @@ export class EdgeMetrics {
   /** A hand-off to the workers took this long, in seconds. */
   handoff(seconds: number): void {
     this.#handoff.record(seconds);
+  }
+
+  /** A hand-off to a call's worker reached nobody and went to any worker. */
+  handoffRerouted(): void {
+    this.#handoffsRerouted.add({});
   }
 
   /** A stream flow opened. */

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Bus, Subscription } from '@sipedge/bus';
+import type { Bus, BusHandler, Subscription } from '@sipedge/bus';
 import {
   type InboundMeta,
   type LocalLink,
@@ -55,6 +55,7 @@ import { type ShedReason, WorkerMetrics } from './metrics.js';
 import { DispatcherProber, type ProbeSettings } from './probe.js';
 import { CallStore, type Committed, idOfRecordKey } from './call-store.js';
 import { EdgeDirectory } from './edge-directory.js';
+import { WorkerPresence } from './presence.js';
 import { EffectRunner } from './effects.js';
 import { StatelessProxy } from './stateless.js';
 import type { CallRecord, Hop } from './record.js';
@@ -178,6 +179,8 @@ export class Worker implements LocalWorker {
   private subscription: Subscription | undefined;
   private detachLink: (() => void) | undefined;
   private readonly edges: EdgeDirectory;
+  /** Its own subject and announcements, for the calls edges bind to it (call affinity). */
+  private readonly presence: WorkerPresence;
   private readonly effects: EffectRunner;
   private readonly stateless: StatelessProxy;
 
@@ -212,6 +215,7 @@ export class Worker implements LocalWorker {
     this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
     this.admission = new AdmissionQueue(settings.concurrency);
     this.edges = new EdgeDirectory(deps.edges, deps.logger, settings.liveEdgesRefreshMs, deps.bus);
+    this.presence = new WorkerPresence(deps.bus, deps.logger);
     this.metrics.observeDialogs(async () => (await deps.dialogs.list(0, Date.now())).total);
     this.effects = new EffectRunner(settings, {
       bus: deps.bus,
@@ -252,19 +256,18 @@ export class Worker implements LocalWorker {
   async start(): Promise<void> {
     await this.deps.bans?.start();
     await this.edges.start();
-    this.subscription = await this.deps.bus.subscribe(
-      SUBJECTS.inbound,
-      async (m) => {
-        // A bad envelope throws: the edge's request gets the error, as for any failure here.
-        const meta = decodeInbound(m.headers);
-        // Copied: the bus's data may be a view of a larger read buffer, which a waiting hand-off
-        // would keep. The edge's `sip.receive` span is the parent of what this message starts.
-        const data = Buffer.from(m.data);
-        await withContext(traceContextOf(m.headers), () => this.admit(data, meta));
-        return { data: new Uint8Array(0) };
-      },
-      { queue: QUEUES.workers },
-    );
+    const handOff: BusHandler = async (m) => {
+      // A bad envelope throws: the edge's request gets the error, as for any failure here.
+      const meta = decodeInbound(m.headers);
+      // Copied: the bus's data may be a view of a larger read buffer, which a waiting hand-off
+      // would keep. The edge's `sip.receive` span is the parent of what this message starts.
+      const data = Buffer.from(m.data);
+      await withContext(traceContextOf(m.headers), () => this.admit(data, meta));
+      // Only a stream transport's hand-off waits for the acknowledgement (edge's `Handoff`).
+      return meta.transport === 'udp' ? undefined : { data: new Uint8Array(0) };
+    };
+    this.subscription = await this.deps.bus.subscribe(SUBJECTS.inbound, handOff, { queue: QUEUES.workers });
+    await this.presence.start(handOff);
     this.detachLink = this.deps.link?.attachWorker(this);
     await this.deps.timers.startWorker((fire) => this.fire(fire));
     this.prober?.start();
@@ -274,6 +277,7 @@ export class Worker implements LocalWorker {
     this.detachLink?.();
     this.localTimers.stop();
     this.prober?.stop();
+    await this.presence.stop();
     await this.subscription?.unsubscribe();
     await this.edges.stop();
     await this.deps.timers.close();

@@ -108,6 +108,39 @@ export function busContract(name: string, make: () => Promise<BusPair>, outage?:
         );
       });
 
+      it('calls onUnheard when no subscriber had the message, once', async () => {
+        let unheard = 0;
+        await bus.publish(subject('nobody'), text('x'), { 'x-a': '1' }, { onUnheard: () => unheard++ });
+        await vi.waitFor(() => expect(unheard).toBe(1), WAIT);
+        await sleep(QUIET_MS);
+        expect(unheard).toBe(1);
+      });
+
+      it('does not call onUnheard when a subscriber or a queue group member had it; replies to it go nowhere', async () => {
+        const received: BusMessage[] = [];
+        await other.subscribe(subject('one'), (m) => {
+          received.push(m);
+          return { data: text('dropped') };
+        });
+        await other.subscribe(subject('group'), (m) => void received.push(m), { queue: 'q' });
+        let unheard = 0;
+        await bus.publish(subject('one'), text('a'), undefined, { onUnheard: () => unheard++ });
+        await bus.publish(subject('group'), text('b'), undefined, { onUnheard: () => unheard++ });
+        await vi.waitFor(() => expect(received).toHaveLength(2), WAIT);
+        await sleep(QUIET_MS);
+        expect(unheard).toBe(0);
+        expect(received.map((m) => str(m.data))).toEqual(['a', 'b']);
+        for (const message of received) expect(message.replyTo).toEqual(expect.any(String));
+      });
+
+      it('calls onUnheard once the only subscriber has unsubscribed', async () => {
+        const subscription = await other.subscribe(subject('leaving'), () => undefined);
+        await subscription.unsubscribe();
+        let unheard = 0;
+        await bus.publish(subject('leaving'), text('x'), undefined, { onUnheard: () => unheard++ });
+        await vi.waitFor(() => expect(unheard).toBe(1), WAIT);
+      });
+
       it('sends no headers as an empty record', async () => {
         const received: BusMessage[] = [];
         await other.subscribe(subject('plain'), (m) => void received.push(m));
