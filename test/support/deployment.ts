@@ -94,6 +94,8 @@ export class Distributed implements Deployment {
   private nats!: StartedNats;
   private env: NodeJS.ProcessEnv = {};
   private workersStarted = 0;
+  /** Each worker's ops server (`/metrics`), `http://127.0.0.1:<port>`. */
+  private readonly workerOps = new Map<ManagedProcess, string>();
 
   private constructor(readonly port: number) {}
 
@@ -142,20 +144,30 @@ export class Distributed implements Deployment {
   /** Starts one more worker process. */
   async startWorker(): Promise<ManagedProcess> {
     const id = `worker-${++this.workersStarted}`;
+    const ops = `127.0.0.1:${await freePort()}`;
     const worker = await startProcess(
       id,
       roleCommand('worker'),
-      { ...this.env, SIPEDGE_WORKER_ID: id },
+      { ...this.env, SIPEDGE_WORKER_ID: id, SIPEDGE_WORKER_HTTP: ops },
       'worker started',
     );
     this.workers.push(worker);
+    this.workerOps.set(worker, `http://${ops}`);
     return worker;
+  }
+
+  /** `http://127.0.0.1:<port>`: a worker's ops server (`/healthz`, `/metrics`). */
+  workerOpsUrl(worker: ManagedProcess): string {
+    const url = this.workerOps.get(worker);
+    if (url === undefined) throw new Error('not a worker of this deployment');
+    return url;
   }
 
   /** SIGKILLs a worker process (no clean-up at all) and forgets it. */
   async killWorker(worker: ManagedProcess): Promise<void> {
     await worker.kill();
     this.workers.splice(this.workers.indexOf(worker), 1);
+    this.workerOps.delete(worker);
   }
 
   /** The edges that listen now (the fleet's latest events), by id. */

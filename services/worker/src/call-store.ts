@@ -194,7 +194,10 @@ export class CallStore {
       const committed = await this.metrics.redis('commit', () =>
         this.records.commit([{ key, expectedVersion: state.version, value, ttlMs }]),
       );
-      if (!committed.ok) continue;
+      if (!committed.ok) {
+        this.metrics.commitConflict();
+        continue;
+      }
       this.#known.set(key, {
         version: committed.versions[0] ?? 0,
         value,

@@ -62,8 +62,15 @@ export class WorkerMetrics {
     ['reason'],
   );
 
+  readonly #commitConflicts = this.#counter(
+    'commit_conflicts',
+    "Call record commits refused because another worker had committed the record since this worker's state of it (a kept state gone stale, or two workers on one call at once); each is applied again to a fresh load. With call affinity (the edges send a call's messages to one worker) it stays near zero.",
+    [],
+  );
+
   constructor() {
     this.#active.add(0);
+    this.#commitConflicts.add({}, 0);
     for (const reason of SHED_REASONS) this.#shed.add({ reason }, 0);
     for (const effect of EFFECTS) this.#effectFailures.add({ effect }, 0);
   }
@@ -71,6 +78,11 @@ export class WorkerMetrics {
   /** A message was refused by overload control. */
   shed(reason: ShedReason): void {
     this.#shed.add({ reason });
+  }
+
+  /** A compare-and-set commit of a call record found a newer version. */
+  commitConflict(): void {
+    this.#commitConflicts.add({});
   }
 
   /** An effect of a committed event failed (logged where it happened). */

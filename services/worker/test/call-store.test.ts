@@ -48,6 +48,7 @@ function fleet() {
       return records.commit(writes);
     },
   };
+  const metrics = { mine: new WorkerMetrics(), other: new WorkerMetrics() };
   const store = (name: string, deadlineTakeoverMs?: number) => {
     const timers = new MemoryTimers({ hub, logger });
     const recording: TimerService = Object.assign(Object.create(timers) as TimerService, {
@@ -60,7 +61,7 @@ function fleet() {
       counted,
       recording,
       { timers: DEFAULT_TIMERS, ...(deadlineTakeoverMs === undefined ? {} : { deadlineTakeoverMs }) },
-      new WorkerMetrics(),
+      name in metrics ? metrics[name as keyof typeof metrics] : new WorkerMetrics(),
       logger.child({ name }),
     );
   };
@@ -70,11 +71,15 @@ function fleet() {
     added,
     loads: () => loads,
     commits: () => commits,
+    metrics,
     mine: store('mine'),
     other: store('other'),
     store,
   };
 }
+
+const conflicts = async (metrics: WorkerMetrics) =>
+  (await metrics.registry.getSingleMetric('sipedge_worker_commit_conflicts_total')!.get()).values[0]?.value;
 
 const stored = async (records: RecordStore) => JSON.parse((await records.load([KEY]))[0]!.value) as CallRecord;
 
@@ -146,6 +151,8 @@ describe('the call store', () => {
     });
     expect(seen).toEqual(['first', 'changed elsewhere']);
     expect((await stored(f.records)).template).toBe('changed elsewhere + mine');
+    expect(await conflicts(f.metrics.mine)).toBe(1);
+    expect(await conflicts(f.metrics.other)).toBe(0);
   });
 
   it('refuses an event only on a fresh load, never on the kept state alone', async () => {
