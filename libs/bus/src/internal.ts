@@ -179,8 +179,12 @@ export async function settleAll(pending: Set<Promise<void>>, ms: number): Promis
   return true;
 }
 
-/** How long an `onUnheard` callback waits for its answer before it is forgotten (ms). */
-export const UNHEARD_WINDOW_MS = 2000;
+/**
+ * How long an `onUnheard` callback waits for its answer before it is forgotten (ms). The answer
+ * comes from the server a round trip after the publish; a callback holds what it would send
+ * again, so a short window keeps little of it alive.
+ */
+export const UNHEARD_WINDOW_MS = 1000;
 
 /**
  * The `onUnheard` callbacks of publishes still waiting for a possible no-responders answer, by
