@@ -1,6 +1,7 @@
 import type { Bus, Subscription } from '@sipedge/bus';
 import { SUBJECTS, WORKER_PRESENCE, isSubjectToken } from '@sipedge/handoff';
 import type { Logger } from '@sipedge/telemetry';
+import { fnv1a32, mix32 } from './call-hash.js';
 
 /**
  * The transaction workers this edge has heard from (SUBJECTS.workersAlive), and the one a call's
@@ -55,11 +56,11 @@ export class WorkerDirectory {
   pick(callId: string): string | undefined {
     const count = this.#ids.length;
     if (count <= 1) return this.#ids[0];
-    const key = hashText(callId);
+    const key = fnv1a32(callId);
     let best = 0;
     let bestScore = -1;
     for (let i = 0; i < count; i++) {
-      const score = mix(key ^ this.#seeds[i]!);
+      const score = mix32(key ^ this.#seeds[i]!);
       if (score > bestScore) {
         bestScore = score;
         best = i;
@@ -105,27 +106,6 @@ export class WorkerDirectory {
 
   #rebuild(): void {
     this.#ids = [...this.#heard.keys()].sort();
-    this.#seeds = this.#ids.map(hashText);
+    this.#seeds = this.#ids.map(fnv1a32);
   }
-}
-
-/** FNV-1a over the UTF-16 code units, 32 bits. */
-function hashText(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/** MurmurHash3's finaliser: every input bit moves every output bit, so nearby keys score apart. */
-function mix(value: number): number {
-  let h = value;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -124,14 +124,25 @@ describe('the hand-off with call affinity', () => {
     return { bus, own, group, leave: () => mine.unsubscribe() };
   }
 
-  async function edge(instances: string[]) {
+  async function edge(instances: string[], attempts = 2) {
     const directory = new WorkerDirectory({ subscribe: vi.fn() }, logger);
     for (const instance of instances) directory.heard(instance);
     let rerouted = 0;
-    const handoff = new Handoff(hub.connect({ logger }), { ackTimeoutMs: 50, attempts: 2 }, logger, directory, () => {
+    const handoff = new Handoff(hub.connect({ logger }), { ackTimeoutMs: 50, attempts }, logger, directory, () => {
       rerouted += 1;
     });
     return { directory, handoff, rerouted: () => rerouted };
+  }
+
+  /** Workers `live` and `dead`, an edge that knows both, and a call bound to `dead`, which has left unannounced. */
+  async function callOfGoneWorker(attempts?: number) {
+    hub = new MemoryBusHub();
+    const live = await worker('live');
+    const dead = await worker('dead');
+    const side = await edge(['live', 'dead'], attempts);
+    const callId = callIds(100).find((id) => side.directory.pick(id) === 'dead')!;
+    await dead.leave();
+    return { ...side, live, dead, callId };
   }
 
   it('sends every message of a call to one worker, and different calls to both', async () => {
@@ -158,12 +169,7 @@ describe('the hand-off with call affinity', () => {
   });
 
   it('over UDP, sends a message its worker did not hear to the queue group, and forgets the worker', async () => {
-    hub = new MemoryBusHub();
-    const live = await worker('live');
-    const dead = await worker('dead');
-    const { directory, handoff, rerouted } = await edge(['live', 'dead']);
-    const callId = callIds(100).find((id) => directory.pick(id) === 'dead')!;
-    await dead.leave();
+    const { live, dead, directory, handoff, rerouted, callId } = await callOfGoneWorker();
     await handoff.forward(message(callId), UDP);
     await vi.waitFor(() => expect(live.group.length + dead.group.length).toBe(1), WAIT);
     expect(decodeInbound([...live.group, ...dead.group][0]!.headers).redelivered).toBeUndefined();
@@ -174,19 +180,13 @@ describe('the hand-off with call affinity', () => {
   });
 
   it('over TCP, sends a request nobody took to the queue group at once, as the same attempt', async () => {
-    hub = new MemoryBusHub();
-    const live = await worker('live');
-    const dead = await worker('dead');
-    const { directory, handoff, rerouted } = await edge(['live', 'dead']);
-    const callId = callIds(100).find((id) => directory.pick(id) === 'dead')!;
-    await dead.leave();
-    const handoffOnce = new Handoff(hub.connect({ logger }), { ackTimeoutMs: 50, attempts: 1 }, logger, directory);
-    expect(await handoffOnce.forward(message(callId), TCP)).toBe(true);
+    const { live, dead, directory, handoff, rerouted, callId } = await callOfGoneWorker(1);
+    expect(await handoff.forward(message(callId), TCP)).toBe(true);
     const taken = [...live.group, ...dead.group];
     expect(taken).toHaveLength(1);
     expect(decodeInbound(taken[0]!.headers).redelivered).toBeUndefined();
     expect(directory.workers).toEqual(['live']);
-    expect(rerouted()).toBe(0);
+    expect(rerouted()).toBe(1);
     expect(await handoff.forward(message(callId), TCP)).toBe(true);
     expect(live.own).toHaveLength(1);
   });

@@ -11,7 +11,8 @@ import {
   encodeHep,
 } from '../src/hep/codec.js';
 import { addressBytes, addressText } from '../src/hep/codec.js';
-import { fnv1a32, keySampler, samplePoint } from '../src/hep/sampling.js';
+import { fnv1a32 } from '../src/call-hash.js';
+import { keySampler, samplePoint } from '../src/hep/sampling.js';
 import { callIdOf, looksLikeSip } from '../src/hep/sniff.js';
 
 const INVITE = Buffer.from(
