@@ -228,11 +228,8 @@ export class NatsBus implements Bus {
     }
     for (const { subject, data, hdrs, reply } of queued) {
       try {
-        this.#nc.publish(
-          subject,
-          data,
-          hdrs || reply ? { ...(hdrs ? { headers: hdrs } : {}), ...(reply ? { reply } : {}) } : undefined,
-        );
+        // nats.js skips an absent header block or reply subject (and fills in the options it is given).
+        this.#nc.publish(subject, data, hdrs || reply ? { headers: hdrs, reply } : undefined);
       } catch (error) {
         this.#logger.warn({ err: mapError(error, subject), subject }, 'bus: queued message not sent; dropped');
       }
