@@ -1,4 +1,14 @@
-export { SUBJECTS, QUEUES, WORKER_PRESENCE, checkEdgeId, isSubjectToken, type KeepaliveTarget } from './subjects.js';
+export {
+  SUBJECTS,
+  QUEUES,
+  WORKER_PRESENCE,
+  WORKER_LOAD,
+  checkEdgeId,
+  decodeWorkerLoad,
+  encodeWorkerLoad,
+  isSubjectToken,
+  type KeepaliveTarget,
+} from './subjects.js';
 export {
   H,
   encodeInbound,

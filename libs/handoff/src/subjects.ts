@@ -7,13 +7,14 @@
  * | `sipedge.worker.<instance>.in` | — | edge → that worker | as `sipedge.in`, for the worker a call's messages go to (call affinity) |
  * | `sipedge.workers.alive` | — | worker → every edge | the worker's instance id, every WORKER_PRESENCE.heartbeatMs |
  * | `sipedge.workers.gone` | — | worker → every edge | the worker's instance id, as it stops: hand it nothing more |
+ * | `sipedge.workers.load` | — | worker → every edge | `<instance> <backlog ms>` while the worker is saturated (`WORKER_LOAD`) |
  * | `sipedge.edge.<edgeId>.out` | — | worker → that edge | a message to send on a flow the edge holds, or from the edge that received the trigger |
  * | `sipedge.out` | `edges` | worker → any edge | a message any live edge may send |
  * | `sipedge.edge.<edgeId>.keepalive` | — | worker → that edge | a registration behind a NAT to keep open (JSON `KeepaliveTarget`) |
  * | `sipedge.edges.gone` | — | edge → every worker | the edge's id, as it stops: it sends nothing more, use another edge |
  *
  * The payload is the raw SIP bytes, metadata in NATS headers (see `headers.ts`), but for the
- * keep-alive, alive and gone subjects.
+ * keep-alive, alive, gone and load subjects.
  */
 export const SUBJECTS = {
   inbound: 'sipedge.in',
@@ -24,6 +25,7 @@ export const SUBJECTS = {
   workerInbound: (instance: string) => `sipedge.worker.${instance}.in`,
   workersAlive: 'sipedge.workers.alive',
   workerGone: 'sipedge.workers.gone',
+  workersLoad: 'sipedge.workers.load',
 } as const;
 
 /**
@@ -34,6 +36,29 @@ export const WORKER_PRESENCE = {
   heartbeatMs: 1000,
   expiresMs: 3500,
 } as const;
+
+/**
+ * How a saturated worker tells edges to refuse new calls for it (overload control, overload.ts):
+ * while it judges a backlog (its hand-offs wait past the overload limit), it reports how long they
+ * wait every `reportMs`, and once more with 0 when they stop waiting; an edge sheds the new calls
+ * bound to it in proportion, before they cost a hand-off, and takes a report older than
+ * `expiresMs` as 0 (a worker that stopped reporting is no reason to refuse calls).
+ */
+export const WORKER_LOAD = {
+  reportMs: 100,
+  expiresMs: 500,
+} as const;
+
+/** A load report's payload: the worker's instance id and its backlog (ms). */
+export function encodeWorkerLoad(instance: string, backlogMs: number): Buffer {
+  return Buffer.from(`${instance} ${Math.max(0, Math.round(backlogMs))}`, 'latin1');
+}
+
+/** A load report's instance id and backlog, or undefined when the payload is not one. */
+export function decodeWorkerLoad(payload: Uint8Array): { instance: string; backlogMs: number } | undefined {
+  const match = /^([A-Za-z0-9_-]{1,64}) (\d{1,9})$/.exec(Buffer.from(payload).toString('latin1'));
+  return match === null ? undefined : { instance: match[1]!, backlogMs: Number(match[2]) };
+}
 
 /**
  * A registration behind a NAT (RFC 5626 §4.4, Kamailio's nathelper pings) that the edge which

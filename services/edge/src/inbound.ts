@@ -58,6 +58,8 @@ export interface InboundDeps {
   overload: OverloadSettings;
   /** How long what arrives now waits before this edge reads it (ms): its UDP receive queue's standing wait. */
   delayMs: () => number;
+  /** The backlog the worker of the call `callId` reports (ms; 0: none), for its overload control. */
+  workerBacklogMs: (callId: string) => number;
   handoff: HandoffPort;
   senders: Senders;
   counters: InboundCounters;
@@ -229,9 +231,11 @@ export class InboundPipeline {
         return this.respond(message, arrival, { action: 'respond', status: 503, headers: [['Retry-After', '1']] });
       }
       // Overload control (@sipedge/handoff overload.ts): a new call is refused at once, before it
-      // costs a hand-off; a shed request is not remembered, so its retransmissions are shed too.
-      if (!retransmission && shouldShed(this.deps.delayMs(), this.deps.overload)) {
-        this.deps.counters.dropped('overload');
+      // costs a hand-off, while this edge reads late or the call's worker reports a backlog; a shed
+      // request is not remembered, so its retransmissions are shed too.
+      const shed = retransmission ? undefined : this.shedReason(message);
+      if (shed !== undefined) {
+        this.deps.counters.dropped(shed);
         const retryAfter = String(this.deps.overload.retryAfterSeconds);
         return this.respond(message, arrival, {
           action: 'respond',
@@ -242,6 +246,14 @@ export class InboundPipeline {
       this.recent.record(initial, arrival.receivedAt);
     }
     await this.forward(message, arrival, retransmission);
+  }
+
+  /** Why a new call is shed now: this edge's own wait, or its worker's backlog; undefined: it is taken. */
+  private shedReason(message: SipMessage): 'overload' | 'worker-overload' | undefined {
+    const { overload } = this.deps;
+    if (shouldShed(this.deps.delayMs(), overload)) return 'overload';
+    if (shouldShed(this.deps.workerBacklogMs(message.callId), overload)) return 'worker-overload';
+    return undefined;
   }
 
   private async forward(message: SipMessage, arrival: Arrival, retransmission: boolean): Promise<void> {

@@ -24,6 +24,7 @@ export type DropReason =
   | 'message-timeout'
   | 'draining'
   | 'overload'
+  | 'worker-overload'
   | 'stateless-ack'
   | 'handoff-failed';
 
@@ -43,6 +44,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'message-timeout',
   'draining',
   'overload',
+  'worker-overload',
   'stateless-ack',
   'handoff-failed',
 ];

@@ -1,5 +1,5 @@
 import type { Bus, Subscription } from '@sipedge/bus';
-import { SUBJECTS, WORKER_PRESENCE, isSubjectToken } from '@sipedge/handoff';
+import { SUBJECTS, WORKER_LOAD, WORKER_PRESENCE, decodeWorkerLoad, isSubjectToken } from '@sipedge/handoff';
 import type { Logger } from '@sipedge/telemetry';
 import { fnv1a32, mix32 } from './call-hash.js';
 
@@ -15,10 +15,15 @@ import { fnv1a32, mix32 } from './call-hash.js';
  * reaches nobody (`gone`, from the bus's no-responders answer: a killed worker's subscription ends
  * with its connection), or when it has not been heard for WORKER_PRESENCE.expiresMs (a stuck
  * worker). Affinity saves work; correctness never depends on it: any worker can handle any message.
+ *
+ * It also keeps what saturated workers report of their backlog (SUBJECTS.workersLoad), so that
+ * overload control refuses the new calls bound to such a worker here, before the hand-off.
  */
 export class WorkerDirectory {
   /** Worker instance → when it was last heard (epoch ms). */
   readonly #heard = new Map<string, number>();
+  /** Worker instance → its last reported backlog (ms) and when it came (epoch ms). */
+  readonly #load = new Map<string, { backlogMs: number; at: number }>();
   /** The live workers and the hash of each id, rebuilt when the set changes. */
   #ids: string[] = [];
   #seeds: number[] = [];
@@ -36,6 +41,7 @@ export class WorkerDirectory {
     this.#subscriptions = [
       await this.bus.subscribe(SUBJECTS.workersAlive, (m) => this.heard(Buffer.from(m.data).toString('utf8'))),
       await this.bus.subscribe(SUBJECTS.workerGone, (m) => this.gone(Buffer.from(m.data).toString('utf8'))),
+      await this.bus.subscribe(SUBJECTS.workersLoad, (m) => this.loadReported(m.data)),
     ];
     this.#sweeper = setInterval(() => this.sweep(), WORKER_PRESENCE.heartbeatMs);
     this.#sweeper.unref();
@@ -69,6 +75,29 @@ export class WorkerDirectory {
     return this.#ids[best];
   }
 
+  /**
+   * The backlog the worker `instance` last reported (ms), 0 when it reported none within
+   * WORKER_LOAD.expiresMs, or when `instance` is undefined (no worker known).
+   */
+  backlogMs(instance: string | undefined): number {
+    if (instance === undefined) return 0;
+    const load = this.#load.get(instance);
+    if (load === undefined) return 0;
+    return this.now() - load.at <= WORKER_LOAD.expiresMs ? load.backlogMs : 0;
+  }
+
+  /** A worker reported its backlog (0: it is over). */
+  loadReported(payload: Uint8Array): void {
+    const report = decodeWorkerLoad(payload);
+    if (report === undefined) {
+      this.logger.warn('worker load report not understood; ignored');
+      return;
+    }
+    // Only of a worker heard from: what is kept is bounded by the live workers.
+    if (report.backlogMs === 0 || !this.#heard.has(report.instance)) this.#load.delete(report.instance);
+    else this.#load.set(report.instance, { backlogMs: report.backlogMs, at: this.now() });
+  }
+
   /** A worker announced itself. */
   heard(instance: string): void {
     if (!isSubjectToken(instance)) {
@@ -85,6 +114,7 @@ export class WorkerDirectory {
 
   /** A worker is gone (it said so, or a hand-off to it reached nobody): its calls move to the others. */
   gone(instance: string): void {
+    this.#load.delete(instance);
     if (!this.#heard.delete(instance)) return;
     this.logger.info({ instance }, 'worker left');
     this.#rebuild();
@@ -97,6 +127,7 @@ export class WorkerDirectory {
     for (const [instance, at] of this.#heard) {
       if (at < oldest) {
         this.#heard.delete(instance);
+        this.#load.delete(instance);
         this.logger.warn({ instance }, 'worker not heard for a while; forgotten');
         changed = true;
       }

@@ -5,7 +5,15 @@
  * its calls to the others, and a hand-off that reaches nobody goes to the queue group instead.
  */
 import { type Bus, type BusMessage, MemoryBusHub } from '@sipedge/bus';
-import { QUEUES, SUBJECTS, WORKER_PRESENCE, decodeInbound, type InboundMeta } from '@sipedge/handoff';
+import {
+  QUEUES,
+  SUBJECTS,
+  WORKER_LOAD,
+  WORKER_PRESENCE,
+  decodeInbound,
+  encodeWorkerLoad,
+  type InboundMeta,
+} from '@sipedge/handoff';
 import { parseMessage } from '@sipedge/sip';
 import { createLogger } from '@sipedge/telemetry';
 import { describe, expect, it, vi } from 'vitest';
@@ -86,6 +94,60 @@ describe('the worker directory', () => {
       await vi.waitFor(() => expect(directory.workers).toEqual(['w-1', 'w_3']), WAIT);
       await worker.publish(SUBJECTS.workerGone, Buffer.from('w-1'));
       await vi.waitFor(() => expect(directory.workers).toEqual(['w_3']), WAIT);
+    } finally {
+      await directory.stop();
+    }
+  });
+});
+
+describe('the worker directory and load reports (overload control)', () => {
+  it('keeps the backlog a worker reports until it reports 0, goes, or is silent for the expiry', () => {
+    let now = 1_000_000;
+    const directory = new WorkerDirectory({ subscribe: vi.fn() }, logger, () => now);
+    directory.heard('busy');
+    directory.heard('idle');
+    expect(directory.backlogMs('busy')).toBe(0);
+    expect(directory.backlogMs(undefined)).toBe(0);
+
+    directory.loadReported(encodeWorkerLoad('busy', 180.4));
+    expect(directory.backlogMs('busy')).toBe(180);
+    expect(directory.backlogMs('idle')).toBe(0);
+    directory.loadReported(encodeWorkerLoad('busy', 0));
+    expect(directory.backlogMs('busy')).toBe(0);
+
+    directory.loadReported(encodeWorkerLoad('busy', 250));
+    now += WORKER_LOAD.expiresMs;
+    expect(directory.backlogMs('busy')).toBe(250);
+    now += 1;
+    expect(directory.backlogMs('busy')).toBe(0);
+
+    directory.loadReported(encodeWorkerLoad('busy', 300));
+    directory.gone('busy');
+    directory.heard('busy');
+    expect(directory.backlogMs('busy')).toBe(0);
+  });
+
+  it('ignores reports of workers it has not heard, and payloads that are not reports', () => {
+    const directory = new WorkerDirectory({ subscribe: vi.fn() }, logger);
+    directory.heard('w1');
+    directory.loadReported(encodeWorkerLoad('stranger', 500));
+    directory.loadReported(Buffer.from('w1 lots'));
+    directory.loadReported(Buffer.from('w.1 300'));
+    directory.loadReported(Buffer.from('w1 -300'));
+    expect(directory.backlogMs('stranger')).toBe(0);
+    expect(directory.backlogMs('w1')).toBe(0);
+  });
+
+  it('hears load reports on the bus', async () => {
+    const hub = new MemoryBusHub();
+    const directory = new WorkerDirectory(hub.connect({ logger }), logger);
+    await directory.start();
+    try {
+      const worker = hub.connect({ logger });
+      await worker.publish(SUBJECTS.workersAlive, Buffer.from('w-1'));
+      await vi.waitFor(() => expect(directory.workers).toEqual(['w-1']), WAIT);
+      await worker.publish(SUBJECTS.workersLoad, encodeWorkerLoad('w-1', 240));
+      await vi.waitFor(() => expect(directory.backlogMs(directory.pick('any@call'))).toBe(240), WAIT);
     } finally {
       await directory.stop();
     }

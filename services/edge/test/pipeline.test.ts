@@ -62,6 +62,8 @@ describe('edge receive path', () => {
   let stunSent: Buffer[] = [];
   /** The event-loop lag the pipeline sees (ms); overload control sheds above 100. */
   let lagMs = 0;
+  /** The backlog each call's worker reports, by Call-ID. */
+  let backlogs = new Map<string, number>();
 
   beforeEach(async () => {
     hub = new MemoryBusHub();
@@ -83,6 +85,7 @@ describe('edge receive path', () => {
     keepalives = [];
     stunSent = [];
     lagMs = 0;
+    backlogs = new Map();
     const sent: Harness['sent'] = [];
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
@@ -97,6 +100,7 @@ describe('edge receive path', () => {
       rateLimit: { action: 'reject', retryAfterSeconds: 7 },
       overload: { maxDelayMs: 100, retryAfterSeconds: 3 },
       delayMs: () => lagMs,
+      workerBacklogMs: (callId) => backlogs.get(callId) ?? 0,
       handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
       senders: {
         udp: {
@@ -354,6 +358,30 @@ describe('edge receive path', () => {
     await h.pipeline.datagram(OTHER_INVITE, h.arrival());
     await settle();
     expect(h.handedOff).toHaveLength(4);
+  });
+
+  it('overload: a new call whose worker reports a backlog is refused with 503 before the hand-off; a call already taken and other workers’ calls are not', async () => {
+    const first = request([...INVITE, 'l: 0']);
+    await h.pipeline.datagram(first, h.arrival());
+    backlogs.set('pipe-1@client', 200).set('pipe-2@client', 200); // twice the limit: every new call shed
+    await h.pipeline.datagram(first, h.arrival());
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await h.pipeline.datagram(BYE, h.arrival());
+    await settle();
+    expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).callId)).toEqual([
+      'pipe-1@client',
+      'pipe-1@client',
+      'pipe-1@client',
+    ]);
+    expect(h.sent.map((s) => [s.data.callId, s.data.status, s.data.get('Retry-After')])).toEqual([
+      ['pipe-2@client', 503, '3'],
+    ]);
+    expect(h.dropped).toEqual(['worker-overload']);
+    backlogs.set('pipe-2@client', 100); // at the limit: taken
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await settle();
+    expect(h.handedOff).toHaveLength(4);
+    expect(h.dropped).toEqual(['worker-overload']);
   });
 
   it('§8.2.7: the ACK of a stateless non-2xx response ends at the edge; other ACKs are handed off', async () => {

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, BusHandler, Subscription } from '@sipedge/bus';
-import { SUBJECTS, WORKER_PRESENCE } from '@sipedge/handoff';
+import { SUBJECTS, WORKER_LOAD, WORKER_PRESENCE, encodeWorkerLoad } from '@sipedge/handoff';
 import type { Logger } from '@sipedge/telemetry';
 
 /**
  * This worker as the edges see it (call affinity, the edge's `WorkerDirectory`): the messages of
  * the calls bound to it arrive on a subject of its own, `sipedge.worker.<instance>.in`, and it
- * announces itself every WORKER_PRESENCE.heartbeatMs and its departure as it stops.
+ * announces itself every WORKER_PRESENCE.heartbeatMs and its departure as it stops. While it is
+ * saturated it also reports its backlog every WORKER_LOAD.reportMs, so that edges refuse the new
+ * calls bound to it before handing them off (overload control: a call refused here has cost the
+ * saturated worker a hand-off, a parse and a 503 already).
  *
  * The instance id is new in every process, not the configured worker id: it must be a subject
  * token, and a restarted worker is a new member whose predecessor's subject reaches nobody.
@@ -15,10 +18,15 @@ export class WorkerPresence {
   readonly instance = randomUUID().replaceAll('-', '');
   #subscription: Subscription | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #loadReports: NodeJS.Timeout | undefined;
+  /** The backlog of the last load report (0: none sent, or the last said it was over). */
+  #reported = 0;
 
   constructor(
     private readonly bus: Pick<Bus, 'subscribe' | 'publish'>,
     private readonly logger: Logger,
+    /** The backlog overload control judges now (ms; 0 while the worker is not saturated). */
+    private readonly backlogMs: (now: number) => number = () => 0,
   ) {}
 
   /** Takes the messages of its calls with `handler`, then announces itself (at once, and every heartbeat). */
@@ -27,6 +35,18 @@ export class WorkerPresence {
     this.#announce(SUBJECTS.workersAlive);
     this.#heartbeat = setInterval(() => this.#announce(SUBJECTS.workersAlive), WORKER_PRESENCE.heartbeatMs);
     this.#heartbeat.unref();
+    this.#loadReports = setInterval(() => this.reportLoad(Date.now()), WORKER_LOAD.reportMs);
+    this.#loadReports.unref();
+  }
+
+  /** Reports the backlog while there is one, and once more when it is over; nothing while idle. */
+  reportLoad(now: number): void {
+    const backlog = Math.round(this.backlogMs(now));
+    if (backlog === 0 && this.#reported === 0) return;
+    this.#reported = backlog;
+    this.bus.publish(SUBJECTS.workersLoad, encodeWorkerLoad(this.instance, backlog)).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'worker load not reported');
+    });
   }
 
   /**
@@ -36,6 +56,7 @@ export class WorkerPresence {
    */
   async stop(): Promise<void> {
     clearInterval(this.#heartbeat);
+    clearInterval(this.#loadReports);
     if (this.#subscription === undefined) return;
     this.#announce(SUBJECTS.workerGone);
     await this.#subscription.unsubscribe();

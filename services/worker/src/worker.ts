@@ -206,6 +206,8 @@ export class Worker implements LocalWorker {
   private readonly admission: AdmissionQueue;
   /** How long messages waited between their edge and this worker, standing over a window (overload control). */
   private readonly handoffWaits = new StandingDelay();
+  /** How long the latest hand-off taken had waited (ms). */
+  private latestWait = 0;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -215,7 +217,7 @@ export class Worker implements LocalWorker {
     this.calls = new CallStore(deps.records, deps.timers, settings, this.metrics, deps.logger);
     this.admission = new AdmissionQueue(settings.concurrency);
     this.edges = new EdgeDirectory(deps.edges, deps.logger, settings.liveEdgesRefreshMs, deps.bus);
-    this.presence = new WorkerPresence(deps.bus, deps.logger);
+    this.presence = new WorkerPresence(deps.bus, deps.logger, (now) => this.backlogMs(now));
     this.metrics.observeDialogs(async () => (await deps.dialogs.list(0, Date.now())).total);
     this.effects = new EffectRunner(settings, {
       bus: deps.bus,
@@ -316,6 +318,7 @@ export class Worker implements LocalWorker {
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const now = Date.now();
       const waited = now - meta.receivedAt;
+      this.latestWait = waited;
       this.handoffWaits.observe(waited, now);
       if (this.isNewCall(message, meta) && this.isLate(waited, now)) {
         this.refuse(message, meta, 'late');
@@ -355,8 +358,22 @@ export class Worker implements LocalWorker {
   private isLate(waited: number, now: number): boolean {
     const overload = this.settings.overload;
     if (overload === undefined) return false;
-    const saturated = this.admission.waiting > 0 || this.handoffWaits.value(now) > overload.maxDelayMs;
-    return saturated && shouldShed(waited, overload);
+    return this.saturated(now, overload) && shouldShed(waited, overload);
+  }
+
+  private saturated(now: number, overload: OverloadSettings): boolean {
+    return this.admission.waiting > 0 || this.handoffWaits.value(now) > overload.maxDelayMs;
+  }
+
+  /**
+   * The backlog this worker reports to the edges (WorkerPresence), which shed the new calls bound to
+   * it as it would (`isLate`) but before the hand-off: the latest hand-off's wait while saturated,
+   * else 0; always 0 with overload control off.
+   */
+  private backlogMs(now: number): number {
+    const overload = this.settings.overload;
+    if (overload === undefined || overload.maxDelayMs <= 0) return 0;
+    return this.saturated(now, overload) ? this.latestWait : 0;
   }
 
   /** A new call answered 503 with Retry-After at once, before it costs a record, a lookup or a deadline. */

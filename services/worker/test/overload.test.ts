@@ -5,10 +5,13 @@
  * once) nothing is refused, and a retransmission the edge marks, or anything of a call already
  * taken, never is.
  */
+import { SUBJECTS, WORKER_LOAD, decodeWorkerLoad } from '@sipedge/handoff';
 import { buildResponse } from '@sipedge/sip';
+import { createLogger } from '@sipedge/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALLEE, CALLER, Harness, inviteLines, sip } from './harness.js';
 
+const logger = createLogger({ name: 'overload-test', level: 'silent' });
 const OVERLOAD = { maxDelayMs: 100, retryAfterSeconds: 4 };
 
 /** A series of the worker's /metrics. */
@@ -81,6 +84,35 @@ describe('overload control in the worker', () => {
     expect(refusedAfter).toHaveLength(5);
     expect(h.sent.some((s) => s.message.isRequest && s.message.callId.startsWith('after'))).toBe(false);
     expect(await shed(h)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reports its backlog to the edges while it is saturated, and 0 once it is over', async () => {
+    h = await Harness.start(1, {}, { overload: OVERLOAD });
+    const reports: number[] = [];
+    await h.hub
+      .connect({ logger })
+      .subscribe(SUBJECTS.workersLoad, (m) => void reports.push(decodeWorkerLoad(m.data)!.backlogMs));
+    for (let i = 0; i < 14; i++) {
+      await calls(h, `reported-${i}`, 1, 250);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await expect.poll(() => reports.some((backlog) => backlog >= 250), { timeout: 2000 }).toBe(true);
+    // No hand-off for two windows: the standing wait is gone, and so is the backlog.
+    await expect.poll(() => reports.at(-1), { timeout: 3000 }).toBe(0);
+    const count = reports.length;
+    await new Promise((resolve) => setTimeout(resolve, 3 * WORKER_LOAD.reportMs));
+    expect(reports).toHaveLength(count);
+  });
+
+  it('reports nothing with overload control off, however late its hand-offs', async () => {
+    h = await Harness.start(1, {}, { concurrency: 1 }, 50);
+    const reports: number[] = [];
+    await h.hub
+      .connect({ logger })
+      .subscribe(SUBJECTS.workersLoad, (m) => void reports.push(decodeWorkerLoad(m.data)!.backlogMs));
+    await calls(h, 'unreported', 5, 250);
+    await settle();
+    expect(reports).toEqual([]);
   });
 
   it('takes late retransmissions the edge marked, and the responses of a call, while saturated', async () => {

@@ -4,7 +4,7 @@
  * its subject reaches nobody (an edge then sends to the queue group).
  */
 import { type BusMessage, MemoryBusHub } from '@sipedge/bus';
-import { SUBJECTS, WORKER_PRESENCE, isSubjectToken } from '@sipedge/handoff';
+import { SUBJECTS, WORKER_LOAD, WORKER_PRESENCE, decodeWorkerLoad, isSubjectToken } from '@sipedge/handoff';
 import { createLogger } from '@sipedge/telemetry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WorkerPresence } from '../src/presence.js';
@@ -44,6 +44,29 @@ describe('worker presence', () => {
     await vi.waitFor(() => expect(unheard).toBe(1), WAIT);
     expect(alive).toHaveLength(3);
     expect(taken).toHaveLength(1);
+  });
+
+  it('reports its backlog every report interval while it has one, once more when it is over, and nothing while idle', async () => {
+    const hub = new MemoryBusHub();
+    const edge = hub.connect({ logger });
+    const reports: { instance: string; backlogMs: number }[] = [];
+    await edge.subscribe(SUBJECTS.workersLoad, (m) => void reports.push(decodeWorkerLoad(m.data)!));
+    let backlog = 0;
+    const presence = new WorkerPresence(hub.connect({ logger }), logger, () => backlog);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    await presence.start(() => undefined);
+    vi.advanceTimersByTime(3 * WORKER_LOAD.reportMs);
+    backlog = 180;
+    vi.advanceTimersByTime(2 * WORKER_LOAD.reportMs);
+    backlog = 0;
+    vi.advanceTimersByTime(3 * WORKER_LOAD.reportMs);
+    await vi.waitFor(() => expect(reports).toHaveLength(3), WAIT);
+    expect(reports).toEqual([180, 180, 0].map((backlogMs) => ({ instance: presence.instance, backlogMs })));
+    await presence.stop();
+    backlog = 300;
+    vi.advanceTimersByTime(3 * WORKER_LOAD.reportMs);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(reports).toHaveLength(3);
   });
 
   it('is a new instance in every process (a restarted worker is a new member)', () => {
