@@ -125,6 +125,11 @@ export interface WorkerSettings extends EngineSettings {
   overload?: OverloadSettings;
   /** Messages worked on at once (the admission queue's places); default 128. */
   concurrency?: number;
+  /**
+   * How long an INVITE's routing may take to be committed with the call's creation (ms); default
+   * QUICK_DECISION_MS. 0: every INVITE is taken first and routed after.
+   */
+  quickDecisionMs?: number;
 }
 
 /**
@@ -140,6 +145,14 @@ const TRYING_WITHHELD_MS = 50;
  * deadlines' lateness at the clean rate).
  */
 const PREFETCH_LEAD_MS = 50;
+
+/**
+ * How long an INVITE's routing may take to be committed with the call's creation, in one commit
+ * (`request`): a decision that needs no slow lookup (an address, a registered user, a cached DNS
+ * answer) comes within microseconds to a Redis round trip. One that takes longer (DNS, a loaded
+ * location service) is taken first, its retransmissions absorbed, and routed after (§17.2.1).
+ */
+const QUICK_DECISION_MS = 10;
 
 /**
  * A caller's INVITE retransmission this many T1 after its record was made, the decision still not
@@ -446,29 +459,17 @@ export class Worker implements LocalWorker {
     const attributes = () => ({ ...span.attributes(), ...endpointAttributes('client', meta.source) });
     await inSpan('sip.server_transaction', { kind: SpanKind.SERVER, attributes }, async () => {
       const prepared = await prepare(message, meta, this.tu, now);
+      let quick: Decision | undefined;
       if (prepared.kind === 'route' && message.method === 'INVITE') {
-        // §17.2.1: the INVITE is taken first (its retransmissions absorbed by its server
-        // transaction), then routed; the record waits for the decision.
-        let created = false;
-        const taken = await this.commit(
-          id,
-          (record) => {
-            created = record === null;
-            return (
-              apply(record, Date.now()) ?? this.created(createCall(id, message, meta, null, Date.now(), this.settings))
-            );
-          },
-          span,
-        );
-        if (taken === undefined) return;
-        if (!created) return taken.perform();
-        await this.decide(id, prepared.route, this.withheld(taken.perform));
-        return;
+        const routing = this.routed(prepared.route);
+        quick = await decidedWithin(routing, this.settings.quickDecisionMs ?? QUICK_DECISION_MS);
+        if (quick === undefined) return this.takeThenDecide(id, message, meta, apply, () => routing, span);
       }
-      const decision = await this.orderHops(
-        prepared.kind === 'decided' ? prepared.decision : await prepared.route(),
-        now,
-      );
+      const decision =
+        quick ??
+        (prepared.kind === 'decided'
+          ? await this.orderHops(prepared.decision, now)
+          : await this.routed(prepared.route));
       if (decision.kind === 'ignore') return;
       this.effects.keepOpen(decision, meta);
       if (decision.kind === 'respond' && decision.stateless === true) {
@@ -485,6 +486,34 @@ export class Worker implements LocalWorker {
   }
 
   /**
+   * §17.2.1: an INVITE whose routing is slow is taken first (its retransmissions absorbed by its
+   * server transaction), then routed; the record waits for the decision.
+   */
+  private async takeThenDecide(
+    id: string,
+    message: SipMessage,
+    meta: InboundMeta,
+    apply: (record: CallRecord | null, at: number) => EngineResult | null,
+    route: () => Promise<Decision>,
+    span: EventSpan,
+  ): Promise<void> {
+    let created = false;
+    const taken = await this.commit(
+      id,
+      (record) => {
+        created = record === null;
+        return (
+          apply(record, Date.now()) ?? this.created(createCall(id, message, meta, null, Date.now(), this.settings))
+        );
+      },
+      span,
+    );
+    if (taken === undefined) return;
+    if (!created) return taken.perform();
+    await this.decide(id, route, this.withheld(taken.perform));
+  }
+
+  /**
    * Routes a record created without a decision and commits the decision (its effects, the forks,
    * run in the current span). If another worker decided first, the record has no decision due and
    * this one is dropped. `trying`: the 100 Trying of the record's creation, withheld until the
@@ -492,7 +521,7 @@ export class Worker implements LocalWorker {
    */
   private async decide(id: string, route: () => Promise<Decision>, trying?: () => Promise<void>): Promise<void> {
     try {
-      const decision = await this.orderHops(await route(), Date.now());
+      const decision = await route();
       const decided = await this.commit(id, (record) =>
         record?.decisionDue !== undefined
           ? applyToCall(record, { type: 'decision', decision }, Date.now(), this.settings)
@@ -544,7 +573,7 @@ export class Worker implements LocalWorker {
   /** Routes a call whose decision stalled (`decisionStalled`) here too; the first decision committed wins. */
   private async decideAgain(id: string, message: SipMessage, meta: InboundMeta): Promise<void> {
     const prepared = await prepare(message, meta, this.tu, Date.now());
-    if (prepared.kind === 'route') await this.decide(id, prepared.route);
+    if (prepared.kind === 'route') await this.decide(id, () => this.routed(prepared.route));
   }
 
   /** A new call record carries the trace of its server transaction, which later events (any worker's) join. */
@@ -660,6 +689,12 @@ export class Worker implements LocalWorker {
   }
 
   /** Each target's hops with the blacklisted tuples last. */
+  /** The TU's routing decision, its hops in the order to try. */
+  private async routed(route: () => Promise<Decision>): Promise<Decision> {
+    const decision = await route();
+    return this.orderHops(decision, Date.now());
+  }
+
   private async orderHops(decision: Decision, now: number): Promise<Decision> {
     if (decision.kind !== 'proxy') return decision;
     const targets = await Promise.all(
@@ -726,5 +761,22 @@ export class Worker implements LocalWorker {
     await this.update(id, (r) =>
       r?.forks[fork]?.tx != null ? applyToCall(r, { type: 'transport-error', fork }, Date.now(), this.settings) : null,
     );
+  }
+}
+
+/**
+ * The decision `routing` comes to within `ms`, or undefined when it takes longer or fails (a
+ * failure is then the slow path's: the call is taken, and its decision timer answers it).
+ */
+async function decidedWithin(routing: Promise<Decision>, ms: number): Promise<Decision | undefined> {
+  if (ms <= 0) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([routing.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -107,7 +107,8 @@ describe('a hand-off retried after its transaction ended', () => {
   });
 
   it('routes a call whose worker died after taking it, before deciding, on the edge retry over TCP', async () => {
-    h = await Harness.start(2);
+    // Every INVITE taken first and routed after, as one whose routing is slow (a DNS lookup).
+    h = await Harness.start(2, {}, { quickDecisionMs: 0 });
     const invite = tcpInvite('undecided-tcp');
     await takenByADyingWorker(invite, 'tcp', h.dieAfterFirstUndecidedCommit());
     await h.receive(invite, CALLER, 'tcp', { receivedAt: Date.now(), redelivered: true });
@@ -124,7 +125,7 @@ describe('a hand-off retried after its transaction ended', () => {
   it('routes a call whose worker died before deciding once the caller over UDP still retransmits 4·T1 later', async () => {
     const t1 = 200;
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1 } });
+    h = await Harness.start(2, {}, { timers: { ...DEFAULT_TIMERS, t1 }, quickDecisionMs: 0 });
     const invite = sip(inviteLines('undecided-udp'));
     await takenByADyingWorker(invite, 'udp', h.dieAfterFirstUndecidedCommit());
     // Retransmissions at T1 and 3·T1 may cross a 100 Trying of a worker still routing: absorbed.

@@ -182,7 +182,7 @@ export class Harness {
    */
   dieAfterFirstForkCommit(): () => number | undefined {
     return this.dieAfterCommit(
-      (committed) => committed.result.record.forks.length > 0 && committed.before?.forks.length === 0,
+      (committed) => committed.result.record.forks.length > 0 && (committed.before?.forks.length ?? 0) === 0,
     );
   }
 
