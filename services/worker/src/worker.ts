@@ -688,13 +688,13 @@ export class Worker implements LocalWorker {
     };
   }
 
-  /** Each target's hops with the blacklisted tuples last. */
   /** The TU's routing decision, its hops in the order to try. */
   private async routed(route: () => Promise<Decision>): Promise<Decision> {
     const decision = await route();
     return this.orderHops(decision, Date.now());
   }
 
+  /** Each target's hops with the blacklisted tuples last. */
   private async orderHops(decision: Decision, now: number): Promise<Decision> {
     if (decision.kind !== 'proxy') return decision;
     const targets = await Promise.all(
