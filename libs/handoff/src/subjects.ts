@@ -56,8 +56,10 @@ export function encodeWorkerLoad(instance: string, backlogMs: number): Buffer {
 
 /** A load report's instance id and backlog, or undefined when the payload is not one. */
 export function decodeWorkerLoad(payload: Uint8Array): { instance: string; backlogMs: number } | undefined {
-  const match = /^([A-Za-z0-9_-]{1,64}) (\d{1,9})$/.exec(Buffer.from(payload).toString('latin1'));
-  return match === null ? undefined : { instance: match[1]!, backlogMs: Number(match[2]) };
+  const [instance, backlog, ...rest] = Buffer.from(payload).toString('latin1').split(' ');
+  if (rest.length > 0 || instance === undefined || !isSubjectToken(instance)) return undefined;
+  if (backlog === undefined || !/^\d{1,9}$/.test(backlog)) return undefined;
+  return { instance, backlogMs: Number(backlog) };
 }
 
 /**

@@ -234,7 +234,7 @@ export class Edge {
         const udp = judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
         return Math.max(udp, deps.workerBacklogMs?.() ?? 0);
       },
-      workerBacklogMs: (callId) => this.workers.backlogMs(this.workers.pick(callId)),
+      workerBacklogMs: (callId) => this.workers.backlogOfCall(callId),
       handoff: this.handoffOf(log('handoff')),
       senders,
       counters: this.metrics,

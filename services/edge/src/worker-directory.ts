@@ -86,6 +86,14 @@ export class WorkerDirectory {
     return this.now() - load.at <= WORKER_LOAD.expiresMs ? load.backlogMs : 0;
   }
 
+  /**
+   * The backlog the worker of the call `callId` reports (`backlogMs` of `pick`); 0 at once while no
+   * worker reports one, so that new calls cost no pick here but in overload.
+   */
+  backlogOfCall(callId: string): number {
+    return this.#load.size === 0 ? 0 : this.backlogMs(this.pick(callId));
+  }
+
   /** A worker reported its backlog (0: it is over). */
   loadReported(payload: Uint8Array): void {
     const report = decodeWorkerLoad(payload);

@@ -138,6 +138,10 @@ describe('the worker directory and load reports (overload control)', () => {
     directory.loadReported(Buffer.from('w1 -300'));
     expect(directory.backlogMs('stranger')).toBe(0);
     expect(directory.backlogMs('w1')).toBe(0);
+    expect(directory.backlogOfCall('a@b')).toBe(0);
+    // The call's worker (the only one) reports: its calls have its backlog.
+    directory.loadReported(encodeWorkerLoad('w1', 120));
+    expect(directory.backlogOfCall('a@b')).toBe(120);
   });
 });
 

@@ -15,7 +15,7 @@ describe('routing an INVITE', () => {
   let h: Harness;
   afterEach(() => h?.stop());
 
-  /** Every commit of the call `callId`, in order. */
+  /** Every commit the harness's workers make from now on, in order. */
   function commitsOf(harness: Harness): Committed[] {
     const commits: Committed[] = [];
     harness.afterCommit = async (_, committed) => void commits.push(committed);
