@@ -5,8 +5,8 @@ import type { RouteTokenContent, RouteTokenKeys, TokenBinding } from './route-to
 export const OPENED_TOKENS_KEPT = 8192;
 
 /**
- * The tokens issued or opened lately under one set of keys, by token and binding, with their
- * content. A dialog's requests bring back the tokens its INVITE was given (an ACK, a BYE, each
+ * The tokens issued or opened lately under one set of keys, with the binding each was proved for
+ * and its content. A dialog's requests bring back the tokens its INVITE was given (an ACK, a BYE, each
  * with both Record-Route tokens), so each token is proved once, when it is issued, instead of by
  * an HMAC or AES-GCM per key and candidate binding on every request.
  *
@@ -17,14 +17,22 @@ export const OPENED_TOKENS_KEPT = 8192;
  * which whoever holds it knows already.
  */
 class OpenedTokens {
-  readonly #contents = new RecentMap<string, RouteTokenContent>(OPENED_TOKENS_KEPT);
+  /**
+   * By token: the binding it was proved (or made) for, and its content. A token's MAC or tag holds
+   * for one binding, so one entry per token; keyed by the token alone, a lookup hashes no longer
+   * string than the token itself.
+   */
+  readonly #opened = new RecentMap<string, { binding: TokenBinding; content: RouteTokenContent }>(OPENED_TOKENS_KEPT);
 
-  get(token: string, binding: TokenBinding): RouteTokenContent | undefined {
-    return this.#contents.get(keyOf(token, binding));
+  /** The content of `token` when it was proved for one of `bindings`. */
+  get(token: string, bindings: readonly TokenBinding[]): RouteTokenContent | undefined {
+    const opened = this.#opened.get(token);
+    if (opened === undefined) return undefined;
+    return bindings.some((binding) => sameBinding(binding, opened.binding)) ? opened.content : undefined;
   }
 
   set(token: string, binding: TokenBinding, content: RouteTokenContent): void {
-    this.#contents.set(keyOf(token, binding), deepFrozen(content));
+    this.#opened.set(token, { binding, content: deepFrozen(content) });
   }
 }
 
@@ -40,11 +48,8 @@ export function openedTokens(keys: RouteTokenKeys): OpenedTokens {
   return opened;
 }
 
-/** The token and each binding string, length-prefixed: no two (token, binding) pairs share a key. */
-function keyOf(token: string, binding: TokenBinding): string {
-  let key = token;
-  for (const part of binding) key += ` ${part.length}:${part}`;
-  return key;
+function sameBinding(a: TokenBinding, b: TokenBinding): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
 }
 
 /** One content object is handed to every request that brings its token: none of them may change it. */

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Transport, isTransport } from '@sipedge/sip';
 import { openedTokens } from './opened-tokens.js';
+import { PreparedSecret } from './token-keys.js';
 
 /**
  * Signed tokens that this proxy places in the user part of the URIs it puts on a request's path
@@ -92,7 +93,7 @@ export function signRouteToken(keys: RouteTokenKeys, content: RouteTokenContent,
   }
   const flow = content.flow === undefined ? '' : encodeFlow(content.flow);
   const body = Buffer.from(flow, 'utf8');
-  const mac = macOf(secretBytes(keys.secret, 'secret'), body, binding);
+  const mac = macOf(secretsOf(keys)[0]!, body, binding);
   const token = Buffer.concat([Buffer.of(VERSION), mac, body]).toString('base64url');
   // What opening it will give: the flow as the token carries it.
   const carried = flow === '' ? undefined : decodeFlow(flow);
@@ -108,7 +109,7 @@ export function signRouteToken(keys: RouteTokenKeys, content: RouteTokenContent,
  */
 export function sealRouteToken(keys: RouteTokenKeys, content: RouteTokenContent, binding: TokenBinding): string {
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', sealingKey(keys.secret), nonce, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv('aes-256-gcm', secretsOf(keys)[0]!.sealingKey, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(framed(SEALED_LABEL, [], binding));
   const plain = encodeSealed(content);
   const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
@@ -131,10 +132,8 @@ export function openRouteToken(
   bindings: readonly TokenBinding[],
 ): RouteTokenContent | undefined {
   const opened = openedTokens(keys);
-  for (const binding of bindings) {
-    const known = opened.get(token, binding);
-    if (known !== undefined) return known;
-  }
+  const known = opened.get(token, bindings);
+  if (known !== undefined) return known;
   const content = proveRouteToken(keys, token, bindings);
   if (content !== undefined) opened.set(token, content.binding, content.content);
   return content?.content;
@@ -155,9 +154,9 @@ function proveRouteToken(
   const given = bytes.subarray(1, 1 + MAC_BYTES);
   const body = bytes.subarray(1 + MAC_BYTES);
   let matched: TokenBinding | undefined;
-  for (const secret of [keys.secret, ...(keys.previous ?? [])]) {
+  for (const secret of secretsOf(keys)) {
     for (const binding of bindings) {
-      if (timingSafeEqual(macOf(secretBytes(secret, 'secret'), body, binding), given)) matched ??= binding;
+      if (timingSafeEqual(macOf(secret, body, binding), given)) matched ??= binding;
     }
   }
   if (matched === undefined) return undefined;
@@ -176,8 +175,8 @@ function openSealed(
   const encrypted = bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   let opened: { plain: Buffer; binding: TokenBinding } | undefined;
-  for (const secret of [keys.secret, ...(keys.previous ?? [])]) {
-    const key = sealingKey(secret);
+  for (const secret of secretsOf(keys)) {
+    const key = secret.sealingKey;
     for (const binding of bindings) {
       const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
       decipher.setAAD(framed(SEALED_LABEL, [], binding));
@@ -195,14 +194,22 @@ function openSealed(
   return content === undefined ? undefined : { content, binding: opened.binding };
 }
 
-/** The AES-256-GCM key of sealed tokens: HKDF-SHA-256 (RFC 5869) of the fleet secret, for this use only. */
-function sealingKey(secret: string | Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', secretBytes(secret, 'secret'), '', 'sipedge route token sealing v2', 32));
+const prepared = new WeakMap<RouteTokenKeys, readonly PreparedSecret[]>();
+
+/** The keys' secrets, prepared once per keys object: the signing one first, then the previous ones. */
+function secretsOf(keys: RouteTokenKeys): readonly PreparedSecret[] {
+  let secrets = prepared.get(keys);
+  if (secrets === undefined) {
+    secrets = [keys.secret, ...(keys.previous ?? [])].map(
+      (secret) => new PreparedSecret(secretBytes(secret, 'secret')),
+    );
+    prepared.set(keys, secrets);
+  }
+  return secrets;
 }
 
-function macOf(secret: Buffer, body: Buffer, binding: TokenBinding): Buffer {
-  const hmac = createHmac('sha256', secret).update(framed(LABEL, [body], binding));
-  return hmac.digest().subarray(0, MAC_BYTES);
+function macOf(secret: PreparedSecret, body: Buffer, binding: TokenBinding): Buffer {
+  return secret.hmac(framed(LABEL, [body], binding)).subarray(0, MAC_BYTES);
 }
 
 /**

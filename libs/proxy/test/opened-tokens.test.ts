@@ -1,4 +1,5 @@
 import type * as NodeCrypto from 'node:crypto';
+import type * as TokenKeys from '../src/token-keys.js';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 // Every HMAC and AES-GCM decipher the token code makes is counted: a remembered token is not proved again.
@@ -7,15 +8,21 @@ vi.mock('node:crypto', async (importOriginal) => {
   const crypto = await importOriginal<typeof NodeCrypto>();
   return {
     ...crypto,
-    createHmac: (...args: Parameters<typeof crypto.createHmac>) => {
-      made.hmacs++;
-      return crypto.createHmac(...args);
-    },
     createDecipheriv: (...args: Parameters<typeof crypto.createDecipheriv>) => {
       made.deciphers++;
       return crypto.createDecipheriv(...args);
     },
   };
+});
+vi.mock('../src/token-keys.js', async (importOriginal) => {
+  const { PreparedSecret } = await importOriginal<typeof TokenKeys>();
+  class CountedSecret extends PreparedSecret {
+    override hmac(message: Buffer): Buffer {
+      made.hmacs++;
+      return super.hmac(message);
+    }
+  }
+  return { PreparedSecret: CountedSecret };
 });
 
 const { OPENED_TOKENS_KEPT } = await import('../src/opened-tokens.js');

@@ -70,21 +70,37 @@ const LIST_HEADERS = new Set([
 /** Headers that may appear at most once (§20 and RFC 4475 §3.3.8). */
 const SINGLE_HEADERS = new Set(['call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length', 'content-type']);
 
+/** Header names seen at most: names a peer makes up must not grow the caches without end. */
+const CACHED_NAMES = 1024;
 const keyCache = new Map<string, string>();
+const canonicalCache = new Map<string, string>();
+
+/** `derive(name)`, kept in `cache` (while it has room) for the next message with that name. */
+function cached(cache: Map<string, string>, name: string, derive: (name: string) => string): string {
+  let value = cache.get(name);
+  if (value === undefined) {
+    value = derive(name);
+    if (cache.size < CACHED_NAMES) cache.set(name, value);
+  }
+  return value;
+}
 
 /** The lower-case long name a header name (any case, compact or long) stands for. */
 export function headerKey(name: string): string {
-  let key = keyCache.get(name);
-  if (key === undefined) {
-    const lower = name.toLowerCase();
-    key = COMPACT[lower] ?? lower;
-    if (keyCache.size < 1024) keyCache.set(name, key);
-  }
-  return key;
+  return cached(keyCache, name, keyOf);
 }
 
 /** The conventional spelling of a header (e.g. `call-id` → `Call-ID`, `max-forwards` → `Max-Forwards`). */
 export function canonicalName(name: string): string {
+  return cached(canonicalCache, name, canonicalOf);
+}
+
+function keyOf(name: string): string {
+  const lower = name.toLowerCase();
+  return COMPACT[lower] ?? lower;
+}
+
+function canonicalOf(name: string): string {
   const key = headerKey(name);
   return CANONICAL[key] ?? key.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
 }

@@ -36,6 +36,7 @@ import {
   type TimerSettings,
   type TransactionEvent,
   type TransactionState,
+  RecentMap,
   applyEvent,
   buildCancel,
   cloneJson,
@@ -46,6 +47,16 @@ import type { DialogInfo } from '@sipedge/store';
 import { dialogId } from './dialogs.js';
 import { DECISION_TIMER, EXPIRES_TIMER, dueTimers } from './deadlines.js';
 import type { CallRecord, ForkRecord, Hop, TxId } from './record.js';
+
+/** Parsed stored messages kept (`storedMessage`): those of the calls of the last second or two at a high rate. */
+const PARSED_STORED_KEPT = 2048;
+
+/**
+ * Messages a record holds, parsed, by their text: the steps of one event, and the events of one
+ * call, read the same request again and again (its Via, its Route set, the fork template), and
+ * the text is the same string as long as the record is kept.
+ */
+const parsedStored = new RecentMap<string, SipMessage>(PARSED_STORED_KEPT);
 
 /** What the worker does after committing a record. */
 export type Effect =
@@ -198,6 +209,8 @@ export function createCall(
   settings: EngineSettings,
 ): EngineResult {
   const created = createServerTransaction(request, { reliable: reliable(origin), settings: settings.timers }, now);
+  // The request as the edge parsed it: the steps after this one read it from the record.
+  parsedStored.set(created.state.request, request.clone());
   const record: CallRecord = {
     v: 1,
     id,
@@ -681,8 +694,18 @@ function serverRequest(record: CallRecord): SipMessage {
   return storedMessage(record.server?.request ?? record.template ?? '');
 }
 
-/** A message the record holds: checked (validate.ts) when it arrived or was built, so not again. */
-const storedMessage = (wire: string): SipMessage => parseMessage(Buffer.from(wire, 'latin1'), { validate: false });
+/**
+ * A message the record holds, as a copy the caller may change: checked (validate.ts) when it
+ * arrived or was built, so parsed without validation, and once while it is used.
+ */
+function storedMessage(wire: string): SipMessage {
+  let parsed = parsedStored.get(wire);
+  if (parsed === undefined) {
+    parsed = parseMessage(Buffer.from(wire, 'latin1'), { validate: false });
+    parsedStored.set(wire, parsed);
+  }
+  return parsed.clone();
+}
 
 /** The request forks are built from (§16.6): the template, or the server transaction's request when it is that. */
 function forkTemplate(record: CallRecord): string {
