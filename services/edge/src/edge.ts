@@ -116,7 +116,7 @@ export class Edge {
     this.logger = deps.logger ?? createLogger({ name: 'edge' });
     this.metrics = new EdgeMetrics({ defaultMetrics: deps.processMetrics ?? true });
     const log = (component: string) => this.logger.child({ component });
-    this.workers = new WorkerDirectory(deps.bus, log('workers'));
+    this.workers = new WorkerDirectory(deps.bus, log('workers'), Date.now, () => this.metrics.callPlacedElsewhere());
     // Capture (HEP export, the call-flow page) wraps what the listeners report to and what the core
     // sends through (hep/capture.ts).
     this.hep = config.hep === undefined ? undefined : new HepExporter(config.hep, { logger: log('hep') });
@@ -234,7 +234,7 @@ export class Edge {
         const udp = judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
         return Math.max(udp, deps.workerBacklogMs?.() ?? 0);
       },
-      workerBacklogMs: (callId) => this.workers.backlogOfCall(callId),
+      placeNewCall: (callId) => this.workers.placeCall(callId),
       handoff: this.handoffOf(log('handoff')),
       senders,
       counters: this.metrics,

@@ -58,8 +58,11 @@ export interface InboundDeps {
   overload: OverloadSettings;
   /** How long what arrives now waits before this edge reads it (ms): its UDP receive queue's standing wait. */
   delayMs: () => number;
-  /** The backlog the worker of the call `callId` reports (ms; 0: none), for its overload control. */
-  workerBacklogMs: (callId: string) => number;
+  /**
+   * Places a new call on a worker (`WorkerDirectory.placeCall`: its own, or one with room while its
+   * own reports a backlog) and returns that worker's backlog (ms; 0: none), for overload control.
+   */
+  placeNewCall: (callId: string) => number;
   handoff: HandoffPort;
   senders: Senders;
   counters: InboundCounters;
@@ -231,8 +234,8 @@ export class InboundPipeline {
         return this.respond(message, arrival, { action: 'respond', status: 503, headers: [['Retry-After', '1']] });
       }
       // Overload control (@sipedge/handoff overload.ts): a new call is refused at once, before it
-      // costs a hand-off, while this edge reads late or the call's worker reports a backlog; a shed
-      // request is not remembered, so its retransmissions are shed too.
+      // costs a hand-off, while this edge reads late or the worker it is placed on reports a
+      // backlog; a shed request is not remembered, so its retransmissions are shed too.
       const shed = retransmission ? undefined : this.shedReason(message);
       if (shed !== undefined) {
         this.deps.counters.dropped(shed);
@@ -248,11 +251,14 @@ export class InboundPipeline {
     await this.forward(message, arrival, retransmission);
   }
 
-  /** Why a new call is shed now: this edge's own wait, or its worker's backlog; undefined: it is taken. */
+  /**
+   * Why a new call is shed now: this edge's own wait, or the backlog of the worker it is placed on
+   * (every worker's, then); undefined: it is taken.
+   */
   private shedReason(message: SipMessage): 'overload' | 'worker-overload' | undefined {
     const { overload } = this.deps;
     if (shouldShed(this.deps.delayMs(), overload)) return 'overload';
-    if (shouldShed(this.deps.workerBacklogMs(message.callId), overload)) return 'worker-overload';
+    if (shouldShed(this.deps.placeNewCall(message.callId), overload)) return 'worker-overload';
     return undefined;
   }
 

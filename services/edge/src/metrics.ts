@@ -147,6 +147,7 @@ export class EdgeMetrics {
   readonly #openFlows: DualUpDownCounter;
   readonly #handoff: DualHistogram;
   readonly #handoffsRerouted: DualCounter;
+  readonly #callsPlacedElsewhere: DualCounter;
   readonly #udpKeepalives: DualCounter<'kind'>;
 
   constructor(options: EdgeMetricsOptions = {}) {
@@ -211,6 +212,12 @@ export class EdgeMetrics {
       description:
         'Hand-offs to the worker a call is bound to that reached nobody (the worker was gone), sent to any worker instead.',
     });
+    this.#callsPlacedElsewhere = sinks.counter({
+      otelName: 'sipedge.edge.calls.placed_elsewhere',
+      promName: 'sipedge_edge_calls_placed_elsewhere_total',
+      description:
+        'New calls handed to another worker than their own (call affinity), whose own worker reported a backlog (overload control).',
+    });
     this.#udpKeepalives = sinks.counter({
       otelName: 'sipedge.edge.udp_keepalives',
       promName: 'sipedge_edge_udp_keepalives_total',
@@ -228,6 +235,7 @@ export class EdgeMetrics {
     for (const reason of CONNECTION_REJECT_REASONS) this.#connectionsRejected.add({ reason }, 0);
     this.#rateLimited.add({}, 0);
     this.#handoffsRerouted.add({}, 0);
+    this.#callsPlacedElsewhere.add({}, 0);
     this.#openFlows.add(0);
     if (options.defaultMetrics ?? true) {
       // Prometheus only: OpenTelemetry has its own process and runtime instrumentations.
@@ -281,6 +289,11 @@ export class EdgeMetrics {
   /** A hand-off to a call's worker reached nobody and went to any worker. */
   handoffRerouted(): void {
     this.#handoffsRerouted.add({});
+  }
+
+  /** A new call went to another worker than its own, which reported a backlog. */
+  callPlacedElsewhere(): void {
+    this.#callsPlacedElsewhere.add({});
   }
 
   /** A stream flow opened. */

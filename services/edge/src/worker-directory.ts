@@ -1,7 +1,15 @@
 import type { Bus, Subscription } from '@sipedge/bus';
 import { SUBJECTS, WORKER_LOAD, WORKER_PRESENCE, decodeWorkerLoad, isSubjectToken } from '@sipedge/handoff';
 import type { Logger } from '@sipedge/telemetry';
+import { RecentMap } from '@sipedge/transaction';
 import { fnv1a32, mix32 } from './call-hash.js';
+
+/**
+ * New calls placed on another worker than their own that this edge remembers (`RecentMap`): those of
+ * several seconds of overload at a high rate. An older one's messages go to its own worker, which
+ * loads its record (any worker can handle any message).
+ */
+export const PLACED_CALLS_KEPT = 16_384;
 
 /**
  * The transaction workers this edge has heard from (SUBJECTS.workersAlive), and the one a call's
@@ -16,8 +24,12 @@ import { fnv1a32, mix32 } from './call-hash.js';
  * with its connection), or when it has not been heard for WORKER_PRESENCE.expiresMs (a stuck
  * worker). Affinity saves work; correctness never depends on it: any worker can handle any message.
  *
- * It also keeps what saturated workers report of their backlog (SUBJECTS.workersLoad), so that
- * overload control refuses the new calls bound to such a worker here, before the hand-off.
+ * It also keeps what saturated workers report of their backlog (SUBJECTS.workersLoad). A new call
+ * whose own worker reports one is placed on the first worker of the call's rendezvous order that
+ * reports none, and this edge remembers it, so that the call's later messages through it follow
+ * (`placeCall`): a saturated worker's share of new calls goes to the workers with room instead of
+ * being refused. Only when every worker is saturated does overload control refuse new calls here,
+ * before the hand-off, by the backlog of the call's own worker.
  */
 export class WorkerDirectory {
   /** Worker instance → when it was last heard (epoch ms). */
@@ -27,13 +39,17 @@ export class WorkerDirectory {
   /** The live workers and the hash of each id, rebuilt when the set changes. */
   #ids: string[] = [];
   #seeds: number[] = [];
+  /** Call-ID → the worker `placeCall` placed it on instead of its own. */
+  readonly #placed = new RecentMap<string, string>(PLACED_CALLS_KEPT);
   #subscriptions: Subscription[] = [];
   #sweeper: NodeJS.Timeout | undefined;
 
+  /** `placedElsewhere`: called for each new call placed on another worker than its own (a metric). */
   constructor(
     private readonly bus: Pick<Bus, 'subscribe'>,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    private readonly placedElsewhere: () => void = () => undefined,
   ) {}
 
   /** Listens for announcements; forgets silent workers every heartbeat. */
@@ -58,8 +74,38 @@ export class WorkerDirectory {
     return this.#ids;
   }
 
-  /** The worker the messages of the call `callId` go to; undefined while no worker is known. */
+  /**
+   * The worker the messages of the call `callId` go to: the one `placeCall` placed it on while that
+   * worker lives, else its own; undefined while no worker is known.
+   */
   pick(callId: string): string | undefined {
+    if (this.#placed.size > 0) {
+      const placed = this.#placed.get(callId);
+      if (placed !== undefined && this.#heard.has(placed)) return placed;
+    }
+    return this.#own(callId);
+  }
+
+  /**
+   * Places a new call (an initial request not seen before) and returns the backlog (ms) of the
+   * worker it goes to, for overload control: 0 at once while no worker reports one. When its own
+   * worker reports a backlog, the call goes to the first worker of its rendezvous order that
+   * reports none, remembered for `pick`; when every worker reports one, to its own worker, whose
+   * backlog is returned.
+   */
+  placeCall(callId: string): number {
+    if (this.#load.size === 0) return 0;
+    const backlog = this.backlogMs(this.#own(callId));
+    if (backlog === 0) return 0;
+    const roomy = this.#ranked(callId).find((instance) => this.backlogMs(instance) === 0);
+    if (roomy === undefined) return backlog;
+    this.#placed.set(callId, roomy);
+    this.placedElsewhere();
+    return 0;
+  }
+
+  /** The call's own worker: the highest rendezvous score of its Call-ID (`#ranked`'s first). */
+  #own(callId: string): string | undefined {
     const count = this.#ids.length;
     if (count <= 1) return this.#ids[0];
     const key = fnv1a32(callId);
@@ -75,6 +121,17 @@ export class WorkerDirectory {
     return this.#ids[best];
   }
 
+  /** The live workers in the rendezvous order of the call `callId`, its own first. */
+  #ranked(callId: string): string[] {
+    const key = fnv1a32(callId);
+    const scores = this.#seeds.map((seed) => mix32(key ^ seed));
+    // A stable sort: of equal scores the first worker wins, as in `#own`.
+    return this.#ids
+      .map((_, i) => i)
+      .sort((a, b) => scores[b]! - scores[a]!)
+      .map((i) => this.#ids[i]!);
+  }
+
   /**
    * The backlog the worker `instance` last reported (ms), 0 when it reported none within
    * WORKER_LOAD.expiresMs, or when `instance` is undefined (no worker known).
@@ -84,14 +141,6 @@ export class WorkerDirectory {
     const load = this.#load.get(instance);
     if (load === undefined) return 0;
     return this.now() - load.at <= WORKER_LOAD.expiresMs ? load.backlogMs : 0;
-  }
-
-  /**
-   * The backlog the worker of the call `callId` reports (`backlogMs` of `pick`); 0 at once while no
-   * worker reports one, so that new calls cost no pick here but in overload.
-   */
-  backlogOfCall(callId: string): number {
-    return this.#load.size === 0 ? 0 : this.backlogMs(this.pick(callId));
   }
 
   /** A worker reported its backlog (0: it is over). */

@@ -138,10 +138,80 @@ describe('the worker directory and load reports (overload control)', () => {
     directory.loadReported(Buffer.from('w1 -300'));
     expect(directory.backlogMs('stranger')).toBe(0);
     expect(directory.backlogMs('w1')).toBe(0);
-    expect(directory.backlogOfCall('a@b')).toBe(0);
+    expect(directory.placeCall('a@b')).toBe(0);
     // The call's worker (the only one) reports: its calls have its backlog.
     directory.loadReported(encodeWorkerLoad('w1', 120));
-    expect(directory.backlogOfCall('a@b')).toBe(120);
+    expect(directory.placeCall('a@b')).toBe(120);
+  });
+});
+
+describe('new calls placed on a worker with room while their own reports a backlog', () => {
+  /** Three workers, the calls of each in `own`, and a counter of the calls placed elsewhere. */
+  function fleet() {
+    let now = 1_000_000;
+    let elsewhere = 0;
+    const directory = new WorkerDirectory(
+      { subscribe: vi.fn() },
+      logger,
+      () => now,
+      () => (elsewhere += 1),
+    );
+    for (const w of ['w1', 'w2', 'w3']) directory.heard(w);
+    const own = new Map<string, string[]>();
+    for (const id of callIds(300)) own.set(directory.pick(id)!, [...(own.get(directory.pick(id)!) ?? []), id]);
+    return { directory, own, elsewhere: () => elsewhere, later: (ms: number) => (now += ms) };
+  }
+
+  it("places a saturated worker's new calls on the next worker of each call's order that has room, and their later messages follow", () => {
+    const { directory, own, elsewhere } = fleet();
+    directory.loadReported(encodeWorkerLoad('w1', 250));
+    const calls = own.get('w1')!.slice(0, 60);
+    const placed = new Map<string, string>();
+    for (const id of calls) {
+      expect(directory.placeCall(id)).toBe(0);
+      placed.set(id, directory.pick(id)!);
+    }
+    expect(elsewhere()).toBe(60);
+    // Spread over both others, each call on one worker whatever comes next.
+    expect(new Set(placed.values())).toEqual(new Set(['w2', 'w3']));
+    directory.loadReported(encodeWorkerLoad('w1', 0));
+    for (const [id, worker] of placed) expect(directory.pick(id)).toBe(worker);
+    // The other workers' calls, and w1's new calls once it has room, stay with their own worker.
+    for (const id of [...own.get('w2')!, ...own.get('w3')!, ...own.get('w1')!.slice(60)]) {
+      expect(directory.placeCall(id)).toBe(0);
+    }
+    expect(elsewhere()).toBe(60);
+  });
+
+  it('skips a worker that reports a backlog too, and keeps a call on its own worker when every worker reports one', () => {
+    const { directory, own, elsewhere } = fleet();
+    directory.loadReported(encodeWorkerLoad('w1', 250));
+    directory.loadReported(encodeWorkerLoad('w2', 80));
+    for (const id of own.get('w1')!) {
+      expect(directory.placeCall(id)).toBe(0);
+      expect(directory.pick(id)).toBe('w3');
+    }
+    directory.loadReported(encodeWorkerLoad('w3', 150));
+    const [id] = own.get('w2')!;
+    expect(directory.placeCall(id!)).toBe(80);
+    expect(directory.pick(id!)).toBe('w2');
+    expect(elsewhere()).toBe(own.get('w1')!.length);
+  });
+
+  it('sends a placed call to its own worker again when the worker it was placed on goes, and places nothing on a silent report', () => {
+    const { directory, own, later } = fleet();
+    directory.loadReported(encodeWorkerLoad('w1', 250));
+    const id = own.get('w1')![0]!;
+    directory.placeCall(id);
+    const placed = directory.pick(id)!;
+    expect(placed).not.toBe('w1');
+    directory.gone(placed);
+    expect(directory.pick(id)).toBe('w1');
+    // A report older than its expiry counts as none: the next new call stays with w1.
+    later(WORKER_LOAD.expiresMs + 1);
+    const next = own.get('w1')![1]!;
+    expect(directory.placeCall(next)).toBe(0);
+    expect(directory.pick(next)).toBe('w1');
   });
 });
 
@@ -256,6 +326,19 @@ describe('the hand-off with call affinity', () => {
     expect(await handoff.forward(message('c@h'), TCP)).toBe(true);
     expect(group.map((m) => decodeInbound(m.headers).redelivered)).toEqual([true]);
     expect(directory.workers).toEqual(['stuck']);
+  });
+
+  it('hands a call placed on another worker (its own saturated) to that worker, every message of it', async () => {
+    hub = new MemoryBusHub();
+    const busy = await worker('busy');
+    const roomy = await worker('roomy');
+    const { directory, handoff } = await edge(['busy', 'roomy']);
+    const callId = callIds(100).find((id) => directory.pick(id) === 'busy')!;
+    directory.loadReported(encodeWorkerLoad('busy', 300));
+    expect(directory.placeCall(callId)).toBe(0);
+    for (const method of ['INVITE', 'ACK', 'BYE']) await handoff.forward(message(callId, method), UDP);
+    await vi.waitFor(() => expect(roomy.own).toHaveLength(3), WAIT);
+    expect(busy.own).toEqual([]);
   });
 
   it('uses the queue group while it knows no worker', async () => {

@@ -80,6 +80,14 @@ describe('EdgeMetrics', () => {
     expect(samplesBy(text, 'sipedge_edge_udp_keepalives_total', 'kind', ['crlf', 'stun'])).toEqual([2, 1]);
   });
 
+  it('counts the new calls placed on another worker than their own, exposed from the start', async () => {
+    const metrics = new EdgeMetrics({ defaultMetrics: false });
+    expect(sample(await metrics.registry.metrics(), 'sipedge_edge_calls_placed_elsewhere_total')).toBe(0);
+    metrics.callPlacedElsewhere();
+    metrics.callPlacedElsewhere();
+    expect(sample(await metrics.registry.metrics(), 'sipedge_edge_calls_placed_elsewhere_total')).toBe(2);
+  });
+
   it('tracks open flows', async () => {
     const metrics = new EdgeMetrics({ defaultMetrics: false });
     metrics.flowOpened();

@@ -64,6 +64,7 @@ describe('edge receive path', () => {
   let lagMs = 0;
   /** The backlog each call's worker reports, by Call-ID. */
   let backlogs = new Map<string, number>();
+  let placed: string[] = [];
 
   beforeEach(async () => {
     hub = new MemoryBusHub();
@@ -86,6 +87,7 @@ describe('edge receive path', () => {
     stunSent = [];
     lagMs = 0;
     backlogs = new Map();
+    placed = [];
     const sent: Harness['sent'] = [];
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
@@ -100,7 +102,10 @@ describe('edge receive path', () => {
       rateLimit: { action: 'reject', retryAfterSeconds: 7 },
       overload: { maxDelayMs: 100, retryAfterSeconds: 3 },
       delayMs: () => lagMs,
-      workerBacklogMs: (callId) => backlogs.get(callId) ?? 0,
+      placeNewCall: (callId) => {
+        placed.push(callId);
+        return backlogs.get(callId) ?? 0;
+      },
       handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
       senders: {
         udp: {
@@ -360,7 +365,7 @@ describe('edge receive path', () => {
     expect(h.handedOff).toHaveLength(4);
   });
 
-  it('overload: a new call whose worker reports a backlog is refused with 503 before the hand-off; a call already taken and other workers’ calls are not', async () => {
+  it('overload: a new call whose worker (every worker, then) reports a backlog is refused with 503 before the hand-off; a call already taken and other workers’ calls are not', async () => {
     const first = request([...INVITE, 'l: 0']);
     await h.pipeline.datagram(first, h.arrival());
     backlogs.set('pipe-1@client', 200).set('pipe-2@client', 200); // twice the limit: every new call shed
@@ -382,6 +387,8 @@ describe('edge receive path', () => {
     await settle();
     expect(h.handedOff).toHaveLength(4);
     expect(h.dropped).toEqual(['worker-overload']);
+    // Only new calls are placed: not the retransmitted INVITE, not the BYE.
+    expect(placed).toEqual(['pipe-1@client', 'pipe-2@client', 'pipe-2@client']);
   });
 
   it('§8.2.7: the ACK of a stateless non-2xx response ends at the edge; other ACKs are handed off', async () => {
