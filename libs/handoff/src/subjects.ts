@@ -42,11 +42,15 @@ export const WORKER_PRESENCE = {
  * while it judges a backlog (its hand-offs wait past the overload limit), it reports how long they
  * wait every `reportMs`, and once more with 0 when they stop waiting; an edge sheds the new calls
  * bound to it in proportion, before they cost a hand-off, and takes a report older than
- * `expiresMs` as 0 (a worker that stopped reporting is no reason to refuse calls).
+ * `expiresMs` as 0 (a worker that stopped reporting is no reason to refuse calls). While another
+ * worker has reported no backlog for `calmMs`, the new calls bound to the saturated one go to it
+ * instead: one that reported lately is near its own limit (its reports come only after its backlog
+ * has stood for a window), and moving calls to it would make the two take turns at overload.
  */
 export const WORKER_LOAD = {
   reportMs: 100,
   expiresMs: 500,
+  calmMs: 5000,
 } as const;
 
 /** A load report's payload: the worker's instance id and its backlog (ms). */

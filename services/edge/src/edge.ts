@@ -234,7 +234,8 @@ export class Edge {
         const udp = judgedDelay(this.udpQueue.latestMs(now), this.udpQueue.standingMs(now), config.overload);
         return Math.max(udp, deps.workerBacklogMs?.() ?? 0);
       },
-      placeNewCall: (callId) => this.workers.placeCall(callId),
+      workerBacklogMs: (callId) => this.workers.backlogOfCall(callId),
+      placeElsewhere: (callId) => this.workers.placeElsewhere(callId),
       handoff: this.handoffOf(log('handoff')),
       senders,
       counters: this.metrics,

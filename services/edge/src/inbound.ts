@@ -58,11 +58,13 @@ export interface InboundDeps {
   overload: OverloadSettings;
   /** How long what arrives now waits before this edge reads it (ms): its UDP receive queue's standing wait. */
   delayMs: () => number;
+  /** The backlog the worker of the call `callId` reports (ms; 0: none), for its overload control. */
+  workerBacklogMs: (callId: string) => number;
   /**
-   * Places a new call on a worker (`WorkerDirectory.placeCall`: its own, or one with room while its
-   * own reports a backlog) and returns that worker's backlog (ms; 0: none), for overload control.
+   * Hands a new call whose worker reports a backlog to a worker with room
+   * (`WorkerDirectory.placeElsewhere`); false when there is none.
    */
-  placeNewCall: (callId: string) => number;
+  placeElsewhere: (callId: string) => boolean;
   handoff: HandoffPort;
   senders: Senders;
   counters: InboundCounters;
@@ -234,8 +236,8 @@ export class InboundPipeline {
         return this.respond(message, arrival, { action: 'respond', status: 503, headers: [['Retry-After', '1']] });
       }
       // Overload control (@sipedge/handoff overload.ts): a new call is refused at once, before it
-      // costs a hand-off, while this edge reads late or the worker it is placed on reports a
-      // backlog; a shed request is not remembered, so its retransmissions are shed too.
+      // costs a hand-off, while this edge reads late, or while its worker reports a backlog and no
+      // other worker has room; a shed request is not remembered, so its retransmissions are shed too.
       const shed = retransmission ? undefined : this.shedReason(message);
       if (shed !== undefined) {
         this.deps.counters.dropped(shed);
@@ -252,13 +254,17 @@ export class InboundPipeline {
   }
 
   /**
-   * Why a new call is shed now: this edge's own wait, or the backlog of the worker it is placed on
-   * (every worker's, then); undefined: it is taken.
+   * Why a new call is shed now: this edge's own wait, or its worker's backlog when no other worker
+   * has room for it; undefined: it is taken (by its worker, or by one with room while its worker
+   * reports a backlog).
    */
   private shedReason(message: SipMessage): 'overload' | 'worker-overload' | undefined {
     const { overload } = this.deps;
     if (shouldShed(this.deps.delayMs(), overload)) return 'overload';
-    if (shouldShed(this.deps.placeNewCall(message.callId), overload)) return 'worker-overload';
+    const { callId } = message;
+    const backlogMs = this.deps.workerBacklogMs(callId);
+    if (backlogMs > 0 && this.deps.placeElsewhere(callId)) return undefined;
+    if (shouldShed(backlogMs, overload)) return 'worker-overload';
     return undefined;
   }
 

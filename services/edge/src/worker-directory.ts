@@ -6,7 +6,7 @@ import { fnv1a32, mix32 } from './call-hash.js';
 
 /**
  * New calls placed on another worker than their own that this edge remembers (`RecentMap`): those of
- * several seconds of overload at a high rate. An older one's messages go to its own worker, which
+ * many seconds of overload at a high rate. An older one's messages go to its own worker, which
  * loads its record (any worker can handle any message).
  */
 export const PLACED_CALLS_KEPT = 16_384;
@@ -24,18 +24,21 @@ export const PLACED_CALLS_KEPT = 16_384;
  * with its connection), or when it has not been heard for WORKER_PRESENCE.expiresMs (a stuck
  * worker). Affinity saves work; correctness never depends on it: any worker can handle any message.
  *
- * It also keeps what saturated workers report of their backlog (SUBJECTS.workersLoad). A new call
- * whose own worker reports one is placed on the first worker of the call's rendezvous order that
- * reports none, and this edge remembers it, so that the call's later messages through it follow
- * (`placeCall`): a saturated worker's share of new calls goes to the workers with room instead of
- * being refused. Only when every worker is saturated does overload control refuse new calls here,
- * before the hand-off, by the backlog of the call's own worker.
+ * It also keeps what saturated workers report of their backlog (SUBJECTS.workersLoad), so that
+ * overload control judges the new calls bound to such a worker here, before the hand-off: while a
+ * worker reports a backlog, its new calls go to another worker that has reported none for
+ * WORKER_LOAD.calmMs, remembered so that each call's later messages through this edge follow
+ * (`placeElsewhere`), and are refused in proportion only when no worker is so calm. A worker that
+ * reported lately is near its own limit: moving calls to it would make two workers take turns at
+ * overload, with the retransmissions of the calls each takes while it is behind.
  */
 export class WorkerDirectory {
   /** Worker instance → when it was last heard (epoch ms). */
   readonly #heard = new Map<string, number>();
   /** Worker instance → its last reported backlog (ms) and when it came (epoch ms). */
   readonly #load = new Map<string, { backlogMs: number; at: number }>();
+  /** Worker instance → when it last reported a backlog (epoch ms). */
+  readonly #lastBacklog = new Map<string, number>();
   /** The live workers and the hash of each id, rebuilt when the set changes. */
   #ids: string[] = [];
   #seeds: number[] = [];
@@ -75,8 +78,8 @@ export class WorkerDirectory {
   }
 
   /**
-   * The worker the messages of the call `callId` go to: the one `placeCall` placed it on while that
-   * worker lives, else its own; undefined while no worker is known.
+   * The worker the messages of the call `callId` go to: the one `placeElsewhere` placed it on while
+   * that worker lives, else its own; undefined while no worker is known.
    */
   pick(callId: string): string | undefined {
     if (this.#placed.size > 0) {
@@ -87,21 +90,27 @@ export class WorkerDirectory {
   }
 
   /**
-   * Places a new call (an initial request not seen before) and returns the backlog (ms) of the
-   * worker it goes to, for overload control: 0 at once while no worker reports one. When its own
-   * worker reports a backlog, the call goes to the first worker of its rendezvous order that
-   * reports none, remembered for `pick`; when every worker reports one, to its own worker, whose
-   * backlog is returned.
+   * The backlog the worker of the call `callId` reports (`backlogMs` of `pick`); 0 at once while no
+   * worker reports one, so that new calls cost no pick here but in overload.
    */
-  placeCall(callId: string): number {
-    if (this.#load.size === 0) return 0;
-    const backlog = this.backlogMs(this.#own(callId));
-    if (backlog === 0) return 0;
-    const roomy = this.#ranked(callId).find((instance) => this.backlogMs(instance) === 0);
-    if (roomy === undefined) return backlog;
+  backlogOfCall(callId: string): number {
+    return this.#load.size === 0 ? 0 : this.backlogMs(this.pick(callId));
+  }
+
+  /**
+   * Places a new call whose own worker reports a backlog on the next worker of the call's
+   * rendezvous order that has room (no backlog reported for WORKER_LOAD.calmMs), remembered for
+   * `pick`; false when no other worker has.
+   */
+  placeElsewhere(callId: string): boolean {
+    const calmSince = this.now() - WORKER_LOAD.calmMs;
+    const roomy = this.#ranked(callId)
+      .slice(1)
+      .find((instance) => (this.#lastBacklog.get(instance) ?? -Infinity) < calmSince);
+    if (roomy === undefined) return false;
     this.#placed.set(callId, roomy);
     this.placedElsewhere();
-    return 0;
+    return true;
   }
 
   /** The call's own worker: the highest rendezvous score of its Call-ID (`#ranked`'s first). */
@@ -151,8 +160,13 @@ export class WorkerDirectory {
       return;
     }
     // Only of a worker heard from: what is kept is bounded by the live workers.
-    if (report.backlogMs === 0 || !this.#heard.has(report.instance)) this.#load.delete(report.instance);
-    else this.#load.set(report.instance, { backlogMs: report.backlogMs, at: this.now() });
+    if (report.backlogMs === 0 || !this.#heard.has(report.instance)) {
+      this.#load.delete(report.instance);
+      return;
+    }
+    const now = this.now();
+    this.#load.set(report.instance, { backlogMs: report.backlogMs, at: now });
+    this.#lastBacklog.set(report.instance, now);
   }
 
   /** A worker announced itself. */
@@ -171,7 +185,7 @@ export class WorkerDirectory {
 
   /** A worker is gone (it said so, or a hand-off to it reached nobody): its calls move to the others. */
   gone(instance: string): void {
-    this.#load.delete(instance);
+    this.#forgetLoad(instance);
     if (!this.#heard.delete(instance)) return;
     this.logger.info({ instance }, 'worker left');
     this.#rebuild();
@@ -184,12 +198,17 @@ export class WorkerDirectory {
     for (const [instance, at] of this.#heard) {
       if (at < oldest) {
         this.#heard.delete(instance);
-        this.#load.delete(instance);
+        this.#forgetLoad(instance);
         this.logger.warn({ instance }, 'worker not heard for a while; forgotten');
         changed = true;
       }
     }
     if (changed) this.#rebuild();
+  }
+
+  #forgetLoad(instance: string): void {
+    this.#load.delete(instance);
+    this.#lastBacklog.delete(instance);
   }
 
   #rebuild(): void {

@@ -138,14 +138,14 @@ describe('the worker directory and load reports (overload control)', () => {
     directory.loadReported(Buffer.from('w1 -300'));
     expect(directory.backlogMs('stranger')).toBe(0);
     expect(directory.backlogMs('w1')).toBe(0);
-    expect(directory.placeCall('a@b')).toBe(0);
+    expect(directory.backlogOfCall('a@b')).toBe(0);
     // The call's worker (the only one) reports: its calls have its backlog.
     directory.loadReported(encodeWorkerLoad('w1', 120));
-    expect(directory.placeCall('a@b')).toBe(120);
+    expect(directory.backlogOfCall('a@b')).toBe(120);
   });
 });
 
-describe('new calls placed on a worker with room while their own reports a backlog', () => {
+describe('new calls their saturated worker would refuse, placed on a worker with room', () => {
   /** Three workers, the calls of each in `own`, and a counter of the calls placed elsewhere. */
   function fleet() {
     let now = 1_000_000;
@@ -162,56 +162,69 @@ describe('new calls placed on a worker with room while their own reports a backl
     return { directory, own, elsewhere: () => elsewhere, later: (ms: number) => (now += ms) };
   }
 
-  it("places a saturated worker's new calls on the next worker of each call's order that has room, and their later messages follow", () => {
+  it("places each on the next worker of the call's order that has room, and the call's later messages follow", () => {
     const { directory, own, elsewhere } = fleet();
     directory.loadReported(encodeWorkerLoad('w1', 250));
     const calls = own.get('w1')!.slice(0, 60);
     const placed = new Map<string, string>();
     for (const id of calls) {
-      expect(directory.placeCall(id)).toBe(0);
+      expect(directory.backlogOfCall(id)).toBe(250);
+      expect(directory.placeElsewhere(id)).toBe(true);
       placed.set(id, directory.pick(id)!);
+      expect(directory.backlogOfCall(id)).toBe(0);
     }
     expect(elsewhere()).toBe(60);
     // Spread over both others, each call on one worker whatever comes next.
     expect(new Set(placed.values())).toEqual(new Set(['w2', 'w3']));
     directory.loadReported(encodeWorkerLoad('w1', 0));
     for (const [id, worker] of placed) expect(directory.pick(id)).toBe(worker);
-    // The other workers' calls, and w1's new calls once it has room, stay with their own worker.
-    for (const id of [...own.get('w2')!, ...own.get('w3')!, ...own.get('w1')!.slice(60)]) {
-      expect(directory.placeCall(id)).toBe(0);
-    }
-    expect(elsewhere()).toBe(60);
+    // Calls not placed stay with their own worker.
+    for (const id of own.get('w1')!.slice(60)) expect(directory.pick(id)).toBe('w1');
   });
 
-  it('skips a worker that reports a backlog too, and keeps a call on its own worker when every worker reports one', () => {
+  it('skips a worker that reports a backlog too, and places nothing when every worker reports one', () => {
     const { directory, own, elsewhere } = fleet();
     directory.loadReported(encodeWorkerLoad('w1', 250));
     directory.loadReported(encodeWorkerLoad('w2', 80));
     for (const id of own.get('w1')!) {
-      expect(directory.placeCall(id)).toBe(0);
+      expect(directory.placeElsewhere(id)).toBe(true);
       expect(directory.pick(id)).toBe('w3');
     }
     directory.loadReported(encodeWorkerLoad('w3', 150));
     const [id] = own.get('w2')!;
-    expect(directory.placeCall(id!)).toBe(80);
+    expect(directory.placeElsewhere(id!)).toBe(false);
     expect(directory.pick(id!)).toBe('w2');
     expect(elsewhere()).toBe(own.get('w1')!.length);
   });
 
-  it('sends a placed call to its own worker again when the worker it was placed on goes, and places nothing on a silent report', () => {
-    const { directory, own, later } = fleet();
+  it('sends a placed call to its own worker again when the worker it was placed on goes', () => {
+    const { directory, own } = fleet();
     directory.loadReported(encodeWorkerLoad('w1', 250));
+    directory.loadReported(encodeWorkerLoad('w2', 250));
     const id = own.get('w1')![0]!;
-    directory.placeCall(id);
-    const placed = directory.pick(id)!;
-    expect(placed).not.toBe('w1');
-    directory.gone(placed);
+    expect(directory.placeElsewhere(id)).toBe(true);
+    expect(directory.pick(id)).toBe('w3');
+    directory.gone('w3');
     expect(directory.pick(id)).toBe('w1');
-    // A report older than its expiry counts as none: the next new call stays with w1.
+    expect(directory.placeElsewhere(own.get('w1')![1]!)).toBe(false);
+  });
+
+  it(`takes a worker for one with room only once it has reported no backlog for ${WORKER_LOAD.calmMs} ms`, () => {
+    const { directory, own, later } = fleet();
+    directory.loadReported(encodeWorkerLoad('w2', 250));
+    directory.loadReported(encodeWorkerLoad('w3', 250));
+    // Over, and soon silent: near their limit still, so the two would take turns at overload.
+    directory.loadReported(encodeWorkerLoad('w2', 0));
     later(WORKER_LOAD.expiresMs + 1);
-    const next = own.get('w1')![1]!;
-    expect(directory.placeCall(next)).toBe(0);
-    expect(directory.pick(next)).toBe('w1');
+    directory.loadReported(encodeWorkerLoad('w1', 250));
+    const [first, second] = own.get('w1')!;
+    expect(directory.backlogOfCall(first!)).toBe(250);
+    expect(directory.placeElsewhere(first!)).toBe(false);
+    expect(directory.pick(first!)).toBe('w1');
+    later(WORKER_LOAD.calmMs - WORKER_LOAD.expiresMs);
+    directory.loadReported(encodeWorkerLoad('w1', 250));
+    expect(directory.placeElsewhere(second!)).toBe(true);
+    expect(['w2', 'w3']).toContain(directory.pick(second!));
   });
 });
 
@@ -335,7 +348,7 @@ describe('the hand-off with call affinity', () => {
     const { directory, handoff } = await edge(['busy', 'roomy']);
     const callId = callIds(100).find((id) => directory.pick(id) === 'busy')!;
     directory.loadReported(encodeWorkerLoad('busy', 300));
-    expect(directory.placeCall(callId)).toBe(0);
+    expect(directory.placeElsewhere(callId)).toBe(true);
     for (const method of ['INVITE', 'ACK', 'BYE']) await handoff.forward(message(callId, method), UDP);
     await vi.waitFor(() => expect(roomy.own).toHaveLength(3), WAIT);
     expect(busy.own).toEqual([]);

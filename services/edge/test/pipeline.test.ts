@@ -65,6 +65,7 @@ describe('edge receive path', () => {
   /** The backlog each call's worker reports, by Call-ID. */
   let backlogs = new Map<string, number>();
   let placed: string[] = [];
+  let roomy = false;
 
   beforeEach(async () => {
     hub = new MemoryBusHub();
@@ -88,6 +89,7 @@ describe('edge receive path', () => {
     lagMs = 0;
     backlogs = new Map();
     placed = [];
+    roomy = false;
     const sent: Harness['sent'] = [];
     const dropped: DropReason[] = [];
     const pipeline = new InboundPipeline({
@@ -102,9 +104,11 @@ describe('edge receive path', () => {
       rateLimit: { action: 'reject', retryAfterSeconds: 7 },
       overload: { maxDelayMs: 100, retryAfterSeconds: 3 },
       delayMs: () => lagMs,
-      placeNewCall: (callId) => {
+      workerBacklogMs: (callId) => backlogs.get(callId) ?? 0,
+      placeElsewhere: (callId) => {
+        if (!roomy) return false;
         placed.push(callId);
-        return backlogs.get(callId) ?? 0;
+        return true;
       },
       handoff: new Handoff(edgeBus, { ackTimeoutMs: 100, attempts: 2 }, logger),
       senders: {
@@ -387,8 +391,43 @@ describe('edge receive path', () => {
     await settle();
     expect(h.handedOff).toHaveLength(4);
     expect(h.dropped).toEqual(['worker-overload']);
-    // Only new calls are placed: not the retransmitted INVITE, not the BYE.
-    expect(placed).toEqual(['pipe-1@client', 'pipe-2@client', 'pipe-2@client']);
+  });
+
+  it('overload: a new call whose worker reports a backlog goes to a worker with room instead, when there is one', async () => {
+    const first = request([...INVITE, 'l: 0']);
+    await h.pipeline.datagram(first, h.arrival());
+    backlogs.set('pipe-1@client', 200).set('pipe-2@client', 200);
+    roomy = true;
+    await h.pipeline.datagram(first, h.arrival());
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await h.pipeline.datagram(BYE, h.arrival());
+    // A backlog within the limit moves a new call too: its worker is saturated.
+    const third = request([...INVITE.map((l) => l.replace('pipe-1@', 'pipe-3@')), 'l: 0']);
+    backlogs.set('pipe-3@client', 50);
+    await h.pipeline.datagram(third, h.arrival());
+    await settle();
+    // Only new calls are placed (not the retransmitted INVITE, not the BYE), and handed off.
+    expect(placed).toEqual(['pipe-2@client', 'pipe-3@client']);
+    expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).callId)).toEqual([
+      'pipe-1@client',
+      'pipe-1@client',
+      'pipe-2@client',
+      'pipe-1@client',
+      'pipe-3@client',
+    ]);
+    expect(h.sent).toEqual([]);
+    expect(h.dropped).toEqual([]);
+  });
+
+  it('overload: with no worker with room, a new call stays with its worker within the limit and is refused beyond it', async () => {
+    backlogs.set('pipe-1@client', 50).set('pipe-2@client', 200);
+    await h.pipeline.datagram(request([...INVITE, 'l: 0']), h.arrival());
+    await h.pipeline.datagram(OTHER_INVITE, h.arrival());
+    await settle();
+    expect(placed).toEqual([]);
+    expect(h.handedOff.map((m) => parseMessage(Buffer.from(m.data)).callId)).toEqual(['pipe-1@client']);
+    expect(h.sent.map((s) => [s.data.callId, s.data.status])).toEqual([['pipe-2@client', 503]]);
+    expect(h.dropped).toEqual(['worker-overload']);
   });
 
   it('§8.2.7: the ACK of a stateless non-2xx response ends at the edge; other ACKs are handed off', async () => {
