@@ -42,7 +42,7 @@ export class WorkerDirectory {
   /** The live workers and the hash of each id, rebuilt when the set changes. */
   #ids: string[] = [];
   #seeds: number[] = [];
-  /** Call-ID → the worker `placeCall` placed it on instead of its own. */
+  /** Call-ID → the worker `placeElsewhere` placed it on instead of its own. */
   readonly #placed = new RecentMap<string, string>(PLACED_CALLS_KEPT);
   #subscriptions: Subscription[] = [];
   #sweeper: NodeJS.Timeout | undefined;
