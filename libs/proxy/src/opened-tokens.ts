@@ -1,5 +1,5 @@
 import { RecentMap } from '@sipedge/transaction';
-import type { RouteTokenContent, RouteTokenKeys, TokenBinding } from './route-token.js';
+import type { RouteTokenContent, TokenBinding } from './route-token.js';
 
 /** Tokens remembered per keys object at most (`RecentMap`): a few seconds of calls at a high rate. */
 export const OPENED_TOKENS_KEPT = 8192;
@@ -11,12 +11,12 @@ export const OPENED_TOKENS_KEPT = 8192;
  * an HMAC or AES-GCM per key and candidate binding on every request.
  *
  * What it remembers is only what the keys proved (or made): a token for one binding says nothing
- * of another. It is kept per keys object, so new keys (a rotation that retires a secret) start
+ * of another. It is kept per keys object (route-token.ts `stateOf`), so new keys (a rotation that retires a secret) start
  * with nothing remembered, and a retired secret's tokens stop opening at once. A remembered token
  * opens faster than one proved afresh; that tells a sender only that the token was seen before,
  * which whoever holds it knows already.
  */
-class OpenedTokens {
+export class OpenedTokens {
   /**
    * By token: the binding it was proved (or made) for, and its content. A token's MAC or tag holds
    * for one binding, so one entry per token; keyed by the token alone, a lookup hashes no longer
@@ -34,18 +34,6 @@ class OpenedTokens {
   set(token: string, binding: TokenBinding, content: RouteTokenContent): void {
     this.#opened.set(token, { binding, content: deepFrozen(content) });
   }
-}
-
-const byKeys = new WeakMap<RouteTokenKeys, OpenedTokens>();
-
-/** The tokens remembered under `keys`. */
-export function openedTokens(keys: RouteTokenKeys): OpenedTokens {
-  let opened = byKeys.get(keys);
-  if (opened === undefined) {
-    opened = new OpenedTokens();
-    byKeys.set(keys, opened);
-  }
-  return opened;
 }
 
 function sameBinding(a: TokenBinding, b: TokenBinding): boolean {

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Transport, isTransport } from '@sipedge/sip';
-import { openedTokens } from './opened-tokens.js';
+import { OpenedTokens } from './opened-tokens.js';
 import { PreparedSecret } from './token-keys.js';
 
 /**
@@ -93,11 +93,11 @@ export function signRouteToken(keys: RouteTokenKeys, content: RouteTokenContent,
   }
   const flow = content.flow === undefined ? '' : encodeFlow(content.flow);
   const body = Buffer.from(flow, 'utf8');
-  const mac = macOf(secretsOf(keys)[0]!, body, binding);
+  const mac = macOf(stateOf(keys).secrets[0]!, body, binding);
   const token = Buffer.concat([Buffer.of(VERSION), mac, body]).toString('base64url');
   // What opening it will give: the flow as the token carries it.
   const carried = flow === '' ? undefined : decodeFlow(flow);
-  openedTokens(keys).set(token, binding, carried === undefined ? {} : { flow: carried });
+  stateOf(keys).opened.set(token, binding, carried === undefined ? {} : { flow: carried });
   return token;
 }
 
@@ -109,13 +109,15 @@ export function signRouteToken(keys: RouteTokenKeys, content: RouteTokenContent,
  */
 export function sealRouteToken(keys: RouteTokenKeys, content: RouteTokenContent, binding: TokenBinding): string {
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', secretsOf(keys)[0]!.sealingKey, nonce, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv('aes-256-gcm', stateOf(keys).secrets[0]!.sealingKey, nonce, {
+    authTagLength: TAG_BYTES,
+  });
   cipher.setAAD(framed(SEALED_LABEL, [], binding));
   const plain = encodeSealed(content);
   const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
   const token = Buffer.concat([Buffer.of(SEALED_VERSION), nonce, encrypted, cipher.getAuthTag()]).toString('base64url');
   const carried = decodeSealed(plain);
-  if (carried !== undefined) openedTokens(keys).set(token, binding, carried);
+  if (carried !== undefined) stateOf(keys).opened.set(token, binding, carried);
   return token;
 }
 
@@ -131,7 +133,7 @@ export function openRouteToken(
   token: string,
   bindings: readonly TokenBinding[],
 ): RouteTokenContent | undefined {
-  const opened = openedTokens(keys);
+  const { opened } = stateOf(keys);
   const known = opened.get(token, bindings);
   if (known !== undefined) return known;
   const content = proveRouteToken(keys, token, bindings);
@@ -154,7 +156,7 @@ function proveRouteToken(
   const given = bytes.subarray(1, 1 + MAC_BYTES);
   const body = bytes.subarray(1 + MAC_BYTES);
   let matched: TokenBinding | undefined;
-  for (const secret of secretsOf(keys)) {
+  for (const secret of stateOf(keys).secrets) {
     for (const binding of bindings) {
       if (timingSafeEqual(macOf(secret, body, binding), given)) matched ??= binding;
     }
@@ -175,7 +177,7 @@ function openSealed(
   const encrypted = bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   let opened: { plain: Buffer; binding: TokenBinding } | undefined;
-  for (const secret of secretsOf(keys)) {
+  for (const secret of stateOf(keys).secrets) {
     const key = secret.sealingKey;
     for (const binding of bindings) {
       const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
@@ -194,18 +196,29 @@ function openSealed(
   return content === undefined ? undefined : { content, binding: opened.binding };
 }
 
-const prepared = new WeakMap<RouteTokenKeys, readonly PreparedSecret[]>();
+/** What is kept per keys object: its secrets prepared, and the tokens it issued or opened lately. */
+interface KeysState {
+  /** The signing secret first, then the previous ones. */
+  readonly secrets: readonly PreparedSecret[];
+  readonly opened: OpenedTokens;
+}
 
-/** The keys' secrets, prepared once per keys object: the signing one first, then the previous ones. */
-function secretsOf(keys: RouteTokenKeys): readonly PreparedSecret[] {
-  let secrets = prepared.get(keys);
-  if (secrets === undefined) {
-    secrets = [keys.secret, ...(keys.previous ?? [])].map(
+const states = new WeakMap<RouteTokenKeys, KeysState>();
+
+/**
+ * The state of `keys`, made at its first use. Per keys object: new keys (a rotation that retires a
+ * secret) start with nothing remembered, and a retired secret's tokens stop opening at once.
+ */
+function stateOf(keys: RouteTokenKeys): KeysState {
+  let state = states.get(keys);
+  if (state === undefined) {
+    const secrets = [keys.secret, ...(keys.previous ?? [])].map(
       (secret) => new PreparedSecret(secretBytes(secret, 'secret')),
     );
-    prepared.set(keys, secrets);
+    state = { secrets, opened: new OpenedTokens() };
+    states.set(keys, state);
   }
-  return secrets;
+  return state;
 }
 
 function macOf(secret: PreparedSecret, body: Buffer, binding: TokenBinding): Buffer {
