@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../test/support/containers.js';
+import { freePort } from '../../test/support/free-port.js';
 import { bucketDelta, type Buckets, histogramQuantile, percentile } from '../support/stats.js';
 import { exitedChildrenCpuSeconds, treeCpuSeconds } from './cpu.js';
 import { udpPortBound } from './probe.js';

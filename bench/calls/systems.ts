@@ -8,7 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../test/support/containers.js';
+import { freePort } from '../../test/support/free-port.js';
 import { kamailioModules, startKamailio as startKamailioProcess } from '../../test/support/kamailio.js';
 import { type Command, type ManagedProcess, root, startProcess } from '../../test/support/processes.js';
 import { sipAnswers } from './probe.js';

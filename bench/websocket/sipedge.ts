@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestCertificates } from '@sipedge/edge/testing';
-import { freePort } from '../../test/support/containers.js';
+import { freePort } from '../../test/support/free-port.js';
 import { type ManagedProcess, nodeCommand, roleScript, root, startProcess } from '../../test/support/processes.js';
 import { metricsText } from '../../test/support/probes.js';
 import { treeCpuSeconds } from '../calls/cpu.js';

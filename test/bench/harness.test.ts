@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runStep } from '../../bench/calls/step.js';
 import { type RunningSystem, startSystem, type SystemName } from '../../bench/calls/systems.js';
 import { measureTakeover } from '../../bench/calls/takeover.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 
 const RATE = 20;
 const SECONDS = 2;

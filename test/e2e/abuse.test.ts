@@ -12,7 +12,8 @@
 import { answerChallenge } from '@sipedge/auth';
 import type { SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type ManagedProcess, roleCommand, sipedgeAdmin, startProcess } from '../support/processes.js';
 import { SipPeer } from '../support/sip-peer.js';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { makeTestCertificates } from '@sipedge/edge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHandle, type BrowserPhone, chromiumPath, launchBrowser } from '../support/browser-phone.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 import { SipPeer } from '../support/sip-peer.js';
 import { register } from '../support/sip-requests.js';

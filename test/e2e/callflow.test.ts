@@ -23,7 +23,7 @@ import type { Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { callFlowPageRoute } from '../../services/edge/src/callflow/page.js';
 import { type BrowserHandle, chromiumPath, launchBrowser } from '../support/browser-phone.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, startDeployment } from '../support/deployment.js';
 import { SipPeer } from '../support/sip-peer.js';
 import { isFinal, isRequest, register, requestLines } from '../support/sip-requests.js';

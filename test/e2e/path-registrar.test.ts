@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, startDeployment } from '../support/deployment.js';
 import { kamailioModules, startKamailio } from '../support/kamailio.js';
 import type { ManagedProcess } from '../support/processes.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { makeTestCertificates } from '@sipedge/edge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Phone, type PhoneTransport, Phone as Softphone } from '../support/baresip.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 
 const DELIVERY_FAILURE = /not delivered|delivery not confirmed|stateless response not sent/;

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@
  * WebSocket UAs hold connections on different edges, so calls cross edges both ways.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, type Mode, startDeployment } from '../support/deployment.js';
 import { SipPeer } from '../support/sip-peer.js';
 import { type Party, call, register } from '../support/sip-requests.js';

@@ -2,7 +2,8 @@ import { BusUnavailableError, connectNatsBus, type BusMessage, type NatsBus } fr
 import { createLogger } from '@sipedge/telemetry';
 import { getContainerRuntimeClient } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort, startContainerAgain, startNats, stopContainer, type StartedNats } from '../support/containers.js';
+import { startContainerAgain, startNats, stopContainer, type StartedNats } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 
 // NATS goes away and comes back: the bus reports it, fails fast meanwhile (no silent buffering,
 // no hanging requests, no crash), and resumes on its own, subscriptions made before included.

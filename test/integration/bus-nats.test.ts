@@ -3,7 +3,8 @@ import { BusError, connectNatsBus, type NatsBus } from '@sipedge/bus';
 import { busContract } from '@sipedge/bus/testing';
 import { createLogger } from '@sipedge/telemetry';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freePort, startContainerAgain, startNats, stopContainer, type StartedNats } from '../support/containers.js';
+import { startContainerAgain, startNats, stopContainer, type StartedNats } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 
 // The Bus contract against a real NATS server. The server listens on a fixed host port, so that
 // the outage part of the contract can stop it and start it again at the same address.

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOMAIN, authEnv, call, expectAllSucceeded, passwordOf } from '../e2e/common.js';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import {
   containerLogs,
   imagePresent,

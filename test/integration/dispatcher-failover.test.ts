@@ -7,7 +7,7 @@ import type { DispatcherSet } from '@sipedge/proxy';
 import type { SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../support/cluster.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { Ua } from '../support/ua.js';
 
 describe('dispatcher failover over real sockets', () => {

@@ -12,7 +12,8 @@ import { buildResponse, parseMessage, responseDestination } from '@sipedge/sip';
 import { createRedisStores, type Stores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 
 const logger = createLogger({ name: 'edge-sipp', level: 'silent' });
 const scenario = fileURLToPath(new URL('../sipp/options-uac.xml', import.meta.url));

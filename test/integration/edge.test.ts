@@ -15,7 +15,8 @@ import { buildRequest, buildResponse, parseMessage, responseDestination, type Si
 import { type Stores, createRedisStores } from '@sipedge/store';
 import { createLogger } from '@sipedge/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { startNats, startRedis, type StartedNats, type StartedRedis } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { TcpClient, UdpClient, sipRequest } from '../support/sip-client.js';
 
 const logger = createLogger({ name: 'edge-test', level: process.env.LOG_LEVEL ?? 'silent' });

@@ -10,7 +10,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { buildResponse, parseMessage, type SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, startDeployment } from '../support/deployment.js';
 import { HepReceiver } from '../support/hep-receiver.js';
 import { TcpClient, UdpClient, sipRequest } from '../support/sip-client.js';

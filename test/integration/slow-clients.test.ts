@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type Deployment, startDeployment } from '../support/deployment.js';
 import { answeringOverTcp, metricValue, optionsRoundTripTcp, optionsRoundTripUdp } from '../support/probes.js';
 import { sipRequest } from '../support/sip-client.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { type SipMessage, buildResponse } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextMessage as next } from '../support/cluster.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { UdpClient, sipRequest } from '../support/sip-client.js';
 
 const root = new URL('../../', import.meta.url).pathname;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError, createRedisStores, type Stores } from '@sipedge/store';
-import { freePort, startContainerAgain, startRedis, stopContainer, type StartedRedis } from '../support/containers.js';
+import { startContainerAgain, startRedis, stopContainer, type StartedRedis } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,7 +10,7 @@ import { timersContract } from '@sipedge/timers/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dueTracker } from '../support/deadlines.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { startRedisCluster, type StartedRedisCluster } from '../support/redis-cluster.js';
 
 const { due, addIn } = dueTracker();

@@ -2,7 +2,8 @@ import { captureLogs, createLogger } from '@sipedge/telemetry';
 import { TimersUnavailableError, createBullmqTimers, type BullmqTimers, type TimerFire } from '@sipedge/timers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dueTracker } from '../support/deadlines.js';
-import { freePort, startContainerAgain, startRedis, stopContainer, type StartedRedis } from '../support/containers.js';
+import { startContainerAgain, startRedis, stopContainer, type StartedRedis } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 
 const { due, addIn } = dueTracker();
 

@@ -21,7 +21,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { parseMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { type ManagedProcess, nodeCommand, roleScript, root, startProcess } from '../support/processes.js';
 import { metricValue, metricsText, optionsRoundTripUdp } from '../support/probes.js';
 import { sipRequest } from '../support/sip-client.js';

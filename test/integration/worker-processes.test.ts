@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { buildResponse, type SipMessage } from '@sipedge/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, nextMessage as next } from '../support/cluster.js';
-import { freePort } from '../support/containers.js';
+import { freePort } from '../support/free-port.js';
 import { UdpClient, sipRequest } from '../support/sip-client.js';
 
 const root = new URL('../../', import.meta.url).pathname;

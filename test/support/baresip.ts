@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './containers.js';
+import { freePort } from './free-port.js';
 
 export type PhoneTransport = 'udp' | 'tcp' | 'tls';
 

@@ -8,7 +8,8 @@ import { createLogger } from '@sipedge/telemetry';
 import { createBullmqTimers } from '@sipedge/timers';
 import { DEFAULT_TIMERS, type TimerSettings } from '@sipedge/transaction';
 import { type TuDeps, Worker } from '@sipedge/worker';
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
+import { startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
+import { freePort } from './free-port.js';
 import type { UdpClient } from './sip-client.js';
 
 /** The fleet secret every worker of the test cluster shares. */

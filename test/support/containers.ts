@@ -7,7 +7,6 @@ import {
   type StartedNetwork,
   type StartedTestContainer,
 } from 'testcontainers';
-import { createServer, type AddressInfo } from 'node:net';
 
 /**
  * Throwaway Redis and NATS servers for integration tests, via Testcontainers.
@@ -99,15 +98,6 @@ export async function startNats(options: StartOptions = {}): Promise<StartedNats
     url: `nats://${host}:${container.getMappedPort(NATS_PORT)}`,
     monitorUrl: `http://${host}:${container.getMappedPort(NATS_MONITOR_PORT)}`,
   };
-}
-
-/** A free TCP port on the loopback interface (for `hostPort`). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
 }
 
 /** Stops a container without removing it (a fault: clients see the server vanish). */

@@ -8,7 +8,8 @@
  *
  * Either way clients reach the proxy at 127.0.0.1:<port> over UDP and TCP.
  */
-import { freePort, startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
+import { startNats, startRedis, type StartedNats, type StartedRedis } from './containers.js';
+import { freePort } from './free-port.js';
 import { type ManagedProcess, nodeCommand, nodeScript, roleCommand, startProcess } from './processes.js';
 
 export type Mode = 'standalone' | 'distributed';

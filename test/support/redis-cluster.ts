@@ -1,5 +1,6 @@
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { freePort, redisImage } from './containers.js';
+import { redisImage } from './containers.js';
+import { freePort } from './free-port.js';
 
 export interface StartedRedisCluster {
   container: StartedTestContainer;

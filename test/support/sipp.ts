@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './containers.js';
+import { freePort } from './free-port.js';
 
 const scenarios = new URL('../sipp/', import.meta.url).pathname;
 const rendered = mkdtempSync(join(tmpdir(), 'sipedge-sipp-'));
