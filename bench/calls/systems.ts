@@ -114,16 +114,15 @@ async function startKamailio(options: SystemOptions): Promise<RunningSystem> {
 }
 
 /**
- * Settings of every sipedge process: no telemetry export, Record-Route on, overload control on
- * at 100 ms (off by default: services/edge/README.md). The log level stays `info`, which logs
- * life-cycle events only (the readiness lines this waits for), none per message.
+ * Settings of every sipedge process: no telemetry export, Record-Route on, overload control as by
+ * default (100 ms: services/edge/README.md). The log level stays `info`, which logs life-cycle
+ * events only (the readiness lines this waits for), none per message.
  */
 const SIPEDGE_ENV: NodeJS.ProcessEnv = {
   LOG_LEVEL: 'info',
   OTEL_SDK_DISABLED: 'true',
   SIPEDGE_RECORD_ROUTE: 'true',
   SIPEDGE_FLEET_SECRET: 'bench-fleet-secret-bench-fleet-secret-0001',
-  SIPEDGE_OVERLOAD_MAX_DELAY_MS: '100',
 };
 
 async function sipAddressing(): Promise<{ port: number; env: NodeJS.ProcessEnv }> {

@@ -29,6 +29,7 @@ export {
   shouldShed,
   type OverloadSettings,
 } from './overload.js';
+export { ClockOffsets } from './clock-offsets.js';
 export {
   DEFAULT_HANDOFF_RETRY,
   handoffRetryFromEnv,

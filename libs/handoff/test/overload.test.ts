@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StandingDelay, judgedDelay, shouldShed } from '../src/index.js';
+import { StandingDelay, judgedDelay, overloadSettingsFromEnv, shouldShed } from '../src/index.js';
 
 const settings = { maxDelayMs: 100, retryAfterSeconds: 2 };
 
@@ -64,5 +64,18 @@ describe('judgedDelay', () => {
     expect(judgedDelay(500, 100, settings)).toBe(0);
     expect(judgedDelay(500, 150, settings)).toBe(500);
     expect(judgedDelay(20, 150, settings)).toBe(20);
+  });
+});
+
+describe('overloadSettingsFromEnv', () => {
+  it('turns overload control on at 100 ms by default (an edge faces floods), off only when asked', () => {
+    expect(overloadSettingsFromEnv({})).toEqual({ maxDelayMs: 100, retryAfterSeconds: 2 });
+    expect(overloadSettingsFromEnv({ SIPEDGE_OVERLOAD_MAX_DELAY_MS: '0' }).maxDelayMs).toBe(0);
+    expect(
+      overloadSettingsFromEnv({ SIPEDGE_OVERLOAD_MAX_DELAY_MS: '250', SIPEDGE_OVERLOAD_RETRY_AFTER: '7' }),
+    ).toEqual({
+      maxDelayMs: 250,
+      retryAfterSeconds: 7,
+    });
   });
 });

@@ -27,6 +27,8 @@ describe('UdpQueueProbe', () => {
 
   it('counts a probe queued for a whole window as a standing wait, and one never read back as lost', () => {
     const probe = new UdpQueueProbe();
+    // One probe came back: the way to the socket works.
+    probe.received(probe.probe(-100), -90);
     probe.probe(0);
     expect(probe.standingMs(STANDING_WINDOW_MS - 100)).toBe(0);
     expect(probe.standingMs(STANDING_WINDOW_MS + 100)).toBe(STANDING_WINDOW_MS + 100);
@@ -34,6 +36,19 @@ describe('UdpQueueProbe', () => {
     expect(probe.standingMs(2500)).toBe(2000);
     expect(probe.standingMs(2500 + STANDING_WINDOW_MS - 100)).toBe(2000);
     expect(probe.standingMs(2500 + STANDING_WINDOW_MS + 100)).toBe(0);
+  });
+
+  it('judges nothing until a probe has come back (a firewall or a loopback that drops its own datagrams)', () => {
+    const probe = new UdpQueueProbe();
+    for (let at = 0; at < 10_000; at += 50) probe.probe(at);
+    expect(probe.standingMs(10_000)).toBe(0);
+    expect(probe.latestMs(10_000)).toBe(0);
+    expect(probe.standingMs(12_500)).toBe(0);
+    // The first probe back proves the way: from then on the probes count.
+    probe.received(probe.probe(12_500), 12_510);
+    probe.probe(13_000);
+    expect(probe.standingMs(13_000 + STANDING_WINDOW_MS + 100)).toBe(STANDING_WINDOW_MS + 100);
+    expect(probe.standingMs(16_000)).toBe(2000);
   });
 
   it('goes through the transport’s own socket and never reaches the handler', async () => {

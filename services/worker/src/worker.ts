@@ -4,6 +4,7 @@ import {
   type InboundMeta,
   type LocalLink,
   type LocalWorker,
+  ClockOffsets,
   QUEUES,
   SUBJECTS,
   decodeInbound,
@@ -221,6 +222,8 @@ export class Worker implements LocalWorker {
   private readonly handoffWaits = new StandingDelay();
   /** How long the latest hand-off taken had waited (ms). */
   private latestWait = 0;
+  /** Each edge's clock against this worker's, as the least wait seen from it (hand-off waits). */
+  private readonly clockOffsets = new ClockOffsets();
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -330,7 +333,7 @@ export class Worker implements LocalWorker {
       const message = messageOf(received);
       this.metrics.handedOff(meta.receivedAt, Date.now());
       const now = Date.now();
-      const waited = now - meta.receivedAt;
+      const waited = this.handoffWait(meta, now);
       this.latestWait = waited;
       this.handoffWaits.observe(waited, now);
       if (this.isNewCall(message, meta) && this.isLate(waited, now)) {
@@ -365,13 +368,26 @@ export class Worker implements LocalWorker {
    * admission queue, or while even the quickest hand-off of the last window waited above the limit
    * (the backlog is before the worker: a NATS subscription's, or the MessagePort of a standalone
    * worker thread). A burst it can take at once, or a pause shorter than the window (a garbage
-   * collection, a slow hand-off), refuses nothing. The edge's and the worker's clocks must agree
-   * within a fraction of the limit (NTP).
+   * collection, a slow hand-off), refuses nothing. Waits are judged above each edge's base
+   * (`handoffWait`), so the edge's and the worker's clocks need not agree.
    */
   private isLate(waited: number, now: number): boolean {
     const overload = this.settings.overload;
     if (overload === undefined) return false;
     return this.saturated(now, overload) && shouldShed(waited, overload);
+  }
+
+  /**
+   * How long a hand-off waited between its edge reading it and this worker starting on it, for
+   * overload control: above the least wait seen from that edge lately (`ClockOffsets`), so that the
+   * two hosts' clocks need not agree.
+   */
+  private handoffWait(meta: InboundMeta, now: number): number {
+    const raw = now - meta.receivedAt;
+    const overload = this.settings.overload;
+    if (overload === undefined || overload.maxDelayMs <= 0) return raw;
+    const notable = !this.saturated(now, overload);
+    return this.clockOffsets.waited(meta.edgeId, raw, now, notable, overload.maxDelayMs);
   }
 
   private saturated(now: number, overload: OverloadSettings): boolean {

@@ -31,6 +31,20 @@ async function calls(h: Harness, prefix: string, count: number, waitMs: number, 
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 600));
 
+/** A call handed off at once: the worker learns that this edge's clock agrees with its own (ClockOffsets). */
+async function calm(h: Harness): Promise<void> {
+  await calls(h, 'calm', 1, 0);
+  await settle();
+}
+
+/** Hand-offs of new calls every 50 ms for `count` times, each `waitMs` late. */
+async function stream(h: Harness, prefix: string, count: number, waitMs: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await calls(h, `${prefix}-${i}`, 1, waitMs);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('overload control in the worker', () => {
   let h: Harness;
   afterEach(() => h?.stop());
@@ -38,6 +52,7 @@ describe('overload control in the worker', () => {
   it('answers late new calls with 503 and Retry-After while messages wait for a place, keeping no record', async () => {
     // Arming each call's deadline takes 50 ms: the first call holds the one place meanwhile.
     h = await Harness.start(1, {}, { overload: OVERLOAD, concurrency: 1 }, 50);
+    await calm(h);
     await calls(h, 'late', 5, 250);
     await settle();
     const refused = h.sent.filter((s) => s.message.status === 503);
@@ -49,7 +64,7 @@ describe('overload control in the worker', () => {
     }
     expect(await shed(h)).toBe(refused.length);
     // The calls taken opened records; the refused ones did not.
-    expect(await sample(h, 'sipedge_worker_active_transactions')).toBe(5 - refused.length);
+    expect(await sample(h, 'sipedge_worker_active_transactions')).toBe(1 + 5 - refused.length);
   });
 
   it('counts each hand-off as it leaves the admission queue, not as it arrives (what a worker thread’s edge reads)', async () => {
@@ -73,11 +88,9 @@ describe('overload control in the worker', () => {
 
   it('refuses late new calls while even the quickest hand-off of a window waited past the limit (a backlog before the worker)', async () => {
     h = await Harness.start(1, {}, { overload: OVERLOAD });
-    // A steady stream, every message 250 ms late, for longer than a window: a standing backlog.
-    for (let i = 0; i < 14; i++) {
-      await calls(h, `backlog-${i}`, 1, 250);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await calm(h);
+    // A steady stream, every message 250 ms late, for longer than two windows: a standing backlog.
+    await stream(h, 'backlog', 24, 250);
     await calls(h, 'after', 5, 250);
     await settle();
     const refusedAfter = h.sent.filter((s) => s.message.status === 503 && s.message.callId.startsWith('after'));
@@ -92,11 +105,9 @@ describe('overload control in the worker', () => {
     await h.hub
       .connect({ logger })
       .subscribe(SUBJECTS.workersLoad, (m) => void reports.push(decodeWorkerLoad(m.data)!.backlogMs));
-    for (let i = 0; i < 14; i++) {
-      await calls(h, `reported-${i}`, 1, 250);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await expect.poll(() => reports.some((backlog) => backlog >= 250), { timeout: 2000 }).toBe(true);
+    await calm(h);
+    await stream(h, 'reported', 24, 250);
+    await expect.poll(() => reports.some((backlog) => backlog >= 200), { timeout: 2000 }).toBe(true);
     // No hand-off for two windows: the standing wait is gone, and so is the backlog.
     await expect.poll(() => reports.at(-1), { timeout: 3000 }).toBe(0);
     const count = reports.length;
@@ -113,6 +124,22 @@ describe('overload control in the worker', () => {
     await calls(h, 'unreported', 5, 250);
     await settle();
     expect(reports).toEqual([]);
+  });
+
+  it('takes a clock that differs from the edge’s for no wait: an edge 300 ms behind refuses nothing', async () => {
+    h = await Harness.start(1, {}, { overload: OVERLOAD });
+    await stream(h, 'skewed', 14, 300);
+    await calls(h, 'skewed-after', 5, 300);
+    await settle();
+    expect(h.sent.filter((s) => s.message.status === 503)).toHaveLength(0);
+    expect(await shed(h)).toBe(0);
+    // A queue that then builds above the difference still shows.
+    await stream(h, 'queued', 24, 300 + 250);
+    await calls(h, 'queued-after', 5, 300 + 250);
+    await settle();
+    expect(h.sent.filter((s) => s.message.status === 503 && s.message.callId.startsWith('queued-after'))).toHaveLength(
+      5,
+    );
   });
 
   it('takes late retransmissions the edge marked, and the responses of a call, while saturated', async () => {

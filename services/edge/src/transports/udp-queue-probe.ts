@@ -45,6 +45,13 @@ export class UdpQueueProbe {
   #lostAt: number | undefined;
   /** The wait of the probe read back last. */
   #lastMs = 0;
+  /**
+   * A probe has come back since the start: the way to the edge's own socket works. Until then a
+   * probe not read back says nothing about the queue (a firewall that drops the edge's datagrams
+   * to itself, a namespace whose loopback is down): the probes are judged only once one came back,
+   * so that such a set-up never refuses calls as if overloaded.
+   */
+  #proven = false;
   #timer: NodeJS.Timeout | undefined;
 
   /** Starts sending a probe every PROBE_INTERVAL_MS through `send` (to the edge's own socket). */
@@ -61,6 +68,7 @@ export class UdpQueueProbe {
     this.#waits = newStandingDelay();
     this.#lostAt = undefined;
     this.#lastMs = 0;
+    this.#proven = false;
   }
 
   /** A probe sent at `sentAt` (public for tests). */
@@ -82,6 +90,7 @@ export class UdpQueueProbe {
     const sentAt = Number(data.subarray(this.#prefix.length).toString('latin1'));
     const index = this.#outstanding.indexOf(sentAt);
     if (index < 0) return true;
+    this.#proven = true;
     this.#outstanding.splice(0, index + 1);
     this.#lastMs = Math.max(0, now - sentAt);
     this.#waits.observe(this.#lastMs, now);
@@ -91,21 +100,23 @@ export class UdpQueueProbe {
   /**
    * The wait that stands in the receive queue now (ms): the least wait of the probes read back
    * over the last window; at least a whole window while a probe has been queued longer than that;
-   * LOST_AFTER_MS for a window after a probe was lost.
+   * LOST_AFTER_MS for a window after a probe was lost; 0 until a probe has come back.
    */
   standingMs(now: number): number {
     while (this.#outstanding.length > 0 && now - this.#outstanding[0]! > LOST_AFTER_MS) {
       this.#outstanding.shift();
-      this.#lostAt = now;
+      if (this.#proven) this.#lostAt = now;
     }
+    if (!this.#proven) return 0;
     if (this.#lostAt !== undefined && now - this.#lostAt < PROBE_STANDING_WINDOW_MS) return LOST_AFTER_MS;
     const oldest = this.#outstanding[0];
     const waiting = oldest === undefined ? 0 : now - oldest;
     return Math.max(this.#waits.value(now), waiting > PROBE_STANDING_WINDOW_MS ? waiting : 0);
   }
 
-  /** The wait now (ms): the last probe's, or longer while one sent before is still queued. */
+  /** The wait now (ms): the last probe's, or longer while one sent before is still queued; 0 until a probe has come back. */
   latestMs(now: number): number {
+    if (!this.#proven) return 0;
     const oldest = this.#outstanding[0];
     return Math.max(this.#lastMs, oldest === undefined ? 0 : now - oldest - PROBE_INTERVAL_MS);
   }
