@@ -24,6 +24,8 @@ interface EdgeBase {
   minima: number[];
   /** When the newest bucket began. */
   bucketStart: number;
+  /** The least of `minima`. */
+  base: number;
 }
 
 export class ClockOffsets {
@@ -37,14 +39,13 @@ export class ClockOffsets {
   waited(edgeId: string, rawWaitMs: number, now: number, notable: boolean, limitMs: number): number {
     let edge = this.#edges.get(edgeId);
     if (edge === undefined) {
-      edge = { minima: [rawWaitMs], bucketStart: now };
+      edge = { minima: [rawWaitMs], bucketStart: now, base: rawWaitMs };
       this.#remember(edgeId, edge);
       return 0;
     }
     this.#edges.delete(edgeId);
     this.#edges.set(edgeId, edge);
-    const base = Math.min(...edge.minima);
-    const above = rawWaitMs - base;
+    const above = rawWaitMs - edge.base;
     if (above < 0 || (notable && above <= limitMs / 2)) this.#note(edge, rawWaitMs, now);
     return Math.max(0, above);
   }
@@ -54,10 +55,12 @@ export class ClockOffsets {
       edge.minima.push(rawWaitMs);
       if (edge.minima.length > BASE_BUCKETS) edge.minima.shift();
       edge.bucketStart = now;
-      return;
+    } else {
+      const last = edge.minima.length - 1;
+      if (rawWaitMs >= edge.minima[last]!) return;
+      edge.minima[last] = rawWaitMs;
     }
-    const last = edge.minima.length - 1;
-    if (rawWaitMs < edge.minima[last]!) edge.minima[last] = rawWaitMs;
+    edge.base = Math.min(...edge.minima);
   }
 
   #remember(edgeId: string, edge: EdgeBase): void {
