@@ -85,14 +85,17 @@ describe.skipIf(!haveRedisServer && process.env.CI === undefined)("TimerWorker i
       ([blockUntil], i) => blockUntil === dueAt && hook.mock.results[i]!.value === 0,
     );
     expect(near).toBeGreaterThanOrEqual(0);
-    // …and BullMQ then calls moveToActive(client, token, name), which takes the job once due.
+    // …and BullMQ then calls moveToActive(client, token, name), which takes the job once due (a
+    // call that comes before the due time, on a loaded machine, takes nothing and is repeated).
     const order = hook.mock.invocationCallOrder[near]!;
-    const next = move.mock.invocationCallOrder.findIndex((call) => call > order);
-    expect(next).toBeGreaterThanOrEqual(0);
-    const [client, token] = move.mock.calls[next]!;
+    const after = move.mock.invocationCallOrder.flatMap((call, i) => (call > order ? [i] : []));
+    expect(after.length).toBeGreaterThan(0);
+    const [client, token] = move.mock.calls[after[0]!]!;
     expect(client).toBeInstanceOf(Redis);
     expect(typeof token).toBe('string');
-    const job = (await move.mock.results[next]!.value) as { data: unknown } | undefined;
-    expect(job?.data).toEqual({ key: 'hooked', seq: 1 });
+    const taken = await Promise.all(
+      after.map(async (i) => ((await move.mock.results[i]!.value) as { data: unknown } | undefined)?.data),
+    );
+    expect(taken).toContainEqual({ key: 'hooked', seq: 1 });
   });
 });
