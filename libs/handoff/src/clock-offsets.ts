@@ -16,7 +16,10 @@
  */
 const BASE_BUCKET_MS = 60_000;
 const BASE_BUCKETS = 10;
-/** Edges remembered at most; beyond, the one heard from least recently is forgotten. */
+/**
+ * Edges remembered at most; beyond, the one first heard of is forgotten (it learns its base again
+ * from its next hand-off). A fleet has far fewer: no order of use is kept per hand-off.
+ */
 const MAX_EDGES = 1024;
 
 interface EdgeBase {
@@ -43,8 +46,6 @@ export class ClockOffsets {
       this.#remember(edgeId, edge);
       return 0;
     }
-    this.#edges.delete(edgeId);
-    this.#edges.set(edgeId, edge);
     const above = rawWaitMs - edge.base;
     if (above < 0 || (notable && above <= limitMs / 2)) this.#note(edge, rawWaitMs, now);
     return Math.max(0, above);

@@ -11,10 +11,10 @@ export const OPENED_TOKENS_KEPT = 8192;
  * an HMAC or AES-GCM per key and candidate binding on every request.
  *
  * What it remembers is only what the keys proved (or made): a token for one binding says nothing
- * of another. It is kept per keys object (route-token.ts `stateOf`), so new keys (a rotation that retires a secret) start
- * with nothing remembered, and a retired secret's tokens stop opening at once. A remembered token
- * opens faster than one proved afresh; that tells a sender only that the token was seen before,
- * which whoever holds it knows already.
+ * of another. It is kept per keys object (route-token.ts `stateOf`), so new keys (a rotation that
+ * retires a secret) start with nothing remembered, and a retired secret's tokens stop opening at
+ * once. A remembered token opens faster than one proved afresh; that tells a sender only that the
+ * token was seen before, which whoever holds it knows already.
  */
 export class OpenedTokens {
   /**

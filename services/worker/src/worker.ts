@@ -331,8 +331,8 @@ export class Worker implements LocalWorker {
   private async inbound(received: SipMessage | Buffer, meta: InboundMeta): Promise<void> {
     try {
       const message = messageOf(received);
-      this.metrics.handedOff(meta.receivedAt, Date.now());
       const now = Date.now();
+      this.metrics.handedOff(meta.receivedAt, now);
       const waited = this.handoffWait(meta, now);
       this.latestWait = waited;
       this.handoffWaits.observe(waited, now);
