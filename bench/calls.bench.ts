@@ -32,6 +32,7 @@ import {
   type SystemResult,
   takeoverLine,
 } from './calls/report.js';
+import { BENCH_TRANSPORTS, type BenchTransport } from './calls/sipp.js';
 import { runStep } from './calls/step.js';
 import {
   commandExists,
@@ -57,7 +58,9 @@ const USAGE = `npm run bench -- [options]: calls per second and cost per call, s
   --keep-going             do not stop a system at its first step with a failed call
   --profile                CPU-profile the sipedge processes
   --no-write               print only; do not replace bench/results/calls.*
-  --kamailio-children N    Kamailio's UDP worker processes (default 8)
+  --transport T            udp (default: one socket each side) or tcp (one connection each side
+                           carrying every call, as a trunk between servers)
+  --kamailio-children N    Kamailio's UDP worker processes, and TCP ones over TCP (default 8)
   --takeover-calls N       ringing calls whose worker is SIGKILLed before their deadline, after the
                            systems (default 20, when a distributed system ran; 0: not measured;
                            given, it runs without one)
@@ -76,6 +79,7 @@ function commandLine() {
         'keep-going': { type: 'boolean', default: false },
         'no-write': { type: 'boolean', default: false },
         profile: { type: 'boolean', default: false },
+        transport: { type: 'string', default: 'udp' },
         'kamailio-children': { type: 'string', default: '8' },
         'takeover-calls': { type: 'string' },
         'takeover-deadline': { type: 'string', default: '10' },
@@ -119,6 +123,9 @@ const systems = list(args.systems ?? SYSTEM_NAMES.join(',')).map((name) => {
     usageError(`--systems: unknown system ${name} (${SYSTEM_NAMES.join(', ')})`);
   return name as SystemName;
 });
+if (!(BENCH_TRANSPORTS as readonly string[]).includes(args.transport!))
+  usageError(`--transport: ${args.transport} is not one of ${BENCH_TRANSPORTS.join(', ')}`);
+const transport = args.transport as BenchTransport;
 const kamailioChildren = positive('kamailio-children', args['kamailio-children']!);
 const takeoverCalls = positive('takeover-calls', args['takeover-calls'] ?? '20', true);
 const takeoverDeadline = positive('takeover-deadline', args['takeover-deadline']!);
@@ -179,6 +186,7 @@ async function benchSystem(name: SystemName): Promise<{ result: SystemResult; pr
   try {
     system = await startSystem(name, {
       kamailioChildren,
+      transport,
       ...(profileDir === undefined ? {} : { profileDir }),
     });
   } catch (error) {
@@ -193,10 +201,10 @@ async function benchSystem(name: SystemName): Promise<{ result: SystemResult; pr
     steps: [],
   };
   try {
-    const warm = await runStep(system, WARM_UP.rate, WARM_UP.seconds);
+    const warm = await runStep(system, WARM_UP.rate, WARM_UP.seconds, transport);
     if (!warm.clean) out(`${label.padEnd(30)} warning: the warm-up at ${WARM_UP.rate} calls/s had failed calls`);
     for (const rate of rates) {
-      const step = await runStep(system, rate, seconds);
+      const step = await runStep(system, rate, seconds, transport);
       result.steps.push(step);
       out(stepLine(name, step));
       for (const line of costLines(step)) out(`  ${line}`);
@@ -258,7 +266,7 @@ out(
   `machine: ${host.cpus} × ${host.cpuModel}, ${host.memoryGiB} GiB, Linux ${host.kernel}, Node ${host.node}; SIPp ${host.sipp}, Kamailio ${host.kamailio ?? '–'}, Redis ${host.redis ?? '–'}, NATS ${host.nats ?? '–'}`,
 );
 out(
-  `steps: ${rates.join(', ')} calls/s, ${seconds} s each (INVITE → 180 → 200 → ACK → 1 s → BYE → 200 over UDP on loopback); a system stops at its first step with a failed call${args['keep-going'] ? ' (--keep-going: it does not)' : ''}`,
+  `steps: ${rates.join(', ')} calls/s, ${seconds} s each (INVITE → 180 → 200 → ACK → 1 s → BYE → 200 over ${transport.toUpperCase()} on loopback); a system stops at its first step with a failed call${args['keep-going'] ? ' (--keep-going: it does not)' : ''}`,
 );
 out();
 out(STEP_HEADER);
@@ -281,6 +289,7 @@ if (!args['no-write']) {
     machine: host,
     rates,
     seconds,
+    transport,
     warmUp: WARM_UP,
     kamailioChildren,
     results,
@@ -290,6 +299,6 @@ if (!args['no-write']) {
     takeover: takeover ?? { skipped: '--takeover-calls 0, or no distributed system in the run' },
   });
   const svg = resultFile('calls.svg');
-  writeFileSync(svg, await chartSvg(results, `npm run bench, ${date.slice(0, 10)}: ${host.cpus} × ${host.cpuModel}`));
+  writeFileSync(svg, await chartSvg(results, `npm run bench, ${date.slice(0, 10)}, ${transport.toUpperCase()}: ${host.cpus} × ${host.cpuModel}`));
   out(`\nwrote ${json} and ${fileURLToPath(svg)}`);
 }

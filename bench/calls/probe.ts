@@ -49,14 +49,29 @@ export async function sipAnswers(target: string, timeoutMs: number): Promise<str
   }
 }
 
-/** Waits until some socket is bound to UDP `port` (/proc/net/udp, proc(5)); rejects after `timeoutMs`. */
-export async function udpPortBound(port: number, timeoutMs: number): Promise<void> {
+/** /proc/net rows in state LISTEN (proc(5): 0A), for TCP; every bound row for UDP. */
+const LISTENING: Record<'udp' | 'tcp', (state: string | undefined) => boolean> = {
+  udp: () => true,
+  tcp: (state) => state === '0A',
+};
+
+/**
+ * Waits until some socket is bound to UDP `port`, or listens on TCP `port` (/proc/net/udp, tcp
+ * and their IPv6 twins, proc(5)); rejects after `timeoutMs`.
+ */
+export async function portBound(protocol: 'udp' | 'tcp', port: number, timeoutMs: number): Promise<void> {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const tables = ['/proc/net/udp', '/proc/net/udp6'].map((path) => readFileSync(path, 'latin1'));
-    if (tables.some((table) => table.split('\n').some((row) => row.trim().split(/\s+/)[1]?.endsWith(suffix)))) return;
-    if (Date.now() > deadline) throw new Error(`nothing bound UDP port ${port} in ${timeoutMs} ms`);
+    const tables = [`/proc/net/${protocol}`, `/proc/net/${protocol}6`].map((path) => readFileSync(path, 'latin1'));
+    const bound = tables.some((table) =>
+      table.split('\n').some((row) => {
+        const fields = row.trim().split(/\s+/);
+        return fields[1]?.endsWith(suffix) === true && LISTENING[protocol](fields[3]);
+      }),
+    );
+    if (bound) return;
+    if (Date.now() > deadline) throw new Error(`nothing bound ${protocol.toUpperCase()} port ${port} in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -4,14 +4,22 @@
  * (-trace_rtt) written to a directory of the step's own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitedChildrenCpuSeconds } from './cpu.js';
 
 const scenarios = new URL('./sipp/', import.meta.url).pathname;
 
+/**
+ * What SIPp's calls travel over: `udp`, one socket each side (SIPp's u1), or `tcp`, one connection
+ * each side carrying every call (t1), as a trunk between two servers does.
+ */
+export type BenchTransport = 'udp' | 'tcp';
+export const BENCH_TRANSPORTS: readonly BenchTransport[] = ['udp', 'tcp'];
+
 export interface SippRun {
   role: 'uac' | 'uas';
+  transport: BenchTransport;
   /** Where SIPp writes its files. */
   dir: string;
   port: number;
@@ -52,13 +60,26 @@ export interface RunningSipp {
   done: Promise<FinishedSipp>;
 }
 
+/**
+ * The scenario file of a run. Over TCP the callee keeps no time-wait after its last message: none
+ * is retransmitted over a reliable transport (as Timers J and K are 0 there, RFC 3261 §17.2.2,
+ * §17.1.2.2), and the caller's connection, closed as it exits, would end a call still waiting.
+ */
+function scenarioFile(run: SippRun): string {
+  const file = join(scenarios, `${run.role}.xml`);
+  if (run.transport !== 'tcp' || run.role !== 'uas') return file;
+  const reliable = join(run.dir, 'uas-tcp.xml');
+  writeFileSync(reliable, readFileSync(file, 'latin1').replace(/^\s*<timewait [^>]*\/>\n/m, ''), 'latin1');
+  return reliable;
+}
+
 export function startSipp(run: SippRun): RunningSipp {
   const args = [
     ...(run.target === undefined ? [] : [run.target]),
     '-sf',
-    join(scenarios, `${run.role}.xml`),
+    scenarioFile(run),
     '-t',
-    'u1',
+    run.transport === 'tcp' ? 't1' : 'u1',
     '-i',
     '127.0.0.1',
     '-p',
@@ -80,6 +101,11 @@ export function startSipp(run: SippRun): RunningSipp {
     '-trace_err',
     '-error_file',
     join(run.dir, `${run.role}-errors.log`),
+    // The Contact's parameters: over TCP, its transport (RFC 3263 §4.1: a URI without one means
+    // UDP, where the callee would never get the in-dialog ACK and BYE).
+    '-key',
+    'contact_params',
+    run.transport === 'tcp' ? ';transport=tcp' : '',
     ...(run.role === 'uac'
       ? ['-r', String(run.rate), '-m', String(run.calls), '-key', 'uas', run.uas!, '-trace_rtt', '-rtt_freq', '1']
       : []),

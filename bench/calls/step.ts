@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { freePort } from '../../test/support/free-port.js';
 import { bucketDelta, type Buckets, histogramQuantile, percentile } from '../support/stats.js';
 import { exitedChildrenCpuSeconds, treeCpuSeconds } from './cpu.js';
-import { udpPortBound } from './probe.js';
+import { portBound } from './probe.js';
 import { natsMessagesIn, redisCommands, redisRoundTrips, timerLateness } from './probes.js';
 import { ExpiringCalls, type ExpiringOutcome } from './ringing.js';
-import { type FinishedSipp, setupTimesMs, startSipp } from './sipp.js';
+import { type BenchTransport, type FinishedSipp, setupTimesMs, startSipp } from './sipp.js';
 import type { RunningSystem } from './systems.js';
 
 /** The caller's hold between ACK and BYE (bench/calls/sipp/uac.xml). */
@@ -94,7 +94,12 @@ async function snapshot(system: RunningSystem): Promise<Snapshot> {
  * step's own. What the system still sends for an earlier step's calls (a BYE retransmitted until
  * Timer F, to a callee that is gone) goes to that step's port and is not counted against this one.
  */
-export async function runStep(system: RunningSystem, rate: number, seconds: number): Promise<StepResult> {
+export async function runStep(
+  system: RunningSystem,
+  rate: number,
+  seconds: number,
+  transport: BenchTransport,
+): Promise<StepResult> {
   const dir = mkdtempSync(join(tmpdir(), `sipedge-bench-${system.name}-${rate}-`));
   const calls = rate * seconds;
   // Every run ends by itself: the callee is stopped after the caller, whose global timeout covers
@@ -108,14 +113,16 @@ export async function runStep(system: RunningSystem, rate: number, seconds: numb
   const uasPort = await freePort();
   const calleeAt = `127.0.0.1:${uasPort}`;
   const target = system.target ?? calleeAt;
-  const uas = startSipp({ role: 'uas', dir, port: uasPort, limit, timeoutS: timeoutS + 10 });
-  await udpPortBound(uasPort, 5_000);
+  const uas = startSipp({ role: 'uas', transport, dir, port: uasPort, limit, timeoutS: timeoutS + 10 });
+  await portBound(transport, uasPort, 5_000);
   const uac = startSipp({
     role: 'uac',
+    transport,
     dir,
     port: await freePort(),
     target,
-    uas: calleeAt,
+    // The Request-URI's host part: over TCP it says so (RFC 3263 §4.1: a URI without it means UDP).
+    uas: transport === 'tcp' ? `${calleeAt};transport=tcp` : calleeAt,
     rate,
     calls,
     limit,

@@ -12,6 +12,7 @@ import { freePort } from '../../test/support/free-port.js';
 import { kamailioModules, startKamailio as startKamailioProcess } from '../../test/support/kamailio.js';
 import { type Command, type ManagedProcess, root, startProcess } from '../../test/support/processes.js';
 import { sipAnswers } from './probe.js';
+import type { BenchTransport } from './sipp.js';
 
 export const SYSTEM_NAMES = ['direct', 'kamailio', 'standalone', 'distributed-1w', 'distributed-2w'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
@@ -45,8 +46,10 @@ export interface RunningSystem {
 }
 
 export interface SystemOptions {
-  /** Kamailio's UDP worker processes (`children`). */
+  /** Kamailio's UDP worker processes (`children`), and its TCP ones over TCP (`tcp_children`). */
   kamailioChildren: number;
+  /** What the steps' calls travel over: Kamailio listens on TCP as well for `tcp`. */
+  transport: BenchTransport;
   /** Node's --cpu-prof for sipedge processes, profiles written to this directory on exit. */
   profileDir?: string;
 }
@@ -88,9 +91,13 @@ function stopAll(processes: ManagedProcess[]): () => Promise<void> {
 
 const measured = (name: string, p: ManagedProcess): MeasuredProcess => ({ name, pid: p.child.pid! });
 
+/** Kamailio's TCP settings for a run over TCP: a listener beside the UDP one, as many TCP workers. */
+const KAMAILIO_TCP = ['listen=tcp:127.0.0.1:{{port}}', 'tcp_children={{children}}'].join('\n');
+
 async function startKamailio(options: SystemOptions): Promise<RunningSystem> {
   const port = await freePort();
   const config = readFileSync(new URL('./kamailio/kamailio.cfg', import.meta.url), 'utf8')
+    .replaceAll('{{tcp}}', options.transport === 'tcp' ? KAMAILIO_TCP : 'disable_tcp=yes')
     .replaceAll('{{port}}', String(port))
     .replaceAll('{{children}}', String(options.kamailioChildren));
   // -x tlsf: the TLSF memory manager; -m 1024: shared memory enough for its transactions at 2,000

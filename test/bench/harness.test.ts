@@ -5,6 +5,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BenchTransport } from '../../bench/calls/sipp.js';
 import { runStep } from '../../bench/calls/step.js';
 import { type RunningSystem, startSystem, type SystemName } from '../../bench/calls/systems.js';
 import { measureTakeover } from '../../bench/calls/takeover.js';
@@ -19,9 +20,9 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function stepOn(name: SystemName) {
-  running = await startSystem(name, { kamailioChildren: 2 });
-  return runStep(running, RATE, SECONDS);
+async function stepOn(name: SystemName, transport: BenchTransport = 'udp') {
+  running = await startSystem(name, { kamailioChildren: 2, transport });
+  return runStep(running, RATE, SECONDS, transport);
 }
 
 describe('npm run bench: one step per system', () => {
@@ -48,6 +49,16 @@ describe('npm run bench: one step per system', () => {
     expect(step.timerLatenessMs).toBeDefined();
   });
 
+  // Over TCP the callee's Contact says so: without it, the in-dialog ACK and BYE would go to it
+  // over UDP, where it does not listen, and every call would fail.
+  it.each(['direct', 'kamailio', 'standalone'] as const)(
+    'over TCP (one connection each side, --transport tcp): %s carries every call',
+    async (name) => {
+      const step = await stepOn(name, 'tcp');
+      expect(step).toMatchObject({ attempted: 40, succeeded: 40, failed: 0, calleeFailed: 0, clean: true });
+    },
+  );
+
   it('sipedge distributed: Redis commands, NATS messages and CPU of every process per call', async () => {
     const step = await stepOn('distributed-1w');
     expect(step).toMatchObject({ attempted: 40, succeeded: 40, clean: true });
@@ -60,8 +71,8 @@ describe('npm run bench: one step per system', () => {
   });
 
   it('a step of 10 s and more also offers ringing calls ended by their Expires: each deadline fires, its lateness measured', async () => {
-    running = await startSystem('standalone', { kamailioChildren: 2 });
-    const step = await runStep(running, RATE, 10);
+    running = await startSystem('standalone', { kamailioChildren: 2, transport: 'udp' });
+    const step = await runStep(running, RATE, 10, 'udp');
     // 5 a second for the 5 s before the last one's Expires (5 s) would outlast SIPp's calls.
     expect(step.expiringCalls).toEqual({ sent: 25, cancelled: 25, terminated: 25 });
     expect(step).toMatchObject({ attempted: 200, succeeded: 200, clean: true });
@@ -70,8 +81,8 @@ describe('npm run bench: one step per system', () => {
   }, 60_000);
 
   it("each step has a callee of its own: what reaches an earlier step's callee later is not counted", async () => {
-    running = await startSystem('direct', { kamailioChildren: 2 });
-    const first = await runStep(running, RATE, SECONDS);
+    running = await startSystem('direct', { kamailioChildren: 2, transport: 'udp' });
+    const first = await runStep(running, RATE, SECONDS, 'udp');
     const stray = createSocket('udp4');
     const [host, port] = first.callee.split(':') as [string, string];
     // A BYE retransmitted for a call of the first step (as a proxy does until Timer F), during the second.
@@ -89,7 +100,7 @@ describe('npm run bench: one step per system', () => {
     ].join('\r\n');
     const strays = setInterval(() => stray.send(bye, Number(port), host), 200);
     try {
-      const second = await runStep(running, RATE, SECONDS);
+      const second = await runStep(running, RATE, SECONDS, 'udp');
       expect(second.callee).not.toBe(first.callee);
       expect(second).toMatchObject({ attempted: 40, succeeded: 40, failed: 0, calleeFailed: 0, clean: true });
     } finally {
@@ -120,7 +131,7 @@ describe('npm run bench: one step per system', () => {
         workerMetricsUrls: [],
         stop: async () => {},
       };
-      const step = await runStep(rejecting, RATE, SECONDS);
+      const step = await runStep(rejecting, RATE, SECONDS, 'udp');
       expect(step).toMatchObject({ attempted: 40, succeeded: 0, failed: 40, clean: false });
       expect(step.problem).toMatch(/503/);
     } finally {
