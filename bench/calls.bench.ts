@@ -299,6 +299,12 @@ if (!args['no-write']) {
     takeover: takeover ?? { skipped: '--takeover-calls 0, or no distributed system in the run' },
   });
   const svg = resultFile('calls.svg');
-  writeFileSync(svg, await chartSvg(results, `npm run bench, ${date.slice(0, 10)}, ${transport.toUpperCase()}: ${host.cpus} × ${host.cpuModel}`));
+  writeFileSync(
+    svg,
+    await chartSvg(
+      results,
+      `npm run bench, ${date.slice(0, 10)}, ${transport.toUpperCase()}: ${host.cpus} × ${host.cpuModel}`,
+    ),
+  );
   out(`\nwrote ${json} and ${fileURLToPath(svg)}`);
 }

@@ -71,7 +71,8 @@ export async function portBound(protocol: 'udp' | 'tcp', port: number, timeoutMs
       }),
     );
     if (bound) return;
-    if (Date.now() > deadline) throw new Error(`nothing bound ${protocol.toUpperCase()} port ${port} in ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing bound ${protocol.toUpperCase()} port ${port} in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
