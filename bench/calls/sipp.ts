@@ -68,8 +68,11 @@ export interface RunningSipp {
 function scenarioFile(run: SippRun): string {
   const file = join(scenarios, `${run.role}.xml`);
   if (run.transport !== 'tcp' || run.role !== 'uas') return file;
+  const scenario = readFileSync(file, 'latin1');
+  const timewait = /^\s*<timewait [^>]*\/>\n/m;
+  if (!timewait.test(scenario)) throw new Error(`${file}: no <timewait> to leave out over TCP`);
   const reliable = join(run.dir, 'uas-tcp.xml');
-  writeFileSync(reliable, readFileSync(file, 'latin1').replace(/^\s*<timewait [^>]*\/>\n/m, ''), 'latin1');
+  writeFileSync(reliable, scenario.replace(timewait, ''), 'latin1');
   return reliable;
 }
 
